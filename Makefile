@@ -1,0 +1,35 @@
+# pulse-etl — see README.md. `make run` starts the demo; `make test` runs the whole suite.
+SHELL := /bin/bash
+CARGO ?= cargo
+DATA_DIR ?= ./pulse-data
+BIND ?= 127.0.0.1:8000
+
+.PHONY: run test test-rust test-browser lint fmt clean-test-dbs
+
+## The demo: service + simulators on SQLite, no setup. Prints the URL and the logins.
+run:
+	$(CARGO) run --bin pulse-etl -- demo --bind $(BIND) --data-dir $(DATA_DIR)
+
+## Everything CI checks: formatting, lints, Rust tests on SQLite and PostgreSQL, browser tests.
+test: lint test-rust test-browser
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+test-rust:
+	@source scripts/ensure-postgres.sh && \
+	  scripts/clean-test-dbs.sh && \
+	  $(CARGO) test --workspace --no-fail-fast; status=$$?; \
+	  scripts/clean-test-dbs.sh; exit $$status
+
+test-browser:
+	$(CARGO) build --bin pulse-etl
+	scripts/ensure-chromium.sh
+	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error && node run.mjs
+
+fmt:
+	$(CARGO) fmt --all
+
+clean-test-dbs:
+	@source scripts/ensure-postgres.sh && scripts/clean-test-dbs.sh

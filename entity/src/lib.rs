@@ -1,0 +1,27 @@
+//! SeaORM entities for pulse-etl, one module per table.
+//!
+//! Enum-like text columns (kinds, statuses, outcomes, ...) are plain `String`s;
+//! the service validates them in its domain layer.
+
+pub mod deployments;
+pub mod flow_steps;
+pub mod integrations;
+pub mod issue_type_mappings;
+pub mod jira_issue_types;
+pub mod jira_issues;
+pub mod jira_projects;
+pub mod jira_status_transitions;
+pub mod jira_statuses;
+pub mod job_run_events;
+pub mod job_runs;
+pub mod jobs;
+pub mod orchestrator_settings;
+pub mod pr_comments;
+pub mod pr_commits;
+pub mod pr_issue_links;
+pub mod pr_reviews;
+pub mod pull_requests;
+pub mod repositories;
+pub mod status_mappings;
+
+pub mod prelude;

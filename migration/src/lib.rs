@@ -1,0 +1,27 @@
+//! Database migrations for pulse-etl.
+//!
+//! The same schema-builder code runs on SQLite and PostgreSQL. Migrations are
+//! split by area; each `down` drops its tables children-first.
+
+pub use sea_orm_migration::prelude::*;
+
+mod common;
+mod m20261128_000001_core;
+mod m20261128_000002_jira;
+mod m20261128_000003_flow;
+mod m20261128_000004_github;
+
+/// Applies / rolls back every pulse-etl migration, in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261128_000001_core::Migration),
+            Box::new(m20261128_000002_jira::Migration),
+            Box::new(m20261128_000003_flow::Migration),
+            Box::new(m20261128_000004_github::Migration),
+        ]
+    }
+}

@@ -1,0 +1,52 @@
+//! The only place SeaORM queries live: free functions over `&impl ConnectionTrait`.
+
+pub mod jobs;
+pub mod settings;
+
+use std::time::{Duration, Instant};
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbErr, Statement};
+
+/// How long a query waits for SQLite's write lock before failing.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long to wait for a pooled connection before calling the database unavailable.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Opens a pool. SQLite gets WAL, foreign keys and a busy timeout; PostgreSQL the defaults.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let mut opts = ConnectOptions::new(url.to_owned());
+    opts.sqlx_logging(false)
+        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .connect_timeout(ACQUIRE_TIMEOUT)
+        .max_connections(if url.starts_with("sqlite:") { 8 } else { 16 })
+        .map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(SQLITE_BUSY_TIMEOUT)
+        });
+    Database::connect(opts).await
+}
+
+/// Applies every pending migration.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(db, None).await
+}
+
+/// Round-trip latency of a trivial query, for readiness and the health panel.
+pub async fn ping(db: &impl ConnectionTrait) -> Result<Duration, DbErr> {
+    let started = Instant::now();
+    db.execute_raw(Statement::from_string(
+        db.get_database_backend(),
+        "SELECT 1",
+    ))
+    .await?;
+    Ok(started.elapsed())
+}
+
+/// Number of migrations known to the binary but not applied to the database.
+pub async fn pending_migrations(db: &DatabaseConnection) -> Result<usize, DbErr> {
+    Ok(Migrator::get_pending_migrations(db).await?.len())
+}

@@ -1,0 +1,4 @@
+//! Pure rules with unit tests; no database, HTTP or HTML here.
+
+pub mod job;
+pub mod settings;

@@ -1,0 +1,102 @@
+//! One error type at the edge: JSON for `/api`, an HTML page for everything else.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use maud::html;
+
+use crate::views;
+
+/// What went wrong, in words a user may read. Causes go to the log, not to the user.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    Validation(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("the authentication service is unavailable; try again in a moment")]
+    AuthUnavailable,
+    #[error("the database is unavailable")]
+    Database(#[from] sea_orm::DbErr),
+    #[error("internal error")]
+    Internal(#[from] anyhow::Error),
+}
+
+impl AppError {
+    fn log_if_internal(&self) {
+        match self {
+            AppError::Database(e) => tracing::error!(error = %e, "database error"),
+            AppError::Internal(e) => tracing::error!(error = format!("{e:#}"), "internal error"),
+            _ => {}
+        }
+    }
+}
+
+impl ResponseError for AppError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::NotFound => StatusCode::NOT_FOUND,
+            AppError::Conflict(_) => StatusCode::CONFLICT,
+            AppError::AuthUnavailable | AppError::Database(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.log_if_internal();
+        json_error(self.status_code(), &self.to_string())
+    }
+}
+
+/// The same error rendered as a full HTML page (for page handlers).
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct PageError(#[from] pub AppError);
+
+impl From<sea_orm::DbErr> for PageError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        PageError(AppError::Database(e))
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        self.0.status_code()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        self.0.log_if_internal();
+        html_error(self.status_code(), &self.0.to_string())
+    }
+}
+
+pub fn json_error(status: StatusCode, message: &str) -> HttpResponse {
+    HttpResponse::build(status).json(serde_json::json!({ "error": message }))
+}
+
+pub fn html_error(status: StatusCode, message: &str) -> HttpResponse {
+    let title = status.canonical_reason().unwrap_or("Error");
+    let body = views::layout::bare(
+        title,
+        html! {
+            main.narrow {
+                section.card.error-card {
+                    h1 { (status.as_u16()) " · " (title) }
+                    p { (message) }
+                    p { a href="/" { "Back to the dashboard" } }
+                }
+            }
+        },
+    );
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .body(body.into_string())
+}

@@ -1,0 +1,11 @@
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod routes;
+pub mod sim;
+pub mod startup;
+pub mod telemetry;
+pub mod views;

@@ -1,0 +1,24 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use pulse_etl::cli::{self, Cli, Command};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    // reqwest is built without a default TLS provider; ring is the one the rest of the stack uses.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Serve => cli::serve::run().await,
+        Command::Demo(args) => cli::demo::run(args).await,
+        Command::Sim(args) => cli::sim::run(args).await,
+        Command::Migrate(args) => cli::migrate::run(args).await,
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pulse-etl: {}", e.message);
+            ExitCode::from(e.code)
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! The route table: every URL the service answers, in one place.
+
+mod api;
+mod assets;
+mod auth;
+mod dashboard;
+mod health;
+
+use std::future::{Ready, ready};
+
+use actix_web::dev::Payload;
+use actix_web::error::{JsonPayloadError, UrlencodedError};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+
+use crate::auth::middleware::is_api;
+use crate::error::{AppError, html_error, json_error};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/health", web::get().to(health::live))
+        .route("/health/ready", web::get().to(health::ready))
+        .route("/metrics", web::get().to(health::metrics))
+        .route("/static/{name}", web::get().to(assets::serve))
+        .route("/favicon.ico", web::get().to(assets::favicon))
+        .route("/login", web::get().to(auth::login_form))
+        .route("/login", web::post().to(auth::login))
+        .route("/logout", web::get().to(auth::logout_confirm))
+        .route("/logout", web::post().to(auth::logout))
+        .route("/", web::get().to(dashboard::show))
+        .route(
+            "/orchestrator/settings",
+            web::post().to(dashboard::save_settings),
+        )
+        .service(
+            web::scope("/api/v1")
+                .route("/jobs/status", web::get().to(api::jobs_status))
+                .route("/orchestrator/settings", web::get().to(api::get_settings))
+                .route("/orchestrator/settings", web::put().to(api::put_settings)),
+        );
+}
+
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    if is_api(req.path()) {
+        json_error(actix_web::http::StatusCode::NOT_FOUND, "no such endpoint")
+    } else {
+        html_error(
+            actix_web::http::StatusCode::NOT_FOUND,
+            "There is no page at this address.",
+        )
+    }
+}
+
+/// Malformed or oversized forms: 413 for size, 400 otherwise, with a message.
+pub fn bad_form(err: UrlencodedError, req: &HttpRequest) -> actix_web::Error {
+    let status = match err {
+        UrlencodedError::Overflow { .. } => actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+        _ => actix_web::http::StatusCode::BAD_REQUEST,
+    };
+    let message = format!("the form could not be read: {err}");
+    let res = if is_api(req.path()) {
+        json_error(status, &message)
+    } else {
+        html_error(status, &message)
+    };
+    actix_web::error::InternalError::from_response(err, res).into()
+}
+
+/// Malformed or oversized JSON: 413 for size, 400 for syntax, 422 for wrong fields.
+pub fn bad_json(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    use actix_web::http::StatusCode;
+    let status = match &err {
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => {
+            StatusCode::PAYLOAD_TOO_LARGE
+        }
+        JsonPayloadError::ContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        JsonPayloadError::Deserialize(e) if e.is_data() => StatusCode::UNPROCESSABLE_ENTITY,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let res = json_error(status, &format!("invalid JSON body: {err}"));
+    actix_web::error::InternalError::from_response(err, res).into()
+}
+
+/// Whether to answer with a fragment: an htmx request that is neither boosted nor a
+/// history restore. Responses that depend on it carry `Vary: HX-Request`.
+pub struct Hx {
+    pub fragment: bool,
+}
+
+impl FromRequest for Hx {
+    type Error = std::convert::Infallible;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let h = req.headers();
+        let fragment = h.contains_key("HX-Request")
+            && !h.contains_key("HX-Boosted")
+            && !h.contains_key("HX-History-Restore-Request");
+        ready(Ok(Hx { fragment }))
+    }
+}
+
+/// An HTML response that varies on `HX-Request`.
+pub fn html(status: actix_web::http::StatusCode, markup: maud::Markup) -> HttpResponse {
+    HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Vary", "HX-Request"))
+        .body(markup.into_string())
+}
+
+pub type PageResult = Result<HttpResponse, crate::error::PageError>;
+pub type ApiResult = Result<HttpResponse, AppError>;

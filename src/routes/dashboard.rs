@@ -1,0 +1,162 @@
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+
+use super::{Hx, PageResult, html};
+use crate::auth::CurrentUser;
+use crate::domain::job::{JobStatus, JobType};
+use crate::domain::settings::{FieldError, OrchestratorSettings};
+use crate::startup::AppState;
+use crate::views::dashboard::{self as view, Dashboard, HealthPanel, JobCard, SettingsPanel};
+use crate::views::layout::{self, Nav};
+use crate::{db, error::AppError};
+
+pub async fn show(state: web::Data<AppState>, user: CurrentUser, hx: Hx) -> PageResult {
+    let settings = settings_values(&db::settings::get(&state.db).await?);
+    let d = load(&state, &user, settings, Vec::new(), false).await?;
+    Ok(if hx.fragment {
+        html(StatusCode::OK, view::live(&d))
+    } else {
+        html(
+            StatusCode::OK,
+            layout::page("Dashboard", &user, Nav::Dashboard, view::page(&d)),
+        )
+    })
+}
+
+#[derive(Deserialize)]
+pub struct SettingsForm {
+    enabled: Option<String>,
+    retry_enabled: Option<String>,
+    #[serde(default)]
+    interval_minutes: String,
+    #[serde(default)]
+    retry_interval_minutes: String,
+    #[serde(default)]
+    max_retry_attempts: String,
+}
+
+/// Saves the schedule; errors re-render the panel with messages next to the fields.
+pub async fn save_settings(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    hx: Hx,
+    form: web::Form<SettingsForm>,
+) -> PageResult {
+    let (values, mut errors) = parse_settings(&form);
+    if let Err(range_errors) = values.validate() {
+        let unparsed: Vec<_> = errors.iter().map(|e| e.field).collect();
+        errors.extend(
+            range_errors
+                .into_iter()
+                .filter(|e| !unparsed.contains(&e.field)),
+        );
+    }
+    let saved = errors.is_empty();
+    if saved {
+        db::settings::update(&state.db, &values).await?;
+        tracing::info!(user = %user.user.email, ?values, "orchestrator settings changed");
+        if !hx.fragment {
+            return Ok(HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, "/"))
+                .finish());
+        }
+    }
+    let status = if saved {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let panel = SettingsPanel {
+        values,
+        errors,
+        saved,
+        editable: true,
+        csrf: user.csrf.clone(),
+    };
+    if hx.fragment {
+        return Ok(html(status, view::settings_panel(&panel)));
+    }
+    let d = load(&state, &user, panel.values, panel.errors, false).await?;
+    Ok(html(
+        status,
+        layout::page("Dashboard", &user, Nav::Dashboard, view::page(&d)),
+    ))
+}
+
+fn parse_settings(form: &SettingsForm) -> (OrchestratorSettings, Vec<FieldError>) {
+    let mut errors = Vec::new();
+    let mut number = |field: &'static str, raw: &str| {
+        raw.trim().parse::<i32>().unwrap_or_else(|_| {
+            errors.push(FieldError {
+                field,
+                message: "Enter a whole number".into(),
+            });
+            0
+        })
+    };
+    let values = OrchestratorSettings {
+        interval_minutes: number("interval_minutes", &form.interval_minutes),
+        retry_interval_minutes: number("retry_interval_minutes", &form.retry_interval_minutes),
+        max_retry_attempts: number("max_retry_attempts", &form.max_retry_attempts),
+        enabled: form.enabled.is_some(),
+        retry_enabled: form.retry_enabled.is_some(),
+    };
+    (values, errors)
+}
+
+pub fn settings_values(row: &entity::orchestrator_settings::Model) -> OrchestratorSettings {
+    OrchestratorSettings {
+        interval_minutes: row.interval_minutes,
+        enabled: row.enabled,
+        retry_enabled: row.retry_enabled,
+        retry_interval_minutes: row.retry_interval_minutes,
+        max_retry_attempts: row.max_retry_attempts,
+    }
+}
+
+async fn load(
+    state: &AppState,
+    user: &CurrentUser,
+    values: OrchestratorSettings,
+    errors: Vec<FieldError>,
+    saved: bool,
+) -> Result<Dashboard, AppError> {
+    let jobs = db::jobs::all(&state.db)
+        .await?
+        .into_iter()
+        .filter_map(|j| {
+            Some(JobCard {
+                job_type: JobType::parse(&j.job_type)?,
+                status: JobStatus::parse(&j.status).unwrap_or(JobStatus::NotStarted),
+                active: j.active,
+                progress: j.progress,
+                message: j.progress_message,
+                last_started_at: j.last_started_at,
+                last_finished_at: j.last_finished_at,
+                last_success_at: j.last_success_at,
+                last_error: j.last_error,
+                retry_count: j.retry_count,
+            })
+        })
+        .collect();
+    let database_ms = db::ping(&state.db)
+        .await
+        .ok()
+        .map(|d| d.as_secs_f64() * 1000.0);
+    Ok(Dashboard {
+        jobs,
+        settings: SettingsPanel {
+            values,
+            errors,
+            saved,
+            editable: user.is_admin(),
+            csrf: user.csrf.clone(),
+        },
+        health: HealthPanel {
+            database_ms,
+            uptime_secs: state.started_at.elapsed().as_secs(),
+        },
+        timezone: state.timezone,
+    })
+}

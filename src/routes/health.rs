@@ -1,0 +1,65 @@
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use secrecy::ExposeSecret;
+use serde_json::json;
+
+use crate::auth::csrf;
+use crate::db;
+use crate::startup::AppState;
+
+/// Liveness: the process answers. No dependencies, no auth.
+pub async fn live() -> HttpResponse {
+    HttpResponse::Ok().json(json!({ "status": "ok" }))
+}
+
+/// Readiness: the database answers and carries every migration this binary knows.
+pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
+    let database = match db::ping(&state.db).await {
+        Ok(latency) => json!({ "status": "ok", "latency_ms": latency.as_secs_f64() * 1000.0 }),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness: database unreachable");
+            json!({ "status": "unreachable" })
+        }
+    };
+    let db_ok = database["status"] == "ok";
+    let migrations = if db_ok {
+        match db::pending_migrations(&state.db).await {
+            Ok(0) => json!({ "status": "ok" }),
+            Ok(n) => json!({ "status": "pending", "pending": n }),
+            Err(_) => json!({ "status": "unknown" }),
+        }
+    } else {
+        json!({ "status": "unknown" })
+    };
+    let ready = db_ok && migrations["status"] == "ok";
+    let body = json!({
+        "status": if ready { "ready" } else { "not_ready" },
+        "database": database,
+        "migrations": migrations,
+    });
+    if ready {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    }
+}
+
+/// Prometheus text; with `METRICS_TOKEN` set it needs `Authorization: Bearer <token>`.
+pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    if let Some(expected) = &state.metrics_token {
+        let given = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or("");
+        if !csrf::matches(expected.expose_secret(), given) {
+            return HttpResponse::Unauthorized()
+                .insert_header((header::WWW_AUTHENTICATE, "Bearer"))
+                .json(json!({ "error": "metrics need a bearer token" }));
+        }
+    }
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(state.metrics.render())
+}

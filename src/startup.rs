@@ -1,0 +1,158 @@
+//! Builds the application once: database, state, HTTP server.
+
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_session::SessionMiddleware;
+use actix_session::config::CookieContentSecurity;
+use actix_session::storage::CookieSessionStore;
+use actix_web::cookie::{Key, SameSite};
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use metrics_exporter_prometheus::PrometheusHandle;
+use sea_orm::DatabaseConnection;
+use secrecy::{ExposeSecret, SecretString};
+use sha2::{Digest, Sha512};
+
+use crate::auth::BackendClient;
+use crate::config::Settings;
+use crate::{auth, db, routes, telemetry};
+
+/// How long a graceful shutdown waits for open requests before closing them.
+const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
+/// Largest accepted request body (forms and JSON); larger bodies get 413.
+pub const MAX_BODY_BYTES: usize = 256 * 1024;
+
+/// Built once, shared by every worker.
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub auth: BackendClient,
+    pub debug: bool,
+    pub cookie_secure: bool,
+    pub timezone: chrono_tz::Tz,
+    pub metrics: PrometheusHandle,
+    pub metrics_token: Option<SecretString>,
+    pub started_at: Instant,
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    pub state: web::Data<AppState>,
+}
+
+impl Application {
+    /// Connects and migrates the database, binds the listener (port 0 picks a free port).
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let db = db::connect(settings.database_url.expose_secret())
+            .await
+            .context("cannot connect to the database (DATABASE_URL)")?;
+        db::migrate(&db)
+            .await
+            .context("cannot apply database migrations")?;
+        let listener = TcpListener::bind(settings.bind_address)
+            .with_context(|| format!("cannot listen on {}", settings.bind_address))?;
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState {
+            db,
+            auth: BackendClient::new(
+                settings.backend_service_url.clone(),
+                settings.auth_cache_ttl,
+            )?,
+            debug: settings.debug,
+            cookie_secure: settings.cookie_secure,
+            timezone: settings.scheduler_timezone,
+            metrics: telemetry::prometheus(),
+            metrics_token: settings.metrics_token.clone(),
+            started_at: Instant::now(),
+        });
+        let key = Arc::new(session_key(settings.secret_key.expose_secret()));
+        let server = serve(listener, state.clone(), key)?;
+        Ok(Self {
+            port,
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGTERM / Ctrl-C (graceful) or until the handle stops it.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// A 64-byte cookie key derived from the whole `SECRET_KEY`, not just its first 64 bytes.
+fn session_key(secret: &[u8]) -> Key {
+    Key::from(Sha512::digest(secret).as_slice())
+}
+
+fn serve(
+    listener: TcpListener,
+    state: web::Data<AppState>,
+    key: Arc<Key>,
+) -> anyhow::Result<Server> {
+    let server = HttpServer::new(move || {
+        let secure = state.cookie_secure;
+        let session = SessionMiddleware::builder(CookieSessionStore::default(), (*key).clone())
+            .cookie_name(auth::session::cookie_name(secure).to_string())
+            .cookie_secure(secure)
+            .cookie_http_only(true)
+            .cookie_same_site(SameSite::Lax)
+            .cookie_path("/".into())
+            .cookie_content_security(CookieContentSecurity::Private)
+            .build();
+        App::new()
+            .app_data(state.clone())
+            .app_data(
+                web::FormConfig::default()
+                    .limit(MAX_BODY_BYTES)
+                    .error_handler(routes::bad_form),
+            )
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(MAX_BODY_BYTES)
+                    .error_handler(routes::bad_json),
+            )
+            .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+            .wrap(from_fn(auth::middleware::authenticate))
+            .wrap(session)
+            .wrap(security_headers())
+            .wrap(from_fn(telemetry::track_requests))
+            .configure(routes::configure)
+            .default_service(web::to(routes::not_found))
+    })
+    .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
+    .listen(listener)?
+    .run();
+    Ok(server)
+}
+
+/// Content-Security-Policy allowing only our own scripts and styles, plus the usual headers.
+fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((
+            "Content-Security-Policy",
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             connect-src 'self'; font-src 'self'; base-uri 'none'; object-src 'none'; \
+             frame-ancestors 'none'; form-action 'self'",
+        ))
+        .add(("X-Content-Type-Options", "nosniff"))
+        .add(("Referrer-Policy", "same-origin"))
+        .add(("X-Frame-Options", "DENY"))
+}
+
+/// The address a server bound to, for printing.
+pub fn local_url(addr: SocketAddr, port: u16) -> String {
+    format!("http://{}:{port}", addr.ip())
+}

@@ -1,0 +1,8 @@
+//! maud views: pure functions of borrowed view structs, no database access.
+
+pub mod assets;
+pub mod auth;
+pub mod components;
+pub mod dashboard;
+pub mod ids;
+pub mod layout;

@@ -1,0 +1,40 @@
+//! Small reusable pieces.
+
+use chrono::{DateTime, Utc};
+use maud::{Markup, html};
+
+use crate::domain::settings::FieldError;
+
+/// A time shown in the scheduler's zone, with the UTC instant machine-readable.
+pub fn time(at: Option<DateTime<Utc>>, tz: chrono_tz::Tz) -> Markup {
+    match at {
+        Some(at) => html! {
+            time datetime=(at.to_rfc3339()) title=(at.format("%Y-%m-%d %H:%M:%S UTC")) {
+                (at.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z"))
+            }
+        },
+        None => html! { span.muted { "—" } },
+    }
+}
+
+pub fn progress(value: i32, label: &str) -> Markup {
+    let value = value.clamp(0, 100);
+    html! {
+        div.progress role="progressbar" aria-label=(label) aria-valuemin="0" aria-valuemax="100" aria-valuenow=(value) {
+            progress max="100" value=(value) { (value) "%" }
+        }
+    }
+}
+
+/// The message for one field, if validation failed there.
+pub fn field_error(errors: &[FieldError], field: &str) -> Markup {
+    html! {
+        @for e in errors.iter().filter(|e| e.field == field) {
+            p.field-error id=(format!("{field}-error")) { (e.message) }
+        }
+    }
+}
+
+pub fn has_error(errors: &[FieldError], field: &str) -> bool {
+    errors.iter().any(|e| e.field == field)
+}

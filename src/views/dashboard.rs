@@ -1,0 +1,172 @@
+//! The dashboard: job cards, orchestrator settings, system health.
+
+use chrono::{DateTime, Utc};
+use maud::{Markup, html};
+
+use super::components::{field_error, has_error, progress, time};
+use super::ids;
+use crate::auth::csrf;
+use crate::domain::job::{JobStatus, JobType};
+use crate::domain::settings::{FieldError, OrchestratorSettings};
+
+pub struct JobCard {
+    pub job_type: JobType,
+    pub status: JobStatus,
+    pub active: bool,
+    pub progress: i32,
+    pub message: Option<String>,
+    pub last_started_at: Option<DateTime<Utc>>,
+    pub last_finished_at: Option<DateTime<Utc>>,
+    pub last_success_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub retry_count: i32,
+}
+
+pub struct SettingsPanel {
+    pub values: OrchestratorSettings,
+    pub errors: Vec<FieldError>,
+    pub saved: bool,
+    pub editable: bool,
+    pub csrf: String,
+}
+
+pub struct HealthPanel {
+    pub database_ms: Option<f64>,
+    pub uptime_secs: u64,
+}
+
+pub struct Dashboard {
+    pub jobs: Vec<JobCard>,
+    pub settings: SettingsPanel,
+    pub health: HealthPanel,
+    pub timezone: chrono_tz::Tz,
+}
+
+pub fn page(d: &Dashboard) -> Markup {
+    html! {
+        div.page-head {
+            h1 { "Dashboard" }
+            div.toolbar {
+                label for=(ids::AUTO_REFRESH) { "Auto-refresh" }
+                select #(ids::AUTO_REFRESH) name="auto_refresh" {
+                    option value="30" { "30 s" }
+                    option value="60" selected { "1 min" }
+                    option value="300" { "5 min" }
+                    option value="0" { "Off" }
+                }
+                a.button.secondary href="/" { "Refresh" }
+            }
+        }
+        p #(ids::CONNECTION_BANNER) .banner hidden role="status" {}
+        (live(d))
+        (settings_panel(&d.settings))
+    }
+}
+
+/// The part of the dashboard that auto-refresh and live updates replace.
+pub fn live(d: &Dashboard) -> Markup {
+    html! {
+        div #(ids::DASHBOARD_LIVE) .grid {
+            @for job in &d.jobs { (job_card(job, d.timezone)) }
+            (health_panel(&d.health))
+        }
+    }
+}
+
+fn job_card(job: &JobCard, tz: chrono_tz::Tz) -> Markup {
+    let title = job.job_type.title();
+    html! {
+        section.card.job-card #(ids::job_card(job.job_type.as_str())) data-job=(job.job_type.as_str()) aria-labelledby=(format!("{}-title", job.job_type)) {
+            header.card-head {
+                h2 id=(format!("{}-title", job.job_type)) { (title) }
+                (job.status)
+            }
+            (progress(job.progress, &format!("{title} progress")))
+            p.job-message { @if let Some(m) = &job.message { (m) } @else { span.muted { "No run yet." } } }
+            dl.facts {
+                dt { "Last started" } dd { (time(job.last_started_at, tz)) }
+                dt { "Last finished" } dd { (time(job.last_finished_at, tz)) }
+                dt { "Last success" } dd { (time(job.last_success_at, tz)) }
+                dt { "Retries" } dd { (job.retry_count) }
+                dt { "Active" } dd { @if job.active { "yes" } @else { "no" } }
+            }
+            @if let Some(err) = &job.last_error {
+                p.job-error role="alert" { strong { "Last error: " } (err) }
+            }
+        }
+    }
+}
+
+fn health_panel(h: &HealthPanel) -> Markup {
+    html! {
+        section.card #(ids::HEALTH_PANEL) aria-labelledby="health-title" {
+            header.card-head { h2 #health-title { "System health" } }
+            ul.health {
+                li {
+                    span { "Database" }
+                    @match h.database_ms {
+                        Some(ms) => span.badge.badge-ok data-health="database" { "healthy · " (format!("{ms:.1}")) " ms" },
+                        None => span.badge.badge-error data-health="database" { "unreachable" },
+                    }
+                }
+                li { span { "Uptime" } span { (uptime(h.uptime_secs)) } }
+            }
+        }
+    }
+}
+
+pub fn settings_panel(s: &SettingsPanel) -> Markup {
+    let v = &s.values;
+    let disabled = !s.editable;
+    html! {
+        section.card #(ids::ORCHESTRATOR_PANEL) aria-labelledby="orchestrator-title" {
+            header.card-head {
+                h2 #orchestrator-title { "Schedule" }
+                @if v.enabled { span.badge.badge-ok { "enabled" } } @else { span.badge.badge-paused { "disabled" } }
+            }
+            @if s.saved { p.notice role="status" { "Settings saved." } }
+            form.settings-form method="post" action="/orchestrator/settings"
+                hx-post="/orchestrator/settings" hx-target=(ids::selector(ids::ORCHESTRATOR_PANEL)) hx-swap="outerHTML" {
+                input type="hidden" name=(csrf::FORM_FIELD) value=(s.csrf);
+                fieldset disabled[disabled] {
+                    legend.visually-hidden { "Orchestrator settings" }
+                    div.field.check {
+                        input #enabled type="checkbox" name="enabled" value="true" checked[v.enabled];
+                        label for="enabled" { "Run the main cycle" }
+                    }
+                    (number_field("interval_minutes", "Every (minutes)", v.interval_minutes, &s.errors))
+                    div.field.check {
+                        input #retry_enabled type="checkbox" name="retry_enabled" value="true" checked[v.retry_enabled];
+                        label for="retry_enabled" { "Retry failed jobs sooner" }
+                    }
+                    (number_field("retry_interval_minutes", "Retry every (minutes, 5–30)", v.retry_interval_minutes, &s.errors))
+                    (number_field("max_retry_attempts", "Retry attempts (1–10)", v.max_retry_attempts, &s.errors))
+                    @if s.editable { button.button.primary type="submit" { "Save" } }
+                }
+                @if !s.editable { p.muted { "Only administrators can change the schedule." } }
+            }
+        }
+    }
+}
+
+fn number_field(name: &str, label: &str, value: i32, errors: &[FieldError]) -> Markup {
+    let invalid = has_error(errors, name);
+    html! {
+        div.field.invalid[invalid] {
+            label for=(name) { (label) }
+            input id=(name) type="number" name=(name) value=(value) required
+                aria-invalid=(if invalid { "true" } else { "false" })
+                aria-describedby=[invalid.then(|| format!("{name}-error"))];
+            (field_error(errors, name))
+        }
+    }
+}
+
+fn uptime(secs: u64) -> String {
+    match secs {
+        s if s < 60 => format!("{s} s"),
+        s if s < 3600 => format!("{} min", s / 60),
+        s if s < 86_400 => format!("{} h {} min", s / 3600, s % 3600 / 60),
+        s => format!("{} d {} h", s / 86_400, s % 86_400 / 3600),
+    }
+}

@@ -1,0 +1,15 @@
+//! DOM ids in one place: templates, `hx-target`s, app.js and tests use the same names.
+
+pub const DASHBOARD_LIVE: &str = "dashboard-live";
+pub const ORCHESTRATOR_PANEL: &str = "orchestrator-panel";
+pub const HEALTH_PANEL: &str = "health-panel";
+pub const CONNECTION_BANNER: &str = "connection-banner";
+pub const AUTO_REFRESH: &str = "auto-refresh";
+
+pub fn job_card(job_type: &str) -> String {
+    format!("job-{job_type}")
+}
+
+pub fn selector(id: &str) -> String {
+    format!("#{id}")
+}

@@ -1,0 +1,12 @@
+#![allow(clippy::unwrap_used)] // tests fail loudly by design
+
+//! Black-box tests: the real app on port 0, a fresh database each (SQLite and PostgreSQL),
+//! real HTTP to the simulated Backend Service.
+
+mod helpers;
+
+mod auth;
+mod config;
+mod health;
+mod migrations;
+mod settings;

@@ -1,0 +1,137 @@
+// Headless Chromium against the real demo (service + simulators on loopback).
+// Prints "N passed, N failed" and exits non-zero on any failure. Screenshots: output/.
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, "../..");
+const bin = process.env.PULSE_BIN ?? path.join(root, "target/debug/pulse-etl");
+const out = path.join(here, "output");
+mkdirSync(out, { recursive: true });
+
+const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+  "--disable-background-networking", "--disable-component-update", "--disable-sync"];
+const VIEWPORTS = { desktop: { width: 1280, height: 860 }, phone: { width: 390, height: 844 } };
+
+function startDemo() {
+  const dataDir = mkdtempSync(path.join(tmpdir(), "pulse-browser-"));
+  const child = spawn(bin, ["demo", "--bind", "127.0.0.1:0", "--data-dir", dataDir, "--json"],
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, LOG_LEVEL: "warn" } });
+  child.stderr.on("data", (d) => process.stderr.write(d));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("demo did not print its URL within 60 s")), 60_000);
+    createInterface({ input: child.stdout }).once("line", (line) => {
+      clearTimeout(timer);
+      resolve({ child, dataDir, info: JSON.parse(line) });
+    });
+    child.once("exit", (code) => reject(new Error(`demo exited early with ${code}`)));
+  });
+}
+
+const results = [];
+async function check(name, fn) {
+  try {
+    await fn();
+    results.push([name, true]);
+    console.log(`ok   ${name}`);
+  } catch (e) {
+    results.push([name, false]);
+    console.log(`FAIL ${name}\n     ${e.stack ?? e}`);
+  }
+}
+function assert(cond, message) { if (!cond) throw new Error(message); }
+
+/** A page that records console errors, page errors and failed requests. */
+async function watchedPage(browser, viewport, expected = []) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  const problems = [];
+  page.on("console", (m) => {
+    if (m.type() === "error" && !expected.some((re) => re.test(m.text()))) problems.push(`console: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+  return { context, page, problems };
+}
+
+async function login(page, url, email, password) {
+  await page.goto(url + "/");
+  assert(new URL(page.url()).pathname === "/login", `expected the login page, got ${page.url()}`);
+  await page.fill("#email", email);
+  await page.fill("#password", password);
+  await Promise.all([page.waitForURL(url + "/"), page.click("button[type=submit]")]);
+}
+
+const { child, dataDir, info } = await startDemo();
+const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: CHROMIUM_ARGS });
+try {
+  for (const [size, viewport] of Object.entries(VIEWPORTS)) {
+    await check(`${size}: admin logs in and sees both job cards`, async () => {
+      const { context, page, problems } = await watchedPage(browser, viewport);
+      await page.goto(info.url + "/");
+      await page.screenshot({ path: path.join(out, `login-${size}.png`), fullPage: true });
+      await login(page, info.url, "admin@example.com", "pulse-admin");
+      assert(await page.locator(".job-card").count() === 2, "two job cards");
+      assert(await page.locator("[data-job=jira_sync] [data-status]").count() === 1, "jira badge");
+      assert(await page.locator("[data-job=github_sync] [data-status]").count() === 1, "github badge");
+      await page.screenshot({ path: path.join(out, `dashboard-admin-${size}.png`), fullPage: true });
+      assert(problems.length === 0, problems.join("\n"));
+      await context.close();
+    });
+  }
+
+  await check("admin saves the schedule with htmx: errors beside the field, then saved, no reload", async () => {
+    // The browser logs the 422 of the invalid submission; that one is expected.
+    const { context, page, problems } = await watchedPage(browser, VIEWPORTS.desktop, [/status of 422/]);
+    await login(page, info.url, "admin@example.com", "pulse-admin");
+    await page.evaluate(() => { window.__noReload = true; });
+    await page.fill("#interval_minutes", "0");
+    await page.click("#orchestrator-panel button[type=submit]");
+    await page.waitForSelector("#interval_minutes-error");
+    await page.fill("#interval_minutes", "45");
+    await page.click("#orchestrator-panel button[type=submit]");
+    await page.waitForSelector("#orchestrator-panel .notice");
+    assert(await page.evaluate(() => window.__noReload === true), "the page was reloaded");
+    const api = await page.evaluate(async () => (await fetch("/api/v1/orchestrator/settings")).json());
+    assert(api.interval_minutes === 45, `saved interval is ${api.interval_minutes}`);
+    assert(problems.length === 0, problems.join("\n"));
+    await context.close();
+  });
+
+  await check("viewer sees the dashboard read-only", async () => {
+    const { context, page, problems } = await watchedPage(browser, VIEWPORTS.desktop);
+    await login(page, info.url, "viewer@example.com", "pulse-viewer");
+    assert(await page.locator("#orchestrator-panel button[type=submit]").count() === 0, "no save button");
+    assert(await page.locator("#orchestrator-panel fieldset[disabled]").count() === 1, "disabled fieldset");
+    await page.screenshot({ path: path.join(out, "dashboard-viewer-desktop.png"), fullPage: true });
+    assert(problems.length === 0, problems.join("\n"));
+    await context.close();
+  });
+
+  await check("logout from the user menu returns to the login page", async () => {
+    const { context, page, problems } = await watchedPage(browser, VIEWPORTS.desktop);
+    await login(page, info.url, "admin@example.com", "pulse-admin");
+    await page.click(".usermenu summary");
+    await Promise.all([page.waitForURL(/\/login\?logged_out=1/), page.click(".usermenu-panel button[type=submit]")]);
+    await page.goto(info.url + "/");
+    assert(new URL(page.url()).pathname === "/login", "logged out");
+    const cookies = await context.cookies();
+    const session = cookies.find((c) => c.name.endsWith("pulse_session"));
+    assert(!session || session.httpOnly, "session cookie is HttpOnly");
+    assert(problems.length === 0, problems.join("\n"));
+    await context.close();
+  });
+} finally {
+  await browser.close();
+  child.kill("SIGTERM");
+  rmSync(dataDir, { recursive: true, force: true });
+}
+
+const failed = results.filter(([, ok]) => !ok).length;
+console.log(`browser: ${results.length - failed} passed, ${failed} failed`);
+process.exit(failed ? 1 : 0);
