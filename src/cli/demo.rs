@@ -13,6 +13,7 @@ use serde_json::json;
 
 use super::{CliError, CliResult};
 use crate::config::Settings;
+use crate::sim::generate::SizeOptions;
 use crate::sim::{self, SimOptions};
 use crate::startup::Application;
 use crate::telemetry;
@@ -49,6 +50,7 @@ pub async fn run(args: DemoArgs) -> CliResult {
     let keys = demo_keys(&data_dir)?;
     let sim = sim::server::start(SimOptions {
         seed: args.seed,
+        size: SizeOptions::medium(),
         ..SimOptions::default()
     })
     .context("cannot start the simulators")?;

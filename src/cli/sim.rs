@@ -4,6 +4,8 @@ use std::time::Duration;
 use clap::Args;
 
 use super::{CliError, CliResult};
+use crate::sim::generate::SizeOptions;
+use crate::sim::state::SimConfig;
 use crate::sim::{self, SimOptions};
 
 #[derive(Args)]
@@ -17,13 +19,62 @@ pub struct SimArgs {
     /// Lifetime of Backend Service tokens, in seconds.
     #[arg(long, default_value_t = 12 * 3600)]
     pub token_ttl_seconds: u64,
+    /// Added to every Jira/GitHub response, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Share (0–1) of Jira/GitHub requests answered with a 5xx or 429.
+    #[arg(long, default_value_t = 0.0)]
+    pub fault_rate: f64,
+    /// Dataset size: small (tests), medium (demo) or large (benchmarks), then per-item overrides.
+    #[arg(long, default_value = "small")]
+    pub size: String,
+    #[arg(long)]
+    pub projects: Option<usize>,
+    #[arg(long)]
+    pub issues: Option<usize>,
+    #[arg(long)]
+    pub repos: Option<usize>,
+    #[arg(long)]
+    pub prs: Option<usize>,
+    /// Days of history.
+    #[arg(long)]
+    pub days: Option<u32>,
+    /// The simulated present (RFC 3339); default today 00:00 UTC.
+    #[arg(long)]
+    pub anchor: Option<chrono::DateTime<chrono::Utc>>,
+    /// Jira burst limit in requests per second per token (default unlimited).
+    #[arg(long)]
+    pub jira_burst: Option<u32>,
+    /// GitHub REST budget per token per hour.
+    #[arg(long, default_value_t = 5_000)]
+    pub github_budget: u32,
 }
 
 pub async fn run(args: SimArgs) -> CliResult {
+    if !(0.0..=1.0).contains(&args.fault_rate) {
+        return Err(CliError::config("--fault-rate must be between 0 and 1"));
+    }
+    let mut size = SizeOptions::named(&args.size)
+        .ok_or_else(|| CliError::config("--size must be small, medium or large"))?;
+    size.projects = args.projects.unwrap_or(size.projects);
+    size.issues = args.issues.unwrap_or(size.issues);
+    size.repos = args.repos.unwrap_or(size.repos);
+    size.prs = args.prs.unwrap_or(size.prs);
+    size.days = args.days.unwrap_or(size.days);
+    let config = SimConfig {
+        latency_ms: args.latency_ms,
+        fault_rate: args.fault_rate,
+        jira_burst_per_second: args.jira_burst,
+        github_rest_budget: args.github_budget,
+        ..SimConfig::default()
+    };
     let opts = SimOptions {
         bind: args.bind,
         seed: args.seed,
         token_ttl: Duration::from_secs(args.token_ttl_seconds),
+        size,
+        anchor: args.anchor,
+        config,
     };
     let handle = sim::server::start(opts)
         .map_err(|e| CliError::failed(anyhow::anyhow!("cannot start the simulators: {e}")))?;

@@ -1,0 +1,294 @@
+//! What every simulated Jira/GitHub request goes through, as on the real services:
+//! scheduled outages, injected faults, latency, authentication, rate limits, broken bodies.
+
+use std::time::Duration;
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::middleware::Next;
+use actix_web::web::{Bytes, Data};
+use actix_web::{HttpResponse, HttpResponseBuilder};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use chrono::Utc;
+use futures_util::StreamExt;
+use serde_json::json;
+
+use super::state::{SimConfig, SimState, Upstream, Window};
+
+/// Simulator credentials (DESIGN §11).
+pub const JIRA_CLOUD_EMAIL: &str = "sim@example.com";
+pub const JIRA_CLOUD_TOKEN: &str = "sim-token";
+pub const JIRA_DC_PAT: &str = "sim-pat";
+pub const GITHUB_TOKEN: &str = "sim-github-token";
+
+/// GitHub's primary limits reset hourly; secondary limits count per minute.
+const HOUR: Duration = Duration::from_secs(3600);
+const MINUTE: Duration = Duration::from_secs(60);
+const SECOND: Duration = Duration::from_secs(1);
+
+pub async fn guard(
+    req: ServiceRequest,
+    next: Next<BoxBody>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let Some(upstream) = Upstream::from_path(req.path()) else {
+        return next.call(req).await;
+    };
+    let Some(state) = req.app_data::<Data<SimState>>().cloned() else {
+        return next.call(req).await;
+    };
+    let cfg = state.config();
+    if let Some(o) = &cfg.outage {
+        let now = Utc::now();
+        if now >= o.from && now < o.until {
+            return Ok(req.into_response(server_error(upstream, StatusCode::SERVICE_UNAVAILABLE)));
+        }
+    }
+    if cfg.fault_rate > 0.0 && state.roll() < cfg.fault_rate {
+        return Ok(req.into_response(injected_fault(&state, upstream)));
+    }
+    let delay = cfg.latency_ms + state.roll_range(cfg.jitter_ms + 1).min(cfg.jitter_ms);
+    if delay > 0 {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
+    let Some(token) = credential(&req, upstream) else {
+        return Ok(req.into_response(unauthorized(upstream)));
+    };
+    let is_graphql = req.path().ends_with("/graphql");
+    let mut github_window = None;
+    match upstream {
+        Upstream::JiraCloud | Upstream::JiraDc => {
+            if let Some(limit) = cfg.jira_burst_per_second {
+                let w = state.charge(&token, "jira-burst", SECOND, 1);
+                if w.used > limit {
+                    return Ok(req.into_response(jira_rate_limited(upstream, limit, 1)));
+                }
+            }
+        }
+        Upstream::Github | Upstream::GithubEnterprise
+            if github_limits_on(&cfg, upstream) && !is_graphql =>
+        {
+            if let Some(per_minute) = cfg.github_secondary_per_minute {
+                let w = state.charge(&token, "secondary", MINUTE, 1);
+                if w.used > per_minute {
+                    return Ok(req.into_response(github_secondary_limit(60)));
+                }
+            }
+            let w = state.charge(&token, "core", HOUR, 1);
+            if w.used > cfg.github_rest_budget {
+                let status = if state.roll() < 0.5 {
+                    StatusCode::FORBIDDEN
+                } else {
+                    StatusCode::TOO_MANY_REQUESTS
+                };
+                let mut res = github_json(status, "API rate limit exceeded for user ID 1.");
+                add_github_rate_headers(&mut res, "core", cfg.github_rest_budget, w);
+                return Ok(req.into_response(res));
+            }
+            github_window = Some(w);
+        }
+        _ => {}
+    }
+    let mut res = next.call(req).await?;
+    if let Some(mut w) = github_window {
+        if res.status() == StatusCode::NOT_MODIFIED {
+            state.refund(&token, "core", 1);
+            w.used = w.used.saturating_sub(1);
+        }
+        add_github_rate_headers(res.response_mut(), "core", cfg.github_rest_budget, w);
+    }
+    Ok(break_body(&state, &cfg, res).await)
+}
+
+/// Whether GitHub rate limits apply (always on github.com; opt-in on Enterprise).
+pub fn github_limits_on(cfg: &SimConfig, upstream: Upstream) -> bool {
+    upstream == Upstream::Github || cfg.enterprise_rate_limits
+}
+
+/// The token a request carries, if it is the simulator's credential for that upstream.
+fn credential(req: &ServiceRequest, upstream: Upstream) -> Option<String> {
+    let header = req.headers().get("Authorization")?.to_str().ok()?;
+    let (scheme, value) = header.split_once(' ')?;
+    let value = value.trim();
+    let ok = match upstream {
+        Upstream::JiraCloud => {
+            scheme.eq_ignore_ascii_case("basic")
+                && BASE64
+                    .decode(value)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .as_deref()
+                    == Some(&format!("{JIRA_CLOUD_EMAIL}:{JIRA_CLOUD_TOKEN}"))
+        }
+        Upstream::JiraDc => scheme.eq_ignore_ascii_case("bearer") && value == JIRA_DC_PAT,
+        Upstream::Github | Upstream::GithubEnterprise => {
+            (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token"))
+                && value == GITHUB_TOKEN
+        }
+    };
+    ok.then(|| value.to_string())
+}
+
+pub fn unauthorized(upstream: Upstream) -> HttpResponse {
+    if upstream.is_github() {
+        github_json(StatusCode::UNAUTHORIZED, "Bad credentials")
+    } else {
+        jira_json(
+            StatusCode::UNAUTHORIZED,
+            "Client must be authenticated to access this resource.",
+        )
+    }
+}
+
+/// Jira's error collection: `{"errorMessages":[…],"errors":{}}`.
+pub fn jira_json(status: StatusCode, message: &str) -> HttpResponse {
+    HttpResponseBuilder::new(status).json(json!({ "errorMessages": [message], "errors": {} }))
+}
+
+/// GitHub's error body: `{"message","documentation_url","status"}`.
+pub fn github_json(status: StatusCode, message: &str) -> HttpResponse {
+    HttpResponseBuilder::new(status).json(json!({
+        "message": message,
+        "documentation_url": "https://docs.github.com/rest",
+        "status": status.as_u16().to_string(),
+    }))
+}
+
+fn server_error(upstream: Upstream, status: StatusCode) -> HttpResponse {
+    if upstream.is_github() {
+        let message = match status.as_u16() {
+            502 | 504 => {
+                "We couldn't respond to your request in time. Sorry about that. Please try resubmitting your request and contact us if the problem persists."
+            }
+            _ => "Server Error",
+        };
+        github_json(status, message)
+    } else {
+        jira_json(status, "Internal server error")
+    }
+}
+
+fn injected_fault(state: &SimState, upstream: Upstream) -> HttpResponse {
+    const CHOICES: [u16; 5] = [500, 502, 503, 504, 429];
+    let code = CHOICES[state.roll_range(CHOICES.len() as u64) as usize];
+    match (code, upstream.is_github()) {
+        (429, false) => jira_rate_limited(upstream, 10, 1),
+        (429, true) => github_secondary_limit(1),
+        (code, _) => server_error(
+            upstream,
+            StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        ),
+    }
+}
+
+/// Jira Cloud: 429 + `Retry-After` seconds + ISO `X-RateLimit-Reset` + `RateLimit-Reason`;
+/// Data Center: 429 + `retry-after` + token-bucket headers.
+pub fn jira_rate_limited(upstream: Upstream, limit: u32, retry_after_secs: u64) -> HttpResponse {
+    let mut res = HttpResponseBuilder::new(StatusCode::TOO_MANY_REQUESTS);
+    res.insert_header(("Retry-After", retry_after_secs.to_string()))
+        .insert_header(("X-RateLimit-Limit", limit.to_string()))
+        .insert_header(("X-RateLimit-Remaining", "0"));
+    if upstream == Upstream::JiraCloud {
+        let reset = Utc::now() + chrono::Duration::seconds(retry_after_secs as i64);
+        res.insert_header((
+            "X-RateLimit-Reset",
+            reset.format("%Y-%m-%dT%H:%MZ").to_string(),
+        ))
+        .insert_header(("RateLimit-Reason", "jira-burst-based"));
+    } else {
+        res.insert_header(("X-RateLimit-Interval-Seconds", "1"))
+            .insert_header(("X-RateLimit-FillRate", limit.to_string()));
+    }
+    res.json(json!({ "errorMessages": ["Rate limit exceeded."], "errors": {} }))
+}
+
+pub fn github_secondary_limit(retry_after_secs: u64) -> HttpResponse {
+    let mut res = github_json(
+        StatusCode::FORBIDDEN,
+        "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID.",
+    );
+    if let Ok(v) = retry_after_secs.to_string().parse() {
+        res.headers_mut()
+            .insert(actix_web::http::header::RETRY_AFTER, v);
+    }
+    res
+}
+
+/// `x-ratelimit-*` headers as GitHub sends them (reset in epoch seconds).
+pub fn add_github_rate_headers(res: &mut HttpResponse, resource: &str, limit: u32, w: Window) {
+    let headers = res.headers_mut();
+    let pairs = [
+        ("x-ratelimit-limit", limit.to_string()),
+        (
+            "x-ratelimit-remaining",
+            limit.saturating_sub(w.used).to_string(),
+        ),
+        ("x-ratelimit-reset", w.reset_at.timestamp().to_string()),
+        ("x-ratelimit-used", w.used.min(limit).to_string()),
+        ("x-ratelimit-resource", resource.to_string()),
+    ];
+    for (name, value) in pairs {
+        if let (Ok(n), Ok(v)) = (
+            actix_web::http::header::HeaderName::from_bytes(name.as_bytes()),
+            actix_web::http::header::HeaderValue::from_str(&value),
+        ) {
+            headers.insert(n, v);
+        }
+    }
+}
+
+/// Malformed bodies, connection resets and slow bodies, for successful answers only.
+async fn break_body(
+    state: &SimState,
+    cfg: &SimConfig,
+    res: ServiceResponse<BoxBody>,
+) -> ServiceResponse<BoxBody> {
+    let wants_break = cfg.malformed_rate > 0.0 || cfg.reset_rate > 0.0 || cfg.slow_body_ms > 0;
+    if !wants_break || !res.status().is_success() {
+        return res;
+    }
+    let malformed = cfg.malformed_rate > 0.0 && state.roll() < cfg.malformed_rate;
+    let reset = !malformed && cfg.reset_rate > 0.0 && state.roll() < cfg.reset_rate;
+    if !malformed && !reset && cfg.slow_body_ms == 0 {
+        return res;
+    }
+    let (req, res) = res.into_parts();
+    let (head, body) = res.into_parts();
+    let bytes = match body.try_into_bytes() {
+        Ok(b) => b,
+        Err(body) => match actix_web::body::to_bytes(body).await {
+            Ok(b) => b,
+            Err(_) => Bytes::new(),
+        },
+    };
+    let cut = bytes.len() / 2;
+    let slow = Duration::from_millis(cfg.slow_body_ms);
+    let res = if malformed {
+        head.set_body(BoxBody::new(bytes.slice(..cut)))
+    } else {
+        let chunks: Vec<Bytes> = if reset {
+            vec![bytes.slice(..cut)]
+        } else {
+            bytes.chunks(4096).map(|c| bytes.slice_ref(c)).collect()
+        };
+        let mut items: Vec<Result<Bytes, std::io::Error>> = chunks.into_iter().map(Ok).collect();
+        if reset {
+            items.push(Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "simulated reset",
+            )));
+        }
+        let stream = futures_util::stream::iter(items).then(move |item| async move {
+            if !slow.is_zero() {
+                tokio::time::sleep(slow).await;
+            }
+            item
+        });
+        let mut res = head.set_body(BoxBody::new(actix_web::body::BodyStream::new(stream)));
+        res.headers_mut()
+            .remove(actix_web::http::header::CONTENT_LENGTH);
+        res
+    };
+    ServiceResponse::new(req, res.map_into_boxed_body())
+}
