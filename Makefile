@@ -23,8 +23,10 @@ test-rust:
 	  $(CARGO) test --workspace --no-fail-fast; status=$$?; \
 	  scripts/clean-test-dbs.sh; exit $$status
 
+# `cargo test --no-run` builds target/debug/pulse-etl with the same features as the Rust tests,
+# so after test-rust this is a no-op instead of a second build.
 test-browser:
-	$(CARGO) build --bin pulse-etl
+	$(CARGO) test --workspace --no-run -q
 	scripts/ensure-chromium.sh
 	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error && node run.mjs
 
