@@ -2,6 +2,7 @@
 
 pub mod demo;
 pub mod migrate;
+pub mod rotate_key;
 pub mod serve;
 pub mod sim;
 
@@ -28,6 +29,8 @@ pub enum Command {
     Sim(sim::SimArgs),
     /// Apply (or roll back with --down N) the database migrations and exit.
     Migrate(migrate::MigrateArgs),
+    /// Re-encrypt every stored credential under ENCRYPTION_KEY (old keys in ENCRYPTION_KEY_PREVIOUS).
+    RotateKey,
 }
 
 /// A failed command: one line for stderr and the process exit code.

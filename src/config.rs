@@ -35,6 +35,8 @@ pub struct Settings {
     pub auth_cache_ttl: Duration,
     pub metrics_token: Option<SecretString>,
     pub allow_private_integration_hosts: bool,
+    /// Per-request timeout for calls to Jira and GitHub (`INTEGRATION_TIMEOUT_SECONDS`, default 30).
+    pub integration_timeout: Duration,
     /// `Secure` flag (and `__Host-` prefix) on the session cookie. Off only with `DEBUG`
     /// or in the loopback-only demo, which serves plain HTTP.
     pub cookie_secure: bool,
@@ -51,14 +53,8 @@ impl fmt::Debug for Settings {
             .field("log_level", &self.log_level)
             .field("log_format", &self.log_format)
             .field("auth_cache_ttl", &self.auth_cache_ttl)
-            .field(
-                "metrics_token",
-                &self.metrics_token.as_ref().map(|_| "[REDACTED]"),
-            )
-            .field(
-                "allow_private_integration_hosts",
-                &self.allow_private_integration_hosts,
-            )
+            .field("metrics_token", &self.metrics_token.as_ref().map(|_| "[REDACTED]"))
+            .field("allow_private_integration_hosts", &self.allow_private_integration_hosts)
             .field("cookie_secure", &self.cookie_secure)
             .finish_non_exhaustive()
     }
@@ -99,10 +95,7 @@ impl Settings {
         let encryption_key = required("ENCRYPTION_KEY");
 
         let database_url = database_url.and_then(|url| {
-            if url.starts_with("sqlite:")
-                || url.starts_with("postgres://")
-                || url.starts_with("postgresql://")
-            {
+            if url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://") {
                 Some(url)
             } else {
                 problems.push("DATABASE_URL must start with sqlite: or postgres://".into());
@@ -136,35 +129,24 @@ impl Settings {
         });
         let mut previous = Vec::new();
         if let Some(list) = get("ENCRYPTION_KEY_PREVIOUS").filter(|v| !v.trim().is_empty()) {
-            for (i, item) in list
-                .split(',')
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .enumerate()
-            {
+            for (i, item) in list.split(',').map(str::trim).filter(|s| !s.is_empty()).enumerate() {
                 match decode_key(item) {
                     Ok(k) => previous.push(SecretBox::new(Box::new(k))),
-                    Err(why) => {
-                        problems.push(format!("ENCRYPTION_KEY_PREVIOUS entry {} {why}", i + 1))
-                    }
+                    Err(why) => problems.push(format!("ENCRYPTION_KEY_PREVIOUS entry {} {why}", i + 1)),
                 }
             }
         }
         let scheduler_timezone = match get("SCHEDULER_TIMEZONE").filter(|v| !v.trim().is_empty()) {
             None => chrono_tz::UTC,
             Some(tz) => tz.trim().parse::<chrono_tz::Tz>().unwrap_or_else(|_| {
-                problems.push(format!(
-                    "SCHEDULER_TIMEZONE {tz:?} is not an IANA time zone"
-                ));
+                problems.push(format!("SCHEDULER_TIMEZONE {tz:?} is not an IANA time zone"));
                 chrono_tz::UTC
             }),
         };
         let bind_address = match get("BIND_ADDRESS").filter(|v| !v.trim().is_empty()) {
             None => SocketAddr::from(([127, 0, 0, 1], 8000)),
             Some(addr) => addr.trim().parse().unwrap_or_else(|_| {
-                problems.push(format!(
-                    "BIND_ADDRESS {addr:?} is not host:port (e.g. 127.0.0.1:8000)"
-                ));
+                problems.push(format!("BIND_ADDRESS {addr:?} is not host:port (e.g. 127.0.0.1:8000)"));
                 SocketAddr::from(([127, 0, 0, 1], 8000))
             }),
         };
@@ -190,10 +172,7 @@ impl Settings {
                 "LOG_LEVEL {log_level:?} is not a tracing filter (e.g. info or pulse_etl=debug)"
             ));
         }
-        let log_format = match get("LOG_FORMAT")
-            .map(|v| v.trim().to_ascii_lowercase())
-            .as_deref()
-        {
+        let log_format = match get("LOG_FORMAT").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
             None | Some("") | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
             Some(other) => {
@@ -213,37 +192,44 @@ impl Settings {
                 }
             },
         };
+        let integration_timeout = match get("INTEGRATION_TIMEOUT_SECONDS").filter(|v| !v.trim().is_empty()) {
+            None => Duration::from_secs(30),
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(secs) if (1..=600).contains(&secs) => Duration::from_secs(secs),
+                _ => {
+                    problems.push(format!(
+                        "INTEGRATION_TIMEOUT_SECONDS must be a whole number 1–600 (got {v:?})"
+                    ));
+                    Duration::from_secs(30)
+                }
+            },
+        };
         let metrics_token = get("METRICS_TOKEN")
             .filter(|v| !v.trim().is_empty())
             .map(SecretString::from);
 
-        match (
-            database_url,
-            backend_service_url,
-            secret_key,
-            encryption_key,
-        ) {
-            (
-                Some(database_url),
-                Some(backend_service_url),
-                Some(secret_key),
-                Some(encryption_key),
-            ) if problems.is_empty() => Ok(Settings {
-                database_url: SecretString::from(database_url),
-                backend_service_url,
-                secret_key: SecretBox::new(Box::new(secret_key)),
-                encryption_key: SecretBox::new(Box::new(encryption_key)),
-                encryption_keys_previous: previous,
-                scheduler_timezone,
-                bind_address,
-                debug,
-                log_level,
-                log_format,
-                auth_cache_ttl,
-                metrics_token,
-                allow_private_integration_hosts,
-                cookie_secure: !debug,
-            }),
+        match (database_url, backend_service_url, secret_key, encryption_key) {
+            (Some(database_url), Some(backend_service_url), Some(secret_key), Some(encryption_key))
+                if problems.is_empty() =>
+            {
+                Ok(Settings {
+                    database_url: SecretString::from(database_url),
+                    backend_service_url,
+                    secret_key: SecretBox::new(Box::new(secret_key)),
+                    encryption_key: SecretBox::new(Box::new(encryption_key)),
+                    encryption_keys_previous: previous,
+                    scheduler_timezone,
+                    bind_address,
+                    debug,
+                    log_level,
+                    log_format,
+                    auth_cache_ttl,
+                    metrics_token,
+                    allow_private_integration_hosts,
+                    integration_timeout,
+                    cookie_secure: !debug,
+                })
+            }
             _ => Err(ConfigError(problems)),
         }
     }
@@ -261,16 +247,14 @@ pub fn parse_http_url(raw: &str) -> Result<Url, String> {
     Ok(url)
 }
 
-fn decode_key(raw: &str) -> Result<[u8; ENCRYPTION_KEY_BYTES], String> {
+/// Decodes a base64 AES-256 key, saying what is wrong with it otherwise.
+pub fn decode_key(raw: &str) -> Result<[u8; ENCRYPTION_KEY_BYTES], String> {
     let bytes = BASE64
         .decode(raw.trim())
         .map_err(|_| "must be base64 (e.g. from `openssl rand -base64 32`)".to_string())?;
-    bytes.try_into().map_err(|b: Vec<u8>| {
-        format!(
-            "must decode to {ENCRYPTION_KEY_BYTES} bytes (got {})",
-            b.len()
-        )
-    })
+    bytes
+        .try_into()
+        .map_err(|b: Vec<u8>| format!("must decode to {ENCRYPTION_KEY_BYTES} bytes (got {})", b.len()))
 }
 
 #[cfg(test)]
@@ -337,10 +321,6 @@ mod tests {
         env.insert("METRICS_TOKEN", "metrics-secret-value".into());
         let s = load(&env).expect("valid");
         let shown = format!("{s:?}");
-        assert!(
-            !shown.contains("kkkk")
-                && !shown.contains("metrics-secret-value")
-                && !shown.contains("x.db")
-        );
+        assert!(!shown.contains("kkkk") && !shown.contains("metrics-secret-value") && !shown.contains("x.db"));
     }
 }

@@ -1,5 +1,6 @@
 //! The only place SeaORM queries live: free functions over `&impl ConnectionTrait`.
 
+pub mod integrations;
 pub mod jobs;
 pub mod settings;
 
@@ -38,11 +39,8 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
 /// Round-trip latency of a trivial query, for readiness and the health panel.
 pub async fn ping(db: &impl ConnectionTrait) -> Result<Duration, DbErr> {
     let started = Instant::now();
-    db.execute_raw(Statement::from_string(
-        db.get_database_backend(),
-        "SELECT 1",
-    ))
-    .await?;
+    db.execute_raw(Statement::from_string(db.get_database_backend(), "SELECT 1"))
+        .await?;
     Ok(started.elapsed())
 }
 

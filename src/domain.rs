@@ -1,4 +1,5 @@
 //! Pure rules with unit tests; no database, HTTP or HTML here.
 
+pub mod integration;
 pub mod job;
 pub mod settings;

@@ -1,9 +1,11 @@
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod integrations;
 pub mod routes;
 pub mod sim;
 pub mod startup;

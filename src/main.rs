@@ -13,6 +13,7 @@ async fn main() -> ExitCode {
         Command::Demo(args) => cli::demo::run(args).await,
         Command::Sim(args) => cli::sim::run(args).await,
         Command::Migrate(args) => cli::migrate::run(args).await,
+        Command::RotateKey => cli::rotate_key::run().await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -5,6 +5,8 @@ mod assets;
 mod auth;
 mod dashboard;
 mod health;
+mod integrations;
+mod integrations_api;
 
 use std::future::{Ready, ready};
 
@@ -26,15 +28,32 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/logout", web::get().to(auth::logout_confirm))
         .route("/logout", web::post().to(auth::logout))
         .route("/", web::get().to(dashboard::show))
-        .route(
-            "/orchestrator/settings",
-            web::post().to(dashboard::save_settings),
-        )
+        .route("/orchestrator/settings", web::post().to(dashboard::save_settings))
+        .route("/integrations", web::get().to(integrations::list))
+        .route("/integrations", web::post().to(integrations::create))
+        .route("/integrations/new", web::get().to(integrations::new_form))
+        .route("/integrations/{id}", web::post().to(integrations::update))
+        .route("/integrations/{id}/edit", web::get().to(integrations::edit_form))
+        .route("/integrations/{id}/test", web::post().to(integrations::test))
+        .route("/integrations/{id}/active", web::post().to(integrations::set_active))
+        .route("/integrations/{id}/delete", web::get().to(integrations::delete_confirm))
+        .route("/integrations/{id}/delete", web::post().to(integrations::delete))
         .service(
             web::scope("/api/v1")
                 .route("/jobs/status", web::get().to(api::jobs_status))
                 .route("/orchestrator/settings", web::get().to(api::get_settings))
-                .route("/orchestrator/settings", web::put().to(api::put_settings)),
+                .route("/orchestrator/settings", web::put().to(api::put_settings))
+                .route("/integrations", web::get().to(integrations_api::list))
+                .route("/integrations", web::post().to(integrations_api::create))
+                .route("/integrations/{id}", web::get().to(integrations_api::show))
+                .route("/integrations/{id}", web::put().to(integrations_api::update))
+                .route("/integrations/{id}", web::delete().to(integrations_api::delete))
+                .route("/integrations/{id}/test", web::post().to(integrations_api::test))
+                .route(
+                    "/integrations/{id}/active",
+                    web::post().to(integrations_api::set_active),
+                )
+                .route("/integrations/{id}/impact", web::get().to(integrations_api::impact)),
         );
 }
 

@@ -19,6 +19,8 @@ use sha2::{Digest, Sha512};
 
 use crate::auth::BackendClient;
 use crate::config::Settings;
+use crate::crypto::Vault;
+use crate::integrations::http::{Guard, Outbound};
 use crate::{auth, db, routes, telemetry};
 
 /// How long a graceful shutdown waits for open requests before closing them.
@@ -30,6 +32,10 @@ pub const MAX_BODY_BYTES: usize = 256 * 1024;
 pub struct AppState {
     pub db: DatabaseConnection,
     pub auth: BackendClient,
+    /// Encrypts and decrypts integration credentials.
+    pub vault: Vault,
+    /// Address policy (SSRF guard) and timeout for calls to Jira and GitHub.
+    pub outbound: Outbound,
     pub debug: bool,
     pub cookie_secure: bool,
     pub timezone: chrono_tz::Tz,
@@ -50,18 +56,20 @@ impl Application {
         let db = db::connect(settings.database_url.expose_secret())
             .await
             .context("cannot connect to the database (DATABASE_URL)")?;
-        db::migrate(&db)
-            .await
-            .context("cannot apply database migrations")?;
+        db::migrate(&db).await.context("cannot apply database migrations")?;
         let listener = TcpListener::bind(settings.bind_address)
             .with_context(|| format!("cannot listen on {}", settings.bind_address))?;
         let port = listener.local_addr()?.port();
         let state = web::Data::new(AppState {
             db,
-            auth: BackendClient::new(
-                settings.backend_service_url.clone(),
-                settings.auth_cache_ttl,
-            )?,
+            auth: BackendClient::new(settings.backend_service_url.clone(), settings.auth_cache_ttl)?,
+            vault: Vault::new(&settings.encryption_key, &settings.encryption_keys_previous),
+            outbound: Outbound {
+                guard: Guard {
+                    allow_private: settings.allow_private_integration_hosts,
+                },
+                timeout: settings.integration_timeout,
+            },
             debug: settings.debug,
             cookie_secure: settings.cookie_secure,
             timezone: settings.scheduler_timezone,
@@ -71,11 +79,7 @@ impl Application {
         });
         let key = Arc::new(session_key(settings.secret_key.expose_secret()));
         let server = serve(listener, state.clone(), key)?;
-        Ok(Self {
-            port,
-            server,
-            state,
-        })
+        Ok(Self { port, server, state })
     }
 
     pub fn port(&self) -> u16 {
@@ -97,11 +101,7 @@ fn session_key(secret: &[u8]) -> Key {
     Key::from(Sha512::digest(secret).as_slice())
 }
 
-fn serve(
-    listener: TcpListener,
-    state: web::Data<AppState>,
-    key: Arc<Key>,
-) -> anyhow::Result<Server> {
+fn serve(listener: TcpListener, state: web::Data<AppState>, key: Arc<Key>) -> anyhow::Result<Server> {
     let server = HttpServer::new(move || {
         let secure = state.cookie_secure;
         let session = SessionMiddleware::builder(CookieSessionStore::default(), (*key).clone())

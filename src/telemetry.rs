@@ -53,16 +53,12 @@ pub async fn track_requests(
     let started = Instant::now();
     let method = req.method().to_string();
     let res = next.call(req).await?;
-    let route = res
-        .request()
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".into());
+    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
     let status = res.status().as_u16().to_string();
     let elapsed = started.elapsed().as_secs_f64();
     tracing::debug!(%method, %route, %status, ms = elapsed * 1000.0, "request");
     metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
         .increment(1);
-    metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route)
-        .record(elapsed);
+    metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route).record(elapsed);
     Ok(res)
 }

@@ -5,4 +5,5 @@ pub mod auth;
 pub mod components;
 pub mod dashboard;
 pub mod ids;
+pub mod integrations;
 pub mod layout;

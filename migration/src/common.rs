@@ -14,10 +14,7 @@ const UPDATED_AT: &str = "updated_at";
 
 /// Appends `created_at` / `updated_at` (timestamptz, NOT NULL, default now)
 /// and returns the finished statement.
-pub(crate) fn stamped(
-    table: &mut TableCreateStatement,
-    backend: DbBackend,
-) -> TableCreateStatement {
+pub(crate) fn stamped(table: &mut TableCreateStatement, backend: DbBackend) -> TableCreateStatement {
     table
         .col(timestamp_with_time_zone(CREATED_AT).default(now(backend)))
         .col(timestamp_with_time_zone(UPDATED_AT).default(now(backend)))
@@ -84,11 +81,7 @@ where
 }
 
 /// Plain (non-unique) index on `cols`.
-pub(crate) fn index<T, C>(
-    name: &str,
-    table: T,
-    cols: impl IntoIterator<Item = C>,
-) -> IndexCreateStatement
+pub(crate) fn index<T, C>(name: &str, table: T, cols: impl IntoIterator<Item = C>) -> IndexCreateStatement
 where
     T: IntoIden,
     C: IntoIden,
@@ -102,11 +95,7 @@ where
 }
 
 /// Unique index on `cols`.
-pub(crate) fn unique<T, C>(
-    name: &str,
-    table: T,
-    cols: impl IntoIterator<Item = C>,
-) -> IndexCreateStatement
+pub(crate) fn unique<T, C>(name: &str, table: T, cols: impl IntoIterator<Item = C>) -> IndexCreateStatement
 where
     T: IntoIden,
     C: IntoIden,
@@ -126,14 +115,9 @@ pub(crate) async fn create_indexes(
 }
 
 /// Drops the given tables in the given order (children first).
-pub(crate) async fn drop_tables(
-    manager: &SchemaManager<'_>,
-    tables: Vec<DynIden>,
-) -> Result<(), DbErr> {
+pub(crate) async fn drop_tables(manager: &SchemaManager<'_>, tables: Vec<DynIden>) -> Result<(), DbErr> {
     for table in tables {
-        manager
-            .drop_table(Table::drop().table(table).take())
-            .await?;
+        manager.drop_table(Table::drop().table(table).take()).await?;
     }
     Ok(())
 }

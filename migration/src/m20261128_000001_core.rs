@@ -4,8 +4,7 @@
 use sea_orm_migration::{prelude::*, schema::*, sea_orm::DbBackend};
 
 use crate::common::{
-    bigint_default, create_indexes, drop_tables, fk, flag, index, int_default, json_object,
-    stamped, table,
+    bigint_default, create_indexes, drop_tables, fk, flag, index, int_default, json_object, stamped, table,
 };
 
 #[derive(DeriveMigrationName)]

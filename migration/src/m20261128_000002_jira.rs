@@ -2,9 +2,7 @@
 
 use sea_orm_migration::{prelude::*, schema::*, sea_orm::DbBackend};
 
-use crate::common::{
-    create_indexes, drop_tables, fk, flag, index, int_default, stamped, table, unique,
-};
+use crate::common::{create_indexes, drop_tables, fk, flag, index, int_default, stamped, table, unique};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -43,18 +41,8 @@ impl MigrationTrait for Migration {
 }
 
 /// Cascading foreign key `<table>.integration_id -> integrations.id`.
-fn integration_fk<T: IntoIden, C: IntoIden>(
-    name: &str,
-    tbl: T,
-    col: C,
-) -> ForeignKeyCreateStatement {
-    fk(
-        name,
-        tbl,
-        col,
-        Integrations::Table,
-        ForeignKeyAction::Cascade,
-    )
+fn integration_fk<T: IntoIden, C: IntoIden>(name: &str, tbl: T, col: C) -> ForeignKeyCreateStatement {
+    fk(name, tbl, col, Integrations::Table, ForeignKeyAction::Cascade)
 }
 
 fn jira_projects(b: DbBackend) -> TableCreateStatement {
@@ -204,32 +192,16 @@ fn indexes() -> Vec<IndexCreateStatement> {
             I::Table,
             [I::IntegrationId, I::ExternalId],
         ),
-        index(
-            "idx_jira_issues_integration_key",
-            I::Table,
-            [I::IntegrationId, I::Key],
-        ),
-        index(
-            "idx_jira_issues_project_updated",
-            I::Table,
-            [I::ProjectId, I::Updated],
-        ),
-        index(
-            "idx_jira_issues_issue_type_name",
-            I::Table,
-            [I::IssueTypeName],
-        ),
+        index("idx_jira_issues_integration_key", I::Table, [I::IntegrationId, I::Key]),
+        index("idx_jira_issues_project_updated", I::Table, [I::ProjectId, I::Updated]),
+        index("idx_jira_issues_issue_type_name", I::Table, [I::IssueTypeName]),
         index("idx_jira_issues_status_name", I::Table, [I::StatusName]),
         unique(
             "uq_jira_status_transitions_issue_changelog_item",
             S::Table,
             [S::IssueId, S::ChangelogId, S::ItemIndex],
         ),
-        index(
-            "idx_jira_status_transitions_issue_at",
-            S::Table,
-            [S::IssueId, S::At],
-        ),
+        index("idx_jira_status_transitions_issue_at", S::Table, [S::IssueId, S::At]),
     ]
 }
 

@@ -91,17 +91,9 @@ fn status_mappings(b: DbBackend) -> TableCreateStatement {
 fn indexes() -> Vec<IndexCreateStatement> {
     use StatusMappings as S;
     vec![
-        index(
-            "idx_flow_steps_position",
-            FlowSteps::Table,
-            [FlowSteps::Position],
-        ),
+        index("idx_flow_steps_position", FlowSteps::Table, [FlowSteps::Position]),
         index("idx_status_mappings_status_from", S::Table, [S::StatusFrom]),
-        index(
-            "idx_status_mappings_flow_step_id",
-            S::Table,
-            [S::FlowStepId],
-        ),
+        index("idx_status_mappings_flow_step_id", S::Table, [S::FlowStepId]),
         index(
             "idx_status_mappings_issue_type_mapping_id",
             S::Table,

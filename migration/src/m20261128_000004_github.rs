@@ -3,9 +3,7 @@
 
 use sea_orm_migration::{prelude::*, schema::*, sea_orm::DbBackend};
 
-use crate::common::{
-    create_indexes, drop_tables, fk, flag, index, int_default, stamped, table, unique,
-};
+use crate::common::{create_indexes, drop_tables, fk, flag, index, int_default, stamped, table, unique};
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -49,24 +47,12 @@ impl MigrationTrait for Migration {
 
 /// Cascading foreign key `<table>.<col> -> pull_requests.id`.
 fn pr_fk<T: IntoIden, C: IntoIden>(name: &str, tbl: T, col: C) -> ForeignKeyCreateStatement {
-    fk(
-        name,
-        tbl,
-        col,
-        PullRequests::Table,
-        ForeignKeyAction::Cascade,
-    )
+    fk(name, tbl, col, PullRequests::Table, ForeignKeyAction::Cascade)
 }
 
 /// Cascading foreign key `<table>.<col> -> repositories.id`.
 fn repo_fk<T: IntoIden, C: IntoIden>(name: &str, tbl: T, col: C) -> ForeignKeyCreateStatement {
-    fk(
-        name,
-        tbl,
-        col,
-        Repositories::Table,
-        ForeignKeyAction::Cascade,
-    )
+    fk(name, tbl, col, Repositories::Table, ForeignKeyAction::Cascade)
 }
 
 fn repositories(b: DbBackend) -> TableCreateStatement {
@@ -138,11 +124,7 @@ fn pr_reviews(b: DbBackend) -> TableCreateStatement {
             .col(text(T::State))
             .col(timestamp_with_time_zone_null(T::SubmittedAt))
             .col(text_null(T::CommitSha))
-            .foreign_key(&mut pr_fk(
-                "fk_pr_reviews_pull_request_id",
-                T::Table,
-                T::PullRequestId,
-            )),
+            .foreign_key(&mut pr_fk("fk_pr_reviews_pull_request_id", T::Table, T::PullRequestId)),
         b,
     )
 }
@@ -159,11 +141,7 @@ fn pr_commits(b: DbBackend) -> TableCreateStatement {
             .col(text_null(T::AuthorLogin))
             .col(timestamp_with_time_zone_null(T::AuthoredAt))
             .col(timestamp_with_time_zone_null(T::CommittedAt))
-            .foreign_key(&mut pr_fk(
-                "fk_pr_commits_pull_request_id",
-                T::Table,
-                T::PullRequestId,
-            )),
+            .foreign_key(&mut pr_fk("fk_pr_commits_pull_request_id", T::Table, T::PullRequestId)),
         b,
     )
 }
@@ -179,11 +157,7 @@ fn pr_comments(b: DbBackend) -> TableCreateStatement {
             .col(flag(T::AuthorIsBot, false))
             .col(timestamp_with_time_zone(T::Created))
             .col(timestamp_with_time_zone_null(T::Updated))
-            .foreign_key(&mut pr_fk(
-                "fk_pr_comments_pull_request_id",
-                T::Table,
-                T::PullRequestId,
-            )),
+            .foreign_key(&mut pr_fk("fk_pr_comments_pull_request_id", T::Table, T::PullRequestId)),
         b,
     )
 }
@@ -202,11 +176,7 @@ fn deployments(b: DbBackend) -> TableCreateStatement {
             .col(text(T::Status))
             .col(timestamp_with_time_zone(T::Created))
             .col(timestamp_with_time_zone_null(T::FinishedAt))
-            .foreign_key(&mut repo_fk(
-                "fk_deployments_repository_id",
-                T::Table,
-                T::RepositoryId,
-            )),
+            .foreign_key(&mut repo_fk("fk_deployments_repository_id", T::Table, T::RepositoryId)),
         b,
     )
 }
@@ -233,11 +203,7 @@ fn indexes() -> Vec<IndexCreateStatement> {
         unique(
             "uq_repositories_integration_owner_name",
             Repositories::Table,
-            [
-                Repositories::IntegrationId,
-                Repositories::Owner,
-                Repositories::Name,
-            ],
+            [Repositories::IntegrationId, Repositories::Owner, Repositories::Name],
         ),
         unique(
             "uq_pull_requests_repository_number",
@@ -269,11 +235,7 @@ fn indexes() -> Vec<IndexCreateStatement> {
         unique(
             "uq_deployments_repository_source_external",
             Deployments::Table,
-            [
-                Deployments::RepositoryId,
-                Deployments::Source,
-                Deployments::ExternalId,
-            ],
+            [Deployments::RepositoryId, Deployments::Source, Deployments::ExternalId],
         ),
         index(
             "idx_deployments_repository_finished_at",

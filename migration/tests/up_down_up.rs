@@ -12,8 +12,8 @@ use chrono::{TimeDelta, Utc};
 use entity::{integrations, jobs, orchestrator_settings, pull_requests, repositories};
 use migration::{Migrator, MigratorTrait, SchemaManager};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, Database, DatabaseConnection,
-    DbBackend, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, SqlErr, Statement,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, SqlErr, Statement,
 };
 use serde_json::json;
 
@@ -52,10 +52,7 @@ struct TestDb {
 
 enum Cleanup {
     Sqlite(PathBuf),
-    Postgres {
-        admin: DatabaseConnection,
-        name: String,
-    },
+    Postgres { admin: DatabaseConnection, name: String },
 }
 
 fn fresh_name() -> String {
@@ -78,9 +75,7 @@ impl TestDb {
         let base = std::env::var("PULSE_TEST_PG_URL").unwrap_or_else(|_| DEFAULT_PG_URL.into());
         let admin = Database::connect(format!("{base}/postgres")).await?;
         let name = fresh_name();
-        admin
-            .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-            .await?;
+        admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await?;
         let conn = match Database::connect(format!("{base}/{name}")).await {
             Ok(conn) => conn,
             Err(err) => {
@@ -97,9 +92,7 @@ impl TestDb {
     async fn finish(self) -> Result<(), DbErr> {
         self.conn.close().await?;
         match self.cleanup {
-            Cleanup::Sqlite(dir) => {
-                std::fs::remove_dir_all(dir).map_err(|e| DbErr::Custom(e.to_string()))
-            }
+            Cleanup::Sqlite(dir) => std::fs::remove_dir_all(dir).map_err(|e| DbErr::Custom(e.to_string())),
             Cleanup::Postgres { admin, name } => {
                 drop_pg_database(&admin, &name).await?;
                 admin.close().await
@@ -128,11 +121,7 @@ where
 }
 
 fn ensure(cond: bool, msg: impl Into<String>) -> Result<(), DbErr> {
-    if cond {
-        Ok(())
-    } else {
-        Err(DbErr::Custom(msg.into()))
-    }
+    if cond { Ok(()) } else { Err(DbErr::Custom(msg.into())) }
 }
 
 /// SELECTs every column of every entity, proving entities and tables agree.
@@ -174,15 +163,9 @@ async fn check_migrated(db: &DatabaseConnection) -> Result<(), DbErr> {
     }
     select_every_entity(db).await?;
 
-    let rows = jobs::Entity::find()
-        .order_by_asc(jobs::Column::Id)
-        .all(db)
-        .await?;
+    let rows = jobs::Entity::find().order_by_asc(jobs::Column::Id).all(db).await?;
     let types: Vec<&str> = rows.iter().map(|j| j.job_type.as_str()).collect();
-    ensure(
-        types == ["jira_sync", "github_sync"],
-        format!("jobs: {types:?}"),
-    )?;
+    ensure(types == ["jira_sync", "github_sync"], format!("jobs: {types:?}"))?;
     for job in &rows {
         ensure(
             job.status == "NOT_STARTED"
@@ -279,10 +262,7 @@ async fn constraints(db: DatabaseConnection) -> Result<(), DbErr> {
         .filter(integrations::Column::CreatedAt.lt(Utc::now() + TimeDelta::minutes(1)))
         .count(&db)
         .await?;
-    ensure(
-        recent == 1,
-        format!("created_at default: {}", stored.created_at),
-    )?;
+    ensure(recent == 1, format!("created_at default: {}", stored.created_at))?;
     let debug = format!("{stored:?}");
     ensure(
         debug.contains("[REDACTED]") && !debug.contains("254"),
@@ -325,9 +305,7 @@ async fn constraints(db: DatabaseConnection) -> Result<(), DbErr> {
         format!("dangling integration_id not rejected: {orphan:?}"),
     )?;
 
-    integrations::Entity::delete_by_id(integration.id)
-        .exec(&db)
-        .await?;
+    integrations::Entity::delete_by_id(integration.id).exec(&db).await?;
     let repos = repositories::Entity::find().count(&db).await?;
     let prs = pull_requests::Entity::find().count(&db).await?;
     ensure(
@@ -351,10 +329,7 @@ async fn sqlite_constraints() -> Result<(), DbErr> {
     run(TestDb::sqlite().await?, |db| async move {
         // sqlx turns `PRAGMA foreign_keys = ON` on for every SQLite connection.
         let row = db
-            .query_one_raw(Statement::from_string(
-                DbBackend::Sqlite,
-                "PRAGMA foreign_keys",
-            ))
+            .query_one_raw(Statement::from_string(DbBackend::Sqlite, "PRAGMA foreign_keys"))
             .await?
             .ok_or_else(|| DbErr::Custom("PRAGMA foreign_keys returned nothing".into()))?;
         ensure(row.try_get_by_index::<i32>(0)? == 1, "foreign keys are off")?;

@@ -87,18 +87,11 @@ impl BackendClient {
     }
 
     fn endpoint(&self, path: &str) -> String {
-        format!(
-            "{}/api/v1/auth/{path}",
-            self.base.as_str().trim_end_matches('/')
-        )
+        format!("{}/api/v1/auth/{path}", self.base.as_str().trim_end_matches('/'))
     }
 
     /// Exchanges credentials for a backend token.
-    pub async fn login(
-        &self,
-        email: &str,
-        password: &SecretString,
-    ) -> Result<(SecretString, User), AuthError> {
+    pub async fn login(&self, email: &str, password: &SecretString) -> Result<(SecretString, User), AuthError> {
         let body = serde_json::json!({ "email": email, "password": password.expose_secret() });
         let res = self
             .http
@@ -117,9 +110,7 @@ impl BackendClient {
                 Ok((SecretString::from(answer.token), answer.user))
             }
             400 | 401 | 403 | 422 => Err(AuthError::BadCredentials),
-            s => Err(AuthError::Unavailable(anyhow::anyhow!(
-                "backend login answered {s}"
-            ))),
+            s => Err(AuthError::Unavailable(anyhow::anyhow!("backend login answered {s}"))),
         }
     }
 
@@ -151,9 +142,7 @@ impl BackendClient {
                 }
             }
             401 | 403 => Err(AuthError::InvalidToken),
-            s => Err(AuthError::Unavailable(anyhow::anyhow!(
-                "backend validate answered {s}"
-            ))),
+            s => Err(AuthError::Unavailable(anyhow::anyhow!("backend validate answered {s}"))),
         }
     }
 
@@ -169,9 +158,7 @@ impl BackendClient {
             .map_err(|e| AuthError::Unavailable(e.without_url().into()))?;
         match res.status().as_u16() {
             200..=299 | 401 => Ok(()),
-            s => Err(AuthError::Unavailable(anyhow::anyhow!(
-                "backend logout answered {s}"
-            ))),
+            s => Err(AuthError::Unavailable(anyhow::anyhow!("backend logout answered {s}"))),
         }
     }
 
@@ -204,9 +191,7 @@ impl BackendClient {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], (Instant, User)>> {
-        self.cache
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

@@ -44,10 +44,7 @@ mod tests {
 
     #[test]
     fn the_form_field_is_found_among_others() {
-        assert_eq!(
-            from_form(b"name=x&csrf_token=abc%2B1&z=2").as_deref(),
-            Some("abc+1")
-        );
+        assert_eq!(from_form(b"name=x&csrf_token=abc%2B1&z=2").as_deref(), Some("abc+1"));
         assert_eq!(from_form(b"name=x"), None);
     }
 }

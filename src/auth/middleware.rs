@@ -77,17 +77,12 @@ pub async fn authenticate(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
     if is_public(req.method(), req.path()) {
-        return next
-            .call(req)
-            .await
-            .map(ServiceResponse::map_into_left_body);
+        return next.call(req).await.map(ServiceResponse::map_into_left_body);
     }
     match check(&mut req).await {
         Ok(user) => {
             req.extensions_mut().insert(user);
-            next.call(req)
-                .await
-                .map(ServiceResponse::map_into_left_body)
+            next.call(req).await.map(ServiceResponse::map_into_left_body)
         }
         Err(denied) => {
             let res = deny(req.request(), denied);
@@ -97,18 +92,12 @@ pub async fn authenticate(
 }
 
 async fn check(req: &mut ServiceRequest) -> Result<CurrentUser, Denied> {
-    let state = req
-        .app_data::<Data<AppState>>()
-        .cloned()
-        .ok_or(Denied::Unavailable)?;
+    let state = req.app_data::<Data<AppState>>().cloned().ok_or(Denied::Unavailable)?;
     let session = req.get_session();
     let bearer = bearer_token(req);
     let (token, via_cookie) = match bearer {
         Some(t) => (t, false),
-        None => (
-            session::token(&session).ok_or(Denied::Unauthenticated)?,
-            true,
-        ),
+        None => (session::token(&session).ok_or(Denied::Unauthenticated)?, true),
     };
     let user = match state.auth.validate(&token).await {
         Ok(user) => user,
@@ -142,19 +131,13 @@ async fn check(req: &mut ServiceRequest) -> Result<CurrentUser, Denied> {
 fn bearer_token(req: &ServiceRequest) -> Option<String> {
     let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
-    scheme
-        .eq_ignore_ascii_case("bearer")
-        .then(|| token.trim().to_string())
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_string())
 }
 
 /// The token comes in the `X-CSRF-Token` header (htmx, API) or the form field (plain forms);
 /// a form body read here is put back for the handler.
 async fn csrf_ok(req: &mut ServiceRequest, expected: &str) -> bool {
-    if let Some(given) = req
-        .headers()
-        .get(csrf::HEADER)
-        .and_then(|v| v.to_str().ok())
-    {
+    if let Some(given) = req.headers().get(csrf::HEADER).and_then(|v| v.to_str().ok()) {
         return csrf::matches(expected, given);
     }
     let is_form = req
@@ -228,12 +211,7 @@ fn login_location(req: &HttpRequest) -> String {
 /// Only same-site relative paths are followed after login (no open redirect).
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n)
-            if n.starts_with('/')
-                && !n.starts_with("//")
-                && !n.starts_with("/\\")
-                && !n.starts_with("/login") =>
-        {
+        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.starts_with("/login") => {
             n.to_string()
         }
         _ => "/".to_string(),
@@ -246,10 +224,7 @@ mod tests {
 
     #[test]
     fn next_only_accepts_local_paths() {
-        assert_eq!(
-            safe_next(Some("/jobs/jira_sync?x=1")),
-            "/jobs/jira_sync?x=1"
-        );
+        assert_eq!(safe_next(Some("/jobs/jira_sync?x=1")), "/jobs/jira_sync?x=1");
         assert_eq!(safe_next(Some("//evil.example")), "/");
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
         assert_eq!(safe_next(Some("https://evil.example")), "/");

@@ -37,12 +37,8 @@ pub struct DemoArgs {
 const SECRETS_FILE: &str = "secrets.env";
 
 pub async fn run(args: DemoArgs) -> CliResult {
-    std::fs::create_dir_all(&args.data_dir).with_context(|| {
-        format!(
-            "cannot create the data directory {}",
-            args.data_dir.display()
-        )
-    })?;
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("cannot create the data directory {}", args.data_dir.display()))?;
     let data_dir = args
         .data_dir
         .canonicalize()
@@ -105,9 +101,7 @@ fn demo_keys(dir: &Path) -> anyhow::Result<DemoKeys> {
     let path = dir.join(SECRETS_FILE);
     let mut stored: HashMap<String, String> = HashMap::new();
     if path.exists() {
-        for item in dotenvy::from_path_iter(&path)
-            .with_context(|| format!("cannot read {}", path.display()))?
-        {
+        for item in dotenvy::from_path_iter(&path).with_context(|| format!("cannot read {}", path.display()))? {
             let (k, v) = item.with_context(|| format!("malformed {}", path.display()))?;
             stored.insert(k, v);
         }

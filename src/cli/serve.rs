@@ -9,9 +9,7 @@ pub async fn run() -> CliResult {
     let bind = settings.bind_address;
     let app = Application::build(settings).await?;
     tracing::info!(address = %bind.ip(), port = app.port(), "pulse-etl serving");
-    app.run_until_stopped()
-        .await
-        .map_err(|e| CliError::failed(e.into()))?;
+    app.run_until_stopped().await.map_err(|e| CliError::failed(e.into()))?;
     tracing::info!("stopped");
     Ok(())
 }

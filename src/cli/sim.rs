@@ -54,8 +54,8 @@ pub async fn run(args: SimArgs) -> CliResult {
     if !(0.0..=1.0).contains(&args.fault_rate) {
         return Err(CliError::config("--fault-rate must be between 0 and 1"));
     }
-    let mut size = SizeOptions::named(&args.size)
-        .ok_or_else(|| CliError::config("--size must be small, medium or large"))?;
+    let mut size =
+        SizeOptions::named(&args.size).ok_or_else(|| CliError::config("--size must be small, medium or large"))?;
     size.projects = args.projects.unwrap_or(size.projects);
     size.issues = args.issues.unwrap_or(size.issues);
     size.repos = args.repos.unwrap_or(size.repos);
@@ -76,13 +76,11 @@ pub async fn run(args: SimArgs) -> CliResult {
         anchor: args.anchor,
         config,
     };
-    let handle = sim::server::start(opts)
-        .map_err(|e| CliError::failed(anyhow::anyhow!("cannot start the simulators: {e}")))?;
+    let handle =
+        sim::server::start(opts).map_err(|e| CliError::failed(anyhow::anyhow!("cannot start the simulators: {e}")))?;
     let line = serde_json::to_string(&handle.urls).map_err(|e| CliError::failed(e.into()))?;
     println!("{line}");
-    shutdown_signal()
-        .await
-        .map_err(|e| CliError::failed(e.into()))?;
+    shutdown_signal().await.map_err(|e| CliError::failed(e.into()))?;
     handle.stop().await;
     Ok(())
 }

@@ -12,10 +12,7 @@ pub async fn get(db: &impl ConnectionTrait) -> Result<settings::Model, DbErr> {
         .ok_or_else(|| DbErr::RecordNotFound("orchestrator_settings row 1".into()))
 }
 
-pub async fn update(
-    db: &impl ConnectionTrait,
-    new: &OrchestratorSettings,
-) -> Result<settings::Model, DbErr> {
+pub async fn update(db: &impl ConnectionTrait, new: &OrchestratorSettings) -> Result<settings::Model, DbErr> {
     let mut row = get(db).await?.into_active_model();
     row.interval_minutes = Set(new.interval_minutes);
     row.enabled = Set(new.enabled);

@@ -129,14 +129,7 @@ mod tests {
         for t in JobType::ALL {
             assert_eq!(JobType::parse(t.as_str()), Some(t));
         }
-        for s in [
-            "NOT_STARTED",
-            "PENDING",
-            "RUNNING",
-            "FINISHED",
-            "FAILED",
-            "PAUSED",
-        ] {
+        for s in ["NOT_STARTED", "PENDING", "RUNNING", "FINISHED", "FAILED", "PAUSED"] {
             assert_eq!(JobStatus::parse(s).map(JobStatus::as_str), Some(s));
         }
         assert_eq!(JobStatus::parse("running"), None);

@@ -27,19 +27,14 @@ pub struct FieldError {
 impl OrchestratorSettings {
     pub fn validate(&self) -> Result<(), Vec<FieldError>> {
         let mut errors = Vec::new();
-        let mut check =
-            |field: &'static str, value: i32, range: RangeInclusive<i32>, what: &str| {
-                if !range.contains(&value) {
-                    errors.push(FieldError {
-                        field,
-                        message: format!(
-                            "{what} must be between {} and {}",
-                            range.start(),
-                            range.end()
-                        ),
-                    });
-                }
-            };
+        let mut check = |field: &'static str, value: i32, range: RangeInclusive<i32>, what: &str| {
+            if !range.contains(&value) {
+                errors.push(FieldError {
+                    field,
+                    message: format!("{what} must be between {} and {}", range.start(), range.end()),
+                });
+            }
+        };
         check(
             "interval_minutes",
             self.interval_minutes,
@@ -58,11 +53,7 @@ impl OrchestratorSettings {
             MAX_RETRY_ATTEMPTS,
             "Retry attempts",
         );
-        if errors.is_empty() {
-            Ok(())
-        } else {
-            Err(errors)
-        }
+        if errors.is_empty() { Ok(()) } else { Err(errors) }
     }
 }
 
@@ -101,11 +92,7 @@ mod tests {
             .collect();
         assert_eq!(
             fields,
-            [
-                "interval_minutes",
-                "retry_interval_minutes",
-                "max_retry_attempts"
-            ]
+            ["interval_minutes", "retry_interval_minutes", "max_retry_attempts"]
         );
     }
 }

@@ -45,18 +45,10 @@ pub async fn put_settings(
     body: web::Json<OrchestratorSettings>,
 ) -> ApiResult {
     if let Err(errors) = body.validate() {
-        let message = errors
-            .iter()
-            .map(|e| e.message.as_str())
-            .collect::<Vec<_>>()
-            .join("; ");
-        return Ok(
-            HttpResponse::UnprocessableEntity().json(json!({ "error": message, "fields": errors }))
-        );
+        let message = errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ");
+        return Ok(HttpResponse::UnprocessableEntity().json(json!({ "error": message, "fields": errors })));
     }
-    let row = db::settings::update(&state.db, &body)
-        .await
-        .map_err(AppError::from)?;
+    let row = db::settings::update(&state.db, &body).await.map_err(AppError::from)?;
     tracing::info!(user = %user.user.email, values = ?*body, "orchestrator settings changed");
     Ok(HttpResponse::Ok().json(settings_json(&row)))
 }

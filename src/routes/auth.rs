@@ -19,10 +19,7 @@ pub struct LoginQuery {
 pub async fn login_form(session: Session, query: web::Query<LoginQuery>) -> HttpResponse {
     let token = session::csrf_token(&session);
     let next = safe_next(query.next.as_deref());
-    let notice = query
-        .logged_out
-        .as_ref()
-        .map(|_| "You have been logged out.");
+    let notice = query.logged_out.as_ref().map(|_| "You have been logged out.");
     let form = views::auth::LoginForm {
         csrf: &token,
         next: &next,
@@ -44,11 +41,7 @@ pub struct LoginBody {
     next: Option<String>,
 }
 
-pub async fn login(
-    state: web::Data<AppState>,
-    session: Session,
-    form: web::Form<LoginBody>,
-) -> HttpResponse {
+pub async fn login(state: web::Data<AppState>, session: Session, form: web::Form<LoginBody>) -> HttpResponse {
     let form = form.into_inner();
     let next = safe_next(form.next.as_deref());
     let expected = session::stored_csrf(&session).unwrap_or_default();
@@ -64,16 +57,10 @@ pub async fn login(
         html(status, views::auth::login(&view))
     };
     if !csrf::matches(&expected, &form.csrf_token) {
-        return rerender(
-            StatusCode::FORBIDDEN,
-            "This form has expired. Please log in again.",
-        );
+        return rerender(StatusCode::FORBIDDEN, "This form has expired. Please log in again.");
     }
     if form.email.trim().is_empty() || form.password.is_empty() {
-        return rerender(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "Enter your email and password.",
-        );
+        return rerender(StatusCode::UNPROCESSABLE_ENTITY, "Enter your email and password.");
     }
     let password = SecretString::from(form.password.clone());
     match state.auth.login(form.email.trim(), &password).await {
@@ -89,10 +76,7 @@ pub async fn login(
             rerender(StatusCode::OK, "Wrong email or password.")
         }
         Err(AuthError::Unavailable(e)) => {
-            tracing::warn!(
-                error = format!("{e:#}"),
-                "login: backend service unreachable"
-            );
+            tracing::warn!(error = format!("{e:#}"), "login: backend service unreachable");
             rerender(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "The authentication service is unavailable. Please try again in a moment.",
@@ -105,11 +89,7 @@ pub async fn logout_confirm(user: CurrentUser) -> HttpResponse {
     html(StatusCode::OK, views::auth::logout_confirm(&user.csrf))
 }
 
-pub async fn logout(
-    state: web::Data<AppState>,
-    session: Session,
-    user: CurrentUser,
-) -> HttpResponse {
+pub async fn logout(state: web::Data<AppState>, session: Session, user: CurrentUser) -> HttpResponse {
     if let Some(token) = session::token(&session)
         && let Err(e) = state.auth.logout(&token).await
     {

@@ -46,20 +46,14 @@ pub async fn save_settings(
     let (values, mut errors) = parse_settings(&form);
     if let Err(range_errors) = values.validate() {
         let unparsed: Vec<_> = errors.iter().map(|e| e.field).collect();
-        errors.extend(
-            range_errors
-                .into_iter()
-                .filter(|e| !unparsed.contains(&e.field)),
-        );
+        errors.extend(range_errors.into_iter().filter(|e| !unparsed.contains(&e.field)));
     }
     let saved = errors.is_empty();
     if saved {
         db::settings::update(&state.db, &values).await?;
         tracing::info!(user = %user.user.email, ?values, "orchestrator settings changed");
         if !hx.fragment {
-            return Ok(HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, "/"))
-                .finish());
+            return Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/")).finish());
         }
     }
     let status = if saved {
@@ -140,10 +134,7 @@ async fn load(
             })
         })
         .collect();
-    let database_ms = db::ping(&state.db)
-        .await
-        .ok()
-        .map(|d| d.as_secs_f64() * 1000.0);
+    let database_ms = db::ping(&state.db).await.ok().map(|d| d.as_secs_f64() * 1000.0);
     Ok(Dashboard {
         jobs,
         settings: SettingsPanel {

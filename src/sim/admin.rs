@@ -26,7 +26,8 @@ async fn stats(stats: web::Data<Stats>, backend: web::Data<BackendState>) -> Htt
         .filter(|(route, _)| !route.contains(" /admin"))
         .flat_map(|(_, by_status)| by_status.values())
         .sum();
-    HttpResponse::Ok().json(json!({ "requests": requests, "total": total, "backend_sessions": backend.live_sessions() }))
+    HttpResponse::Ok()
+        .json(json!({ "requests": requests, "total": total, "backend_sessions": backend.live_sessions() }))
 }
 
 async fn reset_stats(stats: web::Data<Stats>) -> HttpResponse {
@@ -38,9 +39,7 @@ async fn reset_stats(stats: web::Data<Stats>) -> HttpResponse {
 async fn dataset(state: web::Data<SimState>) -> HttpResponse {
     let data = state.data();
     match serde_json::to_vec(&*data) {
-        Ok(body) => HttpResponse::Ok()
-            .content_type("application/json")
-            .body(body),
+        Ok(body) => HttpResponse::Ok().content_type("application/json").body(body),
         Err(e) => HttpResponse::InternalServerError().json(json!({ "error": e.to_string() })),
     }
 }
@@ -72,8 +71,7 @@ async fn set_config(state: web::Data<SimState>, body: web::Json<SimConfig>) -> H
         || !(0.0..=1.0).contains(&cfg.malformed_rate)
         || !(0.0..=1.0).contains(&cfg.reset_rate)
     {
-        return HttpResponse::BadRequest()
-            .json(json!({ "error": "rates must be between 0 and 1" }));
+        return HttpResponse::BadRequest().json(json!({ "error": "rates must be between 0 and 1" }));
     }
     state.set_config(cfg.clone());
     HttpResponse::Ok().json(cfg)

@@ -93,10 +93,7 @@ impl BackendState {
 
     /// Number of live sessions (for tests and `/sim/stats`).
     pub fn live_sessions(&self) -> usize {
-        self.lock()
-            .values()
-            .filter(|(_, exp)| *exp > Instant::now())
-            .count()
+        self.lock().values().filter(|(_, exp)| *exp > Instant::now()).count()
     }
 }
 
@@ -115,17 +112,16 @@ struct Credentials {
 }
 
 async fn login(state: web::Data<BackendState>, body: web::Json<Credentials>) -> HttpResponse {
-    let found = USERS.iter().position(|u| {
-        u.email.eq_ignore_ascii_case(body.email.trim()) && u.password == body.password
-    });
+    let found = USERS
+        .iter()
+        .position(|u| u.email.eq_ignore_ascii_case(body.email.trim()) && u.password == body.password);
     match found {
         Some(idx) => HttpResponse::Ok().json(json!({
             "success": true,
             "token": state.issue(idx),
             "user": USERS[idx].json(),
         })),
-        None => HttpResponse::Unauthorized()
-            .json(json!({ "success": false, "error": "Invalid credentials" })),
+        None => HttpResponse::Unauthorized().json(json!({ "success": false, "error": "Invalid credentials" })),
     }
 }
 
@@ -140,8 +136,7 @@ fn bearer(req: &HttpRequest) -> Option<&str> {
 async fn validate(state: web::Data<BackendState>, req: HttpRequest) -> HttpResponse {
     match bearer(&req).and_then(|t| state.user_for(t)) {
         Some(user) => HttpResponse::Ok().json(json!({ "valid": true, "user": user.json() })),
-        None => HttpResponse::Unauthorized()
-            .json(json!({ "valid": false, "error": "Invalid or expired token" })),
+        None => HttpResponse::Unauthorized().json(json!({ "valid": false, "error": "Invalid or expired token" })),
     }
 }
 

@@ -293,15 +293,9 @@ pub struct GhRun {
 
 impl JiraData {
     pub fn issue_by_id_or_key(&self, id_or_key: &str) -> Option<&JiraIssue> {
-        match self
-            .issues
-            .binary_search_by(|i| cmp_numeric(&i.id, id_or_key))
-        {
+        match self.issues.binary_search_by(|i| cmp_numeric(&i.id, id_or_key)) {
             Ok(idx) => self.issues.get(idx),
-            Err(_) => self
-                .issues
-                .iter()
-                .find(|i| i.key.eq_ignore_ascii_case(id_or_key)),
+            Err(_) => self.issues.iter().find(|i| i.key.eq_ignore_ascii_case(id_or_key)),
         }
     }
 }

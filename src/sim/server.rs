@@ -97,10 +97,7 @@ pub fn start(opts: SimOptions) -> std::io::Result<SimHandle> {
             .service(web::scope(paths::JIRA_CLOUD).configure(jira::configure_cloud))
             .service(web::scope(paths::JIRA_DC).configure(jira::configure_dc))
             .service(web::scope(paths::GITHUB_ENTERPRISE_REST).configure(github::configure_rest))
-            .route(
-                paths::GITHUB_ENTERPRISE_GRAPHQL,
-                web::post().to(github::graphql),
-            )
+            .route(paths::GITHUB_ENTERPRISE_GRAPHQL, web::post().to(github::graphql))
             .service(
                 web::scope(paths::GITHUB)
                     .route("/graphql", web::post().to(github::graphql))
@@ -143,10 +140,7 @@ async fn count(
     let stats = req.app_data::<web::Data<Stats>>().cloned();
     let res = next.call(req).await?;
     if let Some(stats) = stats {
-        let route = res
-            .request()
-            .match_pattern()
-            .unwrap_or_else(|| "unmatched".into());
+        let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".into());
         let key = format!("{} {route}", res.request().method());
         let mut map = stats.0.lock().unwrap_or_else(|p| p.into_inner());
         *map.entry(key)

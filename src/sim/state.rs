@@ -138,10 +138,7 @@ impl SimState {
     }
 
     pub fn config(&self) -> SimConfig {
-        self.config
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.config.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     pub fn set_config(&self, config: SimConfig) {
@@ -150,10 +147,7 @@ impl SimState {
 
     /// A uniform draw in [0, 1) from the seeded dice (deterministic for a given request order).
     pub fn roll(&self) -> f64 {
-        self.dice
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .random::<f64>()
+        self.dice.lock().unwrap_or_else(|p| p.into_inner()).random::<f64>()
     }
 
     pub fn roll_range(&self, upper: u64) -> u64 {
@@ -168,13 +162,7 @@ impl SimState {
 
     /// Counts one use of `resource` by `token` in a fixed window of `length`; returns the
     /// window after counting `cost`. The caller decides whether `used` exceeds its limit.
-    pub fn charge(
-        &self,
-        token: &str,
-        resource: &'static str,
-        length: Duration,
-        cost: u32,
-    ) -> Window {
+    pub fn charge(&self, token: &str, resource: &'static str, length: Duration, cost: u32) -> Window {
         let mut windows = self.windows.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         let w = windows
@@ -206,16 +194,12 @@ impl SimState {
 
     /// Forgets every rate-limit window (tests reset budgets between phases).
     pub fn reset_limits(&self) {
-        self.windows
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .clear();
+        self.windows.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 }
 
 fn new_window(now: Instant, length: Duration) -> Window {
-    let reset_at = Utc::now()
-        + chrono::Duration::from_std(length).unwrap_or_else(|_| chrono::Duration::hours(1));
+    let reset_at = Utc::now() + chrono::Duration::from_std(length).unwrap_or_else(|_| chrono::Duration::hours(1));
     Window {
         started: now,
         reset_at,

@@ -28,10 +28,7 @@ const HOUR: Duration = Duration::from_secs(3600);
 const MINUTE: Duration = Duration::from_secs(60);
 const SECOND: Duration = Duration::from_secs(1);
 
-pub async fn guard(
-    req: ServiceRequest,
-    next: Next<BoxBody>,
-) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+pub async fn guard(req: ServiceRequest, next: Next<BoxBody>) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let Some(upstream) = Upstream::from_path(req.path()) else {
         return next.call(req).await;
     };
@@ -66,9 +63,7 @@ pub async fn guard(
                 }
             }
         }
-        Upstream::Github | Upstream::GithubEnterprise
-            if github_limits_on(&cfg, upstream) && !is_graphql =>
-        {
+        Upstream::Github | Upstream::GithubEnterprise if github_limits_on(&cfg, upstream) && !is_graphql => {
             if let Some(per_minute) = cfg.github_secondary_per_minute {
                 let w = state.charge(&token, "secondary", MINUTE, 1);
                 if w.used > per_minute {
@@ -123,8 +118,7 @@ fn credential(req: &ServiceRequest, upstream: Upstream) -> Option<String> {
         }
         Upstream::JiraDc => scheme.eq_ignore_ascii_case("bearer") && value == JIRA_DC_PAT,
         Upstream::Github | Upstream::GithubEnterprise => {
-            (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token"))
-                && value == GITHUB_TOKEN
+            (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token")) && value == GITHUB_TOKEN
         }
     };
     ok.then(|| value.to_string())
@@ -191,11 +185,8 @@ pub fn jira_rate_limited(upstream: Upstream, limit: u32, retry_after_secs: u64) 
         .insert_header(("X-RateLimit-Remaining", "0"));
     if upstream == Upstream::JiraCloud {
         let reset = Utc::now() + chrono::Duration::seconds(retry_after_secs as i64);
-        res.insert_header((
-            "X-RateLimit-Reset",
-            reset.format("%Y-%m-%dT%H:%MZ").to_string(),
-        ))
-        .insert_header(("RateLimit-Reason", "jira-burst-based"));
+        res.insert_header(("X-RateLimit-Reset", reset.format("%Y-%m-%dT%H:%MZ").to_string()))
+            .insert_header(("RateLimit-Reason", "jira-burst-based"));
     } else {
         res.insert_header(("X-RateLimit-Interval-Seconds", "1"))
             .insert_header(("X-RateLimit-FillRate", limit.to_string()));
@@ -209,8 +200,7 @@ pub fn github_secondary_limit(retry_after_secs: u64) -> HttpResponse {
         "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. If you reach out to GitHub Support for help, please include the request ID.",
     );
     if let Ok(v) = retry_after_secs.to_string().parse() {
-        res.headers_mut()
-            .insert(actix_web::http::header::RETRY_AFTER, v);
+        res.headers_mut().insert(actix_web::http::header::RETRY_AFTER, v);
     }
     res
 }
@@ -220,10 +210,7 @@ pub fn add_github_rate_headers(res: &mut HttpResponse, resource: &str, limit: u3
     let headers = res.headers_mut();
     let pairs = [
         ("x-ratelimit-limit", limit.to_string()),
-        (
-            "x-ratelimit-remaining",
-            limit.saturating_sub(w.used).to_string(),
-        ),
+        ("x-ratelimit-remaining", limit.saturating_sub(w.used).to_string()),
         ("x-ratelimit-reset", w.reset_at.timestamp().to_string()),
         ("x-ratelimit-used", w.used.min(limit).to_string()),
         ("x-ratelimit-resource", resource.to_string()),
@@ -239,11 +226,7 @@ pub fn add_github_rate_headers(res: &mut HttpResponse, resource: &str, limit: u3
 }
 
 /// Malformed bodies, connection resets and slow bodies, for successful answers only.
-async fn break_body(
-    state: &SimState,
-    cfg: &SimConfig,
-    res: ServiceResponse<BoxBody>,
-) -> ServiceResponse<BoxBody> {
+async fn break_body(state: &SimState, cfg: &SimConfig, res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
     let wants_break = cfg.malformed_rate > 0.0 || cfg.reset_rate > 0.0 || cfg.slow_body_ms > 0;
     if !wants_break || !res.status().is_success() {
         return res;
@@ -286,8 +269,7 @@ async fn break_body(
             item
         });
         let mut res = head.set_body(BoxBody::new(actix_web::body::BodyStream::new(stream)));
-        res.headers_mut()
-            .remove(actix_web::http::header::CONTENT_LENGTH);
+        res.headers_mut().remove(actix_web::http::header::CONTENT_LENGTH);
         res
     };
     ServiceResponse::new(req, res.map_into_boxed_body())

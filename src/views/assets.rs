@@ -43,12 +43,7 @@ static VERSION: LazyLock<String> = LazyLock::new(|| {
     for a in ASSETS {
         hasher.update(a.bytes);
     }
-    hasher
-        .finalize()
-        .iter()
-        .take(6)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hasher.finalize().iter().take(6).map(|b| format!("{b:02x}")).collect()
 });
 
 /// URL of an embedded asset, e.g. `/static/app.css?v=1a2b3c`.

@@ -20,7 +20,7 @@ pub enum Nav {
 /// Sections of the navigation; `ready` is false until a section's pages exist.
 const SECTIONS: &[(Nav, &str, &str, bool)] = &[
     (Nav::Dashboard, "Dashboard", "/", true),
-    (Nav::Integrations, "Integrations", "/integrations", false),
+    (Nav::Integrations, "Integrations", "/integrations", true),
     (Nav::Flow, "Flow", "/flow", false),
     (Nav::Analytics, "Analytics", "/analytics/dora", false),
 ];

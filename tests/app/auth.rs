@@ -1,9 +1,7 @@
 use std::time::Duration;
 
 use crate::db_test;
-use crate::helpers::{
-    Db, Options, client, count, location, select_attr, set_cookies, spawn_app, spawn_app_with,
-};
+use crate::helpers::{Db, Options, client, count, location, select_attr, set_cookies, spawn_app, spawn_app_with};
 
 async fn login_leads_to_the_dashboard_with_both_jobs(db: Db) {
     let app = spawn_app(db).await;
@@ -19,19 +17,9 @@ async fn login_leads_to_the_dashboard_with_both_jobs(db: Db) {
     assert_eq!(res.status(), 200);
     assert_eq!(res.headers()["vary"], "HX-Request");
     let html = res.text().await.unwrap();
-    assert_eq!(
-        count(&html, "[data-job=jira_sync] [data-status=NOT_STARTED]"),
-        1
-    );
-    assert_eq!(
-        count(&html, "[data-job=github_sync] [data-status=NOT_STARTED]"),
-        1
-    );
-    assert_eq!(
-        count(&html, "form[action='/logout']"),
-        1,
-        "user menu has logout"
-    );
+    assert_eq!(count(&html, "[data-job=jira_sync] [data-status=NOT_STARTED]"), 1);
+    assert_eq!(count(&html, "[data-job=github_sync] [data-status=NOT_STARTED]"), 1);
+    assert_eq!(count(&html, "form[action='/logout']"), 1, "user menu has logout");
     assert_eq!(
         count(&html, "#orchestrator-panel button[type=submit]"),
         1,
@@ -58,12 +46,7 @@ async fn login_returns_to_next_but_never_off_site(db: Db) {
     let app = spawn_app(db).await;
     let res = app.get("/?view=compact").await;
     assert_eq!(location(&res), "/login?next=%2F%3Fview%3Dcompact");
-    let html = app
-        .get("/login?next=%2F%3Fview%3Dcompact")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let html = app.get("/login?next=%2F%3Fview%3Dcompact").await.text().await.unwrap();
     let next = select_attr(&html, "input[name=next]", "value").unwrap();
     assert_eq!(next, "/?view=compact");
     let csrf = select_attr(&html, "input[name=csrf_token]", "value").unwrap();
@@ -102,11 +85,7 @@ async fn logout_ends_the_session_at_the_backend(db: Db) {
         .unwrap();
     assert_eq!(res.status(), 303);
     assert_eq!(location(&res), "/login?logged_out=1");
-    assert_eq!(
-        sim.backend.live_sessions(),
-        0,
-        "the backend token was invalidated"
-    );
+    assert_eq!(sim.backend.live_sessions(), 0, "the backend token was invalidated");
     assert_eq!(app.get("/").await.status(), 303);
 
     let replay = client()
@@ -115,11 +94,7 @@ async fn logout_ends_the_session_at_the_backend(db: Db) {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        replay.status(),
-        303,
-        "an old cookie is worthless after logout"
-    );
+    assert_eq!(replay.status(), 303, "an old cookie is worthless after logout");
 }
 db_test!(logout_ends_the_session_at_the_backend);
 
@@ -155,9 +130,7 @@ async fn the_api_answers_401_json_without_or_with_a_bad_token(db: Db) {
         let body: serde_json::Value = res.json().await.unwrap();
         assert!(body["error"].is_string(), "{body}");
     }
-    let token = app
-        .backend_token("viewer@example.com", "pulse-viewer")
-        .await;
+    let token = app.backend_token("viewer@example.com", "pulse-viewer").await;
     let res = app
         .client
         .get(app.url("/api/v1/jobs/status"))
@@ -180,9 +153,7 @@ db_test!(the_api_answers_401_json_without_or_with_a_bad_token);
 
 async fn a_viewer_is_refused_admin_actions_with_403(db: Db) {
     let app = spawn_app(db).await;
-    let token = app
-        .backend_token("viewer@example.com", "pulse-viewer")
-        .await;
+    let token = app.backend_token("viewer@example.com", "pulse-viewer").await;
     let body = serde_json::json!({"interval_minutes": 30, "enabled": true, "retry_enabled": true, "retry_interval_minutes": 10, "max_retry_attempts": 2});
     let res = app
         .client
@@ -228,11 +199,7 @@ async fn a_viewer_is_refused_admin_actions_with_403(db: Db) {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        res.status(),
-        200,
-        "admins may, with a Bearer token and no CSRF token"
-    );
+    assert_eq!(res.status(), 200, "admins may, with a Bearer token and no CSRF token");
 }
 db_test!(a_viewer_is_refused_admin_actions_with_403);
 
@@ -281,11 +248,7 @@ async fn a_missing_or_forged_csrf_token_is_refused(db: Db) {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        res.status(),
-        403,
-        "cookie-authenticated API call without the header"
-    );
+    assert_eq!(res.status(), 403, "cookie-authenticated API call without the header");
 
     let res = app
         .client
@@ -317,11 +280,7 @@ async fn a_missing_or_forged_csrf_token_is_refused(db: Db) {
         .send()
         .await
         .unwrap();
-    assert_eq!(
-        res.status(),
-        403,
-        "a login post without its own session token"
-    );
+    assert_eq!(res.status(), 403, "a login post without its own session token");
 }
 db_test!(a_missing_or_forged_csrf_token_is_refused);
 
@@ -333,12 +292,7 @@ async fn an_unreachable_backend_gives_503_never_a_redirect(db: Db) {
 
     let res = app.get("/").await;
     assert_eq!(res.status(), 503);
-    assert!(
-        res.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html")
-    );
+    assert!(res.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
     let res = app.get("/api/v1/jobs/status").await;
     assert_eq!(res.status(), 503);
     let body: serde_json::Value = res.json().await.unwrap();
@@ -391,8 +345,5 @@ async fn the_session_cookie_is_host_bound_httponly_lax_and_secure() {
     for flag in ["httponly", "samesite=lax", "secure", "path=/"] {
         assert!(lower.contains(flag), "{flag} missing in {cookie}");
     }
-    assert!(
-        !lower.contains("domain="),
-        "__Host- cookies carry no Domain"
-    );
+    assert!(!lower.contains("domain="), "__Host- cookies carry no Domain");
 }

@@ -9,9 +9,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_pulse-etl");
 
 fn serve_with(env: &[(&str, &str)]) -> std::process::Output {
     let mut cmd = Command::new(BIN);
-    cmd.arg("serve")
-        .env_clear()
-        .current_dir(std::env::temp_dir());
+    cmd.arg("serve").env_clear().current_dir(std::env::temp_dir());
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -24,12 +22,7 @@ fn missing_configuration_stops_start_up_with_one_line_and_exit_code_2() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
-    for name in [
-        "DATABASE_URL",
-        "BACKEND_SERVICE_URL",
-        "SECRET_KEY",
-        "ENCRYPTION_KEY",
-    ] {
+    for name in ["DATABASE_URL", "BACKEND_SERVICE_URL", "SECRET_KEY", "ENCRYPTION_KEY"] {
         assert!(err.contains(name), "{name} not named in {err}");
     }
     assert!(!err.contains("panicked") && !err.contains("backtrace"));
@@ -91,11 +84,7 @@ fn migrate_applies_and_rolls_back_from_the_cli() {
             .unwrap()
     };
     let up = run(&[]);
-    assert!(
-        up.status.success(),
-        "{}",
-        String::from_utf8_lossy(&up.stderr)
-    );
+    assert!(up.status.success(), "{}", String::from_utf8_lossy(&up.stderr));
     assert!(String::from_utf8_lossy(&up.stdout).contains("0 pending"));
     let down = run(&["--down", "2"]);
     assert!(down.status.success());

@@ -7,10 +7,7 @@ async fn health_and_readiness_need_no_login(db: Db) {
     let app = spawn_app(db).await;
     let res = app.get("/health").await;
     assert_eq!(res.status(), 200);
-    assert_eq!(
-        res.json::<serde_json::Value>().await.unwrap()["status"],
-        "ok"
-    );
+    assert_eq!(res.json::<serde_json::Value>().await.unwrap()["status"], "ok");
     let res = app.get("/health/ready").await;
     assert_eq!(res.status(), 200);
     let body: serde_json::Value = res.json().await.unwrap();
@@ -22,9 +19,7 @@ db_test!(health_and_readiness_need_no_login);
 
 async fn readiness_is_503_when_a_migration_is_missing(db: Db) {
     let app = spawn_app(db).await;
-    Migrator::down(&app.db, Some(1))
-        .await
-        .expect("roll back one migration");
+    Migrator::down(&app.db, Some(1)).await.expect("roll back one migration");
     let res = app.get("/health/ready").await;
     assert_eq!(res.status(), 503);
     let body: serde_json::Value = res.json().await.unwrap();
@@ -60,9 +55,7 @@ async fn metrics_count_requests_by_route_and_carry_build_info() {
     let health_line = text
         .lines()
         .find(|l| {
-            l.starts_with("http_requests_total{")
-                && l.contains("route=\"/health\"")
-                && l.contains("status=\"200\"")
+            l.starts_with("http_requests_total{") && l.contains("route=\"/health\"") && l.contains("status=\"200\"")
         })
         .unwrap_or_else(|| panic!("no /health counter in\n{text}"));
     let n: f64 = health_line.rsplit(' ').next().unwrap().parse().unwrap();
@@ -102,19 +95,11 @@ async fn static_assets_are_embedded_and_cacheable() {
     let app = spawn_app(Db::Sqlite).await;
     let res = app.get("/static/htmx.min.js").await;
     assert_eq!(res.status(), 200);
-    assert!(
-        res.headers()["cache-control"]
-            .to_str()
-            .unwrap()
-            .contains("immutable")
-    );
+    assert!(res.headers()["cache-control"].to_str().unwrap().contains("immutable"));
     assert!(res.text().await.unwrap().contains("2.0.11"));
     assert_eq!(app.get("/static/nope.js").await.status(), 404);
     let res = app.get("/login").await;
-    let csp = res.headers()["content-security-policy"]
-        .to_str()
-        .unwrap()
-        .to_string();
+    let csp = res.headers()["content-security-policy"].to_str().unwrap().to_string();
     assert!(
         csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"),
         "{csp}"

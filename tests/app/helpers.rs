@@ -47,8 +47,7 @@ pub fn init() {
 
 /// Server part of the PostgreSQL URL used for test databases.
 pub fn pg_base() -> String {
-    std::env::var("PULSE_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+    std::env::var("PULSE_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
 }
 
 /// A brand-new, empty database and its URL. PostgreSQL databases are named `pulse_test_*`;
@@ -192,11 +191,7 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.client
-            .get(self.url(path))
-            .send()
-            .await
-            .expect("request")
+        self.client.get(self.url(path)).send().await.expect("request")
     }
 
     /// The CSRF token of the current session, as the login form or any page carries it.

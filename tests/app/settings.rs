@@ -19,12 +19,7 @@ async fn an_admin_changes_the_schedule_through_the_form(db: Db) {
         .await
         .unwrap();
     assert_eq!(res.status(), 303);
-    let body: serde_json::Value = app
-        .get("/api/v1/orchestrator/settings")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let body: serde_json::Value = app.get("/api/v1/orchestrator/settings").await.json().await.unwrap();
     assert_eq!(body["interval_minutes"], 90);
     assert_eq!(body["enabled"], false, "an unticked box means disabled");
     assert_eq!(body["retry_interval_minutes"], 20);
@@ -58,12 +53,7 @@ async fn invalid_settings_are_shown_next_to_the_fields_and_not_saved(db: Db) {
         select_attr(&html, "#interval_minutes", "aria-invalid").as_deref(),
         Some("true")
     );
-    let body: serde_json::Value = app
-        .get("/api/v1/orchestrator/settings")
-        .await
-        .json()
-        .await
-        .unwrap();
+    let body: serde_json::Value = app.get("/api/v1/orchestrator/settings").await.json().await.unwrap();
     assert_eq!(body["interval_minutes"], 60, "nothing saved");
 
     let res = app

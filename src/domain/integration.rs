@@ -1,0 +1,568 @@
+//! Integrations as admins configure them (DESIGN §6, §11): kinds, flavours, settings, validation.
+
+use serde::{Deserialize, Serialize};
+
+use super::settings::FieldError;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    Jira,
+    Github,
+}
+
+impl Kind {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "jira" => Some(Kind::Jira),
+            "github" => Some(Kind::Github),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Jira => "jira",
+            Kind::Github => "github",
+        }
+    }
+    pub fn title(self) -> &'static str {
+        match self {
+            Kind::Jira => "Jira",
+            Kind::Github => "GitHub",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Flavour {
+    Cloud,
+    DataCenter,
+    Github,
+    Enterprise,
+}
+
+impl Flavour {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "cloud" => Some(Flavour::Cloud),
+            "data_center" => Some(Flavour::DataCenter),
+            "github" => Some(Flavour::Github),
+            "enterprise" => Some(Flavour::Enterprise),
+            _ => None,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Flavour::Cloud => "cloud",
+            Flavour::DataCenter => "data_center",
+            Flavour::Github => "github",
+            Flavour::Enterprise => "enterprise",
+        }
+    }
+    pub fn title(self) -> &'static str {
+        match self {
+            Flavour::Cloud => "Jira Cloud",
+            Flavour::DataCenter => "Jira Data Center",
+            Flavour::Github => "GitHub.com",
+            Flavour::Enterprise => "GitHub Enterprise Server",
+        }
+    }
+    pub fn kind(self) -> Kind {
+        match self {
+            Flavour::Cloud | Flavour::DataCenter => Kind::Jira,
+            Flavour::Github | Flavour::Enterprise => Kind::Github,
+        }
+    }
+    /// How the secret is presented: Basic (email + API token), Bearer PAT, or GitHub token.
+    pub fn auth_kind(self) -> &'static str {
+        match self {
+            Flavour::Cloud => "basic",
+            Flavour::DataCenter => "bearer",
+            Flavour::Github | Flavour::Enterprise => "token",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JiraSettings {
+    #[serde(default)]
+    pub projects: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extra_jql: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub story_points_field: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeploymentKind {
+    Deployments,
+    Releases,
+    WorkflowRuns,
+    Merges,
+}
+
+impl DeploymentKind {
+    pub const ALL: [DeploymentKind; 4] = [
+        DeploymentKind::Deployments,
+        DeploymentKind::Releases,
+        DeploymentKind::WorkflowRuns,
+        DeploymentKind::Merges,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeploymentKind::Deployments => "deployments",
+            DeploymentKind::Releases => "releases",
+            DeploymentKind::WorkflowRuns => "workflow_runs",
+            DeploymentKind::Merges => "merges",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+    pub fn title(self) -> &'static str {
+        match self {
+            DeploymentKind::Deployments => "GitHub deployments (production environment pattern)",
+            DeploymentKind::Releases => "Releases",
+            DeploymentKind::WorkflowRuns => "Workflow runs (name pattern) on the default branch",
+            DeploymentKind::Merges => "Merges to the default branch",
+        }
+    }
+    /// The pattern each kind uses when none is given.
+    pub fn default_pattern(self) -> Option<&'static str> {
+        match self {
+            DeploymentKind::Deployments => Some("prod*"),
+            DeploymentKind::WorkflowRuns => Some("*deploy*"),
+            DeploymentKind::Releases | DeploymentKind::Merges => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeploymentSource {
+    pub kind: DeploymentKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+}
+
+impl Default for DeploymentSource {
+    fn default() -> Self {
+        Self {
+            kind: DeploymentKind::Deployments,
+            pattern: Some("prod*".into()),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GithubSettings {
+    #[serde(default)]
+    pub repositories: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_filter: Option<String>,
+    #[serde(default)]
+    pub deployment_source: DeploymentSource,
+}
+
+/// Validated settings of either kind.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Settings {
+    Jira(JiraSettings),
+    Github(GithubSettings),
+}
+
+impl Settings {
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Settings::Jira(s) => serde_json::to_value(s),
+            Settings::Github(s) => serde_json::to_value(s),
+        }
+        .unwrap_or_default()
+    }
+
+    pub fn from_json(kind: Kind, value: &serde_json::Value) -> Self {
+        match kind {
+            Kind::Jira => Settings::Jira(serde_json::from_value(value.clone()).unwrap_or_default()),
+            Kind::Github => Settings::Github(serde_json::from_value(value.clone()).unwrap_or_default()),
+        }
+    }
+}
+
+/// An integration as submitted (create or edit), before validation.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct IntegrationInput {
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub base_url: String,
+    #[serde(default)]
+    pub flavour: String,
+    #[serde(default)]
+    pub username: Option<String>,
+    /// Empty or absent on edit keeps the stored secret.
+    #[serde(default)]
+    pub secret: Option<String>,
+    #[serde(default)]
+    pub settings: serde_json::Value,
+    #[serde(default)]
+    pub active: Option<bool>,
+}
+
+impl std::fmt::Debug for ValidIntegration {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ValidIntegration")
+            .field("name", &self.name)
+            .field("base_url", &self.base_url)
+            .field("flavour", &self.flavour)
+            .field("username", &self.username)
+            .field("secret", &self.secret.as_ref().map(|_| "[REDACTED]"))
+            .field("settings", &self.settings)
+            .finish()
+    }
+}
+
+/// An integration that passed validation (the secret is still optional: edits may keep it).
+pub struct ValidIntegration {
+    pub kind: Kind,
+    pub name: String,
+    pub base_url: url::Url,
+    pub flavour: Flavour,
+    pub username: Option<String>,
+    pub secret: Option<secrecy::SecretString>,
+    pub settings: Settings,
+    pub active: bool,
+}
+
+const MAX_NAME: usize = 100;
+
+impl IntegrationInput {
+    /// Checks every field; `has_stored_secret` lets an edit leave the secret blank.
+    pub fn validate(&self, has_stored_secret: bool) -> Result<ValidIntegration, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let mut err = |field: &'static str, message: String| errors.push(FieldError { field, message });
+        let kind = Kind::parse(self.kind.trim());
+        if kind.is_none() {
+            err("kind", "Choose Jira or GitHub".into());
+        }
+        let name = self.name.trim().to_string();
+        if name.is_empty() {
+            err("name", "Enter a name".into());
+        } else if name.chars().count() > MAX_NAME {
+            err("name", format!("Keep the name under {MAX_NAME} characters"));
+        }
+        let flavour = Flavour::parse(self.flavour.trim());
+        match (kind, flavour) {
+            (_, None) => err("flavour", "Choose the kind of server".into()),
+            (Some(k), Some(f)) if f.kind() != k => {
+                err("flavour", format!("{} is not a {} server", f.title(), k.title()))
+            }
+            _ => {}
+        }
+        let base_url = match crate::config::parse_http_url(&self.base_url) {
+            Ok(url) if url.query().is_some() || url.fragment().is_some() => {
+                err("base_url", "Leave out the query string and fragment".into());
+                None
+            }
+            Ok(url) => Some(url),
+            Err(why) => {
+                err("base_url", format!("The URL {why}"));
+                None
+            }
+        };
+        let username = self
+            .username
+            .as_ref()
+            .map(|u| u.trim().to_string())
+            .filter(|u| !u.is_empty());
+        if flavour == Some(Flavour::Cloud) && kind == Some(Kind::Jira) {
+            match &username {
+                None => err("username", "Jira Cloud needs the account's email address".into()),
+                Some(u) if !u.contains('@') => {
+                    err("username", "Enter the email address of the Atlassian account".into())
+                }
+                _ => {}
+            }
+        }
+        let secret = self
+            .secret
+            .as_ref()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| secrecy::SecretString::from(s.trim().to_string()));
+        if secret.is_none() && !has_stored_secret {
+            let what = match flavour {
+                Some(Flavour::Cloud) => "the API token",
+                Some(Flavour::DataCenter) => "the personal access token",
+                _ => "the token",
+            };
+            err("secret", format!("Enter {what}"));
+        }
+        let settings = kind.map(|k| match k {
+            Kind::Jira => validate_jira(&self.settings, &mut err).map(Settings::Jira),
+            Kind::Github => validate_github(&self.settings, &mut err).map(Settings::Github),
+        });
+        match (kind, flavour, base_url, settings) {
+            (Some(kind), Some(flavour), Some(base_url), Some(Some(settings))) if errors.is_empty() => {
+                Ok(ValidIntegration {
+                    kind,
+                    name,
+                    base_url,
+                    flavour,
+                    username: if flavour == Flavour::Cloud { username } else { None },
+                    secret,
+                    settings,
+                    active: self.active.unwrap_or(true),
+                })
+            }
+            _ => Err(errors),
+        }
+    }
+}
+
+fn validate_jira(value: &serde_json::Value, err: &mut impl FnMut(&'static str, String)) -> Option<JiraSettings> {
+    let mut s: JiraSettings = match serde_json::from_value(value.clone()) {
+        Ok(s) => s,
+        Err(e) => {
+            err("settings", format!("Jira settings are malformed: {e}"));
+            return None;
+        }
+    };
+    s.projects = s
+        .projects
+        .iter()
+        .map(|p| p.trim().to_ascii_uppercase())
+        .filter(|p| !p.is_empty())
+        .collect();
+    s.projects.dedup();
+    if s.projects.is_empty() {
+        err("projects", "Enter at least one project key".into());
+    }
+    for p in &s.projects {
+        let ok = p.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+            && p.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            && p.len() <= 32;
+        if !ok {
+            err(
+                "projects",
+                format!("{p:?} is not a Jira project key (letters, digits, underscores; starts with a letter)"),
+            );
+        }
+    }
+    s.extra_jql = s.extra_jql.map(|j| j.trim().to_string()).filter(|j| !j.is_empty());
+    if let Some(jql) = &s.extra_jql
+        && jql.to_ascii_lowercase().contains("order by")
+    {
+        err(
+            "extra_jql",
+            "Leave ORDER BY out of the extra JQL; the sync sets the order".into(),
+        );
+    }
+    s.story_points_field = s
+        .story_points_field
+        .map(|f| f.trim().to_string())
+        .filter(|f| !f.is_empty());
+    if let Some(f) = &s.story_points_field
+        && !(f.starts_with("customfield_")
+            && f["customfield_".len()..].chars().all(|c| c.is_ascii_digit())
+            && f.len() > 12)
+    {
+        err(
+            "story_points_field",
+            "Use a custom field id like customfield_10016".into(),
+        );
+    }
+    Some(s)
+}
+
+fn validate_github(value: &serde_json::Value, err: &mut impl FnMut(&'static str, String)) -> Option<GithubSettings> {
+    let mut s: GithubSettings = match serde_json::from_value(value.clone()) {
+        Ok(s) => s,
+        Err(e) => {
+            err("settings", format!("GitHub settings are malformed: {e}"));
+            return None;
+        }
+    };
+    s.repositories = s
+        .repositories
+        .iter()
+        .map(|r| r.trim().trim_matches('/').to_string())
+        .filter(|r| !r.is_empty())
+        .collect();
+    s.repositories.dedup();
+    for r in &s.repositories {
+        let ok = r
+            .split_once('/')
+            .is_some_and(|(o, n)| is_github_name(o) && is_github_name(n) && !n.contains('/'));
+        if !ok {
+            err("repositories", format!("{r:?} is not owner/name"));
+        }
+    }
+    s.organization = s.organization.map(|o| o.trim().to_string()).filter(|o| !o.is_empty());
+    if let Some(o) = &s.organization
+        && !is_github_name(o)
+    {
+        err("organization", format!("{o:?} is not a GitHub organisation name"));
+    }
+    if s.repositories.is_empty() && s.organization.is_none() {
+        err(
+            "repositories",
+            "List repositories (owner/name) or give an organisation".into(),
+        );
+    }
+    s.name_filter = s.name_filter.map(|f| f.trim().to_string()).filter(|f| !f.is_empty());
+    if s.name_filter.is_some() && s.organization.is_none() {
+        err(
+            "name_filter",
+            "A name filter applies to an organisation's repositories; give the organisation".into(),
+        );
+    }
+    s.deployment_source.pattern = s
+        .deployment_source
+        .pattern
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty());
+    if s.deployment_source.pattern.is_none() {
+        s.deployment_source.pattern = s.deployment_source.kind.default_pattern().map(String::from);
+    }
+    Some(s)
+}
+
+fn is_github_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 100
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// `*` matches any run of characters, `?` one; case-insensitive (environment and repo patterns).
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let p: Vec<char> = pattern.to_lowercase().chars().collect();
+    let t: Vec<char> = text.to_lowercase().chars().collect();
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            pi += 1;
+            mark = ti;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn jira() -> IntegrationInput {
+        IntegrationInput {
+            kind: "jira".into(),
+            name: "Acme Jira".into(),
+            base_url: "https://acme.atlassian.net".into(),
+            flavour: "cloud".into(),
+            username: Some("bot@acme.com".into()),
+            secret: Some("tok".into()),
+            settings: json!({"projects": ["pay", "WEB"]}),
+            active: None,
+        }
+    }
+
+    fn fields(e: Vec<FieldError>) -> Vec<&'static str> {
+        e.into_iter().map(|e| e.field).collect()
+    }
+
+    #[test]
+    fn a_complete_jira_cloud_integration_is_valid_and_normalised() {
+        let v = jira().validate(false).unwrap();
+        assert_eq!(
+            v.settings,
+            Settings::Jira(JiraSettings {
+                projects: vec!["PAY".into(), "WEB".into()],
+                ..Default::default()
+            })
+        );
+        assert_eq!(v.flavour.auth_kind(), "basic");
+    }
+
+    #[test]
+    fn every_bad_field_is_named() {
+        let input = IntegrationInput {
+            name: " ".into(),
+            base_url: "not a url".into(),
+            username: None,
+            secret: None,
+            settings: json!({"projects": ["1X"], "extra_jql": "x ORDER BY key"}),
+            ..jira()
+        };
+        assert_eq!(
+            fields(input.validate(false).unwrap_err()),
+            ["name", "base_url", "username", "secret", "projects", "extra_jql"]
+        );
+    }
+
+    #[test]
+    fn an_edit_may_keep_the_stored_secret() {
+        let input = IntegrationInput {
+            secret: Some("".into()),
+            ..jira()
+        };
+        assert!(input.validate(true).is_ok());
+        assert_eq!(fields(input.validate(false).unwrap_err()), ["secret"]);
+    }
+
+    #[test]
+    fn github_needs_repositories_or_an_organisation() {
+        let base = IntegrationInput {
+            kind: "github".into(),
+            flavour: "github".into(),
+            base_url: "https://api.github.com".into(),
+            username: None,
+            settings: json!({}),
+            ..jira()
+        };
+        assert_eq!(fields(base.validate(false).unwrap_err()), ["repositories"]);
+        let ok = IntegrationInput {
+            settings: json!({"organization": "acme", "name_filter": "api-*", "deployment_source": {"kind": "workflow_runs"}}),
+            ..base.clone()
+        };
+        let Settings::Github(s) = ok.validate(false).unwrap().settings else {
+            panic!()
+        };
+        assert_eq!(s.deployment_source.pattern.as_deref(), Some("*deploy*"));
+        let bad = IntegrationInput {
+            settings: json!({"repositories": ["nope"], "deployment_source": {"kind": "carrier-pigeon"}}),
+            ..base.clone()
+        };
+        assert_eq!(fields(bad.validate(false).unwrap_err()), ["settings"]);
+        let mismatch = IntegrationInput {
+            flavour: "cloud".into(),
+            settings: json!({"repositories": ["a/b"]}),
+            ..base
+        };
+        assert_eq!(fields(mismatch.validate(false).unwrap_err()), ["flavour"]);
+    }
+
+    #[test]
+    fn globs_match_case_insensitively() {
+        assert!(glob_match("prod*", "Production"));
+        assert!(glob_match("*deploy*", "Deploy production"));
+        assert!(!glob_match("prod*", "staging"));
+        assert!(glob_match("api-?", "API-1"));
+        assert!(glob_match("*", ""));
+    }
+}

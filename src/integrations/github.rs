@@ -1,0 +1,3 @@
+//! GitHub.com and GitHub Enterprise Server (REST and GraphQL).
+
+pub mod client;

@@ -1,0 +1,207 @@
+//! The outbound HTTP client for integrations, with an SSRF guard: only http(s), and hosts that
+//! resolve to loopback, private, link-local or metadata addresses are refused unless
+//! `ALLOW_PRIVATE_INTEGRATION_HOSTS=true`. The check happens in the resolver, so the address
+//! connected to is the address checked (no DNS-rebinding window), and again for redirects.
+
+use std::error::Error as StdError;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use url::{Host, Url};
+
+/// Connect timeout for integration calls.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Redirects followed at most (each target is checked like the original URL).
+const MAX_REDIRECTS: usize = 5;
+
+/// Why an address was refused; found in a reqwest error's source chain.
+#[derive(Debug, thiserror::Error)]
+#[error("{0} is a private, loopback, link-local or metadata address")]
+pub struct BlockedAddress(pub String);
+
+#[derive(Clone, Copy, Debug)]
+pub struct Guard {
+    pub allow_private: bool,
+}
+
+/// How integration calls leave the process: address policy and per-request timeout.
+#[derive(Clone, Copy, Debug)]
+pub struct Outbound {
+    pub guard: Guard,
+    pub timeout: Duration,
+}
+
+impl Guard {
+    /// Checks scheme and IP-literal hosts before any request (literals skip the resolver).
+    pub fn check_url(&self, url: &Url) -> Result<(), BlockedAddress> {
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(BlockedAddress(format!("scheme {}", url.scheme())));
+        }
+        let ip = match url.host() {
+            Some(Host::Ipv4(ip)) => IpAddr::V4(ip),
+            Some(Host::Ipv6(ip)) => IpAddr::V6(ip),
+            _ => return Ok(()),
+        };
+        if self.allow_private || is_public(ip) {
+            Ok(())
+        } else {
+            Err(BlockedAddress(ip.to_string()))
+        }
+    }
+}
+
+struct GuardedResolver {
+    guard: Guard,
+}
+
+impl Resolve for GuardedResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let guard = self.guard;
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            if !guard.allow_private
+                && let Some(bad) = addrs.iter().find(|a| !is_public(a.ip()))
+            {
+                return Err(
+                    Box::new(BlockedAddress(format!("{host} ({})", bad.ip()))) as Box<dyn StdError + Send + Sync>
+                );
+            }
+            Ok(Box::new(addrs.into_iter()) as Addrs)
+        })
+    }
+}
+
+/// A client for one integration: guarded resolver, no proxy, bounded and checked redirects.
+pub fn client(guard: Guard, timeout: Duration) -> reqwest::Result<reqwest::Client> {
+    let redirect = reqwest::redirect::Policy::custom(move |attempt| {
+        if attempt.previous().len() >= MAX_REDIRECTS {
+            attempt.error("too many redirects")
+        } else if let Err(e) = guard.check_url(attempt.url()) {
+            attempt.error(e)
+        } else {
+            attempt.follow()
+        }
+    });
+    reqwest::Client::builder()
+        .dns_resolver(Arc::new(GuardedResolver { guard }))
+        .no_proxy()
+        .redirect(redirect)
+        .connect_timeout(CONNECT_TIMEOUT)
+        .timeout(timeout)
+        .user_agent(concat!("pulse-etl/", env!("CARGO_PKG_VERSION")))
+        .build()
+}
+
+/// Publicly routable unicast addresses only.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_public_v4(v4),
+            None => is_public_v6(v6),
+        },
+    }
+}
+
+fn is_public_v4(ip: Ipv4Addr) -> bool {
+    let [a, b, ..] = ip.octets();
+    !(ip.is_private()
+        || ip.is_loopback()
+        || ip.is_link_local()
+        || ip.is_broadcast()
+        || ip.is_documentation()
+        || ip.is_unspecified()
+        || ip.is_multicast()
+        || a == 0
+        || (a == 100 && (64..128).contains(&b)) // shared address space (CGNAT, some metadata services)
+        || (a == 198 && (18..20).contains(&b)) // benchmarking
+        || a >= 240) // reserved
+}
+
+fn is_public_v6(ip: Ipv6Addr) -> bool {
+    let first = ip.segments()[0];
+    !(ip.is_loopback()
+        || ip.is_unspecified()
+        || ip.is_multicast()
+        || (first & 0xfe00) == 0xfc00 // unique local
+        || (first & 0xffc0) == 0xfe80 // link local
+        || (first == 0x2001 && ip.segments()[1] == 0x0db8) // documentation
+        || (first == 0x64 && ip.segments()[1] == 0xff9b)) // NAT64 can reach private IPv4
+}
+
+/// Finds an error of type `T` anywhere in a source chain.
+pub fn find_in_chain<'a, T: StdError + 'static>(err: &'a (dyn StdError + 'static)) -> Option<&'a T> {
+    let mut cur: Option<&(dyn StdError + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if let Some(found) = e.downcast_ref::<T>() {
+            return Some(found);
+        }
+        cur = e.source();
+    }
+    None
+}
+
+/// The whole source chain as one string (for classifying transport errors).
+pub fn chain_text(err: &(dyn StdError + 'static)) -> String {
+    let mut parts = vec![err.to_string()];
+    let mut cur = err.source();
+    while let Some(e) = cur {
+        parts.push(e.to_string());
+        cur = e.source();
+    }
+    parts.join(": ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn blocked(url: &str) -> bool {
+        Guard { allow_private: false }
+            .check_url(&Url::parse(url).unwrap())
+            .is_err()
+    }
+
+    #[test]
+    fn private_and_metadata_literals_are_refused() {
+        for url in [
+            "http://127.0.0.1/",
+            "http://10.1.2.3/",
+            "http://172.16.0.1/",
+            "http://192.168.1.1/",
+            "http://169.254.169.254/latest/meta-data",
+            "http://100.100.100.200/",
+            "http://[::1]/",
+            "http://[::ffff:127.0.0.1]/",
+            "http://[fd00::1]/",
+            "http://[fe80::1]/",
+            "http://0.0.0.0/",
+            "ftp://example.com/",
+        ] {
+            assert!(blocked(url), "{url} should be blocked");
+        }
+        for url in [
+            "https://example.atlassian.net/",
+            "https://93.184.216.34/",
+            "https://[2606:4700::1]/",
+        ] {
+            assert!(!blocked(url), "{url} should pass");
+        }
+        assert!(
+            Guard { allow_private: true }
+                .check_url(&Url::parse("http://127.0.0.1/").unwrap())
+                .is_ok()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_name_resolving_to_loopback_is_refused_by_the_resolver() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let c = client(Guard { allow_private: false }, Duration::from_secs(5)).unwrap();
+        let err = c.get("http://localhost:9/").send().await.unwrap_err();
+        assert!(find_in_chain::<BlockedAddress>(&err).is_some(), "{}", chain_text(&err));
+    }
+}

@@ -1,0 +1,3 @@
+//! Jira Cloud (REST v3) and Data Center (REST v2).
+
+pub mod client;

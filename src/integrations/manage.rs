@@ -1,0 +1,127 @@
+//! Creating and editing integrations: validate, test the connection (unless skipped), save.
+
+use entity::integrations;
+use sea_orm::DatabaseConnection;
+use url::Url;
+
+use super::connection::{self, Target, TestReport};
+use super::http::Outbound;
+use crate::crypto::Vault;
+use crate::db;
+use crate::db::integrations::{SaveError, TestOutcome};
+use crate::domain::integration::{Flavour, IntegrationInput, Kind, Settings};
+use crate::domain::settings::FieldError;
+
+pub enum SaveFailure {
+    /// Field errors, shown next to the fields; nothing saved.
+    Invalid(Vec<FieldError>),
+    /// The connection test failed; nothing saved.
+    TestFailed(TestReport),
+    Save(SaveError),
+}
+
+impl From<sea_orm::DbErr> for SaveFailure {
+    fn from(e: sea_orm::DbErr) -> Self {
+        SaveFailure::Save(SaveError::Db(e))
+    }
+}
+
+impl From<SaveError> for SaveFailure {
+    fn from(e: SaveError) -> Self {
+        SaveFailure::Save(e)
+    }
+}
+
+pub struct Saved {
+    pub row: integrations::Model,
+    pub report: Option<TestReport>,
+}
+
+/// Creates (`existing` = None) or updates an integration.
+pub async fn save(
+    db: &DatabaseConnection,
+    vault: &Vault,
+    outbound: Outbound,
+    input: &IntegrationInput,
+    existing: Option<integrations::Model>,
+    run_test: bool,
+) -> Result<Saved, SaveFailure> {
+    let has_secret = existing.as_ref().is_some_and(|e| e.secret.is_some());
+    let mut valid = input.validate(has_secret).map_err(SaveFailure::Invalid)?;
+    if let Some(e) = &existing
+        && e.kind != valid.kind.as_str()
+    {
+        return Err(SaveFailure::Invalid(vec![FieldError {
+            field: "kind",
+            message: "The kind of an integration cannot change".into(),
+        }]));
+    }
+    if db::integrations::name_taken(db, &valid.name, existing.as_ref().map(|e| e.id)).await? {
+        return Err(SaveFailure::Invalid(vec![FieldError {
+            field: "name",
+            message: format!("An integration named {:?} already exists", valid.name),
+        }]));
+    }
+    let report = if run_test {
+        let secret = match (&valid.secret, &existing) {
+            (Some(s), _) => s.clone(),
+            (None, Some(e)) => db::integrations::decrypt_secret(vault, e).map_err(SaveError::from)?,
+            (None, None) => return Err(SaveFailure::Save(SaveError::MissingSecret)),
+        };
+        let target = Target {
+            flavour: valid.flavour,
+            base_url: &valid.base_url,
+            username: valid.username.as_deref(),
+            secret: &secret,
+            settings: &valid.settings,
+        };
+        let report = connection::test(&target, outbound).await;
+        if !report.ok {
+            return Err(SaveFailure::TestFailed(report));
+        }
+        Some(report)
+    } else {
+        None
+    };
+    let outcome = report.as_ref().map(|r| TestOutcome {
+        ok: r.ok,
+        message: &r.summary,
+    });
+    let row = match existing {
+        Some(e) => db::integrations::update(db, vault, e, &valid, outcome).await?,
+        None => {
+            valid.active = input.active.unwrap_or(true);
+            db::integrations::create(db, vault, &valid, outcome).await?
+        }
+    };
+    Ok(Saved { row, report })
+}
+
+/// Tests a stored integration with its stored secret and records the result.
+pub async fn test_stored(
+    db: &DatabaseConnection,
+    vault: &Vault,
+    outbound: Outbound,
+    row: integrations::Model,
+) -> Result<(integrations::Model, TestReport), SaveFailure> {
+    let secret = db::integrations::decrypt_secret(vault, &row).map_err(SaveError::from)?;
+    let flavour = Flavour::parse(&row.flavour).unwrap_or(Flavour::Cloud);
+    let kind = Kind::parse(&row.kind).unwrap_or(Kind::Jira);
+    let settings = Settings::from_json(kind, &row.settings);
+    let base_url = Url::parse(&row.base_url).map_err(|e| {
+        SaveFailure::Invalid(vec![FieldError {
+            field: "base_url",
+            message: format!("The stored URL is invalid: {e}"),
+        }])
+    })?;
+    let target = Target {
+        flavour,
+        base_url: &base_url,
+        username: row.username.as_deref(),
+        secret: &secret,
+        settings: &settings,
+    };
+    let report = connection::test(&target, outbound).await;
+    let row = db::integrations::record_test(db, row, report.ok, &report.summary).await?;
+    Ok((row, report))
+}

@@ -1,0 +1,369 @@
+//! Integration pages: forms post and redirect (no JavaScript needed).
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, web};
+use entity::integrations;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{PageResult, html};
+use crate::auth::CurrentUser;
+use crate::db;
+use crate::domain::integration::{Flavour, IntegrationInput, Kind, Settings};
+use crate::error::{AppError, PageError};
+use crate::integrations::manage::{self, SaveFailure};
+use crate::startup::AppState;
+use crate::views::integrations::{self as view, DeletePage, FormPage, FormValues, ListPage, Row};
+use crate::views::layout::{self, Nav};
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    saved: Option<String>,
+    deleted: Option<String>,
+    tested: Option<String>,
+}
+
+pub async fn list(state: web::Data<AppState>, user: CurrentUser, q: web::Query<ListQuery>) -> PageResult {
+    let rows: Vec<Row> = db::integrations::list(&state.db).await?.iter().map(to_row).collect();
+    let notice = q
+        .saved
+        .as_ref()
+        .map(|n| format!("Saved {n}."))
+        .or_else(|| q.deleted.as_ref().map(|n| format!("Deleted {n}.")))
+        .or_else(|| {
+            q.tested
+                .as_ref()
+                .map(|n| format!("Tested {n}; the result is shown below."))
+        });
+    let page = ListPage {
+        rows: &rows,
+        is_admin: user.is_admin(),
+        csrf: &user.csrf,
+        notice: notice.as_deref(),
+        timezone: state.timezone,
+    };
+    Ok(html(
+        StatusCode::OK,
+        layout::page("Integrations", &user, Nav::Integrations, view::list(&page)),
+    ))
+}
+
+fn to_row(m: &integrations::Model) -> Row {
+    let kind = Kind::parse(&m.kind).unwrap_or(Kind::Jira);
+    Row {
+        id: m.id,
+        name: m.name.clone(),
+        kind,
+        flavour: Flavour::parse(&m.flavour).unwrap_or(Flavour::Cloud),
+        base_url: m.base_url.clone(),
+        settings: Settings::from_json(kind, &m.settings),
+        active: m.active,
+        last_test_at: m.last_test_at,
+        last_test_ok: m.last_test_ok,
+        last_test_message: m.last_test_message.clone(),
+        last_sync_at: m.last_sync_at,
+    }
+}
+
+fn require_admin(user: &CurrentUser) -> Result<(), PageError> {
+    if user.is_admin() {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden("this page needs an administrator".into()).into())
+    }
+}
+
+#[derive(Deserialize)]
+pub struct NewQuery {
+    kind: Option<String>,
+}
+
+pub async fn new_form(user: CurrentUser, q: web::Query<NewQuery>) -> PageResult {
+    require_admin(&user)?;
+    let kind = q.kind.as_deref().and_then(Kind::parse).unwrap_or(Kind::Jira);
+    let values = FormValues::new_for(kind);
+    Ok(render_form(&user, None, &values, &[], None, false, StatusCode::OK))
+}
+
+pub async fn edit_form(state: web::Data<AppState>, user: CurrentUser, id: web::Path<i64>) -> PageResult {
+    require_admin(&user)?;
+    let row = find(&state, *id).await?;
+    let kind = Kind::parse(&row.kind).unwrap_or(Kind::Jira);
+    let mut values = FormValues::from_settings(kind, &Settings::from_json(kind, &row.settings));
+    values.name = row.name.clone();
+    values.flavour = row.flavour.clone();
+    values.base_url = row.base_url.clone();
+    values.username = row.username.clone().unwrap_or_default();
+    values.active = row.active;
+    Ok(render_form(
+        &user,
+        Some(row.id),
+        &values,
+        &[],
+        None,
+        row.secret.is_some(),
+        StatusCode::OK,
+    ))
+}
+
+fn render_form(
+    user: &CurrentUser,
+    id: Option<i64>,
+    values: &FormValues,
+    errors: &[crate::domain::settings::FieldError],
+    report: Option<&crate::integrations::connection::TestReport>,
+    has_secret: bool,
+    status: StatusCode,
+) -> HttpResponse {
+    let title = if id.is_some() {
+        "Edit integration"
+    } else {
+        "Add integration"
+    };
+    let page = FormPage {
+        id,
+        values,
+        errors,
+        report,
+        has_secret,
+        csrf: &user.csrf,
+    };
+    html(status, layout::page(title, user, Nav::Integrations, view::form(&page)))
+}
+
+/// The flat HTML form. Unknown fields (like `csrf_token`) are ignored.
+#[derive(Deserialize)]
+pub struct FormBody {
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    flavour: String,
+    #[serde(default)]
+    base_url: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    secret: String,
+    #[serde(default)]
+    projects: String,
+    #[serde(default)]
+    extra_jql: String,
+    #[serde(default)]
+    story_points_field: String,
+    #[serde(default)]
+    repositories: String,
+    #[serde(default)]
+    organization: String,
+    #[serde(default)]
+    name_filter: String,
+    #[serde(default)]
+    deployment_kind: String,
+    #[serde(default)]
+    deployment_pattern: String,
+    active: Option<String>,
+    skip_test: Option<String>,
+}
+
+impl FormBody {
+    fn values(&self) -> FormValues {
+        FormValues {
+            kind: self.kind.clone(),
+            name: self.name.clone(),
+            flavour: self.flavour.clone(),
+            base_url: self.base_url.clone(),
+            username: self.username.clone(),
+            projects: self.projects.clone(),
+            extra_jql: self.extra_jql.clone(),
+            story_points_field: self.story_points_field.clone(),
+            repositories: self.repositories.clone(),
+            organization: self.organization.clone(),
+            name_filter: self.name_filter.clone(),
+            deployment_kind: self.deployment_kind.clone(),
+            deployment_pattern: self.deployment_pattern.clone(),
+            active: self.active.is_some(),
+            skip_test: self.skip_test.is_some(),
+        }
+    }
+
+    fn input(&self) -> IntegrationInput {
+        let list = |s: &str| -> Vec<String> {
+            s.split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|p| !p.is_empty())
+                .map(String::from)
+                .collect()
+        };
+        let settings = match Kind::parse(&self.kind) {
+            Some(Kind::Github) => json!({
+                "repositories": list(&self.repositories),
+                "organization": self.organization,
+                "name_filter": self.name_filter,
+                "deployment_source": { "kind": self.deployment_kind, "pattern": self.deployment_pattern },
+            }),
+            _ => json!({
+                "projects": list(&self.projects),
+                "extra_jql": self.extra_jql,
+                "story_points_field": self.story_points_field,
+            }),
+        };
+        IntegrationInput {
+            kind: self.kind.clone(),
+            name: self.name.clone(),
+            base_url: self.base_url.clone(),
+            flavour: self.flavour.clone(),
+            username: Some(self.username.clone()),
+            secret: Some(self.secret.clone()),
+            settings,
+            active: Some(self.active.is_some()),
+        }
+    }
+}
+
+pub async fn create(state: web::Data<AppState>, user: CurrentUser, form: web::Form<FormBody>) -> PageResult {
+    save(&state, &user, None, form.into_inner()).await
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    form: web::Form<FormBody>,
+) -> PageResult {
+    let existing = find(&state, *id).await?;
+    let mut form = form.into_inner();
+    form.kind = existing.kind.clone();
+    save(&state, &user, Some(existing), form).await
+}
+
+async fn save(
+    state: &AppState,
+    user: &CurrentUser,
+    existing: Option<integrations::Model>,
+    form: FormBody,
+) -> PageResult {
+    let id = existing.as_ref().map(|e| e.id);
+    let has_secret = existing.as_ref().is_some_and(|e| e.secret.is_some());
+    let values = form.values();
+    let result = manage::save(
+        &state.db,
+        &state.vault,
+        state.outbound,
+        &form.input(),
+        existing,
+        form.skip_test.is_none(),
+    )
+    .await;
+    match result {
+        Ok(saved) => {
+            tracing::info!(user = %user.user.email, id = saved.row.id, name = %saved.row.name, "integration saved");
+            Ok(see_other(&format!("/integrations?saved={}", encode(&saved.row.name))))
+        }
+        Err(SaveFailure::Invalid(errors)) => Ok(render_form(
+            user,
+            id,
+            &values,
+            &errors,
+            None,
+            has_secret,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )),
+        Err(SaveFailure::TestFailed(report)) => Ok(render_form(
+            user,
+            id,
+            &values,
+            &[],
+            Some(&report),
+            has_secret,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )),
+        Err(SaveFailure::Save(e)) => Err(AppError::Internal(anyhow::Error::new(e)).into()),
+    }
+}
+
+pub async fn test(state: web::Data<AppState>, user: CurrentUser, id: web::Path<i64>) -> PageResult {
+    let row = find(&state, *id).await?;
+    let name = row.name.clone();
+    match manage::test_stored(&state.db, &state.vault, state.outbound, row).await {
+        Ok((_, report)) => {
+            tracing::info!(user = %user.user.email, id = *id, ok = report.ok, "integration tested");
+            Ok(see_other(&format!("/integrations?tested={}", encode(&name))))
+        }
+        Err(SaveFailure::Save(e)) => Err(AppError::Internal(anyhow::Error::new(e)).into()),
+        Err(_) => Err(AppError::BadRequest("the stored integration cannot be tested".into()).into()),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ActiveForm {
+    active: String,
+}
+
+pub async fn set_active(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    form: web::Form<ActiveForm>,
+) -> PageResult {
+    let row = find(&state, *id).await?;
+    let row = db::integrations::set_active(&state.db, row, form.active == "true").await?;
+    tracing::info!(user = %user.user.email, id = row.id, active = row.active, "integration (de)activated");
+    Ok(see_other(&format!("/integrations?saved={}", encode(&row.name))))
+}
+
+pub async fn delete_confirm(state: web::Data<AppState>, user: CurrentUser, id: web::Path<i64>) -> PageResult {
+    require_admin(&user)?;
+    let row = find(&state, *id).await?;
+    let impact = db::integrations::impact(&state.db, row.id).await?;
+    let page = DeletePage {
+        id: row.id,
+        name: &row.name,
+        active: row.active,
+        impact: &impact,
+        csrf: &user.csrf,
+    };
+    Ok(html(
+        StatusCode::OK,
+        layout::page(
+            "Delete integration",
+            &user,
+            Nav::Integrations,
+            view::delete_confirm(&page),
+        ),
+    ))
+}
+
+#[derive(Deserialize)]
+pub struct DeleteForm {
+    confirm: Option<String>,
+}
+
+pub async fn delete(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    form: web::Form<DeleteForm>,
+) -> PageResult {
+    let row = find(&state, *id).await?;
+    if form.confirm.as_deref() != Some("true") {
+        return Ok(see_other(&format!("/integrations/{}/delete", row.id)));
+    }
+    let impact = db::integrations::impact(&state.db, row.id).await?;
+    db::integrations::delete(&state.db, row.id).await?;
+    tracing::info!(user = %user.user.email, id = row.id, name = %row.name, ?impact, "integration deleted");
+    Ok(see_other(&format!("/integrations?deleted={}", encode(&row.name))))
+}
+
+async fn find(state: &AppState, id: i64) -> Result<integrations::Model, PageError> {
+    Ok(db::integrations::get(&state.db, id).await?.ok_or(AppError::NotFound)?)
+}
+
+fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+fn encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}

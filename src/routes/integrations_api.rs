@@ -1,0 +1,181 @@
+//! `/api/v1/integrations` (DESIGN §11). Responses never contain the secret.
+
+use actix_web::{HttpResponse, web};
+use entity::integrations;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::ApiResult;
+use crate::auth::CurrentUser;
+use crate::db;
+use crate::domain::integration::IntegrationInput;
+use crate::error::AppError;
+use crate::integrations::manage::{self, SaveFailure};
+use crate::startup::AppState;
+
+pub fn integration_json(row: &integrations::Model) -> Value {
+    json!({
+        "id": row.id,
+        "kind": row.kind,
+        "name": row.name,
+        "base_url": row.base_url,
+        "flavour": row.flavour,
+        "auth_kind": row.auth_kind,
+        "username": row.username,
+        "has_secret": row.secret.is_some(),
+        "settings": row.settings,
+        "active": row.active,
+        "last_test_at": row.last_test_at,
+        "last_test_ok": row.last_test_ok,
+        "last_test_message": row.last_test_message,
+        "last_sync_at": row.last_sync_at,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    })
+}
+
+pub async fn list(state: web::Data<AppState>, _user: CurrentUser) -> ApiResult {
+    let rows = db::integrations::list(&state.db).await?;
+    Ok(HttpResponse::Ok().json(json!({ "integrations": rows.iter().map(integration_json).collect::<Vec<_>>() })))
+}
+
+pub async fn show(state: web::Data<AppState>, _user: CurrentUser, id: web::Path<i64>) -> ApiResult {
+    let row = find(&state, *id).await?;
+    Ok(HttpResponse::Ok().json(integration_json(&row)))
+}
+
+#[derive(Deserialize)]
+pub struct SaveQuery {
+    /// `?test=false` saves without testing the connection first.
+    test: Option<bool>,
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    q: web::Query<SaveQuery>,
+    body: web::Json<IntegrationInput>,
+) -> ApiResult {
+    let saved = manage::save(
+        &state.db,
+        &state.vault,
+        state.outbound,
+        &body,
+        None,
+        q.test.unwrap_or(true),
+    )
+    .await;
+    respond(saved, &user, "created", actix_web::http::StatusCode::CREATED)
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    q: web::Query<SaveQuery>,
+    body: web::Json<IntegrationInput>,
+) -> ApiResult {
+    let existing = find(&state, *id).await?;
+    let mut input = body.into_inner();
+    input.kind = existing.kind.clone();
+    let saved = manage::save(
+        &state.db,
+        &state.vault,
+        state.outbound,
+        &input,
+        Some(existing),
+        q.test.unwrap_or(true),
+    )
+    .await;
+    respond(saved, &user, "updated", actix_web::http::StatusCode::OK)
+}
+
+fn respond(
+    saved: Result<manage::Saved, SaveFailure>,
+    user: &CurrentUser,
+    verb: &str,
+    status: actix_web::http::StatusCode,
+) -> ApiResult {
+    match saved {
+        Ok(s) => {
+            tracing::info!(user = %user.user.email, id = s.row.id, name = %s.row.name, "integration {verb}");
+            let mut body = integration_json(&s.row);
+            body["test"] = json!(s.report);
+            Ok(HttpResponse::build(status).json(body))
+        }
+        Err(SaveFailure::Invalid(fields)) => {
+            let message = fields.iter().map(|f| f.message.as_str()).collect::<Vec<_>>().join("; ");
+            Ok(HttpResponse::UnprocessableEntity().json(json!({ "error": message, "fields": fields })))
+        }
+        Err(SaveFailure::TestFailed(report)) => Ok(HttpResponse::UnprocessableEntity().json(json!({
+            "error": format!("connection test failed: {}", report.summary),
+            "test": report,
+        }))),
+        Err(SaveFailure::Save(e)) => Err(AppError::Internal(anyhow::Error::new(e))),
+    }
+}
+
+pub async fn test(state: web::Data<AppState>, _user: CurrentUser, id: web::Path<i64>) -> ApiResult {
+    let row = find(&state, *id).await?;
+    match manage::test_stored(&state.db, &state.vault, state.outbound, row).await {
+        Ok((row, report)) => {
+            Ok(HttpResponse::Ok().json(json!({ "integration": integration_json(&row), "test": report })))
+        }
+        Err(SaveFailure::Invalid(f)) => Err(AppError::Validation(
+            f.iter().map(|f| f.message.clone()).collect::<Vec<_>>().join("; "),
+        )),
+        Err(SaveFailure::TestFailed(_)) => Err(AppError::Internal(anyhow::anyhow!("unexpected test failure"))),
+        Err(SaveFailure::Save(e)) => Err(AppError::Internal(anyhow::Error::new(e))),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ActiveBody {
+    active: bool,
+}
+
+pub async fn set_active(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    body: web::Json<ActiveBody>,
+) -> ApiResult {
+    let row = find(&state, *id).await?;
+    let row = db::integrations::set_active(&state.db, row, body.active).await?;
+    tracing::info!(user = %user.user.email, id = row.id, active = row.active, "integration (de)activated");
+    Ok(HttpResponse::Ok().json(integration_json(&row)))
+}
+
+pub async fn impact(state: web::Data<AppState>, _user: CurrentUser, id: web::Path<i64>) -> ApiResult {
+    find(&state, *id).await?;
+    Ok(HttpResponse::Ok().json(db::integrations::impact(&state.db, *id).await?))
+}
+
+#[derive(Deserialize)]
+pub struct DeleteQuery {
+    confirm: Option<bool>,
+}
+
+/// Deleting an integration that owns synced data needs `?confirm=true` (else 409 with the impact).
+pub async fn delete(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    q: web::Query<DeleteQuery>,
+) -> ApiResult {
+    let row = find(&state, *id).await?;
+    let impact = db::integrations::impact(&state.db, row.id).await?;
+    if !impact.is_empty() && q.confirm != Some(true) {
+        return Ok(HttpResponse::Conflict().json(json!({
+            "error": "this integration owns synced data; deactivate it instead, or delete with ?confirm=true to delete that data too",
+            "impact": impact,
+        })));
+    }
+    db::integrations::delete(&state.db, row.id).await?;
+    tracing::info!(user = %user.user.email, id = row.id, name = %row.name, ?impact, "integration deleted");
+    Ok(HttpResponse::Ok().json(json!({ "deleted": row.id, "impact": impact })))
+}
+
+async fn find(state: &AppState, id: i64) -> Result<integrations::Model, AppError> {
+    db::integrations::get(&state.db, id).await?.ok_or(AppError::NotFound)
+}
