@@ -1,6 +1,7 @@
 //! The only place SeaORM queries live: free functions over `&impl ConnectionTrait`.
 
 pub mod integrations;
+pub mod jira;
 pub mod jobs;
 pub mod settings;
 

@@ -135,6 +135,16 @@ pub async fn set_active(
     row.update(db).await
 }
 
+/// Records that a sync of this integration completed.
+pub async fn mark_synced(db: &impl ConnectionTrait, id: i64) -> Result<(), DbErr> {
+    integrations::Entity::update_many()
+        .col_expr(integrations::Column::LastSyncAt, Some(Utc::now()).into())
+        .filter(integrations::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 pub fn decrypt_secret(vault: &Vault, row: &integrations::Model) -> Result<SecretString, CryptoError> {
     let stored = row.secret.as_deref().ok_or(CryptoError::Malformed)?;
     vault.decrypt(stored, &integration_secret_aad(row.id))

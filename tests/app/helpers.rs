@@ -79,6 +79,9 @@ pub fn random_key(len: usize) -> String {
 
 pub struct TestApp {
     pub address: String,
+    pub database_url: String,
+    pub encryption_key: String,
+    pub dir: std::path::PathBuf,
     pub client: reqwest::Client,
     pub jar: Arc<Jar>,
     pub db: DatabaseConnection,
@@ -98,7 +101,11 @@ impl Options {
     pub fn new(db: Db) -> Self {
         Self {
             db,
-            env: HashMap::from([("AUTH_CACHE_TTL_SECONDS", "0".to_string())]),
+            env: HashMap::from([
+                ("AUTH_CACHE_TTL_SECONDS", "0".to_string()),
+                ("ALLOW_PRIVATE_INTEGRATION_HOSTS", "true".to_string()),
+                ("INTEGRATION_TIMEOUT_SECONDS", "3".to_string()),
+            ]),
             cookie_secure: false,
             sim: SimOptions::default(),
         }
@@ -114,11 +121,12 @@ pub async fn spawn_app_with(opts: Options) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let sim = sim::server::start(opts.sim).expect("start simulators");
     let database_url = fresh_database(opts.db, &dir).await;
+    let encryption_key = random_key(32);
     let mut env: HashMap<&'static str, String> = HashMap::from([
         ("DATABASE_URL", database_url.clone()),
         ("BACKEND_SERVICE_URL", sim.urls.backend.clone()),
         ("SECRET_KEY", random_key(64)),
-        ("ENCRYPTION_KEY", random_key(32)),
+        ("ENCRYPTION_KEY", encryption_key.clone()),
         ("BIND_ADDRESS", "127.0.0.1:0".into()),
     ]);
     env.extend(opts.env);
@@ -132,6 +140,9 @@ pub async fn spawn_app_with(opts: Options) -> TestApp {
     let client = client_with(jar.clone());
     TestApp {
         address,
+        database_url,
+        encryption_key,
+        dir: dir.path().to_path_buf(),
         client,
         jar,
         db,

@@ -8,5 +8,6 @@ mod helpers;
 mod auth;
 mod config;
 mod health;
+mod integrations;
 mod migrations;
 mod settings;

@@ -81,6 +81,16 @@ impl JiraClient {
         format!("{}/rest/api/{}/{path}", self.base, self.api_version())
     }
 
+    /// A request to `{base}/rest/api/{v}/{path}` with credentials and `Accept: application/json`.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.authorize(self.http.request(method, self.api_url(path)))
+            .header("Accept", "application/json")
+    }
+
+    pub fn flavour(&self) -> Flavour {
+        self.flavour
+    }
+
     fn authorize(&self, req: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         match &self.auth {
             JiraAuth::Basic { email, token } => req.basic_auth(email, Some(token.expose_secret())),
@@ -114,6 +124,11 @@ impl JiraClient {
         let key: String = url::form_urlencoded::byte_serialize(key.as_bytes()).collect();
         self.get_json(&format!("project/{key}")).await
     }
+}
+
+/// Maps a non-success answer to an error (for `request::send`).
+pub fn classify(status: StatusCode, _headers: &reqwest::header::HeaderMap, body: &[u8]) -> UpstreamError {
+    status_error(status, body)
 }
 
 /// Jira's error bodies are `{"errorMessages":[…],"errors":{…}}`.

@@ -1,0 +1,394 @@
+//! Storing Jira data: reference data, and issue pages written in one transaction each with
+//! batched idempotent upserts.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use entity::{jira_issue_types, jira_issues, jira_projects, jira_status_transitions, jira_statuses};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, Set,
+};
+
+/// Rows per multi-row statement (keeps SQLite under its bound-parameter limit).
+const CHUNK: usize = 400;
+
+pub struct StatusRow {
+    pub external_id: String,
+    pub name: String,
+    pub category_key: String,
+}
+
+/// Upserts the statuses Jira reports; those it no longer reports become inactive (not deleted).
+pub async fn sync_statuses(
+    db: &impl ConnectionTrait,
+    integration_id: i64,
+    rows: &[StatusRow],
+) -> Result<(u64, u64), DbErr> {
+    let now = Utc::now();
+    let existing = existing_ids(
+        db,
+        integration_id,
+        jira_statuses::Entity,
+        jira_statuses::Column::IntegrationId,
+        jira_statuses::Column::ExternalId,
+    )
+    .await?;
+    let models: Vec<jira_statuses::ActiveModel> = rows
+        .iter()
+        .map(|r| jira_statuses::ActiveModel {
+            integration_id: Set(integration_id),
+            external_id: Set(r.external_id.clone()),
+            name: Set(r.name.clone()),
+            category_key: Set(r.category_key.clone()),
+            active: Set(true),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        })
+        .collect();
+    for chunk in models.chunks(CHUNK) {
+        jira_statuses::Entity::insert_many(chunk.to_vec())
+            .on_conflict(
+                OnConflict::columns([jira_statuses::Column::IntegrationId, jira_statuses::Column::ExternalId])
+                    .update_columns([
+                        jira_statuses::Column::Name,
+                        jira_statuses::Column::CategoryKey,
+                        jira_statuses::Column::Active,
+                        jira_statuses::Column::UpdatedAt,
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+    }
+    let seen: Vec<String> = rows.iter().map(|r| r.external_id.clone()).collect();
+    jira_statuses::Entity::update_many()
+        .col_expr(jira_statuses::Column::Active, false.into())
+        .filter(jira_statuses::Column::IntegrationId.eq(integration_id))
+        .filter(jira_statuses::Column::ExternalId.is_not_in(seen))
+        .exec(db)
+        .await?;
+    let inserted = rows.iter().filter(|r| !existing.contains(&r.external_id)).count() as u64;
+    Ok((inserted, rows.len() as u64 - inserted))
+}
+
+pub struct IssueTypeRow {
+    pub external_id: String,
+    pub name: String,
+    pub subtask: bool,
+    pub hierarchy_level: i32,
+}
+
+pub async fn sync_issue_types(
+    db: &impl ConnectionTrait,
+    integration_id: i64,
+    rows: &[IssueTypeRow],
+) -> Result<(u64, u64), DbErr> {
+    let now = Utc::now();
+    let existing = existing_ids(
+        db,
+        integration_id,
+        jira_issue_types::Entity,
+        jira_issue_types::Column::IntegrationId,
+        jira_issue_types::Column::ExternalId,
+    )
+    .await?;
+    let models: Vec<jira_issue_types::ActiveModel> = rows
+        .iter()
+        .map(|r| jira_issue_types::ActiveModel {
+            integration_id: Set(integration_id),
+            external_id: Set(r.external_id.clone()),
+            name: Set(r.name.clone()),
+            subtask: Set(r.subtask),
+            hierarchy_level: Set(r.hierarchy_level),
+            active: Set(true),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        })
+        .collect();
+    for chunk in models.chunks(CHUNK) {
+        jira_issue_types::Entity::insert_many(chunk.to_vec())
+            .on_conflict(
+                OnConflict::columns([
+                    jira_issue_types::Column::IntegrationId,
+                    jira_issue_types::Column::ExternalId,
+                ])
+                .update_columns([
+                    jira_issue_types::Column::Name,
+                    jira_issue_types::Column::Subtask,
+                    jira_issue_types::Column::HierarchyLevel,
+                    jira_issue_types::Column::Active,
+                    jira_issue_types::Column::UpdatedAt,
+                ])
+                .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+    }
+    let seen: Vec<String> = rows.iter().map(|r| r.external_id.clone()).collect();
+    jira_issue_types::Entity::update_many()
+        .col_expr(jira_issue_types::Column::Active, false.into())
+        .filter(jira_issue_types::Column::IntegrationId.eq(integration_id))
+        .filter(jira_issue_types::Column::ExternalId.is_not_in(seen))
+        .exec(db)
+        .await?;
+    let inserted = rows.iter().filter(|r| !existing.contains(&r.external_id)).count() as u64;
+    Ok((inserted, rows.len() as u64 - inserted))
+}
+
+async fn existing_ids<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    integration_id: i64,
+    _entity: E,
+    integration_col: E::Column,
+    external_col: E::Column,
+) -> Result<HashSet<String>, DbErr> {
+    let ids: Vec<String> = E::find()
+        .select_only()
+        .column(external_col)
+        .filter(integration_col.eq(integration_id))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(ids.into_iter().collect())
+}
+
+/// Finds or creates the project row (refreshing its key and name).
+pub async fn upsert_project(
+    db: &impl ConnectionTrait,
+    integration_id: i64,
+    external_id: &str,
+    key: &str,
+    name: &str,
+) -> Result<jira_projects::Model, DbErr> {
+    let now = Utc::now();
+    let found = jira_projects::Entity::find()
+        .filter(jira_projects::Column::IntegrationId.eq(integration_id))
+        .filter(jira_projects::Column::ExternalId.eq(external_id))
+        .one(db)
+        .await?;
+    match found {
+        Some(p) if p.key == key && p.name == name && p.active => Ok(p),
+        Some(p) => {
+            let mut a = p.into_active_model();
+            a.key = Set(key.into());
+            a.name = Set(name.into());
+            a.active = Set(true);
+            a.updated_at = Set(now);
+            a.update(db).await
+        }
+        None => {
+            jira_projects::ActiveModel {
+                integration_id: Set(integration_id),
+                external_id: Set(external_id.into()),
+                key: Set(key.into()),
+                name: Set(name.into()),
+                active: Set(true),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+            .insert(db)
+            .await
+        }
+    }
+}
+
+pub async fn set_project_watermark(db: &impl ConnectionTrait, project_id: i64, at: DateTime<Utc>) -> Result<(), DbErr> {
+    jira_projects::Entity::update_many()
+        .col_expr(jira_projects::Column::SyncWatermark, Some(at).into())
+        .col_expr(jira_projects::Column::UpdatedAt, Utc::now().into())
+        .filter(jira_projects::Column::Id.eq(project_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+pub struct IssueRow {
+    pub external_id: String,
+    pub key: String,
+    pub issue_type_name: String,
+    pub status_name: String,
+    pub status_category_key: String,
+    pub summary: String,
+    pub priority: Option<String>,
+    pub assignee: Option<String>,
+    pub reporter: Option<String>,
+    pub created: DateTime<Utc>,
+    pub updated: DateTime<Utc>,
+    pub resolved: Option<DateTime<Utc>>,
+    pub story_points: Option<f64>,
+    pub parent_key: Option<String>,
+    pub parent_external_id: Option<String>,
+    /// Status changes, complete (oldest or newest first; order does not matter).
+    pub transitions: Vec<TransitionRow>,
+}
+
+pub struct TransitionRow {
+    pub changelog_id: String,
+    pub item_index: i32,
+    pub from_status: Option<String>,
+    pub to_status: String,
+    pub from_status_id: Option<String>,
+    pub to_status_id: Option<String>,
+    pub at: DateTime<Utc>,
+    pub author: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PageCounts {
+    pub issues_inserted: u64,
+    pub issues_updated: u64,
+    pub issues_unchanged: u64,
+    pub transitions_inserted: u64,
+}
+
+/// Writes one page of issues and their status history. Issues whose `updated` did not change
+/// are skipped (their history cannot have changed either). Call inside a transaction.
+pub async fn store_issues(
+    db: &impl ConnectionTrait,
+    integration_id: i64,
+    project_id: i64,
+    rows: &[IssueRow],
+) -> Result<PageCounts, DbErr> {
+    let mut counts = PageCounts::default();
+    if rows.is_empty() {
+        return Ok(counts);
+    }
+    let ids: Vec<String> = rows.iter().map(|r| r.external_id.clone()).collect();
+    let stored: HashMap<String, DateTime<Utc>> = jira_issues::Entity::find()
+        .select_only()
+        .column(jira_issues::Column::ExternalId)
+        .column(jira_issues::Column::Updated)
+        .filter(jira_issues::Column::IntegrationId.eq(integration_id))
+        .filter(jira_issues::Column::ExternalId.is_in(ids))
+        .into_tuple::<(String, DateTime<Utc>)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let changed: Vec<&IssueRow> = rows
+        .iter()
+        .filter(|r| match stored.get(&r.external_id) {
+            Some(updated) if *updated == r.updated => {
+                counts.issues_unchanged += 1;
+                false
+            }
+            Some(_) => {
+                counts.issues_updated += 1;
+                true
+            }
+            None => {
+                counts.issues_inserted += 1;
+                true
+            }
+        })
+        .collect();
+    if changed.is_empty() {
+        return Ok(counts);
+    }
+    let now = Utc::now();
+    let models: Vec<jira_issues::ActiveModel> = changed
+        .iter()
+        .map(|r| jira_issues::ActiveModel {
+            integration_id: Set(integration_id),
+            project_id: Set(project_id),
+            external_id: Set(r.external_id.clone()),
+            key: Set(r.key.clone()),
+            issue_type_name: Set(r.issue_type_name.clone()),
+            status_name: Set(r.status_name.clone()),
+            status_category_key: Set(r.status_category_key.clone()),
+            summary: Set(r.summary.clone()),
+            priority: Set(r.priority.clone()),
+            assignee: Set(r.assignee.clone()),
+            reporter: Set(r.reporter.clone()),
+            created: Set(r.created),
+            updated: Set(r.updated),
+            resolved: Set(r.resolved),
+            story_points: Set(r.story_points),
+            parent_key: Set(r.parent_key.clone()),
+            parent_external_id: Set(r.parent_external_id.clone()),
+            active: Set(true),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        })
+        .collect();
+    for chunk in models.chunks(CHUNK / 2) {
+        jira_issues::Entity::insert_many(chunk.to_vec())
+            .on_conflict(
+                OnConflict::columns([jira_issues::Column::IntegrationId, jira_issues::Column::ExternalId])
+                    .update_columns([
+                        jira_issues::Column::ProjectId,
+                        jira_issues::Column::Key,
+                        jira_issues::Column::IssueTypeName,
+                        jira_issues::Column::StatusName,
+                        jira_issues::Column::StatusCategoryKey,
+                        jira_issues::Column::Summary,
+                        jira_issues::Column::Priority,
+                        jira_issues::Column::Assignee,
+                        jira_issues::Column::Reporter,
+                        jira_issues::Column::Created,
+                        jira_issues::Column::Updated,
+                        jira_issues::Column::Resolved,
+                        jira_issues::Column::StoryPoints,
+                        jira_issues::Column::ParentKey,
+                        jira_issues::Column::ParentExternalId,
+                        jira_issues::Column::Active,
+                        jira_issues::Column::UpdatedAt,
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+    }
+    let changed_ids: Vec<String> = changed.iter().map(|r| r.external_id.clone()).collect();
+    let id_of: HashMap<String, i64> = jira_issues::Entity::find()
+        .select_only()
+        .column(jira_issues::Column::ExternalId)
+        .column(jira_issues::Column::Id)
+        .filter(jira_issues::Column::IntegrationId.eq(integration_id))
+        .filter(jira_issues::Column::ExternalId.is_in(changed_ids))
+        .into_tuple::<(String, i64)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect();
+    let transitions: Vec<jira_status_transitions::ActiveModel> = changed
+        .iter()
+        .filter_map(|r| id_of.get(&r.external_id).map(|id| (*id, r)))
+        .flat_map(|(issue_id, r)| {
+            r.transitions.iter().map(move |t| jira_status_transitions::ActiveModel {
+                issue_id: Set(issue_id),
+                changelog_id: Set(t.changelog_id.clone()),
+                item_index: Set(t.item_index),
+                from_status: Set(t.from_status.clone()),
+                to_status: Set(t.to_status.clone()),
+                from_status_id: Set(t.from_status_id.clone()),
+                to_status_id: Set(t.to_status_id.clone()),
+                at: Set(t.at),
+                author: Set(t.author.clone()),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            })
+        })
+        .collect();
+    for chunk in transitions.chunks(CHUNK) {
+        counts.transitions_inserted += jira_status_transitions::Entity::insert_many(chunk.to_vec())
+            .on_conflict(
+                OnConflict::columns([
+                    jira_status_transitions::Column::IssueId,
+                    jira_status_transitions::Column::ChangelogId,
+                    jira_status_transitions::Column::ItemIndex,
+                ])
+                .do_nothing()
+                .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(counts)
+}

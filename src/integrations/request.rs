@@ -1,0 +1,279 @@
+//! Sending one upstream request the way a sync must: check stop/pause first, honour rate
+//! limits (`Retry-After`, Jira's ISO `X-RateLimit-Reset`, GitHub's epoch `x-ratelimit-reset`),
+//! retry 5xx, timeouts, resets and unreadable bodies with jittered backoff, a bounded number of times.
+
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use rand::Rng;
+use reqwest::header::HeaderMap;
+use reqwest::{RequestBuilder, StatusCode};
+use serde::de::DeserializeOwned;
+
+use super::control::{Interrupted, RunContext};
+use super::error::UpstreamError;
+
+/// Attempts per request before the page (and the run) fails.
+pub const MAX_ATTEMPTS: u32 = 6;
+/// First backoff; doubles per attempt up to `MAX_BACKOFF`, with full jitter.
+const BASE_BACKOFF: Duration = Duration::from_millis(250);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// A rate-limit wait longer than this fails the run instead (the orchestrator retries later).
+pub const MAX_RATE_LIMIT_WAIT: Duration = Duration::from_secs(15 * 60);
+/// GitHub secondary limits without `retry-after`: wait at least a minute.
+const SECONDARY_LIMIT_WAIT: Duration = Duration::from_secs(60);
+
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    #[error(transparent)]
+    Interrupted(#[from] Interrupted),
+    #[error("{0}")]
+    Upstream(#[from] UpstreamError),
+    #[error("gave up after {attempts} attempts: {last}")]
+    Exhausted { attempts: u32, last: UpstreamError },
+    #[error("rate limited for {0:?}, longer than a run waits; the next run resumes from the checkpoint")]
+    RateLimitTooLong(Duration),
+}
+
+/// A successful answer.
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: actix_web::web::Bytes,
+}
+
+/// Sends `build()` until it succeeds (2xx or 304), a non-retryable error, or attempts run out.
+/// `classify` maps a non-success answer to an error (services word errors differently).
+pub async fn send(
+    ctx: &RunContext,
+    build: impl Fn() -> RequestBuilder,
+    classify: impl Fn(StatusCode, &HeaderMap, &[u8]) -> UpstreamError,
+) -> Result<Answer, RequestError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        ctx.control.check()?;
+        ctx.stats.api_requests.fetch_add(1, Ordering::Relaxed);
+        let outcome = ctx
+            .control
+            .run(async {
+                let res = build().send().await.map_err(|e| UpstreamError::from_reqwest(&e))?;
+                let status = res.status();
+                let headers = res.headers().clone();
+                let body = res.bytes().await.map_err(|e| UpstreamError::from_reqwest(&e))?;
+                Ok::<_, UpstreamError>(Answer { status, headers, body })
+            })
+            .await?;
+        let err = match outcome {
+            Ok(a) if a.status.is_success() || a.status == StatusCode::NOT_MODIFIED => return Ok(a),
+            Ok(a) => {
+                let e = classify(a.status, &a.headers, &a.body);
+                if let Some(wait) = rate_limit_wait(a.status, &a.headers, &a.body) {
+                    wait_for_rate_limit(ctx, wait).await?;
+                    if attempt < MAX_ATTEMPTS * 2 {
+                        continue;
+                    }
+                    return Err(RequestError::Exhausted {
+                        attempts: attempt,
+                        last: e,
+                    });
+                }
+                e
+            }
+            Err(e) => e,
+        };
+        if !err.is_transient() {
+            return Err(RequestError::Upstream(err));
+        }
+        if attempt >= MAX_ATTEMPTS {
+            return Err(RequestError::Exhausted {
+                attempts: attempt,
+                last: err,
+            });
+        }
+        ctx.stats.retries.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(attempt, error = %err, "retrying upstream request");
+        ctx.control.sleep(backoff(attempt)).await?;
+    }
+}
+
+/// Like `send`, then parses JSON; an unreadable body is re-fetched like a 5xx, never skipped.
+pub async fn send_json<T: DeserializeOwned>(
+    ctx: &RunContext,
+    build: impl Fn() -> RequestBuilder,
+    classify: impl Fn(StatusCode, &HeaderMap, &[u8]) -> UpstreamError,
+) -> Result<T, RequestError> {
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let answer = send(ctx, &build, &classify).await?;
+        match serde_json::from_slice(&answer.body) {
+            Ok(v) => return Ok(v),
+            Err(e) => {
+                let err = UpstreamError::Decode(format!("malformed JSON ({e})"));
+                if attempt >= MAX_ATTEMPTS {
+                    return Err(RequestError::Exhausted {
+                        attempts: attempt,
+                        last: err,
+                    });
+                }
+                ctx.stats.retries.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(attempt, error = %err, "re-fetching an unreadable page");
+                ctx.control.sleep(backoff(attempt)).await?;
+            }
+        }
+    }
+}
+
+fn backoff(attempt: u32) -> Duration {
+    let exp = BASE_BACKOFF.saturating_mul(1 << attempt.min(16)).min(MAX_BACKOFF);
+    let ms = rand::rng().random_range(exp.as_millis() as u64 / 2..=exp.as_millis() as u64);
+    Duration::from_millis(ms)
+}
+
+async fn wait_for_rate_limit(ctx: &RunContext, wait: Duration) -> Result<(), RequestError> {
+    if wait > MAX_RATE_LIMIT_WAIT {
+        return Err(RequestError::RateLimitTooLong(wait));
+    }
+    let started = Instant::now();
+    tracing::info!(wait_ms = wait.as_millis() as u64, "rate limited; waiting");
+    let result = ctx.control.sleep(wait).await;
+    ctx.stats
+        .rate_limit_wait_ms
+        .fetch_add(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+    Ok(result?)
+}
+
+/// How long the server asks us to wait, if this answer is a rate limit.
+pub fn rate_limit_wait(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> Option<Duration> {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let retry_after = header("retry-after").and_then(parse_retry_after);
+    let limited = match status.as_u16() {
+        429 => true,
+        503 => retry_after.is_some(),
+        403 => {
+            header("x-ratelimit-remaining") == Some("0")
+                || retry_after.is_some()
+                || String::from_utf8_lossy(body)
+                    .to_ascii_lowercase()
+                    .contains("rate limit")
+        }
+        _ => false,
+    };
+    if !limited {
+        return None;
+    }
+    if let Some(d) = retry_after {
+        return Some(d);
+    }
+    if let Some(reset) = header("x-ratelimit-reset") {
+        // GitHub: epoch seconds; Jira Cloud: ISO `yyyy-MM-ddTHH:mmZ`.
+        let at = reset
+            .parse::<i64>()
+            .ok()
+            .and_then(|s| DateTime::from_timestamp(s, 0))
+            .or_else(|| parse_iso_reset(reset));
+        if let Some(at) = at {
+            return Some((at - Utc::now()).to_std().unwrap_or(Duration::from_secs(1)));
+        }
+    }
+    Some(if status.as_u16() == 403 {
+        SECONDARY_LIMIT_WAIT
+    } else {
+        Duration::from_secs(5)
+    })
+}
+
+fn parse_retry_after(v: &str) -> Option<Duration> {
+    if let Ok(secs) = v.parse::<f64>() {
+        return (secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+    }
+    DateTime::parse_from_rfc2822(v)
+        .ok()
+        .map(|t| (t.with_timezone(&Utc) - Utc::now()).to_std().unwrap_or_default())
+}
+
+fn parse_iso_reset(v: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(v)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|| {
+            chrono::NaiveDateTime::parse_from_str(v, "%Y-%m-%dT%H:%MZ")
+                .ok()
+                .map(|n| n.and_utc())
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use reqwest::header::HeaderValue;
+
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.insert(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn retry_after_wins_then_the_reset_header() {
+        let w = rate_limit_wait(StatusCode::TOO_MANY_REQUESTS, &headers(&[("retry-after", "7")]), b"");
+        assert_eq!(w, Some(Duration::from_secs(7)));
+        let reset = (Utc::now() + chrono::Duration::seconds(120)).timestamp().to_string();
+        let w = rate_limit_wait(
+            StatusCode::FORBIDDEN,
+            &headers(&[("x-ratelimit-remaining", "0"), ("x-ratelimit-reset", &reset)]),
+            b"",
+        )
+        .unwrap();
+        assert!(w > Duration::from_secs(100) && w <= Duration::from_secs(120), "{w:?}");
+        let iso = (Utc::now() + chrono::Duration::minutes(3))
+            .format("%Y-%m-%dT%H:%MZ")
+            .to_string();
+        let w = rate_limit_wait(
+            StatusCode::TOO_MANY_REQUESTS,
+            &headers(&[("x-ratelimit-reset", &iso)]),
+            b"",
+        )
+        .unwrap();
+        assert!(w > Duration::from_secs(60), "{w:?}");
+    }
+
+    #[test]
+    fn a_plain_403_is_not_a_rate_limit_but_a_secondary_limit_is() {
+        assert_eq!(
+            rate_limit_wait(
+                StatusCode::FORBIDDEN,
+                &headers(&[]),
+                b"{\"message\":\"Resource not accessible\"}"
+            ),
+            None
+        );
+        assert_eq!(
+            rate_limit_wait(
+                StatusCode::FORBIDDEN,
+                &headers(&[]),
+                b"You have exceeded a secondary rate limit"
+            ),
+            Some(SECONDARY_LIMIT_WAIT)
+        );
+        assert_eq!(
+            rate_limit_wait(StatusCode::SERVICE_UNAVAILABLE, &headers(&[]), b""),
+            None
+        );
+        assert_eq!(
+            rate_limit_wait(StatusCode::SERVICE_UNAVAILABLE, &headers(&[("retry-after", "2")]), b""),
+            Some(Duration::from_secs(2))
+        );
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        assert!(backoff(1) <= Duration::from_millis(500));
+        assert!(backoff(20) <= MAX_BACKOFF);
+    }
+}
