@@ -1,11 +1,12 @@
 //! Generates a simulator dataset and reports how long it took.
 //!
-//! `cargo run --release --example sim_generate [small|medium|large] [seed] [--json FILE]`
+//! `cargo run --release --example sim_generate [small|medium|large] [seed] [--json FILE]
+//! [--advance MINUTES]`
 
 use std::time::Instant;
 
 use chrono::{TimeZone, Utc};
-use pulse_etl::sim::generate::{SizeOptions, generate};
+use pulse_etl::sim::generate::{SizeOptions, advance, check_invariants, generate};
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -54,6 +55,16 @@ fn main() {
         elapsed.as_secs_f64(),
         data.jira.issues.len(),
     );
+    if let Some(minutes) = flag(&args, "--advance").and_then(|m| m.parse::<u32>().ok()) {
+        let mut data = data.clone();
+        let started = Instant::now();
+        let summary = advance(&mut data, seed, minutes);
+        println!(
+            "advance minutes={minutes} time={:.3}s {summary:?} problems={}",
+            started.elapsed().as_secs_f64(),
+            check_invariants(&data).len()
+        );
+    }
     if let Some(pos) = args.iter().position(|a| a == "--json")
         && let Some(path) = args.get(pos + 1)
     {
@@ -66,4 +77,9 @@ fn main() {
             Err(e) => eprintln!("cannot serialise: {e}"),
         }
     }
+}
+
+fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
+    let pos = args.iter().position(|a| a == name)?;
+    args.get(pos + 1).map(String::as_str)
 }

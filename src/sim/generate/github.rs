@@ -170,7 +170,7 @@ pub(super) fn timeline(
 
     let mut repos = Vec::with_capacity(n);
     let mut repo_keys = Vec::with_capacity(n);
-    for i in 0..n {
+    for (i, &count) in counts.iter().enumerate() {
         let archived = Some(i) == archived_idx;
         let created = start - log_uniform(&mut rng, 30 * DAY, 1500 * DAY);
         let active_end = if archived {
@@ -201,7 +201,7 @@ pub(super) fn timeline(
             who,
             users: &users,
         };
-        let mut times: Vec<i64> = (0..counts[i])
+        let mut times: Vec<i64> = (0..count)
             .map(|_| floor_sec(work_time(g.rng, start, active_end - MIN)))
             .collect();
         times.sort_unstable();
@@ -421,7 +421,7 @@ impl PullGen<'_> {
         } else if bot {
             1
         } else {
-            (1 + poisson(self.rng, 3.6)).min(40)
+            (1 + poisson(self.rng, 4.2)).min(40)
         };
         let span = if heavy.commits > 0 {
             log_uniform(self.rng, 5 * DAY, 20 * DAY)
@@ -444,7 +444,7 @@ impl PullGen<'_> {
             } else if bot {
                 1
             } else {
-                poisson(self.rng, 2.7)
+                poisson(self.rng, 3.3)
             };
             let mut times: Vec<i64> = (0..n_reviews)
                 .map(|_| floor_sec(self.rng.random_range(created + SEC..=act_end)))
@@ -497,7 +497,7 @@ impl PullGen<'_> {
             } else if bot {
                 usize::from(self.rng.random_ratio(1, 5))
             } else {
-                poisson(self.rng, 2.6)
+                poisson(self.rng, 3.9)
             };
             for _ in 0..n {
                 let t = floor_sec(self.rng.random_range(created + SEC..=act_end));
@@ -977,10 +977,10 @@ fn incidents(rng: &mut StdRng, repos: &[GhRepo], now: i64, n_projects: usize) ->
                 "error" => 0.5,
                 _ => 0.03,
             };
-            if rng.random_bool(p) {
-                if let Some(seed) = incident_seed(rng, repos, r, d, now, n_projects) {
-                    out.push(seed);
-                }
+            if rng.random_bool(p)
+                && let Some(seed) = incident_seed(rng, repos, r, d, now, n_projects)
+            {
+                out.push(seed);
             }
         }
     }

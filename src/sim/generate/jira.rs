@@ -220,12 +220,12 @@ pub(super) fn next(kind: Kind, st: St, rng: &mut StdRng) -> St {
                 }
             }
             InProgress => match r {
-                0..75 => Done,
-                75..90 => Review,
+                0..50 => Done,
+                50..85 => Review,
                 _ => Blocked,
             },
             Review => {
-                if r < 80 {
+                if r < 65 {
                     Done
                 } else {
                     InProgress
@@ -251,23 +251,22 @@ pub(super) fn next(kind: Kind, st: St, rng: &mut StdRng) -> St {
         },
         Kind::Story | Kind::Task | Kind::Bug => match st {
             Backlog => match r {
-                0..55 => Todo,
-                55..90 => Selected,
+                0..60 => Todo,
+                60..94 => Selected,
                 _ => WontDo,
             },
+            // Sprint planning moves work back and forth before anyone starts it.
             Todo => match r {
-                0..80 => InProgress,
-                80..90 => Backlog,
-                90..95 => Selected,
+                0..50 => Selected,
+                50..83 => InProgress,
+                83..97 => Backlog,
                 _ => WontDo,
             },
-            Selected => {
-                if r < 90 {
-                    InProgress
-                } else {
-                    Backlog
-                }
-            }
+            Selected => match r {
+                0..80 => InProgress,
+                80..95 => Todo,
+                _ => Backlog,
+            },
             Open | Reopened | Investigating => {
                 if r < 90 {
                     InProgress
@@ -278,26 +277,33 @@ pub(super) fn next(kind: Kind, st: St, rng: &mut StdRng) -> St {
             InProgress => {
                 let waiting = if kind == Kind::Bug { 8 } else { 3 };
                 match r {
-                    0..60 => Review,
-                    60..70 => Qa,
-                    70..80 => Blocked,
-                    80..85 => Todo,
-                    _ if r < 85 + waiting => Waiting,
+                    0..66 => Review,
+                    66..78 => Blocked,
+                    78..83 => Todo,
+                    83..88 => Qa,
+                    _ if r < 88 + waiting => Waiting,
                     _ => Done,
                 }
             }
+            // Rework: reviews and QA send a lot back.
             Review => match r {
-                0..50 => Qa,
-                50..78 => InProgress,
-                78..88 => Ready,
+                0..42 => Qa,
+                42..88 => InProgress,
+                88..94 => Ready,
                 _ => Done,
             },
             Qa => match r {
-                0..50 => Ready,
-                50..75 => InProgress,
+                0..48 => Ready,
+                48..90 => InProgress,
                 _ => Done,
             },
-            Ready => Done,
+            Ready => {
+                if r < 85 {
+                    Done
+                } else {
+                    InProgress
+                }
+            }
             Blocked => {
                 if r < 85 {
                     InProgress
@@ -306,7 +312,7 @@ pub(super) fn next(kind: Kind, st: St, rng: &mut StdRng) -> St {
                 }
             }
             Waiting => {
-                if r < 85 {
+                if r < 88 {
                     InProgress
                 } else {
                     WontDo
@@ -543,11 +549,11 @@ fn drafts(
     }
     let weights = project_weights(n_projects);
     const KINDS: [(Kind, u32); 5] = [
-        (Kind::Story, 38),
-        (Kind::Bug, 22),
-        (Kind::Task, 22),
-        (Kind::SubTask, 14),
-        (Kind::Epic, 4),
+        (Kind::Story, 40),
+        (Kind::Bug, 24),
+        (Kind::Task, 23),
+        (Kind::SubTask, 10),
+        (Kind::Epic, 3),
     ];
     let kind_weights: Vec<u32> = KINDS.iter().map(|k| k.1).collect();
     let regular = size.issues - keep;
@@ -638,7 +644,7 @@ pub(super) struct IssueState {
 impl Life<'_> {
     /// A random human (never the automation user).
     pub(super) fn human(&mut self) -> usize {
-        let n = self.users.len().min(AUTOMATION).max(1);
+        let n = self.users.len().clamp(1, AUTOMATION);
         // Developers (the first twelve) do most of the work.
         if n > 12 && self.rng.random_bool(0.85) {
             self.rng.random_range(0..12)
@@ -780,7 +786,8 @@ impl Life<'_> {
             if st.is_done() {
                 // Most finished work stays finished; some gets reopened.
                 let reopen = matches!(kind, Kind::Bug | Kind::Story | Kind::Task)
-                    && self.rng.random_ratio(1, 20);
+                    && st == St::Done
+                    && self.rng.random_ratio(1, 16);
                 if !reopen {
                     break;
                 }
@@ -973,11 +980,7 @@ impl Life<'_> {
     }
 
     /// Next status change of an existing issue (used by `advance`).
-    pub(super) fn step(
-        &mut self,
-        state: &mut IssueState,
-        t: i64,
-    ) -> Option<(JiraHistory, St, Option<usize>)> {
+    pub(super) fn step(&mut self, state: &mut IssueState, t: i64) -> Option<JiraHistory> {
         let st = STATUSES[state.status].3;
         let to = next(state.kind, st, self.rng);
         let assign =
@@ -987,7 +990,7 @@ impl Life<'_> {
                 None
             };
         self.apply(state, t, None, What::Status { to, assign })
-            .map(|(h, _)| (h, to, assign))
+            .map(|(h, _)| h)
     }
 
     /// A non-status edit of an existing issue (used by `advance`).
@@ -1000,6 +1003,71 @@ impl Life<'_> {
         };
         self.apply(state, t, None, what).map(|(h, _)| h)
     }
+
+    /// A new issue created at `created`, with whatever happens to it until `self.now` (used by
+    /// `advance`; ids, key and project are left for the caller).
+    pub(super) fn new_issue(
+        &mut self,
+        kind: Kind,
+        flavour: usize,
+        created: i64,
+        summary: String,
+    ) -> JiraIssue {
+        let d = Draft {
+            created,
+            project: 0,
+            kind,
+            incident: None,
+            flip: false,
+        };
+        self.issue(&d, flavour, summary)
+    }
+}
+
+/// The workflow state of an existing issue, or `None` when its status or type is not one the
+/// generator knows (then `advance` leaves it alone).
+pub(super) fn state_of(
+    issue: &JiraIssue,
+    flavour: usize,
+    users: &[JiraUser],
+) -> Option<IssueState> {
+    let status = STATUSES.iter().position(|s| s.0 == issue.status_id)?;
+    let labels = issue
+        .changelog
+        .iter()
+        .rev()
+        .flat_map(|h| h.items.iter())
+        .find(|it| it.field == "labels")
+        .and_then(|it| it.to_string.as_deref())
+        .and_then(|l| LABELS.iter().find(|x| **x == l).copied())
+        .unwrap_or("");
+    Some(IssueState {
+        kind: kind_of_type(&issue.issue_type_id),
+        flavour,
+        status,
+        assignee: issue.assignee.filter(|a| *a < users.len()),
+        priority: issue
+            .priority
+            .as_deref()
+            .and_then(|p| PRIORITIES.iter().position(|x| x.1 == p)),
+        points: issue.story_points,
+        labels,
+        resolved: issue.resolved.map(|r| r.timestamp_millis()),
+    })
+}
+
+/// Writes a state back to the issue (after `advance` applied changes at `t`).
+pub(super) fn store_state(issue: &mut JiraIssue, state: &IssueState, t: i64) {
+    issue.status_id = STATUSES[state.status].0.to_string();
+    issue.assignee = state.assignee;
+    issue.priority = state.priority.map(|p| PRIORITIES[p].1.to_string());
+    issue.story_points = state.points;
+    issue.resolved = state.resolved.map(ts);
+    issue.updated = ts(t);
+}
+
+pub(super) fn project_weights_for(n: usize) -> Vec<u32> {
+    project_weights(n)
 }
 
 fn status_item(from: usize, to: usize) -> JiraChangeItem {

@@ -26,10 +26,6 @@ pub(super) fn floor_sec(ms: i64) -> i64 {
     ms.div_euclid(SEC) * SEC
 }
 
-pub(super) fn ceil_sec(ms: i64) -> i64 {
-    -floor_sec(-ms)
-}
-
 /// splitmix64: decorrelates seeds so neighbouring seeds give unrelated streams.
 pub(super) fn mix(mut x: u64) -> u64 {
     x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
