@@ -1,9 +1,30 @@
 //! Deterministic dataset generator (same seed, size and anchor → same data).
+//!
+//! * `generate` builds a whole dataset: GitHub first (pull requests, merges, deploy trains),
+//!   then Jira (issues with lifecycles, plus incidents opened after production deployments),
+//!   then the GitHub texts that mention Jira keys and the workflow runs.
+//! * `advance` moves the simulated clock and makes things happen in the new window.
+//! * `check_invariants` lists every broken promise of a dataset (tests use it; so can others).
+//!
+//! Jira timestamps have millisecond precision, GitHub timestamps whole seconds; nothing is later
+//! than `Dataset::now`. Each part draws from its own random stream, seeded from the seed.
+
+mod advance;
+mod check;
+mod github;
+mod jira;
+mod text;
+mod util;
+
+#[cfg(test)]
+mod tests;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::model::{Dataset, GithubData, JiraData};
+use super::model::Dataset;
+
+pub use check::check_invariants;
 
 /// How much data to generate.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -70,21 +91,23 @@ pub struct AdvanceSummary {
     pub deployments_created: usize,
 }
 
-pub fn generate(_seed: u64, _size: &SizeOptions, anchor: DateTime<Utc>) -> Dataset {
+pub fn generate(seed: u64, size: &SizeOptions, anchor: DateTime<Utc>) -> Dataset {
+    let now = util::ms_of(anchor);
+    let n_projects = jira::number_of_projects(size);
+    let timeline = github::timeline(seed, size, now, n_projects);
+    let jira = jira::generate(seed, size, now, &timeline.incidents);
+    let mut github = timeline.data;
+    github::finish(seed, &mut github, &jira, now);
     Dataset {
         now: anchor,
-        jira: JiraData {
-            user_time_zone: "UTC".into(),
-            ..JiraData::default()
-        },
-        github: GithubData {
-            org: "acme".into(),
-            ..GithubData::default()
-        },
+        jira,
+        github,
     }
 }
 
-pub fn advance(data: &mut Dataset, _seed: u64, minutes: u32) -> AdvanceSummary {
-    data.now += chrono::Duration::minutes(i64::from(minutes));
-    AdvanceSummary::default()
+/// Moves `data.now` forward by `minutes` and lets the teams work in that window: new and
+/// progressing issues, new and updated pull requests, merges, deployments (and the incidents
+/// some of them cause). Deterministic in (seed, old `now`, minutes).
+pub fn advance(data: &mut Dataset, seed: u64, minutes: u32) -> AdvanceSummary {
+    advance::advance(data, seed, minutes)
 }
