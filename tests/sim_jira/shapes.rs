@@ -128,10 +128,11 @@ fn times_in(v: &Value, out: &mut Vec<String>) {
     match v {
         Value::Object(m) => {
             for (k, x) in m {
-                if ["created", "updated", "resolutiondate"].contains(&k.as_str()) {
-                    if let Some(s) = x.as_str() {
-                        out.push(s.to_string());
-                    }
+                if let (true, Some(s)) = (
+                    ["created", "updated", "resolutiondate"].contains(&k.as_str()),
+                    x.as_str(),
+                ) {
+                    out.push(s.to_string());
                 }
                 times_in(x, out);
             }
