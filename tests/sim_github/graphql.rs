@@ -383,6 +383,7 @@ async fn validation_errors_look_like_githubs() {
             .contains("parse"),
         "{body}"
     );
+    assert_eq!(body["errors"][0]["locations"][0]["line"], 1, "{body}");
     let body = sim.gql("{ viewer { ...F } }", json!({})).await;
     assert!(
         body["errors"][0]["message"]

@@ -113,6 +113,42 @@ async fn pull_pages_hold_every_pr_once_in_order() {
         .map(|p| p["number"].as_u64().unwrap())
         .collect();
     assert!(numbers.windows(2).any(|w| w[0] > w[1]));
+    let head = sim
+        .get_ok(&format!(
+            "{}/repos/acme/web/pulls?state=all&head=acme:feature/3",
+            sim.gh
+        ))
+        .await
+        .json();
+    assert_eq!(head.as_array().unwrap().len(), 1);
+    assert_eq!(head[0]["number"], 3);
+    let other_owner = sim
+        .get_ok(&format!(
+            "{}/repos/acme/web/pulls?state=all&head=someone:feature/3",
+            sim.gh
+        ))
+        .await
+        .json();
+    assert_eq!(other_owner, serde_json::json!([]));
+    let base = sim
+        .get_ok(&format!(
+            "{}/repos/acme/web/pulls?state=all&base=main&per_page=100",
+            sim.gh
+        ))
+        .await
+        .json();
+    assert_eq!(base.as_array().unwrap().len(), WEB_PRS as usize);
+    let closed = sim
+        .get_ok(&format!(
+            "{}/repos/acme/web/pulls?state=closed&per_page=100",
+            sim.gh
+        ))
+        .await
+        .json();
+    assert_eq!(
+        closed.as_array().unwrap().len(),
+        WEB_PRS as usize - WEB_OPEN
+    );
     // Defaults: open only, newest first, 30 per page.
     let a = sim
         .get_ok(&format!("{}/repos/acme/web/pulls", sim.gh))

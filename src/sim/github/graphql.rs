@@ -54,6 +54,16 @@ fn errors_only(errors: Vec<Value>) -> HttpResponse {
     json_200(serde_json::to_vec(&json!({ "errors": errors })).unwrap_or_default())
 }
 
+/// `Parse error at 3:7 …` → (3, 7).
+fn parse_error_position(message: &str) -> Option<(usize, usize)> {
+    let rest = &message[message.find(" at ")? + 4..];
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit() && c != ':')
+        .unwrap_or(rest.len());
+    let (line, column) = rest[..end].split_once(':')?;
+    Some((line.parse().ok()?, column.parse().ok()?))
+}
+
 /// Executes one GraphQL request.
 pub async fn graphql(
     req: HttpRequest,
@@ -109,7 +119,11 @@ pub async fn graphql(
                 .unwrap_or(&message)
                 .trim()
                 .replace('\n', " ");
-            return with_headers(errors_only(vec![json!({"message": message})]), peek());
+            let mut error = json!({ "message": message });
+            if let Some((line, column)) = parse_error_position(&message) {
+                error["locations"] = json!([{"line": line, "column": column}]);
+            }
+            return with_headers(errors_only(vec![error]), peek());
         }
     };
     let plan = match plan::plan(&doc, request.operation_name.as_deref(), variables.as_ref()) {

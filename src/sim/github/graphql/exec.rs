@@ -981,7 +981,7 @@ impl<'d> Exec<'d> {
                     self.s(&id);
                 }
                 F::Oid => self.s(sha),
-                F::AbbreviatedOid => self.s(&sha[..sha.len().min(7)]),
+                F::AbbreviatedOid => self.s(sha.get(..7).unwrap_or(sha)),
                 F::Message => self.s(full.map_or("", |c| c.message.as_str())),
                 F::MessageHeadline => {
                     let m = full.map_or("", |c| c.message.as_str());
