@@ -42,12 +42,7 @@ fn main() {
         review_comments += p.review_comments.len();
     }
     let deployments: usize = data.github.repos.iter().map(|r| r.deployments.len()).sum();
-    let runs: usize = data
-        .github
-        .repos
-        .iter()
-        .map(|r| r.workflow_runs.len())
-        .sum();
+    let runs: usize = data.github.repos.iter().map(|r| r.workflow_runs.len()).sum();
     println!(
         "size={name} seed={seed} time={:.3}s issues={} transitions={transitions} prs={prs} \
          reviews={reviews} commits={commits} comments={comments} review_comments={review_comments} \

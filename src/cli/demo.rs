@@ -13,6 +13,8 @@ use serde_json::json;
 
 use super::{CliError, CliResult};
 use crate::config::Settings;
+use crate::domain::integration::IntegrationInput;
+use crate::integrations::manage::{self, SaveFailure};
 use crate::sim::generate::SizeOptions;
 use crate::sim::{self, SimOptions};
 use crate::startup::Application;
@@ -72,6 +74,7 @@ pub async fn run(args: DemoArgs) -> CliResult {
     settings.cookie_secure = false;
     telemetry::init_tracing(&settings.log_level, settings.log_format);
     let app = Application::build(settings).await?;
+    seed_integrations(&app, &sim).await?;
     let url = format!("http://{}:{}", args.bind.ip(), app.port());
     if args.json {
         println!(
@@ -146,5 +149,55 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
         .open(path)
         .with_context(|| format!("cannot write {}", path.display()))?;
     file.write_all(text.as_bytes())?;
+    Ok(())
+}
+
+/// First start: one Jira Cloud and one GitHub integration pointing at the simulators, saved
+/// through the same path as the integrations page (validated and connection-tested).
+async fn seed_integrations(app: &Application, sim: &sim::SimHandle) -> anyhow::Result<()> {
+    let state = &app.state;
+    if !crate::db::integrations::list(&state.db).await?.is_empty() {
+        return Ok(());
+    }
+    let projects: Vec<String> = sim.state.data().jira.projects.iter().map(|p| p.key.clone()).collect();
+    let org = sim.state.data().github.org.clone();
+    let inputs = [
+        IntegrationInput {
+            kind: "jira".into(),
+            name: "Demo Jira (simulated Cloud)".into(),
+            base_url: sim.urls.jira_cloud.clone(),
+            flavour: "cloud".into(),
+            username: Some(crate::sim::upstream::JIRA_CLOUD_EMAIL.into()),
+            secret: Some(crate::sim::upstream::JIRA_CLOUD_TOKEN.into()),
+            settings: json!({ "projects": projects, "story_points_field": crate::sim::model::STORY_POINTS_FIELD }),
+            active: Some(true),
+        },
+        IntegrationInput {
+            kind: "github".into(),
+            name: "Demo GitHub (simulated)".into(),
+            base_url: sim.urls.github.clone(),
+            flavour: "github".into(),
+            username: None,
+            secret: Some(crate::sim::upstream::GITHUB_TOKEN.into()),
+            settings: json!({ "organization": org, "deployment_source": { "kind": "deployments", "pattern": "production" } }),
+            active: Some(true),
+        },
+    ];
+    for input in &inputs {
+        match manage::save(&state.db, &state.vault, state.outbound, input, None, true).await {
+            Ok(_) => {}
+            Err(SaveFailure::Invalid(errors)) => {
+                anyhow::bail!("demo integration {:?} is invalid: {errors:?}", input.name)
+            }
+            Err(SaveFailure::TestFailed(report)) => {
+                anyhow::bail!(
+                    "demo integration {:?} failed its connection test: {}",
+                    input.name,
+                    report.summary
+                )
+            }
+            Err(SaveFailure::Save(e)) => return Err(e.into()),
+        }
+    }
     Ok(())
 }

@@ -101,6 +101,21 @@ async fn test_jira(target: &Target<'_>, http: reqwest::Client, s: &JiraSettings,
     let me = match client.myself().await {
         Ok(me) => me,
         Err(e) => {
+            if matches!(e, UpstreamError::Unauthorized(_))
+                && let Ok(found) = client.server_info_anonymous().await.map(|i| i.flavour())
+                && let Some(found) = found.filter(|f| *f != target.flavour)
+            {
+                checks.push(fail(
+                    "server",
+                    format!(
+                        "This server is {}, not {}: choose {} and its kind of credentials.",
+                        found.title(),
+                        target.flavour.title(),
+                        found.title()
+                    ),
+                ));
+                return;
+            }
             let message = match e {
                 UpstreamError::Unauthorized(_) if target.flavour == Flavour::Cloud => {
                     "Jira rejected the email and API token (401). Check both; API tokens created after 2024-12-15 expire.".into()

@@ -51,6 +51,8 @@ impl UpstreamError {
             UpstreamError::Dns(strip_urls(&text))
         } else if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
             UpstreamError::Tls(strip_urls(&text))
+        } else if lower.contains("connection refused") {
+            UpstreamError::Connect("the server refused the connection; check the host and port".into())
         } else {
             UpstreamError::Connect(strip_urls(&text))
         }

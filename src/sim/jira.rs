@@ -40,72 +40,36 @@ pub fn configure_cloud(cfg: &mut web::ServiceConfig) {
             "/rest/api/3/issue/{id_or_key}/changelog",
             web::get().to(changelog::issue_changelog),
         )
-        .route(
-            "/rest/api/3/changelog/bulkfetch",
-            web::post().to(changelog::bulkfetch),
-        )
-        .route(
-            "/rest/api/3/issue/{id_or_key}",
-            web::get().to(reference::cloud_issue),
-        )
-        .route(
-            "/rest/api/3/status",
-            web::get().to(reference::cloud_statuses),
-        )
-        .route(
-            "/rest/api/3/statuscategory",
-            web::get().to(reference::cloud_categories),
-        )
-        .route(
-            "/rest/api/3/issuetype",
-            web::get().to(reference::cloud_issue_types),
-        )
+        .route("/rest/api/3/changelog/bulkfetch", web::post().to(changelog::bulkfetch))
+        .route("/rest/api/3/issue/{id_or_key}", web::get().to(reference::cloud_issue))
+        .route("/rest/api/3/status", web::get().to(reference::cloud_statuses))
+        .route("/rest/api/3/statuscategory", web::get().to(reference::cloud_categories))
+        .route("/rest/api/3/issuetype", web::get().to(reference::cloud_issue_types))
         .route(
             "/rest/api/3/project/search",
             web::get().to(reference::cloud_project_search),
         )
-        .route(
-            "/rest/api/3/project/{key}",
-            web::get().to(reference::cloud_project),
-        )
+        .route("/rest/api/3/project/{key}", web::get().to(reference::cloud_project))
         .route("/rest/api/3/field", web::get().to(reference::cloud_fields))
         .route("/rest/api/3/myself", web::get().to(reference::cloud_myself))
         .route("/rest/api/3/user", web::get().to(reference::cloud_user))
-        .route(
-            "/rest/api/3/serverInfo",
-            web::get().to(reference::cloud_server_info),
-        );
+        .route("/rest/api/3/serverInfo", web::get().to(reference::cloud_server_info));
 }
 
 /// Routes relative to the Data Center context path.
 pub fn configure_dc(cfg: &mut web::ServiceConfig) {
     cfg.route("/rest/api/2/search", web::get().to(search::dc_get))
         .route("/rest/api/2/search", web::post().to(search::dc_post))
-        .route(
-            "/rest/api/2/issue/{id_or_key}",
-            web::get().to(reference::dc_issue),
-        )
+        .route("/rest/api/2/issue/{id_or_key}", web::get().to(reference::dc_issue))
         .route("/rest/api/2/status", web::get().to(reference::dc_statuses))
-        .route(
-            "/rest/api/2/statuscategory",
-            web::get().to(reference::dc_categories),
-        )
-        .route(
-            "/rest/api/2/issuetype",
-            web::get().to(reference::dc_issue_types),
-        )
+        .route("/rest/api/2/statuscategory", web::get().to(reference::dc_categories))
+        .route("/rest/api/2/issuetype", web::get().to(reference::dc_issue_types))
         .route("/rest/api/2/project", web::get().to(reference::dc_projects))
-        .route(
-            "/rest/api/2/project/{key}",
-            web::get().to(reference::dc_project),
-        )
+        .route("/rest/api/2/project/{key}", web::get().to(reference::dc_project))
         .route("/rest/api/2/field", web::get().to(reference::dc_fields))
         .route("/rest/api/2/myself", web::get().to(reference::dc_myself))
         .route("/rest/api/2/user", web::get().to(reference::dc_user))
-        .route(
-            "/rest/api/2/serverInfo",
-            web::get().to(reference::dc_server_info),
-        );
+        .route("/rest/api/2/serverInfo", web::get().to(reference::dc_server_info));
 }
 
 /// `scheme://host{scope}` as the client addressed us (the base of every `self` URL).
@@ -199,10 +163,7 @@ impl QueryPairs {
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 
     pub fn all(&self, name: &str) -> Vec<String> {

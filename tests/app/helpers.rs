@@ -79,6 +79,7 @@ pub fn random_key(len: usize) -> String {
 
 pub struct TestApp {
     pub address: String,
+    pub app_state: actix_web::web::Data<pulse_etl::startup::AppState>,
     pub database_url: String,
     pub encryption_key: String,
     pub dir: std::path::PathBuf,
@@ -135,11 +136,13 @@ pub async fn spawn_app_with(opts: Options) -> TestApp {
     let app = Application::build(settings).await.expect("build app");
     let address = format!("http://127.0.0.1:{}", app.port());
     let db = app.state.db.clone();
+    let app_state = app.state.clone();
     tokio::spawn(app.run_until_stopped());
     let jar = Arc::new(Jar::default());
     let client = client_with(jar.clone());
     TestApp {
         address,
+        app_state,
         database_url,
         encryption_key,
         dir: dir.path().to_path_buf(),
@@ -249,6 +252,10 @@ impl TestApp {
             .await
             .expect("json");
         res["token"].as_str().expect("token").to_string()
+    }
+
+    pub fn state(&self) -> &pulse_etl::startup::AppState {
+        &self.app_state
     }
 
     /// The `Cookie` header the client currently sends to the app.

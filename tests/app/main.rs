@@ -9,5 +9,6 @@ mod auth;
 mod config;
 mod health;
 mod integrations;
+mod jira_sync;
 mod migrations;
 mod settings;

@@ -5,8 +5,8 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use pulse_etl::sim::model::{
-    Dataset, GhComment, GhCommit, GhDeployment, GhDeploymentStatus, GhPull, GhRelease, GhRepo,
-    GhReview, GhReviewComment, GhRun, GhUser, GithubData,
+    Dataset, GhComment, GhCommit, GhDeployment, GhDeploymentStatus, GhPull, GhRelease, GhRepo, GhReview,
+    GhReviewComment, GhRun, GhUser, GithubData,
 };
 
 pub const BIG_PR: u64 = 7;
@@ -48,14 +48,7 @@ fn is_open(n: u64) -> bool {
     n % 5 == 4 || (n.is_multiple_of(5) && n <= 30)
 }
 
-fn pull(
-    repo_id: u64,
-    n: u64,
-    commits: usize,
-    reviews: usize,
-    comments: usize,
-    rcs: usize,
-) -> GhPull {
+fn pull(repo_id: u64, n: u64, commits: usize, reviews: usize, comments: usize, rcs: usize) -> GhPull {
     let id = repo_id * 1_000_000 + n;
     let created = now() - Duration::days(200) + Duration::hours(72 * n as i64);
     let updated = created + Duration::hours(24 * ((n * 53) % 40) as i64 + 2);
@@ -179,11 +172,7 @@ fn deployments(repo: &GhRepo) -> Vec<GhDeployment> {
     (0..12u64)
         .map(|i| {
             let created = now() - Duration::days(30) + Duration::days(2 * i as i64);
-            let merged: Vec<&GhPull> = repo
-                .pulls
-                .iter()
-                .filter(|p| p.merged_at.is_some())
-                .collect();
+            let merged: Vec<&GhPull> = repo.pulls.iter().filter(|p| p.merged_at.is_some()).collect();
             let sha = merged[i as usize % merged.len()]
                 .merge_commit_sha
                 .clone()
@@ -192,11 +181,7 @@ fn deployments(repo: &GhRepo) -> Vec<GhDeployment> {
                 id: 9000 + i,
                 node_id: format!("DE_{}", 9000 + i),
                 sha,
-                r#ref: if i % 4 == 3 {
-                    format!("v1.{i}")
-                } else {
-                    "main".into()
-                },
+                r#ref: if i % 4 == 3 { format!("v1.{i}") } else { "main".into() },
                 task: "deploy".into(),
                 environment: if i % 3 == 0 { "staging" } else { "production" }.into(),
                 creator: (i % 2) as usize * 4,
@@ -230,9 +215,8 @@ fn releases() -> Vec<GhRelease> {
             prerelease: i == 3,
             author: (i % 3) as usize,
             created_at: now() - Duration::days(50) + Duration::days(7 * i as i64),
-            published_at: (i != 4).then(|| {
-                now() - Duration::days(50) + Duration::days(7 * i as i64) + Duration::hours(1)
-            }),
+            published_at: (i != 4)
+                .then(|| now() - Duration::days(50) + Duration::days(7 * i as i64) + Duration::hours(1)),
         })
         .collect()
 }
@@ -251,18 +235,9 @@ fn runs(repo: &GhRepo) -> Vec<GhRun> {
             GhRun {
                 id: 7000 + i,
                 node_id: format!("WFR_{}", 7000 + i),
-                name: if i % 2 == 0 {
-                    "CI"
-                } else {
-                    "Deploy production"
-                }
-                .into(),
+                name: if i % 2 == 0 { "CI" } else { "Deploy production" }.into(),
                 workflow_id: if i % 2 == 0 { 501 } else { 502 },
-                head_branch: if i % 3 == 0 {
-                    "main".into()
-                } else {
-                    pr.head_ref.clone()
-                },
+                head_branch: if i % 3 == 0 { "main".into() } else { pr.head_ref.clone() },
                 head_sha: pr.head_sha.clone(),
                 event: if i % 2 == 0 { "pull_request" } else { "push" }.into(),
                 status: status.into(),
@@ -280,16 +255,7 @@ fn runs(repo: &GhRepo) -> Vec<GhRun> {
 
 pub fn dataset() -> Dataset {
     let mut web = repo(101, "web", WEB_PRS, |n| {
-        (n == BIG_PR).then(|| {
-            pull(
-                101,
-                n,
-                BIG_COMMITS,
-                BIG_REVIEWS,
-                BIG_COMMENTS,
-                BIG_REVIEW_COMMENTS,
-            )
-        })
+        (n == BIG_PR).then(|| pull(101, n, BIG_COMMITS, BIG_REVIEWS, BIG_COMMENTS, BIG_REVIEW_COMMENTS))
     });
     web.deployments = deployments(&web);
     web.releases = releases();

@@ -153,10 +153,7 @@ async fn paging_with_nested_follow_ups_returns_everything_once() {
                     let node = sim.gql_data(&follow, vars).await["node"].clone();
                     assert_eq!(node["__typename"], "PullRequest");
                     assert_eq!(node["number"], number);
-                    assert!(
-                        node.get("reviews").is_none() || kind == "reviews",
-                        "@include"
-                    );
+                    assert!(node.get("reviews").is_none() || kind == "reviews", "@include");
                     ids.extend(ids_of(&node[kind], kind));
                     page = node[kind]["pageInfo"].clone();
                 }
@@ -188,11 +185,7 @@ async fn paging_with_nested_follow_ups_returns_everything_once() {
     }
     let big = &got[&BIG_PR];
     assert_eq!(
-        (
-            big["reviews"].len(),
-            big["commits"].len(),
-            big["comments"].len()
-        ),
+        (big["reviews"].len(), big["commits"].len(), big["comments"].len()),
         (BIG_REVIEWS, BIG_COMMITS, BIG_COMMENTS)
     );
     sim.stop().await;
@@ -221,10 +214,7 @@ async fn rate_limited_inside_http_200() {
     assert_eq!(a.header("x-ratelimit-resource").as_deref(), Some("graphql"));
     // A 1-point query still fits (4 + 1 = 5).
     let small = sim
-        .gql(
-            "{ viewer { login } rateLimit { cost used remaining } }",
-            json!({}),
-        )
+        .gql("{ viewer { login } rateLimit { cost used remaining } }", json!({}))
         .await;
     assert_eq!(
         small["data"]["rateLimit"],
@@ -278,10 +268,7 @@ async fn pagination_arguments_are_enforced() {
         .await;
     assert_eq!(body["data"], json!({"repository": null}));
     assert_eq!(body["errors"][0]["type"], "EXCESSIVE_PAGINATION");
-    assert_eq!(
-        body["errors"][0]["path"],
-        json!(["repository", "pullRequests"])
-    );
+    assert_eq!(body["errors"][0]["path"], json!(["repository", "pullRequests"]));
     assert_eq!(
         body["errors"][0]["message"],
         "Requesting 101 records on the `pullRequests` connection exceeds the `first` limit of 100 records."
@@ -323,10 +310,7 @@ async fn validation_errors_look_like_githubs() {
         .await;
     assert!(body.get("data").is_none(), "{body}");
     let e = &body["errors"][0];
-    assert_eq!(
-        e["message"],
-        "Field 'bogus' doesn't exist on type 'PullRequest'"
-    );
+    assert_eq!(e["message"], "Field 'bogus' doesn't exist on type 'PullRequest'");
     assert_eq!(e["extensions"]["code"], "undefinedField");
     assert_eq!(e["extensions"]["typeName"], "PullRequest");
     assert_eq!(
@@ -345,35 +329,21 @@ async fn validation_errors_look_like_githubs() {
         body["errors"][0]["message"],
         "Variable $owner of type String! was provided invalid value"
     );
-    let body = sim
-        .gql("{ repository(owner: \"acme\") { id } }", json!({}))
-        .await;
+    let body = sim.gql("{ repository(owner: \"acme\") { id } }", json!({})).await;
     assert_eq!(
         body["errors"][0]["message"],
         "Field 'repository' is missing required arguments: name"
     );
     let body = sim
-        .gql(
-            "{ repository(owner: \"acme\", name: \"web\") { id(x: 1) } }",
-            json!({}),
-        )
+        .gql("{ repository(owner: \"acme\", name: \"web\") { id(x: 1) } }", json!({}))
         .await;
-    assert_eq!(
-        body["errors"][0]["extensions"]["code"],
-        "argumentNotAccepted"
-    );
+    assert_eq!(body["errors"][0]["extensions"]["code"], "argumentNotAccepted");
     let body = sim
-        .gql(
-            "{ repository(owner: \"acme\", name: \"web\") { owner } }",
-            json!({}),
-        )
+        .gql("{ repository(owner: \"acme\", name: \"web\") { owner } }", json!({}))
         .await;
     assert_eq!(body["errors"][0]["extensions"]["code"], "selectionMismatch");
     let body = sim
-        .gql(
-            "{ repository(owner: \"acme\", name: \"web\") { id ",
-            json!({}),
-        )
+        .gql("{ repository(owner: \"acme\", name: \"web\") { id ", json!({}))
         .await;
     assert!(
         body["errors"][0]["message"]
@@ -413,10 +383,7 @@ async fn authors_fragments_edges_and_aliases() {
     assert_eq!(data["web"]["defaultBranchRef"]["name"], "main");
     assert_eq!(data["api"]["name"], "api");
     let edges = data["web"]["page"]["edges"].as_array().unwrap();
-    let numbers: Vec<u64> = edges
-        .iter()
-        .map(|e| e["node"]["number"].as_u64().unwrap())
-        .collect();
+    let numbers: Vec<u64> = edges.iter().map(|e| e["node"]["number"].as_u64().unwrap()).collect();
     assert_eq!(numbers, [1, 2, 3, 4, 5]);
     // PR n is authored by user n % 5: 3 and 4 are bots.
     let bot = &edges[3]["node"]["author"];
@@ -471,20 +438,12 @@ async fn deployments_and_releases() {
       } }"#;
     let data = sim.gql_data(q, json!({})).await;
     let web = &sim.data.github.repos[0];
-    let deps = data["repository"]["deployments"]["nodes"]
-        .as_array()
-        .unwrap();
+    let deps = data["repository"]["deployments"]["nodes"].as_array().unwrap();
     assert_eq!(
         deps.len(),
-        web.deployments
-            .iter()
-            .filter(|d| d.environment == "production")
-            .count()
+        web.deployments.iter().filter(|d| d.environment == "production").count()
     );
-    let created: Vec<&str> = deps
-        .iter()
-        .map(|d| d["createdAt"].as_str().unwrap())
-        .collect();
+    let created: Vec<&str> = deps.iter().map(|d| d["createdAt"].as_str().unwrap()).collect();
     assert!(created.windows(2).all(|w| w[0] >= w[1]), "DESC");
     for d in deps {
         let src = web
@@ -497,20 +456,10 @@ async fn deployments_and_releases() {
         assert_eq!(d["commit"]["oid"], src.sha.as_str());
         let last = src.statuses.last().unwrap();
         assert_eq!(d["latestStatus"]["state"], last.state.to_uppercase());
-        let states: Vec<String> = src
-            .statuses
-            .iter()
-            .rev()
-            .map(|s| s.state.to_uppercase())
-            .collect();
+        let states: Vec<String> = src.statuses.iter().rev().map(|s| s.state.to_uppercase()).collect();
         assert_eq!(
             d["statuses"]["nodes"],
-            json!(
-                states
-                    .iter()
-                    .map(|s| json!({"state": s}))
-                    .collect::<Vec<_>>()
-            )
+            json!(states.iter().map(|s| json!({"state": s})).collect::<Vec<_>>())
         );
     }
     let rel = data["repository"]["releases"]["nodes"].as_array().unwrap();
@@ -548,16 +497,9 @@ async fn enterprise_graphql_without_rate_limits() {
     cfg.enterprise_rate_limits = true;
     sim.handle.state.set_config(cfg);
     let a = sim
-        .gql_at(
-            &sim.ghe_graphql(),
-            "{ rateLimit { cost remaining } }",
-            json!({}),
-        )
+        .gql_at(&sim.ghe_graphql(), "{ rateLimit { cost remaining } }", json!({}))
         .await;
-    assert_eq!(
-        a.json()["data"]["rateLimit"],
-        json!({"cost": 1, "remaining": 4999})
-    );
+    assert_eq!(a.json()["data"]["rateLimit"], json!({"cost": 1, "remaining": 4999}));
     assert_eq!(a.header("x-ratelimit-resource").as_deref(), Some("graphql"));
     sim.stop().await;
 }

@@ -115,9 +115,7 @@ impl Sim {
 
     /// github.com GraphQL; asserts HTTP 200 and returns the body.
     pub async fn gql(&self, query: &str, variables: Value) -> Value {
-        let a = self
-            .gql_at(&format!("{}/graphql", self.gh), query, variables)
-            .await;
+        let a = self.gql_at(&format!("{}/graphql", self.gh), query, variables).await;
         assert_eq!(a.status, StatusCode::OK, "{}", a.text);
         a.json()
     }
@@ -147,10 +145,7 @@ pub fn links(header: Option<&str>) -> Vec<(String, String)> {
 }
 
 pub fn link(header: Option<&str>, rel: &str) -> Option<String> {
-    links(header)
-        .into_iter()
-        .find(|(r, _)| r == rel)
-        .map(|(_, u)| u)
+    links(header).into_iter().find(|(r, _)| r == rel).map(|(_, u)| u)
 }
 
 /// The shared fixtures folder (`shared/` beside the repository, as in CI).

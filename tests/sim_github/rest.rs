@@ -5,8 +5,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 use crate::dataset::{
-    BIG_COMMENTS, BIG_COMMITS, BIG_PR, BIG_REVIEW_COMMENTS, BIG_REVIEWS, CAPPED_COMMITS, CAPPED_PR,
-    WEB_OPEN, WEB_PRS,
+    BIG_COMMENTS, BIG_COMMITS, BIG_PR, BIG_REVIEW_COMMENTS, BIG_REVIEWS, CAPPED_COMMITS, CAPPED_PR, WEB_OPEN, WEB_PRS,
 };
 use crate::helpers::{Sim, fixtures, link, links};
 
@@ -36,16 +35,10 @@ async fn walk(sim: &Sim, first_url: &str, per_page: usize, total: usize) -> Vec<
         items.extend(arr.iter().cloned());
         let header = a.header("link");
         if pages == 1 {
-            assert!(
-                header.is_none(),
-                "single page must have no Link: {header:?}"
-            );
+            assert!(header.is_none(), "single page must have no Link: {header:?}");
             break;
         }
-        let rels: Vec<String> = links(header.as_deref())
-            .into_iter()
-            .map(|(r, _)| r)
-            .collect();
+        let rels: Vec<String> = links(header.as_deref()).into_iter().map(|(r, _)| r).collect();
         let want: Vec<&str> = match page {
             1 => vec!["next", "last"],
             p if p == pages => vec!["prev", "first"],
@@ -54,8 +47,7 @@ async fn walk(sim: &Sim, first_url: &str, per_page: usize, total: usize) -> Vec<
         assert_eq!(rels, want, "page {page} of {url}: {header:?}");
         if let Some(last) = link(header.as_deref(), "last") {
             assert!(
-                last.ends_with(&format!("page={pages}"))
-                    || last.contains(&format!("page={pages}&")),
+                last.ends_with(&format!("page={pages}")) || last.contains(&format!("page={pages}&")),
                 "{last}"
             );
         }
@@ -79,21 +71,14 @@ async fn pull_pages_hold_every_pr_once_in_order() {
                     sim.gh
                 );
                 let items = walk(&sim, &url, per_page, WEB_PRS as usize).await;
-                let numbers: Vec<u64> = items
-                    .iter()
-                    .map(|p| p["number"].as_u64().unwrap_or(0))
-                    .collect();
+                let numbers: Vec<u64> = items.iter().map(|p| p["number"].as_u64().unwrap_or(0)).collect();
                 let set: BTreeSet<u64> = numbers.iter().copied().collect();
                 assert_eq!(set, all, "{url}");
                 assert_eq!(numbers.len(), all.len(), "duplicates in {url}");
                 let times: Vec<DateTime<Utc>> = items.iter().map(|p| time(&p[key])).collect();
-                let sorted = times.windows(2).all(|w| {
-                    if dir == "asc" {
-                        w[0] <= w[1]
-                    } else {
-                        w[0] >= w[1]
-                    }
-                });
+                let sorted = times
+                    .windows(2)
+                    .all(|w| if dir == "asc" { w[0] <= w[1] } else { w[0] >= w[1] });
                 assert!(sorted, "{url} not ordered by {key} {dir}");
             }
         }
@@ -139,20 +124,12 @@ async fn pull_pages_hold_every_pr_once_in_order() {
         .json();
     assert_eq!(base.as_array().unwrap().len(), WEB_PRS as usize);
     let closed = sim
-        .get_ok(&format!(
-            "{}/repos/acme/web/pulls?state=closed&per_page=100",
-            sim.gh
-        ))
+        .get_ok(&format!("{}/repos/acme/web/pulls?state=closed&per_page=100", sim.gh))
         .await
         .json();
-    assert_eq!(
-        closed.as_array().unwrap().len(),
-        WEB_PRS as usize - WEB_OPEN
-    );
+    assert_eq!(closed.as_array().unwrap().len(), WEB_PRS as usize - WEB_OPEN);
     // Defaults: open only, newest first, 30 per page.
-    let a = sim
-        .get_ok(&format!("{}/repos/acme/web/pulls", sim.gh))
-        .await;
+    let a = sim.get_ok(&format!("{}/repos/acme/web/pulls", sim.gh)).await;
     let body = a.json();
     let arr = body.as_array().unwrap();
     assert_eq!(arr.len(), WEB_OPEN);
@@ -167,10 +144,8 @@ async fn pull_pages_hold_every_pr_once_in_order() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn link_header_format_equals_recorded_octokit_paging() {
     let sim = Sim::start().await;
-    let raw = std::fs::read_to_string(
-        fixtures().join("octokit-fixtures/paginate-issues/raw-fixture.json"),
-    )
-    .expect("paginate-issues fixture");
+    let raw = std::fs::read_to_string(fixtures().join("octokit-fixtures/paginate-issues/raw-fixture.json"))
+        .expect("paginate-issues fixture");
     let recorded: Value = serde_json::from_str(&raw).expect("fixture JSON");
     let mut compared = 0;
     for exchange in recorded.as_array().expect("array") {
@@ -182,11 +157,7 @@ async fn link_header_format_equals_recorded_octokit_paging() {
         let raw_headers = exchange["rawHeaders"].as_array().expect("rawHeaders");
         let theirs = raw_headers
             .chunks(2)
-            .find(|kv| {
-                kv[0]
-                    .as_str()
-                    .is_some_and(|k| k.eq_ignore_ascii_case("link"))
-            })
+            .find(|kv| kv[0].as_str().is_some_and(|k| k.eq_ignore_ascii_case("link")))
             .map(|kv| kv[1].as_str().unwrap().to_string())
             .expect("recorded Link");
         let ours = sim
@@ -194,10 +165,7 @@ async fn link_header_format_equals_recorded_octokit_paging() {
             .await
             .header("link")
             .expect("our Link");
-        let theirs = theirs.replace(
-            "https://api.github.com/repositories/515435940/issues?",
-            "URL?",
-        );
+        let theirs = theirs.replace("https://api.github.com/repositories/515435940/issues?", "URL?");
         let ours = ours.replace(&format!("{}/repos/acme/web/pulls?", sim.gh), "URL?");
         assert_eq!(ours, theirs, "?{query}");
         compared += 1;
@@ -251,23 +219,15 @@ async fn etag_and_if_none_match_give_304_without_charging() {
     assert_eq!(again.header("etag").as_deref(), Some(etag.as_str()));
     let after: u32 = again.header("x-ratelimit-used").unwrap().parse().unwrap();
     assert_eq!(after, used, "a 304 must not count");
-    let other = sim
-        .get_with(&url, &[("If-None-Match", "W/\"deadbeef\"")])
-        .await;
+    let other = sim.get_with(&url, &[("If-None-Match", "W/\"deadbeef\"")]).await;
     assert_eq!(other.status, StatusCode::OK);
     assert_eq!(other.text, first.text);
     // Lists carry one too, and it changes with the page.
     let p1 = sim
-        .get_ok(&format!(
-            "{}/repos/acme/web/pulls?state=all&per_page=5",
-            sim.gh
-        ))
+        .get_ok(&format!("{}/repos/acme/web/pulls?state=all&per_page=5", sim.gh))
         .await;
     let p2 = sim
-        .get_ok(&format!(
-            "{}/repos/acme/web/pulls?state=all&per_page=5&page=2",
-            sim.gh
-        ))
+        .get_ok(&format!("{}/repos/acme/web/pulls?state=all&per_page=5&page=2", sim.gh))
         .await;
     assert_ne!(p1.header("etag"), p2.header("etag"));
     let list_304 = sim
@@ -286,20 +246,14 @@ async fn enterprise_serves_the_same_routes_under_api_v3() {
     let a = sim.get_ok(&format!("{}/repos/acme/web", sim.ghe)).await;
     let repo = a.json();
     assert_eq!(repo["full_name"], "acme/web");
-    assert_eq!(
-        repo["url"],
-        format!("{}/ghe/api/v3/repos/acme/web", sim.origin)
-    );
+    assert_eq!(repo["url"], format!("{}/ghe/api/v3/repos/acme/web", sim.origin));
     assert_eq!(repo["html_url"], format!("{}/ghe/acme/web", sim.origin));
     assert!(
         a.header("x-ratelimit-limit").is_none(),
         "GHES limits are off by default"
     );
     let pulls = sim
-        .get_ok(&format!(
-            "{}/repos/acme/web/pulls?state=all&per_page=3",
-            sim.ghe
-        ))
+        .get_ok(&format!("{}/repos/acme/web/pulls?state=all&per_page=3", sim.ghe))
         .await;
     let next = link(pulls.header("link").as_deref(), "next").expect("next");
     assert!(
@@ -366,56 +320,31 @@ async fn single_pull_and_its_sub_resources() {
         .json();
     assert_ne!(other["id"], pr["id"]);
 
-    let reviews = walk(
-        &sim,
-        &format!("{base}/reviews?per_page=100"),
-        100,
-        BIG_REVIEWS,
-    )
-    .await;
+    let reviews = walk(&sim, &format!("{base}/reviews?per_page=100"), 100, BIG_REVIEWS).await;
     let ids: BTreeSet<u64> = reviews.iter().map(|r| r["id"].as_u64().unwrap()).collect();
     assert_eq!(ids.len(), BIG_REVIEWS);
-    let commits = walk(
-        &sim,
-        &format!("{base}/commits?per_page=100"),
-        100,
-        BIG_COMMITS,
-    )
-    .await;
+    let commits = walk(&sim, &format!("{base}/commits?per_page=100"), 100, BIG_COMMITS).await;
     let shas: BTreeSet<&str> = commits.iter().map(|c| c["sha"].as_str().unwrap()).collect();
     assert_eq!(shas.len(), BIG_COMMITS);
     assert_eq!(commits[1]["parents"][0]["sha"], commits[0]["sha"]);
-    let capped = format!(
-        "{}/repos/acme/api/pulls/{CAPPED_PR}/commits?per_page=100",
-        sim.gh
-    );
+    let capped = format!("{}/repos/acme/api/pulls/{CAPPED_PR}/commits?per_page=100", sim.gh);
     const { assert!(CAPPED_COMMITS > 250) };
     let capped = walk(&sim, &capped, 100, 250).await;
     assert_eq!(capped.len(), 250, "GitHub lists at most 250 commits");
 
     let comments = walk(
         &sim,
-        &format!(
-            "{}/repos/acme/web/issues/{BIG_PR}/comments?per_page=100",
-            sim.gh
-        ),
+        &format!("{}/repos/acme/web/issues/{BIG_PR}/comments?per_page=100", sim.gh),
         100,
         BIG_COMMENTS,
     )
     .await;
-    assert!(comments.iter().all(|c| {
-        c["issue_url"]
-            .as_str()
-            .unwrap()
-            .ends_with(&format!("/issues/{BIG_PR}"))
-    }));
-    let rcs = walk(
-        &sim,
-        &format!("{base}/comments?per_page=100"),
-        100,
-        BIG_REVIEW_COMMENTS,
-    )
-    .await;
+    assert!(
+        comments
+            .iter()
+            .all(|c| { c["issue_url"].as_str().unwrap().ends_with(&format!("/issues/{BIG_PR}")) })
+    );
+    let rcs = walk(&sim, &format!("{base}/comments?per_page=100"), 100, BIG_REVIEW_COMMENTS).await;
     assert!(rcs.iter().all(|c| {
         c["pull_request_url"]
             .as_str()
@@ -460,10 +389,7 @@ async fn repo_wide_comment_streams_filter_and_sort() {
             total,
         )
         .await;
-        let ids: BTreeSet<u64> = everything
-            .iter()
-            .map(|c| c["id"].as_u64().unwrap())
-            .collect();
+        let ids: BTreeSet<u64> = everything.iter().map(|c| c["id"].as_u64().unwrap()).collect();
         assert_eq!(ids.len(), total, "{path}");
         let url = format!(
             "{}/repos/acme/web/{path}?sort=updated&direction=asc&since={since}&per_page=100",
@@ -480,10 +406,7 @@ async fn repo_wide_comment_streams_filter_and_sort() {
         assert!(count_since < total, "since must filter something");
     }
     let bad = sim
-        .get(&format!(
-            "{}/repos/acme/web/issues/comments?since=yesterday",
-            sim.gh
-        ))
+        .get(&format!("{}/repos/acme/web/issues/comments?since=yesterday", sim.gh))
         .await;
     assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
     sim.stop().await;
@@ -503,10 +426,7 @@ async fn deployments_releases_and_runs() {
     let deps = deps.as_array().unwrap();
     assert_eq!(
         deps.len(),
-        web.deployments
-            .iter()
-            .filter(|d| d.environment == "production")
-            .count()
+        web.deployments.iter().filter(|d| d.environment == "production").count()
     );
     assert!(deps.iter().all(|d| d["environment"] == "production"));
     assert!(
@@ -522,19 +442,10 @@ async fn deployments_releases_and_runs() {
         ))
         .await
         .json();
-    assert!(
-        by_sha
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|d| d["sha"] == one.sha.as_str())
-    );
+    assert!(by_sha.as_array().unwrap().iter().all(|d| d["sha"] == one.sha.as_str()));
     assert!(!by_sha.as_array().unwrap().is_empty());
     let statuses = sim
-        .get_ok(&format!(
-            "{}/repos/acme/web/deployments/{}/statuses",
-            sim.gh, one.id
-        ))
+        .get_ok(&format!("{}/repos/acme/web/deployments/{}/statuses", sim.gh, one.id))
         .await
         .json();
     let states: Vec<&str> = statuses
@@ -547,10 +458,7 @@ async fn deployments_releases_and_runs() {
     expected.reverse();
     assert_eq!(states, expected, "statuses newest first");
 
-    let rel = sim
-        .get_ok(&format!("{}/repos/acme/web/releases", sim.gh))
-        .await
-        .json();
+    let rel = sim.get_ok(&format!("{}/repos/acme/web/releases", sim.gh)).await.json();
     let tags: Vec<&str> = rel
         .as_array()
         .unwrap()
@@ -560,10 +468,7 @@ async fn deployments_releases_and_runs() {
     assert_eq!(tags, ["v1.4.0", "v1.3.0", "v1.2.0", "v1.1.0", "v1.0.0"]);
 
     let runs = sim
-        .get_ok(&format!(
-            "{}/repos/acme/web/actions/runs?per_page=5",
-            sim.gh
-        ))
+        .get_ok(&format!("{}/repos/acme/web/actions/runs?per_page=5", sim.gh))
         .await;
     assert!(link(runs.header("link").as_deref(), "next").is_some());
     let body = runs.json();
@@ -637,9 +542,7 @@ async fn org_repos_user_and_errors() {
         .json();
     assert_eq!(private.as_array().unwrap().len(), 1);
     assert_eq!(private[0]["archived"], true);
-    let paged = sim
-        .get_ok(&format!("{}/orgs/acme/repos?per_page=2", sim.gh))
-        .await;
+    let paged = sim.get_ok(&format!("{}/orgs/acme/repos?per_page=2", sim.gh)).await;
     assert!(link(paged.header("link").as_deref(), "next").is_some());
 
     let me = sim.get_ok(&format!("{}/user", sim.gh)).await.json();
@@ -649,13 +552,9 @@ async fn org_repos_user_and_errors() {
     let missing = sim.get(&format!("{}/repos/acme/nope", sim.gh)).await;
     assert_eq!(missing.status, StatusCode::NOT_FOUND);
     assert_eq!(missing.json()["message"], "Not Found");
-    let missing_pr = sim
-        .get(&format!("{}/repos/acme/web/pulls/999", sim.gh))
-        .await;
+    let missing_pr = sim.get(&format!("{}/repos/acme/web/pulls/999", sim.gh)).await;
     assert_eq!(missing_pr.status, StatusCode::NOT_FOUND);
-    let unknown = sim
-        .get(&format!("{}/repos/acme/web/nothing-here", sim.gh))
-        .await;
+    let unknown = sim.get(&format!("{}/repos/acme/web/nothing-here", sim.gh)).await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     let anon = sim
         .client

@@ -38,10 +38,7 @@ fn recorded(file: &str) -> Vec<Value> {
         rows.push(row);
     }
     let header = rows.remove(0);
-    let col = header
-        .iter()
-        .position(|h| h == "data")
-        .expect("data column");
+    let col = header.iter().position(|h| h == "data").expect("data column");
     let items: Vec<Value> = rows
         .iter()
         .filter(|r| r.len() > col)
@@ -52,9 +49,7 @@ fn recorded(file: &str) -> Vec<Value> {
 }
 
 fn keys(v: &Value) -> BTreeSet<String> {
-    v.as_object()
-        .map(|m| m.keys().cloned().collect())
-        .unwrap_or_default()
+    v.as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default()
 }
 
 /// Keys of any recorded item (at `path`, an object): the union, so that a key GitHub sends
@@ -67,9 +62,7 @@ fn recorded_keys(items: &[Value], path: &[&str]) -> BTreeSet<String> {
         }
         v.is_object().then(|| keys(v))
     });
-    let first = sets
-        .next()
-        .unwrap_or_else(|| panic!("nothing recorded at {path:?}"));
+    let first = sets.next().unwrap_or_else(|| panic!("nothing recorded at {path:?}"));
     sets.fold(first, |acc, s| acc.union(&s).cloned().collect())
 }
 
@@ -80,19 +73,13 @@ fn check(name: &str, ours: &Value, recorded: &[Value], paths: &[&[&str]], not_se
         for p in *path {
             v = &v[*p];
         }
-        assert!(
-            v.is_object(),
-            "{name}: ours has no object at {path:?}: {ours}"
-        );
+        assert!(v.is_object(), "{name}: ours has no object at {path:?}: {ours}");
         let missing: Vec<String> = recorded_keys(recorded, path)
             .difference(&keys(v))
             .filter(|k| !not_served.contains(&k.as_str()))
             .cloned()
             .collect();
-        assert!(
-            missing.is_empty(),
-            "{name} {path:?} lacks recorded keys {missing:?}"
-        );
+        assert!(missing.is_empty(), "{name} {path:?} lacks recorded keys {missing:?}");
     }
 }
 
@@ -100,11 +87,7 @@ fn check(name: &str, ours: &Value, recorded: &[Value], paths: &[&[&str]], not_se
 async fn rest_items_carry_the_recorded_keys() {
     let sim = Sim::start().await;
     let base = format!("{}/repos/acme/web", sim.gh);
-    let first = |v: Value| {
-        v.as_array()
-            .and_then(|a| a.first().cloned())
-            .expect("non-empty list")
-    };
+    let first = |v: Value| v.as_array().and_then(|a| a.first().cloned()).expect("non-empty list");
 
     let prs = recorded("_raw_github_api_pull_requests.csv");
     let pr_paths: &[&[&str]] = &[
@@ -123,25 +106,11 @@ async fn rest_items_carry_the_recorded_keys() {
     check("PR", &single, &prs, pr_paths, &[]);
 
     let reviews = recorded("_raw_github_api_pull_request_reviews.csv");
-    let ours = first(
-        sim.get_ok(&format!("{base}/pulls/{BIG_PR}/reviews"))
-            .await
-            .json(),
-    );
-    check(
-        "review",
-        &ours,
-        &reviews,
-        &[&[], &["user"], &["_links"]],
-        &[],
-    );
+    let ours = first(sim.get_ok(&format!("{base}/pulls/{BIG_PR}/reviews")).await.json());
+    check("review", &ours, &reviews, &[&[], &["user"], &["_links"]], &[]);
 
     let commits = recorded("_raw_github_api_pull_request_commits.csv");
-    let ours = first(
-        sim.get_ok(&format!("{base}/pulls/{BIG_PR}/commits"))
-            .await
-            .json(),
-    );
+    let ours = first(sim.get_ok(&format!("{base}/pulls/{BIG_PR}/commits")).await.json());
     check(
         "PR commit",
         &ours,

@@ -20,11 +20,7 @@ fn history_ids(histories: &Value) -> Vec<String> {
 }
 
 fn truth_ids(sim: &Sim, id: &str) -> Vec<String> {
-    sim.issue(id)
-        .changelog
-        .iter()
-        .map(|h| h.id.clone())
-        .collect()
+    sim.issue(id).changelog.iter().map(|h| h.id.clone()).collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -57,23 +53,11 @@ async fn embedded_changelog_is_truncated_newest_first_and_the_follow_ups_complet
     assert_eq!(first["items"][0]["fieldId"], "status");
 
     // Follow-up 1: /issue/{id}/changelog, oldest first, startAt paging (default 100).
-    for (key, page) in [
-        (BIG, None),
-        ("ALPHA-50", Some(7)),
-        (BIG, Some(7)),
-        (BIG, Some(100)),
-    ] {
+    for (key, page) in [(BIG, None), ("ALPHA-50", Some(7)), (BIG, Some(7)), (BIG, Some(100))] {
         let id = if key == BIG {
             BIG.to_string()
         } else {
-            sim.truth
-                .jira
-                .issues
-                .iter()
-                .find(|i| i.key == key)
-                .unwrap()
-                .id
-                .clone()
+            sim.truth.jira.issues.iter().find(|i| i.key == key).unwrap().id.clone()
         };
         let mut got = Vec::new();
         let mut start = 0usize;
@@ -84,17 +68,18 @@ async fn embedded_changelog_is_truncated_newest_first_and_the_follow_ups_complet
             if let Some(p) = &page_s {
                 q.push(("maxResults", p));
             }
-            let (status, body) = sim
-                .cloud_get(&format!("/rest/api/3/issue/{key}/changelog"), &q)
-                .await;
+            let (status, body) = sim.cloud_get(&format!("/rest/api/3/issue/{key}/changelog"), &q).await;
             assert_eq!(status, StatusCode::OK, "{body}");
             let max = page.unwrap_or(100);
             assert_eq!(body["maxResults"], max);
             assert_eq!(body["startAt"], start);
             assert_eq!(body["total"], sim.issue(&id).changelog.len());
-            assert!(body["self"].as_str().unwrap().contains(&format!(
-                "/jira-cloud/rest/api/3/issue/{key}/changelog?startAt={start}"
-            )));
+            assert!(
+                body["self"]
+                    .as_str()
+                    .unwrap()
+                    .contains(&format!("/jira-cloud/rest/api/3/issue/{key}/changelog?startAt={start}"))
+            );
             let values = body["values"].as_array().unwrap();
             got.extend(history_ids(&body["values"]));
             start += values.len();
@@ -102,19 +87,12 @@ async fn embedded_changelog_is_truncated_newest_first_and_the_follow_ups_complet
                 assert!(body.get("nextPage").is_none());
                 break;
             }
-            assert!(
-                body["nextPage"]
-                    .as_str()
-                    .unwrap()
-                    .contains(&format!("startAt={start}"))
-            );
+            assert!(body["nextPage"].as_str().unwrap().contains(&format!("startAt={start}")));
             assert_eq!(values.len(), max);
         }
         assert_eq!(got, truth_ids(&sim, &id), "{key} page {page:?}");
     }
-    let (status, body) = sim
-        .cloud_get("/rest/api/3/issue/NOPE-1/changelog", &[])
-        .await;
+    let (status, body) = sim.cloud_get("/rest/api/3/issue/NOPE-1/changelog", &[]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(
         error_message(&body),
@@ -124,12 +102,7 @@ async fn embedded_changelog_is_truncated_newest_first_and_the_follow_ups_complet
 }
 
 /// All pages of a bulkfetch: per page, (issue id, history) in response order.
-async fn bulk_pages(
-    sim: &Sim,
-    keys: &[String],
-    field_ids: &[&str],
-    max: Option<usize>,
-) -> Vec<Vec<(String, Value)>> {
+async fn bulk_pages(sim: &Sim, keys: &[String], field_ids: &[&str], max: Option<usize>) -> Vec<Vec<(String, Value)>> {
     let mut pages = Vec::new();
     let mut token: Option<String> = None;
     for _ in 0..10_000 {
@@ -143,9 +116,7 @@ async fn bulk_pages(
         if let Some(t) = &token {
             body["nextPageToken"] = json!(t);
         }
-        let (status, page) = sim
-            .cloud_post("/rest/api/3/changelog/bulkfetch", body)
-            .await;
+        let (status, page) = sim.cloud_post("/rest/api/3/changelog/bulkfetch", body).await;
         assert_eq!(status, StatusCode::OK, "{page}");
         let mut n = 0;
         let mut this = Vec::new();
@@ -169,12 +140,7 @@ async fn bulk_pages(
     panic!("runaway bulkfetch paging");
 }
 
-async fn bulk(
-    sim: &Sim,
-    keys: &[String],
-    field_ids: &[&str],
-    max: Option<usize>,
-) -> Vec<(String, Value)> {
+async fn bulk(sim: &Sim, keys: &[String], field_ids: &[&str], max: Option<usize>) -> Vec<(String, Value)> {
     bulk_pages(sim, keys, field_ids, max)
         .await
         .into_iter()
@@ -183,15 +149,12 @@ async fn bulk(
 }
 
 fn created(h: &Value) -> chrono::DateTime<chrono::FixedOffset> {
-    chrono::DateTime::parse_from_str(h["created"].as_str().unwrap(), "%Y-%m-%dT%H:%M:%S%.3f%z")
-        .unwrap()
+    chrono::DateTime::parse_from_str(h["created"].as_str().unwrap(), "%Y-%m-%dT%H:%M:%S%.3f%z").unwrap()
 }
 
 /// Bulkfetch order: changelog date, then issue id.
 fn bulk_order(a: &(String, Value), b: &(String, Value)) -> std::cmp::Ordering {
-    created(&a.1)
-        .cmp(&created(&b.1))
-        .then_with(|| cmp_numeric(&a.0, &b.0))
+    created(&a.1).cmp(&created(&b.1)).then_with(|| cmp_numeric(&a.0, &b.0))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -212,13 +175,7 @@ async fn bulkfetch_returns_complete_changelogs_oldest_first() {
     let keys: Vec<String> = chosen
         .iter()
         .enumerate()
-        .map(|(n, i)| {
-            if n % 2 == 0 {
-                i.id.clone()
-            } else {
-                i.key.clone()
-            }
-        })
+        .map(|(n, i)| if n % 2 == 0 { i.id.clone() } else { i.key.clone() })
         .collect();
     for max in [None, Some(1), Some(13), Some(100)] {
         let pages = bulk_pages(&sim, &keys, &[], max).await;
@@ -316,9 +273,7 @@ async fn bulkfetch_filters_fields_and_validates_its_body() {
         json!({ "issueIdsOrKeys": ["ALPHA-1"], "startAt": 0 }),
         json!({ "issueIdsOrKeys": ["ALPHA-1"], "nextPageToken": "bogus" }),
     ] {
-        let (status, res) = sim
-            .cloud_post("/rest/api/3/changelog/bulkfetch", body.clone())
-            .await;
+        let (status, res) = sim.cloud_post("/rest/api/3/changelog/bulkfetch", body.clone()).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{body}: {res}");
         assert!(!error_message(&res).is_empty());
     }

@@ -12,13 +12,7 @@ use crate::{Sim, error_message, ids, is_jira_time};
 const PATH: &str = "/rest/api/3/search/jql";
 
 /// Every page of a search, following `nextPageToken`, checking the page invariants.
-async fn all_pages(
-    sim: &Sim,
-    jql: &str,
-    max: usize,
-    post: bool,
-    extra: &[(&str, &str)],
-) -> Vec<Value> {
+async fn all_pages(sim: &Sim, jql: &str, max: usize, post: bool, extra: &[(&str, &str)]) -> Vec<Value> {
     let mut token: Option<String> = None;
     let mut issues = Vec::new();
     let mut pages = 0;
@@ -34,11 +28,7 @@ async fn all_pages(
             }
             sim.cloud_post(PATH, b).await
         } else {
-            let mut q: Vec<(&str, &str)> = vec![
-                ("jql", jql),
-                ("maxResults", &max_s),
-                ("fields", "updated,created"),
-            ];
+            let mut q: Vec<(&str, &str)> = vec![("jql", jql), ("maxResults", &max_s), ("fields", "updated,created")];
             if let Some(t) = &token {
                 q.push(("nextPageToken", t));
             }
@@ -93,14 +83,7 @@ async fn token_paging_returns_every_match_exactly_once_in_order() {
     assert!(by_updated.len() > 150);
     for max in [1, 7, 50, 100] {
         for post in [false, true] {
-            let got = all_pages(
-                &sim,
-                "project in (ALPHA, BETA) ORDER BY updated ASC",
-                max,
-                post,
-                &[],
-            )
-            .await;
+            let got = all_pages(&sim, "project in (ALPHA, BETA) ORDER BY updated ASC", max, post, &[]).await;
             assert_eq!(ids(&got), by_updated, "maxResults {max}, post {post}");
         }
     }
@@ -174,24 +157,13 @@ async fn max_results_is_capped_by_the_config() {
 async fn fields_default_to_id_only_and_follow_the_fields_parameter() {
     let sim = Sim::start().await;
     let jql = "project = ALPHA ORDER BY key";
-    let (status, body) = sim
-        .cloud_get(PATH, &[("jql", jql), ("maxResults", "3")])
-        .await;
+    let (status, body) = sim.cloud_get(PATH, &[("jql", jql), ("maxResults", "3")]).await;
     assert_eq!(status, StatusCode::OK);
     for issue in body["issues"].as_array().unwrap() {
-        assert_eq!(
-            issue.as_object().unwrap().keys().collect::<Vec<_>>(),
-            ["id"],
-            "{issue}"
-        );
+        assert_eq!(issue.as_object().unwrap().keys().collect::<Vec<_>>(), ["id"], "{issue}");
     }
     let field_keys = |issue: &Value| {
-        let mut k: Vec<String> = issue["fields"]
-            .as_object()
-            .unwrap()
-            .keys()
-            .cloned()
-            .collect();
+        let mut k: Vec<String> = issue["fields"].as_object().unwrap().keys().cloned().collect();
         k.sort();
         k
     };
@@ -207,10 +179,7 @@ async fn fields_default_to_id_only_and_follow_the_fields_parameter() {
         )
         .await;
     let first = &body["issues"][0];
-    assert_eq!(
-        field_keys(first),
-        ["customfield_10016", "status", "summary"]
-    );
+    assert_eq!(field_keys(first), ["customfield_10016", "status", "summary"]);
     assert_eq!(first["key"], "ALPHA-1");
     assert!(
         first["self"]
@@ -264,10 +233,7 @@ async fn fields_default_to_id_only_and_follow_the_fields_parameter() {
     let f = &body["issues"][0]["fields"];
     let truth = sim.issue("10004");
     let created = f["created"].as_str().unwrap();
-    assert!(
-        is_jira_time(created) && created.ends_with("+0800"),
-        "{created}"
-    );
+    assert!(is_jira_time(created) && created.ends_with("+0800"), "{created}");
     assert_eq!(
         chrono::DateTime::parse_from_str(created, "%Y-%m-%dT%H:%M:%S%.3f%z").unwrap(),
         truth.created
@@ -319,9 +285,7 @@ async fn unbounded_and_invalid_jql_are_rejected() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert!(error_message(&body).contains("startAt"));
     // The legacy search is gone on Cloud.
-    let (status, _) = sim
-        .cloud_get("/rest/api/3/search", &[("jql", "project = ALPHA")])
-        .await;
+    let (status, _) = sim.cloud_get("/rest/api/3/search", &[("jql", "project = ALPHA")]).await;
     assert_eq!(status, StatusCode::GONE);
     sim.stop().await;
 }
@@ -332,10 +296,7 @@ async fn tokens_belong_to_their_query() {
     let (_, body) = sim
         .cloud_get(
             PATH,
-            &[
-                ("jql", "project = ALPHA ORDER BY created"),
-                ("maxResults", "5"),
-            ],
+            &[("jql", "project = ALPHA ORDER BY created"), ("maxResults", "5")],
         )
         .await;
     let token = body["nextPageToken"].as_str().unwrap().to_string();
@@ -356,9 +317,7 @@ async fn tokens_belong_to_their_query() {
         ("project = ALPHA ORDER BY created", "bm90IGEgdG9rZW4"),
         ("project = ALPHA ORDER BY created", "%%%"),
     ] {
-        let (status, body) = sim
-            .cloud_get(PATH, &[("jql", jql), ("nextPageToken", tok)])
-            .await;
+        let (status, body) = sim.cloud_get(PATH, &[("jql", jql), ("nextPageToken", tok)]).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{jql} {tok}");
         assert!(!error_message(&body).is_empty());
     }
@@ -377,12 +336,7 @@ async fn bad_credentials_get_401_from_both_flavours() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    let res = sim
-        .http
-        .get(sim.cloud_url("/rest/api/3/myself"))
-        .send()
-        .await
-        .unwrap();
+    let res = sim.http.get(sim.cloud_url("/rest/api/3/myself")).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     // Data Center wants the PAT as a bearer token.
     let res = sim
@@ -393,11 +347,7 @@ async fn bad_credentials_get_401_from_both_flavours() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    let res = sim
-        .cloud(Method::GET, "/rest/api/3/myself")
-        .send()
-        .await
-        .unwrap();
+    let res = sim.cloud(Method::GET, "/rest/api/3/myself").send().await.unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     sim.stop().await;
 }

@@ -36,18 +36,16 @@ async fn start_at_paging_returns_every_match_exactly_once_in_order() {
             let mut start = 0usize;
             loop {
                 let (status, body) = if post {
-                    sim.dc_post(PATH, json!({ "jql": jql, "startAt": start, "maxResults": max, "fields": ["created"] }))
-                        .await
+                    sim.dc_post(
+                        PATH,
+                        json!({ "jql": jql, "startAt": start, "maxResults": max, "fields": ["created"] }),
+                    )
+                    .await
                 } else {
                     let (s, m) = (start.to_string(), max.to_string());
                     sim.dc_get(
                         PATH,
-                        &[
-                            ("jql", jql),
-                            ("startAt", &s),
-                            ("maxResults", &m),
-                            ("fields", "created"),
-                        ],
+                        &[("jql", jql), ("startAt", &s), ("maxResults", &m), ("fields", "created")],
                     )
                     .await
                 };
@@ -66,11 +64,7 @@ async fn start_at_paging_returns_every_match_exactly_once_in_order() {
                 assert!(start <= 10_000);
             }
             let got = ids(&got);
-            assert_eq!(
-                got.len(),
-                got.iter().collect::<HashSet<_>>().len(),
-                "duplicates"
-            );
+            assert_eq!(got.len(), got.iter().collect::<HashSet<_>>().len(), "duplicates");
             assert_eq!(got, want, "maxResults {max} post {post}");
         }
     }
@@ -129,10 +123,12 @@ async fn max_results_is_capped_and_stated_and_defaults_to_navigable_fields() {
     assert_eq!(assignee["name"], user.name);
     assert_eq!(assignee["key"], user.name);
     assert!(assignee.get("accountId").is_none());
-    assert!(assignee["self"].as_str().unwrap().ends_with(&format!(
-        "/jira-dc/jira/rest/api/2/user?username={}",
-        user.name
-    )));
+    assert!(
+        assignee["self"]
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("/jira-dc/jira/rest/api/2/user?username={}", user.name))
+    );
     assert!(
         f["status"]["self"]
             .as_str()
@@ -166,36 +162,22 @@ async fn expand_changelog_returns_the_whole_history_oldest_first() {
         .iter()
         .map(|h| h["id"].as_str().unwrap())
         .collect();
-    let want: Vec<&str> = sim
-        .issue(BIG)
-        .changelog
-        .iter()
-        .map(|h| h.id.as_str())
-        .collect();
+    let want: Vec<&str> = sim.issue(BIG).changelog.iter().map(|h| h.id.as_str()).collect();
     assert_eq!(got, want);
     let h = &cl["histories"][0];
     assert!(is_jira_time(h["created"].as_str().unwrap()));
     assert!(h["author"]["name"].is_string() && h["author"].get("accountId").is_none());
-    assert!(
-        h["items"][0].get("fieldId").is_none(),
-        "DC items carry no fieldId"
-    );
+    assert!(h["items"][0].get("fieldId").is_none(), "DC items carry no fieldId");
     // GET with a comma list works too; Cloud's follow-up endpoints do not exist on DC.
     let (_, body) = sim
-        .dc_get(
-            PATH,
-            &[("jql", "id = 10004"), ("expand", "names,changelog")],
-        )
+        .dc_get(PATH, &[("jql", "id = 10004"), ("expand", "names,changelog")])
         .await;
     assert_eq!(
         body["issues"][0]["changelog"]["total"],
         sim.issue("10004").changelog.len()
     );
     let res = sim
-        .dc(
-            reqwest::Method::GET,
-            &format!("/rest/api/2/issue/{BIG}/changelog"),
-        )
+        .dc(reqwest::Method::GET, &format!("/rest/api/2/issue/{BIG}/changelog"))
         .send()
         .await
         .unwrap();

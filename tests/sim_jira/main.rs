@@ -12,8 +12,7 @@ use std::sync::Once;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use pulse_etl::sim::model::{
-    Dataset, JiraChangeItem, JiraData, JiraHistory, JiraIssue, JiraIssueType, JiraProject,
-    JiraStatus, JiraUser,
+    Dataset, JiraChangeItem, JiraData, JiraHistory, JiraIssue, JiraIssueType, JiraProject, JiraStatus, JiraUser,
 };
 use pulse_etl::sim::state::SimConfig;
 use pulse_etl::sim::upstream::{JIRA_CLOUD_EMAIL, JIRA_CLOUD_TOKEN, JIRA_DC_PAT};
@@ -46,11 +45,7 @@ const STATUSES: [(&str, &str, &str); 5] = [
 ];
 
 fn status_name(id: &str) -> String {
-    STATUSES
-        .iter()
-        .find(|s| s.0 == id)
-        .map(|s| s.1.to_string())
-        .unwrap()
+    STATUSES.iter().find(|s| s.0 == id).map(|s| s.1.to_string()).unwrap()
 }
 
 /// A small Jira: 3 projects, 240 issues (ties on `updated`, parents, sub-tasks, resolved
@@ -145,8 +140,7 @@ pub fn dataset() -> Dataset {
                 id: history_id.to_string(),
                 author: (i + j) % users.len(),
                 // Issue i's j-th change lands on the hour grid shared with other issues.
-                created: created - Duration::milliseconds(i as i64 * 7)
-                    + Duration::hours(j as i64 + 1),
+                created: created - Duration::milliseconds(i as i64 * 7) + Duration::hours(j as i64 + 1),
                 items,
             });
             status = to.into();
@@ -173,20 +167,9 @@ pub fn dataset() -> Dataset {
             key,
             project_id: projects[p].id.clone(),
             issue_type_id: type_id.into(),
-            status_id: if i == 7 {
-                "10005".into()
-            } else {
-                status.clone()
-            },
+            status_id: if i == 7 { "10005".into() } else { status.clone() },
             summary: format!("Issue \"{i}\" – 測試 \\ tab\there"),
-            priority: [
-                Some("Highest"),
-                Some("High"),
-                Some("Medium"),
-                Some("Low"),
-                None,
-            ][i % 5]
-                .map(str::to_string),
+            priority: [Some("Highest"), Some("High"), Some("Medium"), Some("Low"), None][i % 5].map(str::to_string),
             assignee: (i % 4 != 0).then_some(i % 5),
             reporter: Some((i + 1) % 5),
             created,
@@ -253,9 +236,7 @@ impl Sim {
     }
 
     pub fn dc(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
-        self.http
-            .request(method, self.dc_url(path))
-            .bearer_auth(JIRA_DC_PAT)
+        self.http.request(method, self.dc_url(path)).bearer_auth(JIRA_DC_PAT)
     }
 
     pub async fn cloud_get(&self, path: &str, query: &[(&str, &str)]) -> (StatusCode, Value) {
@@ -300,10 +281,7 @@ pub fn error_message(body: &Value) -> String {
 }
 
 pub fn ids(issues: &[Value]) -> Vec<String> {
-    issues
-        .iter()
-        .map(|i| i["id"].as_str().unwrap().to_string())
-        .collect()
+    issues.iter().map(|i| i["id"].as_str().unwrap().to_string()).collect()
 }
 
 /// `2022-07-16T06:31:38.612+0800`.
@@ -321,16 +299,12 @@ pub fn is_jira_time(s: &str) -> bool {
 
 /// The `data` column of a DevLake raw-table CSV: one recorded item per row.
 pub fn recorded(file: &str) -> Vec<Value> {
-    let path = format!(
-        "{}/tests/sim_jira/fixtures/{file}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let path = format!("{}/tests/sim_jira/fixtures/{file}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let mut rows = parse_csv(&text).into_iter();
     let header = rows.next().unwrap();
     let col = header.iter().position(|h| h == "data").unwrap();
-    rows.map(|r| serde_json::from_str(&r[col]).unwrap())
-        .collect()
+    rows.map(|r| serde_json::from_str(&r[col]).unwrap()).collect()
 }
 
 /// RFC 4180: quoted fields may hold commas, newlines and doubled quotes.
@@ -373,8 +347,5 @@ pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
 #[test]
 fn csv_reader_handles_quotes_commas_and_newlines() {
     let rows = parse_csv("a,b,c\n1,\"x, \"\"y\"\"\nz\",3\r\n");
-    assert_eq!(
-        rows,
-        vec![vec!["a", "b", "c"], vec!["1", "x, \"y\"\nz", "3"]]
-    );
+    assert_eq!(rows, vec![vec!["a", "b", "c"], vec!["1", "x, \"y\"\nz", "3"]]);
 }

@@ -36,13 +36,7 @@ async fn statuses_and_categories_use_real_ids_and_keys() {
     let statuses = statuses.as_array().unwrap();
     assert_eq!(statuses.len(), sim.truth.jira.statuses.len());
     for s in statuses {
-        let truth = sim
-            .truth
-            .jira
-            .statuses
-            .iter()
-            .find(|t| t.id == s["id"])
-            .unwrap();
+        let truth = sim.truth.jira.statuses.iter().find(|t| t.id == s["id"]).unwrap();
         assert_eq!(s["name"], truth.name);
         let want = match truth.category_key.as_str() {
             "new" => 2,
@@ -72,12 +66,7 @@ async fn statuses_and_categories_use_real_ids_and_keys() {
 async fn issue_types_projects_and_fields() {
     let sim = Sim::start().await;
     let (_, types) = sim.cloud_get("/rest/api/3/issuetype", &[]).await;
-    let epic = types
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["name"] == "Epic")
-        .unwrap();
+    let epic = types.as_array().unwrap().iter().find(|t| t["name"] == "Epic").unwrap();
     assert_eq!(epic["hierarchyLevel"], 1);
     assert!(
         types
@@ -110,10 +99,7 @@ async fn issue_types_projects_and_fields() {
             .contains("/rest/api/3/project/search?startAt=2&maxResults=2")
     );
     let (_, page) = sim
-        .cloud_get(
-            "/rest/api/3/project/search",
-            &[("startAt", "2"), ("maxResults", "500")],
-        )
+        .cloud_get("/rest/api/3/project/search", &[("startAt", "2"), ("maxResults", "500")])
         .await;
     assert_eq!(page["maxResults"], 100);
     assert_eq!(page["isLast"], true);
@@ -121,10 +107,7 @@ async fn issue_types_projects_and_fields() {
     assert_eq!(page["values"][0]["key"], "GAMMA");
     assert_eq!(page["values"][0]["name"], "Gamma \"G\"");
     let (_, page) = sim
-        .cloud_get(
-            "/rest/api/3/project/search",
-            &[("keys", "GAMMA"), ("keys", "alpha")],
-        )
+        .cloud_get("/rest/api/3/project/search", &[("keys", "GAMMA"), ("keys", "alpha")])
         .await;
     assert_eq!(page["total"], 2);
 
@@ -134,10 +117,7 @@ async fn issue_types_projects_and_fields() {
     assert!(p["issueTypes"].as_array().unwrap().len() == 4);
     let (status, body) = sim.cloud_get("/rest/api/3/project/NOPE", &[]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    assert_eq!(
-        error_message(&body),
-        "No project could be found with key 'NOPE'."
-    );
+    assert_eq!(error_message(&body), "No project could be found with key 'NOPE'.");
 
     // Data Center: /project is a plain array.
     let (_, dc) = sim.dc_get("/rest/api/2/project", &[]).await;
@@ -192,19 +172,13 @@ async fn myself_and_server_info_identify_the_flavour() {
 
     // Users behind the self links.
     let u = &sim.truth.jira.users[2];
-    let (status, user) = sim
-        .cloud_get("/rest/api/3/user", &[("accountId", &u.account_id)])
-        .await;
+    let (status, user) = sim.cloud_get("/rest/api/3/user", &[("accountId", &u.account_id)]).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(user["displayName"], u.display_name);
-    let (status, user) = sim
-        .dc_get("/rest/api/2/user", &[("username", &u.name)])
-        .await;
+    let (status, user) = sim.dc_get("/rest/api/2/user", &[("username", &u.name)]).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(user["emailAddress"], u.email);
-    let (status, _) = sim
-        .dc_get("/rest/api/2/user", &[("username", "ghost")])
-        .await;
+    let (status, _) = sim.dc_get("/rest/api/2/user", &[("username", "ghost")]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     sim.stop().await;
 }
@@ -226,10 +200,7 @@ async fn single_issue_by_id_or_key() {
             &[("expand", "changelog"), ("fields", "summary")],
         )
         .await;
-    assert_eq!(
-        with["changelog"]["total"],
-        sim.issue("10004").changelog.len()
-    );
+    assert_eq!(with["changelog"]["total"], sim.issue("10004").changelog.len());
     assert_eq!(with["fields"].as_object().unwrap().len(), 1);
     let (status, body) = sim.cloud_get("/rest/api/3/issue/NOPE-9", &[]).await;
     assert_eq!(status, StatusCode::NOT_FOUND);

@@ -8,12 +8,7 @@ use crate::{BIG, Sim, is_jira_time, recorded};
 /// Keys seen in the recordings that the simulator deliberately leaves out:
 /// `historyMetadata` (only on automation-made histories), `tmpFromAccountId`/`tmpToAccountId`
 /// (extra user ids on Cloud assignee items), `scope` (team-managed project statuses).
-const IGNORED: &[&str] = &[
-    "historyMetadata",
-    "tmpFromAccountId",
-    "tmpToAccountId",
-    "scope",
-];
+const IGNORED: &[&str] = &["historyMetadata", "tmpFromAccountId", "tmpToAccountId", "scope"];
 
 /// The issue fields a sync reads (the recordings carry ~150 fields; we compare these).
 const ESSENTIAL_FIELDS: &[&str] = &[
@@ -145,10 +140,7 @@ fn times_in(v: &Value, out: &mut Vec<String>) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cloud_issues_changelogs_and_statuses_have_the_recorded_keys() {
     let sim = Sim::start().await;
-    let rec_issues: Vec<Value> = recorded("_raw_jira_api_issues.csv")
-        .iter()
-        .map(essential)
-        .collect();
+    let rec_issues: Vec<Value> = recorded("_raw_jira_api_issues.csv").iter().map(essential).collect();
     assert_eq!(rec_issues.len(), 3);
     let (_, page) = sim
         .cloud_get(
@@ -173,14 +165,8 @@ async fn cloud_issues_changelogs_and_statuses_have_the_recorded_keys() {
         "/changelog/histories/0/author",
         "/fields/parent/fields/status",
     ] {
-        assert!(
-            rec.pointer(path).is_some_and(Value::is_object),
-            "recorded lacks {path}"
-        );
-        assert!(
-            our.pointer(path).is_some_and(Value::is_object),
-            "ours lacks {path}"
-        );
+        assert!(rec.pointer(path).is_some_and(Value::is_object), "recorded lacks {path}");
+        assert!(our.pointer(path).is_some_and(Value::is_object), "ours lacks {path}");
     }
     // Cloud users are accountId users.
     let author = our.pointer("/changelog/histories/0/author").unwrap();
@@ -196,9 +182,7 @@ async fn cloud_issues_changelogs_and_statuses_have_the_recorded_keys() {
 
     // /issue/{id}/changelog values.
     let rec = union(&recorded("_raw_jira_api_issue_changelogs.csv"));
-    let (_, body) = sim
-        .cloud_get(&format!("/rest/api/3/issue/{BIG}/changelog"), &[])
-        .await;
+    let (_, body) = sim.cloud_get(&format!("/rest/api/3/issue/{BIG}/changelog"), &[]).await;
     let our = union(body["values"].as_array().unwrap());
     assert_contains_recorded("changelog", &rec, &our);
 
@@ -233,21 +217,11 @@ async fn data_center_issues_and_users_have_the_recorded_keys() {
     let our = union(ours);
     assert_contains_recorded("dc issue", &rec, &our);
     // DC users: name/key/emailAddress/…, no accountId — in fields and as changelog authors.
-    for path in [
-        "/fields/assignee",
-        "/fields/reporter",
-        "/changelog/histories/0/author",
-    ] {
+    for path in ["/fields/assignee", "/fields/reporter", "/changelog/histories/0/author"] {
         let r = rec.pointer(path).unwrap();
         let o = our.pointer(path).unwrap();
-        assert!(
-            r.get("name").is_some() && r.get("accountId").is_none(),
-            "{path}: {r}"
-        );
-        assert!(
-            o.get("name").is_some() && o.get("accountId").is_none(),
-            "{path}: {o}"
-        );
+        assert!(r.get("name").is_some() && r.get("accountId").is_none(), "{path}: {r}");
+        assert!(o.get("name").is_some() && o.get("accountId").is_none(), "{path}: {o}");
         assert_contains_recorded(path, r, o);
     }
     sim.stop().await;

@@ -120,6 +120,25 @@ impl JiraClient {
         self.get_json("serverInfo").await
     }
 
+    /// serverInfo without credentials (Jira serves it anonymously): tells Cloud from Data
+    /// Center even when the credentials are for the other flavour.
+    pub async fn server_info_anonymous(&self) -> Result<ServerInfo, UpstreamError> {
+        let res = self
+            .http
+            // v2 exists on both Cloud and Data Center (v3 is Cloud-only).
+            .get(format!("{}/rest/api/2/serverInfo", self.base))
+            .header("Accept", "application/json")
+            .send()
+            .await
+            .map_err(|e| UpstreamError::from_reqwest(&e))?;
+        let status = res.status();
+        let body = res.bytes().await.map_err(|e| UpstreamError::from_reqwest(&e))?;
+        if !status.is_success() {
+            return Err(status_error(status, &body));
+        }
+        serde_json::from_slice(&body).map_err(|e| UpstreamError::Decode(format!("not Jira's JSON ({e})")))
+    }
+
     pub async fn project(&self, key: &str) -> Result<Project, UpstreamError> {
         let key: String = url::form_urlencoded::byte_serialize(key.as_bytes()).collect();
         self.get_json(&format!("project/{key}")).await

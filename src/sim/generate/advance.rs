@@ -12,19 +12,15 @@ use rand::rngs::StdRng;
 
 use super::AdvanceSummary;
 use super::github::{
-    self, CI_WORKFLOW, DEPLOY_WORKFLOW, IssueRef, JiraRefs, PullGen, Who, ci_run, deploy_run,
-    deployment, incident_seed, is_final, write_pull_texts,
+    self, CI_WORKFLOW, DEPLOY_WORKFLOW, IssueRef, JiraRefs, PullGen, Who, ci_run, deploy_run, deployment,
+    incident_seed, is_final, write_pull_texts,
 };
-use super::jira::{
-    self, IncidentSeed, Kind, Life, flavour_of, project_weights_for, state_of, store_state,
-};
+use super::jira::{self, IncidentSeed, Kind, Life, flavour_of, project_weights_for, state_of, store_state};
 use super::util::{
-    DAY, HOUR, IdSeq, MIN, SEC, floor_sec, ids_by_time, log_uniform, mix, ms_of, node_id, poisson,
-    rng_for, round_random, sha, ts, weighted,
+    DAY, HOUR, IdSeq, MIN, SEC, floor_sec, ids_by_time, log_uniform, mix, ms_of, node_id, poisson, rng_for,
+    round_random, sha, ts, weighted,
 };
-use crate::sim::model::{
-    Dataset, GhDeploymentStatus, GhPull, GhRelease, GhRun, GithubData, JiraData, cmp_numeric,
-};
+use crate::sim::model::{Dataset, GhDeploymentStatus, GhPull, GhRelease, GhRun, GithubData, JiraData, cmp_numeric};
 
 /// More than this many events in one call would only make the call slow.
 const MAX_EVENTS: usize = 200_000;
@@ -39,22 +35,8 @@ pub(super) fn advance(data: &mut Dataset, seed: u64, minutes: u32) -> AdvanceSum
     }
     let mut rng = rng_for(seed ^ mix(old as u64), 4);
     let window = (old, new);
-    let incidents = advance_github(
-        &mut rng,
-        &mut data.github,
-        &data.jira,
-        window,
-        minutes,
-        &mut summary,
-    );
-    advance_jira(
-        &mut rng,
-        &mut data.jira,
-        window,
-        minutes,
-        incidents,
-        &mut summary,
-    );
+    let incidents = advance_github(&mut rng, &mut data.github, &data.jira, window, minutes, &mut summary);
+    advance_jira(&mut rng, &mut data.jira, window, minutes, incidents, &mut summary);
     summary
 }
 
@@ -82,12 +64,7 @@ fn advance_jira(
         return;
     }
     let users = j.users.clone();
-    let project_index: HashMap<String, usize> = j
-        .projects
-        .iter()
-        .enumerate()
-        .map(|(i, p)| (p.id.clone(), i))
-        .collect();
+    let project_index: HashMap<String, usize> = j.projects.iter().enumerate().map(|(i, p)| (p.id.clone(), i)).collect();
     let done: HashSet<String> = j
         .statuses
         .iter()
@@ -96,12 +73,7 @@ fn advance_jira(
         .collect();
 
     // Rates so far.
-    let first = j
-        .issues
-        .iter()
-        .map(|i| ms_of(i.created))
-        .min()
-        .unwrap_or(old);
+    let first = j.issues.iter().map(|i| ms_of(i.created)).min().unwrap_or(old);
     let span = (old - first).max(DAY);
     let histories: usize = j.issues.iter().map(|i| i.changelog.len()).sum();
     let win = new - old;
@@ -183,13 +155,8 @@ fn advance_jira(
                 let (kind, project, summary_text) = match seed {
                     Some(s) => (Kind::Incident, s.project.min(n_projects - 1), s.summary),
                     None => {
-                        let kind = [
-                            Kind::Story,
-                            Kind::Bug,
-                            Kind::Task,
-                            Kind::SubTask,
-                            Kind::Epic,
-                        ][weighted(life.rng, &[38, 24, 22, 14, 2])];
+                        let kind = [Kind::Story, Kind::Bug, Kind::Task, Kind::SubTask, Kind::Epic]
+                            [weighted(life.rng, &[38, 24, 22, 14, 2])];
                         (kind, weighted(life.rng, &weights), String::new())
                     }
                 };
@@ -315,9 +282,7 @@ fn advance_github(
     // Whole seconds strictly after the old now.
     let lo = floor_sec(old) + SEC;
     let hi = floor_sec(new);
-    let active: Vec<usize> = (0..g.repos.len())
-        .filter(|&r| !g.repos[r].archived)
-        .collect();
+    let active: Vec<usize> = (0..g.repos.len()).filter(|&r| !g.repos[r].archived).collect();
     if lo > hi || active.is_empty() {
         return Vec::new();
     }
@@ -428,15 +393,13 @@ fn advance_github(
     }
     for (r, repo) in g.repos.iter_mut().enumerate() {
         let before = runs_before[r].min(repo.workflow_runs.len());
-        let (ci, deploy) = repo.workflow_runs[..before]
-            .iter()
-            .fold((0, 0), |(c, d), x| {
-                if x.name == CI_WORKFLOW {
-                    (c.max(x.run_number), d)
-                } else {
-                    (c, d.max(x.run_number))
-                }
-            });
+        let (ci, deploy) = repo.workflow_runs[..before].iter().fold((0, 0), |(c, d), x| {
+            if x.name == CI_WORKFLOW {
+                (c.max(x.run_number), d)
+            } else {
+                (c, d.max(x.run_number))
+            }
+        });
         let tail = &mut repo.workflow_runs[before..];
         tail.sort_by_key(|x| (x.created_at, x.workflow_id));
         github::number_runs(tail, ci, deploy);
@@ -497,15 +460,11 @@ fn new_pull(
         merged_at: None,
         base_ref: repo.default_branch.clone(),
         head_ref: String::new(),
-        head_sha: commits
-            .last()
-            .map_or_else(|| sha(pg.rng), |c| c.sha.clone()),
+        head_sha: commits.last().map_or_else(|| sha(pg.rng), |c| c.sha.clone()),
         merge_commit_sha: None,
         additions,
         deletions,
-        changed_files: (log_uniform(pg.rng, 1, 40) as u64)
-            .min(additions + deletions)
-            .max(1),
+        changed_files: (log_uniform(pg.rng, 1, 40) as u64).min(additions + deletions).max(1),
         commits,
         reviews: Vec::new(),
         comments: Vec::new(),
@@ -526,14 +485,7 @@ fn new_pull(
 
 /// Something happens to an open pull request at `t`: a push, a review, a comment, a merge or a
 /// close.
-fn update_pull(
-    pg: &mut PullGen<'_>,
-    g: &mut GithubData,
-    r: usize,
-    k: usize,
-    t: i64,
-    ids: &mut GhIds,
-) {
+fn update_pull(pg: &mut PullGen<'_>, g: &mut GithubData, r: usize, k: usize, t: i64, ids: &mut GhIds) {
     let who = pg.who;
     let repo = &mut g.repos[r];
     let pr = &mut repo.pulls[k];
@@ -573,8 +525,7 @@ fn update_pull(
         Act::Push => {
             let mut c = pg.commits(author, 1, t, t);
             for x in &mut c {
-                x.message =
-                    super::text::pick_str(pg.rng, &super::text::COMMIT_MESSAGES).to_string();
+                x.message = super::text::pick_str(pg.rng, &super::text::COMMIT_MESSAGES).to_string();
             }
             if let Some(last) = c.last() {
                 pr.head_sha = last.sha.clone();
@@ -681,19 +632,13 @@ fn finish_running(rng: &mut StdRng, g: &mut GithubData, r: usize, (lo, hi): (i64
         if d.environment == "production"
             && let Some(s) = d.statuses.last()
             && is_final(&s.state)
-            && let Some(run) = repo.workflow_runs.iter_mut().find(|x| {
-                x.name == DEPLOY_WORKFLOW && x.head_sha == d.sha && x.status != "completed"
-            })
+            && let Some(run) = repo
+                .workflow_runs
+                .iter_mut()
+                .find(|x| x.name == DEPLOY_WORKFLOW && x.head_sha == d.sha && x.status != "completed")
         {
             run.status = "completed".into();
-            run.conclusion = Some(
-                if s.state == "success" {
-                    "success"
-                } else {
-                    "failure"
-                }
-                .into(),
-            );
+            run.conclusion = Some(if s.state == "success" { "success" } else { "failure" }.into());
             run.updated_at = s.created_at.max(run.updated_at);
         }
     }
@@ -750,13 +695,8 @@ fn deploy_new_merges(
         let promoted = floor_sec(end + log_uniform(rng, 10 * MIN, 3 * HOUR));
         if promoted <= hi {
             let prod = deployment(rng, "production", &sha, &branch, promoted, hi, who);
-            repo.workflow_runs
-                .push(deploy_run(rng, r, &prod, &branch, who));
-            let outcome = prod
-                .statuses
-                .last()
-                .map(|s| s.state.clone())
-                .unwrap_or_default();
+            repo.workflow_runs.push(deploy_run(rng, r, &prod, &branch, who));
+            let outcome = prod.statuses.last().map(|s| s.state.clone()).unwrap_or_default();
             let p = match outcome.as_str() {
                 "failure" => 0.75,
                 "error" => 0.5,
@@ -824,27 +764,13 @@ fn assign_new_ids(rng: &mut StdRng, g: &mut GithubData) {
     let max_of = |f: &dyn Fn(&crate::sim::model::GhRepo) -> Option<u64>, floor: u64| {
         repos.iter().filter_map(f).max().unwrap_or(floor).max(floor) + 1
     };
-    let mut dep = IdSeq::new(max_of(
-        &|r| r.deployments.iter().map(|d| d.id).max(),
-        1_999_999_999,
-    ));
+    let mut dep = IdSeq::new(max_of(&|r| r.deployments.iter().map(|d| d.id).max(), 1_999_999_999));
     let mut st = IdSeq::new(max_of(
-        &|r| {
-            r.deployments
-                .iter()
-                .flat_map(|d| d.statuses.iter().map(|s| s.id))
-                .max()
-        },
+        &|r| r.deployments.iter().flat_map(|d| d.statuses.iter().map(|s| s.id)).max(),
         3_999_999_999,
     ));
-    let mut rel = IdSeq::new(max_of(
-        &|r| r.releases.iter().map(|x| x.id).max(),
-        149_999_999,
-    ));
-    let mut run = IdSeq::new(max_of(
-        &|r| r.workflow_runs.iter().map(|x| x.id).max(),
-        5_999_999_999,
-    ));
+    let mut rel = IdSeq::new(max_of(&|r| r.releases.iter().map(|x| x.id).max(), 149_999_999));
+    let mut run = IdSeq::new(max_of(&|r| r.workflow_runs.iter().map(|x| x.id).max(), 5_999_999_999));
 
     let mut keys = Vec::new();
     for (r, repo) in repos.iter().enumerate() {

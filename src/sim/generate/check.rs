@@ -59,19 +59,10 @@ impl Checker {
     }
 
     fn jira(&mut self, j: &JiraData) {
-        ensure!(
-            self,
-            !j.user_time_zone.is_empty(),
-            "jira: empty user_time_zone"
-        );
+        ensure!(self, !j.user_time_zone.is_empty(), "jira: empty user_time_zone");
         let mut seen = HashSet::new();
         for u in &j.users {
-            ensure!(
-                self,
-                !u.account_id.is_empty(),
-                "jira user {}: empty account id",
-                u.name
-            );
+            ensure!(self, !u.account_id.is_empty(), "jira user {}: empty account id", u.name);
             ensure!(
                 self,
                 seen.insert(u.account_id.as_str()),
@@ -94,13 +85,7 @@ impl Checker {
 
         let mut statuses = HashMap::new();
         for s in &j.statuses {
-            ensure!(
-                self,
-                numeric(&s.id),
-                "status {}: id {:?} not numeric",
-                s.name,
-                s.id
-            );
+            ensure!(self, numeric(&s.id), "status {}: id {:?} not numeric", s.name, s.id);
             ensure!(
                 self,
                 matches!(s.category_key.as_str(), "new" | "indeterminate" | "done"),
@@ -117,12 +102,7 @@ impl Checker {
         }
         let mut types = HashMap::new();
         for t in &j.issue_types {
-            ensure!(
-                self,
-                numeric(&t.id),
-                "issue type {}: id not numeric",
-                t.name
-            );
+            ensure!(self, numeric(&t.id), "issue type {}: id not numeric", t.name);
             ensure!(
                 self,
                 t.subtask == (t.hierarchy_level == -1),
@@ -146,12 +126,7 @@ impl Checker {
                 "project key {:?} is not upper-case letters",
                 p.key
             );
-            ensure!(
-                self,
-                keys.insert(p.key.as_str()),
-                "project key {} duplicated",
-                p.key
-            );
+            ensure!(self, keys.insert(p.key.as_str()), "project key {} duplicated", p.key);
             ensure!(
                 self,
                 projects.insert(p.id.as_str(), p).is_none(),
@@ -160,13 +135,8 @@ impl Checker {
             );
         }
 
-        let by_id: HashMap<&str, &JiraIssue> =
-            j.issues.iter().map(|i| (i.id.as_str(), i)).collect();
-        ensure!(
-            self,
-            by_id.len() == j.issues.len(),
-            "jira: duplicate issue ids"
-        );
+        let by_id: HashMap<&str, &JiraIssue> = j.issues.iter().map(|i| (i.id.as_str(), i)).collect();
+        ensure!(self, by_id.len() == j.issues.len(), "jira: duplicate issue ids");
         let mut issue_keys = HashSet::new();
         let mut history_ids: Vec<(u64, DateTime<Utc>)> = Vec::new();
         for (n, i) in j.issues.iter().enumerate() {
@@ -193,12 +163,7 @@ impl Checker {
                 None => ensure!(self, false, "{k}: unknown project {}", i.project_id),
             }
             let ty = types.get(i.issue_type_id.as_str()).copied();
-            ensure!(
-                self,
-                ty.is_some(),
-                "{k}: unknown issue type {}",
-                i.issue_type_id
-            );
+            ensure!(self, ty.is_some(), "{k}: unknown issue type {}", i.issue_type_id);
             ensure!(
                 self,
                 statuses.contains_key(i.status_id.as_str()),
@@ -218,29 +183,32 @@ impl Checker {
             }
             // Parents.
             match (&i.parent_id, ty) {
-                (Some(pid), Some(ty)) => {
-                    match by_id.get(pid.as_str()) {
-                        Some(parent) => {
-                            let pty = types.get(parent.issue_type_id.as_str());
-                            if ty.subtask {
-                                ensure!(
-                                    self,
-                                    pty.is_some_and(|t| !t.subtask && t.hierarchy_level == 0),
-                                    "{k}: sub-task parent {} is not a standard issue",
-                                    parent.key
-                                );
-                                ensure!(
-                                    self,
-                                    parent.project_id == i.project_id,
-                                    "{k}: sub-task parent in another project"
-                                );
-                            } else {
-                                ensure!(self, pty.is_some_and(|t| t.hierarchy_level == ty.hierarchy_level + 1), "{k}: parent {} is not one level up", parent.key);
-                            }
+                (Some(pid), Some(ty)) => match by_id.get(pid.as_str()) {
+                    Some(parent) => {
+                        let pty = types.get(parent.issue_type_id.as_str());
+                        if ty.subtask {
+                            ensure!(
+                                self,
+                                pty.is_some_and(|t| !t.subtask && t.hierarchy_level == 0),
+                                "{k}: sub-task parent {} is not a standard issue",
+                                parent.key
+                            );
+                            ensure!(
+                                self,
+                                parent.project_id == i.project_id,
+                                "{k}: sub-task parent in another project"
+                            );
+                        } else {
+                            ensure!(
+                                self,
+                                pty.is_some_and(|t| t.hierarchy_level == ty.hierarchy_level + 1),
+                                "{k}: parent {} is not one level up",
+                                parent.key
+                            );
                         }
-                        None => ensure!(self, false, "{k}: parent {pid} does not exist"),
                     }
-                }
+                    None => ensure!(self, false, "{k}: parent {pid} does not exist"),
+                },
                 (None, Some(ty)) => ensure!(self, !ty.subtask, "{k}: sub-task without parent"),
                 _ => {}
             }
@@ -257,12 +225,7 @@ impl Checker {
             let mut priority: Option<Option<&str>> = None;
             for h in &i.changelog {
                 self.time_ms(&format!("{k} history {}", h.id), h.created);
-                ensure!(
-                    self,
-                    h.created >= last,
-                    "{k}: history {} out of order",
-                    h.id
-                );
+                ensure!(self, h.created >= last, "{k}: history {} out of order", h.id);
                 last = h.created;
                 ensure!(
                     self,
@@ -270,12 +233,7 @@ impl Checker {
                     "{k}: history {} author out of range",
                     h.id
                 );
-                ensure!(
-                    self,
-                    !h.items.is_empty(),
-                    "{k}: history {} has no items",
-                    h.id
-                );
+                ensure!(self, !h.items.is_empty(), "{k}: history {} has no items", h.id);
                 match h.id.parse::<u64>() {
                     Ok(id) => history_ids.push((id, h.created)),
                     Err(_) => ensure!(self, false, "{k}: history id {:?} not numeric", h.id),
@@ -306,17 +264,10 @@ impl Checker {
                                         name.as_deref() == Some(s.name.as_str()),
                                         "{k}: status {id} named {name:?}"
                                     ),
-                                    None => ensure!(
-                                        self,
-                                        false,
-                                        "{k}: unknown status {id} in history {}",
-                                        h.id
-                                    ),
+                                    None => ensure!(self, false, "{k}: unknown status {id} in history {}", h.id),
                                 }
                             }
-                            let done = |id: &str| {
-                                statuses.get(id).is_some_and(|s| s.category_key == "done")
-                            };
+                            let done = |id: &str| statuses.get(id).is_some_and(|s| s.category_key == "done");
                             if done(to) && !done(from) {
                                 resolved = Some(h.created);
                             }
@@ -335,8 +286,7 @@ impl Checker {
                         "Story Points" => {
                             ensure!(
                                 self,
-                                it.field_id.as_deref()
-                                    == Some(crate::sim::model::STORY_POINTS_FIELD),
+                                it.field_id.as_deref() == Some(crate::sim::model::STORY_POINTS_FIELD),
                                 "{k}: story points field id"
                             );
                             points = Some(it.to.as_deref());
@@ -385,10 +335,7 @@ impl Checker {
                 );
             }
             if let Some(a) = assignee {
-                let cur = i
-                    .assignee
-                    .and_then(|u| j.users.get(u))
-                    .map(|u| u.account_id.as_str());
+                let cur = i.assignee.and_then(|u| j.users.get(u)).map(|u| u.account_id.as_str());
                 ensure!(
                     self,
                     a == cur,
@@ -434,12 +381,7 @@ impl Checker {
         let mut logins = HashSet::new();
         let mut emails: HashMap<&str, usize> = HashMap::new();
         for (i, u) in g.users.iter().enumerate() {
-            ensure!(
-                self,
-                ids.insert(u.id),
-                "github user {}: duplicate id",
-                u.login
-            );
+            ensure!(self, ids.insert(u.id), "github user {}: duplicate id", u.login);
             ensure!(
                 self,
                 nodes.insert(u.node_id.clone()),
@@ -454,8 +396,7 @@ impl Checker {
             );
             ensure!(
                 self,
-                (u.kind == "Bot") == u.login.ends_with("[bot]")
-                    && matches!(u.kind.as_str(), "User" | "Bot"),
+                (u.kind == "Bot") == u.login.ends_with("[bot]") && matches!(u.kind.as_str(), "User" | "Bot"),
                 "github user {}: kind {}",
                 u.login,
                 u.kind
@@ -476,22 +417,10 @@ impl Checker {
         for repo in &g.repos {
             let rn = repo.name.clone();
             ensure!(self, repo_ids.insert(repo.id), "repo {rn}: duplicate id");
-            ensure!(
-                self,
-                nodes.insert(repo.node_id.clone()),
-                "repo {rn}: duplicate node id"
-            );
-            ensure!(
-                self,
-                names.insert(repo.name.as_str()),
-                "repo {rn}: duplicate name"
-            );
+            ensure!(self, nodes.insert(repo.node_id.clone()), "repo {rn}: duplicate node id");
+            ensure!(self, names.insert(repo.name.as_str()), "repo {rn}: duplicate name");
             ensure!(self, repo.owner == g.org, "repo {rn}: owner {}", repo.owner);
-            ensure!(
-                self,
-                !repo.default_branch.is_empty(),
-                "repo {rn}: no default branch"
-            );
+            ensure!(self, !repo.default_branch.is_empty(), "repo {rn}: no default branch");
             for (what, t) in [
                 ("created_at", repo.created_at),
                 ("updated_at", repo.updated_at),
@@ -514,12 +443,7 @@ impl Checker {
                         pr.number
                     );
                 }
-                ensure!(
-                    self,
-                    pr_ids.insert(pr.id),
-                    "{rn}#{}: duplicate id",
-                    pr.number
-                );
+                ensure!(self, pr_ids.insert(pr.id), "{rn}#{}: duplicate id", pr.number);
                 ensure!(
                     self,
                     nodes.insert(pr.node_id.clone()),
@@ -541,17 +465,8 @@ impl Checker {
             for d in &repo.deployments {
                 let what = format!("{rn} deployment {}", d.id);
                 ensure!(self, dep_ids.insert(d.id), "{what}: duplicate id");
-                ensure!(
-                    self,
-                    nodes.insert(d.node_id.clone()),
-                    "{what}: duplicate node id"
-                );
-                ensure!(
-                    self,
-                    d.r#ref == repo.default_branch,
-                    "{what}: ref {}",
-                    d.r#ref
-                );
+                ensure!(self, nodes.insert(d.node_id.clone()), "{what}: duplicate node id");
+                ensure!(self, d.r#ref == repo.default_branch, "{what}: ref {}", d.r#ref);
                 ensure!(self, d.creator < n_users, "{what}: creator out of range");
                 ensure!(
                     self,
@@ -560,17 +475,8 @@ impl Checker {
                     d.environment
                 );
                 match merges.get(d.sha.as_str()) {
-                    Some(m) => ensure!(
-                        self,
-                        *m <= d.created_at,
-                        "{what}: deploys a merge from the future"
-                    ),
-                    None => ensure!(
-                        self,
-                        false,
-                        "{what}: sha {} is no merge commit of the repo",
-                        d.sha
-                    ),
+                    Some(m) => ensure!(self, *m <= d.created_at, "{what}: deploys a merge from the future"),
+                    None => ensure!(self, false, "{what}: sha {} is no merge commit of the repo", d.sha),
                 }
                 ensure!(
                     self,
@@ -582,12 +488,7 @@ impl Checker {
                 self.time_s(&format!("{what} updated_at"), d.updated_at);
                 let mut t = d.created_at;
                 for s in &d.statuses {
-                    ensure!(
-                        self,
-                        status_ids.insert(s.id),
-                        "{what}: duplicate status id {}",
-                        s.id
-                    );
+                    ensure!(self, status_ids.insert(s.id), "{what}: duplicate status id {}", s.id);
                     ensure!(
                         self,
                         nodes.insert(s.node_id.clone()),
@@ -597,13 +498,7 @@ impl Checker {
                         self,
                         matches!(
                             s.state.as_str(),
-                            "error"
-                                | "failure"
-                                | "inactive"
-                                | "pending"
-                                | "success"
-                                | "queued"
-                                | "in_progress"
+                            "error" | "failure" | "inactive" | "pending" | "success" | "queued" | "in_progress"
                         ),
                         "{what}: state {}",
                         s.state
@@ -650,11 +545,7 @@ impl Checker {
                     "{what}: duplicate run number"
                 );
                 ensure!(self, x.actor < n_users, "{what}: actor out of range");
-                ensure!(
-                    self,
-                    heads.contains(x.head_sha.as_str()),
-                    "{what}: unknown head sha"
-                );
+                ensure!(self, heads.contains(x.head_sha.as_str()), "{what}: unknown head sha");
                 ensure!(
                     self,
                     (x.status == "completed") == x.conclusion.is_some(),
@@ -692,12 +583,7 @@ impl Checker {
             !pr.title.is_empty() && !pr.head_ref.is_empty(),
             "{p}: empty title or branch"
         );
-        ensure!(
-            self,
-            pr.base_ref == repo.default_branch,
-            "{p}: base {}",
-            pr.base_ref
-        );
+        ensure!(self, pr.base_ref == repo.default_branch, "{p}: base {}", pr.base_ref);
         match pr.state.as_str() {
             "open" => ensure!(
                 self,
@@ -705,28 +591,16 @@ impl Checker {
                 "{p}: open but closed/merged"
             ),
             "closed" => {
-                ensure!(
-                    self,
-                    pr.closed_at.is_some(),
-                    "{p}: closed without closed_at"
-                );
+                ensure!(self, pr.closed_at.is_some(), "{p}: closed without closed_at");
                 ensure!(self, !pr.draft, "{p}: closed draft");
             }
             s => ensure!(self, false, "{p}: state {s}"),
         }
         if let Some(m) = pr.merged_at {
             ensure!(self, pr.closed_at == Some(m), "{p}: merged_at != closed_at");
-            ensure!(
-                self,
-                pr.merge_commit_sha.is_some(),
-                "{p}: merged without merge commit"
-            );
+            ensure!(self, pr.merge_commit_sha.is_some(), "{p}: merged without merge commit");
         } else {
-            ensure!(
-                self,
-                pr.merge_commit_sha.is_none(),
-                "{p}: merge commit without merge"
-            );
+            ensure!(self, pr.merge_commit_sha.is_none(), "{p}: merge commit without merge");
         }
         self.time_s(&format!("{p} created_at"), pr.created_at);
         self.time_s(&format!("{p} updated_at"), pr.updated_at);
@@ -758,11 +632,7 @@ impl Checker {
                 "{p}: commits not in push order"
             );
             last = Some(c.committed_at);
-            ensure!(
-                self,
-                shas.insert(c.sha.as_str()),
-                "{p}: duplicate commit sha"
-            );
+            ensure!(self, shas.insert(c.sha.as_str()), "{p}: duplicate commit sha");
             if let Some(a) = c.author {
                 ensure!(
                     self,
@@ -782,17 +652,8 @@ impl Checker {
         let mut reviews = HashSet::new();
         let mut last = pr.created_at;
         for r in &pr.reviews {
-            ensure!(
-                self,
-                review_ids.insert(r.id),
-                "{p}: duplicate review id {}",
-                r.id
-            );
-            ensure!(
-                self,
-                nodes.insert(r.node_id.clone()),
-                "{p}: duplicate review node id"
-            );
+            ensure!(self, review_ids.insert(r.id), "{p}: duplicate review id {}", r.id);
+            ensure!(self, nodes.insert(r.node_id.clone()), "{p}: duplicate review node id");
             ensure!(self, r.author < n_users, "{p}: reviewer out of range");
             ensure!(
                 self,
@@ -823,17 +684,8 @@ impl Checker {
         }
         let mut last = pr.created_at;
         for c in &pr.comments {
-            ensure!(
-                self,
-                comment_ids.insert(c.id),
-                "{p}: duplicate comment id {}",
-                c.id
-            );
-            ensure!(
-                self,
-                nodes.insert(c.node_id.clone()),
-                "{p}: duplicate comment node id"
-            );
+            ensure!(self, comment_ids.insert(c.id), "{p}: duplicate comment id {}", c.id);
+            ensure!(self, nodes.insert(c.node_id.clone()), "{p}: duplicate comment node id");
             ensure!(self, c.author < n_users, "{p}: commenter out of range");
             self.time_s(&format!("{p} comment"), c.created_at);
             self.time_s(&format!("{p} comment"), c.updated_at);
@@ -851,12 +703,7 @@ impl Checker {
             max = max.max(c.updated_at);
         }
         for c in &pr.review_comments {
-            ensure!(
-                self,
-                rc_ids.insert(c.id),
-                "{p}: duplicate review comment id {}",
-                c.id
-            );
+            ensure!(self, rc_ids.insert(c.id), "{p}: duplicate review comment id {}", c.id);
             ensure!(
                 self,
                 nodes.insert(c.node_id.clone()),
@@ -868,11 +715,7 @@ impl Checker {
                 "{p}: review comment of unknown review {}",
                 c.review_id
             );
-            ensure!(
-                self,
-                c.author < n_users,
-                "{p}: review commenter out of range"
-            );
+            ensure!(self, c.author < n_users, "{p}: review commenter out of range");
             ensure!(
                 self,
                 shas.contains(c.commit_sha.as_str()),

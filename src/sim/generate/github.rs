@@ -13,12 +13,12 @@ use rand::rngs::StdRng;
 use super::jira::{IncidentSeed, Kind, kind_of_type};
 use super::text::{self, PEOPLE};
 use super::util::{
-    DAY, HOUR, IdSeq, MIN, SEC, floor_sec, ids_by_time, log_uniform, ms_of, node_id, poisson,
-    rng_for, sha, ts, weighted, work_time,
+    DAY, HOUR, IdSeq, MIN, SEC, floor_sec, ids_by_time, log_uniform, ms_of, node_id, poisson, rng_for, sha, ts,
+    weighted, work_time,
 };
 use crate::sim::model::{
-    GhComment, GhCommit, GhDeployment, GhDeploymentStatus, GhPull, GhRelease, GhRepo, GhReview,
-    GhReviewComment, GhRun, GhUser, GithubData, JiraData,
+    GhComment, GhCommit, GhDeployment, GhDeploymentStatus, GhPull, GhRelease, GhRepo, GhReview, GhReviewComment, GhRun,
+    GhUser, GithubData, JiraData,
 };
 
 pub(super) const ORG: &str = "acme";
@@ -123,12 +123,7 @@ pub(super) struct Heavy {
 
 /// Builds people, repositories, pull requests, deployments and releases, and the incidents that
 /// production deployments cause.
-pub(super) fn timeline(
-    seed: u64,
-    size: &super::SizeOptions,
-    now: i64,
-    n_projects: usize,
-) -> Timeline {
+pub(super) fn timeline(seed: u64, size: &super::SizeOptions, now: i64, n_projects: usize) -> Timeline {
     let mut rng = rng_for(seed, 2);
     // GitHub has whole seconds only.
     let now = floor_sec(now);
@@ -151,10 +146,7 @@ pub(super) fn timeline(
         })
         .collect();
     let total_w: usize = weights.iter().sum();
-    let mut counts: Vec<usize> = weights
-        .iter()
-        .map(|w| size.prs * w / total_w.max(1))
-        .collect();
+    let mut counts: Vec<usize> = weights.iter().map(|w| size.prs * w / total_w.max(1)).collect();
     let mut rest = size.prs - counts.iter().sum::<usize>();
     let mut k = 0;
     while rest > 0 && n > 0 {
@@ -173,11 +165,7 @@ pub(super) fn timeline(
     for (i, &count) in counts.iter().enumerate() {
         let archived = Some(i) == archived_idx;
         let created = start - log_uniform(&mut rng, 30 * DAY, 1500 * DAY);
-        let active_end = if archived {
-            floor_sec(start + span * 2 / 5)
-        } else {
-            now
-        };
+        let active_end = if archived { floor_sec(start + span * 2 / 5) } else { now };
         let mut repo = GhRepo {
             id: 0,
             node_id: String::new(),
@@ -257,11 +245,7 @@ pub(super) fn timeline(
 }
 
 /// (repo, index of the PR in the repo) → heavy counts.
-fn heavy_slots(
-    prs: usize,
-    counts: &[usize],
-    archived: Option<usize>,
-) -> HashMap<(usize, usize), Heavy> {
+fn heavy_slots(prs: usize, counts: &[usize], archived: Option<usize>) -> HashMap<(usize, usize), Heavy> {
     let mut out: HashMap<(usize, usize), Heavy> = HashMap::new();
     let active: Vec<usize> = (0..counts.len())
         .filter(|&r| Some(r) != archived && counts[r] >= 2)
@@ -377,20 +361,9 @@ impl PullGen<'_> {
 
     /// One pull request, with everything that happened to it up to `now`. Ids, texts and branch
     /// names are filled in later.
-    fn pull(
-        &mut self,
-        number: u64,
-        created: i64,
-        active_end: i64,
-        archived: bool,
-        heavy: Heavy,
-    ) -> GhPull {
+    fn pull(&mut self, number: u64, created: i64, active_end: i64, archived: bool, heavy: Heavy) -> GhPull {
         let heavy_any = heavy.commits + heavy.reviews + heavy.comments > 0;
-        let author = if heavy_any {
-            self.human()
-        } else {
-            self.author()
-        };
+        let author = if heavy_any { self.human() } else { self.author() };
         let bot = self.who.is_bot(author);
         let r = self.rng.random_range(0..100);
         let (merge, stale) = if heavy_any {
@@ -429,9 +402,7 @@ impl PullGen<'_> {
             log_uniform(self.rng, 5 * MIN, 4 * DAY)
         };
         let commits = self.commits(author, n_commits, created - span, created - SEC);
-        let head_sha = commits
-            .last()
-            .map_or_else(|| sha(self.rng), |c| c.sha.clone());
+        let head_sha = commits.last().map_or_else(|| sha(self.rng), |c| c.sha.clone());
 
         // Reviews, with line comments on the non-approving ones.
         let mut reviews = Vec::new();
@@ -453,18 +424,13 @@ impl PullGen<'_> {
             for (k, t) in times.iter().enumerate() {
                 let last = k + 1 == times.len();
                 let own = !bot && self.rng.random_ratio(1, 16);
-                let reviewer = if own {
-                    author
-                } else {
-                    self.other_human(author)
-                };
+                let reviewer = if own { author } else { self.other_human(author) };
                 let state = if own {
                     "COMMENTED"
                 } else if (last && merge && !open) || bot {
                     "APPROVED"
                 } else {
-                    ["COMMENTED", "CHANGES_REQUESTED", "APPROVED", "DISMISSED"]
-                        [weighted(self.rng, &[35, 20, 37, 8])]
+                    ["COMMENTED", "CHANGES_REQUESTED", "APPROVED", "DISMISSED"][weighted(self.rng, &[35, 20, 37, 8])]
                 };
                 reviews.push(self.review(reviewer, state, *t, &head_sha));
                 if state != "APPROVED" {
@@ -474,16 +440,8 @@ impl PullGen<'_> {
                         poisson(self.rng, 1.0)
                     };
                     for _ in 0..n {
-                        let c = floor_sec(
-                            (*t - self.rng.random_range(0..300) * SEC).max(created + SEC),
-                        );
-                        review_comments.push(self.review_comment(
-                            reviews.len() - 1,
-                            reviewer,
-                            c,
-                            act_end,
-                            &head_sha,
-                        ));
+                        let c = floor_sec((*t - self.rng.random_range(0..300) * SEC).max(created + SEC));
+                        review_comments.push(self.review_comment(reviews.len() - 1, reviewer, c, act_end, &head_sha));
                     }
                 }
             }
@@ -511,8 +469,7 @@ impl PullGen<'_> {
             if !bot && self.rng.random_ratio(1, 3) {
                 let t = created + self.rng.random_range(60..600) * SEC;
                 if t <= act_end {
-                    let body =
-                        format!("🚀 Preview deployed to https://pr-{number}.preview.acme.dev");
+                    let body = format!("🚀 Preview deployed to https://pr-{number}.preview.acme.dev");
                     comments.push(self.comment(self.who.actions(), t, act_end, Some(body)));
                 }
             }
@@ -609,13 +566,7 @@ impl PullGen<'_> {
         }
     }
 
-    pub(super) fn comment(
-        &mut self,
-        author: usize,
-        t: i64,
-        until: i64,
-        body: Option<String>,
-    ) -> GhComment {
+    pub(super) fn comment(&mut self, author: usize, t: i64, until: i64, body: Option<String>) -> GhComment {
         let updated = if self.rng.random_ratio(1, 8) && until > t {
             floor_sec((t + log_uniform(self.rng, MIN, DAY)).min(until))
         } else {
@@ -667,12 +618,7 @@ pub(super) fn set_commit_identity(c: &mut GhCommit, users: &[GhUser], fallback: 
 }
 
 /// Deployment status sequence: queued → in_progress → outcome (only what happened by `now`).
-pub(super) fn deployment_statuses(
-    rng: &mut StdRng,
-    created: i64,
-    outcome: &str,
-    now: i64,
-) -> Vec<GhDeploymentStatus> {
+pub(super) fn deployment_statuses(rng: &mut StdRng, created: i64, outcome: &str, now: i64) -> Vec<GhDeploymentStatus> {
     let t1 = created;
     let t2 = t1 + rng.random_range(5..60) * SEC;
     let t3 = t2 + floor_sec(log_uniform(rng, MIN, 15 * MIN));
@@ -760,10 +706,7 @@ fn deploy_repo(rng: &mut StdRng, repo: &mut GhRepo, now: i64, who: Who) {
         while j + 1 < merged.len() && merged[j + 1].0 <= staged {
             j += 1;
         }
-        let sha = repo.pulls[merged[j].1]
-            .merge_commit_sha
-            .clone()
-            .unwrap_or_default();
+        let sha = repo.pulls[merged[j].1].merge_commit_sha.clone().unwrap_or_default();
         let staging = deployment(rng, "staging", &sha, &repo.default_branch, staged, now, who);
         let staging_end = staging
             .statuses
@@ -777,15 +720,7 @@ fn deploy_repo(rng: &mut StdRng, repo: &mut GhRepo, now: i64, who: Who) {
                 if promoted > now {
                     break;
                 }
-                let prod = deployment(
-                    rng,
-                    "production",
-                    &sha,
-                    &repo.default_branch,
-                    promoted,
-                    now,
-                    who,
-                );
+                let prod = deployment(rng, "production", &sha, &repo.default_branch, promoted, now, who);
                 ready_at = ms_of(prod.updated_at) + 5 * MIN;
                 deployments.push(prod);
             }
@@ -800,9 +735,9 @@ fn deploy_repo(rng: &mut StdRng, repo: &mut GhRepo, now: i64, who: Who) {
 fn ensure_outcomes(repos: &mut [GhRepo]) {
     let finals = |repos: &[GhRepo], want: &str| {
         repos.iter().any(|r| {
-            r.deployments.iter().any(|d| {
-                d.environment == "production" && d.statuses.last().is_some_and(|s| s.state == want)
-            })
+            r.deployments
+                .iter()
+                .any(|d| d.environment == "production" && d.statuses.last().is_some_and(|s| s.state == want))
         })
     };
     for (want, from) in [("failure", "success"), ("success", "failure")] {
@@ -817,8 +752,7 @@ fn ensure_outcomes(repos: &mut [GhRepo]) {
                     .iter()
                     .enumerate()
                     .filter(|(_, d)| {
-                        d.environment == "production"
-                            && d.statuses.last().is_some_and(|s| s.state == from)
+                        d.environment == "production" && d.statuses.last().is_some_and(|s| s.state == from)
                     })
                     .map(move |(k, _)| (r, k))
             })
@@ -1002,10 +936,7 @@ pub(super) fn incident_seed(
     now: i64,
     n_projects: usize,
 ) -> Option<IncidentSeed> {
-    let base = d
-        .statuses
-        .last()
-        .map_or(ms_of(d.created_at), |s| ms_of(s.created_at));
+    let base = d.statuses.last().map_or(ms_of(d.created_at), |s| ms_of(s.created_at));
     let mut created = base + log_uniform(rng, 3 * MIN, 4 * HOUR) + rng.random_range(0..1000);
     if created > now {
         created = now;
@@ -1029,16 +960,11 @@ fn assign_ids(rng: &mut StdRng, data: &mut GithubData) {
             keys.push((ms_of(pr.created_at), (r, p, 0)));
         }
     }
-    ids_by_time(
-        keys,
-        &mut IdSeq::new(1_100_000_000),
-        rng,
-        |(r, p, _), id| {
-            let pr = &mut repos[r].pulls[p];
-            pr.id = id;
-            pr.node_id = node_id("PR_kwDO", id);
-        },
-    );
+    ids_by_time(keys, &mut IdSeq::new(1_100_000_000), rng, |(r, p, _), id| {
+        let pr = &mut repos[r].pulls[p];
+        pr.id = id;
+        pr.node_id = node_id("PR_kwDO", id);
+    });
 
     let mut keys = Vec::new();
     for (r, repo) in repos.iter().enumerate() {
@@ -1048,16 +974,11 @@ fn assign_ids(rng: &mut StdRng, data: &mut GithubData) {
             }
         }
     }
-    ids_by_time(
-        keys,
-        &mut IdSeq::new(1_500_000_000),
-        rng,
-        |(r, p, k), id| {
-            let x = &mut repos[r].pulls[p].reviews[k];
-            x.id = id;
-            x.node_id = node_id("PRR_kwDO", id);
-        },
-    );
+    ids_by_time(keys, &mut IdSeq::new(1_500_000_000), rng, |(r, p, k), id| {
+        let x = &mut repos[r].pulls[p].reviews[k];
+        x.id = id;
+        x.node_id = node_id("PRR_kwDO", id);
+    });
 
     let mut keys = Vec::new();
     for (r, repo) in repos.iter().enumerate() {
@@ -1067,16 +988,11 @@ fn assign_ids(rng: &mut StdRng, data: &mut GithubData) {
             }
         }
     }
-    ids_by_time(
-        keys,
-        &mut IdSeq::new(1_800_000_000),
-        rng,
-        |(r, p, k), id| {
-            let x = &mut repos[r].pulls[p].comments[k];
-            x.id = id;
-            x.node_id = node_id("IC_kwDO", id);
-        },
-    );
+    ids_by_time(keys, &mut IdSeq::new(1_800_000_000), rng, |(r, p, k), id| {
+        let x = &mut repos[r].pulls[p].comments[k];
+        x.id = id;
+        x.node_id = node_id("IC_kwDO", id);
+    });
 
     let mut keys = Vec::new();
     for (r, repo) in repos.iter().enumerate() {
@@ -1086,21 +1002,16 @@ fn assign_ids(rng: &mut StdRng, data: &mut GithubData) {
             }
         }
     }
-    ids_by_time(
-        keys,
-        &mut IdSeq::new(1_300_000_000),
-        rng,
-        |(r, p, k), id| {
-            let pr = &mut repos[r].pulls[p];
-            // `review_id` held the index of the review until now.
-            let review = pr.review_comments[k].review_id as usize;
-            let review_id = pr.reviews.get(review).map_or(0, |x| x.id);
-            let x = &mut pr.review_comments[k];
-            x.id = id;
-            x.node_id = node_id("PRRC_kwDO", id);
-            x.review_id = review_id;
-        },
-    );
+    ids_by_time(keys, &mut IdSeq::new(1_300_000_000), rng, |(r, p, k), id| {
+        let pr = &mut repos[r].pulls[p];
+        // `review_id` held the index of the review until now.
+        let review = pr.review_comments[k].review_id as usize;
+        let review_id = pr.reviews.get(review).map_or(0, |x| x.id);
+        let x = &mut pr.review_comments[k];
+        x.id = id;
+        x.node_id = node_id("PRRC_kwDO", id);
+        x.review_id = review_id;
+    });
 
     let mut keys = Vec::new();
     for (r, repo) in repos.iter().enumerate() {
@@ -1108,16 +1019,11 @@ fn assign_ids(rng: &mut StdRng, data: &mut GithubData) {
             keys.push((ms_of(d.created_at), (r, k, 0)));
         }
     }
-    ids_by_time(
-        keys,
-        &mut IdSeq::new(2_000_000_000),
-        rng,
-        |(r, k, _), id| {
-            let d = &mut repos[r].deployments[k];
-            d.id = id;
-            d.node_id = node_id("DE_kwDO", id);
-        },
-    );
+    ids_by_time(keys, &mut IdSeq::new(2_000_000_000), rng, |(r, k, _), id| {
+        let d = &mut repos[r].deployments[k];
+        d.id = id;
+        d.node_id = node_id("DE_kwDO", id);
+    });
 
     let mut keys = Vec::new();
     for (r, repo) in repos.iter().enumerate() {
@@ -1127,16 +1033,11 @@ fn assign_ids(rng: &mut StdRng, data: &mut GithubData) {
             }
         }
     }
-    ids_by_time(
-        keys,
-        &mut IdSeq::new(4_000_000_000),
-        rng,
-        |(r, k, s), id| {
-            let x = &mut repos[r].deployments[k].statuses[s];
-            x.id = id;
-            x.node_id = node_id("DES_kwDO", id);
-        },
-    );
+    ids_by_time(keys, &mut IdSeq::new(4_000_000_000), rng, |(r, k, s), id| {
+        let x = &mut repos[r].deployments[k].statuses[s];
+        x.id = id;
+        x.node_id = node_id("DES_kwDO", id);
+    });
 
     let mut keys = Vec::new();
     for (r, repo) in repos.iter().enumerate() {
@@ -1189,12 +1090,7 @@ impl<'a> JiraRefs<'a> {
                 continue;
             }
             if let Some(&p) = index.get(issue.project_id.as_str()) {
-                by_project[p].push((
-                    ms_of(issue.created),
-                    issue.key.as_str(),
-                    issue.summary.as_str(),
-                    kind,
-                ));
+                by_project[p].push((ms_of(issue.created), issue.key.as_str(), issue.summary.as_str(), kind));
             }
         }
         for v in &mut by_project {
@@ -1271,9 +1167,7 @@ pub(super) fn write_pull_texts(
         let v = format!("1.{}.{}", n % 17, rng.random_range(0..10));
         pr.title = format!("chore({base}): release {v}");
         pr.head_ref = format!("release-please--branches--{base}");
-        pr.body = format!(
-            ":robot: I have created a release *beep* *boop*\n\n## {v}\n\n### Bug Fixes\n\n* minor fixes"
-        );
+        pr.body = format!(":robot: I have created a release *beep* *boop*\n\n## {v}\n\n### Bug Fixes\n\n* minor fixes");
         let title = pr.title.clone();
         for c in &mut pr.commits {
             c.message.clone_from(&title);
@@ -1301,9 +1195,7 @@ pub(super) fn write_pull_texts(
                 format!("{prefix}/{}", text::slug(summary, 5))
             };
             pr.body = if rng.random_bool(0.5) {
-                format!(
-                    "Closes {key}\n\n## Summary\n{summary}\n\n## Testing\n- [x] unit tests\n- [ ] e2e"
-                )
+                format!("Closes {key}\n\n## Summary\n{summary}\n\n## Testing\n- [x] unit tests\n- [ ] e2e")
             } else {
                 format!(
                     "Relates to [{key}](https://acme.atlassian.net/browse/{key}).\n\nSee the ticket for context & screenshots."
@@ -1415,13 +1307,7 @@ pub(super) fn number_runs(runs: &mut [GhRun], mut ci: u64, mut deploy: u64) {
 }
 
 /// The CI run triggered by opening a pull request (or pushing to it) at `at`.
-pub(super) fn ci_run(
-    rng: &mut StdRng,
-    repo: usize,
-    pr: &GhPull,
-    at: i64,
-    now: i64,
-) -> Option<GhRun> {
+pub(super) fn ci_run(rng: &mut StdRng, repo: usize, pr: &GhPull, at: i64, now: i64) -> Option<GhRun> {
     let created = at + rng.random_range(5..60) * SEC;
     if created > now {
         return None;
@@ -1457,25 +1343,13 @@ pub(super) fn ci_run(
 }
 
 /// The workflow run that created a production deployment; it ends with the deployment.
-pub(super) fn deploy_run(
-    rng: &mut StdRng,
-    repo: usize,
-    d: &GhDeployment,
-    branch: &str,
-    who: Who,
-) -> GhRun {
+pub(super) fn deploy_run(rng: &mut StdRng, repo: usize, d: &GhDeployment, branch: &str, who: Who) -> GhRun {
     let dep = ms_of(d.created_at);
     let created = dep - rng.random_range(10..90) * SEC;
     let started = (created + rng.random_range(2..10) * SEC).min(dep);
     let last = d.statuses.last();
     let done = last.is_some_and(|s| is_final(&s.state));
-    let conclusion = last.map(|s| {
-        if s.state == "success" {
-            "success"
-        } else {
-            "failure"
-        }
-    });
+    let conclusion = last.map(|s| if s.state == "success" { "success" } else { "failure" });
     GhRun {
         id: 0,
         node_id: String::new(),
@@ -1490,11 +1364,7 @@ pub(super) fn deploy_run(
         }
         .into(),
         status: if done { "completed" } else { "in_progress" }.into(),
-        conclusion: if done {
-            conclusion.map(str::to_string)
-        } else {
-            None
-        },
+        conclusion: if done { conclusion.map(str::to_string) } else { None },
         run_number: 0,
         run_attempt: 1,
         actor: if who.is_bot(d.creator) {

@@ -7,12 +7,10 @@ use rand::rngs::StdRng;
 
 use super::SizeOptions;
 use super::text::{self, AUTOMATION, PEOPLE};
-use super::util::{
-    DAY, HOUR, IdSeq, MIN, ids_by_time, log_uniform, poisson, rng_for, ts, weighted, work_time,
-};
+use super::util::{DAY, HOUR, IdSeq, MIN, ids_by_time, log_uniform, poisson, rng_for, ts, weighted, work_time};
 use crate::sim::model::{
-    JiraChangeItem, JiraData, JiraHistory, JiraIssue, JiraIssueType, JiraProject, JiraStatus,
-    JiraUser, STORY_POINTS_FIELD,
+    JiraChangeItem, JiraData, JiraHistory, JiraIssue, JiraIssueType, JiraProject, JiraStatus, JiraUser,
+    STORY_POINTS_FIELD,
 };
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -40,10 +38,7 @@ pub(super) fn type_id(kind: Kind) -> &'static str {
 }
 
 pub(super) fn kind_of_type(type_id: &str) -> Kind {
-    TYPES
-        .iter()
-        .find(|t| t.0 == type_id)
-        .map_or(Kind::Task, |t| t.4)
+    TYPES.iter().find(|t| t.0 == type_id).map_or(Kind::Task, |t| t.4)
 }
 
 /// Logical workflow states; each project "flavour" names some of them differently.
@@ -86,12 +81,7 @@ pub(super) const STATUSES: [(&str, &str, &str, St); 20] = [
     ("10003", "IN REVIEW", "indeterminate", St::Review),
     ("10004", "code review", "indeterminate", St::Review),
     ("10005", "Blocked", "indeterminate", St::Blocked),
-    (
-        "10006",
-        "Waiting for Customer",
-        "indeterminate",
-        St::Waiting,
-    ),
+    ("10006", "Waiting for Customer", "indeterminate", St::Waiting),
     ("10007", "QA", "indeterminate", St::Qa),
     ("10008", "Ready for Release", "indeterminate", St::Ready),
     ("10009", "Done", "done", St::Done),
@@ -137,14 +127,7 @@ pub(super) const PRIORITIES: [(&str, &str); 5] = [
     ("5", "Lowest"),
 ];
 
-const POINTS: [(f64, &str); 6] = [
-    (1.0, "1"),
-    (2.0, "2"),
-    (3.0, "3"),
-    (5.0, "5"),
-    (8.0, "8"),
-    (13.0, "13"),
-];
+const POINTS: [(f64, &str); 6] = [(1.0, "1"), (2.0, "2"), (3.0, "3"), (5.0, "5"), (8.0, "8"), (13.0, "13")];
 
 pub(super) fn points_str(p: f64) -> String {
     POINTS
@@ -394,12 +377,7 @@ pub(super) fn number_of_projects(size: &SizeOptions) -> usize {
 }
 
 /// Generates the Jira side. `incidents` come from production deployments.
-pub(super) fn generate(
-    seed: u64,
-    size: &SizeOptions,
-    now: i64,
-    incidents: &[IncidentSeed],
-) -> JiraData {
+pub(super) fn generate(seed: u64, size: &SizeOptions, now: i64, incidents: &[IncidentSeed]) -> JiraData {
     let mut rng = rng_for(seed, 1);
     let users = users(&mut rng);
     let statuses = STATUSES
@@ -519,9 +497,7 @@ pub(super) fn summary(rng: &mut StdRng, kind: Kind) -> String {
 }
 
 fn project_weights(n: usize) -> Vec<u32> {
-    (0..n)
-        .map(|i| 6u32.saturating_sub(i as u32).max(2))
-        .collect()
+    (0..n).map(|i| 6u32.saturating_sub(i as u32).max(2)).collect()
 }
 
 fn drafts(
@@ -587,9 +563,7 @@ fn drafts(
     };
     let early = start + span / 2;
     let mut candidates: Vec<usize> = (keep..out.len())
-        .filter(|&i| {
-            matches!(out[i].kind, Kind::Story | Kind::Task | Kind::Bug) && out[i].created < early
-        })
+        .filter(|&i| matches!(out[i].kind, Kind::Story | Kind::Task | Kind::Bug) && out[i].created < early)
         .collect();
     if candidates.len() < want {
         candidates = (keep..out.len()).collect();
@@ -680,10 +654,7 @@ impl Life<'_> {
             kind,
             flavour,
             status: status_index(st0, flavour),
-            assignee: if self
-                .rng
-                .random_bool(if kind == Kind::Epic { 0.7 } else { 0.5 })
-            {
+            assignee: if self.rng.random_bool(if kind == Kind::Epic { 0.7 } else { 0.5 }) {
                 Some(self.human())
             } else {
                 None
@@ -729,11 +700,7 @@ impl Life<'_> {
                         _ => What::Assignee(None),
                     }
                 };
-                evs.push(Ev {
-                    t,
-                    author: None,
-                    what,
-                });
+                evs.push(Ev { t, author: None, what });
             }
             // Stable: status changes stay first on equal times.
             evs.sort_by_key(|e| e.t);
@@ -832,11 +799,7 @@ impl Life<'_> {
             if t > self.now {
                 break;
             }
-            let to = if st == St::InProgress {
-                other
-            } else {
-                St::InProgress
-            };
+            let to = if st == St::InProgress { other } else { St::InProgress };
             evs.push(Ev {
                 t,
                 author: Some(AUTOMATION.min(self.users.len().saturating_sub(1))),
@@ -983,14 +946,12 @@ impl Life<'_> {
     pub(super) fn step(&mut self, state: &mut IssueState, t: i64) -> Option<JiraHistory> {
         let st = STATUSES[state.status].3;
         let to = next(state.kind, st, self.rng);
-        let assign =
-            if to == St::InProgress && (state.assignee.is_none() || self.rng.random_ratio(1, 10)) {
-                Some(self.human())
-            } else {
-                None
-            };
-        self.apply(state, t, None, What::Status { to, assign })
-            .map(|(h, _)| h)
+        let assign = if to == St::InProgress && (state.assignee.is_none() || self.rng.random_ratio(1, 10)) {
+            Some(self.human())
+        } else {
+            None
+        };
+        self.apply(state, t, None, What::Status { to, assign }).map(|(h, _)| h)
     }
 
     /// A non-status edit of an existing issue (used by `advance`).
@@ -1006,13 +967,7 @@ impl Life<'_> {
 
     /// A new issue created at `created`, with whatever happens to it until `self.now` (used by
     /// `advance`; ids, key and project are left for the caller).
-    pub(super) fn new_issue(
-        &mut self,
-        kind: Kind,
-        flavour: usize,
-        created: i64,
-        summary: String,
-    ) -> JiraIssue {
+    pub(super) fn new_issue(&mut self, kind: Kind, flavour: usize, created: i64, summary: String) -> JiraIssue {
         let d = Draft {
             created,
             project: 0,
@@ -1026,11 +981,7 @@ impl Life<'_> {
 
 /// The workflow state of an existing issue, or `None` when its status or type is not one the
 /// generator knows (then `advance` leaves it alone).
-pub(super) fn state_of(
-    issue: &JiraIssue,
-    flavour: usize,
-    users: &[JiraUser],
-) -> Option<IssueState> {
+pub(super) fn state_of(issue: &JiraIssue, flavour: usize, users: &[JiraUser]) -> Option<IssueState> {
     let status = STATUSES.iter().position(|s| s.0 == issue.status_id)?;
     let labels = issue
         .changelog

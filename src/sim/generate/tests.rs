@@ -80,15 +80,9 @@ fn assert_rich(data: &Dataset) {
         j.statuses.iter().any(|s| !s.name.is_ascii()),
         "non-English status names"
     );
-    assert!(
-        j.statuses.iter().any(|s| s.name == "IN REVIEW")
-            && j.statuses.iter().any(|s| s.name == "code review")
-    );
+    assert!(j.statuses.iter().any(|s| s.name == "IN REVIEW") && j.statuses.iter().any(|s| s.name == "code review"));
     for name in ["Story", "Bug", "Task", "Epic", "Sub-task", "Incident"] {
-        assert!(
-            j.issue_types.iter().any(|t| t.name == name),
-            "issue type {name}"
-        );
+        assert!(j.issue_types.iter().any(|t| t.name == name), "issue type {name}");
     }
     // Every issue type and most statuses are in use.
     for t in &j.issue_types {
@@ -122,19 +116,12 @@ fn assert_rich(data: &Dataset) {
         assert!(fields.contains(f), "no {f} changes");
     }
     assert!(
-        j.issues
-            .iter()
-            .flat_map(|i| &i.changelog)
-            .any(|h| h.items.len() >= 2
-                && h.items.iter().any(|it| it.field == "status")
-                && h.items.iter().any(|it| it.field == "assignee")),
+        j.issues.iter().flat_map(|i| &i.changelog).any(|h| h.items.len() >= 2
+            && h.items.iter().any(|it| it.field == "status")
+            && h.items.iter().any(|it| it.field == "assignee")),
         "no status + assignee history"
     );
-    let stories: Vec<_> = j
-        .issues
-        .iter()
-        .filter(|i| i.issue_type_id == "10001")
-        .collect();
+    let stories: Vec<_> = j.issues.iter().filter(|i| i.issue_type_id == "10001").collect();
     let pointed = stories.iter().filter(|i| i.story_points.is_some()).count();
     assert!(
         pointed * 2 > stories.len(),
@@ -148,54 +135,31 @@ fn assert_rich(data: &Dataset) {
     );
     assert!(j.issues.iter().any(|i| !i.summary.is_ascii()));
     // Rework: back from review/QA to in progress; waiting states.
-    let names: HashMap<&str, &str> = j
-        .statuses
-        .iter()
-        .map(|s| (s.id.as_str(), s.name.as_str()))
-        .collect();
+    let names: HashMap<&str, &str> = j.statuses.iter().map(|s| (s.id.as_str(), s.name.as_str())).collect();
     let moves: HashSet<(&str, &str)> = j
         .issues
         .iter()
         .flat_map(|i| &i.changelog)
         .flat_map(|h| &h.items)
         .filter(|it| it.field == "status")
-        .map(|it| {
-            (
-                names[it.from.as_deref().unwrap()],
-                names[it.to.as_deref().unwrap()],
-            )
-        })
+        .map(|it| (names[it.from.as_deref().unwrap()], names[it.to.as_deref().unwrap()]))
         .collect();
     assert!(
-        moves.iter().any(
-            |(f, t)| (*f == "QA" || *f == "IN REVIEW" || *f == "code review")
-                && (*t == "In Progress" || *t == "En cours")
-        ),
+        moves
+            .iter()
+            .any(|(f, t)| (*f == "QA" || *f == "IN REVIEW" || *f == "code review")
+                && (*t == "In Progress" || *t == "En cours")),
         "no rework"
     );
-    assert!(
-        moves.iter().any(|(_, t)| *t == "Blocked")
-            && moves.iter().any(|(_, t)| *t == "Waiting for Customer")
-    );
-    assert!(
-        moves.iter().any(|(_, t)| *t == "Backlog"),
-        "no backlog returns"
-    );
-    assert!(
-        j.issues.iter().any(|i| i.resolved.is_none())
-            && j.issues.iter().any(|i| i.resolved.is_some())
-    );
+    assert!(moves.iter().any(|(_, t)| *t == "Blocked") && moves.iter().any(|(_, t)| *t == "Waiting for Customer"));
+    assert!(moves.iter().any(|(_, t)| *t == "Backlog"), "no backlog returns");
+    assert!(j.issues.iter().any(|i| i.resolved.is_none()) && j.issues.iter().any(|i| i.resolved.is_some()));
 
     // GitHub users and pull requests.
     assert_eq!(g.org, "acme");
-    let bots: Vec<usize> = (0..g.users.len())
-        .filter(|&u| g.users[u].kind == "Bot")
-        .collect();
+    let bots: Vec<usize> = (0..g.users.len()).filter(|&u| g.users[u].kind == "Bot").collect();
     for login in ["dependabot[bot]", "renovate[bot]", "github-actions[bot]"] {
-        assert!(
-            g.users.iter().any(|u| u.login == login && u.kind == "Bot"),
-            "{login}"
-        );
+        assert!(g.users.iter().any(|u| u.login == login && u.kind == "Bot"), "{login}");
     }
     let pulls: Vec<_> = g.repos.iter().flat_map(|r| &r.pulls).collect();
     let by_bots = pulls.iter().filter(|p| bots.contains(&p.author)).count();
@@ -213,15 +177,8 @@ fn assert_rich(data: &Dataset) {
         numbers.len() >= 2 && numbers[0].intersection(&numbers[1]).count() > 5,
         "PR numbers do not overlap across repos"
     );
-    assert!(
-        g.repos
-            .iter()
-            .all(|r| r.pulls.first().is_none_or(|p| p.number == 1))
-    );
-    assert!(
-        g.repos.iter().any(|r| r.default_branch == "master")
-            && g.repos.iter().any(|r| r.default_branch == "main")
-    );
+    assert!(g.repos.iter().all(|r| r.pulls.first().is_none_or(|p| p.number == 1)));
+    assert!(g.repos.iter().any(|r| r.default_branch == "master") && g.repos.iter().any(|r| r.default_branch == "main"));
     if g.repos.len() >= 3 {
         assert_eq!(g.repos.iter().filter(|r| r.archived).count(), 1);
     }
@@ -235,47 +192,28 @@ fn assert_rich(data: &Dataset) {
         "{early} of {} PRs have all commits before creation",
         pulls.len()
     );
-    assert!(
-        pulls.iter().any(|p| p.commits.len() > 100),
-        "no PR with > 100 commits"
-    );
-    assert!(
-        pulls.iter().any(|p| p.reviews.len() > 100),
-        "no PR with > 100 reviews"
-    );
+    assert!(pulls.iter().any(|p| p.commits.len() > 100), "no PR with > 100 commits");
+    assert!(pulls.iter().any(|p| p.reviews.len() > 100), "no PR with > 100 reviews");
     assert!(
         pulls.iter().any(|p| p.comments.len() > 100),
         "no PR with > 100 comments"
     );
     for state in ["APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED"] {
         assert!(
-            pulls
-                .iter()
-                .flat_map(|p| &p.reviews)
-                .any(|r| r.state == state),
+            pulls.iter().flat_map(|p| &p.reviews).any(|r| r.state == state),
             "no {state} review"
         );
     }
     assert!(
-        pulls
-            .iter()
-            .any(|p| p.reviews.iter().any(|r| r.author == p.author)),
+        pulls.iter().any(|p| p.reviews.iter().any(|r| r.author == p.author)),
         "no self-review comment"
     );
     assert!(
-        pulls
-            .iter()
-            .flat_map(|p| &p.comments)
-            .any(|c| bots.contains(&c.author)),
+        pulls.iter().flat_map(|p| &p.comments).any(|c| bots.contains(&c.author)),
         "no bot comments"
     );
     assert!(pulls.iter().any(|p| !p.review_comments.is_empty()));
-    assert!(
-        pulls
-            .iter()
-            .flat_map(|p| &p.commits)
-            .any(|c| c.author.is_none())
-    );
+    assert!(pulls.iter().flat_map(|p| &p.commits).any(|c| c.author.is_none()));
     let merged = pulls.iter().filter(|p| p.merged_at.is_some()).count();
     let open = pulls.iter().filter(|p| p.state == "open").count();
     let closed = pulls.len() - merged - open;
@@ -302,11 +240,7 @@ fn assert_rich(data: &Dataset) {
         }
         for c in &p.commits {
             for k in jira_keys(&c.message, &projects) {
-                assert!(
-                    keys.contains(k),
-                    "{k} in commit {:?} does not exist",
-                    c.message
-                );
+                assert!(keys.contains(k), "{k} in commit {:?} does not exist", c.message);
                 in_commits += 1;
             }
         }
@@ -323,12 +257,8 @@ fn assert_rich(data: &Dataset) {
         .flat_map(|r| r.deployments.iter().map(move |d| (r, d)))
         .filter(|(_, d)| d.environment == "production")
         .collect();
-    let final_state = |d: &crate::sim::model::GhDeployment| {
-        d.statuses
-            .last()
-            .map(|s| s.state.clone())
-            .unwrap_or_default()
-    };
+    let final_state =
+        |d: &crate::sim::model::GhDeployment| d.statuses.last().map(|s| s.state.clone()).unwrap_or_default();
     assert!(
         prod.iter().any(|(_, d)| final_state(d) == "success"),
         "no successful production deployment"
@@ -343,11 +273,7 @@ fn assert_rich(data: &Dataset) {
             .flat_map(|r| &r.deployments)
             .any(|d| d.environment == "staging")
     );
-    let incidents: Vec<_> = j
-        .issues
-        .iter()
-        .filter(|i| i.issue_type_id == "10005")
-        .collect();
+    let incidents: Vec<_> = j.issues.iter().filter(|i| i.issue_type_id == "10005").collect();
     assert!(!incidents.is_empty(), "no incidents");
     let after_failure = incidents.iter().filter(|i| {
         prod.iter().any(|(_, d)| {
@@ -371,28 +297,17 @@ fn assert_rich(data: &Dataset) {
     }
     // Workflow runs mirror production deployments.
     for r in &g.repos {
-        let deploy_runs = r
-            .workflow_runs
-            .iter()
-            .filter(|x| x.name == "Deploy production")
-            .count();
-        let prods = r
-            .deployments
-            .iter()
-            .filter(|d| d.environment == "production")
-            .count();
+        let deploy_runs = r.workflow_runs.iter().filter(|x| x.name == "Deploy production").count();
+        let prods = r.deployments.iter().filter(|d| d.environment == "production").count();
         assert_eq!(deploy_runs, prods, "{}: deploy runs", r.name);
         assert!(r.workflow_runs.iter().filter(|x| x.name == "CI").all(|x| {
-            r.pulls.iter().any(|p| {
-                p.head_ref == x.head_branch && p.commits.iter().any(|c| c.sha == x.head_sha)
-            })
+            r.pulls
+                .iter()
+                .any(|p| p.head_ref == x.head_branch && p.commits.iter().any(|c| c.sha == x.head_sha))
         }));
     }
     assert!(
-        g.repos
-            .iter()
-            .flat_map(|r| &r.releases)
-            .any(|x| x.prerelease)
+        g.repos.iter().flat_map(|r| &r.releases).any(|x| x.prerelease)
             || g.repos.iter().flat_map(|r| &r.releases).count() < 10
     );
 }
@@ -417,14 +332,7 @@ fn small_is_sound_and_rich_for_several_seeds() {
         assert_eq!(data.jira.issues.len(), size.issues);
         assert_eq!(data.jira.projects.len(), size.projects);
         assert_eq!(data.github.repos.len(), size.repos);
-        assert_eq!(
-            data.github
-                .repos
-                .iter()
-                .map(|r| r.pulls.len())
-                .sum::<usize>(),
-            size.prs
-        );
+        assert_eq!(data.github.repos.iter().map(|r| r.pulls.len()).sum::<usize>(), size.prs);
         assert_eq!(data.jira.issues[0].id, "10000");
         assert_sound(&data);
         assert_rich(&data);
@@ -453,20 +361,12 @@ fn mid_size_is_sound_and_rich() {
     let data = generate(5, &mid(), anchor());
     assert_sound(&data);
     assert_rich(&data);
-    assert!(
-        data.jira
-            .issues
-            .iter()
-            .filter(|i| status_changes(i) > 100)
-            .count()
-            >= 2
-    );
+    assert!(data.jira.issues.iter().filter(|i| status_changes(i) > 100).count() >= 2);
 }
 
 #[test]
 fn anchor_with_sub_second_digits_is_respected() {
-    let anchor =
-        Utc.with_ymd_and_hms(2025, 7, 9, 13, 45, 12).unwrap() + Duration::nanoseconds(123_456_789);
+    let anchor = Utc.with_ymd_and_hms(2025, 7, 9, 13, 45, 12).unwrap() + Duration::nanoseconds(123_456_789);
     let data = generate(3, &SizeOptions::small(), anchor);
     assert_eq!(data.now, anchor);
     assert_sound(&data);
@@ -522,12 +422,7 @@ fn tiny_and_empty_sizes_do_not_panic() {
 fn checker_catches_broken_data() {
     let good = generate(1, &SizeOptions::small(), anchor());
     let mut bad = good.clone();
-    let i = bad
-        .jira
-        .issues
-        .iter()
-        .position(|i| !i.changelog.is_empty())
-        .unwrap();
+    let i = bad.jira.issues.iter().position(|i| !i.changelog.is_empty()).unwrap();
     bad.jira.issues[i].status_id = if bad.jira.issues[i].status_id == "10000" {
         "10001"
     } else {
@@ -618,10 +513,7 @@ fn advance_only_adds_inside_the_window_and_keeps_invariants() {
             );
         }
         assert_sound(&data);
-        let changes = summary.issues_created
-            + summary.issues_updated
-            + summary.pulls_created
-            + summary.pulls_updated;
+        let changes = summary.issues_created + summary.issues_updated + summary.pulls_created + summary.pulls_updated;
         if minutes >= 60 {
             assert!(
                 changes >= 3,
@@ -632,19 +524,10 @@ fn advance_only_adds_inside_the_window_and_keeps_invariants() {
                     && summary.pulls_created + summary.pulls_updated > 0
             );
         }
-        assert_eq!(
-            data.jira.issues.len(),
-            old.jira.issues.len() + summary.issues_created
-        );
+        assert_eq!(data.jira.issues.len(), old.jira.issues.len() + summary.issues_created);
         let prs = |d: &Dataset| d.github.repos.iter().map(|r| r.pulls.len()).sum::<usize>();
         assert_eq!(prs(&data), prs(&old) + summary.pulls_created);
-        let deps = |d: &Dataset| {
-            d.github
-                .repos
-                .iter()
-                .map(|r| r.deployments.len())
-                .sum::<usize>()
-        };
+        let deps = |d: &Dataset| d.github.repos.iter().map(|r| r.deployments.len()).sum::<usize>();
         assert_eq!(deps(&data), deps(&old) + summary.deployments_created);
         total += summary.deployments_created;
     }
@@ -659,17 +542,11 @@ fn advance_is_deterministic_and_scales_with_size() {
     let mut b = base.clone();
     let sa = advance(&mut a, 4, 720);
     let sb = advance(&mut b, 4, 720);
-    assert_eq!(
-        serde_json::to_string(&a).unwrap(),
-        serde_json::to_string(&b).unwrap()
-    );
+    assert_eq!(serde_json::to_string(&a).unwrap(), serde_json::to_string(&b).unwrap());
     assert_eq!(format!("{sa:?}"), format!("{sb:?}"));
     let mut c = base;
     advance(&mut c, 5, 720);
-    assert_ne!(
-        serde_json::to_string(&a).unwrap(),
-        serde_json::to_string(&c).unwrap()
-    );
+    assert_ne!(serde_json::to_string(&a).unwrap(), serde_json::to_string(&c).unwrap());
 
     let mut big = generate(4, &mid(), anchor());
     let s_big = advance(&mut big, 4, 720);

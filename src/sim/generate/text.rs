@@ -352,10 +352,7 @@ const SUBTASKS: [&str; 8] = [
 
 pub(super) fn story_summary(rng: &mut StdRng) -> String {
     if rng.random_ratio(1, 8) {
-        return format!(
-            "As a customer I want {} so that I can pay faster",
-            pick(rng, &OBJECTS)
-        );
+        return format!("As a customer I want {} so that I can pay faster", pick(rng, &OBJECTS));
     }
     format!("{} {}", pick(rng, &STORY_VERBS), pick(rng, &OBJECTS))
 }

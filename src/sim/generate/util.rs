@@ -37,9 +37,7 @@ pub(super) fn mix(mut x: u64) -> u64 {
 /// An independent random stream for one part of the generator, so that changing one part does
 /// not reshuffle the others.
 pub(super) fn rng_for(seed: u64, stream: u64) -> StdRng {
-    StdRng::seed_from_u64(mix(
-        mix(seed) ^ mix(stream.wrapping_mul(0xA24B_AED4_963E_E407))
-    ))
+    StdRng::seed_from_u64(mix(mix(seed) ^ mix(stream.wrapping_mul(0xA24B_AED4_963E_E407))))
 }
 
 /// Log-uniform duration in `[lo, hi]` (most values near `lo`, a long tail towards `hi`).

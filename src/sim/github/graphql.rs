@@ -65,11 +65,7 @@ fn parse_error_position(message: &str) -> Option<(usize, usize)> {
 }
 
 /// Executes one GraphQL request.
-pub async fn graphql(
-    req: HttpRequest,
-    body: web::Bytes,
-    state: web::Data<SimState>,
-) -> HttpResponse {
+pub async fn graphql(req: HttpRequest, body: web::Bytes, state: web::Data<SimState>) -> HttpResponse {
     let upstream = Upstream::from_path(req.path()).unwrap_or(Upstream::Github);
     let cfg = state.config();
     let limits = github_limits_on(&cfg, upstream);
@@ -84,10 +80,7 @@ pub async fn graphql(
     let peek = || limits.then(|| state.peek(&token, "graphql", HOUR));
 
     let Ok(request) = serde_json::from_slice::<Request>(&body) else {
-        return with_headers(
-            github_json(StatusCode::BAD_REQUEST, "Problems parsing JSON"),
-            peek(),
-        );
+        return with_headers(github_json(StatusCode::BAD_REQUEST, "Problems parsing JSON"), peek());
     };
     let Some(query) = request.query.filter(|q| !q.trim().is_empty()) else {
         return with_headers(
@@ -160,10 +153,7 @@ pub async fn graphql(
                 "type": "RATE_LIMITED",
                 "message": format!("API rate limit exceeded for user ID {}.", viewer.id),
             }]});
-            return with_headers(
-                json_200(serde_json::to_vec(&body).unwrap_or_default()),
-                Some(shown),
-            );
+            return with_headers(json_200(serde_json::to_vec(&body).unwrap_or_default()), Some(shown));
         }
         let info = exec::RateInfo {
             cost: cost.cost,

@@ -30,11 +30,7 @@ impl Query {
 
     /// The value of `key`; when a client repeats it (`per_page=2&per_page=10`) the last one.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.pairs
-            .iter()
-            .rev()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.pairs.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     /// Non-empty value of `key`.
@@ -105,13 +101,7 @@ pub fn query_with_page(raw_query: &str, page: usize) -> String {
 
 /// GitHub's `Link` header for `total` items: `prev`, `next`, `last`, `first` in that order,
 /// each when it applies; `None` when everything fits on one page.
-pub fn link_header(
-    origin: &str,
-    path: &str,
-    raw_query: &str,
-    paging: Paging,
-    total: usize,
-) -> Option<String> {
+pub fn link_header(origin: &str, path: &str, raw_query: &str, paging: Paging, total: usize) -> Option<String> {
     let last = paging.last_page(total);
     if last <= 1 && paging.page <= 1 {
         return None;
@@ -119,10 +109,7 @@ pub fn link_header(
     let url = |page: usize| format!("<{origin}{path}?{}>", query_with_page(raw_query, page));
     let mut rels = Vec::new();
     if paging.page > 1 {
-        rels.push(format!(
-            "{}; rel=\"prev\"",
-            url((paging.page - 1).min(last))
-        ));
+        rels.push(format!("{}; rel=\"prev\"", url((paging.page - 1).min(last))));
     }
     if paging.page < last {
         rels.push(format!("{}; rel=\"next\"", url(paging.page + 1)));
@@ -187,8 +174,7 @@ pub fn json_answer(req: &HttpRequest, body: Vec<u8>, link: Option<String>) -> Ht
     if not_modified {
         res.finish()
     } else {
-        res.content_type("application/json; charset=utf-8")
-            .body(body)
+        res.content_type("application/json; charset=utf-8").body(body)
     }
 }
 
@@ -246,13 +232,7 @@ mod tests {
     #[test]
     fn repeated_params_last_wins() {
         let q = Query::parse("per_page=2&per_page=10&page=x");
-        assert_eq!(
-            Paging::from_query(&q),
-            Paging {
-                per_page: 10,
-                page: 1
-            }
-        );
+        assert_eq!(Paging::from_query(&q), Paging { per_page: 10, page: 1 });
         let q = Query::parse("per_page=1000&page=3");
         assert_eq!(Paging::from_query(&q).per_page, 100);
     }

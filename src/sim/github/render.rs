@@ -12,8 +12,8 @@ use serde_json::{Map, Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::sim::model::{
-    GhComment, GhCommit, GhDeployment, GhDeploymentStatus, GhPull, GhRelease, GhRepo, GhReview,
-    GhReviewComment, GhRun, GhUser, GithubData,
+    GhComment, GhCommit, GhDeployment, GhDeploymentStatus, GhPull, GhRelease, GhRepo, GhReview, GhReviewComment, GhRun,
+    GhUser, GithubData,
 };
 use crate::sim::paths;
 use crate::sim::state::Upstream;
@@ -90,11 +90,7 @@ pub fn pr_state(pr: &GhPull) -> &'static str {
 
 /// REST `state` of a pull request (`open` | `closed`).
 pub fn pr_rest_state(pr: &GhPull) -> &'static str {
-    if pr_state(pr) == "OPEN" {
-        "open"
-    } else {
-        "closed"
-    }
+    if pr_state(pr) == "OPEN" { "open" } else { "closed" }
 }
 
 /// A bot's GraphQL login has no `[bot]` suffix (`dependabot`), its REST login has one.
@@ -306,11 +302,7 @@ impl<'a> Rest<'a> {
     /// The owner of a repository: the organisation, or a user of that login.
     pub fn owner(&self, repo: &GhRepo) -> Value {
         if !repo.owner.eq_ignore_ascii_case(&self.gh.org)
-            && let Some(u) = self
-                .gh
-                .users
-                .iter()
-                .find(|u| u.login.eq_ignore_ascii_case(&repo.owner))
+            && let Some(u) = self.gh.users.iter().find(|u| u.login.eq_ignore_ascii_case(&repo.owner))
         {
             return self.user(u);
         }
@@ -408,10 +400,7 @@ impl<'a> Rest<'a> {
             ("languages_url", "/languages"),
             ("merges_url", "/merges"),
             ("milestones_url", "/milestones{/number}"),
-            (
-                "notifications_url",
-                "/notifications{?since,all,participating}",
-            ),
+            ("notifications_url", "/notifications{?since,all,participating}"),
             ("pulls_url", "/pulls{/number}"),
             ("releases_url", "/releases{/id}"),
             ("stargazers_url", "/stargazers"),
@@ -483,10 +472,7 @@ impl<'a> Rest<'a> {
     pub fn repo_single(&self, repo: &GhRepo) -> Value {
         let mut v = self.repo(repo);
         if let Value::Object(m) = &mut v {
-            let org = repo
-                .owner
-                .eq_ignore_ascii_case(&self.gh.org)
-                .then(|| self.owner(repo));
+            let org = repo.owner.eq_ignore_ascii_case(&self.gh.org).then(|| self.owner(repo));
             let extra = json!({
                 "permissions": {"admin": false, "maintain": false, "push": false, "triage": false, "pull": true},
                 "allow_rebase_merge": true,
@@ -683,12 +669,7 @@ impl<'a> Rest<'a> {
     pub fn review_comment(&self, repo: &GhRepo, pr: &GhPull, c: &GhReviewComment) -> Value {
         let api = self.urls.repo_api(repo);
         let url = format!("{api}/pulls/comments/{}", c.id);
-        let html = format!(
-            "{}/pull/{}#discussion_r{}",
-            self.urls.repo_html(repo),
-            pr.number,
-            c.id
-        );
+        let html = format!("{}/pull/{}#discussion_r{}", self.urls.repo_html(repo), pr.number, c.id);
         let pr_url = format!("{api}/pulls/{}", pr.number);
         let line = 1 + c.id % 200;
         json!({
@@ -765,12 +746,7 @@ impl<'a> Rest<'a> {
         })
     }
 
-    pub fn deployment_status(
-        &self,
-        repo: &GhRepo,
-        d: &GhDeployment,
-        s: &GhDeploymentStatus,
-    ) -> Value {
+    pub fn deployment_status(&self, repo: &GhRepo, d: &GhDeployment, s: &GhDeploymentStatus) -> Value {
         let api = self.urls.repo_api(repo);
         let dep_url = format!("{api}/deployments/{}", d.id);
         json!({
@@ -825,13 +801,7 @@ impl<'a> Rest<'a> {
     }
 
     /// A workflow run; `commits` maps shas of the repository's PR commits (for `head_commit`).
-    pub fn run(
-        &self,
-        repo: &GhRepo,
-        repo_json: &Value,
-        r: &GhRun,
-        commits: &HashMap<&str, &GhCommit>,
-    ) -> Value {
+    pub fn run(&self, repo: &GhRepo, repo_json: &Value, r: &GhRun, commits: &HashMap<&str, &GhCommit>) -> Value {
         let api = self.urls.repo_api(repo);
         let url = format!("{api}/actions/runs/{}", r.id);
         let actor = self.user_at(r.actor);

@@ -25,31 +25,16 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/orgs/{org}/repos", web::get().to(org_repos))
         .route("/repos/{o}/{r}", web::get().to(repo))
         .route("/repos/{o}/{r}/pulls", web::get().to(pulls))
-        .route(
-            "/repos/{o}/{r}/pulls/comments",
-            web::get().to(repo_review_comments),
-        )
+        .route("/repos/{o}/{r}/pulls/comments", web::get().to(repo_review_comments))
         .route("/repos/{o}/{r}/pulls/{n:\\d+}", web::get().to(pull))
-        .route(
-            "/repos/{o}/{r}/pulls/{n:\\d+}/reviews",
-            web::get().to(reviews),
-        )
-        .route(
-            "/repos/{o}/{r}/pulls/{n:\\d+}/commits",
-            web::get().to(pull_commits),
-        )
+        .route("/repos/{o}/{r}/pulls/{n:\\d+}/reviews", web::get().to(reviews))
+        .route("/repos/{o}/{r}/pulls/{n:\\d+}/commits", web::get().to(pull_commits))
         .route(
             "/repos/{o}/{r}/pulls/{n:\\d+}/comments",
             web::get().to(pull_review_comments),
         )
-        .route(
-            "/repos/{o}/{r}/issues/comments",
-            web::get().to(repo_issue_comments),
-        )
-        .route(
-            "/repos/{o}/{r}/issues/{n:\\d+}/comments",
-            web::get().to(issue_comments),
-        )
+        .route("/repos/{o}/{r}/issues/comments", web::get().to(repo_issue_comments))
+        .route("/repos/{o}/{r}/issues/{n:\\d+}/comments", web::get().to(issue_comments))
         .route("/repos/{o}/{r}/deployments", web::get().to(deployments))
         .route(
             "/repos/{o}/{r}/deployments/{id:\\d+}/statuses",
@@ -124,18 +109,9 @@ fn ordered(o: Ordering, desc: bool) -> Ordering {
 }
 
 /// Renders the page `paging` of `items` (already filtered and ordered) with its Link header.
-fn paged<T>(
-    req: &HttpRequest,
-    urls: &Urls,
-    q: &Query,
-    items: &[T],
-    render: impl Fn(&T) -> Value,
-) -> HttpResponse {
+fn paged<T>(req: &HttpRequest, urls: &Urls, q: &Query, items: &[T], render: impl Fn(&T) -> Value) -> HttpResponse {
     let paging = Paging::from_query(q);
-    let page: Vec<Value> = items[paging.range(items.len())]
-        .iter()
-        .map(render)
-        .collect();
+    let page: Vec<Value> = items[paging.range(items.len())].iter().map(render).collect();
     page_answer(req, &urls.origin, paging, items.len(), page)
 }
 
@@ -172,10 +148,7 @@ async fn rate_limit(req: HttpRequest, state: web::Data<SimState>) -> HttpRespons
         })
     };
     let core = res(cfg.github_rest_budget, state.peek(&token, "core", HOUR));
-    let graphql = res(
-        cfg.github_graphql_budget,
-        state.peek(&token, "graphql", HOUR),
-    );
+    let graphql = res(cfg.github_graphql_budget, state.peek(&token, "graphql", HOUR));
     let fresh_hour = state.peek("", "unused", HOUR);
     let fresh_minute = state.peek("", "unused", MINUTE);
     let body = json!({
@@ -207,16 +180,11 @@ async fn meta(req: HttpRequest) -> HttpResponse {
     answer(&req, &body)
 }
 
-async fn org_repos(
-    req: HttpRequest,
-    state: web::Data<SimState>,
-    path: web::Path<String>,
-) -> HttpResponse {
+async fn org_repos(req: HttpRequest, state: web::Data<SimState>, path: web::Path<String>) -> HttpResponse {
     let org = path.into_inner();
     let data = state.data();
     let gh = &data.github;
-    let known = gh.org.eq_ignore_ascii_case(&org)
-        || gh.repos.iter().any(|r| r.owner.eq_ignore_ascii_case(&org));
+    let known = gh.org.eq_ignore_ascii_case(&org) || gh.repos.iter().any(|r| r.owner.eq_ignore_ascii_case(&org));
     if !known {
         return github_json(StatusCode::NOT_FOUND, "Not Found");
     }
@@ -276,11 +244,9 @@ fn with_pull(
     (owner, name, number): (String, String, u64),
     f: impl FnOnce(&Rest, &Urls, &GhRepo, &GhPull) -> HttpResponse,
 ) -> HttpResponse {
-    with_repo(req, state, &owner, &name, |rest, urls, repo| {
-        match repo.pull(number) {
-            Some(pr) => f(rest, urls, repo, pr),
-            None => github_json(StatusCode::NOT_FOUND, "Not Found"),
-        }
+    with_repo(req, state, &owner, &name, |rest, urls, repo| match repo.pull(number) {
+        Some(pr) => f(rest, urls, repo, pr),
+        None => github_json(StatusCode::NOT_FOUND, "Not Found"),
     })
 }
 
@@ -319,30 +285,24 @@ async fn pulls(req: HttpRequest, state: web::Data<SimState>, path: RepoPath) -> 
             .iter()
             .filter(|p| st == "all" || pr_rest_state(p) == st)
             .filter(|p| match head {
-                Some((user, r)) => {
-                    p.head_ref == r && user.is_none_or(|u| u.eq_ignore_ascii_case(&repo.owner))
-                }
+                Some((user, r)) => p.head_ref == r && user.is_none_or(|u| u.eq_ignore_ascii_case(&repo.owner)),
                 None => true,
             })
             .filter(|p| base.is_none_or(|b| p.base_ref == b))
-            .filter(|p| {
-                sort != "long-running"
-                    || (p.created_at < now - month && p.updated_at >= now - month)
-            })
+            .filter(|p| sort != "long-running" || (p.created_at < now - month && p.updated_at >= now - month))
             .collect();
         list.sort_by(|a, b| {
             let o = match sort {
                 "updated" => a.updated_at.cmp(&b.updated_at),
-                "popularity" => (a.comments.len() + a.review_comments.len())
-                    .cmp(&(b.comments.len() + b.review_comments.len())),
+                "popularity" => {
+                    (a.comments.len() + a.review_comments.len()).cmp(&(b.comments.len() + b.review_comments.len()))
+                }
                 _ => a.created_at.cmp(&b.created_at),
             };
             ordered(o.then(a.number.cmp(&b.number)), desc)
         });
         let repo_json = rest.repo(repo);
-        paged(&req, urls, &q, &list, |p| {
-            rest.pull(repo, &repo_json, p, false)
-        })
+        paged(&req, urls, &q, &list, |p| rest.pull(repo, &repo_json, p, false))
     })
 }
 
@@ -382,19 +342,11 @@ fn comment_sort(q: &Query, allowed: &[&str]) -> Result<(bool, bool), Invalid> {
     }
     let by_updated = sort == Some("updated");
     // `direction` is ignored without `sort`; with it, the default is descending.
-    let desc = if sort.is_some() {
-        direction(q, true)?
-    } else {
-        false
-    };
+    let desc = if sort.is_some() { direction(q, true)? } else { false };
     Ok((by_updated, desc))
 }
 
-async fn pull_review_comments(
-    req: HttpRequest,
-    state: web::Data<SimState>,
-    path: NumPath,
-) -> HttpResponse {
+async fn pull_review_comments(req: HttpRequest, state: web::Data<SimState>, path: NumPath) -> HttpResponse {
     with_pull(&req, &state, path.into_inner(), |rest, urls, repo, pr| {
         let q = Query::from_request(&req);
         let (by_updated, desc) = match comment_sort(&q, &["created", "updated"]) {
@@ -422,11 +374,7 @@ async fn pull_review_comments(
     })
 }
 
-async fn repo_review_comments(
-    req: HttpRequest,
-    state: web::Data<SimState>,
-    path: RepoPath,
-) -> HttpResponse {
+async fn repo_review_comments(req: HttpRequest, state: web::Data<SimState>, path: RepoPath) -> HttpResponse {
     let (o, r) = path.into_inner();
     with_repo(&req, &state, &o, &r, |rest, urls, repo| {
         let q = Query::from_request(&req);
@@ -459,11 +407,7 @@ async fn repo_review_comments(
     })
 }
 
-async fn issue_comments(
-    req: HttpRequest,
-    state: web::Data<SimState>,
-    path: NumPath,
-) -> HttpResponse {
+async fn issue_comments(req: HttpRequest, state: web::Data<SimState>, path: NumPath) -> HttpResponse {
     with_pull(&req, &state, path.into_inner(), |rest, urls, repo, pr| {
         let q = Query::from_request(&req);
         let since = match since(&q) {
@@ -480,11 +424,7 @@ async fn issue_comments(
     })
 }
 
-async fn repo_issue_comments(
-    req: HttpRequest,
-    state: web::Data<SimState>,
-    path: RepoPath,
-) -> HttpResponse {
+async fn repo_issue_comments(req: HttpRequest, state: web::Data<SimState>, path: RepoPath) -> HttpResponse {
     let (o, r) = path.into_inner();
     with_repo(&req, &state, &o, &r, |rest, urls, repo| {
         let q = Query::from_request(&req);
@@ -523,12 +463,7 @@ async fn deployments(req: HttpRequest, state: web::Data<SimState>, path: RepoPat
         let q = Query::from_request(&req);
         // The spec documents `none` as the default of each filter: treat it as absent.
         let filter = |k: &str| q.value(k).filter(|v| *v != "none");
-        let (sha, rf, task, env) = (
-            filter("sha"),
-            filter("ref"),
-            filter("task"),
-            filter("environment"),
-        );
+        let (sha, rf, task, env) = (filter("sha"), filter("ref"), filter("task"), filter("environment"));
         let mut list: Vec<_> = repo
             .deployments
             .iter()
@@ -542,11 +477,7 @@ async fn deployments(req: HttpRequest, state: web::Data<SimState>, path: RepoPat
     })
 }
 
-async fn deployment_statuses(
-    req: HttpRequest,
-    state: web::Data<SimState>,
-    path: NumPath,
-) -> HttpResponse {
+async fn deployment_statuses(req: HttpRequest, state: web::Data<SimState>, path: NumPath) -> HttpResponse {
     let (o, r, id) = path.into_inner();
     with_repo(&req, &state, &o, &r, |rest, urls, repo| {
         let Some(d) = repo.deployments.iter().find(|d| d.id == id) else {
@@ -554,9 +485,7 @@ async fn deployment_statuses(
         };
         let q = Query::from_request(&req);
         let list: Vec<_> = d.statuses.iter().rev().collect();
-        paged(&req, urls, &q, &list, |s| {
-            rest.deployment_status(repo, d, s)
-        })
+        paged(&req, urls, &q, &list, |s| rest.deployment_status(repo, d, s))
     })
 }
 
@@ -617,16 +546,8 @@ impl DateRange {
             }
         } else if let Some((a, b)) = s.split_once("..") {
             Self {
-                from: if a.trim() == "*" {
-                    None
-                } else {
-                    Some(bound(a)?.0)
-                },
-                until: if b.trim() == "*" {
-                    None
-                } else {
-                    Some(bound(b)?.1)
-                },
+                from: if a.trim() == "*" { None } else { Some(bound(a)?.0) },
+                until: if b.trim() == "*" { None } else { Some(bound(b)?.1) },
             }
         } else {
             let (a, b) = bound(s)?;
@@ -657,9 +578,7 @@ async fn runs(req: HttpRequest, state: web::Data<SimState>, path: RepoPath) -> H
         let event = q.value("event");
         let status = q.value("status");
         let head_sha = q.value("head_sha");
-        let check_suite = q
-            .value("check_suite_id")
-            .and_then(|v| v.parse::<u64>().ok());
+        let check_suite = q.value("check_suite_id").and_then(|v| v.parse::<u64>().ok());
         let users = &rest.gh.users;
         let mut list: Vec<_> = repo
             .workflow_runs
@@ -685,10 +604,7 @@ async fn runs(req: HttpRequest, state: web::Data<SimState>, path: RepoPath) -> H
                 .collect()
         };
         let repo_json = Value::Object(rest.repo_minimal(repo));
-        let items: Vec<Value> = page
-            .iter()
-            .map(|r| rest.run(repo, &repo_json, r, &commits))
-            .collect();
+        let items: Vec<Value> = page.iter().map(|r| rest.run(repo, &repo_json, r, &commits)).collect();
         let body = json!({"total_count": list.len(), "workflow_runs": items});
         json_answer(
             &req,

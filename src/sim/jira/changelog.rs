@@ -11,8 +11,7 @@ use actix_web::web::{Bytes, Data, Path};
 use super::json::Out;
 use super::render::{Flavor, item_matches};
 use super::search::{
-    BAD_TOKEN, decode_token, encode_token, json_object, opt_int, opt_string, query_hash,
-    reject_unknown, string_list,
+    BAD_TOKEN, decode_token, encode_token, json_object, opt_int, opt_string, query_hash, reject_unknown, string_list,
 };
 use super::{JiraResult, QueryPairs, bad_request, ctx, not_found, ok};
 use crate::sim::model::{JiraHistory, JiraIssue, cmp_numeric};
@@ -23,18 +22,11 @@ pub const NO_ISSUE: &str = "Issue does not exist or you do not have permission t
 /// Largest page of `/issue/{id}/changelog` (and its default).
 const CHANGELOG_PAGE: i64 = 100;
 
-pub async fn issue_changelog(
-    req: HttpRequest,
-    state: Data<SimState>,
-    path: Path<String>,
-) -> JiraResult {
+pub async fn issue_changelog(req: HttpRequest, state: Data<SimState>, path: Path<String>) -> JiraResult {
     let id_or_key = path.into_inner();
     let q = QueryPairs::parse(req.query_string());
     let start = q.int("startAt")?.unwrap_or(0).max(0) as usize;
-    let max = q
-        .int("maxResults")?
-        .unwrap_or(CHANGELOG_PAGE)
-        .clamp(1, CHANGELOG_PAGE) as usize;
+    let max = q.int("maxResults")?.unwrap_or(CHANGELOG_PAGE).clamp(1, CHANGELOG_PAGE) as usize;
     let data = state.data();
     let Some(issue) = data.jira.issue_by_id_or_key(&id_or_key) else {
         return Err(not_found(NO_ISSUE));
@@ -43,12 +35,7 @@ pub async fn issue_changelog(
     let total = issue.changelog.len();
     let end = start.saturating_add(max).min(total);
     let is_last = end >= total;
-    let page_url = |at: usize| {
-        format!(
-            "{}/issue/{}/changelog?startAt={at}&maxResults={max}",
-            cx.api, id_or_key
-        )
-    };
+    let page_url = |at: usize| format!("{}/issue/{}/changelog?startAt={at}&maxResults={max}", cx.api, id_or_key);
     let mut out = Out::with_capacity(256 + (end.saturating_sub(start)) * 800);
     out.begin_obj();
     out.kv_str("self", &page_url(start));
@@ -102,10 +89,7 @@ fn parse_cursor(s: &str) -> Option<(i64, String, usize)> {
 
 pub async fn bulkfetch(req: HttpRequest, state: Data<SimState>, body: Bytes) -> JiraResult {
     let obj = json_object(&body)?;
-    reject_unknown(
-        &obj,
-        &["issueIdsOrKeys", "fieldIds", "maxResults", "nextPageToken"],
-    )?;
+    reject_unknown(&obj, &["issueIdsOrKeys", "fieldIds", "maxResults", "nextPageToken"])?;
     let ids = string_list(&obj, "issueIdsOrKeys")?;
     let field_ids = string_list(&obj, "fieldIds")?;
     let max = opt_int(&obj, "maxResults")?;
@@ -148,18 +132,10 @@ pub async fn bulkfetch(req: HttpRequest, state: Data<SimState>, body: Bytes) -> 
                 .changelog
                 .iter()
                 .enumerate()
-                .map(move |(index, history)| Entry {
-                    issue,
-                    index,
-                    history,
-                })
+                .map(move |(index, history)| Entry { issue, index, history })
         })
         .filter(|e| only.is_none_or(|f| e.history.items.iter().any(|i| item_matches(i, f))))
-        .filter(|e| {
-            cursor
-                .as_ref()
-                .is_none_or(|c| cursor_cmp(e, c) == Ordering::Greater)
-        })
+        .filter(|e| cursor.as_ref().is_none_or(|c| cursor_cmp(e, c) == Ordering::Greater))
         .collect();
     let more = entries.len() > max;
     if more {

@@ -173,8 +173,7 @@ fn tokenize(input: &str) -> Result<Vec<Token>, JqlError> {
                 let mut s = String::new();
                 while j < chars.len() {
                     let ch = chars[j];
-                    if ch.is_whitespace() || "(),=!<>~\"'&|".contains(ch) || RESERVED.contains(&ch)
-                    {
+                    if ch.is_whitespace() || "(),=!<>~\"'&|".contains(ch) || RESERVED.contains(&ch) {
                         break;
                     }
                     s.push(ch);
@@ -248,11 +247,7 @@ pub enum Expr {
     And(Vec<Expr>),
     Or(Vec<Expr>),
     Not(Box<Expr>),
-    Clause {
-        field: String,
-        op: Op,
-        operand: Operand,
-    },
+    Clause { field: String, op: Op, operand: Operand },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -357,9 +352,7 @@ impl Parser {
                 self.pos += 1;
                 Ok(t.clone())
             }
-            None => Err(syntax(format!(
-                "Expecting {expecting} before the end of the query."
-            ))),
+            None => Err(syntax(format!("Expecting {expecting} before the end of the query."))),
         }
     }
 
@@ -472,11 +465,7 @@ impl Parser {
             if t.is_kw("empty") || t.is_kw("null") {
                 return Ok(Operand::Empty);
             }
-            return Err(syntax(format!(
-                "Expecting 'EMPTY' but got '{}'. {}",
-                t.text(),
-                t.at()
-            )));
+            return Err(syntax(format!("Expecting 'EMPTY' but got '{}'. {}", t.text(), t.at())));
         }
         if self.peek().is_some_and(|t| t.tok == Tok::LParen) {
             self.pos += 1;
@@ -488,20 +477,13 @@ impl Parser {
                     Tok::Comma => continue,
                     Tok::RParen => break,
                     _ => {
-                        return Err(syntax(format!(
-                            "Expecting ')' but got '{}'. {}",
-                            t.text(),
-                            t.at()
-                        )));
+                        return Err(syntax(format!("Expecting ')' but got '{}'. {}", t.text(), t.at())));
                     }
                 }
             }
             return Ok(Operand::List(values));
         }
-        if self
-            .peek()
-            .is_some_and(|t| t.is_kw("empty") || t.is_kw("null"))
-        {
+        if self.peek().is_some_and(|t| t.is_kw("empty") || t.is_kw("null")) {
             self.pos += 1;
             return Ok(Operand::Empty);
         }
@@ -526,11 +508,7 @@ impl Parser {
                                 Tok::Comma => continue,
                                 Tok::RParen => break,
                                 _ => {
-                                    return Err(syntax(format!(
-                                        "Expecting ')' but got '{}'. {}",
-                                        n.text(),
-                                        n.at()
-                                    )));
+                                    return Err(syntax(format!("Expecting ')' but got '{}'. {}", n.text(), n.at())));
                                 }
                             }
                         }
@@ -643,11 +621,7 @@ pub struct Env<'a> {
 
 pub fn compile(input: &str, env: &Env<'_>) -> Result<Query, JqlError> {
     let parsed = parse(input)?;
-    let filter = parsed
-        .clause
-        .as_ref()
-        .map(|e| compile_expr(e, env))
-        .transpose()?;
+    let filter = parsed.clause.as_ref().map(|e| compile_expr(e, env)).transpose()?;
     let mut order = Vec::new();
     for (name, desc) in &parsed.order {
         let field = match name.to_ascii_lowercase().as_str() {
@@ -671,18 +645,8 @@ pub fn compile(input: &str, env: &Env<'_>) -> Result<Query, JqlError> {
 
 fn compile_expr(e: &Expr, env: &Env<'_>) -> Result<Filter, JqlError> {
     Ok(match e {
-        Expr::And(parts) => Filter::And(
-            parts
-                .iter()
-                .map(|p| compile_expr(p, env))
-                .collect::<Result<_, _>>()?,
-        ),
-        Expr::Or(parts) => Filter::Or(
-            parts
-                .iter()
-                .map(|p| compile_expr(p, env))
-                .collect::<Result<_, _>>()?,
-        ),
+        Expr::And(parts) => Filter::And(parts.iter().map(|p| compile_expr(p, env)).collect::<Result<_, _>>()?),
+        Expr::Or(parts) => Filter::Or(parts.iter().map(|p| compile_expr(p, env)).collect::<Result<_, _>>()?),
         Expr::Not(inner) => Filter::Not(Box::new(compile_expr(inner, env)?)),
         Expr::Clause { field, op, operand } => compile_clause(field, *op, operand, env)?,
     })
@@ -718,16 +682,12 @@ fn membership(
             Filter::Pred(empty.unwrap_or(Pred::Issue(Vec::new()))),
             matches!(op, Op::IsNot | Op::Ne),
         )),
-        (Op::Eq | Op::Ne, Operand::One(_))
-        | (Op::In | Op::NotIn, Operand::List(_) | Operand::One(Value::Func(..))) => {
+        (Op::Eq | Op::Ne, Operand::One(_)) | (Op::In | Op::NotIn, Operand::List(_) | Operand::One(Value::Func(..))) => {
             let mut resolved = Vec::new();
             for v in values(operand) {
                 resolved.extend(resolve(v)?);
             }
-            Ok(negate(
-                Filter::Pred(set(resolved)),
-                matches!(op, Op::Ne | Op::NotIn),
-            ))
+            Ok(negate(Filter::Pred(set(resolved)), matches!(op, Op::Ne | Op::NotIn)))
         }
         (Op::In | Op::NotIn, Operand::One(_)) => Err(syntax(format!(
             "Operator '{}' does not support the non-list value for field '{field}'.",
@@ -747,17 +707,10 @@ fn text_of<'v>(v: &'v Value, field: &str) -> Result<&'v str, JqlError> {
 }
 
 fn no_value(v: &str, field: &str) -> JqlError {
-    JqlError(format!(
-        "The value '{v}' does not exist for the field '{field}'."
-    ))
+    JqlError(format!("The value '{v}' does not exist for the field '{field}'."))
 }
 
-fn compile_clause(
-    field: &str,
-    op: Op,
-    operand: &Operand,
-    env: &Env<'_>,
-) -> Result<Filter, JqlError> {
+fn compile_clause(field: &str, op: Op, operand: &Operand, env: &Env<'_>) -> Result<Filter, JqlError> {
     let data = env.data;
     let lower = field.to_ascii_lowercase();
     match lower.as_str() {
@@ -769,9 +722,7 @@ fn compile_clause(
                 let t = text_of(v, field)?;
                 data.projects
                     .iter()
-                    .find(|p| {
-                        p.key.eq_ignore_ascii_case(t) || p.id == t || p.name.eq_ignore_ascii_case(t)
-                    })
+                    .find(|p| p.key.eq_ignore_ascii_case(t) || p.id == t || p.name.eq_ignore_ascii_case(t))
                     .map(|p| vec![Pred::Project(vec![p.id.clone()])])
                     .ok_or_else(|| no_value(t, field))
             },
@@ -806,11 +757,7 @@ fn compile_clause(
                 let t = text_of(v, field)?;
                 let cat = super::render::STATUS_CATEGORIES
                     .iter()
-                    .find(|c| {
-                        c.key.eq_ignore_ascii_case(t)
-                            || c.name.eq_ignore_ascii_case(t)
-                            || c.id.to_string() == t
-                    })
+                    .find(|c| c.key.eq_ignore_ascii_case(t) || c.name.eq_ignore_ascii_case(t) || c.id.to_string() == t)
                     .ok_or_else(|| no_value(t, field))?;
                 let ids = data
                     .statuses
@@ -936,25 +883,14 @@ fn compile_clause(
                     return Err(unsupported_op(op, field));
                 };
                 let t = text_of(v, field)?;
-                let (project, number) = split_key(t).ok_or_else(|| {
-                    JqlError(format!(
-                        "The issue key '{t}' for field '{field}' is invalid."
-                    ))
-                })?;
+                let (project, number) = split_key(t)
+                    .ok_or_else(|| JqlError(format!("The issue key '{t}' for field '{field}' is invalid.")))?;
                 let project = data
                     .projects
                     .iter()
                     .find(|p| p.key.eq_ignore_ascii_case(project))
-                    .ok_or_else(|| {
-                        JqlError(format!(
-                            "The issue key '{t}' for field '{field}' is invalid."
-                        ))
-                    })?;
-                Ok(Filter::Pred(Pred::KeyCmp(
-                    cmp_of(op),
-                    project.key.clone(),
-                    number,
-                )))
+                    .ok_or_else(|| JqlError(format!("The issue key '{t}' for field '{field}' is invalid.")))?;
+                Ok(Filter::Pred(Pred::KeyCmp(cmp_of(op), project.key.clone(), number)))
             }
             _ => membership(
                 field,
@@ -972,9 +908,7 @@ fn compile_clause(
                 };
                 let t = text_of(v, field)?;
                 if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
-                    return Err(JqlError(format!(
-                        "The issue key '{t}' for field '{field}' is invalid."
-                    )));
+                    return Err(JqlError(format!("The issue key '{t}' for field '{field}' is invalid.")));
                 }
                 Ok(Filter::Pred(Pred::IdCmp(
                     cmp_of(op),
@@ -1027,11 +961,7 @@ fn compile_clause(
 fn flatten(ps: Vec<Pred>) -> Vec<String> {
     ps.into_iter()
         .flat_map(|p| match p {
-            Pred::Project(v)
-            | Pred::Status(v)
-            | Pred::IssueType(v)
-            | Pred::Issue(v)
-            | Pred::Parent(v) => v,
+            Pred::Project(v) | Pred::Status(v) | Pred::IssueType(v) | Pred::Issue(v) | Pred::Parent(v) => v,
             _ => Vec::new(),
         })
         .collect()
@@ -1052,11 +982,7 @@ fn issue_ref(v: &Value, field: &str, data: &JiraData) -> Result<String, JqlError
     let t = text_of(v, field)?;
     data.issue_by_id_or_key(t)
         .map(|i| i.id.clone())
-        .ok_or_else(|| {
-            JqlError(format!(
-                "An issue with key '{t}' does not exist for field '{field}'."
-            ))
-        })
+        .ok_or_else(|| JqlError(format!("An issue with key '{t}' does not exist for field '{field}'.")))
 }
 
 fn user_ref(v: &Value, field: &str, env: &Env<'_>) -> Result<usize, JqlError> {
@@ -1088,38 +1014,22 @@ pub fn split_key(key: &str) -> Option<(&str, u64)> {
     Some((project, number.parse().ok()?))
 }
 
-fn compile_date(
-    field: &str,
-    df: DateField,
-    op: Op,
-    operand: &Operand,
-    env: &Env<'_>,
-) -> Result<Filter, JqlError> {
+fn compile_date(field: &str, df: DateField, op: Op, operand: &Operand, env: &Env<'_>) -> Result<Filter, JqlError> {
     match (op, operand) {
-        (Op::Is, Operand::Empty) | (Op::Eq, Operand::Empty) => {
-            Ok(Filter::Pred(Pred::DateEmpty(df)))
-        }
+        (Op::Is, Operand::Empty) | (Op::Eq, Operand::Empty) => Ok(Filter::Pred(Pred::DateEmpty(df))),
         (Op::IsNot, Operand::Empty) | (Op::Ne, Operand::Empty) => {
             Ok(Filter::Not(Box::new(Filter::Pred(Pred::DateEmpty(df)))))
         }
-        (Op::Eq | Op::Ne | Op::Lt | Op::Le | Op::Gt | Op::Ge, Operand::One(v)) => Ok(Filter::Pred(
-            Pred::Date(df, cmp_of(op), date_value(v, field, env)?),
-        )),
+        (Op::Eq | Op::Ne | Op::Lt | Op::Le | Op::Gt | Op::Ge, Operand::One(v)) => {
+            Ok(Filter::Pred(Pred::Date(df, cmp_of(op), date_value(v, field, env)?)))
+        }
         (Op::In | Op::NotIn, Operand::List(vs)) => {
             let mut any = Vec::new();
             for v in vs {
-                any.push(Filter::Pred(Pred::Date(
-                    df,
-                    Cmp::Eq,
-                    date_value(v, field, env)?,
-                )));
+                any.push(Filter::Pred(Pred::Date(df, Cmp::Eq, date_value(v, field, env)?)));
             }
             let f = Filter::Or(any);
-            Ok(if op == Op::NotIn {
-                Filter::Not(Box::new(f))
-            } else {
-                f
-            })
+            Ok(if op == Op::NotIn { Filter::Not(Box::new(f)) } else { f })
         }
         _ => Err(unsupported_op(op, field)),
     }
@@ -1140,14 +1050,9 @@ pub fn date_value(v: &Value, field: &str, env: &Env<'_>) -> Result<DateTime<Utc>
             let local_today = env.now.with_timezone(&env.tz).date_naive();
             match name.to_ascii_lowercase().as_str() {
                 "now" => Ok(env.now),
-                "startofday" => Ok(local_to_utc(
-                    local_today.and_time(chrono::NaiveTime::MIN),
-                    env.tz,
-                )),
-                "endofday" => Ok(local_to_utc(
-                    local_today.and_time(chrono::NaiveTime::MIN),
-                    env.tz,
-                ) + Duration::days(1)
+                "startofday" => Ok(local_to_utc(local_today.and_time(chrono::NaiveTime::MIN), env.tz)),
+                "endofday" => Ok(local_to_utc(local_today.and_time(chrono::NaiveTime::MIN), env.tz)
+                    + Duration::days(1)
                     - Duration::milliseconds(1)),
                 _ => Err(JqlError(format!(
                     "Unable to find JQL function '{name}()' for field '{field}'."
@@ -1158,8 +1063,7 @@ pub fn date_value(v: &Value, field: &str, env: &Env<'_>) -> Result<DateTime<Utc>
             let t = t.trim();
             if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
                 let ms: i64 = t.parse().map_err(|_| bad_date(t, field))?;
-                return DateTime::<Utc>::from_timestamp_millis(ms)
-                    .ok_or_else(|| bad_date(t, field));
+                return DateTime::<Utc>::from_timestamp_millis(ms).ok_or_else(|| bad_date(t, field));
             }
             for fmt in ["%Y/%m/%d %H:%M", "%Y-%m-%d %H:%M"] {
                 if let Ok(n) = NaiveDateTime::parse_from_str(t, fmt) {
@@ -1240,10 +1144,7 @@ impl Pred {
                 Some((p, n)) if p.eq_ignore_ascii_case(project) => cmp.test(n.cmp(number)),
                 _ => false,
             },
-            Pred::Parent(ids) => issue
-                .parent_id
-                .as_ref()
-                .is_some_and(|p| ids.iter().any(|id| id == p)),
+            Pred::Parent(ids) => issue.parent_id.as_ref().is_some_and(|p| ids.iter().any(|id| id == p)),
             Pred::ParentEmpty => issue.parent_id.is_none(),
             Pred::Assignee(us) => issue.assignee.is_some_and(|a| us.contains(&a)),
             Pred::AssigneeEmpty => issue.assignee.is_none(),
@@ -1293,15 +1194,9 @@ impl Query {
     pub fn cmp_cursor(&self, issue: &JiraIssue, cursor: &Cursor) -> Ordering {
         for (k, v) in self.order.iter().zip(&cursor.values) {
             let o = match (k.field, v) {
-                (SortField::Updated, CursorValue::Time(t)) => {
-                    cmp_opt_nanos(Some(nanos(issue.updated)), *t)
-                }
-                (SortField::Created, CursorValue::Time(t)) => {
-                    cmp_opt_nanos(Some(nanos(issue.created)), *t)
-                }
-                (SortField::Resolved, CursorValue::Time(t)) => {
-                    cmp_opt_nanos(issue.resolved.map(nanos), *t)
-                }
+                (SortField::Updated, CursorValue::Time(t)) => cmp_opt_nanos(Some(nanos(issue.updated)), *t),
+                (SortField::Created, CursorValue::Time(t)) => cmp_opt_nanos(Some(nanos(issue.created)), *t),
+                (SortField::Resolved, CursorValue::Time(t)) => cmp_opt_nanos(issue.resolved.map(nanos), *t),
                 (SortField::Key, CursorValue::Key(key)) => cmp_key(&issue.key, key),
                 _ => cmp_numeric(&issue.id, &cursor.id),
             };

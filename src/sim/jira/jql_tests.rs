@@ -6,8 +6,7 @@ use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use super::jql::{
-    self, Cmp, Cursor, DateField, Env, Expr, Filter, Op, Operand, Pred, Query, SortField, SortKey,
-    Value,
+    self, Cmp, Cursor, DateField, Env, Expr, Filter, Op, Operand, Pred, Query, SortField, SortKey, Value,
 };
 use crate::sim::model::{JiraData, JiraIssue, JiraProject, JiraStatus, JiraUser};
 
@@ -51,13 +50,7 @@ fn data(tz: &str) -> JiraData {
             "2024-01-02T00:00:00Z",
             "2024-01-02T00:00:00Z",
         ),
-        issue(
-            "10003",
-            "BETA-1",
-            "200",
-            "2024-01-03T00:00:00Z",
-            "2024-01-05T00:00:00Z",
-        ),
+        issue("10003", "BETA-1", "200", "2024-01-03T00:00:00Z", "2024-01-05T00:00:00Z"),
         issue(
             "10004",
             "ALPHA-10",
@@ -174,20 +167,15 @@ fn instant(data: &JiraData, q: &str) -> DateTime<Utc> {
 
 #[test]
 fn parses_the_sync_query() {
-    let p = jql::parse(
-        "project in (ALPHA, \"BETA\") AND updated >= '2024/01/02 08:00' ORDER BY updated ASC, key DESC",
-    )
-    .unwrap();
+    let p = jql::parse("project in (ALPHA, \"BETA\") AND updated >= '2024/01/02 08:00' ORDER BY updated ASC, key DESC")
+        .unwrap();
     assert_eq!(
         p.clause,
         Some(Expr::And(vec![
             Expr::Clause {
                 field: "project".into(),
                 op: Op::In,
-                operand: Operand::List(vec![
-                    Value::Text("ALPHA".into()),
-                    Value::Text("BETA".into())
-                ]),
+                operand: Operand::List(vec![Value::Text("ALPHA".into()), Value::Text("BETA".into())]),
             },
             Expr::Clause {
                 field: "updated".into(),
@@ -196,19 +184,13 @@ fn parses_the_sync_query() {
             },
         ]))
     );
-    assert_eq!(
-        p.order,
-        vec![("updated".to_string(), false), ("key".to_string(), true)]
-    );
+    assert_eq!(p.order, vec![("updated".to_string(), false), ("key".to_string(), true)]);
 }
 
 #[test]
 fn keywords_are_case_insensitive_and_symbols_work() {
     let d = data("UTC");
-    let a = compile(
-        &d,
-        "PROJECT = alpha and UPDATED > 1704067200000 order BY Id desc",
-    );
+    let a = compile(&d, "PROJECT = alpha and UPDATED > 1704067200000 order BY Id desc");
     let b = compile(&d, "project=ALPHA&&updated>1704067200000 ORDER BY id DESC");
     assert_eq!(a, b);
     assert_eq!(
@@ -247,14 +229,8 @@ fn project_by_key_id_or_name() {
     );
     assert_eq!(run(&d, "project = 200"), ["BETA-1"]);
     assert_eq!(run(&d, "project = \"Beta Project\""), ["BETA-1"]);
-    assert_eq!(
-        run(&d, "project in (beta, 300) ORDER BY key"),
-        ["BETA-1", "GAMMA-1"]
-    );
-    assert_eq!(
-        run(&d, "project != ALPHA ORDER BY key"),
-        ["BETA-1", "GAMMA-1"]
-    );
+    assert_eq!(run(&d, "project in (beta, 300) ORDER BY key"), ["BETA-1", "GAMMA-1"]);
+    assert_eq!(run(&d, "project != ALPHA ORDER BY key"), ["BETA-1", "GAMMA-1"]);
     assert_eq!(run(&d, "project not in (ALPHA, BETA)"), ["GAMMA-1"]);
 }
 
@@ -264,39 +240,21 @@ fn date_literals_are_read_in_the_user_time_zone() {
     let expect = utc("2024-01-02T00:00:00Z");
     assert_eq!(instant(&d, "updated >= '2024/01/02 08:00'"), expect);
     assert_eq!(instant(&d, "updated >= \"2024-01-02 08:00\""), expect);
-    assert_eq!(
-        instant(&d, "updated >= 2024-01-02"),
-        utc("2024-01-01T16:00:00Z")
-    );
-    assert_eq!(
-        instant(&d, "updated >= '2024/01/02'"),
-        utc("2024-01-01T16:00:00Z")
-    );
+    assert_eq!(instant(&d, "updated >= 2024-01-02"), utc("2024-01-01T16:00:00Z"));
+    assert_eq!(instant(&d, "updated >= '2024/01/02'"), utc("2024-01-01T16:00:00Z"));
     let ny = data("America/New_York");
     assert_eq!(
         instant(&ny, "created < '2024/07/01 09:30'"),
         utc("2024-07-01T13:30:00Z")
     );
     // Epoch milliseconds are absolute.
-    assert_eq!(
-        instant(&d, "updated >= 1704067200000"),
-        utc("2024-01-01T00:00:00Z")
-    );
-    assert_eq!(
-        instant(&ny, "updated >= 1704067200000"),
-        utc("2024-01-01T00:00:00Z")
-    );
+    assert_eq!(instant(&d, "updated >= 1704067200000"), utc("2024-01-01T00:00:00Z"));
+    assert_eq!(instant(&ny, "updated >= 1704067200000"), utc("2024-01-01T00:00:00Z"));
     // Relative periods and functions count from the simulated present.
     assert_eq!(instant(&d, "updated >= -5d"), utc("2024-01-27T12:00:00Z"));
-    assert_eq!(
-        instant(&d, "updated >= '-1w 2d'"),
-        utc("2024-01-23T12:00:00Z")
-    );
+    assert_eq!(instant(&d, "updated >= '-1w 2d'"), utc("2024-01-23T12:00:00Z"));
     assert_eq!(instant(&d, "updated <= now()"), utc("2024-02-01T12:00:00Z"));
-    assert_eq!(
-        instant(&d, "updated >= startOfDay()"),
-        utc("2024-01-31T16:00:00Z")
-    );
+    assert_eq!(instant(&d, "updated >= startOfDay()"), utc("2024-01-31T16:00:00Z"));
 }
 
 #[test]
@@ -312,15 +270,9 @@ fn date_comparisons() {
         ["ALPHA-9", "GAMMA-1"]
     );
     assert_eq!(run(&d, "updated < '2024/01/02' ORDER BY key"), ["ALPHA-10"]);
+    assert_eq!(run(&d, "updated <= '2024/01/02' ORDER BY key"), ["ALPHA-2", "ALPHA-10"]);
     assert_eq!(
-        run(&d, "updated <= '2024/01/02' ORDER BY key"),
-        ["ALPHA-2", "ALPHA-10"]
-    );
-    assert_eq!(
-        run(
-            &d,
-            "created >= 1704326400000 and created <= 1704326400000 ORDER BY key"
-        ),
+        run(&d, "created >= 1704326400000 and created <= 1704326400000 ORDER BY key"),
         ["ALPHA-9", "ALPHA-10", "GAMMA-1"]
     );
     // The same instant in Shanghai: literals shift, epoch ms do not.
@@ -343,17 +295,11 @@ fn and_or_not_and_parentheses() {
         ["BETA-1"]
     );
     assert_eq!(
-        run(
-            &d,
-            "(project = BETA OR project = GAMMA) AND updated >= 2024-01-06"
-        ),
+        run(&d, "(project = BETA OR project = GAMMA) AND updated >= 2024-01-06"),
         ["GAMMA-1"]
     );
     assert_eq!(
-        run(
-            &d,
-            "project = ALPHA AND NOT updated >= 2024-01-03 ORDER BY key"
-        ),
+        run(&d, "project = ALPHA AND NOT updated >= 2024-01-03 ORDER BY key"),
         ["ALPHA-2", "ALPHA-10"]
     );
     assert_eq!(
@@ -376,14 +322,8 @@ fn other_fields() {
     assert_eq!(run(&d, "assignee = bob"), ["BETA-1"]);
     assert_eq!(run(&d, "assignee is EMPTY").len(), 5);
     assert_eq!(run(&d, "reporter = currentUser()").len(), 6);
-    assert_eq!(
-        run(&d, "key in (ALPHA-9, 10006) ORDER BY key"),
-        ["ALPHA-9", "GAMMA-1"]
-    );
-    assert_eq!(
-        run(&d, "key > ALPHA-2 ORDER BY key"),
-        ["ALPHA-9", "ALPHA-10"]
-    );
+    assert_eq!(run(&d, "key in (ALPHA-9, 10006) ORDER BY key"), ["ALPHA-9", "GAMMA-1"]);
+    assert_eq!(run(&d, "key > ALPHA-2 ORDER BY key"), ["ALPHA-9", "ALPHA-10"]);
     assert_eq!(run(&d, "id >= 10005 ORDER BY id"), ["ALPHA-9", "GAMMA-1"]);
 }
 
@@ -393,25 +333,16 @@ fn order_by_several_keys_with_ties_broken_by_id() {
     // updated ASC, then id: A10 (01-01), A2 (01-02), A1/B1 (01-05, id 10001 < 10003), A9/G1 (01-06).
     assert_eq!(
         run(&d, "project in (ALPHA, BETA, GAMMA) ORDER BY updated ASC"),
-        [
-            "ALPHA-10", "ALPHA-2", "ALPHA-1", "BETA-1", "ALPHA-9", "GAMMA-1"
-        ]
+        ["ALPHA-10", "ALPHA-2", "ALPHA-1", "BETA-1", "ALPHA-9", "GAMMA-1"]
     );
     // DESC reverses the key, the id tie-break stays ascending.
     assert_eq!(
         run(&d, "project in (ALPHA, BETA, GAMMA) ORDER BY updated DESC"),
-        [
-            "ALPHA-9", "GAMMA-1", "ALPHA-1", "BETA-1", "ALPHA-2", "ALPHA-10"
-        ]
+        ["ALPHA-9", "GAMMA-1", "ALPHA-1", "BETA-1", "ALPHA-2", "ALPHA-10"]
     );
     assert_eq!(
-        run(
-            &d,
-            "project in (ALPHA, BETA, GAMMA) ORDER BY created DESC, key ASC"
-        ),
-        [
-            "ALPHA-9", "ALPHA-10", "GAMMA-1", "BETA-1", "ALPHA-2", "ALPHA-1"
-        ]
+        run(&d, "project in (ALPHA, BETA, GAMMA) ORDER BY created DESC, key ASC"),
+        ["ALPHA-9", "ALPHA-10", "GAMMA-1", "BETA-1", "ALPHA-2", "ALPHA-1"]
     );
     // No ORDER BY: id ascending.
     assert_eq!(
@@ -434,15 +365,9 @@ fn unbounded_queries() {
 fn syntax_errors_read_like_jira() {
     let d = data("UTC");
     let cases = [
-        (
-            "project = 'ALPHA",
-            "The quoted string 'ALPHA' has not been completed.",
-        ),
+        ("project = 'ALPHA", "The quoted string 'ALPHA' has not been completed."),
         ("project ALPHA", "Expecting operator but got 'ALPHA'."),
-        (
-            "project in (ALPHA, BETA",
-            "Expecting ')' before the end of the query.",
-        ),
+        ("project in (ALPHA, BETA", "Expecting ')' before the end of the query."),
         (
             "project = ALPHA foo = 1",
             "Expecting either 'OR' or 'AND' but got 'foo'.",
@@ -455,23 +380,14 @@ fn syntax_errors_read_like_jira() {
             "project =",
             "Expecting either a value, list or function before the end of the query.",
         ),
-        (
-            "project = )",
-            "Expecting either a value, list or function but got ')'.",
-        ),
+        ("project = )", "Expecting either a value, list or function but got ')'."),
         (
             "project = ALPHA ORDER BY key sideways",
             "Expecting either 'ASC' or 'DESC' but got 'sideways'.",
         ),
-        (
-            "project = A%B",
-            "The character '%' is a reserved JQL character.",
-        ),
+        ("project = A%B", "The character '%' is a reserved JQL character."),
         ("updated is 5", "Expecting 'EMPTY' but got '5'."),
-        (
-            "(project = ALPHA",
-            "Expecting ')' before the end of the query.",
-        ),
+        ("(project = ALPHA", "Expecting ')' before the end of the query."),
     ];
     for (q, want) in cases {
         let e = err(&d, q);
@@ -496,10 +412,7 @@ fn semantic_errors_read_like_jira() {
         err(&d, "colour = red"),
         "Field 'colour' does not exist or you do not have permission to view it."
     );
-    assert!(
-        err(&d, "updated >= '2024/13/45'")
-            .starts_with("Date value '2024/13/45' for field 'updated' is invalid.")
-    );
+    assert!(err(&d, "updated >= '2024/13/45'").starts_with("Date value '2024/13/45' for field 'updated' is invalid."));
     assert_eq!(
         err(&d, "project = ALPHA ORDER BY summary"),
         "Not able to sort using field 'summary'."
@@ -532,10 +445,7 @@ fn clause_shapes_compile_as_expected() {
 #[test]
 fn cursors_round_trip_and_resume_after_the_last_issue() {
     let d = data("UTC");
-    let q = compile(
-        &d,
-        "project in (ALPHA, BETA, GAMMA) ORDER BY updated ASC, key DESC",
-    );
+    let q = compile(&d, "project in (ALPHA, BETA, GAMMA) ORDER BY updated ASC, key DESC");
     let mut all: Vec<&JiraIssue> = d.issues.iter().filter(|i| q.matches(i)).collect();
     all.sort_by(|a, b| q.cmp(a, b));
     for (i, issue) in all.iter().enumerate() {

@@ -231,9 +231,7 @@ pub fn push_jira_time(buf: &mut String, t: &DateTime<Utc>, tz: &Tz) {
     let offset = if *tz == Tz::UTC {
         0
     } else {
-        tz.offset_from_utc_datetime(&t.naive_utc())
-            .fix()
-            .local_minus_utc()
+        tz.offset_from_utc_datetime(&t.naive_utc()).fix().local_minus_utc()
     };
     let local = t.naive_utc() + chrono::Duration::seconds(i64::from(offset));
     let year = local.year();
@@ -308,10 +306,7 @@ mod tests {
         let kol: Tz = "Asia/Kolkata".parse().unwrap();
         assert_eq!(jira_time(&t, &kol), "2022-07-16T04:01:38.612+0530");
         // chrono's %z agrees.
-        let chrono_fmt = t
-            .with_timezone(&ny)
-            .format("%Y-%m-%dT%H:%M:%S%.3f%z")
-            .to_string();
+        let chrono_fmt = t.with_timezone(&ny).format("%Y-%m-%dT%H:%M:%S%.3f%z").to_string();
         assert_eq!(jira_time(&t, &ny), chrono_fmt);
     }
 }

@@ -14,11 +14,7 @@ use crate::sim::upstream::JIRA_CLOUD_EMAIL;
 // ---------------------------------------------------------------------------------------------
 // Issue
 
-pub async fn cloud_issue(
-    req: HttpRequest,
-    state: Data<SimState>,
-    path: Path<String>,
-) -> JiraResult {
+pub async fn cloud_issue(req: HttpRequest, state: Data<SimState>, path: Path<String>) -> JiraResult {
     issue(&req, &state, &path.into_inner(), Flavor::Cloud)
 }
 
@@ -222,11 +218,7 @@ pub async fn cloud_project_search(req: HttpRequest, state: Data<SimState>) -> Ji
         .iter()
         .filter(|p| keys.is_empty() || keys.iter().any(|k| k.eq_ignore_ascii_case(&p.key)))
         .filter(|p| ids.is_empty() || ids.contains(&p.id))
-        .filter(|p| {
-            text.is_empty()
-                || p.key.to_lowercase().contains(&text)
-                || p.name.to_lowercase().contains(&text)
-        })
+        .filter(|p| text.is_empty() || p.key.to_lowercase().contains(&text) || p.name.to_lowercase().contains(&text))
         .collect();
     projects.sort_by(|a, b| a.key.cmp(&b.key));
     let total = projects.len();
@@ -269,11 +261,7 @@ pub async fn dc_projects(req: HttpRequest, state: Data<SimState>) -> JiraResult 
     ok(out)
 }
 
-pub async fn cloud_project(
-    req: HttpRequest,
-    state: Data<SimState>,
-    path: Path<String>,
-) -> JiraResult {
+pub async fn cloud_project(req: HttpRequest, state: Data<SimState>, path: Path<String>) -> JiraResult {
     project(&req, &state, &path.into_inner(), Flavor::Cloud)
 }
 
@@ -289,9 +277,7 @@ fn project(req: &HttpRequest, state: &SimState, key: &str, flavor: Flavor) -> Ji
         .iter()
         .find(|p| p.key.eq_ignore_ascii_case(key) || p.id == key)
     else {
-        return Err(not_found(format!(
-            "No project could be found with key '{key}'."
-        )));
+        return Err(not_found(format!("No project could be found with key '{key}'.")));
     };
     let cx = ctx(req, flavor, &data.jira);
     let mut out = Out::default();
@@ -366,14 +352,10 @@ fn user(req: &HttpRequest, state: &SimState, flavor: Flavor) -> JiraResult {
     };
     let Some(u) = found else {
         return Err(match flavor {
-            Flavor::Cloud => {
-                not_found("Specified user does not exist or you do not have required permissions")
-            }
+            Flavor::Cloud => not_found("Specified user does not exist or you do not have required permissions"),
             Flavor::Dc => not_found(format!(
                 "The user named '{}' does not exist",
-                q.get("username")
-                    .or_else(|| q.get("key"))
-                    .unwrap_or_default()
+                q.get("username").or_else(|| q.get("key")).unwrap_or_default()
             )),
         });
     };

@@ -9,8 +9,8 @@ use chrono_tz::Tz;
 
 use super::json::Out;
 use crate::sim::model::{
-    JiraChangeItem, JiraData, JiraHistory, JiraIssue, JiraIssueType, JiraProject, JiraStatus,
-    JiraUser, STORY_POINTS_FIELD,
+    JiraChangeItem, JiraData, JiraHistory, JiraIssue, JiraIssueType, JiraProject, JiraStatus, JiraUser,
+    STORY_POINTS_FIELD,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -146,10 +146,7 @@ impl FieldSet {
         bits: field::ALL,
         id_only: false,
     };
-    pub const ID_ONLY: FieldSet = FieldSet {
-        bits: 0,
-        id_only: true,
-    };
+    pub const ID_ONLY: FieldSet = FieldSet { bits: 0, id_only: true };
 
     /// Reads `fields` entries (each may itself be a comma list): `*all`, `*navigable`, names,
     /// `-name` exclusions. Unknown names are ignored, as Jira does. No entries (or only
@@ -161,11 +158,7 @@ impl FieldSet {
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .collect();
-        let includes: Vec<&str> = tokens
-            .iter()
-            .copied()
-            .filter(|t| !t.starts_with('-'))
-            .collect();
+        let includes: Vec<&str> = tokens.iter().copied().filter(|t| !t.starts_with('-')).collect();
         let mut set = if includes.is_empty() {
             default
         } else {
@@ -284,9 +277,7 @@ impl<'a> Ctx<'a> {
                 .collect(),
             users: (0..data.users.len()).map(|_| OnceCell::new()).collect(),
             statuses: (0..data.statuses.len()).map(|_| OnceCell::new()).collect(),
-            types: (0..data.issue_types.len())
-                .map(|_| OnceCell::new())
-                .collect(),
+            types: (0..data.issue_types.len()).map(|_| OnceCell::new()).collect(),
             projects: (0..data.projects.len()).map(|_| OnceCell::new()).collect(),
             priorities: RefCell::new(HashMap::new()),
         }
@@ -359,10 +350,7 @@ impl<'a> Ctx<'a> {
             ("16x16", "xsmall"),
             ("32x32", "medium"),
         ] {
-            o.kv_url(
-                size,
-                &[&self.base, "/secure/", kind, id, "&avatarSize=", name],
-            );
+            o.kv_url(size, &[&self.base, "/secure/", kind, id, "&avatarSize=", name]);
         }
         o.end_obj();
     }
@@ -384,10 +372,7 @@ impl<'a> Ctx<'a> {
         o.begin_obj();
         o.kv_url("self", &[&self.api, "/status/", &s.id]);
         o.kv_str("description", "");
-        o.kv_url(
-            "iconUrl",
-            &[&self.base, "/images/icons/statuses/generic.png"],
-        );
+        o.kv_url("iconUrl", &[&self.base, "/images/icons/statuses/generic.png"]);
         o.kv_str("name", &s.name);
         if self.cloud() {
             o.kv_str("untranslatedName", &s.name);
@@ -633,10 +618,7 @@ impl<'a> Ctx<'a> {
             }
         }
         if fields.has(PARENT)
-            && let Some(parent) = issue
-                .parent_id
-                .as_deref()
-                .and_then(|p| self.data.issue_by_id_or_key(p))
+            && let Some(parent) = issue.parent_id.as_deref().and_then(|p| self.data.issue_by_id_or_key(p))
         {
             o.key("parent");
             o.begin_obj();

@@ -38,10 +38,7 @@ impl SearchParams {
     fn from_query(q: &QueryPairs) -> Result<Self, JiraError> {
         Ok(Self {
             jql: q.get("jql").unwrap_or_default().to_string(),
-            next_page_token: q
-                .get("nextPageToken")
-                .filter(|t| !t.is_empty())
-                .map(str::to_string),
+            next_page_token: q.get("nextPageToken").filter(|t| !t.is_empty()).map(str::to_string),
             start_at: q.int("startAt")?,
             max_results: q.int("maxResults")?,
             fields: q.all("fields"),
@@ -78,9 +75,7 @@ pub fn json_object(body: &[u8]) -> Result<Map<String, Value>, JiraError> {
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Ok(m),
         Ok(_) => Err(bad_request("Request body must be a JSON object.")),
-        Err(e) => Err(bad_request(format!(
-            "Unexpected character in request body: {e}"
-        ))),
+        Err(e) => Err(bad_request(format!("Unexpected character in request body: {e}"))),
     }
 }
 
@@ -138,10 +133,7 @@ pub fn query_hash(parts: &[&str]) -> String {
         h.update(p.as_bytes());
         h.update([0u8]);
     }
-    h.finalize()[..8]
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    h.finalize()[..8].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 pub fn encode_token(hash: &str, cursor: &str) -> String {
@@ -150,9 +142,7 @@ pub fn encode_token(hash: &str, cursor: &str) -> String {
 
 /// The cursor part of a token issued for the query with `hash`.
 pub fn decode_token(token: &str, hash: &str) -> Option<String> {
-    let raw = URL_SAFE_NO_PAD
-        .decode(token.trim().trim_end_matches('='))
-        .ok()?;
+    let raw = URL_SAFE_NO_PAD.decode(token.trim().trim_end_matches('=')).ok()?;
     let s = String::from_utf8(raw).ok()?;
     let (h, cursor) = s.split_once('.')?;
     (h == hash).then(|| cursor.to_string())
@@ -229,10 +219,7 @@ fn cloud_search(req: &HttpRequest, state: &SimState, p: SearchParams) -> JiraRes
     }
     out.end_arr();
     if more && let Some(last) = page.last() {
-        out.kv_str(
-            "nextPageToken",
-            &encode_token(&hash, &query.cursor_of(last).encode()),
-        );
+        out.kv_str("nextPageToken", &encode_token(&hash, &query.cursor_of(last).encode()));
     }
     out.kv_bool("isLast", !more);
     out.end_obj();
@@ -248,10 +235,7 @@ pub fn next_page<'a>(
 ) -> (Vec<&'a JiraIssue>, bool) {
     let mut hits: Vec<&JiraIssue> = issues
         .iter()
-        .filter(|i| {
-            query.matches(i)
-                && cursor.is_none_or(|c| query.cmp_cursor(i, c) == std::cmp::Ordering::Greater)
-        })
+        .filter(|i| query.matches(i) && cursor.is_none_or(|c| query.cmp_cursor(i, c) == std::cmp::Ordering::Greater))
         .collect();
     let more = hits.len() > max;
     if more {
@@ -320,11 +304,7 @@ fn dc_search(req: &HttpRequest, state: &SimState, p: SearchParams) -> JiraResult
     let (page, total) = page_at(&data.jira.issues, &query, start, max);
 
     let fields = FieldSet::parse(&p.fields, FieldSet::ALL);
-    let embed = if p.wants_changelog() {
-        Embed::All
-    } else {
-        Embed::None
-    };
+    let embed = if p.wants_changelog() { Embed::All } else { Embed::None };
     let cx = ctx(req, Flavor::Dc, &data.jira);
     let mut out = Out::with_capacity(page_capacity(page.len(), fields, embed));
     out.begin_obj();
@@ -343,12 +323,7 @@ fn dc_search(req: &HttpRequest, state: &SimState, p: SearchParams) -> JiraResult
 }
 
 /// Matches `start..start+max` in order, and the number of matches.
-pub fn page_at<'a>(
-    issues: &'a [JiraIssue],
-    query: &Query,
-    start: usize,
-    max: usize,
-) -> (Vec<&'a JiraIssue>, usize) {
+pub fn page_at<'a>(issues: &'a [JiraIssue], query: &Query, start: usize, max: usize) -> (Vec<&'a JiraIssue>, usize) {
     let mut hits: Vec<&JiraIssue> = issues.iter().filter(|i| query.matches(i)).collect();
     let total = hits.len();
     if start >= total || max == 0 {

@@ -11,8 +11,8 @@ use serde_json::{Value, json};
 use super::plan::{Args, CursorPos, FieldSel, OrderField, Plan, encode_cursor, location};
 use super::schema::{F, Item, Ty};
 use crate::sim::github::render::{
-    Urls, author_association, bot_slug, commit_node_id, is_bot, org_id, org_node_id,
-    pr_commit_node_id, pr_state, push_iso,
+    Urls, author_association, bot_slug, commit_node_id, is_bot, org_id, org_node_id, pr_commit_node_id, pr_state,
+    push_iso,
 };
 use crate::sim::model::{GhCommit, GhRepo, GhUser, GithubData};
 
@@ -27,13 +27,7 @@ pub struct RateInfo {
 }
 
 /// Runs the plan; returns the whole response body (`{"data":…,"errors":[…]}`).
-pub fn execute(
-    gh: &GithubData,
-    urls: &Urls,
-    plan: &Plan<'_>,
-    rate: Option<RateInfo>,
-    viewer: &GhUser,
-) -> Vec<u8> {
+pub fn execute(gh: &GithubData, urls: &Urls, plan: &Plan<'_>, rate: Option<RateInfo>, viewer: &GhUser) -> Vec<u8> {
     let mut ex = Exec {
         gh,
         urls,
@@ -94,10 +88,7 @@ enum Order {
     /// Positions `0..n` of the list (reversed when `rev`); cursors are positions.
     Pos { n: usize, rev: bool },
     /// `(key, tie, index)` already sorted in the requested direction; cursors are keys.
-    Keyed {
-        items: Vec<(i64, u64, u32)>,
-        desc: bool,
-    },
+    Keyed { items: Vec<(i64, u64, u32)>, desc: bool },
 }
 
 impl Order {
@@ -118,10 +109,7 @@ impl Order {
 
     fn cursor(&self, i: usize) -> CursorPos {
         match self {
-            Order::Pos { .. } => CursorPos {
-                key: i as i64,
-                tie: 0,
-            },
+            Order::Pos { .. } => CursorPos { key: i as i64, tie: 0 },
             Order::Keyed { items, .. } => CursorPos {
                 key: items[i].0,
                 tie: items[i].1,
@@ -132,9 +120,7 @@ impl Order {
     /// Index of the first item after cursor `c`.
     fn after(&self, c: CursorPos) -> usize {
         match self {
-            Order::Pos { n, .. } => usize::try_from(c.key.saturating_add(1))
-                .unwrap_or(0)
-                .min(*n),
+            Order::Pos { n, .. } => usize::try_from(c.key.saturating_add(1)).unwrap_or(0).min(*n),
             Order::Keyed { items, desc } => items.partition_point(|&(k, t, _)| {
                 let e = CursorPos { key: k, tie: t };
                 if *desc { e >= c } else { e <= c }
@@ -285,8 +271,7 @@ impl<'d> Exec<'d> {
     }
 
     fn b(&mut self, v: bool) {
-        self.out
-            .extend_from_slice(if v { b"true" } else { b"false" });
+        self.out.extend_from_slice(if v { b"true" } else { b"false" });
     }
 
     fn null(&mut self) {
@@ -324,9 +309,7 @@ impl<'d> Exec<'d> {
         let mut first = true;
         for f in &plan.root {
             self.key(&mut first, f.key);
-            if plan.failed.contains(f.key)
-                || (plan.dry_run && !matches!(f.f, F::RateLimit | F::Typename))
-            {
+            if plan.failed.contains(f.key) || (plan.dry_run && !matches!(f.f, F::RateLimit | F::Typename)) {
                 self.null();
                 continue;
             }
@@ -340,9 +323,10 @@ impl<'d> Exec<'d> {
                 F::Repository => {
                     let owner = f.args.owner.as_deref().unwrap_or_default();
                     let name = f.args.name.as_deref().unwrap_or_default();
-                    let found = gh.repos.iter().position(|r| {
-                        r.owner.eq_ignore_ascii_case(owner) && r.name.eq_ignore_ascii_case(name)
-                    });
+                    let found = gh
+                        .repos
+                        .iter()
+                        .position(|r| r.owner.eq_ignore_ascii_case(owner) && r.name.eq_ignore_ascii_case(name));
                     match found {
                         Some(ri) => self.w_repo(&f.sub, ri, Some(f.key)),
                         None => {
@@ -386,9 +370,7 @@ impl<'d> Exec<'d> {
                                 self.not_found(
                                     json!([f.key, i]),
                                     f,
-                                    format!(
-                                        "Could not resolve to a node with the global id of '{id}'"
-                                    ),
+                                    format!("Could not resolve to a node with the global id of '{id}'"),
                                 );
                             }
                         }
@@ -422,9 +404,7 @@ impl<'d> Exec<'d> {
                         self.not_found(
                             json!([f.key]),
                             f,
-                            format!(
-                                "Could not resolve to an Organization with the login of '{login}'."
-                            ),
+                            format!("Could not resolve to an Organization with the login of '{login}'."),
                         );
                     }
                 }
@@ -572,11 +552,7 @@ impl<'d> Exec<'d> {
         let bit = ty.bit();
         let (login, id, node_id, name): (&str, u64, String, &str) = match a {
             Acct::User(u) => {
-                let login = if ty == Ty::Bot {
-                    bot_slug(&u.login)
-                } else {
-                    &u.login
-                };
+                let login = if ty == Ty::Bot { bot_slug(&u.login) } else { &u.login };
                 (login, u.id, String::new(), &u.name)
             }
             Acct::Org(o) => (o, org_id(o), org_node_id(o), o),
@@ -616,10 +592,7 @@ impl<'d> Exec<'d> {
                 }
                 F::ResourcePath => {
                     let url = self.urls.account_html(login, kind);
-                    let path = url
-                        .strip_prefix(&self.urls.origin)
-                        .unwrap_or(&url)
-                        .to_string();
+                    let path = url.strip_prefix(&self.urls.origin).unwrap_or(&url).to_string();
                     self.s(&path);
                 }
                 _ => self.null(),
@@ -890,19 +863,11 @@ impl<'d> Exec<'d> {
                 }
                 F::Commit => self.w_commit(&f.sub, ri, CommitSrc::Full(c)),
                 F::Url => {
-                    let u = format!(
-                        "{}/pull/{}/commits/{}",
-                        self.urls.repo_html(repo),
-                        pr.number,
-                        c.sha
-                    );
+                    let u = format!("{}/pull/{}/commits/{}", self.urls.repo_html(repo), pr.number, c.sha);
                     self.s(&u);
                 }
                 F::ResourcePath => {
-                    let p = format!(
-                        "/{}/{}/pull/{}/commits/{}",
-                        repo.owner, repo.name, pr.number, c.sha
-                    );
+                    let p = format!("/{}/{}/pull/{}/commits/{}", repo.owner, repo.name, pr.number, c.sha);
                     self.s(&p);
                 }
                 F::PullRequest => self.w_pr(&f.sub, ri, pi),
@@ -919,23 +884,12 @@ impl<'d> Exec<'d> {
             f.mask & bit != 0
                 && !matches!(
                     f.f,
-                    F::Typename
-                        | F::Id
-                        | F::Oid
-                        | F::AbbreviatedOid
-                        | F::Url
-                        | F::ResourcePath
-                        | F::Repository
+                    F::Typename | F::Id | F::Oid | F::AbbreviatedOid | F::Url | F::ResourcePath | F::Repository
                 )
         })
     }
 
-    fn commit_by_sha(
-        &mut self,
-        ri: usize,
-        sha: &str,
-        pr: Option<(usize, usize)>,
-    ) -> Option<&'d GhCommit> {
+    fn commit_by_sha(&mut self, ri: usize, sha: &str, pr: Option<(usize, usize)>) -> Option<&'d GhCommit> {
         let gh = self.gh;
         if let Some((r, p)) = pr
             && let Some(c) = gh.repos[r].pulls[p].commits.iter().find(|c| c.sha == sha)
@@ -989,9 +943,7 @@ impl<'d> Exec<'d> {
                 }
                 F::MessageBody => {
                     let m = full.map_or("", |c| c.message.as_str());
-                    let body = m
-                        .split_once('\n')
-                        .map_or("", |(_, b)| b.trim_start_matches('\n'));
+                    let body = m.split_once('\n').map_or("", |(_, b)| b.trim_start_matches('\n'));
                     self.s(body);
                 }
                 F::AuthoredDate => self.date(&full.map_or(at, |c| c.authored_at)),
@@ -1035,10 +987,7 @@ impl<'d> Exec<'d> {
                 F::Date => self.date(&date),
                 F::User => self.w_user_only(&f.sub, c.author),
                 F::AvatarUrl => {
-                    let id = c
-                        .author
-                        .and_then(|i| self.gh.users.get(i))
-                        .map_or(0, |u| u.id);
+                    let id = c.author.and_then(|i| self.gh.users.get(i)).map_or(0, |u| u.id);
                     let u = self.urls.avatar(id);
                     self.s(&u);
                 }
@@ -1072,19 +1021,11 @@ impl<'d> Exec<'d> {
                 F::Author => self.w_actor(&f.sub, Some(c.author)),
                 F::AuthorAssociation => self.s(author_association(gh.users.get(c.author))),
                 F::Url => {
-                    let u = format!(
-                        "{}/pull/{}#issuecomment-{}",
-                        self.urls.repo_html(repo),
-                        pr.number,
-                        c.id
-                    );
+                    let u = format!("{}/pull/{}#issuecomment-{}", self.urls.repo_html(repo), pr.number, c.id);
                     self.s(&u);
                 }
                 F::ResourcePath => {
-                    let p = format!(
-                        "/{}/{}/pull/{}#issuecomment-{}",
-                        repo.owner, repo.name, pr.number, c.id
-                    );
+                    let p = format!("/{}/{}/pull/{}#issuecomment-{}", repo.owner, repo.name, pr.number, c.id);
                     self.s(&p);
                 }
                 F::PullRequest => self.w_pr(&f.sub, ri, pi),
@@ -1135,8 +1076,7 @@ impl<'d> Exec<'d> {
                     self.s(state);
                 }
                 F::Ref => {
-                    let is_sha =
-                        d.r#ref.len() == 40 && d.r#ref.bytes().all(|b| b.is_ascii_hexdigit());
+                    let is_sha = d.r#ref.len() == 40 && d.r#ref.bytes().all(|b| b.is_ascii_hexdigit());
                     if is_sha {
                         self.null();
                     } else {
@@ -1297,16 +1237,11 @@ impl<'d> Exec<'d> {
                     .reviews
                     .iter()
                     .enumerate()
-                    .filter(|(_, r)| {
-                        a.review_states
-                            .as_ref()
-                            .is_none_or(|s| s.contains(&r.state))
-                    })
+                    .filter(|(_, r)| a.review_states.as_ref().is_none_or(|s| s.contains(&r.state)))
                     .filter(|(_, r)| {
                         a.author.as_ref().is_none_or(|login| {
                             gh.users.get(r.author).is_some_and(|u| {
-                                u.login.eq_ignore_ascii_case(login)
-                                    || bot_slug(&u.login).eq_ignore_ascii_case(login)
+                                u.login.eq_ignore_ascii_case(login) || bot_slug(&u.login).eq_ignore_ascii_case(login)
                             })
                         })
                     })
@@ -1342,11 +1277,7 @@ impl<'d> Exec<'d> {
                         .deployments
                         .iter()
                         .enumerate()
-                        .filter(|(_, d)| {
-                            a.environments
-                                .as_ref()
-                                .is_none_or(|envs| envs.contains(&d.environment))
-                        })
+                        .filter(|(_, d)| a.environments.as_ref().is_none_or(|envs| envs.contains(&d.environment)))
                         .map(|(i, d)| (millis(&d.created_at), d.id, i as u32))
                         .collect(),
                     desc,

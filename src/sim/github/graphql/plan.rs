@@ -12,8 +12,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use graphql_parser::Pos;
 use graphql_parser::query::{
-    Definition, Directive, Document, Field, OperationDefinition, Selection, SelectionSet, Type,
-    TypeCondition, Value as GValue,
+    Definition, Directive, Document, Field, OperationDefinition, Selection, SelectionSet, Type, TypeCondition,
+    Value as GValue,
 };
 use serde_json::{Map, Value, json};
 
@@ -223,11 +223,7 @@ pub fn plan<'q>(
     for d in var_defs {
         if !p.used_vars.contains(d.name) {
             p.errors.push(validation_error(
-                format!(
-                    "Variable ${} is declared by {} but not used",
-                    d.name,
-                    p.op_display()
-                ),
+                format!("Variable ${} is declared by {} but not used", d.name, p.op_display()),
                 Some(d.position),
                 &[p.label.clone()],
                 json!({"code": "variableNotUsed", "variableName": d.name}),
@@ -291,13 +287,7 @@ const ENUMS: &[(&str, &[&str])] = &[
     ("PullRequestState", &["OPEN", "CLOSED", "MERGED"]),
     (
         "PullRequestReviewState",
-        &[
-            "APPROVED",
-            "CHANGES_REQUESTED",
-            "COMMENTED",
-            "DISMISSED",
-            "PENDING",
-        ],
+        &["APPROVED", "CHANGES_REQUESTED", "COMMENTED", "DISMISSED", "PENDING"],
     ),
     ("OrderDirection", &["ASC", "DESC"]),
     ("IssueOrderField", &["COMMENTS", "CREATED_AT", "UPDATED_AT"]),
@@ -305,12 +295,7 @@ const ENUMS: &[(&str, &[&str])] = &[
     ("DeploymentOrderField", &["CREATED_AT"]),
     ("ReleaseOrderField", &["CREATED_AT", "NAME"]),
 ];
-const INPUTS: &[&str] = &[
-    "IssueOrder",
-    "IssueCommentOrder",
-    "DeploymentOrder",
-    "ReleaseOrder",
-];
+const INPUTS: &[&str] = &["IssueOrder", "IssueCommentOrder", "DeploymentOrder", "ReleaseOrder"];
 
 fn type_text<'a>(t: &Type<'a, &'a str>) -> String {
     match t {
@@ -383,10 +368,7 @@ impl<'q> Planner<'q> {
         for d in defs {
             self.declared.insert(d.name);
             let base = base_type(&d.var_type);
-            if !SCALARS.contains(&base)
-                && !INPUTS.contains(&base)
-                && !ENUMS.iter().any(|(e, _)| *e == base)
-            {
+            if !SCALARS.contains(&base) && !INPUTS.contains(&base) && !ENUMS.iter().any(|(e, _)| *e == base) {
                 self.errors.push(validation_error(
                     format!("{base} isn't a defined input type (on ${})", d.name),
                     Some(d.position),
@@ -434,11 +416,7 @@ impl<'q> Planner<'q> {
             GValue::Boolean(b) => Value::Bool(*b),
             GValue::Null => Value::Null,
             GValue::Enum(e) => Value::String((*e).to_string()),
-            GValue::List(l) => Value::Array(
-                l.iter()
-                    .map(|i| self.literal(i).unwrap_or(Value::Null))
-                    .collect(),
-            ),
+            GValue::List(l) => Value::Array(l.iter().map(|i| self.literal(i).unwrap_or(Value::Null)).collect()),
             GValue::Object(o) => Value::Object(
                 o.iter()
                     .filter_map(|(k, v)| self.literal(v).map(|v| ((*k).to_string(), v)))
@@ -454,10 +432,7 @@ impl<'q> Planner<'q> {
                 self.used_vars.insert(name);
                 if !self.declared.contains(name) {
                     self.errors.push(validation_error(
-                        format!(
-                            "Variable ${name} is used by {} but not declared",
-                            self.op_display()
-                        ),
+                        format!("Variable ${name} is used by {} but not declared", self.op_display()),
                         Some(pos),
                         &self.vpath,
                         json!({"code": "variableNotDefined", "variableName": name}),
@@ -466,11 +441,7 @@ impl<'q> Planner<'q> {
                 }
                 return self.vars.get(name).cloned();
             }
-            GValue::List(l) => Value::Array(
-                l.iter()
-                    .map(|i| self.resolve(i, pos).unwrap_or(Value::Null))
-                    .collect(),
-            ),
+            GValue::List(l) => Value::Array(l.iter().map(|i| self.resolve(i, pos).unwrap_or(Value::Null)).collect()),
             GValue::Object(o) => {
                 let mut m = Map::new();
                 for (k, v) in o {
@@ -542,12 +513,10 @@ impl<'q> Planner<'q> {
                     }
                     let (ty, narrowed) = match &frag.type_condition {
                         None => (parent, mask),
-                        Some(TypeCondition::On(name)) => {
-                            match self.condition(parent, name, None, frag.position) {
-                                Some(t) => (t, mask & t.possible()),
-                                None => continue,
-                            }
-                        }
+                        Some(TypeCondition::On(name)) => match self.condition(parent, name, None, frag.position) {
+                            Some(t) => (t, mask & t.possible()),
+                            None => continue,
+                        },
                     };
                     let seg = match &frag.type_condition {
                         Some(TypeCondition::On(n)) => format!("... on {n}"),
@@ -585,8 +554,7 @@ impl<'q> Planner<'q> {
                     let Some(ty) = self.condition(parent, cond, Some(name), spread.position) else {
                         continue;
                     };
-                    let saved =
-                        std::mem::replace(&mut self.vpath, vec![format!("fragment {name}")]);
+                    let saved = std::mem::replace(&mut self.vpath, vec![format!("fragment {name}")]);
                     self.frag_stack.push(name);
                     self.select(ty, mask & ty.possible(), &def.selection_set, out, root);
                     self.frag_stack.pop();
@@ -597,13 +565,7 @@ impl<'q> Planner<'q> {
     }
 
     /// The type of a fragment condition, if it exists and can apply inside `parent`.
-    fn condition(
-        &mut self,
-        parent: Ty,
-        name: &str,
-        fragment: Option<&str>,
-        pos: Pos,
-    ) -> Option<Ty> {
+    fn condition(&mut self, parent: Ty, name: &str, fragment: Option<&str>, pos: Pos) -> Option<Ty> {
         let Some(ty) = Ty::from_name(name) else {
             self.errors.push(validation_error(
                 format!("No such type {name}, so it can't be a fragment condition"),
@@ -665,12 +627,7 @@ impl<'q> Planner<'q> {
         }
     }
 
-    fn field(
-        &mut self,
-        parent: Ty,
-        mask: u32,
-        field: &'q Field<'q, &'q str>,
-    ) -> Option<FieldSel<'q>> {
+    fn field(&mut self, parent: Ty, mask: u32, field: &'q Field<'q, &'q str>) -> Option<FieldSel<'q>> {
         let key = field.alias.unwrap_or(field.name);
         let name = field.name;
         self.vpath.push(name.to_string());
@@ -693,11 +650,7 @@ impl<'q> Planner<'q> {
             schema_field(parent, name)
         };
         let Some(def) = def else {
-            let type_name = if self.mutation {
-                "Mutation"
-            } else {
-                parent.name()
-            };
+            let type_name = if self.mutation { "Mutation" } else { parent.name() };
             self.errors.push(validation_error(
                 format!("Field '{name}' doesn't exist on type '{type_name}'"),
                 Some(field.position),
@@ -892,10 +845,7 @@ impl<'q> Planner<'q> {
         fn list(v: &Value) -> Option<Vec<String>> {
             match v {
                 Value::String(s) => Some(vec![s.clone()]),
-                Value::Array(items) => items
-                    .iter()
-                    .map(|i| i.as_str().map(str::to_string))
-                    .collect(),
+                Value::Array(items) => items.iter().map(|i| i.as_str().map(str::to_string)).collect(),
                 _ => None,
             }
         }
@@ -986,15 +936,9 @@ impl<'q> Planner<'q> {
             (_, ArgTy::DeploymentOrder) => order(v, &[("CREATED_AT", OrderField::CreatedAt)])
                 .map(|o| args.order = Some(o))
                 .is_some(),
-            (_, ArgTy::ReleaseOrder) => order(
-                v,
-                &[
-                    ("CREATED_AT", OrderField::CreatedAt),
-                    ("NAME", OrderField::Name),
-                ],
-            )
-            .map(|o| args.order = Some(o))
-            .is_some(),
+            (_, ArgTy::ReleaseOrder) => order(v, &[("CREATED_AT", OrderField::CreatedAt), ("NAME", OrderField::Name)])
+                .map(|o| args.order = Some(o))
+                .is_some(),
             ("ids", _) => {
                 let ids = match v {
                     Value::Array(items) => items
