@@ -10,6 +10,7 @@
 //! and rate limits are the upstream guard's business (`sim::upstream`).
 
 pub mod changelog;
+pub mod index;
 pub mod jql;
 #[cfg(test)]
 mod jql_tests;
@@ -29,7 +30,8 @@ use super::upstream::{JIRA_CLOUD_EMAIL, jira_json};
 
 /// Routes relative to the Jira Cloud site root.
 pub fn configure_cloud(cfg: &mut web::ServiceConfig) {
-    cfg.route("/rest/api/3/search/jql", web::get().to(search::cloud_get))
+    cfg.app_data(web::Data::new(index::SearchCache::default()))
+        .route("/rest/api/3/search/jql", web::get().to(search::cloud_get))
         .route("/rest/api/3/search/jql", web::post().to(search::cloud_post))
         .route(
             "/rest/api/3/search/approximate-count",
@@ -79,7 +81,8 @@ pub fn configure_cloud(cfg: &mut web::ServiceConfig) {
 
 /// Routes relative to the Data Center context path.
 pub fn configure_dc(cfg: &mut web::ServiceConfig) {
-    cfg.route("/rest/api/2/search", web::get().to(search::dc_get))
+    cfg.app_data(web::Data::new(index::SearchCache::default()))
+        .route("/rest/api/2/search", web::get().to(search::dc_get))
         .route("/rest/api/2/search", web::post().to(search::dc_post))
         .route(
             "/rest/api/2/issue/{id_or_key}",
