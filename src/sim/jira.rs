@@ -8,6 +8,18 @@
 //! `startAt`/`total`, defaults to `*navigable` and embeds the whole changelog. Users are
 //! `accountId`-based on Cloud and `name`/`key`-based on Data Center. Authentication, faults
 //! and rate limits are the upstream guard's business (`sim::upstream`).
+//!
+//! Known simplifications (each a choice, not an accident):
+//! * JQL is a subset ([`jql`]); other real fields answer 400 with a message naming the
+//!   simulator. Without ORDER BY results are in id order.
+//! * Cloud page tokens are keyset cursors (the last issue's sort values) plus a hash of the
+//!   JQL: stable while data changes, rejected (400) for another query; they do not expire.
+//! * Data Center embeds changelogs oldest first: the recorded DC responses
+//!   (`_raw_jira_api_issue_relationships.csv`) are in ascending order, Cloud's descending.
+//! * One resolution ("Done", id 10000) for every resolved issue; `labels` is always `[]`;
+//!   `creator` is the reporter; `parent` is rendered on both flavours.
+//! * `GET …/issue/{id}?expand=changelog` on Cloud uses the same cap as search.
+//! * `serverInfo.serverTime` is the simulated present (`Dataset.now`).
 
 pub mod changelog;
 pub mod index;
