@@ -88,6 +88,11 @@ pub fn configure_cloud(cfg: &mut web::ServiceConfig) {
         .route(
             "/rest/api/3/serverInfo",
             web::get().to(reference::cloud_server_info),
+        )
+        // v2 exists on Cloud too; clients probe `/rest/api/2/serverInfo` to tell the flavours apart.
+        .route(
+            "/rest/api/2/serverInfo",
+            web::get().to(reference::cloud_server_info),
         );
 }
 
