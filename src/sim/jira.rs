@@ -8,8 +8,21 @@
 //! `startAt`/`total`, defaults to `*navigable` and embeds the whole changelog. Users are
 //! `accountId`-based on Cloud and `name`/`key`-based on Data Center. Authentication, faults
 //! and rate limits are the upstream guard's business (`sim::upstream`).
+//!
+//! Known simplifications (each a choice, not an accident):
+//! * JQL is a subset ([`jql`]); other real fields answer 400 with a message naming the
+//!   simulator. Without ORDER BY results are in id order.
+//! * Cloud page tokens are keyset cursors (the last issue's sort values) plus a hash of the
+//!   JQL: stable while data changes, rejected (400) for another query; they do not expire.
+//! * Data Center embeds changelogs oldest first: the recorded DC responses
+//!   (`_raw_jira_api_issue_relationships.csv`) are in ascending order, Cloud's descending.
+//! * One resolution ("Done", id 10000) for every resolved issue; `labels` is always `[]`;
+//!   `creator` is the reporter; `parent` is rendered on both flavours.
+//! * `GET …/issue/{id}?expand=changelog` on Cloud uses the same cap as search.
+//! * `serverInfo.serverTime` is the simulated present (`Dataset.now`).
 
 pub mod changelog;
+pub mod index;
 pub mod jql;
 #[cfg(test)]
 mod jql_tests;
@@ -29,7 +42,8 @@ use super::upstream::{JIRA_CLOUD_EMAIL, jira_json};
 
 /// Routes relative to the Jira Cloud site root.
 pub fn configure_cloud(cfg: &mut web::ServiceConfig) {
-    cfg.route("/rest/api/3/search/jql", web::get().to(search::cloud_get))
+    cfg.app_data(web::Data::new(index::SearchCache::default()))
+        .route("/rest/api/3/search/jql", web::get().to(search::cloud_get))
         .route("/rest/api/3/search/jql", web::post().to(search::cloud_post))
         .route(
             "/rest/api/3/search/approximate-count",
@@ -53,12 +67,15 @@ pub fn configure_cloud(cfg: &mut web::ServiceConfig) {
         .route("/rest/api/3/field", web::get().to(reference::cloud_fields))
         .route("/rest/api/3/myself", web::get().to(reference::cloud_myself))
         .route("/rest/api/3/user", web::get().to(reference::cloud_user))
-        .route("/rest/api/3/serverInfo", web::get().to(reference::cloud_server_info));
+        .route("/rest/api/3/serverInfo", web::get().to(reference::cloud_server_info))
+        // v2 exists on Cloud too; clients probe `/rest/api/2/serverInfo` to tell the flavours apart.
+        .route("/rest/api/2/serverInfo", web::get().to(reference::cloud_server_info));
 }
 
 /// Routes relative to the Data Center context path.
 pub fn configure_dc(cfg: &mut web::ServiceConfig) {
-    cfg.route("/rest/api/2/search", web::get().to(search::dc_get))
+    cfg.app_data(web::Data::new(index::SearchCache::default()))
+        .route("/rest/api/2/search", web::get().to(search::dc_get))
         .route("/rest/api/2/search", web::post().to(search::dc_post))
         .route("/rest/api/2/issue/{id_or_key}", web::get().to(reference::dc_issue))
         .route("/rest/api/2/status", web::get().to(reference::dc_statuses))

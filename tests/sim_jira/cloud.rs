@@ -365,3 +365,41 @@ async fn approximate_count_counts_the_matches() {
     assert_eq!(body["count"], json!(crate::ISSUES / 3));
     sim.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn results_follow_changes_to_the_dataset() {
+    let sim = Sim::start().await;
+    let count = |body: &Value| body["issues"].as_array().unwrap().len();
+    let q = [("jql", "project = GAMMA ORDER BY updated DESC"), ("maxResults", "100")];
+    let (_, before) = sim.cloud_get(PATH, &q).await;
+    assert_eq!(count(&before), crate::ISSUES / 3);
+    // Move ALPHA-1 to GAMMA and make it the most recently updated.
+    {
+        let mut d = sim.handle.state.data_mut();
+        let issue = &mut d.jira.issues[0];
+        issue.project_id = "10002".into();
+        issue.updated = crate::base() + chrono::Duration::days(100);
+    }
+    for _ in 0..4 {
+        // (Both workers answer in turn; each must notice.)
+        let (_, after) = sim.cloud_get(PATH, &q).await;
+        assert_eq!(count(&after), crate::ISSUES / 3 + 1);
+        assert_eq!(after["issues"][0]["id"], "10001");
+    }
+    // New issues show up too.
+    {
+        let mut d = sim.handle.state.data_mut();
+        let mut extra = d.jira.issues[2].clone();
+        extra.id = "20000".into();
+        extra.key = "GAMMA-999".into();
+        d.jira.issues.push(extra);
+    }
+    let (_, body) = sim
+        .cloud_post(
+            "/rest/api/3/search/approximate-count",
+            json!({ "jql": "project = GAMMA" }),
+        )
+        .await;
+    assert_eq!(body["count"], json!(crate::ISSUES / 3 + 2));
+    sim.stop().await;
+}

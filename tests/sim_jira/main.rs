@@ -2,6 +2,7 @@
 //! simulator server in-process, a small hand-built dataset, real HTTP with reqwest.
 #![allow(clippy::unwrap_used)] // tests fail loudly by design
 
+mod bench;
 mod changelog;
 mod cloud;
 mod dc;

@@ -160,6 +160,11 @@ async fn myself_and_server_info_identify_the_flavour() {
     assert!(info["versionNumbers"].as_array().unwrap().len() == 3);
     assert!(info["buildNumber"].is_i64());
 
+    // The v2 probe both flavours answer.
+    let (status, info) = sim.cloud_get("/rest/api/2/serverInfo", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(info["deploymentType"], "Cloud");
+
     let (_, me) = sim.dc_get("/rest/api/2/myself", &[]).await;
     assert_eq!(me["name"], "user0");
     assert_eq!(me["key"], "user0");

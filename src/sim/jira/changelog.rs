@@ -79,6 +79,10 @@ fn cursor_cmp(e: &Entry<'_>, cursor: &(i64, String, usize)) -> Ordering {
         .then(e.index.cmp(&cursor.2))
 }
 
+fn is_numeric(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit())
+}
+
 fn parse_cursor(s: &str) -> Option<(i64, String, usize)> {
     let mut parts = s.split('|');
     let t = parts.next()?.parse().ok()?;
@@ -119,9 +123,22 @@ pub async fn bulkfetch(req: HttpRequest, state: Data<SimState>, body: Bytes) -> 
     let data = state.data();
     let only = (!field_ids.is_empty()).then_some(field_ids.as_slice());
     // Issues you cannot see are left out silently; each issue counts once.
+    let all = &data.jira.issues;
+    // Keys are found by a scan; many keys get an index instead.
+    let by_key: Option<HashMap<String, usize>> =
+        (ids.len() > 16 && ids.iter().any(|k| !is_numeric(k.trim()))).then(|| {
+            all.iter()
+                .enumerate()
+                .map(|(n, i)| (i.key.to_ascii_uppercase(), n))
+                .collect()
+        });
     let mut issues: Vec<&JiraIssue> = ids
         .iter()
-        .filter_map(|k| data.jira.issue_by_id_or_key(k.trim()))
+        .map(|k| k.trim())
+        .filter_map(|k| match &by_key {
+            Some(index) if !is_numeric(k) => index.get(&k.to_ascii_uppercase()).map(|&n| &all[n]),
+            _ => data.jira.issue_by_id_or_key(k),
+        })
         .collect();
     issues.sort_by(|a, b| cmp_numeric(&a.id, &b.id));
     issues.dedup_by(|a, b| a.id == b.id);

@@ -10,7 +10,7 @@ use chrono_tz::Tz;
 use super::json::Out;
 use crate::sim::model::{
     JiraChangeItem, JiraData, JiraHistory, JiraIssue, JiraIssueType, JiraProject, JiraStatus, JiraUser,
-    STORY_POINTS_FIELD,
+    STORY_POINTS_FIELD, cmp_numeric,
 };
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -618,7 +618,7 @@ impl<'a> Ctx<'a> {
             }
         }
         if fields.has(PARENT)
-            && let Some(parent) = issue.parent_id.as_deref().and_then(|p| self.data.issue_by_id_or_key(p))
+            && let Some(parent) = issue.parent_id.as_deref().and_then(|p| issue_by_id(self.data, p))
         {
             o.key("parent");
             o.begin_obj();
@@ -716,6 +716,14 @@ impl<'a> Ctx<'a> {
         o.kv_opt_str("toString", item.to_string.as_deref());
         o.end_obj();
     }
+}
+
+/// An issue by id (binary search; `issues` is sorted by id).
+pub fn issue_by_id<'d>(data: &'d JiraData, id: &str) -> Option<&'d JiraIssue> {
+    data.issues
+        .binary_search_by(|i| cmp_numeric(&i.id, id))
+        .ok()
+        .map(|n| &data.issues[n])
 }
 
 /// Whether a change item is about one of `fields` (matched on `fieldId`, else on `field`).

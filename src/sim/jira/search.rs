@@ -9,9 +9,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
-use super::jql::{self, Cursor, Query};
+use super::index::SearchCache;
+use super::jql::{self, Cursor};
 use super::json::Out;
-use super::render::{Embed, FieldSet, Flavor};
+use super::render::{Ctx, Embed, FieldSet, Flavor};
 use super::{JiraError, JiraResult, QueryPairs, bad_request, ctx, jql_env, ok};
 use crate::sim::model::JiraIssue;
 use crate::sim::state::SimState;
@@ -151,12 +152,12 @@ pub fn decode_token(token: &str, hash: &str) -> Option<String> {
 // ---------------------------------------------------------------------------------------------
 // Cloud
 
-pub async fn cloud_get(req: HttpRequest, state: Data<SimState>) -> JiraResult {
+pub async fn cloud_get(req: HttpRequest, state: Data<SimState>, cache: Data<SearchCache>) -> JiraResult {
     let p = SearchParams::from_query(&QueryPairs::parse(req.query_string()))?;
-    cloud_search(&req, &state, p)
+    cloud_search(&req, &state, &cache, p)
 }
 
-pub async fn cloud_post(req: HttpRequest, state: Data<SimState>, body: Bytes) -> JiraResult {
+pub async fn cloud_post(req: HttpRequest, state: Data<SimState>, cache: Data<SearchCache>, body: Bytes) -> JiraResult {
     const BEAN: &[&str] = &[
         "jql",
         "nextPageToken",
@@ -168,7 +169,7 @@ pub async fn cloud_post(req: HttpRequest, state: Data<SimState>, body: Bytes) ->
         "failFast",
         "reconcileIssues",
     ];
-    cloud_search(&req, &state, SearchParams::from_body(&body, BEAN)?)
+    cloud_search(&req, &state, &cache, SearchParams::from_body(&body, BEAN)?)
 }
 
 /// The legacy Cloud search is gone (CHANGE-2046); Cloud answers 410.
@@ -179,7 +180,7 @@ pub async fn cloud_removed() -> JiraResult {
     })
 }
 
-fn cloud_search(req: &HttpRequest, state: &SimState, p: SearchParams) -> JiraResult {
+fn cloud_search(req: &HttpRequest, state: &SimState, cache: &SearchCache, p: SearchParams) -> JiraResult {
     let cfg = state.config();
     let data = state.data();
     let query = match jql::compile(&p.jql, &jql_env(&data)) {
@@ -199,7 +200,17 @@ fn cloud_search(req: &HttpRequest, state: &SimState, p: SearchParams) -> JiraRes
     };
     let cap = cfg.jira_max_results.max(1) as i64;
     let max = p.max_results.unwrap_or(DEFAULT_MAX_RESULTS).clamp(1, cap) as usize;
-    let (page, more) = next_page(&data.jira.issues, &query, cursor.as_ref(), max);
+    let issues = &data.jira.issues;
+    let matches = cache.sorted_matches(issues, &query);
+    let from = match &cursor {
+        None => 0,
+        Some(c) => {
+            matches.partition_point(|&i| query.cmp_cursor(&issues[i as usize], c) != std::cmp::Ordering::Greater)
+        }
+    };
+    let to = from.saturating_add(max).min(matches.len());
+    let more = to < matches.len();
+    let page: Vec<&JiraIssue> = matches[from..to].iter().map(|&i| &issues[i as usize]).collect();
 
     let fields = FieldSet::parse(&p.fields, FieldSet::ID_ONLY);
     let embed = if p.wants_changelog() {
@@ -210,14 +221,10 @@ fn cloud_search(req: &HttpRequest, state: &SimState, p: SearchParams) -> JiraRes
         Embed::None
     };
     let cx = ctx(req, Flavor::Cloud, &data.jira);
-    let mut out = Out::with_capacity(page_capacity(page.len(), fields, embed));
+    let mut out = Out::with_capacity(4_096);
     out.begin_obj();
     out.key("issues");
-    out.begin_arr();
-    for issue in &page {
-        cx.issue(&mut out, issue, fields, embed);
-    }
-    out.end_arr();
+    write_issues(&mut out, &cx, &page, fields, embed);
     if more && let Some(last) = page.last() {
         out.kv_str("nextPageToken", &encode_token(&hash, &query.cursor_of(last).encode()));
     }
@@ -226,28 +233,8 @@ fn cloud_search(req: &HttpRequest, state: &SimState, p: SearchParams) -> JiraRes
     ok(out)
 }
 
-/// The first `max` matches after `cursor`, in order, and whether more follow.
-pub fn next_page<'a>(
-    issues: &'a [JiraIssue],
-    query: &Query,
-    cursor: Option<&Cursor>,
-    max: usize,
-) -> (Vec<&'a JiraIssue>, bool) {
-    let mut hits: Vec<&JiraIssue> = issues
-        .iter()
-        .filter(|i| query.matches(i) && cursor.is_none_or(|c| query.cmp_cursor(i, c) == std::cmp::Ordering::Greater))
-        .collect();
-    let more = hits.len() > max;
-    if more {
-        hits.select_nth_unstable_by(max, |a, b| query.cmp(a, b));
-        hits.truncate(max);
-    }
-    hits.sort_unstable_by(|a, b| query.cmp(a, b));
-    (hits, more)
-}
-
 /// `POST /rest/api/3/search/approximate-count` `{"jql"}` → `{"count"}`.
-pub async fn approximate_count(state: Data<SimState>, body: Bytes) -> JiraResult {
+pub async fn approximate_count(state: Data<SimState>, cache: Data<SearchCache>, body: Bytes) -> JiraResult {
     let obj = json_object(&body)?;
     reject_unknown(&obj, &["jql"])?;
     let jql_text = opt_string(&obj, "jql")?.unwrap_or_default();
@@ -259,7 +246,7 @@ pub async fn approximate_count(state: Data<SimState>, body: Bytes) -> JiraResult
     if !query.is_bounded() {
         return Err(bad_request(UNBOUNDED));
     }
-    let count = data.jira.issues.iter().filter(|i| query.matches(i)).count();
+    let count = cache.sorted_matches(&data.jira.issues, &query).len();
     let mut out = Out::default();
     out.begin_obj();
     out.kv_int("count", count as i64);
@@ -270,12 +257,12 @@ pub async fn approximate_count(state: Data<SimState>, body: Bytes) -> JiraResult
 // ---------------------------------------------------------------------------------------------
 // Data Center
 
-pub async fn dc_get(req: HttpRequest, state: Data<SimState>) -> JiraResult {
+pub async fn dc_get(req: HttpRequest, state: Data<SimState>, cache: Data<SearchCache>) -> JiraResult {
     let p = SearchParams::from_query(&QueryPairs::parse(req.query_string()))?;
-    dc_search(&req, &state, p)
+    dc_search(&req, &state, &cache, p)
 }
 
-pub async fn dc_post(req: HttpRequest, state: Data<SimState>, body: Bytes) -> JiraResult {
+pub async fn dc_post(req: HttpRequest, state: Data<SimState>, cache: Data<SearchCache>, body: Bytes) -> JiraResult {
     const BEAN: &[&str] = &[
         "jql",
         "startAt",
@@ -286,10 +273,10 @@ pub async fn dc_post(req: HttpRequest, state: Data<SimState>, body: Bytes) -> Ji
         "properties",
         "fieldsByKeys",
     ];
-    dc_search(&req, &state, SearchParams::from_body(&body, BEAN)?)
+    dc_search(&req, &state, &cache, SearchParams::from_body(&body, BEAN)?)
 }
 
-fn dc_search(req: &HttpRequest, state: &SimState, p: SearchParams) -> JiraResult {
+fn dc_search(req: &HttpRequest, state: &SimState, cache: &SearchCache, p: SearchParams) -> JiraResult {
     let cfg = state.config();
     let data = state.data();
     let query = match jql::compile(&p.jql, &jql_env(&data)) {
@@ -301,54 +288,41 @@ fn dc_search(req: &HttpRequest, state: &SimState, p: SearchParams) -> JiraResult
         .max_results
         .unwrap_or(DEFAULT_MAX_RESULTS)
         .clamp(0, cfg.jira_max_results as i64) as usize;
-    let (page, total) = page_at(&data.jira.issues, &query, start, max);
+    let issues = &data.jira.issues;
+    let matches = cache.sorted_matches(issues, &query);
+    let total = matches.len();
+    let page: Vec<&JiraIssue> = matches
+        .get(start.min(total)..start.saturating_add(max).min(total))
+        .unwrap_or_default()
+        .iter()
+        .map(|&i| &issues[i as usize])
+        .collect();
 
     let fields = FieldSet::parse(&p.fields, FieldSet::ALL);
     let embed = if p.wants_changelog() { Embed::All } else { Embed::None };
     let cx = ctx(req, Flavor::Dc, &data.jira);
-    let mut out = Out::with_capacity(page_capacity(page.len(), fields, embed));
+    let mut out = Out::with_capacity(4_096);
     out.begin_obj();
     out.kv_str("expand", "schema,names");
     out.kv_int("startAt", start as i64);
     out.kv_int("maxResults", max as i64);
     out.kv_int("total", total as i64);
     out.key("issues");
-    out.begin_arr();
-    for issue in &page {
-        cx.issue(&mut out, issue, fields, embed);
-    }
-    out.end_arr();
+    write_issues(&mut out, &cx, &page, fields, embed);
     out.end_obj();
     ok(out)
 }
 
-/// Matches `start..start+max` in order, and the number of matches.
-pub fn page_at<'a>(issues: &'a [JiraIssue], query: &Query, start: usize, max: usize) -> (Vec<&'a JiraIssue>, usize) {
-    let mut hits: Vec<&JiraIssue> = issues.iter().filter(|i| query.matches(i)).collect();
-    let total = hits.len();
-    if start >= total || max == 0 {
-        return (Vec::new(), total);
+/// The `issues` array; after the first issue the buffer grows once for the rest of the page.
+fn write_issues(out: &mut Out, cx: &Ctx<'_>, page: &[&JiraIssue], fields: FieldSet, embed: Embed) {
+    out.begin_arr();
+    for (n, issue) in page.iter().enumerate() {
+        let before = out.buf.len();
+        cx.issue(out, issue, fields, embed);
+        if n == 0 {
+            let first = out.buf.len() - before;
+            out.buf.reserve((first + first / 4) * (page.len() - 1));
+        }
     }
-    let end = start.saturating_add(max).min(total);
-    let cmp = |a: &&JiraIssue, b: &&JiraIssue| query.cmp(a, b);
-    if end < total {
-        hits.select_nth_unstable_by(end, cmp);
-    }
-    let head = &mut hits[..end];
-    if start > 0 {
-        head.select_nth_unstable_by(start, cmp);
-    }
-    let page = &mut head[start..];
-    page.sort_unstable_by(cmp);
-    (page.to_vec(), total)
-}
-
-/// A buffer size that avoids regrowth for a typical page.
-fn page_capacity(n: usize, fields: FieldSet, embed: Embed) -> usize {
-    let per_issue = if fields.id_only { 64 } else { 6_000 }
-        + match embed {
-            Embed::None => 0,
-            _ => 4_000,
-        };
-    256 + n * per_issue
+    out.end_arr();
 }
