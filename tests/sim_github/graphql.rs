@@ -248,6 +248,24 @@ async fn missing_repository_is_null_with_not_found() {
             }]
         })
     );
+    let pr = sim
+        .gql(
+            r#"{ repository(owner: "acme", name: "web") { name pullRequest(number: 999) { id } } }"#,
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        pr["data"],
+        json!({"repository": {"name": "web", "pullRequest": null}})
+    );
+    assert_eq!(
+        pr["errors"][0]["path"],
+        json!(["repository", "pullRequest"])
+    );
+    assert_eq!(
+        pr["errors"][0]["message"],
+        "Could not resolve to a PullRequest with the number of 999."
+    );
     let node = sim
         .gql(r#"{ node(id: "nope") { id } viewer { login } }"#, json!({}))
         .await;
