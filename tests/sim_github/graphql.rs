@@ -254,14 +254,8 @@ async fn missing_repository_is_null_with_not_found() {
             json!({}),
         )
         .await;
-    assert_eq!(
-        pr["data"],
-        json!({"repository": {"name": "web", "pullRequest": null}})
-    );
-    assert_eq!(
-        pr["errors"][0]["path"],
-        json!(["repository", "pullRequest"])
-    );
+    assert_eq!(pr["data"], json!({"repository": {"name": "web", "pullRequest": null}}));
+    assert_eq!(pr["errors"][0]["path"], json!(["repository", "pullRequest"]));
     assert_eq!(
         pr["errors"][0]["message"],
         "Could not resolve to a PullRequest with the number of 999."

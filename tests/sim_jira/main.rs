@@ -298,55 +298,13 @@ pub fn is_jira_time(s: &str) -> bool {
 // ---------------------------------------------------------------------------------------------
 // Recorded fixtures (DevLake raw tables; see fixtures/README.md)
 
-/// The `data` column of a DevLake raw-table CSV: one recorded item per row.
+/// The `data` column of a DevLake raw-table CSV (`tests/fixtures/devlake-jira/`): one recorded item per row.
 pub fn recorded(file: &str) -> Vec<Value> {
-    let path = format!("{}/tests/sim_jira/fixtures/{file}", env!("CARGO_MANIFEST_DIR"));
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-    let mut rows = parse_csv(&text).into_iter();
-    let header = rows.next().unwrap();
-    let col = header.iter().position(|h| h == "data").unwrap();
-    rows.map(|r| serde_json::from_str(&r[col]).unwrap()).collect()
-}
-
-/// RFC 4180: quoted fields may hold commas, newlines and doubled quotes.
-pub fn parse_csv(text: &str) -> Vec<Vec<String>> {
-    let mut rows = Vec::new();
-    let mut row = Vec::new();
-    let mut field = String::new();
-    let mut quoted = false;
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        if quoted {
-            match c {
-                '"' if chars.peek() == Some(&'"') => {
-                    chars.next();
-                    field.push('"');
-                }
-                '"' => quoted = false,
-                _ => field.push(c),
-            }
-            continue;
-        }
-        match c {
-            '"' => quoted = true,
-            ',' => row.push(std::mem::take(&mut field)),
-            '\r' => {}
-            '\n' => {
-                row.push(std::mem::take(&mut field));
-                rows.push(std::mem::take(&mut row));
-            }
-            _ => field.push(c),
-        }
-    }
-    if !field.is_empty() || !row.is_empty() {
-        row.push(field);
-        rows.push(row);
-    }
-    rows
-}
-
-#[test]
-fn csv_reader_handles_quotes_commas_and_newlines() {
-    let rows = parse_csv("a,b,c\n1,\"x, \"\"y\"\"\nz\",3\r\n");
-    assert_eq!(rows, vec![vec!["a", "b", "c"], vec!["1", "x, \"y\"\nz", "3"]]);
+    let path = format!("{}/tests/fixtures/devlake-jira/{file}", env!("CARGO_MANIFEST_DIR"));
+    let mut reader = csv::Reader::from_path(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let col = reader.headers().unwrap().iter().position(|h| h == "data").unwrap();
+    reader
+        .records()
+        .map(|r| serde_json::from_str(&r.unwrap()[col]).unwrap())
+        .collect()
 }
