@@ -1328,11 +1328,13 @@ pub(super) fn write_pull_texts(
             };
             let head = pr.head_ref.clone();
             for (k, c) in pr.commits.iter_mut().enumerate() {
-                c.message = if k == 0 || rng.random_ratio(1, 4) {
+                c.message = if k == 0 {
+                    format!("{key}: {summary}")
+                } else if rng.random_ratio(1, 4) {
                     format!(
                         "{key} {}",
-                        text::pick_str(rng, &["Implement", "Start on", "Add", "Fix"])
-                    ) + &format!(" {}", lower_first(summary))
+                        text::pick_str(rng, &text::COMMIT_MESSAGES).to_lowercase()
+                    )
                 } else if rng.random_ratio(1, 15) {
                     format!("Merge branch '{base}' into {head}")
                 } else {
@@ -1369,14 +1371,6 @@ pub(super) fn write_pull_texts(
                 c.message = format!("wip {k}");
             }
         }
-    }
-}
-
-fn lower_first(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) if !s.starts_with("SEPA") => f.to_lowercase().chain(c).collect(),
-        _ => s.to_string(),
     }
 }
 

@@ -263,8 +263,8 @@ pub(super) fn next(kind: Kind, st: St, rng: &mut StdRng) -> St {
                 _ => WontDo,
             },
             Selected => match r {
-                0..80 => InProgress,
-                80..95 => Todo,
+                0..76 => InProgress,
+                76..95 => Todo,
                 _ => Backlog,
             },
             Open | Reopened | Investigating => {
@@ -287,14 +287,14 @@ pub(super) fn next(kind: Kind, st: St, rng: &mut StdRng) -> St {
             }
             // Rework: reviews and QA send a lot back.
             Review => match r {
-                0..42 => Qa,
-                42..88 => InProgress,
-                88..94 => Ready,
+                0..40 => Qa,
+                40..90 => InProgress,
+                90..95 => Ready,
                 _ => Done,
             },
             Qa => match r {
-                0..48 => Ready,
-                48..90 => InProgress,
+                0..46 => Ready,
+                46..91 => InProgress,
                 _ => Done,
             },
             Ready => {
@@ -586,7 +586,7 @@ fn drafts(
     }
     // Ping-pong issues: at least two, more in larger datasets, created early enough to fit.
     let want = if regular >= 20 {
-        (regular / 1000).max(2)
+        (regular / 800).max(2)
     } else {
         regular.min(2)
     };
@@ -783,6 +783,10 @@ impl Life<'_> {
     /// Status changes of an ordinary issue, from creation until done or `now`.
     fn lifecycle(&mut self, kind: Kind, created: i64, st0: St, keep_open: bool) -> Vec<Ev> {
         let mut evs = Vec::with_capacity(12);
+        // Part of every backlog is never started.
+        if st0 == St::Backlog && self.rng.random_ratio(1, 6) {
+            return evs;
+        }
         let slow = if self.rng.random_ratio(1, 25) { 6 } else { 1 };
         let mut st = st0;
         let mut t = created;
