@@ -491,37 +491,59 @@ fn update_pull(pg: &mut PullGen<'_>, g: &mut GithubData, r: usize, k: usize, t: 
     let pr = &mut repo.pulls[k];
     let author = pr.author;
     let bot = who.is_bot(author);
-    let approved = pr.reviews.iter().any(|x| x.state == "APPROVED");
-    let roll = pg.rng.random_range(0..100);
-    if pr.draft && pg.rng.random_ratio(1, 4) {
-        // Out of draft, ready for review.
-        pr.draft = false;
-        pr.updated_at = ts(t);
-        return;
-    }
+    // Approved, and nobody asked for changes since.
+    let approved = pr
+        .reviews
+        .iter()
+        .rev()
+        .find(|x| x.state == "APPROVED" || x.state == "CHANGES_REQUESTED")
+        .is_some_and(|x| x.state == "APPROVED");
     enum Act {
+        Ready,
         Push,
         Review,
         Comment,
         Merge,
         Close,
     }
-    let act = if roll < 22 && !bot {
-        Act::Push
-    } else if roll < 52 {
-        Act::Review
-    } else if roll < 75 {
-        Act::Comment
-    } else if roll < 95 {
-        if !pr.draft && (approved || bot || roll >= 85) {
-            Act::Merge
-        } else {
-            Act::Comment
+    let roll = pg.rng.random_range(0..100);
+    // What happens next depends on where the pull request stands.
+    let act = if pr.draft {
+        match roll {
+            0..35 => Act::Ready,
+            35..70 => Act::Push,
+            _ => Act::Comment,
+        }
+    } else if bot {
+        match roll {
+            0..70 => Act::Merge,
+            70..90 => Act::Review,
+            _ => Act::Close,
+        }
+    } else if approved {
+        match roll {
+            0..65 => Act::Merge,
+            65..80 => Act::Comment,
+            80..97 => Act::Push,
+            _ => Act::Close,
+        }
+    } else if pr.reviews.is_empty() {
+        match roll {
+            0..55 => Act::Review,
+            55..75 => Act::Push,
+            75..98 => Act::Comment,
+            _ => Act::Close,
         }
     } else {
-        Act::Close
+        match roll {
+            0..45 => Act::Review,
+            45..75 => Act::Push,
+            75..98 => Act::Comment,
+            _ => Act::Close,
+        }
     };
     match act {
+        Act::Ready => pr.draft = false,
         Act::Push => {
             let mut c = pg.commits(author, 1, t, t);
             for x in &mut c {
@@ -542,8 +564,10 @@ fn update_pull(pg: &mut PullGen<'_>, g: &mut GithubData, r: usize, k: usize, t: 
             let reviewer = if own { author } else { pg.other_human(author) };
             let state = if own {
                 "COMMENTED"
+            } else if bot {
+                "APPROVED"
             } else {
-                ["COMMENTED", "CHANGES_REQUESTED", "APPROVED"][weighted(pg.rng, &[30, 20, 50])]
+                ["COMMENTED", "CHANGES_REQUESTED", "APPROVED"][weighted(pg.rng, &[25, 20, 55])]
             };
             let head = pr.head_sha.clone();
             let mut review = pg.review(reviewer, state, t, &head);

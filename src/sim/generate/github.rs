@@ -696,7 +696,7 @@ fn deploy_repo(rng: &mut StdRng, repo: &mut GhRepo, now: i64, who: Who) {
     let mut i = 0;
     while i < merged.len() {
         let mut j = i;
-        while j + 1 < merged.len() && merged[j + 1].0 - merged[i].0 < DAY && rng.random_bool(0.5) {
+        while j + 1 < merged.len() && merged[j + 1].0 - merged[i].0 < 3 * DAY && rng.random_bool(0.65) {
             j += 1;
         }
         let staged = floor_sec((merged[j].0 + log_uniform(rng, 5 * MIN, 4 * HOUR)).max(ready_at));
@@ -813,7 +813,8 @@ fn releases(rng: &mut StdRng, repo: &mut GhRepo, idx: usize, now: i64, who: Who)
         let done = ms_of(s.created_at);
         version = bump(rng, version);
         let tag = format!("v{}.{}.{}", version.0, version.1, version.2);
-        if rng.random_ratio(1, 8) {
+        // Release candidates first, now and then (always for the first release of the first repo).
+        if rng.random_ratio(1, 6) || (idx == 0 && out.is_empty()) {
             let rc = floor_sec(done - log_uniform(rng, HOUR, 6 * HOUR));
             if rc > last {
                 out.push(release(
@@ -844,7 +845,8 @@ fn releases(rng: &mut StdRng, repo: &mut GhRepo, idx: usize, now: i64, who: Who)
         ));
         last = published;
     }
-    if !repo.archived && rng.random_ratio(1, 3) && floor_sec(now) > last + SEC {
+    // The next release being drafted (always in the first repo).
+    if !repo.archived && (idx == 0 || rng.random_ratio(1, 3)) && floor_sec(now) > last + SEC {
         version = bump(rng, version);
         let at = floor_sec(rng.random_range(last + SEC..=now));
         out.push(release(
@@ -896,6 +898,7 @@ fn incidents(rng: &mut StdRng, repos: &[GhRepo], now: i64, n_projects: usize) ->
     let mut out = Vec::new();
     let mut first_failure: Option<(usize, &GhDeployment)> = None;
     let mut first_any: Option<(usize, &GhDeployment)> = None;
+    let mut covered = false;
     for (r, repo) in repos.iter().enumerate() {
         for d in &repo.deployments {
             let Some(s) = d.statuses.last() else { continue };
@@ -914,15 +917,26 @@ fn incidents(rng: &mut StdRng, repos: &[GhRepo], now: i64, n_projects: usize) ->
             if rng.random_bool(p)
                 && let Some(seed) = incident_seed(rng, repos, r, d, now, n_projects)
             {
+                covered |= s.state == "failure";
                 out.push(seed);
             }
         }
     }
-    if out.is_empty()
+    // Change-failure rate needs at least one failed deployment that caused an incident.
+    if !covered
         && let Some((r, d)) = first_failure.or(first_any)
         && let Some(seed) = incident_seed(rng, repos, r, d, now, n_projects)
     {
         out.push(seed);
+    }
+    // At least two, so that one can still be open while another is resolved.
+    for (r, d) in [first_any, first_failure].into_iter().flatten() {
+        if out.len() >= 2 {
+            break;
+        }
+        if let Some(seed) = incident_seed(rng, repos, r, d, now, n_projects) {
+            out.push(seed);
+        }
     }
     out.sort_by_key(|s| s.created);
     out
@@ -1203,11 +1217,10 @@ pub(super) fn write_pull_texts(
             };
             let head = pr.head_ref.clone();
             for (k, c) in pr.commits.iter_mut().enumerate() {
-                c.message = if k == 0 || rng.random_ratio(1, 4) {
-                    format!(
-                        "{key} {}",
-                        text::pick_str(rng, &["Implement", "Start on", "Add", "Fix"])
-                    ) + &format!(" {}", lower_first(summary))
+                c.message = if k == 0 {
+                    format!("{key}: {summary}")
+                } else if rng.random_ratio(1, 4) {
+                    format!("{key} {}", text::pick_str(rng, &text::COMMIT_MESSAGES).to_lowercase())
                 } else if rng.random_ratio(1, 15) {
                     format!("Merge branch '{base}' into {head}")
                 } else {
@@ -1244,14 +1257,6 @@ pub(super) fn write_pull_texts(
                 c.message = format!("wip {k}");
             }
         }
-    }
-}
-
-fn lower_first(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(f) if !s.starts_with("SEPA") => f.to_lowercase().chain(c).collect(),
-        _ => s.to_string(),
     }
 }
 

@@ -246,8 +246,8 @@ pub(super) fn next(kind: Kind, st: St, rng: &mut StdRng) -> St {
                 _ => WontDo,
             },
             Selected => match r {
-                0..80 => InProgress,
-                80..95 => Todo,
+                0..76 => InProgress,
+                76..95 => Todo,
                 _ => Backlog,
             },
             Open | Reopened | Investigating => {
@@ -270,14 +270,14 @@ pub(super) fn next(kind: Kind, st: St, rng: &mut StdRng) -> St {
             }
             // Rework: reviews and QA send a lot back.
             Review => match r {
-                0..42 => Qa,
-                42..88 => InProgress,
-                88..94 => Ready,
+                0..40 => Qa,
+                40..90 => InProgress,
+                90..95 => Ready,
                 _ => Done,
             },
             Qa => match r {
-                0..48 => Ready,
-                48..90 => InProgress,
+                0..46 => Ready,
+                46..91 => InProgress,
                 _ => Done,
             },
             Ready => {
@@ -346,6 +346,8 @@ struct Draft {
     incident: Option<usize>,
     /// Bot-driven ping-pong with more than 100 status changes.
     flip: bool,
+    /// An incident nobody has closed yet.
+    keep_open: bool,
 }
 
 pub(super) fn users(rng: &mut StdRng) -> Vec<JiraUser> {
@@ -521,6 +523,8 @@ fn drafts(
             kind: Kind::Incident,
             incident: Some(i),
             flip: false,
+            // The latest incident, and a few others, are still open.
+            keep_open: k + 1 == keep || rng.random_ratio(1, 10),
         });
     }
     let weights = project_weights(n_projects);
@@ -553,11 +557,12 @@ fn drafts(
             kind,
             incident: None,
             flip: false,
+            keep_open: false,
         });
     }
     // Ping-pong issues: at least two, more in larger datasets, created early enough to fit.
     let want = if regular >= 20 {
-        (regular / 1000).max(2)
+        (regular / 800).max(2)
     } else {
         regular.min(2)
     };
@@ -677,7 +682,7 @@ impl Life<'_> {
         let mut evs = if d.flip {
             self.flip_flop(created, st0)
         } else {
-            self.lifecycle(kind, created, st0)
+            self.lifecycle(kind, created, st0, d.keep_open)
         };
         let last_status = evs.last().map_or(created, |e| e.t);
         // Edits of other fields, spread over the issue's active life.
@@ -743,13 +748,20 @@ impl Life<'_> {
     }
 
     /// Status changes of an ordinary issue, from creation until done or `now`.
-    fn lifecycle(&mut self, kind: Kind, created: i64, st0: St) -> Vec<Ev> {
+    fn lifecycle(&mut self, kind: Kind, created: i64, st0: St, keep_open: bool) -> Vec<Ev> {
         let mut evs = Vec::with_capacity(12);
+        // Part of every backlog is never started.
+        if st0 == St::Backlog && self.rng.random_ratio(1, 6) {
+            return evs;
+        }
         let slow = if self.rng.random_ratio(1, 25) { 6 } else { 1 };
         let mut st = st0;
         let mut t = created;
         let mut assigned = false;
         while evs.len() < 80 {
+            if keep_open && !evs.is_empty() && st != St::Open {
+                break;
+            }
             if st.is_done() {
                 // Most finished work stays finished; some gets reopened.
                 let reopen = matches!(kind, Kind::Bug | Kind::Story | Kind::Task)
@@ -763,7 +775,14 @@ impl Life<'_> {
             if t > self.now {
                 break;
             }
-            let to = next(kind, st, self.rng);
+            let mut to = next(kind, st, self.rng);
+            if keep_open && to.is_done() {
+                to = if kind == Kind::Incident {
+                    St::Investigating
+                } else {
+                    St::InProgress
+                };
+            }
             // Starting work assigns the issue (status + assignee in one history).
             let assign = if to == St::InProgress && (!assigned || self.rng.random_ratio(1, 12)) {
                 assigned = true;
@@ -974,6 +993,7 @@ impl Life<'_> {
             kind,
             incident: None,
             flip: false,
+            keep_open: false,
         };
         self.issue(&d, flavour, summary)
     }
