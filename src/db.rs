@@ -3,6 +3,7 @@
 pub mod integrations;
 pub mod jira;
 pub mod jobs;
+pub mod runs;
 pub mod settings;
 
 use std::time::{Duration, Instant};

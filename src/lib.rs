@@ -6,6 +6,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod integrations;
+pub mod orchestrator;
 pub mod routes;
 pub mod sim;
 pub mod startup;
