@@ -29,6 +29,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/logout", web::get().to(auth::logout_confirm))
         .route("/logout", web::post().to(auth::logout))
         .route("/", web::get().to(dashboard::show))
+        .route("/ws", web::get().to(crate::realtime::ws))
         .route("/orchestrator/settings", web::post().to(dashboard::save_settings))
         .route("/jobs/{job}", web::get().to(jobs::history))
         .route("/jobs/{job}/active", web::post().to(jobs::set_active_form))

@@ -10,5 +10,6 @@ mod config;
 mod health;
 mod integrations;
 mod jira_sync;
+mod orchestrator;
 mod migrations;
 mod settings;
