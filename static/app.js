@@ -15,10 +15,31 @@
 
   function $(id) { return document.getElementById(id); }
 
+  var inFlight = false;
+  var again = false;
+
+  // One refresh at a time; a refresh asked for meanwhile runs right after (never dropped).
   function refreshLive() {
-    var live = $(LIVE_ID);
-    if (!live || !window.htmx) return;
-    window.htmx.ajax("GET", window.location.pathname, { target: "#" + LIVE_ID, swap: "outerHTML" });
+    if (!$(LIVE_ID)) return;
+    if (inFlight) { again = true; return; }
+    inFlight = true;
+    fetch(window.location.pathname, { headers: { "HX-Request": "true" }, credentials: "same-origin" })
+      .then(function (r) {
+        if (r.status === 401) { window.location.reload(); return null; }
+        return r.ok ? r.text() : null;
+      })
+      .then(function (html) {
+        var live = $(LIVE_ID);
+        if (html && live) {
+          live.outerHTML = html;
+          if (window.htmx) window.htmx.process($(LIVE_ID));
+        }
+      })
+      .catch(function () { /* offline: the next tick tries again */ })
+      .then(function () {
+        inFlight = false;
+        if (again) { again = false; refreshLive(); }
+      });
   }
 
   function refreshSoon() {
@@ -109,6 +130,10 @@
     }
     schedule();
     connect();
+    // A control's answer (an htmx swap) may land after newer live events: re-read once more.
+    document.body.addEventListener("htmx:afterSwap", function (ev) {
+      if (ev.detail && ev.detail.target && ev.detail.target.id === LIVE_ID) setTimeout(refreshLive, 300);
+    });
     // Tests (and curious people) can drop the socket to see the fallback.
     window.pulseLive = { disconnect: function () { if (socket) socket.close(); }, isConnected: function () { return connected; } };
   }

@@ -127,6 +127,41 @@ try {
     await context.close();
   });
 
+  await check("admin watches a sync go RUNNING → FINISHED live, and the page survives a dropped socket", async () => {
+    const { context, page, problems } = await watchedPage(browser, VIEWPORTS.desktop);
+    await login(page, info.url, "admin@example.com", "pulse-admin");
+    await page.waitForFunction(() => document.body.getAttribute("data-live") === "on", null, { timeout: 15000 });
+    // The demo's first sync (started at launch) finishes on its own; then start from a fresh page.
+    await page.waitForFunction(async () => {
+      const s = await (await fetch("/api/v1/jobs/status")).json();
+      return s.jobs.every((j) => j.status !== "RUNNING" && j.status !== "PENDING");
+    }, null, { timeout: 120000, polling: 500 });
+    await page.reload();
+    await page.waitForFunction(() => document.body.getAttribute("data-live") === "on", null, { timeout: 15000 });
+    await page.evaluate(() => {
+      window.__noReload = true;
+      window.__seen = [];
+      const record = () => {
+        const s = document.querySelector('[data-job="jira_sync"] [data-status]');
+        if (s && window.__seen[window.__seen.length - 1] !== s.dataset.status) window.__seen.push(s.dataset.status);
+      };
+      new MutationObserver(record).observe(document.body, { subtree: true, childList: true, attributes: true });
+    });
+    await page.click('[data-job="jira_sync"] button[data-action="start"]');
+    await page.waitForFunction(() => window.__seen.includes("FINISHED") && window.__seen.length > 1, null, { timeout: 120000 });
+    const seen = await page.evaluate(() => window.__seen);
+    assert(seen.includes("RUNNING") || seen.includes("PENDING"), `saw ${seen}`);
+    assert(await page.evaluate(() => window.__noReload === true), "no reload");
+    await page.screenshot({ path: path.join(out, "dashboard-after-sync.png"), fullPage: true });
+    await page.evaluate(() => window.pulseLive.disconnect());
+    await page.waitForSelector(`#connection-banner:not([hidden])`, { timeout: 5000 });
+    await page.screenshot({ path: path.join(out, "dashboard-disconnected.png"), fullPage: true });
+    await page.waitForFunction(() => window.pulseLive.isConnected(), null, { timeout: 15000 });
+    await page.waitForSelector(`#connection-banner[hidden]`, { state: "attached", timeout: 5000 });
+    assert(problems.length === 0, problems.join("\n"));
+    await context.close();
+  });
+
   await check("viewer sees the dashboard read-only", async () => {
     const { context, page, problems } = await watchedPage(browser, VIEWPORTS.desktop);
     await login(page, info.url, "viewer@example.com", "pulse-viewer");
