@@ -11,7 +11,8 @@ use entity::{
 };
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 
 /// Rows per multi-row statement (keeps SQLite well under its bound-parameter limit).
@@ -668,4 +669,25 @@ pub async fn deployment_sources(db: &impl ConnectionTrait, repo_id: i64) -> Resu
         .await?
         .into_iter()
         .collect())
+}
+
+/// `created` of the oldest deployment of `source` not finished yet, among those created since
+/// `not_before`: a later pass must read back to it to see it finish.
+pub async fn oldest_unfinished_deployment(
+    db: &impl ConnectionTrait,
+    repo_id: i64,
+    source: &str,
+    not_before: DateTime<Utc>,
+) -> Result<Option<DateTime<Utc>>, DbErr> {
+    Ok(deployments::Entity::find()
+        .select_only()
+        .column(deployments::Column::Created)
+        .filter(deployments::Column::RepositoryId.eq(repo_id))
+        .filter(deployments::Column::Source.eq(source))
+        .filter(deployments::Column::FinishedAt.is_null())
+        .filter(deployments::Column::Created.gte(not_before))
+        .order_by_asc(deployments::Column::Created)
+        .into_tuple::<DateTime<Utc>>()
+        .one(db)
+        .await?)
 }

@@ -3,6 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -254,9 +255,9 @@ fn deploy_truth(repo: &GhRepo, source: &str, pattern: &str) -> Vec<(String, Depl
         "workflow_runs" => repo
             .workflow_runs
             .iter()
-            .filter(|r| r.head_branch == repo.default_branch && r.status == "completed")
-            .filter(|r| glob_match(pattern, &r.name))
+            .filter(|r| r.head_branch == repo.default_branch && glob_match(pattern, &r.name))
             .map(|r| {
+                let done = r.status == "completed";
                 (
                     r.id.to_string(),
                     DeployFacts {
@@ -264,9 +265,13 @@ fn deploy_truth(repo: &GhRepo, source: &str, pattern: &str) -> Vec<(String, Depl
                         is_production: true,
                         sha: Some(r.head_sha.clone()),
                         r#ref: Some(r.head_branch.clone()),
-                        status: r.conclusion.clone().unwrap_or_else(|| "success".into()),
+                        status: if done {
+                            r.conclusion.clone().unwrap_or_else(|| "success".into())
+                        } else {
+                            r.status.clone()
+                        },
                         created: ms(r.created_at),
-                        finished: Some(ms(r.updated_at)),
+                        finished: done.then(|| ms(r.updated_at)),
                     },
                 )
             })
@@ -669,6 +674,13 @@ async fn a_spent_rate_limit_stops_cleanly_and_the_resumed_run_completes(db: Db) 
         "stopped inside a repository, with its cursor: {cp}"
     );
     assert_no_partial_pull_request(&app, &setup).await;
+    // The watermark of a repository in progress has not moved.
+    for r in repositories::Entity::find().all(&app.db).await.unwrap() {
+        let key = format!("{}:{}/{}", r.integration_id, r.owner, r.name);
+        if in_progress.contains_key(&key) {
+            assert_eq!(r.pr_watermark, None, "{key}");
+        }
+    }
 
     // The budget resets (and is a normal one again).
     set_sim(&app, SimConfig::default());
@@ -893,3 +905,210 @@ async fn repositories_no_longer_selected_become_inactive() {
     assert_eq!(active, vec![keep]);
     assert_eq!(ctx.stats.requests(), 2, "`/rate_limit` and the one repository");
 }
+
+// ---------------------------------------------------------------------------------------------
+// A proxy in front of the simulated GitHub that misbehaves on purpose
+
+#[derive(Default)]
+struct Misbehave {
+    /// Answer 502 to pull-request pages larger than this.
+    max_prs: Option<u64>,
+    /// Answer the nth GraphQL request with `RATE_LIMITED` inside HTTP 200.
+    rate_limit_at: Option<u64>,
+}
+
+struct Proxy {
+    origin: String,
+    me: String,
+    rules: Misbehave,
+    client: reqwest::Client,
+    graphql: AtomicU64,
+    timeouts: AtomicU64,
+    served_pages: std::sync::Mutex<Vec<u64>>,
+}
+
+/// The reset the injected rate limit announces.
+fn injected_reset() -> DateTime<Utc> {
+    DateTime::from_timestamp((Utc::now() + chrono::Duration::minutes(42)).timestamp(), 0).unwrap()
+}
+
+async fn forward(
+    req: actix_web::HttpRequest,
+    body: actix_web::web::Bytes,
+    p: actix_web::web::Data<Proxy>,
+) -> actix_web::HttpResponse {
+    use actix_web::HttpResponse;
+    use actix_web::http::StatusCode;
+    if req.path().ends_with("/graphql") {
+        let n = p.graphql.fetch_add(1, Ordering::SeqCst) + 1;
+        if p.rules.rate_limit_at == Some(n) {
+            return HttpResponse::Ok()
+                .insert_header(("x-ratelimit-remaining", "0"))
+                .insert_header(("x-ratelimit-reset", injected_reset().timestamp().to_string()))
+                .json(
+                    json!({"errors": [{"type": "RATE_LIMITED", "message": "API rate limit exceeded for user ID 1."}]}),
+                );
+        }
+        let v: Value = serde_json::from_slice(&body).unwrap_or_default();
+        if let Some(prs) = v["variables"]["prs"].as_u64() {
+            if p.rules.max_prs.is_some_and(|max| prs > max) {
+                p.timeouts.fetch_add(1, Ordering::SeqCst);
+                return HttpResponse::build(StatusCode::BAD_GATEWAY)
+                    .json(json!({"message": "We couldn't respond to your request in time."}));
+            }
+            p.served_pages.lock().unwrap().push(prs);
+        }
+    }
+    let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes()).unwrap();
+    let mut out = p
+        .client
+        .request(method, format!("{}{}", p.origin, req.uri()))
+        .body(body.to_vec());
+    for name in [
+        "authorization",
+        "if-none-match",
+        "content-type",
+        "accept",
+        "x-github-api-version",
+    ] {
+        if let Some(v) = req.headers().get(name).and_then(|v| v.to_str().ok()) {
+            out = out.header(name, v);
+        }
+    }
+    let res = out.send().await.unwrap();
+    let mut answer = HttpResponse::build(StatusCode::from_u16(res.status().as_u16()).unwrap());
+    for (k, v) in res.headers() {
+        let v = v.to_str().unwrap_or_default();
+        match k.as_str() {
+            "content-length" | "transfer-encoding" | "connection" => {}
+            "link" => {
+                answer.insert_header(("link", v.replace(&p.origin, &p.me)));
+            }
+            name => {
+                answer.insert_header((name.to_string(), v.to_string()));
+            }
+        }
+    }
+    answer.body(res.bytes().await.unwrap())
+}
+
+/// Starts the proxy in front of the simulator; its GitHub REST root and its state.
+fn start_proxy(app: &TestApp, rules: Misbehave) -> (String, actix_web::web::Data<Proxy>) {
+    let sim_github = &app.sim.as_ref().unwrap().urls.github;
+    let origin = sim_github.trim_end_matches("/github").to_string();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let me = format!("http://{}", listener.local_addr().unwrap());
+    let proxy = actix_web::web::Data::new(Proxy {
+        origin,
+        me: me.clone(),
+        rules,
+        client: reqwest::Client::new(),
+        graphql: AtomicU64::new(0),
+        timeouts: AtomicU64::new(0),
+        served_pages: std::sync::Mutex::new(Vec::new()),
+    });
+    let state = proxy.clone();
+    let server = actix_web::HttpServer::new(move || {
+        actix_web::App::new()
+            .app_data(state.clone())
+            .default_service(actix_web::web::to(forward))
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+    (format!("{me}/github"), proxy)
+}
+
+async fn timeouts_shrink_the_page_size_and_lose_nothing(db: Db) {
+    let app = spawn_app(db).await;
+    let (url, proxy) = start_proxy(
+        &app,
+        Misbehave {
+            max_prs: Some(25),
+            ..Default::default()
+        },
+    );
+    let (_, setup) = add_github_at(&app, "github", "deployments", Some(url)).await;
+    let ctx = RunContext::detached();
+    run_sync(&app, &ctx).await.unwrap();
+    assert_equals_ground_truth(&app, &setup).await;
+    assert!(proxy.timeouts.load(Ordering::SeqCst) >= 2, "100 and 50 timed out");
+    let served = proxy.served_pages.lock().unwrap().clone();
+    assert!(!served.is_empty() && served.iter().all(|p| *p <= 25), "{served:?}");
+    assert!(ctx.stats.counts()["page_shrinks"].fetched >= 2);
+}
+db_test!(timeouts_shrink_the_page_size_and_lose_nothing);
+
+async fn a_rate_limit_error_inside_http_200_stops_with_its_reset_time(db: Db) {
+    let app = spawn_app(db).await;
+    let (url, _proxy) = start_proxy(
+        &app,
+        Misbehave {
+            rate_limit_at: Some(2),
+            ..Default::default()
+        },
+    );
+    let (_, setup) = add_github_at(&app, "github", "deployments", Some(url)).await;
+    let err = run_sync(&app, &RunContext::detached()).await.unwrap_err();
+    assert_eq!(err.reset_at(), Some(injected_reset()), "{err}");
+    assert!(checkpoint(&app).await.is_some(), "the checkpoint is kept");
+    assert!(!stored(&app).await.prs.is_empty(), "the first page was stored");
+    assert_no_partial_pull_request(&app, &setup).await;
+    // Only the second GraphQL request was refused: the next run completes.
+    run_sync(&app, &RunContext::detached()).await.unwrap();
+    assert_equals_ground_truth(&app, &setup).await;
+}
+db_test!(a_rate_limit_error_inside_http_200_stops_with_its_reset_time);
+
+async fn deployments_and_runs_that_finish_later_are_updated(db: Db) {
+    for source in ["deployments", "workflow_runs"] {
+        let app = spawn_app(db).await;
+        let (_, setup) = add_github(&app, "github", source).await;
+        // The second newest deployment (or deploy run) of the busiest repository is still
+        // running when the first sync reads it.
+        let restore = {
+            let mut data = app.sim.as_ref().unwrap().state.data_mut();
+            let repo = &mut data.github.repos[0];
+            if source == "deployments" {
+                let mut order: Vec<usize> = (0..repo.deployments.len()).collect();
+                order.sort_by_key(|&i| repo.deployments[i].created_at);
+                let d = &mut repo.deployments[order[order.len() - 2]];
+                let done = d.statuses.split_off(1);
+                assert!(!done.is_empty());
+                (order[order.len() - 2], done, None)
+            } else {
+                let mut order: Vec<usize> = (0..repo.workflow_runs.len())
+                    .filter(|&i| {
+                        let r = &repo.workflow_runs[i];
+                        r.head_branch == repo.default_branch && glob_match(&setup.pattern, &r.name)
+                    })
+                    .collect();
+                order.sort_by_key(|&i| repo.workflow_runs[i].created_at);
+                let r = &mut repo.workflow_runs[order[order.len() - 2]];
+                let was = (r.status.clone(), r.conclusion.clone());
+                r.status = "in_progress".into();
+                r.conclusion = None;
+                (order[order.len() - 2], Vec::new(), Some(was))
+            }
+        };
+        run_sync(&app, &RunContext::detached()).await.unwrap();
+        assert_equals_ground_truth(&app, &setup).await;
+        {
+            let mut data = app.sim.as_ref().unwrap().state.data_mut();
+            let repo = &mut data.github.repos[0];
+            match restore {
+                (i, done, None) => repo.deployments[i].statuses.extend(done),
+                (i, _, Some((status, conclusion))) => {
+                    repo.workflow_runs[i].status = status;
+                    repo.workflow_runs[i].conclusion = conclusion;
+                }
+            }
+        }
+        run_sync(&app, &RunContext::detached()).await.unwrap();
+        assert_equals_ground_truth(&app, &setup).await;
+    }
+}
+db_test!(deployments_and_runs_that_finish_later_are_updated);

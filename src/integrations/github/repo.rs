@@ -24,8 +24,8 @@ use super::models::{
 use super::rows::{FullPull, deployment_row, merge_row, pull_row, release_row, run_row};
 use super::session::{RestPage, Session};
 use super::sync::{
-    DEPLOY_LOOKBACK, OVERLAP, PassCursor, RELEASE_LOOKBACK, RepoCursor, Share, SyncError, load_checkpoint,
-    save_checkpoint,
+    DEPLOY_LOOKBACK, MAX_UNFINISHED_AGE, OVERLAP, PassCursor, RELEASE_LOOKBACK, RepoCursor, Share, SyncError,
+    load_checkpoint, save_checkpoint,
 };
 use crate::db;
 use crate::db::github::{COMMENT_KIND_REVIEW, CommentRow, DeploymentRow, PrRow, RepoMeta};
@@ -107,6 +107,15 @@ impl RepoSync<'_, '_> {
             DeploymentKind::Merges if deploy_watermark.is_none() => None,
             _ => self.repo.pr_watermark.map(|w| w - OVERLAP),
         };
+        let mut deploy_since = deploy_watermark.map(|w| w - lookback);
+        if matches!(kind, DeploymentKind::Deployments | DeploymentKind::WorkflowRuns)
+            && let Some(since) = deploy_since
+        {
+            let not_before = Utc::now() - MAX_UNFINISHED_AGE;
+            let unfinished =
+                db::github::oldest_unfinished_deployment(self.db, self.repo.id, kind.as_str(), not_before).await?;
+            deploy_since = Some(unfinished.map_or(since, |u| u.min(since)));
+        }
         Ok(RepoCursor {
             source: Some(kind.as_str().to_string()),
             prs: PassCursor {
@@ -115,7 +124,7 @@ impl RepoSync<'_, '_> {
             },
             deploys: PassCursor {
                 done: kind == DeploymentKind::Merges,
-                since: deploy_watermark.map(|w| w - lookback),
+                since: deploy_since,
                 ..Default::default()
             },
         })
@@ -427,8 +436,9 @@ impl RepoSync<'_, '_> {
         page.deploys.extend(fresh.iter().filter_map(release_row));
     }
 
-    /// Workflow runs (REST only): completed runs on the default branch, newest first, created
-    /// since the watermark minus a day; those whose name matches the pattern are deployments.
+    /// Workflow runs (REST only): runs on the default branch, newest first, created since the
+    /// watermark minus a day (or the oldest stored unfinished one); those whose name matches
+    /// the pattern are deployments (unfinished ones too, so they are read again until done).
     async fn runs(&self, cur: &mut RepoCursor) -> Result<(), SyncError> {
         let Some(branch) = self.repo.default_branch.clone() else {
             // An empty repository has no default branch and no runs on it.
@@ -440,7 +450,7 @@ impl RepoSync<'_, '_> {
             Some(next) => next,
             None => {
                 let mut u = format!(
-                    "repos/{}/{}/actions/runs?branch={}&status=completed&per_page=100",
+                    "repos/{}/{}/actions/runs?branch={}&per_page=100",
                     self.repo.owner,
                     self.repo.name,
                     encode(&branch)
@@ -462,7 +472,7 @@ impl RepoSync<'_, '_> {
                 .iter()
                 .filter(|r| r.head_branch.as_deref() == Some(branch.as_str()))
                 .filter(|r| r.name.as_deref().is_some_and(|n| glob_match(&pattern, n)))
-                .filter_map(run_row)
+                .map(run_row)
                 .collect();
             cur.deploys.stored += rows.len() as u64;
             cur.deploys.done = got.next.is_none();

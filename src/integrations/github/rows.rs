@@ -249,26 +249,27 @@ pub fn release_row(r: &Release) -> Option<DeploymentRow> {
     })
 }
 
-/// A completed run of a deployment workflow on the default branch; its status is the
-/// conclusion (`success`, `failure`, `cancelled`, …), finished when last updated.
-pub fn run_row(r: &WorkflowRun) -> Option<DeploymentRow> {
-    if r.status.as_deref() != Some("completed") {
-        return None;
-    }
-    Some(DeploymentRow {
+/// A run of a deployment workflow on the default branch. Completed: its status is the
+/// conclusion (`success`, `failure`, `cancelled`, …), finished when last updated; otherwise its
+/// run status (`queued`, `in_progress`, `waiting`, …), not finished.
+pub fn run_row(r: &WorkflowRun) -> DeploymentRow {
+    let completed = r.status.as_deref() == Some("completed");
+    let status = if completed {
+        r.conclusion.as_deref().unwrap_or("success")
+    } else {
+        r.status.as_deref().unwrap_or("queued")
+    };
+    DeploymentRow {
         source: DeploymentKind::WorkflowRuns.as_str(),
         external_id: r.id.to_string(),
         environment: r.name.clone(),
         is_production: true,
         sha: r.head_sha.clone(),
         r#ref: r.head_branch.clone(),
-        status: r
-            .conclusion
-            .as_deref()
-            .map_or_else(|| "success".into(), str::to_ascii_lowercase),
+        status: status.to_ascii_lowercase(),
         created: r.created_at,
-        finished_at: Some(r.updated_at),
-    })
+        finished_at: completed.then_some(r.updated_at),
+    }
 }
 
 /// A pull request merged into the default branch, as a deployment at merge time.

@@ -34,8 +34,11 @@ use crate::integrations::request::RequestError;
 pub const JOB: &str = "github_sync";
 /// Re-read this much before a pull-request watermark (clock skew, eventual consistency).
 pub const OVERLAP: chrono::Duration = chrono::Duration::minutes(5);
-/// Deployments and workflow runs finish after they are created: re-read a day back.
+/// Deployments and workflow runs finish after they are created: re-read a day back, and back
+/// to the oldest one stored unfinished …
 pub const DEPLOY_LOOKBACK: chrono::Duration = chrono::Duration::days(1);
+/// … unless that one is older than this (abandoned; GitHub lets a run wait 30 days at most).
+pub const MAX_UNFINISHED_AGE: chrono::Duration = chrono::Duration::days(30);
 /// Releases are drafted, then published (their `createdAt` stays): re-read a month back.
 pub const RELEASE_LOOKBACK: chrono::Duration = chrono::Duration::days(30);
 
