@@ -679,7 +679,7 @@ pub async fn oldest_unfinished_deployment(
     source: &str,
     not_before: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>, DbErr> {
-    Ok(deployments::Entity::find()
+    deployments::Entity::find()
         .select_only()
         .column(deployments::Column::Created)
         .filter(deployments::Column::RepositoryId.eq(repo_id))
@@ -689,5 +689,5 @@ pub async fn oldest_unfinished_deployment(
         .order_by_asc(deployments::Column::Created)
         .into_tuple::<DateTime<Utc>>()
         .one(db)
-        .await?)
+        .await
 }
