@@ -38,65 +38,74 @@ pub async fn list_repositories(
         .await
 }
 
-/// Finds (case-insensitively, as GitHub does) or creates the repository row and marks it
-/// active; `meta` refreshes node id, default branch and archived flag when given.
-pub async fn upsert_repository(
+/// A repository to sync: owner, name, and what the listing said about it (if it was listed).
+pub type Wanted = (String, String, Option<RepoMeta>);
+
+/// Finds (case-insensitively, as GitHub does) or creates each repository row and marks it
+/// active; a known `RepoMeta` refreshes node id, default branch and archived flag. Returns the
+/// rows in the order asked, and how many were new.
+pub async fn upsert_repositories(
     db: &impl ConnectionTrait,
     integration_id: i64,
-    owner: &str,
-    name: &str,
-    meta: Option<&RepoMeta>,
-) -> Result<(repositories::Model, bool), DbErr> {
+    wanted: &[Wanted],
+) -> Result<(Vec<repositories::Model>, u64), DbErr> {
     let now = Utc::now();
-    let found = list_repositories(db, integration_id)
-        .await?
-        .into_iter()
-        .find(|r| r.owner.eq_ignore_ascii_case(owner) && r.name.eq_ignore_ascii_case(name));
-    match found {
-        Some(r) => {
-            let same_meta = meta.is_none_or(|m| {
-                m.node_id.as_ref().is_none_or(|n| r.node_id.as_ref() == Some(n))
-                    && m.default_branch
-                        .as_ref()
-                        .is_none_or(|b| r.default_branch.as_ref() == Some(b))
-                    && m.archived == r.archived
-            });
-            if r.active && same_meta {
-                return Ok((r, false));
-            }
-            let mut a = r.into_active_model();
-            a.active = Set(true);
-            if let Some(m) = meta {
-                if m.node_id.is_some() {
-                    a.node_id = Set(m.node_id.clone());
+    let existing = list_repositories(db, integration_id).await?;
+    let mut out = Vec::with_capacity(wanted.len());
+    let mut inserted = 0;
+    for (owner, name, meta) in wanted {
+        let found = existing
+            .iter()
+            .find(|r| r.owner.eq_ignore_ascii_case(owner) && r.name.eq_ignore_ascii_case(name));
+        match found {
+            Some(r) => {
+                let same_meta = meta.as_ref().is_none_or(|m| {
+                    m.node_id.as_ref().is_none_or(|n| r.node_id.as_ref() == Some(n))
+                        && m.default_branch
+                            .as_ref()
+                            .is_none_or(|b| r.default_branch.as_ref() == Some(b))
+                        && m.archived == r.archived
+                });
+                if r.active && same_meta {
+                    out.push(r.clone());
+                    continue;
                 }
-                if m.default_branch.is_some() {
-                    a.default_branch = Set(m.default_branch.clone());
+                let mut a = r.clone().into_active_model();
+                a.active = Set(true);
+                if let Some(m) = meta {
+                    if m.node_id.is_some() {
+                        a.node_id = Set(m.node_id.clone());
+                    }
+                    if m.default_branch.is_some() {
+                        a.default_branch = Set(m.default_branch.clone());
+                    }
+                    a.archived = Set(m.archived);
                 }
-                a.archived = Set(m.archived);
+                a.updated_at = Set(now);
+                out.push(a.update(db).await?);
             }
-            a.updated_at = Set(now);
-            Ok((a.update(db).await?, false))
-        }
-        None => {
-            let m = meta.cloned().unwrap_or_default();
-            let row = repositories::ActiveModel {
-                integration_id: Set(integration_id),
-                node_id: Set(m.node_id),
-                owner: Set(owner.into()),
-                name: Set(name.into()),
-                default_branch: Set(m.default_branch),
-                archived: Set(m.archived),
-                active: Set(true),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
+            None => {
+                let m = meta.clone().unwrap_or_default();
+                let row = repositories::ActiveModel {
+                    integration_id: Set(integration_id),
+                    node_id: Set(m.node_id),
+                    owner: Set(owner.clone()),
+                    name: Set(name.clone()),
+                    default_branch: Set(m.default_branch),
+                    archived: Set(m.archived),
+                    active: Set(true),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                    ..Default::default()
+                }
+                .insert(db)
+                .await?;
+                inserted += 1;
+                out.push(row);
             }
-            .insert(db)
-            .await?;
-            Ok((row, true))
         }
     }
+    Ok((out, inserted))
 }
 
 /// Repositories of the integration no longer selected become inactive (their data stays).

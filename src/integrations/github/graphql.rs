@@ -21,7 +21,9 @@ pub const FOLLOW_UP_PAGE: u32 = 100;
 /// Nodes looked up per follow-up query: ≤ 3 connections each keeps the cost at 1–2 points.
 pub const FOLLOW_UP_BATCH: usize = 25;
 /// Deployments or releases per page, at most (the pull-request page size also bounds it).
-pub const DEPLOY_PAGE: u32 = 50;
+/// With a page of 100 pull requests, 100 deployments cost no more points than 50 (4 either
+/// way) and keep pace with the pull-request pages, so they add no requests.
+pub const DEPLOY_PAGE: u32 = 100;
 
 const FRAGMENTS: &[(&str, &str)] = &[
     (

@@ -144,7 +144,8 @@ impl RepoSync<'_, '_> {
         };
         let mut stream: Option<HashMap<i32, Vec<CommentRow>>> = None;
         let mut meta_checked = false;
-        self.report(&cur);
+        let mut total: Option<u64> = None;
+        self.report(&cur, total);
         loop {
             let query = RepoQuery {
                 prs: (!cur.prs.done).then(|| cur.prs.after.clone()),
@@ -181,6 +182,7 @@ impl RepoSync<'_, '_> {
                 }
             }
             if let Some(conn) = node.pull_requests {
+                total = conn.total_count.or(total);
                 self.pull_page(conn, &mut cur.prs, &mut stream, &mut page).await?;
             }
             if let Some(conn) = node.deployments {
@@ -190,7 +192,7 @@ impl RepoSync<'_, '_> {
                 Self::release_page(conn, &mut cur.deploys, &mut page);
             }
             self.write(&cur, page).await?;
-            self.report(&cur);
+            self.report(&cur, total);
         }
         if kind == DeploymentKind::WorkflowRuns && !cur.deploys.done {
             self.runs(&mut cur).await?;
@@ -198,13 +200,13 @@ impl RepoSync<'_, '_> {
         Ok(())
     }
 
-    fn report(&self, cur: &RepoCursor) {
-        let fraction = if cur.prs.done && cur.deploys.done {
-            1.0
-        } else {
-            // Pages are newest first: the share stored of what was there, roughly.
-            let stored = cur.prs.stored as f64;
-            stored / (stored + 100.0)
+    /// Progress within the repository's share: pull requests read of all there are (a full
+    /// pass), or half-way (an incremental pass reads few pages).
+    fn report(&self, cur: &RepoCursor, total: Option<u64>) {
+        let fraction = match total {
+            _ if cur.prs.done && cur.deploys.done => 1.0,
+            Some(t) if t > 0 && cur.prs.since.is_none() => cur.prs.stored as f64 / t as f64,
+            _ => 0.5,
         };
         self.session.ctx.report(
             self.share.at(fraction),
@@ -484,7 +486,7 @@ impl RepoSync<'_, '_> {
                 ..Default::default()
             };
             self.write(cur, page).await?;
-            self.report(cur);
+            self.report(cur, None);
             match got.next {
                 Some(next) => url = next,
                 None => return Ok(()),

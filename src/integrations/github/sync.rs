@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use chrono::{DateTime, Utc};
-use entity::{integrations, repositories};
+use entity::integrations;
 use sea_orm::{DatabaseConnection, DbErr};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -25,7 +25,7 @@ use super::repo::RepoSync;
 use super::session::Session;
 use crate::crypto::{CryptoError, Vault};
 use crate::db;
-use crate::db::github::RepoMeta;
+use crate::db::github::{RepoMeta, Wanted};
 use crate::domain::integration::{Flavour, GithubSettings, Kind, Settings, glob_match};
 use crate::integrations::control::{Interrupted, RunContext};
 use crate::integrations::http::{self, Outbound};
@@ -190,13 +190,6 @@ pub async fn run(deps: &Deps<'_>, ctx: &RunContext) -> Result<(), SyncError> {
     Ok(())
 }
 
-/// A repository to sync, as the settings or the organisation listing name it.
-struct Selected {
-    owner: String,
-    name: String,
-    meta: Option<RepoMeta>,
-}
-
 async fn sync_integration(
     deps: &Deps<'_>,
     ctx: &RunContext,
@@ -234,13 +227,7 @@ async fn sync_integration(
     session.probe_rate_limit().await?;
     let known_keys = db::github::known_jira_keys(deps.db).await?;
     let selected = select_repositories(&session, &settings).await?;
-    let mut repos: Vec<repositories::Model> = Vec::with_capacity(selected.len());
-    let mut inserted = 0;
-    for s in &selected {
-        let (repo, new) = db::github::upsert_repository(deps.db, row.id, &s.owner, &s.name, s.meta.as_ref()).await?;
-        inserted += u64::from(new);
-        repos.push(repo);
-    }
+    let (repos, inserted) = db::github::upsert_repositories(deps.db, row.id, &selected).await?;
     let keep: Vec<i64> = repos.iter().map(|r| r.id).collect();
     let deactivated = db::github::deactivate_other_repositories(deps.db, row.id, &keep).await?;
     ctx.stats
@@ -272,19 +259,15 @@ async fn sync_integration(
 
 /// The listed repositories, then the organisation's (name filter applied, archived ones
 /// skipped), each once.
-async fn select_repositories(session: &Session<'_>, settings: &GithubSettings) -> Result<Vec<Selected>, SyncError> {
-    let mut out: Vec<Selected> = Vec::new();
+async fn select_repositories(session: &Session<'_>, settings: &GithubSettings) -> Result<Vec<Wanted>, SyncError> {
+    let mut out: Vec<Wanted> = Vec::new();
     let mut seen: HashSet<String> = HashSet::new();
     for full in &settings.repositories {
         let Some((owner, name)) = full.split_once('/') else {
             continue;
         };
         if seen.insert(full.to_ascii_lowercase()) {
-            out.push(Selected {
-                owner: owner.into(),
-                name: name.into(),
-                meta: None,
-            });
+            out.push((owner.into(), name.into(), None));
         }
     }
     if let Some(org) = &settings.organization {
@@ -297,15 +280,12 @@ async fn select_repositories(session: &Session<'_>, settings: &GithubSettings) -
                 if !matches || r.archived || !seen.insert(full) {
                     continue;
                 }
-                out.push(Selected {
-                    meta: Some(RepoMeta {
-                        node_id: r.node_id,
-                        default_branch: r.default_branch,
-                        archived: r.archived,
-                    }),
-                    owner: r.owner.login,
-                    name: r.name,
-                });
+                let meta = RepoMeta {
+                    node_id: r.node_id,
+                    default_branch: r.default_branch,
+                    archived: r.archived,
+                };
+                out.push((r.owner.login, r.name, Some(meta)));
             }
             next = page.next;
         }
