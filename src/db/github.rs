@@ -19,8 +19,10 @@ pub use pulls::{
     store_pulls, stored_pull_updates, stored_review_comments,
 };
 
-/// Rows per multi-row statement (keeps SQLite well under its bound-parameter limit).
-const CHUNK: usize = 400;
+/// Rows per multi-row statement: under SQLite's parameter limit and, on PostgreSQL, within one
+/// loopback TCP segment (sqlx leaves Nagle's algorithm on, so a statement spanning segments
+/// waits for a delayed ACK: 20k pull requests took 66 s with 400-row statements).
+const CHUNK: usize = 100;
 
 /// What the API says about a repository besides its name.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -595,12 +595,18 @@ async fn deployments_and_runs_that_finish_later_are_updated(db: Db) {
 db_test!(deployments_and_runs_that_finish_later_are_updated);
 
 /// Throughput and request economy on the benchmark volume: 20,000 pull requests in 20
-/// repositories into SQLite, zero latency (ignored by default; run in release):
+/// repositories into SQLite (`GH_BENCH_DB=postgres` for PostgreSQL), zero latency (ignored by
+/// default; run in release):
 /// `cargo test --release --test app github_sync::bench -- --ignored --nocapture`
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore]
-async fn bench_twenty_thousand_pull_requests_into_sqlite() {
-    let mut opts = Options::new(Db::Sqlite);
+async fn bench_twenty_thousand_pull_requests() {
+    let db = match std::env::var("GH_BENCH_DB").as_deref() {
+        Ok("postgres") => Db::Postgres,
+        _ => Db::Sqlite,
+    };
+    println!("database: {db:?}");
+    let mut opts = Options::new(db);
     opts.sim.size = SizeOptions {
         issues: 2_000,
         ..SizeOptions::large()

@@ -10,8 +10,8 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Que
 
 use super::CHUNK;
 
-/// Pull-request rows carry ~25 columns: fewer per statement.
-const PR_CHUNK: usize = 200;
+/// Pull-request rows carry ~25 columns and commits whole messages: fewer per statement.
+const PR_CHUNK: usize = 50;
 
 /// `updated` of the stored pull requests among `numbers`.
 pub async fn stored_pull_updates(
@@ -328,7 +328,7 @@ pub async fn store_pulls(db: &impl ConnectionTrait, repo_id: i64, rows: &[PrRow]
         })
         .collect();
     counts.commits = Written::replaced(old_commits, commits.len() as u64);
-    for chunk in commits.chunks(CHUNK) {
+    for chunk in commits.chunks(PR_CHUNK) {
         // A PR lists a commit once; `do_nothing` only guards against an API repeating one.
         pr_commits::Entity::insert_many(chunk.to_vec())
             .on_conflict(
