@@ -4,7 +4,7 @@ CARGO ?= cargo
 DATA_DIR ?= ./pulse-data
 BIND ?= 127.0.0.1:8000
 
-.PHONY: run test test-rust test-browser lint fmt clean-test-dbs
+.PHONY: run test test-rust test-browser lint fmt bench clean-test-dbs
 
 ## The demo: service + simulators on SQLite, no setup. Prints the URL and the logins.
 run:
@@ -32,6 +32,11 @@ test-browser:
 
 fmt:
 	$(CARGO) fmt --all
+
+## Performance table (release build; the numbers in README.md come from here). `make bench QUICK=1` is smaller.
+bench:
+	$(CARGO) build --release --bin pulse-etl --example bench
+	@source scripts/ensure-postgres.sh && target/release/examples/bench $(if $(QUICK),--quick,)
 
 clean-test-dbs:
 	@source scripts/ensure-postgres.sh && scripts/clean-test-dbs.sh

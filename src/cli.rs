@@ -5,6 +5,7 @@ pub mod migrate;
 pub mod rotate_key;
 pub mod serve;
 pub mod sim;
+pub mod sync;
 
 use clap::{Parser, Subcommand};
 
@@ -29,6 +30,8 @@ pub enum Command {
     Sim(sim::SimArgs),
     /// Apply (or roll back with --down N) the database migrations and exit.
     Migrate(migrate::MigrateArgs),
+    /// Run one sync now, in this process (needs DATABASE_URL and ENCRYPTION_KEY).
+    Sync(sync::SyncArgs),
     /// Re-encrypt every stored credential under ENCRYPTION_KEY (old keys in ENCRYPTION_KEY_PREVIOUS).
     RotateKey,
 }

@@ -4,6 +4,7 @@ pub mod github;
 pub mod integrations;
 pub mod jira;
 pub mod jobs;
+pub mod runs;
 pub mod settings;
 
 use std::time::{Duration, Instant};
@@ -24,6 +25,9 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         .acquire_timeout(ACQUIRE_TIMEOUT)
         .connect_timeout(ACQUIRE_TIMEOUT)
         .max_connections(if url.starts_with("sqlite:") { 8 } else { 16 })
+        // Prepared statements are cached per connection; PostgreSQL would keep the generic plan
+        // it made while the tables were empty (sequential scans) for the whole sync.
+        .map_sqlx_postgres_opts(|o| o.options([("plan_cache_mode", "force_custom_plan")]))
         .map_sqlx_sqlite_opts(|o| {
             o.journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)

@@ -6,6 +6,8 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod integrations;
+pub mod orchestrator;
+pub mod realtime;
 pub mod routes;
 pub mod sim;
 pub mod startup;

@@ -14,6 +14,7 @@ async fn main() -> ExitCode {
         Command::Sim(args) => cli::sim::run(args).await,
         Command::Migrate(args) => cli::migrate::run(args).await,
         Command::RotateKey => cli::rotate_key::run().await,
+        Command::Sync(args) => cli::sync::run(args).await,
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

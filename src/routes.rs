@@ -7,6 +7,7 @@ mod dashboard;
 mod health;
 mod integrations;
 mod integrations_api;
+mod jobs;
 
 use std::future::{Ready, ready};
 
@@ -28,7 +29,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/logout", web::get().to(auth::logout_confirm))
         .route("/logout", web::post().to(auth::logout))
         .route("/", web::get().to(dashboard::show))
+        .route("/ws", web::get().to(crate::realtime::ws))
         .route("/orchestrator/settings", web::post().to(dashboard::save_settings))
+        .route("/jobs/{job}", web::get().to(jobs::history))
+        .route("/jobs/{job}/active", web::post().to(jobs::set_active_form))
+        .route("/jobs/{job}/{action}", web::post().to(jobs::control_form))
         .route("/integrations", web::get().to(integrations::list))
         .route("/integrations", web::post().to(integrations::create))
         .route("/integrations/new", web::get().to(integrations::new_form))
@@ -41,6 +46,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::scope("/api/v1")
                 .route("/jobs/status", web::get().to(api::jobs_status))
+                .route("/jobs/{job}/runs", web::get().to(jobs::runs_api))
+                .route("/jobs/{job}/runs/{run}/events", web::get().to(jobs::events_api))
+                .route("/jobs/{job}/active", web::post().to(jobs::set_active_api))
+                .route("/jobs/{job}/{action}", web::post().to(jobs::control_api))
                 .route("/orchestrator/settings", web::get().to(api::get_settings))
                 .route("/orchestrator/settings", web::put().to(api::put_settings))
                 .route("/integrations", web::get().to(integrations_api::list))

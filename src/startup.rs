@@ -21,7 +21,10 @@ use crate::auth::BackendClient;
 use crate::config::Settings;
 use crate::crypto::Vault;
 use crate::integrations::http::{Guard, Outbound};
+use crate::orchestrator::runner::JobDeps;
+use crate::orchestrator::{self, OrchestratorHandle};
 use crate::{auth, db, routes, telemetry};
+use tokio_util::sync::CancellationToken;
 
 /// How long a graceful shutdown waits for open requests before closing them.
 const SHUTDOWN_TIMEOUT_SECS: u64 = 10;
@@ -33,7 +36,7 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub auth: BackendClient,
     /// Encrypts and decrypts integration credentials.
-    pub vault: Vault,
+    pub vault: std::sync::Arc<Vault>,
     /// Address policy (SSRF guard) and timeout for calls to Jira and GitHub.
     pub outbound: Outbound,
     pub debug: bool,
@@ -42,6 +45,9 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     pub metrics_token: Option<SecretString>,
     pub started_at: Instant,
+    pub orchestrator: OrchestratorHandle,
+    /// Cancelled on SIGTERM / Ctrl-C: the server drains, sockets close, the job is interrupted.
+    pub shutdown: CancellationToken,
 }
 
 pub struct Application {
@@ -60,23 +66,39 @@ impl Application {
         let listener = TcpListener::bind(settings.bind_address)
             .with_context(|| format!("cannot listen on {}", settings.bind_address))?;
         let port = listener.local_addr()?.port();
+        let shutdown = CancellationToken::new();
+        let vault = std::sync::Arc::new(Vault::new(&settings.encryption_key, &settings.encryption_keys_previous));
+        let outbound = Outbound {
+            guard: Guard {
+                allow_private: settings.allow_private_integration_hosts,
+            },
+            timeout: settings.integration_timeout,
+        };
+        let owner = format!("{}-{}", hostname(), uuid::Uuid::new_v4().simple());
+        let orchestrator = orchestrator::spawn(
+            JobDeps {
+                db: db.clone(),
+                vault: vault.clone(),
+                outbound,
+            },
+            owner,
+            shutdown.clone(),
+        );
         let state = web::Data::new(AppState {
             db,
             auth: BackendClient::new(settings.backend_service_url.clone(), settings.auth_cache_ttl)?,
-            vault: Vault::new(&settings.encryption_key, &settings.encryption_keys_previous),
-            outbound: Outbound {
-                guard: Guard {
-                    allow_private: settings.allow_private_integration_hosts,
-                },
-                timeout: settings.integration_timeout,
-            },
+            vault,
+            outbound,
             debug: settings.debug,
             cookie_secure: settings.cookie_secure,
             timezone: settings.scheduler_timezone,
             metrics: telemetry::prometheus(),
             metrics_token: settings.metrics_token.clone(),
             started_at: Instant::now(),
+            orchestrator,
+            shutdown: shutdown.clone(),
         });
+        tokio::spawn(cancel_on_signal(shutdown));
         let key = Arc::new(session_key(settings.secret_key.expose_secret()));
         let server = serve(listener, state.clone(), key)?;
         Ok(Self { port, server, state })
@@ -102,6 +124,7 @@ fn session_key(secret: &[u8]) -> Key {
 }
 
 fn serve(listener: TcpListener, state: web::Data<AppState>, key: Arc<Key>) -> anyhow::Result<Server> {
+    let stop = state_shutdown(&state);
     let server = HttpServer::new(move || {
         let secure = state.cookie_secure;
         let session = SessionMiddleware::builder(CookieSessionStore::default(), (*key).clone())
@@ -133,9 +156,51 @@ fn serve(listener: TcpListener, state: web::Data<AppState>, key: Arc<Key>) -> an
             .default_service(web::to(routes::not_found))
     })
     .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
+    .shutdown_signal(stop)
     .listen(listener)?
     .run();
     Ok(server)
+}
+
+fn state_shutdown(state: &web::Data<AppState>) -> impl std::future::Future<Output = ()> + Send + 'static {
+    state.shutdown.clone().cancelled_owned()
+}
+
+/// SIGTERM or Ctrl-C cancels the shutdown token (we handle signals so sockets can close first).
+async fn cancel_on_signal(token: CancellationToken) {
+    let signal = async {
+        #[cfg(unix)]
+        {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut term) => {
+                    tokio::select! {
+                        _ = tokio::signal::ctrl_c() => {},
+                        _ = term.recv() => {},
+                    }
+                }
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    };
+    tokio::select! {
+        _ = signal => {
+            tracing::info!("shutdown requested");
+            token.cancel();
+        }
+        _ = token.cancelled() => {}
+    }
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "pulse".into())
 }
 
 /// Content-Security-Policy allowing only our own scripts and styles, plus the usual headers.

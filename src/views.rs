@@ -6,4 +6,5 @@ pub mod components;
 pub mod dashboard;
 pub mod ids;
 pub mod integrations;
+pub mod jobs;
 pub mod layout;

@@ -13,6 +13,7 @@ use serde_json::json;
 
 use super::{CliError, CliResult};
 use crate::config::Settings;
+use crate::domain::job::{Action, JobType};
 use crate::domain::integration::IntegrationInput;
 use crate::integrations::manage::{self, SaveFailure};
 use crate::sim::generate::SizeOptions;
@@ -75,6 +76,10 @@ pub async fn run(args: DemoArgs) -> CliResult {
     telemetry::init_tracing(&settings.log_level, settings.log_format);
     let app = Application::build(settings).await?;
     seed_integrations(&app, &sim).await?;
+    // Fill the dashboard within seconds instead of waiting for the first scheduled cycle.
+    if let Err(e) = app.state.orchestrator.act(JobType::JiraSync, Action::Start, "demo").await {
+        tracing::warn!(error = %e, "demo: could not start the first sync");
+    }
     let url = format!("http://{}:{}", args.bind.ip(), app.port());
     if args.json {
         println!(

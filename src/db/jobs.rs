@@ -1,4 +1,9 @@
+use chrono::Utc;
 use entity::jobs;
+
+use sea_orm::sea_query::ExprTrait as _;
+
+use crate::domain::job::JobStatus;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
 /// Both job rows, `jira_sync` first (the order they run in).
@@ -33,4 +38,163 @@ pub async fn find(db: &impl ConnectionTrait, job_type: &str) -> Result<Option<jo
         .filter(jobs::Column::JobType.eq(job_type))
         .one(db)
         .await
+}
+
+/// Conditional state change: applies only while the row is in one of `from` (never two
+/// writers racing each other into the same state). Returns whether it applied.
+pub async fn transition(
+    db: &impl ConnectionTrait,
+    job_type: &str,
+    from: &[JobStatus],
+    to: JobStatus,
+    mut update: sea_orm::UpdateMany<jobs::Entity>,
+) -> Result<bool, DbErr> {
+    update = update
+        .col_expr(jobs::Column::Status, to.as_str().into())
+        .col_expr(jobs::Column::UpdatedAt, Utc::now().into())
+        .filter(jobs::Column::JobType.eq(job_type))
+        .filter(jobs::Column::Status.is_in(from.iter().map(|s| s.as_str())));
+    Ok(update.exec(db).await?.rows_affected == 1)
+}
+
+/// PENDING or PAUSED → RUNNING, only if no job is RUNNING (one statement, so two concurrent
+/// starts can never both win).
+pub async fn claim_running(db: &impl ConnectionTrait, job_type: &str, owner: &str, run_id: i64) -> Result<bool, DbErr> {
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+    let now = Utc::now();
+    let other = Alias::new("other_jobs");
+    let running_elsewhere = Query::select()
+        .expr(Expr::val(1))
+        .from_as(jobs::Entity, other.clone())
+        .and_where(Expr::col((other, jobs::Column::Status)).eq(JobStatus::Running.as_str()))
+        .to_owned();
+    let stmt = Query::update()
+        .table(jobs::Entity)
+        .value(jobs::Column::Status, JobStatus::Running.as_str())
+        .value(jobs::Column::LastStartedAt, now)
+        .value(jobs::Column::Progress, 0)
+        .value(jobs::Column::ProgressMessage, "Starting")
+        .value(jobs::Column::StopRequested, false)
+        .value(jobs::Column::PauseRequested, false)
+        .value(jobs::Column::LeaseOwner, owner)
+        .value(jobs::Column::HeartbeatAt, now)
+        .value(jobs::Column::CurrentRunId, run_id)
+        .value(jobs::Column::UpdatedAt, now)
+        .and_where(Expr::col(jobs::Column::JobType).eq(job_type))
+        .and_where(Expr::col(jobs::Column::Status).is_in([JobStatus::Pending.as_str(), JobStatus::Paused.as_str()]))
+        .and_where(Expr::exists(running_elsewhere).not())
+        .to_owned();
+    Ok(db.execute(&stmt).await?.rows_affected() == 1)
+}
+
+/// How a run ended, for the job row.
+pub struct Finish<'a> {
+    pub to: JobStatus,
+    pub success: bool,
+    pub error: Option<&'a str>,
+    pub retry_count: i32,
+    pub next_retry_at: Option<chrono::DateTime<Utc>>,
+}
+
+/// RUNNING → FINISHED / FAILED / PAUSED (conditional on still being RUNNING).
+pub async fn finish(db: &impl ConnectionTrait, job_type: &str, f: &Finish<'_>) -> Result<bool, DbErr> {
+    let now = Utc::now();
+    let mut update = jobs::Entity::update_many()
+        .col_expr(jobs::Column::LastFinishedAt, Some(now).into())
+        .col_expr(jobs::Column::LastError, f.error.map(String::from).into())
+        .col_expr(jobs::Column::RetryCount, f.retry_count.into())
+        .col_expr(jobs::Column::NextRetryAt, f.next_retry_at.into())
+        .col_expr(jobs::Column::LeaseOwner, Option::<String>::None.into())
+        .col_expr(jobs::Column::HeartbeatAt, Option::<chrono::DateTime<Utc>>::None.into())
+        .col_expr(jobs::Column::CurrentRunId, Option::<i64>::None.into())
+        .col_expr(jobs::Column::StopRequested, false.into())
+        .col_expr(jobs::Column::PauseRequested, false.into());
+    if f.success {
+        update = update
+            .col_expr(jobs::Column::LastSuccessAt, Some(now).into())
+            .col_expr(jobs::Column::Progress, 100.into());
+    }
+    transition(db, job_type, &[JobStatus::Running], f.to, update).await
+}
+
+pub async fn set_progress(
+    db: &impl ConnectionTrait,
+    job_type: &str,
+    progress: i32,
+    message: &str,
+) -> Result<(), DbErr> {
+    jobs::Entity::update_many()
+        .col_expr(jobs::Column::Progress, progress.into())
+        .col_expr(jobs::Column::ProgressMessage, Some(message.to_string()).into())
+        .filter(jobs::Column::JobType.eq(job_type))
+        .filter(jobs::Column::Status.eq(JobStatus::Running.as_str()))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Renews the lease of a job this process runs.
+pub async fn heartbeat(db: &impl ConnectionTrait, job_type: &str, owner: &str) -> Result<bool, DbErr> {
+    let res = jobs::Entity::update_many()
+        .col_expr(jobs::Column::HeartbeatAt, Some(Utc::now()).into())
+        .filter(jobs::Column::JobType.eq(job_type))
+        .filter(jobs::Column::Status.eq(JobStatus::Running.as_str()))
+        .filter(jobs::Column::LeaseOwner.eq(owner))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected == 1)
+}
+
+/// RUNNING rows whose heartbeat is older than `lease` (a crashed or killed process) become
+/// FAILED "interrupted" and are queued for a retry right away (they resume from their checkpoint).
+pub async fn reap_stale(db: &impl ConnectionTrait, lease: chrono::Duration) -> Result<Vec<String>, DbErr> {
+    let cutoff = Utc::now() - lease;
+    let stale: Vec<jobs::Model> = jobs::Entity::find()
+        .filter(jobs::Column::Status.eq(JobStatus::Running.as_str()))
+        .filter(
+            jobs::Column::HeartbeatAt
+                .is_null()
+                .or(jobs::Column::HeartbeatAt.lt(cutoff)),
+        )
+        .all(db)
+        .await?;
+    let mut reaped = Vec::new();
+    for job in stale {
+        let update = jobs::Entity::update_many()
+            .col_expr(
+                jobs::Column::LastError,
+                Some("interrupted: the process running it stopped unexpectedly".to_string()).into(),
+            )
+            .col_expr(jobs::Column::LastFinishedAt, Some(Utc::now()).into())
+            .col_expr(jobs::Column::NextRetryAt, Some(Utc::now()).into())
+            .col_expr(jobs::Column::LeaseOwner, Option::<String>::None.into())
+            .col_expr(jobs::Column::CurrentRunId, Option::<i64>::None.into())
+            .filter(jobs::Column::HeartbeatAt.eq(job.heartbeat_at));
+        if transition(db, &job.job_type, &[JobStatus::Running], JobStatus::Failed, update).await? {
+            if let Some(run) = job.current_run_id {
+                super::runs::finish(
+                    db,
+                    run,
+                    "interrupted",
+                    &serde_json::json!({}),
+                    0,
+                    0,
+                    Some("interrupted: the process running it stopped unexpectedly"),
+                )
+                .await?;
+            }
+            reaped.push(job.job_type);
+        }
+    }
+    Ok(reaped)
+}
+
+pub async fn set_active(db: &impl ConnectionTrait, job_type: &str, active: bool) -> Result<(), DbErr> {
+    jobs::Entity::update_many()
+        .col_expr(jobs::Column::Active, active.into())
+        .col_expr(jobs::Column::UpdatedAt, Utc::now().into())
+        .filter(jobs::Column::JobType.eq(job_type))
+        .exec(db)
+        .await?;
+    Ok(())
 }

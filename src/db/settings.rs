@@ -22,3 +22,14 @@ pub async fn update(db: &impl ConnectionTrait, new: &OrchestratorSettings) -> Re
     row.updated_at = Set(Utc::now());
     row.update(db).await
 }
+
+/// When the next main cycle is due (None while the schedule is disabled).
+pub async fn set_next_run(db: &impl ConnectionTrait, at: Option<chrono::DateTime<Utc>>) -> Result<(), DbErr> {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    settings::Entity::update_many()
+        .col_expr(settings::Column::NextRunAt, at.into())
+        .filter(settings::Column::Id.eq(1))
+        .exec(db)
+        .await?;
+    Ok(())
+}

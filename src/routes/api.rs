@@ -14,22 +14,7 @@ pub async fn jobs_status(state: web::Data<AppState>, _user: CurrentUser) -> ApiR
     let settings = db::settings::get(&state.db).await?;
     let jobs: Vec<_> = jobs
         .iter()
-        .map(|j| {
-            json!({
-                "job_type": j.job_type,
-                "status": j.status,
-                "active": j.active,
-                "progress": j.progress,
-                "message": j.progress_message,
-                "last_error": j.last_error,
-                "last_started_at": j.last_started_at,
-                "last_finished_at": j.last_finished_at,
-                "last_success_at": j.last_success_at,
-                "retry_count": j.retry_count,
-                "next_retry_at": j.next_retry_at,
-                "next_run_at": settings.next_run_at,
-            })
-        })
+        .map(|j| super::jobs::job_json(j, &jobs, settings.next_run_at))
         .collect();
     Ok(HttpResponse::Ok().json(json!({ "jobs": jobs, "orchestrator": settings_json(&settings) })))
 }
@@ -48,7 +33,9 @@ pub async fn put_settings(
         let message = errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ");
         return Ok(HttpResponse::UnprocessableEntity().json(json!({ "error": message, "fields": errors })));
     }
-    let row = db::settings::update(&state.db, &body).await.map_err(AppError::from)?;
+    db::settings::update(&state.db, &body).await.map_err(AppError::from)?;
+    state.orchestrator.settings_changed().await;
+    let row = db::settings::get(&state.db).await?;
     tracing::info!(user = %user.user.email, values = ?*body, "orchestrator settings changed");
     Ok(HttpResponse::Ok().json(settings_json(&row)))
 }

@@ -4,7 +4,7 @@ use serde::Deserialize;
 
 use super::{Hx, PageResult, html};
 use crate::auth::CurrentUser;
-use crate::domain::job::{JobStatus, JobType};
+use crate::domain::job::{self, JobStatus, JobType};
 use crate::domain::settings::{FieldError, OrchestratorSettings};
 use crate::startup::AppState;
 use crate::views::dashboard::{self as view, Dashboard, HealthPanel, JobCard, SettingsPanel};
@@ -12,16 +12,22 @@ use crate::views::layout::{self, Nav};
 use crate::{db, error::AppError};
 
 pub async fn show(state: web::Data<AppState>, user: CurrentUser, hx: Hx) -> PageResult {
+    if hx.fragment {
+        return live_fragment(&state, &user).await;
+    }
     let settings = settings_values(&db::settings::get(&state.db).await?);
     let d = load(&state, &user, settings, Vec::new(), false).await?;
-    Ok(if hx.fragment {
-        html(StatusCode::OK, view::live(&d))
-    } else {
-        html(
-            StatusCode::OK,
-            layout::page("Dashboard", &user, Nav::Dashboard, view::page(&d)),
-        )
-    })
+    Ok(html(
+        StatusCode::OK,
+        layout::page("Dashboard", &user, Nav::Dashboard, view::page(&d)),
+    ))
+}
+
+/// The part of the dashboard that refreshes (job cards and health).
+pub async fn live_fragment(state: &AppState, user: &CurrentUser) -> PageResult {
+    let settings = settings_values(&db::settings::get(&state.db).await?);
+    let d = load(state, user, settings, Vec::new(), false).await?;
+    Ok(html(StatusCode::OK, view::live(&d)))
 }
 
 #[derive(Deserialize)]
@@ -51,6 +57,7 @@ pub async fn save_settings(
     let saved = errors.is_empty();
     if saved {
         db::settings::update(&state.db, &values).await?;
+        state.orchestrator.settings_changed().await;
         tracing::info!(user = %user.user.email, ?values, "orchestrator settings changed");
         if !hx.fragment {
             return Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/")).finish());
@@ -61,7 +68,10 @@ pub async fn save_settings(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
+    let next_run_at = db::settings::get(&state.db).await?.next_run_at;
     let panel = SettingsPanel {
+        next_run_at,
+        timezone: state.timezone,
         values,
         errors,
         saved,
@@ -116,28 +126,48 @@ async fn load(
     errors: Vec<FieldError>,
     saved: bool,
 ) -> Result<Dashboard, AppError> {
-    let jobs = db::jobs::all(&state.db)
-        .await?
-        .into_iter()
+    let rows = db::jobs::all(&state.db).await?;
+    let stopping = rows
+        .iter()
+        .any(|r| r.stop_requested && r.status == JobStatus::Running.as_str());
+    let jobs = rows
+        .iter()
         .filter_map(|j| {
+            let status = JobStatus::parse(&j.status).unwrap_or(JobStatus::NotStarted);
+            let other_running = rows
+                .iter()
+                .any(|o| o.job_type != j.job_type && o.status == JobStatus::Running.as_str());
             Some(JobCard {
                 job_type: JobType::parse(&j.job_type)?,
-                status: JobStatus::parse(&j.status).unwrap_or(JobStatus::NotStarted),
+                status,
                 active: j.active,
                 progress: j.progress,
-                message: j.progress_message,
+                message: j.progress_message.clone(),
                 last_started_at: j.last_started_at,
                 last_finished_at: j.last_finished_at,
                 last_success_at: j.last_success_at,
-                last_error: j.last_error,
+                last_error: j.last_error.clone(),
                 retry_count: j.retry_count,
+                next_retry_at: j.next_retry_at,
+                actions: if user.is_admin() {
+                    job::allowed(status, other_running, stopping)
+                } else {
+                    Vec::new()
+                },
+                pause_requested: j.pause_requested,
+                stop_requested: j.stop_requested,
             })
         })
         .collect();
     let database_ms = db::ping(&state.db).await.ok().map(|d| d.as_secs_f64() * 1000.0);
+    let next_run_at = db::settings::get(&state.db).await?.next_run_at;
     Ok(Dashboard {
         jobs,
+        next_run_at,
+        csrf: user.csrf.clone(),
         settings: SettingsPanel {
+            next_run_at,
+            timezone: state.timezone,
             values,
             errors,
             saved,

@@ -6,7 +6,7 @@ use maud::{Markup, html};
 use super::components::{field_error, has_error, progress, time};
 use super::ids;
 use crate::auth::csrf;
-use crate::domain::job::{JobStatus, JobType};
+use crate::domain::job::{Action, JobStatus, JobType};
 use crate::domain::settings::{FieldError, OrchestratorSettings};
 
 pub struct JobCard {
@@ -20,9 +20,16 @@ pub struct JobCard {
     pub last_success_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
     pub retry_count: i32,
+    pub next_retry_at: Option<DateTime<Utc>>,
+    /// What an admin may do now (empty for viewers).
+    pub actions: Vec<Action>,
+    pub pause_requested: bool,
+    pub stop_requested: bool,
 }
 
 pub struct SettingsPanel {
+    pub next_run_at: Option<DateTime<Utc>>,
+    pub timezone: chrono_tz::Tz,
     pub values: OrchestratorSettings,
     pub errors: Vec<FieldError>,
     pub saved: bool,
@@ -37,6 +44,8 @@ pub struct HealthPanel {
 
 pub struct Dashboard {
     pub jobs: Vec<JobCard>,
+    pub next_run_at: Option<DateTime<Utc>>,
+    pub csrf: String,
     pub settings: SettingsPanel,
     pub health: HealthPanel,
     pub timezone: chrono_tz::Tz,
@@ -67,13 +76,13 @@ pub fn page(d: &Dashboard) -> Markup {
 pub fn live(d: &Dashboard) -> Markup {
     html! {
         div #(ids::DASHBOARD_LIVE) .grid {
-            @for job in &d.jobs { (job_card(job, d.timezone)) }
+            @for job in &d.jobs { (job_card(job, d.timezone, &d.csrf)) }
             (health_panel(&d.health))
         }
     }
 }
 
-fn job_card(job: &JobCard, tz: chrono_tz::Tz) -> Markup {
+fn job_card(job: &JobCard, tz: chrono_tz::Tz, csrf_token: &str) -> Markup {
     let title = job.job_type.title();
     html! {
         section.card.job-card #(ids::job_card(job.job_type.as_str())) data-job=(job.job_type.as_str()) aria-labelledby=(format!("{}-title", job.job_type)) {
@@ -82,16 +91,31 @@ fn job_card(job: &JobCard, tz: chrono_tz::Tz) -> Markup {
                 (job.status)
             }
             (progress(job.progress, &format!("{title} progress")))
-            p.job-message { @if let Some(m) = &job.message { (m) } @else { span.muted { "No run yet." } } }
+            p.job-message data-role="message" { @if let Some(m) = &job.message { (m) } @else { span.muted { "No run yet." } } }
+            @if job.stop_requested { p.notice.warn { "Force stop requested…" } }
+            @else if job.pause_requested { p.notice.warn { "Pausing at the next request…" } }
             dl.facts {
                 dt { "Last started" } dd { (time(job.last_started_at, tz)) }
                 dt { "Last finished" } dd { (time(job.last_finished_at, tz)) }
                 dt { "Last success" } dd { (time(job.last_success_at, tz)) }
                 dt { "Retries" } dd { (job.retry_count) }
+                @if job.next_retry_at.is_some() { dt { "Next retry" } dd { (time(job.next_retry_at, tz)) } }
                 dt { "Active" } dd { @if job.active { "yes" } @else { "no" } }
             }
             @if let Some(err) = &job.last_error {
                 p.job-error role="alert" { strong { "Last error: " } (err) }
+            }
+            div.job-controls data-role="controls" {
+                @for action in &job.actions {
+                    form method="post" action=(format!("/jobs/{}/{}", job.job_type, action.as_str()))
+                        hx-post=(format!("/jobs/{}/{}", job.job_type, action.as_str()))
+                        hx-target=(ids::selector(ids::DASHBOARD_LIVE)) hx-swap="outerHTML" {
+                        input type="hidden" name=(csrf::FORM_FIELD) value=(csrf_token);
+                        button type="submit" data-action=(action.as_str())
+                            class=(if *action == Action::ForceStop { "button danger small" } else { "button secondary small" }) { (action.label()) }
+                    }
+                }
+                a.button.secondary.small href=(format!("/jobs/{}", job.job_type)) { "History" }
             }
         }
     }
@@ -122,6 +146,7 @@ pub fn settings_panel(s: &SettingsPanel) -> Markup {
         section.card #(ids::ORCHESTRATOR_PANEL) aria-labelledby="orchestrator-title" {
             header.card-head {
                 h2 #orchestrator-title { "Schedule" }
+                @if let Some(at) = s.next_run_at { span.muted #next-run { "next run " (time(Some(at), s.timezone)) } }
                 @if v.enabled { span.badge.badge-ok { "enabled" } } @else { span.badge.badge-paused { "disabled" } }
             }
             @if s.saved { p.notice role="status" { "Settings saved." } }

@@ -119,7 +119,7 @@ async fn stored(app: &TestApp) -> (BTreeMap<String, IssueFacts>, BTreeMap<String
     (issues, transitions)
 }
 
-async fn assert_equals_ground_truth(app: &TestApp) {
+pub async fn assert_equals_ground_truth(app: &TestApp) {
     let data = app.sim.as_ref().unwrap().state.data().clone();
     let (want_issues, want_transitions) = truth(&data);
     let (got_issues, got_transitions) = stored(app).await;
@@ -137,7 +137,7 @@ async fn assert_equals_ground_truth(app: &TestApp) {
     }
 }
 
-async fn add_jira(app: &TestApp, flavour: &str) -> i64 {
+pub async fn add_jira(app: &TestApp, flavour: &str) -> i64 {
     let sim = app.sim.as_ref().unwrap();
     let projects: Vec<String> = sim.state.data().jira.projects.iter().map(|p| p.key.clone()).collect();
     let (url, user, secret) = match flavour {
@@ -170,7 +170,7 @@ async fn run_sync(app: &TestApp, ctx: &RunContext) -> Result<(), sync::SyncError
     sync::run(&deps, ctx).await
 }
 
-async fn set_sim(app: &TestApp, cfg: SimConfig) {
+pub async fn set_sim(app: &TestApp, cfg: SimConfig) {
     app.sim.as_ref().unwrap().state.set_config(cfg);
 }
 

@@ -11,5 +11,6 @@ mod github_sync;
 mod health;
 mod integrations;
 mod jira_sync;
+mod orchestrator;
 mod migrations;
 mod settings;

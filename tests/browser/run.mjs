@@ -55,7 +55,10 @@ async function watchedPage(browser, viewport, expected = []) {
     if (m.type() === "error" && !expected.some((re) => re.test(m.text()))) problems.push(`console: ${m.text()}`);
   });
   page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-  page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
+  // ERR_ABORTED is a request cancelled by the page navigating away, not a failure.
+  page.on("requestfailed", (r) => {
+    if (r.failure()?.errorText !== "net::ERR_ABORTED") problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`);
+  });
   return { context, page, problems };
 }
 
@@ -103,12 +106,36 @@ try {
     await context.close();
   });
 
+  await check("admin sees the demo integrations, and a bad form keeps its input with errors", async () => {
+    const { context, page, problems } = await watchedPage(browser, VIEWPORTS.desktop, [/status of 422/]);
+    await login(page, info.url, "admin@example.com", "pulse-admin");
+    await page.click("nav >> text=Integrations");
+    await page.waitForURL(info.url + "/integrations");
+    const rows = await page.locator("#integrations-table tbody tr").count();
+    assert(rows === 2, `two demo integrations, got ${rows}`);
+    assert(await page.locator("#integrations-table .badge-ok", { hasText: "passed" }).count() === 2, "both tested ok");
+    await page.screenshot({ path: path.join(out, "integrations-desktop.png"), fullPage: true });
+    await page.click("text=Add GitHub");
+    await page.fill("#name", "Broken");
+    await page.fill("#base_url", "ftp://github.example.com"); // passes the browser's URL check, not ours
+    await page.fill("#secret", "x");
+    await page.click(".integration-form button[type=submit]");
+    await page.waitForSelector("#base_url-error");
+    assert(await page.inputValue("#name") === "Broken", "input kept");
+    await page.screenshot({ path: path.join(out, "integration-form-errors.png"), fullPage: true });
+    assert(problems.length === 0, problems.join("\n"));
+    await context.close();
+  });
+
   await check("viewer sees the dashboard read-only", async () => {
     const { context, page, problems } = await watchedPage(browser, VIEWPORTS.desktop);
     await login(page, info.url, "viewer@example.com", "pulse-viewer");
     assert(await page.locator("#orchestrator-panel button[type=submit]").count() === 0, "no save button");
     assert(await page.locator("#orchestrator-panel fieldset[disabled]").count() === 1, "disabled fieldset");
     await page.screenshot({ path: path.join(out, "dashboard-viewer-desktop.png"), fullPage: true });
+    await page.goto(info.url + "/integrations");
+    assert(await page.locator("#integrations-table tbody tr").count() === 2, "viewers read integrations");
+    assert(await page.locator("td.actions").count() === 0, "but get no actions");
     assert(problems.length === 0, problems.join("\n"));
     await context.close();
   });

@@ -1,0 +1,395 @@
+//! `make bench`: the performance table of README.md. Runs against release binaries:
+//! the simulators in their own process, each sync in its own process (so its peak memory is its
+//! own), and the service started cold. Prints one Markdown table.
+//!
+//! Usage: `bench [--issues N] [--prs N] [--quick]` (defaults: 100,000 issues, 20,000 PRs).
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use pulse_etl::crypto::Vault;
+use pulse_etl::domain::integration::IntegrationInput;
+use pulse_etl::sim::generate::{self, SizeOptions};
+use serde_json::{Value, json};
+
+struct Row(String, String, String);
+
+fn main() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let args: Vec<String> = std::env::args().collect();
+    let arg = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse::<usize>().ok())
+    };
+    let quick = args.iter().any(|a| a == "--quick");
+    let issues = arg("--issues").unwrap_or(if quick { 20_000 } else { 100_000 });
+    let prs = arg("--prs").unwrap_or(if quick { 4_000 } else { 20_000 });
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let rows = rt.block_on(run(issues, prs));
+    println!("\n| measurement | result | target |\n|---|---|---|");
+    for Row(what, result, target) in rows {
+        println!("| {what} | {result} | {target} |");
+    }
+}
+
+fn bin() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().unwrap().parent().unwrap().join("pulse-etl")
+}
+
+async fn run(issues: usize, prs: usize) -> Vec<Row> {
+    let mut rows = Vec::new();
+    let size = SizeOptions {
+        projects: 10,
+        issues,
+        repos: 20,
+        prs,
+        days: 730,
+    };
+
+    let started = Instant::now();
+    let data = generate::generate(1, &size, chrono::Utc::now());
+    let transitions: usize = data.jira.issues.iter().map(|i| i.changelog.len()).sum();
+    rows.push(Row(
+        format!("dataset generation ({issues} issues, {transitions} histories, {prs} PRs)"),
+        format!("{:.2} s", started.elapsed().as_secs_f64()),
+        "< 5 s".into(),
+    ));
+    drop(data);
+
+    let (mut sim, urls) = start_sim(&size);
+    rows.push(jira_throughput(&urls, issues).await);
+    rows.push(graphql_throughput(&urls).await);
+
+    for db in ["sqlite", "postgres"] {
+        let (url, cleanup) = fresh_db(db).await;
+        let key = random_key();
+        add_jira(&url, &key, &urls).await;
+        let full = sync(&url, &key);
+        let target = if db == "sqlite" {
+            "≤ 20 s, < 150 MB"
+        } else {
+            "≤ 40 s, < 150 MB"
+        };
+        rows.push(Row(
+            format!(
+                "Jira full sync into {db} ({} issues)",
+                full["counts"]["issues"]["fetched"]
+            ),
+            format!(
+                "{:.1} s, {} requests, peak RSS {} MB{}",
+                full["seconds"].as_f64().unwrap_or(0.0),
+                full["api_requests"],
+                full["peak_rss_kb"].as_u64().unwrap_or(0) / 1024,
+                if full["ok"] == true {
+                    String::new()
+                } else {
+                    format!(" (FAILED: {})", full["error"])
+                }
+            ),
+            target.into(),
+        ));
+        let again = sync(&url, &key);
+        rows.push(Row(
+            format!("Jira incremental sync, nothing changed ({db})"),
+            format!(
+                "{:.2} s, {} requests",
+                again["seconds"].as_f64().unwrap_or(0.0),
+                again["api_requests"]
+            ),
+            "one search request per project (+3 reference, +1 per project lookup)".into(),
+        ));
+        cleanup.await;
+    }
+    let _ = sim.kill();
+    let _ = sim.wait();
+
+    rows.extend(service_start().await);
+    rows
+}
+
+fn start_sim(size: &SizeOptions) -> (Child, Value) {
+    let mut child = Command::new(bin())
+        .args(["sim", "--bind", "127.0.0.1:0", "--seed", "1"])
+        .args([
+            "--projects",
+            &size.projects.to_string(),
+            "--issues",
+            &size.issues.to_string(),
+        ])
+        .args([
+            "--repos",
+            &size.repos.to_string(),
+            "--prs",
+            &size.prs.to_string(),
+            "--days",
+            &size.days.to_string(),
+        ])
+        .args(["--size", "large"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start the simulator (build with `cargo build --release`)");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    (child, serde_json::from_str(&line).unwrap())
+}
+
+async fn jira_throughput(urls: &Value, issues: usize) -> Row {
+    let http = reqwest::Client::new();
+    let base = urls["jira_cloud"].as_str().unwrap();
+    let started = Instant::now();
+    let mut token: Option<String> = None;
+    let mut seen = 0;
+    loop {
+        let mut body = json!({"jql": "created >= \"1970/01/01\" ORDER BY key ASC", "fields": ["*navigable"], "expand": "changelog", "maxResults": 100});
+        if let Some(t) = &token {
+            body["nextPageToken"] = json!(t);
+        }
+        let page: Value = http
+            .post(format!("{base}/rest/api/3/search/jql"))
+            .basic_auth("sim@example.com", Some("sim-token"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        seen += page["issues"].as_array().map(Vec::len).unwrap_or(0);
+        match page["nextPageToken"].as_str() {
+            Some(t) => token = Some(t.to_string()),
+            None => break,
+        }
+    }
+    let rate = seen as f64 / started.elapsed().as_secs_f64();
+    Row(
+        format!("simulated Jira Cloud search/jql, pages of 100 with changelogs ({seen} of {issues} issues)"),
+        format!("{rate:.0} issues/s"),
+        "≥ 10,000 issues/s".into(),
+    )
+}
+
+const PR_QUERY: &str = "query PRs($owner: String!, $name: String!, $first: Int!, $after: String) {
+  rateLimit { cost remaining }
+  repository(owner: $owner, name: $name) {
+    pullRequests(first: $first, after: $after, orderBy: {field: UPDATED_AT, direction: DESC}) {
+      pageInfo { hasNextPage endCursor }
+      nodes { id number title state createdAt updatedAt mergedAt author { login }
+        reviews(first: 50) { pageInfo { hasNextPage endCursor } nodes { id state submittedAt author { login } } }
+        commits(first: 50) { pageInfo { hasNextPage endCursor } nodes { commit { oid authoredDate message } } }
+        comments(first: 50) { pageInfo { hasNextPage endCursor } nodes { id createdAt author { login } } } } } } }";
+
+async fn graphql_throughput(urls: &Value) -> Row {
+    let http = reqwest::Client::new();
+    let base = urls["github"].as_str().unwrap();
+    let repos: Vec<Value> = http
+        .get(format!("{base}/orgs/acme/repos?per_page=100"))
+        .bearer_auth("sim-github-token")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let started = Instant::now();
+    let mut seen = 0;
+    for repo in &repos {
+        let mut after: Option<String> = None;
+        loop {
+            let body = json!({"query": PR_QUERY, "variables": {"owner": "acme", "name": repo["name"], "first": 50, "after": after}});
+            let page: Value = http
+                .post(format!("{base}/graphql"))
+                .bearer_auth("sim-github-token")
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            let conn = &page["data"]["repository"]["pullRequests"];
+            seen += conn["nodes"].as_array().map(Vec::len).unwrap_or(0);
+            if conn["pageInfo"]["hasNextPage"] != true {
+                break;
+            }
+            after = conn["pageInfo"]["endCursor"].as_str().map(String::from);
+        }
+    }
+    let rate = seen as f64 / started.elapsed().as_secs_f64();
+    Row(
+        format!("simulated GitHub GraphQL, pages of 50 PRs with reviews, commits, comments ({seen} PRs)"),
+        format!("{rate:.0} PRs/s"),
+        "≥ 5,000 PRs/s".into(),
+    )
+}
+
+fn random_key() -> String {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut k = [0u8; 32];
+    rand::rng().fill_bytes(&mut k);
+    base64::engine::general_purpose::STANDARD.encode(k)
+}
+
+async fn fresh_db(kind: &str) -> (String, std::pin::Pin<Box<dyn std::future::Future<Output = ()>>>) {
+    use sea_orm::ConnectionTrait;
+    if kind == "sqlite" {
+        let dir = tempfile::tempdir().unwrap().keep();
+        let url = format!("sqlite://{}?mode=rwc", dir.join("bench.db").display());
+        return (
+            url,
+            Box::pin(async move {
+                let _ = std::fs::remove_dir_all(dir);
+            }),
+        );
+    }
+    let base = std::env::var("PULSE_TEST_PG_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into());
+    let name = format!("pulse_bench_{}", uuid::Uuid::new_v4().simple());
+    let admin = sea_orm::Database::connect(format!("{base}/postgres")).await.unwrap();
+    admin
+        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+        .await
+        .unwrap();
+    let url = format!("{base}/{name}");
+    (
+        url,
+        Box::pin(async move {
+            let _ = admin
+                .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .await;
+        }),
+    )
+}
+
+async fn add_jira(url: &str, key: &str, urls: &Value) {
+    let conn = pulse_etl::db::connect(url).await.unwrap();
+    pulse_etl::db::migrate(&conn).await.unwrap();
+    let key = pulse_etl::config::decode_key(key).unwrap();
+    let vault = Vault::new(&secrecy::SecretBox::new(Box::new(key)), &[]);
+    let projects: Vec<Value> = reqwest::Client::new()
+        .get(format!(
+            "{}/rest/api/3/project/search?maxResults=100",
+            urls["jira_cloud"].as_str().unwrap()
+        ))
+        .basic_auth("sim@example.com", Some("sim-token"))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["key"].clone())
+        .collect();
+    let input = IntegrationInput {
+        kind: "jira".into(),
+        name: "bench".into(),
+        base_url: urls["jira_cloud"].as_str().unwrap().into(),
+        flavour: "cloud".into(),
+        username: Some("sim@example.com".into()),
+        secret: Some("sim-token".into()),
+        settings: json!({"projects": projects, "story_points_field": "customfield_10016"}),
+        active: Some(true),
+    };
+    let valid = input.validate(false).unwrap();
+    pulse_etl::db::integrations::create(&conn, &vault, &valid, None)
+        .await
+        .unwrap();
+}
+
+fn sync(url: &str, key: &str) -> Value {
+    let out = Command::new(bin())
+        .args(["sync", "--job", "jira_sync", "--json"])
+        .env_clear()
+        .env("DATABASE_URL", url)
+        .env("ENCRYPTION_KEY", key)
+        .env("ALLOW_PRIVATE_INTEGRATION_HOSTS", "true")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    serde_json::from_str(stdout.lines().last().unwrap_or("{}"))
+        .unwrap_or_else(|_| json!({"ok": false, "error": String::from_utf8_lossy(&out.stderr)}))
+}
+
+async fn service_start() -> Vec<Row> {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let started = Instant::now();
+    let mut child = Command::new(bin())
+        .arg("serve")
+        .env_clear()
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}?mode=rwc", dir.path().join("s.db").display()),
+        )
+        .env("BACKEND_SERVICE_URL", "http://127.0.0.1:9")
+        .env("SECRET_KEY", "s".repeat(64))
+        .env("ENCRYPTION_KEY", random_key())
+        .env("BIND_ADDRESS", format!("127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let http = reqwest::Client::new();
+    let ready_url = format!("http://127.0.0.1:{port}/health/ready");
+    let mut ready = None;
+    while started.elapsed() < Duration::from_secs(30) {
+        if http.get(&ready_url).send().await.is_ok_and(|r| r.status() == 200) {
+            ready = Some(started.elapsed());
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss = rss_kb(child.id());
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
+    let size = std::fs::metadata(bin()).map(|m| m.len()).unwrap_or(0);
+    vec![
+        Row(
+            "start-up to ready (fresh SQLite: migrations applied)".into(),
+            ready
+                .map(|d| format!("{} ms", d.as_millis()))
+                .unwrap_or_else(|| "not ready in 30 s".into()),
+            "—".into(),
+        ),
+        Row(
+            "idle RSS after start-up".into(),
+            format!("{} MB", rss.unwrap_or(0) / 1024),
+            "—".into(),
+        ),
+        Row(
+            "release binary size".into(),
+            format!("{:.1} MB", size as f64 / 1_048_576.0),
+            "—".into(),
+        ),
+    ]
+}
+
+fn rss_kb(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(Path::new("/proc").join(pid.to_string()).join("status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}

@@ -1,0 +1,115 @@
+//! `pulse-etl sync --job jira_sync`: one sync run now, in this process (ops, benchmarks).
+//! Needs only `DATABASE_URL` and `ENCRYPTION_KEY` (plus the optional integration settings).
+
+use std::time::Instant;
+
+use clap::Args;
+use serde_json::json;
+
+use super::{CliError, CliResult};
+use crate::config::{ConfigError, decode_key};
+use crate::crypto::Vault;
+use crate::db;
+use crate::integrations::control::RunContext;
+use crate::integrations::http::{Guard, Outbound};
+use crate::integrations::jira;
+
+#[derive(Args)]
+pub struct SyncArgs {
+    /// Which job to run: jira_sync.
+    #[arg(long)]
+    pub job: String,
+    /// Print one JSON line with the outcome, duration, requests, counts and peak memory.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run(args: SyncArgs) -> CliResult {
+    let _ = dotenvy::dotenv();
+    let get = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+    let mut problems = Vec::new();
+    let url = get("DATABASE_URL").or_else(|| {
+        problems.push("DATABASE_URL is required".to_string());
+        None
+    });
+    let key = match get("ENCRYPTION_KEY").map(|k| decode_key(&k)) {
+        Some(Ok(k)) => Some(k),
+        Some(Err(why)) => {
+            problems.push(format!("ENCRYPTION_KEY {why}"));
+            None
+        }
+        None => {
+            problems.push("ENCRYPTION_KEY is required".into());
+            None
+        }
+    };
+    let previous: Vec<_> = get("ENCRYPTION_KEY_PREVIOUS")
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|k| decode_key(k.trim()).ok())
+        .map(|k| secrecy::SecretBox::new(Box::new(k)))
+        .collect();
+    if args.job != jira::sync::JOB {
+        problems.push(format!("--job must be {} (got {:?})", jira::sync::JOB, args.job));
+    }
+    let (Some(url), Some(key), true) = (url, key, problems.is_empty()) else {
+        return Err(CliError::config(ConfigError(problems)));
+    };
+    let allow_private =
+        get("ALLOW_PRIVATE_INTEGRATION_HOSTS").is_some_and(|v| matches!(v.as_str(), "1" | "true" | "yes"));
+    let timeout = get("INTEGRATION_TIMEOUT_SECONDS")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
+    let vault = Vault::new(&secrecy::SecretBox::new(Box::new(key)), &previous);
+    let conn = db::connect(&url)
+        .await
+        .map_err(|e| CliError::failed(anyhow::anyhow!("cannot connect to the database: {e}")))?;
+    db::migrate(&conn)
+        .await
+        .map_err(|e| CliError::failed(anyhow::anyhow!("cannot apply migrations: {e}")))?;
+    let outbound = Outbound {
+        guard: Guard { allow_private },
+        timeout: std::time::Duration::from_secs(timeout),
+    };
+    let ctx = RunContext::detached();
+    let started = Instant::now();
+    let deps = jira::sync::Deps {
+        db: &conn,
+        vault: &vault,
+        outbound,
+    };
+    let result = jira::sync::run(&deps, &ctx).await;
+    let seconds = started.elapsed().as_secs_f64();
+    if args.json {
+        let line = json!({
+            "job": args.job,
+            "ok": result.is_ok(),
+            "error": result.as_ref().err().map(|e| e.to_string()),
+            "seconds": seconds,
+            "api_requests": ctx.stats.requests(),
+            "rate_limit_wait_ms": ctx.stats.waited_ms(),
+            "counts": ctx.stats.counts(),
+            "peak_rss_kb": peak_rss_kb(),
+        });
+        println!("{line}");
+    } else if result.is_ok() {
+        println!(
+            "{} finished in {seconds:.1} s with {} API requests",
+            args.job,
+            ctx.stats.requests()
+        );
+    }
+    result.map_err(|e| CliError::failed(anyhow::anyhow!("{} failed: {e}", args.job)))
+}
+
+/// Peak resident memory of this process (Linux `VmHWM`), in KiB.
+pub fn peak_rss_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}

@@ -1,0 +1,20 @@
+//! The orchestrator (DESIGN §7): one task owns the schedule and the running job; a cloneable
+//! handle sends it typed commands; every change is broadcast as an event. The `jobs` rows are
+//! the durable truth and every transition is a conditional update.
+
+mod actor;
+pub mod events;
+mod handle;
+pub mod runner;
+
+use std::time::Duration;
+
+pub use events::Event;
+pub use handle::{ControlError, OrchestratorHandle, spawn};
+
+/// How often a RUNNING job renews its lease (and its progress is written).
+pub const HEARTBEAT: Duration = Duration::from_secs(1);
+/// A RUNNING job whose heartbeat is older than this is presumed dead (crash, kill -9).
+pub const LEASE: Duration = Duration::from_secs(30);
+/// How often the actor wakes when nothing is due, to reap stale leases.
+pub const IDLE_TICK: Duration = Duration::from_secs(10);

@@ -1,0 +1,525 @@
+//! The actor: owns the schedule and the running job.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use entity::jobs;
+use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
+use serde_json::json;
+use tokio::sync::{broadcast, mpsc};
+use tokio_util::sync::CancellationToken;
+
+use super::events::Event;
+use super::handle::{Command, ControlError};
+use super::runner::{self, JobDeps, Outcome};
+use super::{HEARTBEAT, IDLE_TICK, LEASE};
+use crate::db;
+use crate::domain::job::{self, Action, JobStatus, JobType};
+use crate::integrations::control::{Interrupted, RunContext, RunControl};
+
+struct Running {
+    job: JobType,
+    run_id: i64,
+    control: RunControl,
+    ctx: RunContext,
+    /// Who force-stopped it, if someone did (then no fast retry).
+    stopped_by: Option<String>,
+    /// The latest progress reported by the job, persisted on each heartbeat.
+    progress: Arc<Mutex<(i32, String)>>,
+    logged_message: String,
+}
+
+pub struct Actor {
+    deps: JobDeps,
+    owner: String,
+    tx: mpsc::Sender<Command>,
+    events: broadcast::Sender<Event>,
+    running: Option<Running>,
+    /// Why each PENDING job was queued (schedule, retry, manual).
+    triggers: HashMap<JobType, &'static str>,
+    shutting_down: bool,
+}
+
+fn status_of(row: &jobs::Model) -> JobStatus {
+    JobStatus::parse(&row.status).unwrap_or(JobStatus::NotStarted)
+}
+
+impl Actor {
+    pub fn new(deps: JobDeps, owner: String, tx: mpsc::Sender<Command>, events: broadcast::Sender<Event>) -> Self {
+        Self {
+            deps,
+            owner,
+            tx,
+            events,
+            running: None,
+            triggers: HashMap::new(),
+            shutting_down: false,
+        }
+    }
+
+    pub async fn run(mut self, mut rx: mpsc::Receiver<Command>, shutdown: CancellationToken) {
+        if let Err(e) = self.recover().await {
+            tracing::error!(error = %e, "orchestrator: recovery at start-up failed");
+        }
+        loop {
+            let wait = self.next_wake().await;
+            tokio::select! {
+                cmd = rx.recv() => match cmd {
+                    Some(cmd) => self.handle(cmd).await,
+                    None => break,
+                },
+                _ = tokio::time::sleep(wait) => self.tick().await,
+                _ = shutdown.cancelled(), if !self.shutting_down => self.begin_shutdown(),
+            }
+            if self.shutting_down && self.running.is_none() {
+                break;
+            }
+        }
+        tracing::info!("orchestrator stopped");
+    }
+
+    async fn handle(&mut self, cmd: Command) {
+        match cmd {
+            Command::Act {
+                job,
+                action,
+                user,
+                reply,
+            } => {
+                let result = self.act(job, action, &user).await;
+                let _ = reply.send(result);
+            }
+            Command::SettingsChanged(done) => {
+                if let Err(e) = self.reschedule().await {
+                    tracing::error!(error = %e, "orchestrator: could not reschedule");
+                }
+                let _ = done.send(());
+            }
+            Command::Finished { job, run_id, outcome } => {
+                if let Err(e) = self.finished(job, run_id, outcome).await {
+                    tracing::error!(error = %e, "orchestrator: could not record a finished run");
+                }
+                let r = self.dispatch().await;
+                self.log_err(r);
+            }
+            Command::Tick(done) => {
+                self.tick().await;
+                let _ = done.send(());
+            }
+        }
+    }
+
+    fn log_err(&self, r: Result<(), DbErr>) {
+        if let Err(e) = r {
+            tracing::error!(error = %e, "orchestrator: database error");
+        }
+    }
+
+    /// At start-up: a RUNNING row with a stale heartbeat was left by a dead process.
+    async fn recover(&mut self) -> Result<(), DbErr> {
+        let reaped = db::jobs::reap_stale(&self.deps.db, chrono::Duration::from_std(LEASE).unwrap_or_default()).await?;
+        for job in reaped {
+            tracing::warn!(
+                job,
+                "orchestrator: recovered an interrupted job; it resumes from its checkpoint"
+            );
+            if let Some(t) = JobType::parse(&job) {
+                self.publish_job(t).await;
+            }
+        }
+        let settings = db::settings::get(&self.deps.db).await?;
+        if settings.enabled && settings.next_run_at.is_none() {
+            self.reschedule().await?;
+        }
+        Ok(())
+    }
+
+    /// How long until something is due (heartbeat while running, next run, next retry).
+    async fn next_wake(&self) -> std::time::Duration {
+        if self.running.is_some() {
+            return HEARTBEAT;
+        }
+        let mut due: Vec<DateTime<Utc>> = Vec::new();
+        if let Ok(s) = db::settings::get(&self.deps.db).await
+            && s.enabled
+            && let Some(t) = s.next_run_at
+        {
+            due.push(t);
+        }
+        if let Ok(jobs) = db::jobs::all(&self.deps.db).await {
+            due.extend(jobs.iter().filter_map(|j| j.next_retry_at));
+            if jobs.iter().any(|j| status_of(j) == JobStatus::Pending) {
+                return std::time::Duration::ZERO;
+            }
+        }
+        let now = Utc::now();
+        due.into_iter()
+            .map(|t| (t - now).to_std().unwrap_or_default())
+            .min()
+            .unwrap_or(IDLE_TICK)
+            .min(IDLE_TICK)
+    }
+
+    async fn tick(&mut self) {
+        if let Some(r) = &mut self.running {
+            let (progress, message) = r.progress.lock().map(|p| p.clone()).unwrap_or_default();
+            let job = r.job.as_str();
+            let _ = db::jobs::heartbeat(&self.deps.db, job, &self.owner).await;
+            let _ = db::jobs::set_progress(&self.deps.db, job, progress, &message).await;
+            if message != r.logged_message && !message.is_empty() {
+                let _ = db::runs::log(&self.deps.db, r.run_id, "info", &message).await;
+                r.logged_message = message;
+            }
+        }
+        match db::jobs::reap_stale(&self.deps.db, chrono::Duration::from_std(LEASE).unwrap_or_default()).await {
+            Ok(reaped) => {
+                for job in reaped.iter().filter_map(|j| JobType::parse(j)) {
+                    self.publish_job(job).await;
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "orchestrator: reaping stale jobs failed"),
+        }
+        if !self.shutting_down {
+            let r = self.schedule().await;
+            self.log_err(r);
+            let r = self.dispatch().await;
+            self.log_err(r);
+        }
+    }
+
+    /// Main cycle and retry timers.
+    async fn schedule(&mut self) -> Result<(), DbErr> {
+        let settings = db::settings::get(&self.deps.db).await?;
+        let now = Utc::now();
+        let jobs = db::jobs::all(&self.deps.db).await?;
+        if settings.enabled && settings.next_run_at.is_some_and(|t| t <= now) {
+            for row in &jobs {
+                let Some(t) = JobType::parse(&row.job_type) else {
+                    continue;
+                };
+                if !row.active {
+                    continue;
+                }
+                if let Some(to) = job::on_main_cycle(status_of(row)) {
+                    let update = jobs::Entity::update_many()
+                        .col_expr(jobs::Column::NextRetryAt, Option::<DateTime<Utc>>::None.into());
+                    if db::jobs::transition(&self.deps.db, t.as_str(), &[status_of(row)], to, update).await? {
+                        self.triggers.insert(t, "schedule");
+                        self.publish_job(t).await;
+                    }
+                }
+            }
+            self.reschedule().await?;
+        }
+        if settings.retry_enabled {
+            for row in db::jobs::all(&self.deps.db).await? {
+                let Some(t) = JobType::parse(&row.job_type) else {
+                    continue;
+                };
+                let due = row.next_retry_at.is_some_and(|at| at <= now);
+                if due && row.active && status_of(&row) == JobStatus::Failed {
+                    let update = jobs::Entity::update_many()
+                        .col_expr(jobs::Column::NextRetryAt, Option::<DateTime<Utc>>::None.into());
+                    if db::jobs::transition(
+                        &self.deps.db,
+                        t.as_str(),
+                        &[JobStatus::Failed],
+                        JobStatus::Pending,
+                        update,
+                    )
+                    .await?
+                    {
+                        self.triggers.insert(t, "retry");
+                        self.publish_job(t).await;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn reschedule(&mut self) -> Result<(), DbErr> {
+        let s = db::settings::get(&self.deps.db).await?;
+        let next = s
+            .enabled
+            .then(|| Utc::now() + chrono::Duration::minutes(i64::from(s.interval_minutes)));
+        db::settings::set_next_run(&self.deps.db, next).await?;
+        Ok(())
+    }
+
+    /// Starts the first PENDING job (Jira before GitHub) if nothing runs.
+    async fn dispatch(&mut self) -> Result<(), DbErr> {
+        if self.running.is_some() || self.shutting_down {
+            return Ok(());
+        }
+        for row in db::jobs::all(&self.deps.db).await? {
+            let Some(t) = JobType::parse(&row.job_type) else {
+                continue;
+            };
+            if status_of(&row) == JobStatus::Pending && row.active {
+                self.start(t).await?;
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    async fn start(&mut self, job: JobType) -> Result<bool, DbErr> {
+        let trigger = self.triggers.remove(&job).unwrap_or("schedule");
+        let run = db::runs::start(&self.deps.db, job.as_str(), trigger).await?;
+        if !db::jobs::claim_running(&self.deps.db, job.as_str(), &self.owner, run.id).await? {
+            db::runs::finish(
+                &self.deps.db,
+                run.id,
+                "failed",
+                &json!({}),
+                0,
+                0,
+                Some("another job was running"),
+            )
+            .await?;
+            return Ok(false);
+        }
+        db::runs::log(
+            &self.deps.db,
+            run.id,
+            "info",
+            &format!("{} started ({trigger})", job.title()),
+        )
+        .await?;
+        let progress = Arc::new(Mutex::new((0, "Starting".to_string())));
+        let (p, events, jt) = (progress.clone(), self.events.clone(), job.as_str().to_string());
+        let control = RunControl::new();
+        let ctx = RunContext::new(
+            control.clone(),
+            Arc::new(move |percent, message: String| {
+                if let Ok(mut guard) = p.lock() {
+                    *guard = (percent, message.clone());
+                }
+                let _ = events.send(Event::ProgressUpdate {
+                    job_type: jt.clone(),
+                    progress: percent,
+                    message,
+                });
+            }),
+        );
+        runner::launch(self.deps.clone(), job, run.id, ctx.clone(), self.tx.clone());
+        self.running = Some(Running {
+            job,
+            run_id: run.id,
+            control,
+            ctx,
+            stopped_by: None,
+            progress,
+            logged_message: String::new(),
+        });
+        tracing::info!(job = job.as_str(), trigger, "job started");
+        self.publish_job(job).await;
+        Ok(true)
+    }
+
+    async fn finished(&mut self, job: JobType, run_id: i64, outcome: Outcome) -> Result<(), DbErr> {
+        let Some(running) = self.running.take_if(|r| r.run_id == run_id) else {
+            return Ok(());
+        };
+        let settings = db::settings::get(&self.deps.db).await?;
+        let row = db::jobs::find(&self.deps.db, job.as_str()).await?;
+        let retries = row.as_ref().map(|r| r.retry_count).unwrap_or(0);
+        let stats = &running.ctx.stats;
+        let counts = serde_json::to_value(stats.counts()).unwrap_or_default();
+        let (to, success, error, run_outcome): (JobStatus, bool, Option<String>, &str) = match &outcome {
+            Outcome::Success => (JobStatus::Finished, true, None, "success"),
+            Outcome::Interrupted(Interrupted::Paused) => (JobStatus::Paused, false, None, "paused"),
+            Outcome::Interrupted(Interrupted::Stopped) => {
+                let who = running.stopped_by.clone();
+                let message = match &who {
+                    Some(user) => format!("force-stopped by {user}"),
+                    None => "interrupted: the service was shutting down".into(),
+                };
+                (
+                    JobStatus::Failed,
+                    false,
+                    Some(message),
+                    if who.is_some() { "stopped" } else { "interrupted" },
+                )
+            }
+            Outcome::Failed(message) => (JobStatus::Failed, false, Some(message.clone()), "failed"),
+        };
+        let (retry_count, next_retry_at) = match (&outcome, to) {
+            (_, JobStatus::Finished) => (0, None),
+            (Outcome::Interrupted(Interrupted::Stopped), _) if running.stopped_by.is_some() => (retries, None),
+            (Outcome::Interrupted(Interrupted::Stopped), _) => (retries, Some(Utc::now())),
+            (Outcome::Failed(_), _) => {
+                let n = retries + 1;
+                let retry = settings.retry_enabled
+                    && job::retry_allowed(JobStatus::Failed, retries, settings.max_retry_attempts, false);
+                (
+                    n,
+                    retry.then(|| Utc::now() + chrono::Duration::minutes(i64::from(settings.retry_interval_minutes))),
+                )
+            }
+            _ => (retries, None),
+        };
+        db::jobs::finish(
+            &self.deps.db,
+            job.as_str(),
+            &db::jobs::Finish {
+                to,
+                success,
+                error: error.as_deref(),
+                retry_count,
+                next_retry_at,
+            },
+        )
+        .await?;
+        db::runs::finish(
+            &self.deps.db,
+            run_id,
+            run_outcome,
+            &counts,
+            stats.requests(),
+            stats.waited_ms(),
+            error.as_deref(),
+        )
+        .await?;
+        let level = if success || to == JobStatus::Paused {
+            "info"
+        } else {
+            "error"
+        };
+        let summary = match &error {
+            Some(e) => format!("{} {run_outcome}: {e}", job.title()),
+            None => format!("{} {run_outcome} after {} API requests", job.title(), stats.requests()),
+        };
+        db::runs::log(&self.deps.db, run_id, level, &summary).await?;
+        tracing::info!(
+            job = job.as_str(),
+            outcome = run_outcome,
+            error = error.as_deref(),
+            "job finished"
+        );
+        self.publish_job(job).await;
+        // Jira then GitHub: a finished Jira sync queues GitHub, unless GitHub is PAUSED (or busy).
+        if success && job == JobType::JiraSync && !self.shutting_down {
+            let update = jobs::Entity::update_many();
+            let from = [JobStatus::NotStarted, JobStatus::Finished, JobStatus::Failed];
+            if db::jobs::find(&self.deps.db, JobType::GithubSync.as_str())
+                .await?
+                .is_some_and(|g| g.active)
+                && db::jobs::transition(
+                    &self.deps.db,
+                    JobType::GithubSync.as_str(),
+                    &from,
+                    JobStatus::Pending,
+                    update,
+                )
+                .await?
+            {
+                self.triggers.entry(JobType::GithubSync).or_insert("schedule");
+                self.publish_job(JobType::GithubSync).await;
+            }
+        }
+        Ok(())
+    }
+
+    async fn act(&mut self, job: JobType, action: Action, user: &str) -> Result<jobs::Model, ControlError> {
+        let rows = db::jobs::all(&self.deps.db).await?;
+        let row = rows
+            .iter()
+            .find(|r| r.job_type == job.as_str())
+            .cloned()
+            .ok_or(DbErr::RecordNotFound(job.as_str().into()))?;
+        let status = status_of(&row);
+        let other_running = self.running.as_ref().is_some_and(|r| r.job != job);
+        let stopping = self.running.as_ref().is_some_and(|r| r.stopped_by.is_some());
+        job::decide(action, status, other_running, stopping).map_err(ControlError::Refused)?;
+        tracing::info!(job = job.as_str(), action = action.as_str(), user, "job control");
+        match (action, status) {
+            (Action::ForceStop, _) | (Action::Pause, JobStatus::Running) => {
+                let Some(r) = self.running.as_mut().filter(|r| r.job == job) else {
+                    return Err(ControlError::Refused("the job is not running in this process".into()));
+                };
+                let flag = if action == Action::ForceStop {
+                    r.stopped_by = Some(user.to_string());
+                    r.control.stop();
+                    jobs::Column::StopRequested
+                } else {
+                    r.control.pause();
+                    jobs::Column::PauseRequested
+                };
+                let run_id = r.run_id;
+                db::runs::log(
+                    &self.deps.db,
+                    run_id,
+                    "warn",
+                    &format!("{} requested by {user}", action.label().to_lowercase()),
+                )
+                .await?;
+                jobs::Entity::update_many()
+                    .col_expr(flag, true.into())
+                    .filter(jobs::Column::JobType.eq(job.as_str()))
+                    .exec(&self.deps.db)
+                    .await?;
+            }
+            (Action::Pause, from) => {
+                let update = jobs::Entity::update_many()
+                    .col_expr(jobs::Column::NextRetryAt, Option::<DateTime<Utc>>::None.into());
+                if !db::jobs::transition(&self.deps.db, job.as_str(), &[from], JobStatus::Paused, update).await? {
+                    return Err(ControlError::Refused(
+                        "the job changed state meanwhile; try again".into(),
+                    ));
+                }
+            }
+            (Action::Start | Action::Resume, from) => {
+                let update = jobs::Entity::update_many()
+                    .col_expr(jobs::Column::NextRetryAt, Option::<DateTime<Utc>>::None.into())
+                    .col_expr(jobs::Column::RetryCount, 0.into());
+                if !db::jobs::transition(&self.deps.db, job.as_str(), &[from], JobStatus::Pending, update).await? {
+                    return Err(ControlError::Refused(
+                        "the job changed state meanwhile; try again".into(),
+                    ));
+                }
+                self.triggers.insert(job, "manual");
+                self.dispatch().await?;
+            }
+        }
+        self.publish_job(job).await;
+        Ok(db::jobs::find(&self.deps.db, job.as_str()).await?.unwrap_or(row))
+    }
+
+    /// Shutdown: stop the running job at once (its batch rolls back) and mark it for an
+    /// immediate retry from its checkpoint when the service is back.
+    fn begin_shutdown(&mut self) {
+        self.shutting_down = true;
+        if let Some(r) = &self.running {
+            tracing::info!(job = r.job.as_str(), "shutting down: interrupting the running job");
+            r.control.stop();
+        }
+    }
+
+    /// Tells every listener the job's state and the actions now allowed.
+    async fn publish_job(&self, job: JobType) {
+        let Ok(rows) = db::jobs::all(&self.deps.db).await else {
+            return;
+        };
+        for row in rows.iter().filter(|r| r.job_type == job.as_str()) {
+            let other_running = rows
+                .iter()
+                .any(|o| o.job_type != row.job_type && status_of(o) == JobStatus::Running);
+            let stopping = self.running.as_ref().is_some_and(|r| r.stopped_by.is_some());
+            let actions = job::allowed(status_of(row), other_running, stopping)
+                .iter()
+                .map(|a| a.as_str().to_string())
+                .collect();
+            let _ = self.events.send(Event::JobStatus {
+                job_type: row.job_type.clone(),
+                status: row.status.clone(),
+                progress: row.progress,
+                message: row.progress_message.clone(),
+                last_error: row.last_error.clone(),
+                actions,
+            });
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! `/ws`: live job status for the dashboard (DESIGN §10). Authenticated like a page by the
+//! auth middleware; the `Origin` must be this site. A lagging client gets a fresh snapshot
+//! instead of blocking the others; sockets close on shutdown so it does not wait for them.
+
+use std::time::Duration;
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use actix_ws::{CloseCode, Message};
+use futures_util::StreamExt;
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::auth::CurrentUser;
+use crate::db;
+use crate::domain::job::{self, JobStatus};
+use crate::error::AppError;
+use crate::orchestrator::Event;
+use crate::startup::AppState;
+
+/// How often the server pings an idle socket (and notices dead ones).
+const PING_EVERY: Duration = Duration::from_secs(15);
+
+pub async fn ws(req: HttpRequest, body: web::Payload, state: web::Data<AppState>, _user: CurrentUser) -> Result<HttpResponse, actix_web::Error> {
+    if !same_origin(&req) {
+        return Err(AppError::Forbidden("cross-origin WebSocket refused".into()).into());
+    }
+    let (res, mut session, mut stream) = actix_ws::handle(&req, body)?;
+    let mut events = state.orchestrator.subscribe();
+    let shutdown = state.shutdown.clone();
+    let state = state.into_inner();
+    actix_web::rt::spawn(async move {
+        metrics::gauge!("websocket_clients").increment(1.0);
+        let mut ok = send_snapshot(&state, &mut session).await;
+        let mut ping = tokio::time::interval(PING_EVERY);
+        while ok {
+            tokio::select! {
+                ev = events.recv() => ok = match ev {
+                    Ok(e) => send(&mut session, &e).await,
+                    Err(RecvError::Lagged(_)) => send_snapshot(&state, &mut session).await,
+                    Err(RecvError::Closed) => false,
+                },
+                msg = stream.next() => ok = match msg {
+                    Some(Ok(Message::Ping(b))) => session.pong(&b).await.is_ok(),
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => false,
+                    Some(Ok(_)) => true,
+                },
+                _ = ping.tick() => ok = session.ping(b"").await.is_ok(),
+                _ = shutdown.cancelled() => {
+                    let _ = session.clone().close(Some(CloseCode::Away.into())).await;
+                    ok = false;
+                }
+            }
+        }
+        let _ = session.close(None).await;
+        metrics::gauge!("websocket_clients").decrement(1.0);
+    });
+    Ok(res)
+}
+
+/// `Origin` must name the host the request came to (browsers always send it on WebSockets).
+fn same_origin(req: &HttpRequest) -> bool {
+    let Some(origin) = req.headers().get("Origin").and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let host = req.connection_info().host().to_string();
+    url::Url::parse(origin).ok().is_some_and(|u| {
+        let origin_host = match u.port() {
+            Some(p) => format!("{}:{p}", u.host_str().unwrap_or_default()),
+            None => u.host_str().unwrap_or_default().to_string(),
+        };
+        origin_host.eq_ignore_ascii_case(&host)
+    })
+}
+
+async fn send(session: &mut actix_ws::Session, event: &Event) -> bool {
+    match serde_json::to_string(event) {
+        Ok(text) => session.text(text).await.is_ok(),
+        Err(_) => true,
+    }
+}
+
+async fn send_snapshot(state: &AppState, session: &mut actix_ws::Session) -> bool {
+    for e in snapshot(state).await {
+        if !send(session, &e).await {
+            return false;
+        }
+    }
+    true
+}
+
+/// Every job's status and the system health, as events.
+pub async fn snapshot(state: &AppState) -> Vec<Event> {
+    let mut out = Vec::new();
+    if let Ok(rows) = db::jobs::all(&state.db).await {
+        let stopping = rows.iter().any(|r| r.stop_requested && r.status == JobStatus::Running.as_str());
+        for row in &rows {
+            let status = JobStatus::parse(&row.status).unwrap_or(JobStatus::NotStarted);
+            let other_running = rows.iter().any(|o| o.job_type != row.job_type && o.status == JobStatus::Running.as_str());
+            out.push(Event::JobStatus {
+                job_type: row.job_type.clone(),
+                status: row.status.clone(),
+                progress: row.progress,
+                message: row.progress_message.clone(),
+                last_error: row.last_error.clone(),
+                actions: job::allowed(status, other_running, stopping).iter().map(|a| a.as_str().to_string()).collect(),
+            });
+        }
+    }
+    out.push(health(state).await);
+    out
+}
+
+/// Database reachable; integrations healthy (last test passed), warning (never tested) or error.
+pub async fn health(state: &AppState) -> Event {
+    let database = if db::ping(&state.db).await.is_ok() { "healthy" } else { "error" };
+    let integrations = match db::integrations::list(&state.db).await {
+        Ok(rows) => {
+            let active: Vec<_> = rows.iter().filter(|r| r.active).collect();
+            if active.is_empty() {
+                "none"
+            } else if active.iter().any(|r| r.last_test_ok == Some(false)) {
+                "error"
+            } else if active.iter().any(|r| r.last_test_ok.is_none()) {
+                "warning"
+            } else {
+                "healthy"
+            }
+        }
+        Err(_) => "error",
+    };
+    Event::SystemHealth { database: database.into(), integrations: integrations.into() }
+}

@@ -1,0 +1,238 @@
+//! Job controls (admin), run history and logs.
+
+use actix_web::http::{StatusCode, header};
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{ApiResult, Hx, PageResult, html};
+use crate::auth::CurrentUser;
+use crate::db;
+use crate::domain::job::{self, Action, JobStatus, JobType};
+use crate::error::{AppError, html_error, json_error};
+use crate::orchestrator::ControlError;
+use crate::startup::AppState;
+use crate::views::jobs as view;
+use crate::views::layout::{self, Nav};
+
+fn parse(job: &str, action: Option<&str>) -> Result<(JobType, Option<Action>), AppError> {
+    let job = JobType::parse(job).ok_or(AppError::NotFound)?;
+    match action {
+        None => Ok((job, None)),
+        Some(a) => Ok((job, Some(Action::parse(a).ok_or(AppError::NotFound)?))),
+    }
+}
+
+/// JSON for one job, with the actions allowed now.
+pub fn job_json(
+    row: &entity::jobs::Model,
+    all: &[entity::jobs::Model],
+    next_run_at: Option<chrono::DateTime<chrono::Utc>>,
+) -> serde_json::Value {
+    let status = JobStatus::parse(&row.status).unwrap_or(JobStatus::NotStarted);
+    let other_running = all
+        .iter()
+        .any(|o| o.job_type != row.job_type && o.status == JobStatus::Running.as_str());
+    let stopping = all
+        .iter()
+        .any(|o| o.stop_requested && o.status == JobStatus::Running.as_str());
+    json!({
+        "job_type": row.job_type,
+        "status": row.status,
+        "active": row.active,
+        "progress": row.progress,
+        "message": row.progress_message,
+        "last_error": row.last_error,
+        "last_started_at": row.last_started_at,
+        "last_finished_at": row.last_finished_at,
+        "last_success_at": row.last_success_at,
+        "retry_count": row.retry_count,
+        "next_retry_at": row.next_retry_at,
+        "next_run_at": next_run_at,
+        "pause_requested": row.pause_requested,
+        "stop_requested": row.stop_requested,
+        "actions": job::allowed(status, other_running, stopping).iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+    })
+}
+
+pub async fn control_api(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<(String, String)>,
+) -> ApiResult {
+    let (job, action) = parse(&path.0, Some(&path.1))?;
+    let action = action.ok_or(AppError::NotFound)?;
+    match state.orchestrator.act(job, action, &user.user.email).await {
+        Ok(_) => {
+            let all = db::jobs::all(&state.db).await?;
+            let next = db::settings::get(&state.db).await?.next_run_at;
+            let row = all
+                .iter()
+                .find(|r| r.job_type == job.as_str())
+                .ok_or(AppError::NotFound)?;
+            Ok(HttpResponse::Ok().json(job_json(row, &all, next)))
+        }
+        Err(ControlError::Refused(why)) => Ok(json_error(StatusCode::CONFLICT, &why)),
+        Err(ControlError::Db(e)) => Err(e.into()),
+        Err(ControlError::Gone) => Ok(json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the orchestrator is not running",
+        )),
+    }
+}
+
+/// The same controls as plain forms: redirect back to the dashboard (htmx gets the live part).
+pub async fn control_form(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    hx: Hx,
+    path: web::Path<(String, String)>,
+) -> PageResult {
+    let (job, action) = parse(&path.0, Some(&path.1))?;
+    let action = action.ok_or(AppError::NotFound)?;
+    match state.orchestrator.act(job, action, &user.user.email).await {
+        Ok(_) if hx.fragment => super::dashboard::live_fragment(&state, &user).await,
+        Ok(_) => Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/")).finish()),
+        Err(ControlError::Refused(why)) => Ok(html_error(StatusCode::CONFLICT, &why)),
+        Err(ControlError::Db(e)) => Err(AppError::from(e).into()),
+        Err(ControlError::Gone) => Ok(html_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the orchestrator is not running",
+        )),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ActiveBody {
+    active: bool,
+}
+
+pub async fn set_active_api(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<String>,
+    body: web::Json<ActiveBody>,
+) -> ApiResult {
+    let (job, _) = parse(&path, None)?;
+    db::jobs::set_active(&state.db, job.as_str(), body.active).await?;
+    tracing::info!(user = %user.user.email, job = job.as_str(), active = body.active, "job (de)activated");
+    let all = db::jobs::all(&state.db).await?;
+    let row = all
+        .iter()
+        .find(|r| r.job_type == job.as_str())
+        .ok_or(AppError::NotFound)?;
+    Ok(HttpResponse::Ok().json(job_json(row, &all, None)))
+}
+
+#[derive(Deserialize)]
+pub struct ActiveForm {
+    active: String,
+}
+
+pub async fn set_active_form(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<String>,
+    form: web::Form<ActiveForm>,
+) -> PageResult {
+    let (job, _) = parse(&path, None)?;
+    db::jobs::set_active(&state.db, job.as_str(), form.active == "true").await?;
+    tracing::info!(user = %user.user.email, job = job.as_str(), active = %form.active, "job (de)activated");
+    Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/")).finish())
+}
+
+#[derive(Deserialize)]
+pub struct HistoryQuery {
+    page: Option<u64>,
+    run: Option<i64>,
+    level: Option<String>,
+    q: Option<String>,
+    log_page: Option<u64>,
+}
+
+/// Runs shown per page, and log lines per page.
+const RUNS_PER_PAGE: u64 = 20;
+const EVENTS_PER_PAGE: u64 = 100;
+
+pub async fn history(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    path: web::Path<String>,
+    q: web::Query<HistoryQuery>,
+) -> PageResult {
+    let (job, _) = parse(&path, None)?;
+    let page = q.page.unwrap_or(0);
+    let (runs, total) = db::runs::list(&state.db, job.as_str(), page, RUNS_PER_PAGE).await?;
+    let selected = match q.run.or_else(|| runs.first().map(|r| r.id)) {
+        Some(id) => db::runs::get(&state.db, id).await?,
+        None => None,
+    };
+    let level = q.level.as_deref().filter(|l| ["info", "warn", "error"].contains(l));
+    let (events, events_total) = match &selected {
+        Some(r) => {
+            db::runs::events(
+                &state.db,
+                r.id,
+                level,
+                q.q.as_deref(),
+                q.log_page.unwrap_or(0),
+                EVENTS_PER_PAGE,
+            )
+            .await?
+        }
+        None => (Vec::new(), 0),
+    };
+    let v = view::History {
+        job,
+        runs: &runs,
+        page,
+        pages: total.div_ceil(RUNS_PER_PAGE).max(1),
+        selected: selected.as_ref(),
+        events: &events,
+        events_page: q.log_page.unwrap_or(0),
+        events_pages: events_total.div_ceil(EVENTS_PER_PAGE).max(1),
+        level,
+        search: q.q.as_deref().unwrap_or(""),
+        timezone: state.timezone,
+    };
+    Ok(html(
+        StatusCode::OK,
+        layout::page(
+            &format!("{} history", job.title()),
+            &user,
+            Nav::Dashboard,
+            view::history(&v),
+        ),
+    ))
+}
+
+pub async fn runs_api(
+    state: web::Data<AppState>,
+    _user: CurrentUser,
+    path: web::Path<String>,
+    q: web::Query<HistoryQuery>,
+) -> ApiResult {
+    let (job, _) = parse(&path, None)?;
+    let (runs, total) = db::runs::list(&state.db, job.as_str(), q.page.unwrap_or(0), RUNS_PER_PAGE).await?;
+    Ok(HttpResponse::Ok().json(json!({ "runs": runs, "total": total })))
+}
+
+pub async fn events_api(
+    state: web::Data<AppState>,
+    _user: CurrentUser,
+    path: web::Path<(String, i64)>,
+    q: web::Query<HistoryQuery>,
+) -> ApiResult {
+    parse(&path.0, None)?;
+    let level = q.level.as_deref();
+    let (events, total) = db::runs::events(
+        &state.db,
+        path.1,
+        level,
+        q.q.as_deref(),
+        q.log_page.unwrap_or(0),
+        EVENTS_PER_PAGE,
+    )
+    .await?;
+    Ok(HttpResponse::Ok().json(json!({ "events": events, "total": total })))
+}

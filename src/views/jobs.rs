@@ -1,0 +1,118 @@
+//! `/jobs/{job}`: run history and a run's log.
+
+use entity::{job_run_events, job_runs};
+use maud::{Markup, html};
+
+use super::components::time;
+use crate::domain::job::JobType;
+
+pub struct History<'a> {
+    pub job: JobType,
+    pub runs: &'a [job_runs::Model],
+    pub page: u64,
+    pub pages: u64,
+    pub selected: Option<&'a job_runs::Model>,
+    pub events: &'a [job_run_events::Model],
+    pub events_page: u64,
+    pub events_pages: u64,
+    pub level: Option<&'a str>,
+    pub search: &'a str,
+    pub timezone: chrono_tz::Tz,
+}
+
+fn outcome_badge(outcome: &str) -> Markup {
+    let class = match outcome {
+        "success" => "badge badge-ok",
+        "running" => "badge badge-running",
+        "paused" => "badge badge-paused",
+        _ => "badge badge-error",
+    };
+    html! { span class=(class) data-outcome=(outcome) { (outcome) } }
+}
+
+pub fn history(v: &History<'_>) -> Markup {
+    let base = format!("/jobs/{}", v.job.as_str());
+    html! {
+        div.page-head {
+            div { h1 { (v.job.title()) " — runs" } p.muted { "Every run with its trigger, outcome, counts and log." } }
+            a.button.secondary href="/" { "Back to the dashboard" }
+        }
+        @if v.runs.is_empty() {
+            section.card.empty { p { "No runs yet." } }
+        } @else {
+            div.table-wrap {
+                table.data #runs-table {
+                    thead { tr { th { "Run" } th { "Trigger" } th { "Started" } th { "Finished" } th { "Outcome" } th { "Requests" } th { "Rate-limit wait" } th { "Counts" } } }
+                    tbody {
+                        @for r in v.runs {
+                            tr.selected[v.selected.is_some_and(|s| s.id == r.id)] data-run=(r.id) {
+                                td { a href=(format!("{base}?run={}&page={}", r.id, v.page)) { "#" (r.id) } }
+                                td { (r.trigger) }
+                                td { (time(Some(r.started_at), v.timezone)) }
+                                td { (time(r.finished_at, v.timezone)) }
+                                td { (outcome_badge(&r.outcome)) @if let Some(e) = &r.error { p.field-error { (e) } } }
+                                td { (r.api_requests) }
+                                td { (r.rate_limit_wait_ms / 1000) " s" }
+                                td.counts { (counts(&r.counts)) }
+                            }
+                        }
+                    }
+                }
+            }
+            (pager(&base, "page", v.page, v.pages, ""))
+        }
+        @if let Some(run) = v.selected {
+            section.card.log #run-log {
+                header.card-head { h2 { "Log of run #" (run.id) } }
+                form.log-filter method="get" action=(base) {
+                    input type="hidden" name="run" value=(run.id);
+                    label for="level" { "Level" }
+                    select #level name="level" {
+                        option value="" selected[v.level.is_none()] { "all" }
+                        @for l in ["info", "warn", "error"] { option value=(l) selected[v.level == Some(l)] { (l) } }
+                    }
+                    label for="q" { "Search" }
+                    input #q type="text" name="q" value=(v.search);
+                    button.button.secondary type="submit" { "Filter" }
+                }
+                @if v.events.is_empty() { p.muted { "No log lines match." } }
+                ol.log-lines {
+                    @for e in v.events {
+                        li class=(format!("log-{}", e.level)) {
+                            span.log-time { (e.at.with_timezone(&v.timezone).format("%H:%M:%S")) }
+                            span.log-level { (e.level) }
+                            span.log-message { (e.message) }
+                        }
+                    }
+                }
+                (pager(&base, "log_page", v.events_page, v.events_pages, &format!("&run={}&level={}&q={}", run.id, v.level.unwrap_or(""), encode(v.search))))
+            }
+        }
+    }
+}
+
+fn counts(value: &serde_json::Value) -> Markup {
+    html! {
+        @if let Some(map) = value.as_object() {
+            @for (entity, c) in map {
+                span.count { (entity.replace('_', " ")) ": " (c["fetched"]) " fetched, " (c["inserted"]) " new, " (c["updated"]) " updated" } br;
+            }
+        }
+    }
+}
+
+fn pager(base: &str, param: &str, page: u64, pages: u64, extra: &str) -> Markup {
+    html! {
+        @if pages > 1 {
+            nav.pager aria-label="Pages" {
+                @if page > 0 { a href=(format!("{base}?{param}={}{extra}", page - 1)) { "← Newer" } }
+                span { "page " (page + 1) " of " (pages) }
+                @if page + 1 < pages { a href=(format!("{base}?{param}={}{extra}", page + 1)) { "Older →" } }
+            }
+        }
+    }
+}
+
+fn encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
