@@ -7,6 +7,7 @@ mod helpers;
 
 mod auth;
 mod config;
+mod github_sync;
 mod health;
 mod integrations;
 mod jira_sync;

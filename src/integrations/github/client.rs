@@ -1,4 +1,5 @@
-use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+use reqwest::{RequestBuilder, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -56,6 +57,49 @@ impl GithubClient {
         }
     }
 
+    /// The REST URL of `path_or_url`: a path is joined to the REST root; an absolute URL (a
+    /// `Link: rel="next"` target, followed verbatim) is accepted only on the REST root's host,
+    /// so the token never travels elsewhere.
+    pub fn rest_url(&self, path_or_url: &str) -> Result<String, UpstreamError> {
+        if !path_or_url.contains("://") {
+            return Ok(format!("{}/{}", self.rest, path_or_url.trim_start_matches('/')));
+        }
+        let target = Url::parse(path_or_url).map_err(|e| UpstreamError::Decode(format!("bad link URL ({e})")))?;
+        let root = Url::parse(&self.rest).map_err(|e| UpstreamError::Decode(format!("bad REST root ({e})")))?;
+        if target.origin() != root.origin() {
+            return Err(UpstreamError::Decode(
+                "a pagination link points to another host; not following it".into(),
+            ));
+        }
+        Ok(target.into())
+    }
+
+    /// Key for caching the answer to `url`: answers are only reused for the same token.
+    pub fn cache_key(&self, url: &str) -> String {
+        use sha2::{Digest, Sha256};
+        let digest = Sha256::digest(self.token.expose_secret().as_bytes());
+        let prefix: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        format!("{prefix} {url}")
+    }
+
+    /// An authenticated REST `GET` (for `request::send`, which sends and retries it).
+    pub fn get(&self, url: &str) -> RequestBuilder {
+        self.http
+            .get(url)
+            .bearer_auth(self.token.expose_secret())
+            .header("Accept", "application/vnd.github+json")
+            .header("X-GitHub-Api-Version", API_VERSION)
+    }
+
+    /// An authenticated GraphQL `POST` of `body` (`{"query", "variables"}`).
+    pub fn graphql(&self, body: &serde_json::Value) -> RequestBuilder {
+        self.http
+            .post(self.graphql_url())
+            .bearer_auth(self.token.expose_secret())
+            .header("Accept", "application/json")
+            .json(body)
+    }
+
     pub async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, UpstreamError> {
         let res = self
             .http
@@ -106,6 +150,12 @@ impl GithubClient {
             Err(e) => Err(e),
         }
     }
+}
+
+/// Maps a non-success answer to an error (the `classify` of `request::send`).
+pub fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> UpstreamError {
+    let remaining = headers.get("x-ratelimit-remaining").and_then(|v| v.to_str().ok());
+    status_error(status, body, remaining)
 }
 
 /// GitHub error bodies are `{"message": …}`; 403/429 with no budget left is a rate limit.

@@ -1,0 +1,302 @@
+//! The GraphQL documents the sync sends, and what each costs by GitHub's rule (sum the requests
+//! needed to fill every connection, each nested one once per parent node, ÷ 100, rounded, at
+//! least 1) — known before sending, so the sync can stop before a query the budget cannot pay.
+//!
+//! * A repository page: `rateLimit`, the repository's id, archived flag and default branch, and
+//!   whichever of its connections are still being read — `pullRequests` (UPDATED_AT DESC, with
+//!   the first [`NESTED`] reviews, commits and comments of each) and `deployments` or
+//!   `releases` (CREATED_AT DESC) — so an incremental run with nothing new costs one request.
+//! * Follow-ups: up to [`FOLLOW_UP_BATCH`] aliased `node(id:)` lookups that read the rest of
+//!   nested connections whose first page said `hasNextPage`, 100 items at a time.
+
+use serde_json::{Map, Value, json};
+
+/// Nested reviews, commits and comments read with each pull request. The cost does not depend
+/// on it (only the node count does); larger pages mean fewer follow-ups.
+pub const NESTED: u32 = 50;
+/// Deployment statuses read with each deployment (there are usually three or four).
+pub const STATUSES: u32 = 10;
+/// Items per follow-up connection page (GitHub's maximum).
+pub const FOLLOW_UP_PAGE: u32 = 100;
+/// Nodes looked up per follow-up query: ≤ 3 connections each keeps the cost at 1–2 points.
+pub const FOLLOW_UP_BATCH: usize = 25;
+/// Deployments or releases per page, at most (the pull-request page size also bounds it).
+/// With a page of 100 pull requests, 100 deployments cost no more points than 50 (4 either
+/// way) and keep pace with the pull-request pages, so they add no requests.
+pub const DEPLOY_PAGE: u32 = 100;
+
+const FRAGMENTS: &[(&str, &str)] = &[
+    (
+        "Pr",
+        "fragment Pr on PullRequest { id number title state isDraft createdAt updatedAt closedAt mergedAt \
+         author { __typename login } baseRefName headRefName additions deletions changedFiles mergeCommit { oid } \
+         reviews(first: NESTED) { pageInfo { hasNextPage endCursor } nodes { ...Review } } \
+         commits(first: NESTED) { pageInfo { hasNextPage endCursor } nodes { ...Commit } } \
+         comments(first: NESTED) { pageInfo { hasNextPage endCursor } nodes { ...Comment } } }",
+    ),
+    (
+        "Review",
+        "fragment Review on PullRequestReview { id state submittedAt author { __typename login } commit { oid } }",
+    ),
+    (
+        "Commit",
+        "fragment Commit on PullRequestCommit { commit { oid message authoredDate committedDate \
+         author { name email user { login } } } }",
+    ),
+    (
+        "Comment",
+        "fragment Comment on IssueComment { id createdAt updatedAt author { __typename login } }",
+    ),
+    (
+        "Deployment",
+        "fragment Deployment on Deployment { id databaseId environment createdAt commitOid ref { name } \
+         statuses(first: STATUSES) { pageInfo { hasNextPage endCursor } nodes { ...Status } } }",
+    ),
+    ("Status", "fragment Status on DeploymentStatus { state createdAt }"),
+    (
+        "Release",
+        "fragment Release on Release { databaseId tagName isDraft isPrerelease createdAt publishedAt }",
+    ),
+];
+
+const RATE_LIMIT: &str = "rateLimit { cost remaining resetAt limit }";
+
+/// Appends the fragments the document uses (directly or through other fragments): GitHub
+/// rejects unused ones.
+fn with_fragments(mut doc: String) -> String {
+    let mut added: Vec<&str> = Vec::new();
+    loop {
+        let next = FRAGMENTS
+            .iter()
+            .find(|(name, _)| !added.contains(name) && uses(&doc, name));
+        let Some((name, text)) = next else { break };
+        added.push(name);
+        doc.push('\n');
+        doc.push_str(
+            &text
+                .replace("NESTED", &NESTED.to_string())
+                .replace("STATUSES", &STATUSES.to_string()),
+        );
+    }
+    doc
+}
+
+/// Whether `...Name` appears as a whole fragment spread.
+fn uses(doc: &str, name: &str) -> bool {
+    let spread = format!("...{name}");
+    doc.match_indices(&spread).any(|(i, _)| {
+        doc[i + spread.len()..]
+            .chars()
+            .next()
+            .is_none_or(|c| !c.is_ascii_alphanumeric() && c != '_')
+    })
+}
+
+/// GitHub's rounding: requests ÷ 100 to the nearest whole number, at least 1.
+pub fn points(requests: u64) -> u32 {
+    u32::try_from(requests.saturating_add(50) / 100)
+        .unwrap_or(u32::MAX)
+        .max(1)
+}
+
+/// Which deployment-like connection a repository page reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeployConn {
+    Deployments,
+    Releases,
+}
+
+/// One repository page: the connections still being read and where each resumes.
+#[derive(Clone, Debug, Default)]
+pub struct RepoQuery {
+    /// `Some(after)`: read a page of pull requests after that cursor (None: from the top).
+    pub prs: Option<Option<String>>,
+    pub deploys: Option<(DeployConn, Option<String>)>,
+}
+
+impl RepoQuery {
+    fn deploy_page(page: u32) -> u32 {
+        page.clamp(1, DEPLOY_PAGE)
+    }
+
+    /// The request body for `owner/name` with pull-request pages of `page`.
+    pub fn body(&self, owner: &str, name: &str, page: u32) -> Value {
+        let mut decl = vec!["$owner: String!", "$name: String!"];
+        let mut vars = Map::new();
+        vars.insert("owner".into(), json!(owner));
+        vars.insert("name".into(), json!(name));
+        let mut sel = String::from("id isArchived defaultBranchRef { name }");
+        if let Some(after) = &self.prs {
+            decl.extend(["$prs: Int!", "$after: String"]);
+            vars.insert("prs".into(), json!(page));
+            vars.insert("after".into(), json!(after));
+            sel.push_str(
+                " pullRequests(first: $prs, after: $after, orderBy: {field: UPDATED_AT, direction: DESC}) \
+                 { totalCount pageInfo { hasNextPage endCursor } nodes { ...Pr } }",
+            );
+        }
+        if let Some((conn, after)) = &self.deploys {
+            decl.extend(["$deploys: Int!", "$deploysAfter: String"]);
+            vars.insert("deploys".into(), json!(Self::deploy_page(page)));
+            vars.insert("deploysAfter".into(), json!(after));
+            let (field, fragment) = match conn {
+                DeployConn::Deployments => ("deployments", "Deployment"),
+                DeployConn::Releases => ("releases", "Release"),
+            };
+            sel.push_str(&format!(
+                " {field}(first: $deploys, after: $deploysAfter, orderBy: {{field: CREATED_AT, direction: DESC}}) \
+                 {{ pageInfo {{ hasNextPage endCursor }} nodes {{ ...{fragment} }} }}"
+            ));
+        }
+        let doc = format!(
+            "query({}) {{ {RATE_LIMIT} repository(owner: $owner, name: $name) {{ {sel} }} }}",
+            decl.join(", ")
+        );
+        json!({ "query": with_fragments(doc), "variables": vars })
+    }
+
+    /// Points this page costs with pull-request pages of `page`.
+    pub fn cost(&self, page: u32) -> u32 {
+        let mut requests = 0u64;
+        if self.prs.is_some() {
+            requests += 1 + 3 * u64::from(page);
+        }
+        match self.deploys {
+            Some((DeployConn::Deployments, _)) => requests += 1 + u64::from(Self::deploy_page(page)),
+            Some((DeployConn::Releases, _)) => requests += 1,
+            None => {}
+        }
+        points(requests)
+    }
+}
+
+/// A nested connection read in follow-ups.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Nested {
+    Reviews,
+    Commits,
+    Comments,
+    Statuses,
+}
+
+impl Nested {
+    fn field(self) -> &'static str {
+        match self {
+            Nested::Reviews => "reviews",
+            Nested::Commits => "commits",
+            Nested::Comments => "comments",
+            Nested::Statuses => "statuses",
+        }
+    }
+
+    fn fragment(self) -> &'static str {
+        match self {
+            Nested::Reviews => "Review",
+            Nested::Commits => "Commit",
+            Nested::Comments => "Comment",
+            Nested::Statuses => "Status",
+        }
+    }
+
+    fn owner_type(self) -> &'static str {
+        match self {
+            Nested::Statuses => "Deployment",
+            _ => "PullRequest",
+        }
+    }
+}
+
+/// The rest of some of one node's nested connections, each after its cursor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FollowUp {
+    pub node_id: String,
+    pub conns: Vec<(Nested, String)>,
+}
+
+/// Alias of the `i`th lookup of a follow-up batch.
+pub fn alias(i: usize) -> String {
+    format!("n{i}")
+}
+
+/// One query for a batch of follow-ups (aliases `n0`, `n1`, …) and its cost.
+pub fn follow_up_body(items: &[FollowUp]) -> (Value, u32) {
+    let mut decl = Vec::new();
+    let mut vars = Map::new();
+    let mut sel = String::new();
+    let mut requests = 0u64;
+    for (i, item) in items.iter().enumerate() {
+        decl.push(format!("$id{i}: ID!"));
+        vars.insert(format!("id{i}"), json!(item.node_id));
+        let mut inner = String::new();
+        let mut on = "PullRequest";
+        for (nested, cursor) in &item.conns {
+            let var = format!("{}{i}", &nested.field()[..1]);
+            decl.push(format!("${var}: String"));
+            vars.insert(var.clone(), json!(cursor));
+            on = nested.owner_type();
+            inner.push_str(&format!(
+                " {}(first: {FOLLOW_UP_PAGE}, after: ${var}) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ ...{} }} }}",
+                nested.field(),
+                nested.fragment()
+            ));
+            requests += 1;
+        }
+        sel.push_str(&format!(
+            " {}: node(id: $id{i}) {{ ... on {on} {{{inner} }} }}",
+            alias(i)
+        ));
+    }
+    let doc = format!("query({}) {{ {RATE_LIMIT}{sel} }}", decl.join(", "));
+    (
+        json!({ "query": with_fragments(doc), "variables": vars }),
+        points(requests),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn costs_follow_githubs_rule() {
+        assert_eq!(points(0), 1);
+        assert_eq!(points(151), 2);
+        assert_eq!(points(301), 3);
+        let prs = RepoQuery {
+            prs: Some(None),
+            deploys: None,
+        };
+        assert_eq!(prs.cost(50), 2);
+        assert_eq!(prs.cost(100), 3);
+        let both = RepoQuery {
+            prs: Some(None),
+            deploys: Some((DeployConn::Deployments, None)),
+        };
+        assert_eq!(both.cost(100), 4);
+        let (_, cost) = follow_up_body(&[FollowUp {
+            node_id: "PR_1".into(),
+            conns: vec![(Nested::Reviews, "c".into()), (Nested::Commits, "d".into())],
+        }]);
+        assert_eq!(cost, 1);
+    }
+
+    #[test]
+    fn only_used_fragments_are_sent() {
+        let q = RepoQuery {
+            prs: None,
+            deploys: Some((DeployConn::Releases, None)),
+        }
+        .body("acme", "api", 10);
+        let text = q["query"].as_str().unwrap_or_default();
+        assert!(text.contains("fragment Release"));
+        assert!(!text.contains("fragment Pr "));
+        assert!(!text.contains("$prs"));
+        let (f, _) = follow_up_body(&[FollowUp {
+            node_id: "D_1".into(),
+            conns: vec![(Nested::Statuses, "c".into())],
+        }]);
+        let text = f["query"].as_str().unwrap_or_default();
+        assert!(text.contains("... on Deployment") && text.contains("fragment Status"));
+        assert!(!text.contains("fragment Review"));
+    }
+}

@@ -1,0 +1,320 @@
+//! One repository: pull requests (UPDATED_AT DESC, down to the watermark) and deployments
+//! (per the deployment source), a page per transaction with the checkpoint.
+//!
+//! A page's changed pull requests (stored `updated` differs) are completed before they are
+//! written: nested connections that said `hasNextPage` are read to the end with batched
+//! `node(id:)` follow-ups, and review (line) comments — which the GraphQL schema served here
+//! does not have — come from the repository-wide REST stream
+//! `/repos/{o}/{r}/pulls/comments?since=` (read once per pass, when the first page with a
+//! changed pull request arrives: any comment made before that page was read is in it, and a
+//! later one moves its pull request above the watermark). Each changed PR is then written with
+//! all its rows replaced; unchanged ones are not touched.
+
+mod deploys;
+mod pulls;
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use entity::repositories;
+use sea_orm::{DatabaseConnection, TransactionTrait};
+
+use super::graphql::{DeployConn, RepoQuery};
+use super::models::{Conn, DeploymentStatus, IssueComment, PrCommit, RepoPageData, Review};
+use super::session::Session;
+use super::sync::{
+    DEPLOY_LOOKBACK, MAX_UNFINISHED_AGE, OVERLAP, PassCursor, RELEASE_LOOKBACK, RepoCursor, Share, SyncError,
+    load_checkpoint, save_checkpoint,
+};
+use crate::db;
+use crate::db::github::{CommentRow, DeploymentRow, PrRow, RepoMeta};
+use crate::domain::integration::{DeploymentKind, GithubSettings};
+use crate::integrations::control::Interrupted;
+
+pub(super) struct RepoSync<'s, 'a> {
+    pub db: &'s DatabaseConnection,
+    pub session: &'s Session<'a>,
+    pub settings: &'s GithubSettings,
+    pub known_keys: &'s HashSet<String>,
+    pub repo: repositories::Model,
+    /// `integration:owner/name`: the repository's place in the checkpoint.
+    pub key: String,
+    pub share: Share,
+}
+
+/// What one page write carries.
+#[derive(Default)]
+pub(super) struct Page {
+    prs: Vec<PrRow>,
+    deploys: Vec<DeploymentRow>,
+    prs_fetched: u64,
+    deploys_fetched: u64,
+    prs_finished: bool,
+    deploys_finished: bool,
+    meta: Option<RepoMeta>,
+}
+
+/// Items read by follow-ups, per node id.
+#[derive(Default)]
+pub(super) struct Collected {
+    reviews: Vec<Review>,
+    commits: Vec<PrCommit>,
+    comments: Vec<IssueComment>,
+    statuses: Vec<DeploymentStatus>,
+}
+
+/// Moves a follow-up connection's items into `sink`; its next cursor, if any.
+fn drain<T>(conn: Option<Conn<T>>, sink: &mut Vec<T>) -> Option<Option<String>> {
+    let mut conn = conn?;
+    sink.extend(conn.take_nodes());
+    Some(conn.next().map(String::from))
+}
+
+impl RepoSync<'_, '_> {
+    fn kind(&self) -> DeploymentKind {
+        self.settings.deployment_source.kind
+    }
+
+    fn pattern(&self) -> String {
+        let s = &self.settings.deployment_source;
+        s.pattern
+            .clone()
+            .or_else(|| s.kind.default_pattern().map(String::from))
+            .unwrap_or_else(|| "*".into())
+    }
+
+    fn graphql_error(&self, message: String) -> SyncError {
+        SyncError::Graphql {
+            integration: self.session.integration.clone(),
+            message,
+        }
+    }
+
+    /// A pass from the watermarks. The deployment watermark belongs to the current source: if
+    /// the repository only has rows of another one, the source was switched and is read whole.
+    async fn fresh_cursor(&self) -> Result<RepoCursor, SyncError> {
+        let kind = self.kind();
+        let sources = db::github::deployment_sources(self.db, self.repo.id).await?;
+        let switched = !sources.contains(kind.as_str()) && !sources.is_empty();
+        let deploy_watermark = self.repo.deploy_watermark.filter(|_| !switched);
+        let lookback = match kind {
+            DeploymentKind::Releases => RELEASE_LOOKBACK,
+            _ => DEPLOY_LOOKBACK,
+        };
+        // Merges come from pull requests: a switched source re-reads them all.
+        let pr_since = match kind {
+            DeploymentKind::Merges if deploy_watermark.is_none() => None,
+            _ => self.repo.pr_watermark.map(|w| w - OVERLAP),
+        };
+        let mut deploy_since = deploy_watermark.map(|w| w - lookback);
+        if matches!(kind, DeploymentKind::Deployments | DeploymentKind::WorkflowRuns)
+            && let Some(since) = deploy_since
+        {
+            let not_before = Utc::now() - MAX_UNFINISHED_AGE;
+            let unfinished =
+                db::github::oldest_unfinished_deployment(self.db, self.repo.id, kind.as_str(), not_before).await?;
+            deploy_since = Some(unfinished.map_or(since, |u| u.min(since)));
+        }
+        Ok(RepoCursor {
+            source: Some(kind.as_str().to_string()),
+            prs: PassCursor {
+                since: pr_since,
+                ..Default::default()
+            },
+            deploys: PassCursor {
+                done: kind == DeploymentKind::Merges,
+                since: deploy_since,
+                ..Default::default()
+            },
+        })
+    }
+
+    pub async fn run(mut self, resume: Option<&RepoCursor>) -> Result<(), SyncError> {
+        let kind = self.kind();
+        let mut cur = match resume {
+            Some(c) if c.source.as_deref() == Some(kind.as_str()) => c.clone(),
+            _ => self.fresh_cursor().await?,
+        };
+        let (owner, name) = (self.repo.owner.clone(), self.repo.name.clone());
+        let deploy_conn = match kind {
+            DeploymentKind::Deployments => Some(DeployConn::Deployments),
+            DeploymentKind::Releases => Some(DeployConn::Releases),
+            _ => None,
+        };
+        let mut stream: Option<HashMap<i32, Vec<CommentRow>>> = None;
+        let mut meta_checked = false;
+        let mut total: Option<u64> = None;
+        self.report(&cur, total);
+        loop {
+            let query = RepoQuery {
+                prs: (!cur.prs.done).then(|| cur.prs.after.clone()),
+                deploys: deploy_conn
+                    .filter(|_| !cur.deploys.done)
+                    .map(|c| (c, cur.deploys.after.clone())),
+            };
+            if query.prs.is_none() && query.deploys.is_none() {
+                break;
+            }
+            let data: RepoPageData = self
+                .session
+                .graphql(|page| query.body(&owner, &name, page), |page| query.cost(page), true)
+                .await?;
+            let node = data
+                .repository
+                .ok_or_else(|| self.graphql_error(format!("repository {owner}/{name} not found")))?;
+            let mut page = Page::default();
+            if !meta_checked {
+                meta_checked = true;
+                let meta = RepoMeta {
+                    node_id: Some(node.id.clone()),
+                    default_branch: node.default_branch_ref.as_ref().map(|r| r.name.clone()),
+                    archived: node.is_archived,
+                };
+                if meta.node_id != self.repo.node_id
+                    || meta.default_branch != self.repo.default_branch
+                    || meta.archived != self.repo.archived
+                {
+                    self.repo.node_id = meta.node_id.clone();
+                    self.repo.default_branch = meta.default_branch.clone();
+                    self.repo.archived = meta.archived;
+                    page.meta = Some(meta);
+                }
+            }
+            if let Some(conn) = node.pull_requests {
+                total = conn.total_count.or(total);
+                self.pull_page(conn, &mut cur.prs, &mut stream, &mut page).await?;
+            }
+            if let Some(conn) = node.deployments {
+                self.deployment_page(conn, &mut cur.deploys, &mut page).await?;
+            }
+            if let Some(conn) = node.releases {
+                Self::release_page(conn, &mut cur.deploys, &mut page);
+            }
+            self.write(&cur, page).await?;
+            self.report(&cur, total);
+        }
+        if kind == DeploymentKind::WorkflowRuns && !cur.deploys.done {
+            self.runs(&mut cur).await?;
+        }
+        Ok(())
+    }
+
+    /// Progress within the repository's share: pull requests read of all there are (a full
+    /// pass), or half-way (an incremental pass reads few pages).
+    fn report(&self, cur: &RepoCursor, total: Option<u64>) {
+        let fraction = match total {
+            _ if cur.prs.done && cur.deploys.done => 1.0,
+            Some(t) if t > 0 && cur.prs.since.is_none() => cur.prs.stored as f64 / t as f64,
+            _ => 0.5,
+        };
+        self.session.ctx.report(
+            self.share.at(fraction),
+            format!(
+                "{}: {}/{}: {} pull requests, {} deployments",
+                self.session.integration, self.repo.owner, self.repo.name, cur.prs.stored, cur.deploys.stored
+            ),
+        );
+    }
+
+    /// Splits a newest-first page at `since`; whether the pass ends with it.
+    fn cut<T>(
+        nodes: Vec<T>,
+        next: Option<String>,
+        cur: &mut PassCursor,
+        at: impl Fn(&T) -> DateTime<Utc>,
+    ) -> (Vec<T>, bool) {
+        let since = cur.since;
+        let older = nodes.iter().any(|n| since.is_some_and(|s| at(n) < s));
+        let fresh: Vec<T> = nodes.into_iter().filter(|n| since.is_none_or(|s| at(n) >= s)).collect();
+        cur.max_seen = fresh.iter().map(&at).chain(cur.max_seen).max();
+        cur.stored += fresh.len() as u64;
+        let finished = next.is_none() || older;
+        cur.after = if finished { None } else { next };
+        cur.done = finished;
+        (fresh, finished)
+    }
+
+    /// Writes a page, the checkpoint and (when a pass ends) its watermark in one transaction.
+    async fn write(&self, cur: &RepoCursor, page: Page) -> Result<(), SyncError> {
+        let txn = self.db.begin().await?;
+        if let Some(meta) = &page.meta {
+            db::github::set_repository_meta(&txn, self.repo.id, meta).await?;
+        }
+        let pulls = db::github::store_pulls(&txn, self.repo.id, &page.prs).await?;
+        let deploys = db::github::store_deployments(&txn, self.repo.id, &page.deploys).await?;
+        let mut cp = load_checkpoint(&txn).await?;
+        if cur.prs.done && cur.deploys.done {
+            cp.repos.remove(&self.key);
+            cp.finished.insert(self.key.clone());
+        } else {
+            cp.repos.insert(self.key.clone(), cur.clone());
+        }
+        save_checkpoint(&txn, &cp).await?;
+        if page.prs_finished
+            && let Some(w) = cur
+                .prs
+                .max_seen
+                .filter(|w| self.repo.pr_watermark.is_none_or(|old| *w > old))
+        {
+            db::github::set_pr_watermark(&txn, self.repo.id, w).await?;
+        }
+        if page.deploys_finished
+            && let Some(w) = cur
+                .deploys
+                .max_seen
+                .or(cur.prs.max_seen.filter(|_| self.kind() == DeploymentKind::Merges))
+                .filter(|w| self.repo.deploy_watermark.is_none_or(|old| *w > old))
+        {
+            db::github::set_deploy_watermark(&txn, self.repo.id, w).await?;
+        }
+        // A force stop that arrived while writing rolls this page back.
+        self.session
+            .ctx
+            .control
+            .check()
+            .or_else(|i| if i == Interrupted::Paused { Ok(()) } else { Err(i) })?;
+        txn.commit().await?;
+        let stats = &self.session.ctx.stats;
+        let nested = |f: fn(&PrRow) -> usize| page.prs.iter().map(f).sum::<usize>() as u64;
+        stats.add(
+            "pull_requests",
+            page.prs_fetched,
+            pulls.pulls.inserted,
+            pulls.pulls.updated,
+        );
+        stats.add(
+            "reviews",
+            nested(|p| p.reviews.len()),
+            pulls.reviews.inserted,
+            pulls.reviews.updated,
+        );
+        stats.add(
+            "commits",
+            nested(|p| p.commits.len()),
+            pulls.commits.inserted,
+            pulls.commits.updated,
+        );
+        stats.add(
+            "comments",
+            nested(|p| p.comments.len()),
+            pulls.comments.inserted,
+            pulls.comments.updated,
+        );
+        stats.add(
+            "links",
+            nested(|p| p.links.len()),
+            pulls.links.inserted,
+            pulls.links.updated,
+        );
+        stats.add("deployments", page.deploys_fetched, deploys.inserted, deploys.updated);
+        Ok(())
+    }
+}
+
+fn number(n: i64) -> i32 {
+    i32::try_from(n).unwrap_or(i32::MAX)
+}
+
+fn encode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}

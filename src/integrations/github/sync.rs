@@ -1,0 +1,294 @@
+//! The `github_sync` job: every active GitHub integration into the database, complete, cheap
+//! in requests, resumable.
+//!
+//! Per integration: `GET /rate_limit` (free; 404 = limits off), the repositories (the listed
+//! ones, plus the organisation's that match the name filter, archived ones skipped unless
+//! listed), then each repository in turn ([`super::repo`]): pull requests newest-updated first
+//! down to the watermark, with complete nested rows, and deployments per the integration's
+//! deployment source. Every page is written in one transaction together with the checkpoint
+//! (`jobs.checkpoint` → `{"github": Checkpoint}`); a repository's watermarks advance only when
+//! it is completely stored. When the budget cannot pay for the next request the run stops with
+//! [`SyncError::RateLimited`], which says when the budget resets.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use chrono::{DateTime, Utc};
+use entity::integrations;
+use sea_orm::{DatabaseConnection, DbErr};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use url::Url;
+
+use super::client::GithubClient;
+use super::models::RestRepo;
+use super::repo::RepoSync;
+use super::session::Session;
+use crate::crypto::{CryptoError, Vault};
+use crate::db;
+use crate::db::github::{RepoMeta, Wanted};
+use crate::domain::integration::{Flavour, GithubSettings, Kind, Settings, glob_match};
+use crate::integrations::control::{Interrupted, RunContext};
+use crate::integrations::http::{self, Outbound};
+use crate::integrations::request::RequestError;
+
+pub const JOB: &str = "github_sync";
+/// Re-read this much before a pull-request watermark (clock skew, eventual consistency).
+pub const OVERLAP: chrono::Duration = chrono::Duration::minutes(5);
+/// Deployments and workflow runs finish after they are created: re-read a day back, and back
+/// to the oldest one stored unfinished …
+pub const DEPLOY_LOOKBACK: chrono::Duration = chrono::Duration::days(1);
+/// … unless that one is older than this (abandoned; GitHub lets a run wait 30 days at most).
+pub const MAX_UNFINISHED_AGE: chrono::Duration = chrono::Duration::days(30);
+/// Releases are drafted, then published (their `createdAt` stays): re-read a month back.
+pub const RELEASE_LOOKBACK: chrono::Duration = chrono::Duration::days(30);
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Interrupted(#[from] Interrupted),
+    #[error("{integration}: {source}")]
+    Request { integration: String, source: RequestError },
+    #[error("{integration}: the stored credentials cannot be decrypted: {source}")]
+    Crypto { integration: String, source: CryptoError },
+    #[error("{integration}: {message}")]
+    Invalid { integration: String, message: String },
+    #[error(
+        "{integration}: the GitHub API rate limit is spent until {reset_at}; the next run resumes from the checkpoint"
+    )]
+    RateLimited {
+        integration: String,
+        reset_at: DateTime<Utc>,
+    },
+    #[error("{integration}: GitHub GraphQL error: {message}")]
+    Graphql { integration: String, message: String },
+    #[error("database error: {0}")]
+    Db(#[from] DbErr),
+}
+
+impl SyncError {
+    pub fn interrupted(&self) -> Option<Interrupted> {
+        match self {
+            SyncError::Interrupted(i) => Some(*i),
+            SyncError::Request {
+                source: RequestError::Interrupted(i),
+                ..
+            } => Some(*i),
+            _ => None,
+        }
+    }
+
+    /// When the spent rate limit resets: retry then (the checkpoint is saved).
+    pub fn reset_at(&self) -> Option<DateTime<Utc>> {
+        match self {
+            SyncError::RateLimited { reset_at, .. } => Some(*reset_at),
+            _ => None,
+        }
+    }
+}
+
+/// Where one pass over a repository (its pull requests, or its deployments) stands.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct PassCursor {
+    pub done: bool,
+    /// Items older than this were stored by earlier runs (watermark − overlap); None: read all.
+    pub since: Option<DateTime<Utc>>,
+    /// GraphQL `endCursor` of the last stored page, or the REST `Link: rel="next"` URL.
+    pub after: Option<String>,
+    /// Newest `updatedAt` (pull requests) or `createdAt` (deployments) seen: the next watermark.
+    pub max_seen: Option<DateTime<Utc>>,
+    pub stored: u64,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct RepoCursor {
+    /// The deployment source the pass was started for (a changed setting starts over).
+    #[serde(default)]
+    pub source: Option<String>,
+    pub prs: PassCursor,
+    pub deploys: PassCursor,
+}
+
+/// The job checkpoint: a queue of repositories keyed `integration:owner/name`.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct Checkpoint {
+    /// Completely stored by the run being resumed: skipped when it resumes.
+    #[serde(default)]
+    pub finished: BTreeSet<String>,
+    /// Repositories in progress.
+    #[serde(default)]
+    pub repos: BTreeMap<String, RepoCursor>,
+}
+
+impl Checkpoint {
+    pub fn is_empty(&self) -> bool {
+        self.finished.is_empty() && self.repos.is_empty()
+    }
+}
+
+pub async fn load_checkpoint(db: &impl sea_orm::ConnectionTrait) -> Result<Checkpoint, DbErr> {
+    Ok(db::jobs::checkpoint(db, JOB)
+        .await?
+        .and_then(|v| serde_json::from_value(v.get("github")?.clone()).ok())
+        .unwrap_or_default())
+}
+
+pub async fn save_checkpoint(db: &impl sea_orm::ConnectionTrait, cp: &Checkpoint) -> Result<(), DbErr> {
+    let value = (!cp.is_empty()).then(|| json!({ "github": cp }));
+    db::jobs::set_checkpoint(db, JOB, value).await
+}
+
+pub struct Deps<'a> {
+    pub db: &'a DatabaseConnection,
+    pub vault: &'a Vault,
+    pub outbound: Outbound,
+}
+
+/// The part of the 0–100 progress range one integration (or repository) owns.
+#[derive(Clone, Copy)]
+pub(super) struct Share {
+    from: i32,
+    to: i32,
+}
+
+impl Share {
+    pub(super) fn at(self, fraction: f64) -> i32 {
+        self.from + ((self.to - self.from) as f64 * fraction.clamp(0.0, 1.0)) as i32
+    }
+
+    fn part(self, i: usize, n: usize) -> Share {
+        Share {
+            from: self.at(i as f64 / n as f64),
+            to: self.at((i + 1) as f64 / n as f64),
+        }
+    }
+}
+
+/// Syncs every active GitHub integration; the checkpoint is cleared when all are done.
+pub async fn run(deps: &Deps<'_>, ctx: &RunContext) -> Result<(), SyncError> {
+    let all: Vec<integrations::Model> = db::integrations::list(deps.db)
+        .await?
+        .into_iter()
+        .filter(|i| i.active && i.kind == Kind::Github.as_str())
+        .collect();
+    let n = all.len();
+    for (i, integration) in all.into_iter().enumerate() {
+        let share = Share {
+            from: (i * 100 / n) as i32,
+            to: ((i + 1) * 100 / n) as i32,
+        };
+        sync_integration(deps, ctx, &integration, share).await?;
+    }
+    db::jobs::set_checkpoint(deps.db, JOB, None).await?;
+    ctx.report(
+        100,
+        if n == 0 {
+            "No active GitHub integrations"
+        } else {
+            "GitHub sync finished"
+        },
+    );
+    Ok(())
+}
+
+async fn sync_integration(
+    deps: &Deps<'_>,
+    ctx: &RunContext,
+    row: &integrations::Model,
+    share: Share,
+) -> Result<(), SyncError> {
+    let name = row.name.clone();
+    let invalid = |message: String| SyncError::Invalid {
+        integration: name.clone(),
+        message,
+    };
+    let secret = db::integrations::decrypt_secret(deps.vault, row).map_err(|source| SyncError::Crypto {
+        integration: name.clone(),
+        source,
+    })?;
+    match Flavour::parse(&row.flavour) {
+        Some(Flavour::Github | Flavour::Enterprise) => {}
+        _ => return Err(invalid(format!("unknown GitHub flavour {}", row.flavour))),
+    }
+    let Settings::Github(settings) = Settings::from_json(Kind::Github, &row.settings) else {
+        return Err(invalid("settings are not GitHub settings".into()));
+    };
+    let base = Url::parse(&row.base_url).map_err(|e| invalid(format!("invalid base URL: {e}")))?;
+    deps.outbound
+        .guard
+        .check_url(&base)
+        .map_err(|e| invalid(e.to_string()))?;
+    let http = http::client(deps.outbound.guard, deps.outbound.timeout).map_err(|e| invalid(e.to_string()))?;
+    let session = Session::new(ctx, GithubClient::new(http, &base, secret), name.clone());
+
+    ctx.report(
+        share.at(0.0),
+        format!("{name}: reading the rate limit and repositories"),
+    );
+    session.probe_rate_limit().await?;
+    let known_keys = db::github::known_jira_keys(deps.db).await?;
+    let selected = select_repositories(&session, &settings).await?;
+    let (repos, inserted) = db::github::upsert_repositories(deps.db, row.id, &selected).await?;
+    let keep: Vec<i64> = repos.iter().map(|r| r.id).collect();
+    let deactivated = db::github::deactivate_other_repositories(deps.db, row.id, &keep).await?;
+    ctx.stats
+        .add("repositories", selected.len() as u64, inserted, deactivated);
+
+    let checkpoint = load_checkpoint(deps.db).await?;
+    let n = repos.len();
+    for (i, repo) in repos.iter().enumerate() {
+        let key = format!("{}:{}/{}", row.id, repo.owner, repo.name);
+        if checkpoint.finished.contains(&key) {
+            continue;
+        }
+        let resume = checkpoint.repos.get(&key);
+        RepoSync {
+            db: deps.db,
+            session: &session,
+            settings: &settings,
+            known_keys: &known_keys,
+            repo: repo.clone(),
+            key,
+            share: share.part(i, n),
+        }
+        .run(resume)
+        .await?;
+    }
+    db::integrations::mark_synced(deps.db, row.id).await?;
+    Ok(())
+}
+
+/// The listed repositories, then the organisation's (name filter applied, archived ones
+/// skipped), each once.
+async fn select_repositories(session: &Session<'_>, settings: &GithubSettings) -> Result<Vec<Wanted>, SyncError> {
+    let mut out: Vec<Wanted> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
+    for full in &settings.repositories {
+        let Some((owner, name)) = full.split_once('/') else {
+            continue;
+        };
+        if seen.insert(full.to_ascii_lowercase()) {
+            out.push((owner.into(), name.into(), None));
+        }
+    }
+    if let Some(org) = &settings.organization {
+        let mut next = Some(format!("orgs/{org}/repos?type=all&sort=full_name&per_page=100"));
+        while let Some(url) = next {
+            let page = session.rest::<Vec<RestRepo>>(&url, true).await?;
+            for r in page.items {
+                let matches = settings.name_filter.as_deref().is_none_or(|f| glob_match(f, &r.name));
+                let full = format!("{}/{}", r.owner.login, r.name).to_ascii_lowercase();
+                if !matches || r.archived || !seen.insert(full) {
+                    continue;
+                }
+                let meta = RepoMeta {
+                    node_id: r.node_id,
+                    default_branch: r.default_branch,
+                    archived: r.archived,
+                };
+                out.push((r.owner.login, r.name, Some(meta)));
+            }
+            next = page.next;
+        }
+    }
+    Ok(out)
+}
