@@ -12,11 +12,11 @@ use crate::crypto::Vault;
 use crate::db;
 use crate::integrations::control::RunContext;
 use crate::integrations::http::{Guard, Outbound};
-use crate::integrations::jira;
+use crate::integrations::{github, jira};
 
 #[derive(Args)]
 pub struct SyncArgs {
-    /// Which job to run: jira_sync.
+    /// Which job to run: jira_sync or github_sync.
     #[arg(long)]
     pub job: String,
     /// Print one JSON line with the outcome, duration, requests, counts and peak memory.
@@ -49,8 +49,13 @@ pub async fn run(args: SyncArgs) -> CliResult {
         .filter_map(|k| decode_key(k.trim()).ok())
         .map(|k| secrecy::SecretBox::new(Box::new(k)))
         .collect();
-    if args.job != jira::sync::JOB {
-        problems.push(format!("--job must be {} (got {:?})", jira::sync::JOB, args.job));
+    if args.job != jira::sync::JOB && args.job != github::sync::JOB {
+        problems.push(format!(
+            "--job must be {} or {} (got {:?})",
+            jira::sync::JOB,
+            github::sync::JOB,
+            args.job
+        ));
     }
     let (Some(url), Some(key), true) = (url, key, problems.is_empty()) else {
         return Err(CliError::config(ConfigError(problems)));
@@ -73,18 +78,27 @@ pub async fn run(args: SyncArgs) -> CliResult {
     };
     let ctx = RunContext::detached();
     let started = Instant::now();
-    let deps = jira::sync::Deps {
-        db: &conn,
-        vault: &vault,
-        outbound,
+    let result = if args.job == github::sync::JOB {
+        let deps = github::sync::Deps {
+            db: &conn,
+            vault: &vault,
+            outbound,
+        };
+        github::sync::run(&deps, &ctx).await.map_err(|e| e.to_string())
+    } else {
+        let deps = jira::sync::Deps {
+            db: &conn,
+            vault: &vault,
+            outbound,
+        };
+        jira::sync::run(&deps, &ctx).await.map_err(|e| e.to_string())
     };
-    let result = jira::sync::run(&deps, &ctx).await;
     let seconds = started.elapsed().as_secs_f64();
     if args.json {
         let line = json!({
             "job": args.job,
             "ok": result.is_ok(),
-            "error": result.as_ref().err().map(|e| e.to_string()),
+            "error": result.as_ref().err(),
             "seconds": seconds,
             "api_requests": ctx.stats.requests(),
             "rate_limit_wait_ms": ctx.stats.waited_ms(),

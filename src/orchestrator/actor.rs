@@ -345,11 +345,13 @@ impl Actor {
                 )
             }
             Outcome::Failed(message) => (JobStatus::Failed, false, Some(message.clone()), "failed"),
+            Outcome::RateLimited(message, _) => (JobStatus::Failed, false, Some(message.clone()), "rate_limited"),
         };
         let (retry_count, next_retry_at) = match (&outcome, to) {
             (_, JobStatus::Finished) => (0, None),
             (Outcome::Interrupted(Interrupted::Stopped), _) if running.stopped_by.is_some() => (retries, None),
             (Outcome::Interrupted(Interrupted::Stopped), _) => (retries, Some(Utc::now())),
+            (Outcome::RateLimited(_, at), _) => (retries, Some(*at)),
             (Outcome::Failed(_), _) => {
                 let n = retries + 1;
                 let retry = settings.retry_enabled

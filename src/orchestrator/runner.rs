@@ -11,7 +11,7 @@ use crate::crypto::Vault;
 use crate::domain::job::JobType;
 use crate::integrations::control::{Interrupted, RunContext};
 use crate::integrations::http::Outbound;
-use crate::integrations::jira;
+use crate::integrations::{github, jira};
 
 /// What the jobs need besides their run context.
 #[derive(Clone)]
@@ -25,6 +25,8 @@ pub struct JobDeps {
 pub enum Outcome {
     Success,
     Failed(String),
+    /// Stopped cleanly because the upstream budget is spent; retry when it resets.
+    RateLimited(String, chrono::DateTime<chrono::Utc>),
     Interrupted(Interrupted),
 }
 
@@ -52,7 +54,19 @@ async fn run(deps: JobDeps, job: JobType, ctx: RunContext) -> Outcome {
                 .await
                 .map_err(|e| (e.interrupted(), e.to_string()))
         }
-        JobType::GithubSync => Err((None, "the GitHub sync is not available in this build".to_string())),
+        JobType::GithubSync => {
+            let d = github::sync::Deps {
+                db: &deps.db,
+                vault: &deps.vault,
+                outbound: deps.outbound,
+            };
+            match github::sync::run(&d, &ctx).await {
+                Err(e) if e.reset_at().is_some() => {
+                    return Outcome::RateLimited(e.to_string(), e.reset_at().unwrap_or_else(chrono::Utc::now));
+                }
+                other => other.map_err(|e| (e.interrupted(), e.to_string())),
+            }
+        }
     };
     match result {
         Ok(()) => Outcome::Success,
