@@ -16,16 +16,19 @@
   function $(id) { return document.getElementById(id); }
 
   var inFlight = false;
+  var leaving = false;
+  window.addEventListener("pagehide", function () { leaving = true; });
+  window.addEventListener("beforeunload", function () { leaving = true; });
   var again = false;
 
   // One refresh at a time; a refresh asked for meanwhile runs right after (never dropped).
   function refreshLive() {
-    if (!$(LIVE_ID)) return;
+    if (!$(LIVE_ID) || leaving) return;
     if (inFlight) { again = true; return; }
     inFlight = true;
     fetch(window.location.pathname, { headers: { "HX-Request": "true" }, credentials: "same-origin" })
       .then(function (r) {
-        if (r.status === 401) { window.location.reload(); return null; }
+        if (r.status === 401) { if (!leaving) window.location.reload(); return null; }
         return r.ok ? r.text() : null;
       })
       .then(function (html) {
@@ -68,7 +71,9 @@
   function onEvent(msg) {
     if (msg.type === "progress_update") {
       var card = document.querySelector('[data-job="' + msg.job_type + '"]');
-      if (!card) return;
+      // A late progress message must not repaint a card that already shows the outcome.
+      var shown = card && card.querySelector("[data-status]");
+      if (!card || (shown && shown.getAttribute("data-status") !== "RUNNING")) return;
       var bar = card.querySelector("progress");
       if (bar) { bar.value = msg.progress; bar.textContent = msg.progress + "%"; }
       var wrap = card.querySelector('[role="progressbar"]');
@@ -100,6 +105,7 @@
       try { onEvent(JSON.parse(ev.data)); } catch (e) { /* ignore malformed */ }
     };
     socket.onclose = function () {
+      if (leaving) return;
       var was = connected;
       connected = false;
       socket = null;
@@ -117,7 +123,18 @@
     setTimeout(connect, wait);
   }
 
+  // "(in 12 min)" beside next run and next retry times.
+  function tickCountdowns() {
+    var now = Date.now();
+    var els = document.querySelectorAll("[data-countdown]");
+    for (var i = 0; i < els.length; i++) {
+      var mins = Math.floor((Date.parse(els[i].getAttribute("data-countdown")) - now) / 60000);
+      els[i].textContent = mins <= 0 ? "(due now)" : mins < 60 ? "(in " + mins + " min)" : "(in " + Math.floor(mins / 60) + " h " + (mins % 60) + " min)";
+    }
+  }
+
   function init() {
+    setInterval(tickCountdowns, 15000);
     var select = $(SELECT_ID);
     if (select) {
       var saved = null;

@@ -323,6 +323,9 @@ impl Actor {
         let Some(running) = self.running.take_if(|r| r.run_id == run_id) else {
             return Ok(());
         };
+        // The last progress message the job reported (it may have run between heartbeats).
+        let (progress, message) = running.progress.lock().map(|p| p.clone()).unwrap_or_default();
+        db::jobs::set_progress(&self.deps.db, job.as_str(), progress, &message).await?;
         let settings = db::settings::get(&self.deps.db).await?;
         let row = db::jobs::find(&self.deps.db, job.as_str()).await?;
         let retries = row.as_ref().map(|r| r.retry_count).unwrap_or(0);

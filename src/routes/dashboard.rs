@@ -7,7 +7,7 @@ use crate::auth::CurrentUser;
 use crate::domain::job::{self, JobStatus, JobType};
 use crate::domain::settings::{FieldError, OrchestratorSettings};
 use crate::startup::AppState;
-use crate::views::dashboard::{self as view, Dashboard, HealthPanel, JobCard, SettingsPanel};
+use crate::views::dashboard::{self as view, Dashboard, HealthPanel, IntegrationHealth, JobCard, SettingsPanel};
 use crate::views::layout::{self, Nav};
 use crate::{db, error::AppError};
 
@@ -156,11 +156,13 @@ async fn load(
                 },
                 pause_requested: j.pause_requested,
                 stop_requested: j.stop_requested,
+                can_toggle: user.is_admin(),
             })
         })
         .collect();
     let database_ms = db::ping(&state.db).await.ok().map(|d| d.as_secs_f64() * 1000.0);
     let next_run_at = db::settings::get(&state.db).await?.next_run_at;
+    let values_enabled = values.enabled;
     Ok(Dashboard {
         jobs,
         next_run_at,
@@ -177,7 +179,36 @@ async fn load(
         health: HealthPanel {
             database_ms,
             uptime_secs: state.started_at.elapsed().as_secs(),
+            orchestrator_enabled: values_enabled,
+            next_run_at,
+            integrations: integration_health(&db::integrations::list(&state.db).await?, state.timezone),
         },
         timezone: state.timezone,
     })
+}
+
+/// Healthy when the last test passed; warning when never tested; error when it failed.
+fn integration_health(rows: &[entity::integrations::Model], tz: chrono_tz::Tz) -> Vec<IntegrationHealth> {
+    rows.iter()
+        .map(|r| {
+            let synced = r
+                .last_sync_at
+                .map(|t| format!("last sync {}", t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z")))
+                .unwrap_or_else(|| "not synced yet".into());
+            let (state, detail) = match (r.active, r.last_test_ok) {
+                (false, _) => ("inactive", "skipped by syncs".to_string()),
+                (true, Some(false)) => (
+                    "error",
+                    r.last_test_message.clone().unwrap_or_else(|| "last test failed".into()),
+                ),
+                (true, None) => ("warning", format!("never tested; {synced}")),
+                (true, Some(true)) => ("healthy", synced),
+            };
+            IntegrationHealth {
+                name: r.name.clone(),
+                state,
+                detail,
+            }
+        })
+        .collect()
 }

@@ -38,3 +38,24 @@ pub fn field_error(errors: &[FieldError], field: &str) -> Markup {
 pub fn has_error(errors: &[FieldError], field: &str) -> bool {
     errors.iter().any(|e| e.field == field)
 }
+
+/// A future time with "in N min" beside it; app.js keeps the relative part ticking.
+pub fn countdown(at: Option<DateTime<Utc>>, tz: chrono_tz::Tz) -> Markup {
+    match at {
+        Some(at) => html! {
+            (time(Some(at), tz)) " "
+            span.countdown data-countdown=(at.to_rfc3339()) { (relative(at - Utc::now())) }
+        },
+        None => html! { span.muted { "—" } },
+    }
+}
+
+/// `in 12 min`, `in 2 h 5 min`, `due now`.
+pub fn relative(d: chrono::Duration) -> String {
+    let mins = d.num_minutes();
+    match mins {
+        m if m <= 0 => "(due now)".into(),
+        m if m < 60 => format!("(in {m} min)"),
+        m => format!("(in {} h {} min)", m / 60, m % 60),
+    }
+}

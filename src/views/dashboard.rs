@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 
-use super::components::{field_error, has_error, progress, time};
+use super::components::{countdown, field_error, has_error, progress, time};
 use super::ids;
 use crate::auth::csrf;
 use crate::domain::job::{Action, JobStatus, JobType};
@@ -25,6 +25,8 @@ pub struct JobCard {
     pub actions: Vec<Action>,
     pub pause_requested: bool,
     pub stop_requested: bool,
+    /// Admins may switch the job on or off (inactive jobs are skipped by the schedule).
+    pub can_toggle: bool,
 }
 
 pub struct SettingsPanel {
@@ -40,6 +42,16 @@ pub struct SettingsPanel {
 pub struct HealthPanel {
     pub database_ms: Option<f64>,
     pub uptime_secs: u64,
+    pub orchestrator_enabled: bool,
+    pub next_run_at: Option<DateTime<Utc>>,
+    pub integrations: Vec<IntegrationHealth>,
+}
+
+/// One integration's state for the health panel: healthy, warning, error or inactive.
+pub struct IntegrationHealth {
+    pub name: String,
+    pub state: &'static str,
+    pub detail: String,
 }
 
 pub struct Dashboard {
@@ -77,7 +89,7 @@ pub fn live(d: &Dashboard) -> Markup {
     html! {
         div #(ids::DASHBOARD_LIVE) .grid {
             @for job in &d.jobs { (job_card(job, d.timezone, &d.csrf)) }
-            (health_panel(&d.health))
+            (health_panel(&d.health, d.timezone))
         }
     }
 }
@@ -99,7 +111,7 @@ fn job_card(job: &JobCard, tz: chrono_tz::Tz, csrf_token: &str) -> Markup {
                 dt { "Last finished" } dd { (time(job.last_finished_at, tz)) }
                 dt { "Last success" } dd { (time(job.last_success_at, tz)) }
                 dt { "Retries" } dd { (job.retry_count) }
-                @if job.next_retry_at.is_some() { dt { "Next retry" } dd { (time(job.next_retry_at, tz)) } }
+                @if job.next_retry_at.is_some() { dt { "Next retry" } dd { (countdown(job.next_retry_at, tz)) } }
                 dt { "Active" } dd { @if job.active { "yes" } @else { "no" } }
             }
             @if let Some(err) = &job.last_error {
@@ -116,12 +128,21 @@ fn job_card(job: &JobCard, tz: chrono_tz::Tz, csrf_token: &str) -> Markup {
                     }
                 }
                 a.button.secondary.small href=(format!("/jobs/{}", job.job_type)) { "History" }
+                @if !job.actions.is_empty() || job.can_toggle {
+                    form method="post" action=(format!("/jobs/{}/active", job.job_type)) {
+                        input type="hidden" name=(csrf::FORM_FIELD) value=(csrf_token);
+                        input type="hidden" name="active" value=(if job.active { "false" } else { "true" });
+                        button.button.secondary.small type="submit" data-action="toggle-active" {
+                            @if job.active { "Deactivate" } @else { "Activate" }
+                        }
+                    }
+                }
             }
         }
     }
 }
 
-fn health_panel(h: &HealthPanel) -> Markup {
+fn health_panel(h: &HealthPanel, tz: chrono_tz::Tz) -> Markup {
     html! {
         section.card #(ids::HEALTH_PANEL) aria-labelledby="health-title" {
             header.card-head { h2 #health-title { "System health" } }
@@ -133,6 +154,22 @@ fn health_panel(h: &HealthPanel) -> Markup {
                         None => span.badge.badge-error data-health="database" { "unreachable" },
                     }
                 }
+                li {
+                    span { "Orchestrator" }
+                    @if h.orchestrator_enabled {
+                        span.badge.badge-ok data-health="orchestrator" { "enabled" }
+                    } @else {
+                        span.badge.badge-paused data-health="orchestrator" { "disabled" }
+                    }
+                }
+                @if let Some(at) = h.next_run_at { li { span { "Next run" } span { (countdown(Some(at), tz)) } } }
+                @for i in &h.integrations {
+                    li data-integration-health=(i.state) {
+                        span { (i.name) br; small.muted { (i.detail) } }
+                        span class=(match i.state { "healthy" => "badge badge-ok", "warning" => "badge badge-warning", "error" => "badge badge-error", _ => "badge badge-idle" }) { (i.state) }
+                    }
+                }
+                @if h.integrations.is_empty() { li { span.muted { "No integrations yet" } } }
                 li { span { "Uptime" } span { (uptime(h.uptime_secs)) } }
             }
         }

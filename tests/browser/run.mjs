@@ -148,9 +148,15 @@ try {
       new MutationObserver(record).observe(document.body, { subtree: true, childList: true, attributes: true });
     });
     await page.click('[data-job="jira_sync"] button[data-action="start"]');
-    await page.waitForFunction(() => window.__seen.includes("FINISHED") && window.__seen.length > 1, null, { timeout: 120000 });
+    // RUNNING (or PENDING) appears after the click, then FINISHED, without a reload.
+    await page.waitForFunction(() => {
+      const s = window.__seen;
+      const i = Math.max(s.indexOf("RUNNING"), s.indexOf("PENDING"));
+      return i >= 0 && s.lastIndexOf("FINISHED") > i;
+    }, null, { timeout: 120000 });
     const seen = await page.evaluate(() => window.__seen);
-    assert(seen.includes("RUNNING") || seen.includes("PENDING"), `saw ${seen}`);
+    assert(seen[seen.length - 1] === "FINISHED", `saw ${seen}`);
+    await page.waitForFunction(() => document.querySelector('[data-job="jira_sync"] [data-status]').dataset.status === "FINISHED");
     assert(await page.evaluate(() => window.__noReload === true), "no reload");
     await page.screenshot({ path: path.join(out, "dashboard-after-sync.png"), fullPage: true });
     await page.evaluate(() => window.pulseLive.disconnect());
