@@ -19,7 +19,12 @@ use crate::startup::AppState;
 /// How often the server pings an idle socket (and notices dead ones).
 const PING_EVERY: Duration = Duration::from_secs(15);
 
-pub async fn ws(req: HttpRequest, body: web::Payload, state: web::Data<AppState>, _user: CurrentUser) -> Result<HttpResponse, actix_web::Error> {
+pub async fn ws(
+    req: HttpRequest,
+    body: web::Payload,
+    state: web::Data<AppState>,
+    _user: CurrentUser,
+) -> Result<HttpResponse, actix_web::Error> {
     if !same_origin(&req) {
         return Err(AppError::Forbidden("cross-origin WebSocket refused".into()).into());
     }
@@ -91,17 +96,24 @@ async fn send_snapshot(state: &AppState, session: &mut actix_ws::Session) -> boo
 pub async fn snapshot(state: &AppState) -> Vec<Event> {
     let mut out = Vec::new();
     if let Ok(rows) = db::jobs::all(&state.db).await {
-        let stopping = rows.iter().any(|r| r.stop_requested && r.status == JobStatus::Running.as_str());
+        let stopping = rows
+            .iter()
+            .any(|r| r.stop_requested && r.status == JobStatus::Running.as_str());
         for row in &rows {
             let status = JobStatus::parse(&row.status).unwrap_or(JobStatus::NotStarted);
-            let other_running = rows.iter().any(|o| o.job_type != row.job_type && o.status == JobStatus::Running.as_str());
+            let other_running = rows
+                .iter()
+                .any(|o| o.job_type != row.job_type && o.status == JobStatus::Running.as_str());
             out.push(Event::JobStatus {
                 job_type: row.job_type.clone(),
                 status: row.status.clone(),
                 progress: row.progress,
                 message: row.progress_message.clone(),
                 last_error: row.last_error.clone(),
-                actions: job::allowed(status, other_running, stopping).iter().map(|a| a.as_str().to_string()).collect(),
+                actions: job::allowed(status, other_running, stopping)
+                    .iter()
+                    .map(|a| a.as_str().to_string())
+                    .collect(),
             });
         }
     }
@@ -111,7 +123,11 @@ pub async fn snapshot(state: &AppState) -> Vec<Event> {
 
 /// Database reachable; integrations healthy (last test passed), warning (never tested) or error.
 pub async fn health(state: &AppState) -> Event {
-    let database = if db::ping(&state.db).await.is_ok() { "healthy" } else { "error" };
+    let database = if db::ping(&state.db).await.is_ok() {
+        "healthy"
+    } else {
+        "error"
+    };
     let integrations = match db::integrations::list(&state.db).await {
         Ok(rows) => {
             let active: Vec<_> = rows.iter().filter(|r| r.active).collect();
@@ -127,5 +143,8 @@ pub async fn health(state: &AppState) -> Event {
         }
         Err(_) => "error",
     };
-    Event::SystemHealth { database: database.into(), integrations: integrations.into() }
+    Event::SystemHealth {
+        database: database.into(),
+        integrations: integrations.into(),
+    }
 }

@@ -13,8 +13,8 @@ use serde_json::json;
 
 use super::{CliError, CliResult};
 use crate::config::Settings;
-use crate::domain::job::{Action, JobType};
 use crate::domain::integration::IntegrationInput;
+use crate::domain::job::{Action, JobType};
 use crate::integrations::manage::{self, SaveFailure};
 use crate::sim::generate::SizeOptions;
 use crate::sim::{self, SimOptions};
@@ -77,7 +77,12 @@ pub async fn run(args: DemoArgs) -> CliResult {
     let app = Application::build(settings).await?;
     seed_integrations(&app, &sim).await?;
     // Fill the dashboard within seconds instead of waiting for the first scheduled cycle.
-    if let Err(e) = app.state.orchestrator.act(JobType::JiraSync, Action::Start, "demo").await {
+    if let Err(e) = app
+        .state
+        .orchestrator
+        .act(JobType::JiraSync, Action::Start, "demo")
+        .await
+    {
         tracing::warn!(error = %e, "demo: could not start the first sync");
     }
     let url = format!("http://{}:{}", args.bind.ip(), app.port());

@@ -11,6 +11,6 @@ mod github_sync;
 mod health;
 mod integrations;
 mod jira_sync;
-mod orchestrator;
 mod migrations;
+mod orchestrator;
 mod settings;

@@ -16,12 +16,23 @@ async fn admin(app: &TestApp) -> String {
 }
 
 async fn control(app: &TestApp, token: &str, job: &str, action: &str) -> (u16, Value) {
-    let res = app.client.post(app.url(&format!("/api/v1/jobs/{job}/{action}"))).bearer_auth(token).send().await.unwrap();
+    let res = app
+        .client
+        .post(app.url(&format!("/api/v1/jobs/{job}/{action}")))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
     (res.status().as_u16(), res.json().await.unwrap_or(Value::Null))
 }
 
 async fn status(app: &TestApp, job: &str) -> jobs::Model {
-    jobs::Entity::find().filter(jobs::Column::JobType.eq(job)).one(&app.db).await.unwrap().unwrap()
+    jobs::Entity::find()
+        .filter(jobs::Column::JobType.eq(job))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
 }
 
 /// Waits until the job reaches `want` (panics after `limit`), checking that two jobs never run at once.
@@ -29,12 +40,20 @@ async fn wait_for(app: &TestApp, job: &str, want: &[&str], limit: Duration) -> j
     let started = Instant::now();
     loop {
         let all = jobs::Entity::find().all(&app.db).await.unwrap();
-        assert!(all.iter().filter(|j| j.status == "RUNNING").count() <= 1, "two RUNNING jobs: {all:?}");
+        assert!(
+            all.iter().filter(|j| j.status == "RUNNING").count() <= 1,
+            "two RUNNING jobs: {all:?}"
+        );
         let row = all.into_iter().find(|j| j.job_type == job).unwrap();
         if want.contains(&row.status.as_str()) {
             return row;
         }
-        assert!(started.elapsed() < limit, "{job} is {} after {limit:?}, wanted {want:?}: {:?}", row.status, row.last_error);
+        assert!(
+            started.elapsed() < limit,
+            "{job} is {} after {limit:?}, wanted {want:?}: {:?}",
+            row.status,
+            row.last_error
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
@@ -45,14 +64,29 @@ async fn a_manual_start_runs_jira_then_github_and_records_the_runs(db: Db) {
     let token = admin(&app).await;
     let (code, body) = control(&app, &token, "jira_sync", "start").await;
     assert_eq!(code, 200, "{body}");
-    assert!(["PENDING", "RUNNING", "FINISHED"].contains(&body["status"].as_str().unwrap()), "{body}");
+    assert!(
+        ["PENDING", "RUNNING", "FINISHED"].contains(&body["status"].as_str().unwrap()),
+        "{body}"
+    );
     let jira = wait_for(&app, "jira_sync", &["FINISHED"], Duration::from_secs(60)).await;
     assert_eq!(jira.progress, 100);
     assert!(jira.last_success_at.is_some());
     let github = wait_for(&app, "github_sync", &["FINISHED"], Duration::from_secs(60)).await;
-    assert!(github.last_started_at.unwrap() >= jira.last_finished_at.unwrap(), "GitHub ran after Jira");
+    assert!(
+        github.last_started_at.unwrap() >= jira.last_finished_at.unwrap(),
+        "GitHub ran after Jira"
+    );
     assert_equals_ground_truth(&app).await;
-    let runs: Value = app.client.get(app.url("/api/v1/jobs/jira_sync/runs")).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    let runs: Value = app
+        .client
+        .get(app.url("/api/v1/jobs/jira_sync/runs"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let run = &runs["runs"][0];
     assert_eq!(run["trigger"], "manual");
     assert_eq!(run["outcome"], "success");
@@ -68,7 +102,10 @@ async fn a_manual_start_runs_jira_then_github_and_records_the_runs(db: Db) {
         .json()
         .await
         .unwrap();
-    assert!(events["total"].as_i64().unwrap() >= 2, "started and finished are logged: {events}");
+    assert!(
+        events["total"].as_i64().unwrap() >= 2,
+        "started and finished are logged: {events}"
+    );
     // The history page lists the run.
     app.login_viewer().await;
     let html = app.get("/jobs/jira_sync").await.text().await.unwrap();
@@ -85,7 +122,11 @@ async fn a_paused_github_stays_paused_when_jira_finishes(db: Db) {
     control(&app, &token, "jira_sync", "start").await;
     wait_for(&app, "jira_sync", &["FINISHED"], Duration::from_secs(30)).await;
     app.state().orchestrator.tick().await;
-    assert_eq!(status(&app, "github_sync").await.status, "PAUSED", "never changed automatically");
+    assert_eq!(
+        status(&app, "github_sync").await.status,
+        "PAUSED",
+        "never changed automatically"
+    );
     let (code, _) = control(&app, &token, "github_sync", "resume").await;
     assert_eq!(code, 200);
     wait_for(&app, "github_sync", &["FINISHED"], Duration::from_secs(30)).await;
@@ -103,15 +144,35 @@ async fn refused_transitions_answer_409_with_the_reason(db: Db) {
     assert_eq!(control(&app, &token, "nope", "start").await.0, 404);
     let viewer = app.backend_token("viewer@example.com", "pulse-viewer").await;
     assert_eq!(control(&app, &viewer, "jira_sync", "start").await.0, 403);
-    let status: Value = app.client.get(app.url("/api/v1/jobs/status")).bearer_auth(&viewer).send().await.unwrap().json().await.unwrap();
-    assert_eq!(status["jobs"][0]["actions"], serde_json::json!(["start"]), "only allowed actions are offered");
+    let status: Value = app
+        .client
+        .get(app.url("/api/v1/jobs/status"))
+        .bearer_auth(&viewer)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        status["jobs"][0]["actions"],
+        serde_json::json!(["start"]),
+        "only allowed actions are offered"
+    );
 }
 db_test!(refused_transitions_answer_409_with_the_reason);
 
 async fn force_stop_ends_a_slow_sync_within_a_second(db: Db) {
     let app = spawn_app(db).await;
     add_jira(&app, "cloud").await;
-    set_sim(&app, SimConfig { latency_ms: 5000, ..SimConfig::default() }).await;
+    set_sim(
+        &app,
+        SimConfig {
+            latency_ms: 5000,
+            ..SimConfig::default()
+        },
+    )
+    .await;
     let token = admin(&app).await;
     control(&app, &token, "jira_sync", "start").await;
     wait_for(&app, "jira_sync", &["RUNNING"], Duration::from_secs(10)).await;
@@ -122,16 +183,36 @@ async fn force_stop_ends_a_slow_sync_within_a_second(db: Db) {
     let stopped = wait_for(&app, "jira_sync", &["FAILED"], Duration::from_secs(5)).await;
     let took = asked.elapsed();
     assert!(took < Duration::from_secs(1), "force stop took {took:?}");
-    assert!(stopped.last_error.unwrap().contains("force-stopped by admin@example.com"));
-    assert!(stopped.next_retry_at.is_none(), "a force-stopped run waits for the main cycle or a manual start");
-    assert_eq!(entity::jira_issues::Entity::find().all(&app.db).await.unwrap().len(), 0, "no partial page");
+    assert!(
+        stopped
+            .last_error
+            .unwrap()
+            .contains("force-stopped by admin@example.com")
+    );
+    assert!(
+        stopped.next_retry_at.is_none(),
+        "a force-stopped run waits for the main cycle or a manual start"
+    );
+    assert_eq!(
+        entity::jira_issues::Entity::find().all(&app.db).await.unwrap().len(),
+        0,
+        "no partial page"
+    );
 }
 db_test!(force_stop_ends_a_slow_sync_within_a_second);
 
 async fn pause_mid_sync_then_resume_ends_with_identical_rows(db: Db) {
     let app = spawn_app(db).await;
     add_jira(&app, "cloud").await;
-    set_sim(&app, SimConfig { latency_ms: 40, jira_max_results: 10, ..SimConfig::default() }).await;
+    set_sim(
+        &app,
+        SimConfig {
+            latency_ms: 40,
+            jira_max_results: 10,
+            ..SimConfig::default()
+        },
+    )
+    .await;
     let token = admin(&app).await;
     control(&app, &token, "jira_sync", "start").await;
     wait_for(&app, "jira_sync", &["RUNNING"], Duration::from_secs(10)).await;
@@ -149,17 +230,35 @@ db_test!(pause_mid_sync_then_resume_ends_with_identical_rows);
 async fn concurrent_starts_never_run_two_jobs(db: Db) {
     let app = spawn_app(db).await;
     add_jira(&app, "cloud").await;
-    set_sim(&app, SimConfig { latency_ms: 30, ..SimConfig::default() }).await;
+    set_sim(
+        &app,
+        SimConfig {
+            latency_ms: 30,
+            ..SimConfig::default()
+        },
+    )
+    .await;
     let token = admin(&app).await;
     let mut handles = Vec::new();
     for i in 0..10 {
         let (client, url, token) = (app.client.clone(), app.url(""), token.clone());
         let job = if i % 2 == 0 { "jira_sync" } else { "github_sync" };
         handles.push(tokio::spawn(async move {
-            client.post(format!("{url}/api/v1/jobs/{job}/start")).bearer_auth(token).send().await.unwrap().status().as_u16()
+            client
+                .post(format!("{url}/api/v1/jobs/{job}/start"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
         }));
     }
-    let codes: Vec<u16> = futures_util::future::join_all(handles).await.into_iter().map(|r| r.unwrap()).collect();
+    let codes: Vec<u16> = futures_util::future::join_all(handles)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
     assert!(codes.iter().all(|c| [200, 409].contains(c)), "{codes:?}");
     wait_for(&app, "jira_sync", &["FINISHED"], Duration::from_secs(60)).await;
     wait_for(&app, "github_sync", &["FINISHED"], Duration::from_secs(60)).await;
@@ -174,7 +273,10 @@ async fn failures_are_retried_until_the_attempts_run_out(db: Db) {
     set_sim(
         &app,
         SimConfig {
-            outage: Some(pulse_etl::sim::state::Outage { from: now - chrono::Duration::minutes(1), until: now + chrono::Duration::hours(1) }),
+            outage: Some(pulse_etl::sim::state::Outage {
+                from: now - chrono::Duration::minutes(1),
+                until: now + chrono::Duration::hours(1),
+            }),
             ..SimConfig::default()
         },
     )
@@ -189,7 +291,10 @@ async fn failures_are_retried_until_the_attempts_run_out(db: Db) {
         if attempt < 4 {
             let next = next.expect("a retry is scheduled");
             let wait = next - chrono::Utc::now();
-            assert!(wait > chrono::Duration::minutes(14) && wait <= chrono::Duration::minutes(15), "retry in the interval: {wait}");
+            assert!(
+                wait > chrono::Duration::minutes(14) && wait <= chrono::Duration::minutes(15),
+                "retry in the interval: {wait}"
+            );
             // Test clock: make the retry due now instead of in 15 minutes.
             let mut row: jobs::ActiveModel = failed.into();
             row.next_retry_at = Set(Some(chrono::Utc::now()));
@@ -223,7 +328,11 @@ async fn a_running_job_left_by_a_dead_process_is_recovered_and_completed() {
     assert_eq!(runs[0].trigger, "retry", "resumed by the retry path");
 }
 
-async fn ws_connect(app: &TestApp, origin: &str, with_cookie: bool) -> Result<actix_codec::Framed<awc::BoxedSocket, awc::ws::Codec>, String> {
+async fn ws_connect(
+    app: &TestApp,
+    origin: &str,
+    with_cookie: bool,
+) -> Result<actix_codec::Framed<awc::BoxedSocket, awc::ws::Codec>, String> {
     let url = app.url("/ws").replace("http://", "ws://");
     let mut req = awc::Client::new().ws(url).header("Origin", origin);
     if with_cookie {
@@ -241,9 +350,15 @@ async fn websocket_body(db: Db) {
     use futures_util::StreamExt;
     let app = spawn_app(db).await;
     add_jira(&app, "cloud").await;
-    assert!(ws_connect(&app, &app.url(""), false).await.is_err(), "no session, no socket");
+    assert!(
+        ws_connect(&app, &app.url(""), false).await.is_err(),
+        "no session, no socket"
+    );
     app.login_admin().await;
-    assert!(ws_connect(&app, "http://evil.example", true).await.is_err(), "foreign Origin refused");
+    assert!(
+        ws_connect(&app, "http://evil.example", true).await.is_err(),
+        "foreign Origin refused"
+    );
     let mut socket = ws_connect(&app, &app.url(""), true).await.expect("handshake");
     let token = admin(&app).await;
     control(&app, &token, "jira_sync", "start").await;
@@ -251,7 +366,9 @@ async fn websocket_body(db: Db) {
     let mut progress = 0;
     let deadline = Instant::now() + Duration::from_secs(60);
     while Instant::now() < deadline {
-        let Ok(Some(Ok(frame))) = tokio::time::timeout(Duration::from_secs(5), socket.next()).await else { break };
+        let Ok(Some(Ok(frame))) = tokio::time::timeout(Duration::from_secs(5), socket.next()).await else {
+            break;
+        };
         let awc::ws::Frame::Text(text) = frame else { continue };
         let msg: Value = serde_json::from_slice(&text).unwrap();
         match msg["type"].as_str().unwrap() {
@@ -268,9 +385,20 @@ async fn websocket_body(db: Db) {
             break;
         }
     }
-    assert_eq!(seen.first().map(String::as_str), Some("NOT_STARTED"), "a snapshot first: {seen:?}");
-    let tail: Vec<&str> = seen.iter().map(String::as_str).skip_while(|s| *s == "NOT_STARTED").collect();
-    assert!(tail == ["PENDING", "RUNNING", "FINISHED"] || tail == ["RUNNING", "FINISHED"], "{seen:?}");
+    assert_eq!(
+        seen.first().map(String::as_str),
+        Some("NOT_STARTED"),
+        "a snapshot first: {seen:?}"
+    );
+    let tail: Vec<&str> = seen
+        .iter()
+        .map(String::as_str)
+        .skip_while(|s| *s == "NOT_STARTED")
+        .collect();
+    assert!(
+        tail == ["PENDING", "RUNNING", "FINISHED"] || tail == ["RUNNING", "FINISHED"],
+        "{seen:?}"
+    );
     assert!(progress > 0, "progress updates arrived");
 }
 db_test!(the_websocket_streams_a_runs_status_and_progress);
