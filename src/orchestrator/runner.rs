@@ -11,7 +11,7 @@ use crate::crypto::Vault;
 use crate::domain::job::JobType;
 use crate::integrations::control::{Interrupted, RunContext};
 use crate::integrations::http::Outbound;
-use crate::integrations::jira;
+use crate::integrations::{github, jira};
 
 /// What the jobs need besides their run context.
 #[derive(Clone)]
@@ -52,7 +52,17 @@ async fn run(deps: JobDeps, job: JobType, ctx: RunContext) -> Outcome {
                 .await
                 .map_err(|e| (e.interrupted(), e.to_string()))
         }
-        JobType::GithubSync => Err((None, "the GitHub sync is not available in this build".to_string())),
+        JobType::GithubSync => {
+            let d = github::sync::Deps {
+                db: &deps.db,
+                vault: &deps.vault,
+                outbound: deps.outbound,
+            };
+            // A spent rate limit fails the run with its reset time in the message (`reset_at()`).
+            github::sync::run(&d, &ctx)
+                .await
+                .map_err(|e| (e.interrupted(), e.to_string()))
+        }
     };
     match result {
         Ok(()) => Outcome::Success,
