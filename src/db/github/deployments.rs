@@ -7,7 +7,7 @@ use entity::deployments;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
-use super::{CHUNK, Written};
+use super::{CHUNK, FIXED, Written, batches, text};
 
 /// A deployment as one of the deployment sources sees it.
 #[derive(Clone, Debug, PartialEq)]
@@ -67,32 +67,37 @@ pub async fn store_deployments(
         }
     }
     let now = Utc::now();
-    let mut models = Vec::new();
+    let mut models: Vec<(usize, deployments::ActiveModel)> = Vec::new();
     for r in rows {
         match existing.get(&(r.source.to_string(), r.external_id.clone())) {
             Some(m) if r.same_as(m) => continue,
             Some(_) => counts.updated += 1,
             None => counts.inserted += 1,
         }
-        models.push(deployments::ActiveModel {
-            repository_id: Set(repo_id),
-            source: Set(r.source.to_string()),
-            external_id: Set(r.external_id.clone()),
-            environment: Set(r.environment.clone()),
-            is_production: Set(r.is_production),
-            sha: Set(r.sha.clone()),
-            r#ref: Set(r.r#ref.clone()),
-            status: Set(r.status.clone()),
-            created: Set(r.created),
-            finished_at: Set(r.finished_at),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
-        });
+        let size = 9 * FIXED + r.source.len() + r.external_id.len() + r.status.len();
+        let size = size + text(&r.environment) + text(&r.sha) + text(&r.r#ref);
+        models.push((
+            size,
+            deployments::ActiveModel {
+                repository_id: Set(repo_id),
+                source: Set(r.source.to_string()),
+                external_id: Set(r.external_id.clone()),
+                environment: Set(r.environment.clone()),
+                is_production: Set(r.is_production),
+                sha: Set(r.sha.clone()),
+                r#ref: Set(r.r#ref.clone()),
+                status: Set(r.status.clone()),
+                created: Set(r.created),
+                finished_at: Set(r.finished_at),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            },
+        ));
     }
     use deployments::Column as D;
-    for chunk in models.chunks(CHUNK) {
-        deployments::Entity::insert_many(chunk.to_vec())
+    for chunk in batches(models) {
+        deployments::Entity::insert_many(chunk)
             .on_conflict(
                 OnConflict::columns([D::RepositoryId, D::Source, D::ExternalId])
                     .update_columns([

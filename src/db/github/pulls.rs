@@ -8,10 +8,7 @@ use entity::{pr_comments, pr_commits, pr_issue_links, pr_reviews, pull_requests}
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, Set};
 
-use super::CHUNK;
-
-/// Pull-request rows carry ~25 columns and commits whole messages: fewer per statement.
-const PR_CHUNK: usize = 50;
+use super::{FIXED, batches, text};
 
 /// `updated` of the stored pull requests among `numbers`.
 pub async fn stored_pull_updates(
@@ -197,38 +194,45 @@ pub async fn store_pulls(db: &impl ConnectionTrait, repo_id: i64, rows: &[PrRow]
     counts.pulls.updated = before.len() as u64;
     counts.pulls.inserted = rows.len() as u64 - counts.pulls.updated;
     let now = Utc::now();
-    let models: Vec<pull_requests::ActiveModel> = rows
+    let models: Vec<(usize, pull_requests::ActiveModel)> = rows
         .iter()
-        .map(|r| pull_requests::ActiveModel {
-            repository_id: Set(repo_id),
-            number: Set(r.number),
-            node_id: Set(r.node_id.clone()),
-            title: Set(r.title.clone()),
-            author: Set(r.author.clone()),
-            author_is_bot: Set(r.author_is_bot),
-            state: Set(r.state.clone()),
-            draft: Set(r.draft),
-            created: Set(r.created),
-            updated: Set(r.updated),
-            merged_at: Set(r.merged_at),
-            closed_at: Set(r.closed_at),
-            additions: Set(r.additions),
-            deletions: Set(r.deletions),
-            changed_files: Set(r.changed_files),
-            base_ref: Set(r.base_ref.clone()),
-            head_ref: Set(r.head_ref.clone()),
-            merge_commit_sha: Set(r.merge_commit_sha.clone()),
-            first_commit_at: Set(r.first_commit_at),
-            first_review_at: Set(r.first_review_at),
-            first_response_at: Set(r.first_response_at),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
+        .map(|r| {
+            let size = 16 * FIXED + r.node_id.len() + r.title.len() + text(&r.author) + r.state.len();
+            let size = size + r.base_ref.len() + r.head_ref.len() + text(&r.merge_commit_sha);
+            (
+                size,
+                pull_requests::ActiveModel {
+                    repository_id: Set(repo_id),
+                    number: Set(r.number),
+                    node_id: Set(r.node_id.clone()),
+                    title: Set(r.title.clone()),
+                    author: Set(r.author.clone()),
+                    author_is_bot: Set(r.author_is_bot),
+                    state: Set(r.state.clone()),
+                    draft: Set(r.draft),
+                    created: Set(r.created),
+                    updated: Set(r.updated),
+                    merged_at: Set(r.merged_at),
+                    closed_at: Set(r.closed_at),
+                    additions: Set(r.additions),
+                    deletions: Set(r.deletions),
+                    changed_files: Set(r.changed_files),
+                    base_ref: Set(r.base_ref.clone()),
+                    head_ref: Set(r.head_ref.clone()),
+                    merge_commit_sha: Set(r.merge_commit_sha.clone()),
+                    first_commit_at: Set(r.first_commit_at),
+                    first_review_at: Set(r.first_review_at),
+                    first_response_at: Set(r.first_response_at),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                    ..Default::default()
+                },
+            )
         })
         .collect();
     use pull_requests::Column as P;
-    for chunk in models.chunks(PR_CHUNK) {
-        pull_requests::Entity::insert_many(chunk.to_vec())
+    for chunk in batches(models) {
+        pull_requests::Entity::insert_many(chunk)
             .on_conflict(
                 OnConflict::columns([P::RepositoryId, P::Number])
                     .update_columns([
@@ -259,78 +263,95 @@ pub async fn store_pulls(db: &impl ConnectionTrait, repo_id: i64, rows: &[PrRow]
             .await?;
     }
     let id_of = pull_ids(db, repo_id, &numbers).await?;
-    let ids: Vec<i64> = id_of.values().copied().collect();
-    let old_reviews = pr_reviews::Entity::delete_many()
-        .filter(pr_reviews::Column::PullRequestId.is_in(ids.clone()))
-        .exec(db)
-        .await?
-        .rows_affected;
-    let old_commits = pr_commits::Entity::delete_many()
-        .filter(pr_commits::Column::PullRequestId.is_in(ids.clone()))
-        .exec(db)
-        .await?
-        .rows_affected;
-    let old_comments = pr_comments::Entity::delete_many()
-        .filter(pr_comments::Column::PullRequestId.is_in(ids.clone()))
-        .exec(db)
-        .await?
-        .rows_affected;
-    let old_links = pr_issue_links::Entity::delete_many()
-        .filter(pr_issue_links::Column::PullRequestId.is_in(ids))
-        .exec(db)
-        .await?
-        .rows_affected;
+    // Only pull requests stored before have rows to replace (an upsert keeps their ids).
+    let (mut old_reviews, mut old_commits, mut old_comments, mut old_links) = (0, 0, 0, 0);
+    let ids: Vec<i64> = before.values().copied().collect();
+    if !ids.is_empty() {
+        old_reviews = pr_reviews::Entity::delete_many()
+            .filter(pr_reviews::Column::PullRequestId.is_in(ids.clone()))
+            .exec(db)
+            .await?
+            .rows_affected;
+        old_commits = pr_commits::Entity::delete_many()
+            .filter(pr_commits::Column::PullRequestId.is_in(ids.clone()))
+            .exec(db)
+            .await?
+            .rows_affected;
+        old_comments = pr_comments::Entity::delete_many()
+            .filter(pr_comments::Column::PullRequestId.is_in(ids.clone()))
+            .exec(db)
+            .await?
+            .rows_affected;
+        old_links = pr_issue_links::Entity::delete_many()
+            .filter(pr_issue_links::Column::PullRequestId.is_in(ids))
+            .exec(db)
+            .await?
+            .rows_affected;
+    }
     let with_id: Vec<(i64, &PrRow)> = rows
         .iter()
         .filter_map(|r| id_of.get(&r.number).map(|id| (*id, r)))
         .collect();
 
-    let reviews: Vec<pr_reviews::ActiveModel> = with_id
+    let reviews: Vec<(usize, pr_reviews::ActiveModel)> = with_id
         .iter()
         .flat_map(|(id, r)| {
-            r.reviews.iter().map(move |x| pr_reviews::ActiveModel {
-                pull_request_id: Set(*id),
-                node_id: Set(x.node_id.clone()),
-                author: Set(x.author.clone()),
-                author_is_bot: Set(x.author_is_bot),
-                state: Set(x.state.clone()),
-                submitted_at: Set(x.submitted_at),
-                commit_sha: Set(x.commit_sha.clone()),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
+            r.reviews.iter().map(move |x| {
+                let size = 6 * FIXED + x.node_id.len() + text(&x.author) + x.state.len() + text(&x.commit_sha);
+                (
+                    size,
+                    pr_reviews::ActiveModel {
+                        pull_request_id: Set(*id),
+                        node_id: Set(x.node_id.clone()),
+                        author: Set(x.author.clone()),
+                        author_is_bot: Set(x.author_is_bot),
+                        state: Set(x.state.clone()),
+                        submitted_at: Set(x.submitted_at),
+                        commit_sha: Set(x.commit_sha.clone()),
+                        created_at: Set(now),
+                        updated_at: Set(now),
+                        ..Default::default()
+                    },
+                )
             })
         })
         .collect();
     counts.reviews = Written::replaced(old_reviews, reviews.len() as u64);
-    for chunk in reviews.chunks(CHUNK) {
-        pr_reviews::Entity::insert_many(chunk.to_vec())
+    for chunk in batches(reviews) {
+        pr_reviews::Entity::insert_many(chunk)
             .exec_without_returning(db)
             .await?;
     }
 
-    let commits: Vec<pr_commits::ActiveModel> = with_id
+    let commits: Vec<(usize, pr_commits::ActiveModel)> = with_id
         .iter()
         .flat_map(|(id, r)| {
-            r.commits.iter().map(move |c| pr_commits::ActiveModel {
-                pull_request_id: Set(*id),
-                sha: Set(c.sha.clone()),
-                message: Set(c.message.clone()),
-                author_name: Set(c.author_name.clone()),
-                author_email: Set(c.author_email.clone()),
-                author_login: Set(c.author_login.clone()),
-                authored_at: Set(c.authored_at),
-                committed_at: Set(c.committed_at),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
+            r.commits.iter().map(move |c| {
+                let size = 5 * FIXED + c.sha.len() + c.message.len() + text(&c.author_name);
+                let size = size + text(&c.author_email) + text(&c.author_login);
+                (
+                    size,
+                    pr_commits::ActiveModel {
+                        pull_request_id: Set(*id),
+                        sha: Set(c.sha.clone()),
+                        message: Set(c.message.clone()),
+                        author_name: Set(c.author_name.clone()),
+                        author_email: Set(c.author_email.clone()),
+                        author_login: Set(c.author_login.clone()),
+                        authored_at: Set(c.authored_at),
+                        committed_at: Set(c.committed_at),
+                        created_at: Set(now),
+                        updated_at: Set(now),
+                        ..Default::default()
+                    },
+                )
             })
         })
         .collect();
     counts.commits = Written::replaced(old_commits, commits.len() as u64);
-    for chunk in commits.chunks(PR_CHUNK) {
+    for chunk in batches(commits) {
         // A PR lists a commit once; `do_nothing` only guards against an API repeating one.
-        pr_commits::Entity::insert_many(chunk.to_vec())
+        pr_commits::Entity::insert_many(chunk)
             .on_conflict(
                 OnConflict::columns([pr_commits::Column::PullRequestId, pr_commits::Column::Sha])
                     .do_nothing()
@@ -340,26 +361,32 @@ pub async fn store_pulls(db: &impl ConnectionTrait, repo_id: i64, rows: &[PrRow]
             .await?;
     }
 
-    let comments: Vec<pr_comments::ActiveModel> = with_id
+    let comments: Vec<(usize, pr_comments::ActiveModel)> = with_id
         .iter()
         .flat_map(|(id, r)| {
-            r.comments.iter().map(move |c| pr_comments::ActiveModel {
-                pull_request_id: Set(*id),
-                node_id: Set(c.node_id.clone()),
-                kind: Set(c.kind.to_string()),
-                author: Set(c.author.clone()),
-                author_is_bot: Set(c.author_is_bot),
-                created: Set(c.created),
-                updated: Set(c.updated),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
+            r.comments.iter().map(move |c| {
+                let size = 6 * FIXED + c.node_id.len() + c.kind.len() + text(&c.author);
+                (
+                    size,
+                    pr_comments::ActiveModel {
+                        pull_request_id: Set(*id),
+                        node_id: Set(c.node_id.clone()),
+                        kind: Set(c.kind.to_string()),
+                        author: Set(c.author.clone()),
+                        author_is_bot: Set(c.author_is_bot),
+                        created: Set(c.created),
+                        updated: Set(c.updated),
+                        created_at: Set(now),
+                        updated_at: Set(now),
+                        ..Default::default()
+                    },
+                )
             })
         })
         .collect();
     counts.comments = Written::replaced(old_comments, comments.len() as u64);
-    for chunk in comments.chunks(CHUNK) {
-        pr_comments::Entity::insert_many(chunk.to_vec())
+    for chunk in batches(comments) {
+        pr_comments::Entity::insert_many(chunk)
             .on_conflict(
                 OnConflict::columns([pr_comments::Column::PullRequestId, pr_comments::Column::NodeId])
                     .do_nothing()
@@ -369,22 +396,28 @@ pub async fn store_pulls(db: &impl ConnectionTrait, repo_id: i64, rows: &[PrRow]
             .await?;
     }
 
-    let links: Vec<pr_issue_links::ActiveModel> = with_id
+    let links: Vec<(usize, pr_issue_links::ActiveModel)> = with_id
         .iter()
         .flat_map(|(id, r)| {
-            r.links.iter().map(move |l| pr_issue_links::ActiveModel {
-                pull_request_id: Set(*id),
-                issue_key: Set(l.issue_key.clone()),
-                found_in: Set(l.found_in.to_string()),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
+            r.links.iter().map(move |l| {
+                let size = 3 * FIXED + l.issue_key.len() + l.found_in.len();
+                (
+                    size,
+                    pr_issue_links::ActiveModel {
+                        pull_request_id: Set(*id),
+                        issue_key: Set(l.issue_key.clone()),
+                        found_in: Set(l.found_in.to_string()),
+                        created_at: Set(now),
+                        updated_at: Set(now),
+                        ..Default::default()
+                    },
+                )
             })
         })
         .collect();
     counts.links = Written::replaced(old_links, links.len() as u64);
-    for chunk in links.chunks(CHUNK) {
-        pr_issue_links::Entity::insert_many(chunk.to_vec())
+    for chunk in batches(links) {
+        pr_issue_links::Entity::insert_many(chunk)
             .exec_without_returning(db)
             .await?;
     }
