@@ -121,7 +121,12 @@ async fn run(issues: usize, prs: usize, quick: bool) -> Vec<Row> {
                 full["peak_rss_kb"].as_u64().unwrap_or(0) / 1024,
                 failed(&full)
             ),
-            if db == "sqlite" { "≤ 15 s, ≤ 25 requests per 1,000 PRs" } else { "≤ 25 requests per 1,000 PRs" }.into(),
+            if db == "sqlite" {
+                "≤ 15 s, ≤ 25 requests per 1,000 PRs"
+            } else {
+                "≤ 25 requests per 1,000 PRs"
+            }
+            .into(),
         ));
         let again = sync_job(&url, &key, "github_sync");
         rows.push(Row(
@@ -564,7 +569,11 @@ async fn live_service_inner(clients: usize) -> Vec<Row> {
         }
         stops.push(asked.elapsed());
     }
-    http.post(format!("{admin}/sim/config")).json(&json!({})).send().await.unwrap();
+    http.post(format!("{admin}/sim/config"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
 
     // Fan-out: `clients` sockets; each status change must reach every one of them.
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Instant, String)>();
@@ -630,7 +639,11 @@ async fn live_service_inner(clients: usize) -> Vec<Row> {
     vec![
         Row(
             format!("force stop with 5 s upstream latency ({rounds} stops)"),
-            format!("p50 {} ms, p99 {} ms", ms(pct(&mut stops, 0.5)), ms(pct(&mut stops, 0.99))),
+            format!(
+                "p50 {} ms, p99 {} ms",
+                ms(pct(&mut stops, 0.5)),
+                ms(pct(&mut stops, 0.99))
+            ),
             "< 1 s".into(),
         ),
         Row(

@@ -127,7 +127,11 @@ impl Actor {
 
     /// At start-up: a RUNNING row with a stale heartbeat was left by a dead process.
     async fn recover(&mut self) -> Result<(), DbErr> {
-        let reaped = db::jobs::reap_stale(&self.deps.db, chrono::Duration::from_std(self.lease).unwrap_or_default()).await?;
+        let reaped = db::jobs::reap_stale(
+            &self.deps.db,
+            chrono::Duration::from_std(self.lease).unwrap_or_default(),
+        )
+        .await?;
         for job in reaped {
             tracing::warn!(
                 job,
@@ -183,7 +187,12 @@ impl Actor {
                 r.logged_message = message;
             }
         }
-        match db::jobs::reap_stale(&self.deps.db, chrono::Duration::from_std(self.lease).unwrap_or_default()).await {
+        match db::jobs::reap_stale(
+            &self.deps.db,
+            chrono::Duration::from_std(self.lease).unwrap_or_default(),
+        )
+        .await
+        {
             Ok(reaped) => {
                 for job in reaped.iter().filter_map(|j| JobType::parse(j)) {
                     self.publish_job(job).await;

@@ -47,7 +47,10 @@ impl Serve {
             .unwrap();
         let base = format!("http://127.0.0.1:{port}");
         let started = Instant::now();
-        while reqwest::get(format!("{base}/health/ready")).await.map(|r| r.status()) != Ok(reqwest::StatusCode::OK) {
+        while !reqwest::get(format!("{base}/health/ready"))
+            .await
+            .is_ok_and(|r| r.status() == reqwest::StatusCode::OK)
+        {
             assert!(started.elapsed() < Duration::from_secs(30), "serve did not get ready");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -125,7 +128,10 @@ async fn sigkill_mid_jira_sync_then_restart_completes_with_identical_rows(db: Db
     loop {
         let stored = jira_issues::Entity::find().count(&conn).await.unwrap();
         if stored >= 30 {
-            assert!(stored < total, "the sync finished before the kill ({stored} of {total})");
+            assert!(
+                stored < total,
+                "the sync finished before the kill ({stored} of {total})"
+            );
             break;
         }
         assert!(started.elapsed() < Duration::from_secs(30), "no page stored in 30 s");

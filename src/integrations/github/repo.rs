@@ -237,6 +237,7 @@ impl RepoSync<'_, '_> {
     /// Writes a page, the checkpoint and (when a pass ends) its watermark in one transaction.
     async fn write(&self, cur: &RepoCursor, page: Page) -> Result<(), SyncError> {
         let txn = self.db.begin().await?;
+        db::relaxed_commit(&txn).await?;
         if let Some(meta) = &page.meta {
             db::github::set_repository_meta(&txn, self.repo.id, meta).await?;
         }
