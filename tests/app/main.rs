@@ -7,6 +7,7 @@ mod helpers;
 
 mod auth;
 mod config;
+mod flow;
 mod github_sync;
 mod health;
 mod integrations;
