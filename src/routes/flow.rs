@@ -536,6 +536,17 @@ async fn removal_dialog(
             }),
         })
         .collect();
+    // Preselect a step of the same category: the usual intent when merging steps.
+    let selected = selected.or_else(|| match kind {
+        Kind::Step => {
+            let category = resolver.step(id).map(|s| s.category);
+            targets
+                .iter()
+                .find(|t| resolver.step(t.id).map(|s| s.category) == category)
+                .map(|t| t.id)
+        }
+        _ => None,
+    });
     Ok(dialog::removal(&dialog::Removal {
         kind,
         id,

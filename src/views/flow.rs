@@ -273,7 +273,9 @@ fn steps(p: &FlowPage<'_>) -> Markup {
                                     td.actions {
                                         @let moved = format!("/flow/steps/{}/move", s.id);
                                         @if i > 0 { (post_button(&moved, p.csrf, &[("direction", "up")], "button secondary small", "↑", &format!("Move {} up", s.name))) }
+                                        @else { button.button.secondary.small type="button" disabled aria-hidden="true" { "↑" } }
                                         @if i < last { (post_button(&moved, p.csrf, &[("direction", "down")], "button secondary small", "↓", &format!("Move {} down", s.name))) }
+                                        @else { button.button.secondary.small type="button" disabled aria-hidden="true" { "↓" } }
                                         (row_actions(Kind::Step, s.id, s.active, &s.name, p.csrf))
                                     }
                                 }
