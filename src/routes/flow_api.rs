@@ -68,9 +68,13 @@ pub struct StepBody {
     position: Option<i32>,
     is_commitment_point: Option<bool>,
     active: Option<bool>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    id: Option<i64>,
+    /// A row as `GET` returns it may be sent back: these are read-only and ignored.
+    #[serde(default, rename = "id")]
+    _id: Option<i64>,
+    #[serde(default, rename = "created_at")]
+    _created_at: Option<Value>,
+    #[serde(default, rename = "updated_at")]
+    _updated_at: Option<Value>,
 }
 
 impl StepBody {
@@ -276,9 +280,13 @@ pub struct TypeBody {
     work_category: Option<String>,
     hierarchy_level: Option<i32>,
     active: Option<bool>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    id: Option<i64>,
+    /// A row as `GET` returns it may be sent back: these are read-only and ignored.
+    #[serde(default, rename = "id")]
+    _id: Option<i64>,
+    #[serde(default, rename = "created_at")]
+    _created_at: Option<Value>,
+    #[serde(default, rename = "updated_at")]
+    _updated_at: Option<Value>,
 }
 
 impl TypeBody {
@@ -412,9 +420,13 @@ pub struct StatusBody {
     #[serde(default, deserialize_with = "present")]
     issue_type_mapping_id: Option<Option<i64>>,
     active: Option<bool>,
-    #[serde(default)]
-    #[allow(dead_code)]
-    id: Option<i64>,
+    /// A row as `GET` returns it may be sent back: these are read-only and ignored.
+    #[serde(default, rename = "id")]
+    _id: Option<i64>,
+    #[serde(default, rename = "created_at")]
+    _created_at: Option<Value>,
+    #[serde(default, rename = "updated_at")]
+    _updated_at: Option<Value>,
 }
 
 impl StatusBody {

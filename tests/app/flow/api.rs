@@ -102,6 +102,16 @@ async fn steps_are_created_renamed_reordered_and_validated(db: Db) {
         .await;
     assert_eq!(status, 200, "an unused step deactivates directly");
     assert_eq!(api.get("/api/v1/flow/steps/999999").await.0, 404);
+
+    // A row as GET returns it can be sent back with a change.
+    let (_, mut row) = api.get(&format!("/api/v1/flow/steps/{id}")).await;
+    row["name"] = json!("Deploy again");
+    let (status, saved) = api.put(&format!("/api/v1/flow/steps/{id}"), row).await;
+    assert_eq!((status, saved["name"].as_str()), (200, Some("Deploy again")), "{saved}");
+    let (status, _) = api
+        .put(&format!("/api/v1/flow/steps/{id}"), json!({"nmae": "typo"}))
+        .await;
+    assert_eq!(status, 422, "unknown fields are refused");
 }
 db_test!(steps_are_created_renamed_reordered_and_validated);
 
