@@ -557,3 +557,39 @@ async fn the_default_flow_maps_everything_a_real_sync_brings(db: Db) {
     assert_eq!(api.unmapped().await["statuses"], json!([]));
 }
 db_test!(the_default_flow_maps_everything_a_real_sync_brings);
+
+/// A failure after the mappings moved (here: the step delete, made to fail by a trigger) leaves
+/// the mappings where they were: reassignment and deletion are one transaction.
+async fn a_failed_delete_rolls_the_reassignment_back(db: Db) {
+    use sea_orm::ConnectionTrait;
+    let app = spawn_app(db).await;
+    let api = Api::admin(&app).await;
+    let review = api.step("Code Review").await;
+    let doing = api.step("In Progress").await;
+    let sql: &[&str] = match db {
+        Db::Sqlite => &["CREATE TRIGGER no_delete BEFORE DELETE ON flow_steps BEGIN SELECT RAISE(ABORT, 'no'); END"],
+        Db::Postgres => &[
+            "CREATE FUNCTION no_delete() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'no'; END $$ LANGUAGE plpgsql",
+            "CREATE TRIGGER no_delete BEFORE DELETE ON flow_steps FOR EACH ROW EXECUTE FUNCTION no_delete()",
+        ],
+    };
+    for s in sql {
+        app.db.execute_unprepared(s).await.unwrap();
+    }
+    let before = api.status_mappings().await;
+    assert_eq!(before.iter().filter(|m| m["flow_step_id"] == review).count(), 2);
+    let (status, _) = api
+        .post(
+            &format!("/api/v1/flow/steps/{review}/delete"),
+            json!({"reassign_to": doing}),
+        )
+        .await;
+    assert!(status >= 500, "the delete failed: {status}");
+    assert_eq!(
+        api.status_mappings().await,
+        before,
+        "the moved mappings were rolled back"
+    );
+    assert_eq!(api.get(&format!("/api/v1/flow/steps/{review}")).await.0, 200);
+}
+db_test!(a_failed_delete_rolls_the_reassignment_back);
