@@ -63,6 +63,12 @@ impl Application {
             .await
             .context("cannot connect to the database (DATABASE_URL)")?;
         db::migrate(&db).await.context("cannot apply database migrations")?;
+        // Registered before the port opens: a SIGTERM that arrives as soon as the port answers
+        // must already find our handler, not the default (immediate death).
+        #[cfg(unix)]
+        let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        #[cfg(not(unix))]
+        let term = None;
         let listener = TcpListener::bind(settings.bind_address)
             .with_context(|| format!("cannot listen on {}", settings.bind_address))?;
         let port = listener.local_addr()?.port();
@@ -99,7 +105,7 @@ impl Application {
             orchestrator,
             shutdown: shutdown.clone(),
         });
-        tokio::spawn(cancel_on_signal(shutdown));
+        tokio::spawn(cancel_on_signal(shutdown, term));
         tokio::spawn(crate::realtime::push_health(state.clone()));
         let key = Arc::new(session_key(settings.secret_key.expose_secret()));
         let server = serve(listener, state.clone(), key)?;
@@ -169,25 +175,19 @@ fn state_shutdown(state: &web::Data<AppState>) -> impl std::future::Future<Outpu
 }
 
 /// SIGTERM or Ctrl-C cancels the shutdown token (we handle signals so sockets can close first).
-async fn cancel_on_signal(token: CancellationToken) {
+#[cfg(unix)]
+async fn cancel_on_signal(token: CancellationToken, term: Option<tokio::signal::unix::Signal>) {
     let signal = async {
-        #[cfg(unix)]
-        {
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(mut term) => {
-                    tokio::select! {
-                        _ = tokio::signal::ctrl_c() => {},
-                        _ = term.recv() => {},
-                    }
-                }
-                Err(_) => {
-                    let _ = tokio::signal::ctrl_c().await;
+        match term {
+            Some(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {},
+                    _ = term.recv() => {},
                 }
             }
-        }
-        #[cfg(not(unix))]
-        {
-            let _ = tokio::signal::ctrl_c().await;
+            None => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
         }
     };
     tokio::select! {
@@ -195,6 +195,14 @@ async fn cancel_on_signal(token: CancellationToken) {
             tracing::info!("shutdown requested");
             token.cancel();
         }
+        _ = token.cancelled() => {}
+    }
+}
+
+#[cfg(not(unix))]
+async fn cancel_on_signal(token: CancellationToken, _term: Option<()>) {
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => token.cancel(),
         _ = token.cancelled() => {}
     }
 }

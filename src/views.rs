@@ -4,6 +4,7 @@ pub mod assets;
 pub mod auth;
 pub mod components;
 pub mod dashboard;
+pub mod flow;
 pub mod ids;
 pub mod integrations;
 pub mod jobs;

@@ -8,6 +8,7 @@ mod helpers;
 mod auth;
 mod config;
 mod crash;
+mod flow;
 mod github_sync;
 mod health;
 mod integrations;
