@@ -2,7 +2,8 @@
 //! the simulators in their own process, each sync in its own process (so its peak memory is its
 //! own), and the service started cold. Prints one Markdown table.
 //!
-//! Usage: `bench [--issues N] [--prs N] [--quick]` (defaults: 100,000 issues, 20,000 PRs).
+//! Usage: `bench [--issues N] [--prs N] [--quick] [--db sqlite|postgres] [--no-service]`
+//! (defaults: 100,000 issues, 20,000 PRs, both databases, the service rows too).
 #![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader};
@@ -69,7 +70,11 @@ async fn run(issues: usize, prs: usize, quick: bool) -> Vec<Row> {
     rows.push(jira_throughput(&urls, issues).await);
     rows.push(graphql_throughput(&urls).await);
 
+    let only_db = std::env::args().skip_while(|a| a != "--db").nth(1);
     for db in ["sqlite", "postgres"] {
+        if only_db.as_deref().is_some_and(|d| d != db) {
+            continue;
+        }
         let (url, cleanup) = fresh_db(db).await;
         let key = random_key();
         add_jira(&url, &key, &urls).await;
@@ -108,13 +113,17 @@ async fn run(issues: usize, prs: usize, quick: bool) -> Vec<Row> {
             "one search request per project (+3 reference, +1 per project lookup)".into(),
         ));
         add_github(&url, &key, &urls).await;
+        // Each full sync starts with a fresh GraphQL budget (5,000 points an hour).
+        let admin = urls["admin"].as_str().unwrap();
+        reqwest::Client::new().post(format!("{admin}/sim/reset-limits")).send().await.unwrap();
         let full = sync_job(&url, &key, "github_sync");
+        let points = graphql_points_used(&urls).await;
         let prs_fetched = full["counts"]["pull_requests"]["fetched"].as_u64().unwrap_or(0);
         let per_k = |n: &Value| n.as_f64().unwrap_or(0.0) * 1000.0 / prs.max(1) as f64;
         rows.push(Row(
             format!("GitHub full sync into {db} ({prs_fetched} PRs, 20 repositories)"),
             format!(
-                "{:.1} s, {} requests ({:.1} per 1,000 PRs), peak RSS {} MB{}",
+                "{:.1} s, {} requests ({:.1} per 1,000 PRs), {points} GraphQL points, peak RSS {} MB{}",
                 full["seconds"].as_f64().unwrap_or(0.0),
                 full["api_requests"],
                 per_k(&full["api_requests"]),
@@ -144,9 +153,25 @@ async fn run(issues: usize, prs: usize, quick: bool) -> Vec<Row> {
     let _ = sim.kill();
     let _ = sim.wait();
 
-    rows.extend(live_service(if quick { 500 } else { 2_000 }));
-    rows.extend(service_start().await);
+    if !std::env::args().any(|a| a == "--no-service") {
+        rows.extend(live_service(if quick { 500 } else { 2_000 }));
+        rows.extend(service_start().await);
+    }
     rows
+}
+
+/// GraphQL points spent in the current rate-limit window (`GET /rate_limit`, which is free).
+async fn graphql_points_used(urls: &Value) -> u64 {
+    let body: Value = reqwest::Client::new()
+        .get(format!("{}/rate_limit", urls["github"].as_str().unwrap()))
+        .bearer_auth("sim-github-token")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap_or_default();
+    body["resources"]["graphql"]["used"].as_u64().unwrap_or(0)
 }
 
 fn failed(run: &Value) -> String {
