@@ -1,5 +1,6 @@
 //! The only place SeaORM queries live: free functions over `&impl ConnectionTrait`.
 
+pub mod analytics;
 pub mod github;
 pub mod integrations;
 pub mod jira;

@@ -2,4 +2,5 @@
 
 pub mod integration;
 pub mod job;
+pub mod metrics;
 pub mod settings;

@@ -10,6 +10,7 @@ mod m20261128_000001_core;
 mod m20261128_000002_jira;
 mod m20261128_000003_flow;
 mod m20261128_000004_github;
+mod m20261128_000006_analytics;
 
 /// Applies / rolls back every pulse-etl migration, in order.
 pub struct Migrator;
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000002_jira::Migration),
             Box::new(m20261128_000003_flow::Migration),
             Box::new(m20261128_000004_github::Migration),
+            Box::new(m20261128_000006_analytics::Migration),
         ]
     }
 }

@@ -21,7 +21,7 @@ use serde_json::json;
 const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432";
 
 /// Every table the migrations create, in creation order.
-const TABLES: [&str; 20] = [
+const TABLES: [&str; 23] = [
     "integrations",
     "jobs",
     "job_runs",
@@ -42,6 +42,9 @@ const TABLES: [&str; 20] = [
     "pr_comments",
     "deployments",
     "pr_issue_links",
+    "pr_stage_times",
+    "issue_flow_times",
+    "analytics_refresh",
 ];
 
 /// A throw-away database, removed by [`TestDb::finish`].

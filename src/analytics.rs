@@ -1,0 +1,38 @@
+//! Analytics: loads the precomputed rows, applies the metric formulas of `domain::metrics`
+//! to the filtered window, and hands reports to the pages and the JSON API.
+
+pub mod dora;
+pub mod filters;
+pub mod flow;
+pub mod prs;
+pub mod resolver;
+
+use serde::Serialize;
+
+/// Why a number is missing and where to fix it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Missing {
+    pub reason: String,
+    /// Page that fixes it (`/integrations`, `/flow`), with a label for the link.
+    pub fix: Option<(&'static str, &'static str)>,
+}
+
+impl Missing {
+    pub fn new(reason: impl Into<String>, fix: Option<(&'static str, &'static str)>) -> Self {
+        Self {
+            reason: reason.into(),
+            fix,
+        }
+    }
+}
+
+pub const FIX_INTEGRATIONS: Option<(&str, &str)> = Some(("/integrations", "Integrations"));
+pub const FIX_FLOW: Option<(&str, &str)> = Some(("/flow", "Flow configuration"));
+
+/// `Some(value)` or the reason it cannot be computed.
+pub fn explained<T>(value: Option<T>, missing: impl FnOnce() -> Missing) -> (Option<T>, Option<Missing>) {
+    match value {
+        Some(v) => (Some(v), None),
+        None => (None, Some(missing())),
+    }
+}
