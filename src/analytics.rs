@@ -7,7 +7,33 @@ pub mod flow;
 pub mod prs;
 pub mod resolver;
 
+use sea_orm::{DatabaseConnection, DbErr};
 use serde::Serialize;
+
+/// What the filter form offers: repositories (`owner/name`), projects (keys), issue types and
+/// work categories.
+#[derive(Clone, Debug, Default)]
+pub struct Choices {
+    pub repositories: Vec<String>,
+    pub projects: Vec<String>,
+}
+
+impl Choices {
+    pub async fn load(db: &DatabaseConnection) -> Result<Self, DbErr> {
+        Ok(Self {
+            repositories: crate::db::analytics::repository_choices(db)
+                .await?
+                .into_iter()
+                .map(|r| r.1)
+                .collect(),
+            projects: crate::db::analytics::project_choices(db)
+                .await?
+                .into_iter()
+                .map(|r| r.1)
+                .collect(),
+        })
+    }
+}
 
 /// Why a number is missing and where to fix it.
 #[derive(Clone, Debug, PartialEq, Serialize)]

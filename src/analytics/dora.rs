@@ -140,8 +140,8 @@ pub async fn report(db: &DatabaseConnection, filters: Filters) -> Result<DoraRep
     let projects = ids(&filters.projects, &db::analytics::project_choices(db).await?);
     let w = filters.window;
     let prev = w.previous();
-    let far = DateTime::<Utc>::MAX_UTC;
-    let rows = db::analytics::production_deployments(db, &repos, prev.start(), far).await?;
+    // Everything deployed after the window too: a later incident may follow a later deployment.
+    let rows = db::analytics::production_deployments(db, &repos, prev.start()).await?;
     let deploys: Vec<Deploy> = rows
         .iter()
         .filter_map(|d| {

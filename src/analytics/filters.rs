@@ -29,7 +29,8 @@ pub struct Filters {
 impl Filters {
     /// Reads `range`, `from`, `to` (YYYY-MM-DD, inclusive, UTC days), `repositories`,
     /// `projects`, `authors`, `issue_types`, `categories`, `benchmark`; lists may repeat the key
-    /// or separate values by commas. `from`/`to` win over `range`.
+    /// or separate values by commas. `from`/`to` apply with `range=custom` or without `range`
+    /// (the form always sends the dates; a preset range wins over them).
     pub fn parse(query: &str, today: NaiveDate) -> Result<Self, String> {
         let mut f = Filters {
             range: DEFAULT_DAYS.to_string(),
@@ -41,7 +42,7 @@ impl Filters {
             categories: vec![],
             benchmark: None,
         };
-        let (mut from, mut to) = (None, None);
+        let (mut from, mut to, mut range_given) = (None, None, false);
         for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
             let v = v.trim();
             if v.is_empty() {
@@ -51,7 +52,10 @@ impl Filters {
                 l.extend(v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from));
             };
             match k.as_ref() {
-                "range" => f.range = v.to_string(),
+                "range" => {
+                    f.range = v.to_string();
+                    range_given = true;
+                }
                 "from" => from = Some(date(v, "from")?),
                 "to" => to = Some(date(v, "to")?),
                 "repositories" => list(&mut f.repositories),
@@ -63,7 +67,7 @@ impl Filters {
                 _ => {}
             }
         }
-        if from.is_some() || to.is_some() || f.range == "custom" {
+        if f.range == "custom" || (!range_given && (from.is_some() || to.is_some())) {
             let to = to.unwrap_or(today);
             let from = from.unwrap_or_else(|| Window::last_days(to, DEFAULT_DAYS).from);
             f.window = Window::new(from, to);
@@ -152,6 +156,8 @@ mod tests {
         assert_eq!((c.range.as_str(), c.window.days()), ("custom", 31));
         assert_eq!(Filters::parse(&c.query(), today()).unwrap(), c);
         assert!(Filters::parse("range=7", today()).is_err());
+        let preset = Filters::parse("range=180&from=2026-01-01&to=2026-01-31", today()).unwrap();
+        assert_eq!((preset.range.as_str(), preset.window.days()), ("180", 180));
         assert!(Filters::parse("from=yesterday", today()).is_err());
         assert_eq!(Filters::parse("", today()).unwrap().window.days(), 90);
     }

@@ -56,6 +56,8 @@ pub struct FlowReport {
     pub missing: Option<Missing>,
     pub projects: Vec<String>,
     pub issue_types: Vec<String>,
+    /// Step name (or unmapped key) → category, for every key in `time_in_step`.
+    pub step_categories: Vec<(String, String)>,
 }
 
 const DRILL_DOWN_ROWS: usize = 200;
@@ -123,6 +125,10 @@ pub async fn report(db: &DatabaseConnection, filters: Filters) -> Result<FlowRep
     let counted: Vec<&issue_flow_times::Model> = selected.into_iter().filter(|i| i.counted).collect();
     let steps = db::analytics::step_order(db).await?;
     let order: Vec<String> = steps.iter().map(|s| s.0.clone()).collect();
+    let mut step_categories = steps.clone();
+    for c in ["TO_DO", "IN_PROGRESS", "WAITING", "DONE", "DISCARDED"] {
+        step_categories.push((format!("(unmapped {c})"), c.to_string()));
+    }
     let now = Utc::now();
     let w = filters.window;
     let current = numbers(&counted, &w, &order, now);
@@ -211,6 +217,7 @@ pub async fn report(db: &DatabaseConnection, filters: Filters) -> Result<FlowRep
         missing,
         projects: project_choices.into_iter().map(|p| p.1).collect(),
         issue_types,
+        step_categories,
     })
 }
 

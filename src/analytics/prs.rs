@@ -26,6 +26,33 @@ pub struct PrNumbers {
     pub reviews_per_pr: Option<f64>,
     pub merged_without_approval: Option<f64>,
     pub throughput_per_week: f64,
+    /// PR size (lines added + deleted) histogram: bin label and count.
+    pub size_bins: Vec<(String, usize)>,
+}
+
+/// Upper bounds (inclusive) of the size bins; larger PRs fall in the last, open bin.
+const SIZE_BINS: [i32; 5] = [10, 50, 200, 500, 1000];
+
+fn size_bins(sizes: impl Iterator<Item = i32>) -> Vec<(String, usize)> {
+    let mut counts = [0usize; SIZE_BINS.len() + 1];
+    for s in sizes {
+        counts[SIZE_BINS.iter().position(|b| s <= *b).unwrap_or(SIZE_BINS.len())] += 1;
+    }
+    let mut lo = 0;
+    let mut out: Vec<(String, usize)> = SIZE_BINS
+        .iter()
+        .zip(counts)
+        .map(|(hi, n)| {
+            let label = format!("{lo}–{hi} lines");
+            lo = hi + 1;
+            (label, n)
+        })
+        .collect();
+    out.push((
+        format!("over {} lines", SIZE_BINS[SIZE_BINS.len() - 1]),
+        counts[SIZE_BINS.len()],
+    ));
+    out
 }
 
 /// A merged PR for the drill-down list.
@@ -91,6 +118,7 @@ pub fn numbers(prs: &[pr_stage_times::Model], w: &Window) -> PrNumbers {
         reviews_per_pr: mean(&reviews),
         merged_without_approval: (n > 0).then(|| humans.iter().filter(|p| !p.approved).count() as f64 / n as f64),
         throughput_per_week: per_week(n, w),
+        size_bins: size_bins(humans.iter().map(|p| p.size)),
     }
 }
 

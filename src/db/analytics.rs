@@ -124,16 +124,13 @@ async fn rebuild(db: &DatabaseConnection, fingerprint: &str) -> Result<(), DbErr
 }
 
 /// Successful production deployments (deployed time = first success), optionally of some
-/// repositories, deployed in `[from, to)`.
+/// repositories, deployed at or after `from`.
 pub async fn production_deployments(
     db: &impl ConnectionTrait,
     repositories: &[i64],
     from: DateTime<Utc>,
-    to: DateTime<Utc>,
 ) -> Result<Vec<deployments::Model>, DbErr> {
-    let mut q = precompute::successful_production()
-        .filter(deployments::Column::FinishedAt.gte(from))
-        .filter(deployments::Column::FinishedAt.lt(to));
+    let mut q = precompute::successful_production().filter(deployments::Column::FinishedAt.gte(from));
     if !repositories.is_empty() {
         q = q.filter(deployments::Column::RepositoryId.is_in(repositories.to_vec()));
     }

@@ -26,6 +26,9 @@ pub fn successful_production() -> Select<deployments::Entity> {
         .filter(deployments::Column::FinishedAt.is_not_null())
 }
 
+/// A status change: when, from, to.
+type Move = (DateTime<Utc>, Option<String>, String);
+
 type Child = (i64, Option<String>, bool, Option<DateTime<Utc>>, String);
 
 /// Stage moments of every merged pull request, with the deployment that shipped it.
@@ -197,7 +200,7 @@ pub async fn issues(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<usi
         .into_iter()
         .map(|s| (s.name.to_lowercase(), s.category_key))
         .collect();
-    let mut history: HashMap<i64, Vec<(DateTime<Utc>, Option<String>, String)>> = HashMap::new();
+    let mut history: HashMap<i64, Vec<Move>> = HashMap::new();
     let rows: Vec<(i64, DateTime<Utc>, Option<String>, String)> = jira_status_transitions::Entity::find()
         .select_only()
         .columns([
