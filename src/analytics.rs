@@ -5,7 +5,6 @@ pub mod dora;
 pub mod filters;
 pub mod flow;
 pub mod prs;
-pub mod resolver;
 
 use sea_orm::{DatabaseConnection, DbErr};
 use serde::Serialize;

@@ -1,5 +1,6 @@
 //! Pure rules with unit tests; no database, HTTP or HTML here.
 
+pub mod flow;
 pub mod integration;
 pub mod job;
 pub mod metrics;

@@ -9,7 +9,10 @@
 use std::{future::Future, path::PathBuf};
 
 use chrono::{TimeDelta, Utc};
-use entity::{integrations, jobs, orchestrator_settings, pull_requests, repositories};
+use entity::{
+    flow_steps, integrations, issue_type_mappings, jobs, orchestrator_settings, pull_requests, repositories,
+    status_mappings,
+};
 use migration::{Migrator, MigratorTrait, SchemaManager};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr,
@@ -182,6 +185,16 @@ async fn check_migrated(db: &DatabaseConnection) -> Result<(), DbErr> {
         )?;
     }
 
+    let seeded = (
+        flow_steps::Entity::find().count(db).await?,
+        issue_type_mappings::Entity::find().count(db).await?,
+        status_mappings::Entity::find().count(db).await?,
+    );
+    ensure(
+        seeded.0 >= 8 && seeded.1 >= 6 && seeded.2 >= 20,
+        format!("default flow not seeded: {seeded:?}"),
+    )?;
+
     let settings = orchestrator_settings::Entity::find().all(db).await?;
     ensure(settings.len() == 1, "expected one settings row")?;
     let s = &settings[0];
@@ -198,6 +211,20 @@ async fn check_migrated(db: &DatabaseConnection) -> Result<(), DbErr> {
 }
 
 async fn up_down_up(db: DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(&db, None).await?;
+    check_migrated(&db).await?;
+
+    // The default flow is data only: its down empties the flow tables and keeps them. (The
+    // analytics precompute tables, migrated after it, go down first.)
+    Migrator::down(&db, Some(2)).await?;
+    let left = flow_steps::Entity::find().count(&db).await?
+        + issue_type_mappings::Entity::find().count(&db).await?
+        + status_mappings::Entity::find().count(&db).await?;
+    ensure(left == 0, format!("{left} default flow rows left after its down"))?;
+    ensure(
+        SchemaManager::new(&db).has_table("flow_steps").await?,
+        "flow_steps dropped by a data migration",
+    )?;
     Migrator::up(&db, None).await?;
     check_migrated(&db).await?;
 

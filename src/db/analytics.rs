@@ -15,14 +15,13 @@ use sea_orm::{
 };
 use tokio::sync::Mutex;
 
-pub use precompute::load_resolver;
-
 /// One rebuild at a time in this process; a second caller waits, then finds it fresh.
 static REBUILD: Mutex<()> = Mutex::const_new(());
 
 const PRECOMPUTE: &str = "precompute";
 
-/// Tables whose rows feed the precompute; a change in any changes the fingerprint.
+/// Tables whose rows feed the precompute; a change in any changes the fingerprint (the flow
+/// configuration is covered by `db::flow::config_fingerprint`).
 const SOURCES: &[&str] = &[
     "pull_requests",
     "pr_reviews",
@@ -33,9 +32,6 @@ const SOURCES: &[&str] = &[
     "jira_issues",
     "jira_status_transitions",
     "jira_statuses",
-    "flow_steps",
-    "status_mappings",
-    "issue_type_mappings",
 ];
 
 #[derive(FromQueryResult)]
@@ -45,8 +41,8 @@ struct Stamp {
     max_updated: Option<String>,
 }
 
-/// Row count, largest id and latest `updated_at` of every source table: any insert, delete,
-/// replacement or update (mapping changes included) changes it.
+/// Row count, largest id and latest `updated_at` of every synced source table (any insert,
+/// delete, replacement or sync update changes it), and the flow configuration's fingerprint.
 pub async fn fingerprint(db: &impl ConnectionTrait) -> Result<String, DbErr> {
     let mut parts = Vec::with_capacity(SOURCES.len());
     for table in SOURCES {
@@ -65,6 +61,7 @@ pub async fn fingerprint(db: &impl ConnectionTrait) -> Result<String, DbErr> {
             ));
         }
     }
+    parts.push(format!("flow:{}", super::flow::config_fingerprint(db).await?));
     Ok(parts.join("|"))
 }
 

@@ -139,6 +139,15 @@ async fn a_mapping_change_applies_without_a_new_sync(db: Db) {
             .contains("INCIDENT")
     );
     assert!(after["time_to_restore_hours"]["median"].is_null());
+    app.login_viewer().await;
+    let html = app
+        .get(&format!("/analytics/dora?{WINDOW}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(count(&html, "#change-failure-rate .why a[href='/flow']"), 1);
+    assert_eq!(count(&html, "#time-to-restore .why a[href='/flow']"), 1);
 }
 db_test!(a_mapping_change_applies_without_a_new_sync);
 
@@ -205,7 +214,8 @@ async fn missing_data_is_explained_with_where_to_fix_it(db: Db) {
     app.login_viewer().await;
     let html = app.get("/analytics/dora").await.text().await.unwrap();
     assert!(count(&html, "#deployment-frequency .why a[href='/integrations']") == 1);
-    assert!(count(&html, "#change-failure-rate .why a[href='/flow']") == 1);
+    // The default flow maps Incident, so what is missing is the deployments.
+    assert!(count(&html, "#change-failure-rate .why a[href='/integrations']") == 1);
     let prs = app.get("/analytics/prs").await.text().await.unwrap();
     assert!(count(&prs, ".why a[href='/integrations']") == 1);
     let d = api(&app, "/api/v1/metrics/dora").await;

@@ -5,14 +5,14 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use entity::{
-    deployments, flow_steps, issue_flow_times, issue_type_mappings, jira_issues, jira_status_transitions,
-    jira_statuses, pr_comments, pr_commits, pr_reviews, pr_stage_times, pull_requests, status_mappings,
+    deployments, issue_flow_times, jira_issues, jira_status_transitions, jira_statuses, pr_comments, pr_commits,
+    pr_reviews, pr_stage_times, pull_requests,
 };
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set};
 
-use crate::analytics::resolver::{FlowResolver, Resolution, StatusMapping, Step, TypeMapping};
+use crate::domain::flow::{FlowResolver, Resolution};
 use crate::domain::metrics::dora::{Deploy, deployment_after};
-use crate::domain::metrics::flow::{Category, issue_flow};
+use crate::domain::metrics::flow::{Category, Place, issue_flow};
 use crate::domain::metrics::pr::{Activity, PrFacts, is_bot, moments};
 
 /// Rows per multi-row insert (well under SQLite's parameter limit).
@@ -149,51 +149,11 @@ pub async fn pull_requests(db: &impl ConnectionTrait) -> Result<usize, DbErr> {
     Ok(n)
 }
 
-/// The flow configuration as the resolver needs it.
-pub async fn load_resolver(db: &impl ConnectionTrait) -> Result<FlowResolver, DbErr> {
-    let steps = flow_steps::Entity::find()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|s| Step {
-            id: s.id,
-            name: s.name,
-            position: s.position,
-            category: Category::parse(&s.category).unwrap_or(Category::ToDo),
-            is_commitment_point: s.is_commitment_point,
-            active: s.active,
-        })
-        .collect();
-    let types = issue_type_mappings::Entity::find()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|t| TypeMapping {
-            id: t.id,
-            issuetype_from: t.issuetype_from,
-            work_category: t.work_category,
-            active: t.active,
-        })
-        .collect();
-    let statuses = status_mappings::Entity::find()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|m| StatusMapping {
-            status_from: m.status_from,
-            issue_type_mapping_id: m.issue_type_mapping_id,
-            flow_step_id: m.flow_step_id,
-            active: m.active,
-        })
-        .collect();
-    Ok(FlowResolver::new(steps, types, statuses))
-}
-
 /// Flow times of every issue under the current configuration.
 pub async fn issues(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<usize, DbErr> {
     issue_flow_times::Entity::delete_many().exec(db).await?;
-    let resolver = load_resolver(db).await?;
-    let commitment = resolver.commitment_position();
+    let resolver = crate::db::flow::resolver(db).await?;
+    let commitment = resolver.commitment_point().map(|s| s.position);
     let categories: HashMap<String, String> = jira_statuses::Entity::find()
         .all(db)
         .await?
@@ -229,18 +189,18 @@ pub async fn issues(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<usi
                     categories.get(&status.to_lowercase()).cloned().unwrap_or_default()
                 }
             };
-            let resolve = |status: &str| resolver.resolve(status, &issue.issue_type_name, &category_of(status));
+            let resolve = |status: &str| place(&resolver, status, &issue.issue_type_name, &category_of(status));
             let initial_status = moves
                 .first()
                 .and_then(|m| m.1.clone())
                 .unwrap_or_else(|| issue.status_name.clone());
             let mut resolutions = vec![resolve(&initial_status)];
             resolutions.extend(moves.iter().map(|m| resolve(&m.2)));
-            let type_mapping = resolver.type_mapping(&issue.issue_type_name);
+            let type_mapping = resolver.type_mapping_any(&issue.issue_type_name);
             let counted =
-                issue.active && type_mapping.is_none_or(|t| t.active) && !resolutions.contains(&Resolution::Excluded);
-            let places: Vec<_> = resolutions.iter().filter_map(|r| r.place().cloned()).collect();
-            let flow = if counted && places.len() == resolutions.len() {
+                issue.active && type_mapping.is_none_or(|t| t.active) && resolutions.iter().all(Option::is_some);
+            let places: Vec<Place> = resolutions.into_iter().flatten().collect();
+            let flow = if counted {
                 let timed: Vec<_> = moves.iter().map(|m| m.0).zip(places[1..].iter().cloned()).collect();
                 issue_flow(issue.created, places[0].clone(), &timed, commitment)
             } else {
@@ -250,7 +210,7 @@ pub async fn issues(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<usi
                 issue_id: Set(issue.id),
                 project_id: Set(issue.project_id),
                 issue_type_name: Set(issue.issue_type_name.clone()),
-                work_category: Set(type_mapping.map_or_else(|| "OTHER".into(), |t| t.work_category.clone())),
+                work_category: Set(type_mapping.map_or("OTHER", |t| t.work_category.as_str()).to_string()),
                 counted: Set(counted),
                 created: Set(issue.created),
                 started_at: Set(flow.started_at),
@@ -273,4 +233,22 @@ pub async fn issues(db: &impl ConnectionTrait, now: DateTime<Utc>) -> Result<usi
         issue_flow_times::Entity::insert_many(chunk.to_vec()).exec(db).await?;
     }
     Ok(n)
+}
+
+/// Where an issue in `status` stands, or `None` when a deactivated mapping or step excludes it.
+/// An unmapped status with an unknown Jira category counts as TO_DO.
+fn place(resolver: &FlowResolver, status: &str, jira_type: &str, category_key: &str) -> Option<Place> {
+    match resolver.resolve(status, jira_type, Some(category_key)) {
+        Resolution::Step { step, .. } => Some(Place {
+            step: Some((step.id, step.name.clone(), step.position)),
+            category: step.category,
+            is_commitment_point: step.is_commitment_point,
+        }),
+        Resolution::Unmapped { fallback } => Some(Place {
+            step: None,
+            category: fallback.unwrap_or(Category::ToDo),
+            is_commitment_point: false,
+        }),
+        Resolution::Excluded(_) => None,
+    }
 }

@@ -5,47 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
-/// Step categories, as stored in `flow_steps.category`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Category {
-    ToDo,
-    InProgress,
-    Waiting,
-    Done,
-    Discarded,
-}
-
-impl Category {
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s.to_ascii_uppercase().as_str() {
-            "TO_DO" => Self::ToDo,
-            "IN_PROGRESS" => Self::InProgress,
-            "WAITING" => Self::Waiting,
-            "DONE" => Self::Done,
-            "DISCARDED" => Self::Discarded,
-            _ => return None,
-        })
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ToDo => "TO_DO",
-            Self::InProgress => "IN_PROGRESS",
-            Self::Waiting => "WAITING",
-            Self::Done => "DONE",
-            Self::Discarded => "DISCARDED",
-        }
-    }
-
-    /// Fallback for an unmapped status: its Jira status category (`new`, `indeterminate`, `done`).
-    pub fn from_jira(key: &str) -> Self {
-        match key.to_ascii_lowercase().as_str() {
-            "done" => Self::Done,
-            "indeterminate" => Self::InProgress,
-            _ => Self::ToDo,
-        }
-    }
-}
+pub use crate::domain::flow::StepCategory as Category;
 
 /// Where a status lands: a step, or only a category when unmapped.
 #[derive(Clone, Debug, PartialEq)]
@@ -194,12 +154,12 @@ mod tests {
     fn unmapped_statuses_fall_back_to_their_category() {
         let open = Place {
             step: None,
-            category: Category::from_jira("indeterminate"),
+            category: Category::InProgress,
             is_commitment_point: false,
         };
         let closed = Place {
             step: None,
-            category: Category::from_jira("done"),
+            category: Category::Done,
             is_commitment_point: false,
         };
         let f = issue_flow(t(0), open, &[(t(3), closed)], None);

@@ -6,7 +6,7 @@ use entity::{
     deployments, flow_steps, integrations, issue_type_mappings, jira_issues, jira_projects, jira_status_transitions,
     jira_statuses, pr_comments, pr_commits, pr_reviews, pull_requests, repositories, status_mappings,
 };
-use sea_orm::{ActiveModelTrait, DatabaseConnection, Set};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
 use serde_json::json;
 
 pub const WINDOW: &str = "from=2026-03-01&to=2026-03-14";
@@ -307,10 +307,14 @@ async fn status_mapping(db: &DatabaseConnection, status: &str, step: i64) {
     .unwrap();
 }
 
-/// Flow configuration: To Do (TO_DO) → In Progress (IN_PROGRESS) → Review (WAITING) → Done
+/// Flow configuration (instead of the default one): To Do (TO_DO) → In Progress (IN_PROGRESS) → Review (WAITING) → Done
 /// (DONE), and an inactive step "Old" that the status "Parked" maps to. Types: Incident →
 /// INCIDENT, Story → FEATURE, Legacy → OTHER but inactive.
 pub async fn flow_config(db: &DatabaseConnection) {
+    // Replace the default flow seeded by the migrations with this one.
+    status_mappings::Entity::delete_many().exec(db).await.unwrap();
+    issue_type_mappings::Entity::delete_many().exec(db).await.unwrap();
+    flow_steps::Entity::delete_many().exec(db).await.unwrap();
     let todo = step(db, "To Do", 1, "TO_DO", true).await;
     let dev = step(db, "In Progress", 2, "IN_PROGRESS", true).await;
     let review = step(db, "Review", 3, "WAITING", true).await;
