@@ -15,6 +15,9 @@ use crate::analytics::filters::{Filters, PRESETS};
 use crate::analytics::{Choices, Missing};
 use crate::domain::metrics::tiers::Tier;
 
+/// Drill-down lists up to this long start unfolded; longer ones start folded.
+const OPEN_ROWS: usize = 25;
+
 /// Which extra filters a page offers besides dates, repositories and projects.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Page {

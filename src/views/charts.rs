@@ -4,8 +4,10 @@
 
 use maud::{Markup, html};
 
-/// Chart width in SVG units; the chart scales to its container.
-const W: f64 = 640.0;
+/// Chart widths in SVG units; a chart scales to its container (text with it), so these are
+/// about the width a chart gets on a desktop, to keep its text near its nominal size.
+const W: f64 = 560.0;
+const W_LINE: f64 = 480.0;
 /// Room for labels left of horizontal bars.
 const LABEL_W: f64 = 170.0;
 const BAR_H: f64 = 22.0;
@@ -25,11 +27,11 @@ fn slug(title: &str) -> String {
     format!("chart-{}", s.trim_matches('-'))
 }
 
-fn frame(title: &str, desc: &str, height: f64, body: Markup) -> Markup {
+fn frame(title: &str, desc: &str, (width, height): (f64, f64), body: Markup) -> Markup {
     let id = slug(title);
     html! {
         figure.chart {
-            svg role="img" viewBox=(format!("0 0 {W} {height}")) aria-labelledby=(format!("{id}-t {id}-d"))
+            svg role="img" viewBox=(format!("0 0 {width} {height}")) aria-labelledby=(format!("{id}-t {id}-d"))
                 preserveAspectRatio="xMinYMin meet" {
                 title id=(format!("{id}-t")) { (title) }
                 desc id=(format!("{id}-d")) { (desc) }
@@ -60,7 +62,7 @@ pub fn bars(title: &str, items: &[(String, f64)], fmt: impl Fn(f64) -> String) -
     frame(
         title,
         &desc,
-        height,
+        (W, height),
         html! {
             @for (i, (label, v)) in items.iter().enumerate() {
                 @let y = GAP + i as f64 * (BAR_H + GAP);
@@ -85,7 +87,7 @@ pub fn line(title: &str, points: &[(String, Option<f64>)], fmt: impl Fn(f64) -> 
         .fold(0.0, f64::max)
         .max(f64::MIN_POSITIVE);
     let n = points.len().max(2) as f64 - 1.0;
-    let x = |i: usize| left + (W - left - right) * i as f64 / n;
+    let x = |i: usize| left + (W_LINE - left - right) * i as f64 / n;
     let y = |v: f64| top + (h - top - bottom) * (1.0 - v / max);
     let mut segments: Vec<Vec<(f64, f64)>> = vec![vec![]];
     for (i, p) in points.iter().enumerate() {
@@ -94,7 +96,7 @@ pub fn line(title: &str, points: &[(String, Option<f64>)], fmt: impl Fn(f64) -> 
             None => segments.push(vec![]),
         }
     }
-    let every = points.len().div_ceil(8).max(1);
+    let every = points.len().div_ceil(6).max(1);
     let desc = points
         .iter()
         .map(|(l, v)| format!("{l}: {}", v.map_or("n/a".into(), &fmt)))
@@ -103,11 +105,11 @@ pub fn line(title: &str, points: &[(String, Option<f64>)], fmt: impl Fn(f64) -> 
     frame(
         title,
         &desc,
-        h,
+        (W_LINE, h),
         html! {
-            line.gridline x1=(left) x2=(W - right) y1=(y(max)) y2=(y(max)) {}
-            line.gridline x1=(left) x2=(W - right) y1=(y(max / 2.0)) y2=(y(max / 2.0)) {}
-            line.baseline x1=(left) x2=(W - right) y1=(y(0.0)) y2=(y(0.0)) {}
+            line.gridline x1=(left) x2=(W_LINE - right) y1=(y(max)) y2=(y(max)) {}
+            line.gridline x1=(left) x2=(W_LINE - right) y1=(y(max / 2.0)) y2=(y(max / 2.0)) {}
+            line.baseline x1=(left) x2=(W_LINE - right) y1=(y(0.0)) y2=(y(0.0)) {}
             text.axis x=(left - 6.0) y=(y(max) + 4.0) text-anchor="end" { (fmt(max)) }
             text.axis x=(left - 6.0) y=(y(max / 2.0) + 4.0) text-anchor="end" { (fmt(max / 2.0)) }
             text.axis x=(left - 6.0) y=(y(0.0) + 4.0) text-anchor="end" { "0" }
@@ -162,11 +164,11 @@ pub fn stacked(title: &str, series: &[&str], rows: &[(String, Vec<f64>)], fmt: i
     frame(
         title,
         &desc,
-        height,
+        (W, height),
         html! {
             @for (k, s) in series.iter().enumerate() {
-                rect class=(format!("seg s{k}")) x=(LABEL_W + k as f64 * 110.0) y="6" width="12" height="12" rx="2" {}
-                text.axis x=(LABEL_W + k as f64 * 110.0 + 16.0) y="16" { (s) }
+                rect class=(format!("seg s{k}")) x=(LABEL_W + k as f64 * 90.0) y="6" width="12" height="12" rx="2" {}
+                text.axis x=(LABEL_W + k as f64 * 90.0 + 16.0) y="16" { (s) }
             }
             @for (i, ((label, vs), segs)) in rows.iter().zip(&layout).enumerate() {
                 @let y = legend_h + GAP + i as f64 * (BAR_H + GAP);

@@ -119,7 +119,9 @@ pub fn dora(r: &DoraReport, choices: &Choices) -> Markup {
             @if r.deployments.is_empty() {
                 p.empty { "No successful production deployment in this window." }
             } @else {
-                div.table-wrap {
+                details.drill-list open[r.deployments.len() <= super::OPEN_ROWS] {
+                    summary { "List them (" (r.deployments.len()) ")" }
+                    div.table-wrap {
                     table.data.drill {
                         thead { tr { th { "Deployed" } th { "Repository" } th { "Environment" } th { "PRs shipped" } th { "Incidents after it" } } }
                         tbody {
@@ -134,6 +136,7 @@ pub fn dora(r: &DoraReport, choices: &Choices) -> Markup {
                             }
                         }
                     }
+                }
                 }
             }
         }

@@ -105,9 +105,11 @@ pub fn flow(r: &FlowReport, choices: &Choices) -> Markup {
             }
         }
         section.card #issues {
-            div.card-head { h2 { "Completed issues" } span.count { (r.rows.len()) " shown" } }
+            div.card-head { h2 { "Completed issues" } span.count { (r.rows.len()) " most recent of " (r.current.issues) } }
             @if r.rows.is_empty() { p.empty { "None in this window." } } @else {
-                div.table-wrap {
+                details.drill-list open[r.rows.len() <= super::OPEN_ROWS] {
+                    summary { "List them (" (r.rows.len()) ")" }
+                    div.table-wrap {
                     table.data.drill {
                         thead { tr { th { "Issue" } th { "Type" } th { "Category" } th { "Done" } th { "Lead time" } th { "Cycle time" } th { "Backward moves" } } }
                         tbody {
@@ -121,6 +123,7 @@ pub fn flow(r: &FlowReport, choices: &Choices) -> Markup {
                             }
                         }
                     }
+                }
                 }
             }
         }

@@ -124,9 +124,11 @@ pub fn prs(r: &PrReport, choices: &Choices) -> Markup {
             }
         }
         section.card #pull-requests {
-            div.card-head { h2 { "Merged pull requests" } span.count { (r.rows.len()) " shown" } }
+            div.card-head { h2 { "Merged pull requests" } span.count { (r.rows.len()) " most recent of " (r.current.pull_requests) } }
             @if r.rows.is_empty() { p.empty { "None in this window." } } @else {
-                div.table-wrap {
+                details.drill-list open[r.rows.len() <= super::OPEN_ROWS] {
+                    summary { "List them (" (r.rows.len()) ")" }
+                    div.table-wrap {
                     table.data.drill {
                         thead { tr { th { "PR" } th { "Author" } th { "Merged" } th { "Coding" } th { "Pickup" } th { "Review" } th { "Deploy" } th { "Size" } } }
                         tbody {
@@ -142,6 +144,7 @@ pub fn prs(r: &PrReport, choices: &Choices) -> Markup {
                             }
                         }
                     }
+                }
                 }
             }
         }
