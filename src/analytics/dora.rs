@@ -153,11 +153,10 @@ pub async fn report(db: &DatabaseConnection, filters: Filters) -> Result<DoraRep
             })
         })
         .collect();
-    let mut incidents: Vec<Incident> = db::analytics::issue_flows(db, &projects)
+    let mut incidents: Vec<Incident> = db::analytics::incidents(db, &projects)
         .await?
         .into_iter()
-        .filter(|i| i.counted && i.work_category == "INCIDENT")
-        .map(|i| (i.created, i.done_at, i.issue_id))
+        .map(|(id, created, done)| (created, done, id))
         .collect();
     incidents.sort();
     let prs = db::analytics::pr_stages(db, &repos, prev.start(), w.end()).await?;

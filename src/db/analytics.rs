@@ -194,6 +194,24 @@ pub async fn issue_flows(db: &impl ConnectionTrait, projects: &[i64]) -> Result<
     q.all(db).await
 }
 
+/// Counted incidents (work category INCIDENT), optionally of some projects: issue id, created,
+/// first DONE entry.
+pub async fn incidents(
+    db: &impl ConnectionTrait,
+    projects: &[i64],
+) -> Result<Vec<(i64, DateTime<Utc>, Option<DateTime<Utc>>)>, DbErr> {
+    use issue_flow_times::Column as C;
+    let mut q = issue_flow_times::Entity::find()
+        .select_only()
+        .columns([C::IssueId, C::Created, C::DoneAt])
+        .filter(C::WorkCategory.eq("INCIDENT"))
+        .filter(C::Counted.eq(true));
+    if !projects.is_empty() {
+        q = q.filter(C::ProjectId.is_in(projects.to_vec()));
+    }
+    q.into_tuple().all(db).await
+}
+
 /// Keys and summaries of issues, for drill-down lists.
 pub async fn issue_labels(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<(i64, String, String)>, DbErr> {
     use entity::jira_issues::{Column, Entity};
