@@ -45,7 +45,7 @@ const MONTH: f64 = 30.0 * DAY;
 /// Benchmarks by version; the first is the default.
 pub const BENCHMARKS: &[Benchmark] = &[Benchmark {
     version: "2023",
-    source: "DORA Accelerate State of DevOps Report 2023, with the cut-offs Apache DevLake's DORA plugin uses for it",
+    source: "DORA, Accelerate State of DevOps Report 2023 (performance clusters); where the report's ranges overlap or leave gaps, closed ranges as in Apache DevLake's DORA benchmarks",
     // Elite: on demand (daily or more); high: at least weekly; medium: at least monthly.
     deploys_per_week: [7.0, 1.0, 7.0 / 30.0],
     // Elite: under a day; high: under a week; medium: under a month.
