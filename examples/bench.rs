@@ -33,7 +33,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let rows = rt.block_on(run(issues, prs));
+    let rows = rt.block_on(run(issues, prs, quick));
     println!("\n| measurement | result | target |\n|---|---|---|");
     for Row(what, result, target) in rows {
         println!("| {what} | {result} | {target} |");
@@ -45,7 +45,7 @@ fn bin() -> PathBuf {
     exe.parent().unwrap().parent().unwrap().join("pulse-etl")
 }
 
-async fn run(issues: usize, prs: usize) -> Vec<Row> {
+async fn run(issues: usize, prs: usize, quick: bool) -> Vec<Row> {
     let mut rows = Vec::new();
     let size = SizeOptions {
         projects: 10,
@@ -107,14 +107,55 @@ async fn run(issues: usize, prs: usize) -> Vec<Row> {
             ),
             "one search request per project (+3 reference, +1 per project lookup)".into(),
         ));
+        add_github(&url, &key, &urls).await;
+        let full = sync_job(&url, &key, "github_sync");
+        let prs_fetched = full["counts"]["pull_requests"]["fetched"].as_u64().unwrap_or(0);
+        let per_k = |n: &Value| n.as_f64().unwrap_or(0.0) * 1000.0 / prs.max(1) as f64;
+        rows.push(Row(
+            format!("GitHub full sync into {db} ({prs_fetched} PRs, 20 repositories)"),
+            format!(
+                "{:.1} s, {} requests ({:.1} per 1,000 PRs), peak RSS {} MB{}",
+                full["seconds"].as_f64().unwrap_or(0.0),
+                full["api_requests"],
+                per_k(&full["api_requests"]),
+                full["peak_rss_kb"].as_u64().unwrap_or(0) / 1024,
+                failed(&full)
+            ),
+            if db == "sqlite" {
+                "≤ 15 s, ≤ 25 requests per 1,000 PRs"
+            } else {
+                "≤ 25 requests per 1,000 PRs"
+            }
+            .into(),
+        ));
+        let again = sync_job(&url, &key, "github_sync");
+        rows.push(Row(
+            format!("GitHub incremental sync, nothing changed ({db})"),
+            format!(
+                "{:.2} s, {} requests{}",
+                again["seconds"].as_f64().unwrap_or(0.0),
+                again["api_requests"],
+                failed(&again)
+            ),
+            "one request per repository (+ listing and rate limit)".into(),
+        ));
         rows.extend(analytics(&url, db).await);
         cleanup.await;
     }
     let _ = sim.kill();
     let _ = sim.wait();
 
+    rows.extend(live_service(if quick { 500 } else { 2_000 }));
     rows.extend(service_start().await);
     rows
+}
+
+fn failed(run: &Value) -> String {
+    if run["ok"] == true {
+        String::new()
+    } else {
+        format!(" (FAILED: {})", run["error"])
+    }
 }
 
 fn start_sim(size: &SizeOptions) -> (Child, Value) {
@@ -311,14 +352,14 @@ async fn add_jira(url: &str, key: &str, urls: &Value) {
         .unwrap();
 }
 
-/// The analytics precompute over the synced issues (default flow), then each metric report.
+/// The analytics precompute over the synced issues and PRs (default flow), then each report.
 async fn analytics(url: &str, db: &str) -> Vec<Row> {
     use pulse_etl::analytics::{dora, filters::Filters, flow, prs};
     let conn = pulse_etl::db::connect(url).await.unwrap();
     let started = Instant::now();
     pulse_etl::db::analytics::refresh(&conn).await.unwrap();
     let mut rows = vec![Row(
-        format!("analytics precompute of every issue's flow times ({db})"),
+        format!("analytics precompute: every merged PR's stages and every issue's flow times ({db})"),
         format!("{:.2} s", started.elapsed().as_secs_f64()),
         "—".into(),
     )];
@@ -335,7 +376,7 @@ async fn analytics(url: &str, db: &str) -> Vec<Row> {
         prs::report(&conn, f()).await.unwrap();
         let prs_ms = started.elapsed().as_millis();
         rows.push(Row(
-            format!("analytics reports, last {range} days ({db}; {issues} issues completed, no PRs)"),
+            format!("analytics reports, last {range} days ({db}; {issues} issues completed)"),
             format!("flow {flow_ms} ms, DORA {dora_ms} ms, PRs {prs_ms} ms"),
             "—".into(),
         ));
@@ -344,9 +385,34 @@ async fn analytics(url: &str, db: &str) -> Vec<Row> {
     rows
 }
 
+async fn add_github(url: &str, key: &str, urls: &Value) {
+    let conn = pulse_etl::db::connect(url).await.unwrap();
+    let key = pulse_etl::config::decode_key(key).unwrap();
+    let vault = Vault::new(&secrecy::SecretBox::new(Box::new(key)), &[]);
+    let input = IntegrationInput {
+        kind: "github".into(),
+        name: "bench GitHub".into(),
+        base_url: urls["github"].as_str().unwrap().into(),
+        flavour: "github".into(),
+        username: None,
+        secret: Some("sim-github-token".into()),
+        settings: json!({"organization": "acme", "deployment_source": {"kind": "deployments"}}),
+        active: Some(true),
+    };
+    let valid = input.validate(false).unwrap();
+    pulse_etl::db::integrations::create(&conn, &vault, &valid, None)
+        .await
+        .unwrap();
+}
+
 fn sync(url: &str, key: &str) -> Value {
+    sync_job(url, key, "jira_sync")
+}
+
+/// One sync run in its own process (`pulse-etl sync --json`): its last stdout line.
+fn sync_job(url: &str, key: &str, job: &str) -> Value {
     let out = Command::new(bin())
-        .args(["sync", "--job", "jira_sync", "--json"])
+        .args(["sync", "--job", job, "--json"])
         .env_clear()
         .env("DATABASE_URL", url)
         .env("ENCRYPTION_KEY", key)
@@ -426,4 +492,217 @@ fn rss_kb(pid: u32) -> Option<u64> {
         .nth(1)?
         .parse()
         .ok()
+}
+
+/// Force-stop latency with 5 s of upstream latency, and WebSocket fan-out to `clients` sockets,
+/// against a `serve` process on SQLite with the simulators in their own process. Runs on its own
+/// thread with an actix system (the WebSocket client, awc, is single-threaded).
+fn live_service(clients: usize) -> Vec<Row> {
+    std::thread::spawn(move || actix_web::rt::System::new().block_on(live_service_inner(clients)))
+        .join()
+        .unwrap()
+}
+
+async fn live_service_inner(clients: usize) -> Vec<Row> {
+    let (mut sim, urls) = start_sim(&SizeOptions::small());
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("live.db").display());
+    let key = random_key();
+    add_jira(&url, &key, &urls).await;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(bin())
+        .arg("serve")
+        .env_clear()
+        .env("DATABASE_URL", &url)
+        .env("BACKEND_SERVICE_URL", urls["backend"].as_str().unwrap())
+        .env("SECRET_KEY", "s".repeat(64))
+        .env("ENCRYPTION_KEY", &key)
+        .env("BIND_ADDRESS", format!("127.0.0.1:{port}"))
+        .env("ALLOW_PRIVATE_INTEGRATION_HOSTS", "true")
+        .env("LOG_LEVEL", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    while !http
+        .get(format!("{base}/health/ready"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status() == 200)
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let login: Value = http
+        .post(format!("{}/api/v1/auth/login", urls["backend"].as_str().unwrap()))
+        .json(&json!({"email": "admin@example.com", "password": "pulse-admin"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = login["token"].as_str().unwrap().to_string();
+    let admin = urls["admin"].as_str().unwrap().to_string();
+    let control = |job: &'static str, action: &'static str| {
+        let (http, base, token) = (http.clone(), base.clone(), token.clone());
+        async move {
+            http.post(format!("{base}/api/v1/jobs/{job}/{action}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    let status = |job: &'static str| {
+        let (http, base, token) = (http.clone(), base.clone(), token.clone());
+        async move {
+            let body: Value = http
+                .get(format!("{base}/api/v1/jobs/status"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            body["jobs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|j| j["job_type"] == job)
+                .map(|j| j["status"].as_str().unwrap_or_default().to_string())
+                .unwrap_or_default()
+        }
+    };
+
+    // Force stop: every upstream answer takes 5 s, so each stop interrupts a request in flight.
+    http.post(format!("{admin}/sim/config"))
+        .json(&json!({"latency_ms": 5000}))
+        .send()
+        .await
+        .unwrap();
+    let mut stops = Vec::new();
+    let rounds = 25;
+    for _ in 0..rounds {
+        control("jira_sync", "start").await;
+        while status("jira_sync").await != "RUNNING" {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let asked = Instant::now();
+        control("jira_sync", "stop").await;
+        while status("jira_sync").await == "RUNNING" {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        stops.push(asked.elapsed());
+    }
+    http.post(format!("{admin}/sim/config"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+
+    // Fan-out: `clients` sockets; each status change must reach every one of them.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(usize, Instant, String)>();
+    let mut connected = 0;
+    for i in 0..clients {
+        let req = awc::Client::new()
+            .ws(format!("ws://127.0.0.1:{port}/ws"))
+            .header("Origin", base.clone())
+            .bearer_auth(&token);
+        let Ok((_, mut socket)) = req.connect().await else {
+            continue;
+        };
+        connected += 1;
+        let tx = tx.clone();
+        actix_web::rt::spawn(async move {
+            use futures_util::{SinkExt, StreamExt};
+            while let Some(Ok(frame)) = socket.next().await {
+                match frame {
+                    awc::ws::Frame::Text(text) => {
+                        let at = Instant::now();
+                        let msg: Value = serde_json::from_slice(&text).unwrap_or_default();
+                        if msg["type"] == "job_status" && msg["job_type"] == "github_sync" {
+                            let _ = tx.send((i, at, msg["status"].as_str().unwrap_or_default().to_string()));
+                        }
+                    }
+                    awc::ws::Frame::Ping(b) => {
+                        let _ = socket.send(awc::ws::Message::Pong(b)).await;
+                    }
+                    _ => {}
+                }
+            }
+        });
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    while rx.try_recv().is_ok() {} // the snapshots
+    let mut fan = Vec::new();
+    let mut missed = 0;
+    for _ in 0..3 {
+        let asked = Instant::now();
+        control("github_sync", "start").await;
+        let mut got = vec![None; clients];
+        let deadline = asked + Duration::from_secs(10);
+        while got.iter().filter(|g| g.is_some()).count() < connected {
+            let Ok(Some((i, at, _))) = tokio::time::timeout_at(deadline.into(), rx.recv()).await else {
+                break;
+            };
+            if got[i].is_none() {
+                got[i] = Some(at - asked);
+            }
+        }
+        missed += connected - got.iter().filter(|g| g.is_some()).count();
+        fan.extend(got.into_iter().flatten());
+        while !matches!(status("github_sync").await.as_str(), "FINISHED" | "FAILED") {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        while rx.try_recv().is_ok() {}
+    }
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
+    let _ = sim.kill();
+    let _ = sim.wait();
+    vec![
+        Row(
+            format!("force stop with 5 s upstream latency ({rounds} stops)"),
+            format!(
+                "p50 {} ms, p99 {} ms",
+                ms(pct(&mut stops, 0.5)),
+                ms(pct(&mut stops, 0.99))
+            ),
+            "< 1 s".into(),
+        ),
+        Row(
+            format!("WebSocket fan-out: a status change reaches {connected} of {clients} clients (3 changes)"),
+            format!(
+                "p50 {} ms, p99 {} ms, max {} ms, {missed} missed",
+                ms(pct(&mut fan, 0.5)),
+                ms(pct(&mut fan, 0.99)),
+                ms(pct(&mut fan, 1.0))
+            ),
+            "p99 ≤ 500 ms".into(),
+        ),
+    ]
+}
+
+/// The `q` quantile (nearest rank) of `xs`.
+fn pct(xs: &mut [Duration], q: f64) -> Duration {
+    if xs.is_empty() {
+        return Duration::ZERO;
+    }
+    xs.sort();
+    let rank = ((q * xs.len() as f64).ceil() as usize).clamp(1, xs.len());
+    xs[rank - 1]
+}
+
+fn ms(d: Duration) -> u128 {
+    d.as_millis()
 }

@@ -37,6 +37,9 @@ pub struct Settings {
     pub allow_private_integration_hosts: bool,
     /// Per-request timeout for calls to Jira and GitHub (`INTEGRATION_TIMEOUT_SECONDS`, default 30).
     pub integration_timeout: Duration,
+    /// A RUNNING job whose heartbeat is older than this was left by a dead process and is
+    /// recovered (`JOB_LEASE_SECONDS`, default 30, 3–600).
+    pub job_lease: Duration,
     /// `Secure` flag (and `__Host-` prefix) on the session cookie. Off only with `DEBUG`
     /// or in the loopback-only demo, which serves plain HTTP.
     pub cookie_secure: bool,
@@ -204,6 +207,16 @@ impl Settings {
                 }
             },
         };
+        let job_lease = match get("JOB_LEASE_SECONDS").filter(|v| !v.trim().is_empty()) {
+            None => crate::orchestrator::LEASE,
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(secs) if (3..=600).contains(&secs) => Duration::from_secs(secs),
+                _ => {
+                    problems.push(format!("JOB_LEASE_SECONDS must be a whole number 3–600 (got {v:?})"));
+                    crate::orchestrator::LEASE
+                }
+            },
+        };
         let metrics_token = get("METRICS_TOKEN")
             .filter(|v| !v.trim().is_empty())
             .map(SecretString::from);
@@ -227,6 +240,7 @@ impl Settings {
                     metrics_token,
                     allow_private_integration_hosts,
                     integration_timeout,
+                    job_lease,
                     cookie_secure: !debug,
                 })
             }

@@ -1,6 +1,7 @@
 //! The only place SeaORM queries live: free functions over `&impl ConnectionTrait`.
 
 pub mod analytics;
+mod batch;
 pub mod flow;
 pub mod github;
 pub mod integrations;

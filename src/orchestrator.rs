@@ -14,7 +14,8 @@ pub use handle::{ControlError, OrchestratorHandle, spawn};
 
 /// How often a RUNNING job renews its lease (and its progress is written).
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
-/// A RUNNING job whose heartbeat is older than this is presumed dead (crash, kill -9).
+/// A RUNNING job whose heartbeat is older than this is presumed dead (crash, kill -9);
+/// the default of `JOB_LEASE_SECONDS`.
 pub const LEASE: Duration = Duration::from_secs(30);
 /// How often the actor wakes when nothing is due, to reap stale leases.
 pub const IDLE_TICK: Duration = Duration::from_secs(10);

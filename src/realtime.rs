@@ -18,6 +18,8 @@ use crate::startup::AppState;
 
 /// How often the server pings an idle socket (and notices dead ones).
 const PING_EVERY: Duration = Duration::from_secs(15);
+/// How often system health is re-checked; a change is pushed to every socket.
+pub const HEALTH_EVERY: Duration = Duration::from_secs(5);
 
 pub async fn ws(
     req: HttpRequest,
@@ -119,6 +121,23 @@ pub async fn snapshot(state: &AppState) -> Vec<Event> {
     }
     out.push(health(state).await);
     out
+}
+
+/// Re-checks system health every [`HEALTH_EVERY`] and broadcasts it when it changed, until shutdown.
+pub async fn push_health(state: web::Data<AppState>) {
+    let mut last: Option<Event> = None;
+    let mut every = tokio::time::interval(HEALTH_EVERY);
+    loop {
+        tokio::select! {
+            _ = every.tick() => {}
+            _ = state.shutdown.cancelled() => return,
+        }
+        let now = health(&state).await;
+        if last.as_ref() != Some(&now) {
+            state.orchestrator.publish(now.clone());
+            last = Some(now);
+        }
+    }
 }
 
 /// Database reachable; integrations healthy (last test passed), warning (never tested) or error.

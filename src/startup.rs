@@ -82,6 +82,7 @@ impl Application {
                 outbound,
             },
             owner,
+            settings.job_lease,
             shutdown.clone(),
         );
         let state = web::Data::new(AppState {
@@ -99,6 +100,7 @@ impl Application {
             shutdown: shutdown.clone(),
         });
         tokio::spawn(cancel_on_signal(shutdown));
+        tokio::spawn(crate::realtime::push_health(state.clone()));
         let key = Arc::new(session_key(settings.secret_key.expose_secret()));
         let server = serve(listener, state.clone(), key)?;
         Ok(Self { port, server, state })

@@ -12,6 +12,7 @@
   var connected = false;
   var backoff = 1000;
   var refreshPending = null;
+  var lastHealth = null;
 
   function $(id) { return document.getElementById(id); }
 
@@ -84,6 +85,10 @@
       var current = document.querySelector('[data-job="' + msg.job_type + '"] [data-status]');
       if (!current || current.getAttribute("data-status") !== msg.status) refreshSoon();
     } else if (msg.type === "system_health") {
+      // The first message is the snapshot of what the page already shows; a change repaints it.
+      var seen = msg.database + "/" + msg.integrations;
+      if (lastHealth !== null && lastHealth !== seen) refreshSoon();
+      lastHealth = seen;
       var live = $(LIVE_ID);
       if (live) live.setAttribute("data-integrations", msg.integrations);
     }

@@ -19,40 +19,6 @@ pub use pulls::{
     store_pulls, stored_pull_updates, stored_review_comments,
 };
 
-/// Rows per multi-row statement, at most (and under SQLite's parameter limit).
-const CHUNK: usize = 100;
-/// Data per multi-row statement, about. On PostgreSQL larger statements stall ~40 ms each
-/// (sqlx leaves Nagle's algorithm on): 20k pull requests took 66 s with 400-row statements
-/// and with 16 KiB ones, 48 s with 100-row commit statements, 14 s cut at 8 KiB.
-const STATEMENT_BYTES: usize = 8 * 1024;
-/// Estimated bytes of a fixed-size column (numbers, times, flags) in a statement.
-const FIXED: usize = 8;
-
-/// Cuts `rows` (each with its estimated size in bytes) into statements of at most [`CHUNK`]
-/// rows and about [`STATEMENT_BYTES`] (a larger row goes alone).
-fn batches<T>(rows: Vec<(usize, T)>) -> Vec<Vec<T>> {
-    let mut out: Vec<Vec<T>> = Vec::new();
-    let mut bytes = 0;
-    for (size, row) in rows {
-        match out.last_mut() {
-            Some(last) if last.len() < CHUNK && bytes + size <= STATEMENT_BYTES => {
-                bytes += size;
-                last.push(row);
-            }
-            _ => {
-                bytes = size;
-                out.push(vec![row]);
-            }
-        }
-    }
-    out
-}
-
-/// Estimated bytes of optional text.
-fn text(s: &Option<String>) -> usize {
-    s.as_ref().map_or(0, String::len)
-}
-
 /// What the API says about a repository besides its name.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RepoMeta {
@@ -215,20 +181,4 @@ pub async fn set_repository_meta(db: &impl ConnectionTrait, repo_id: i64, meta: 
         .exec(db)
         .await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn statements_are_cut_by_rows_and_by_size() {
-        let rows: Vec<(usize, u32)> = (0..250).map(|i| (10, i)).collect();
-        let sizes: Vec<usize> = batches(rows).iter().map(Vec::len).collect();
-        assert_eq!(sizes, [100, 100, 50]);
-        let rows = vec![(5000, 1), (5000, 2), (20_000, 3), (10, 4)];
-        let got = batches(rows);
-        assert_eq!(got, vec![vec![1], vec![2], vec![3], vec![4]]);
-        assert!(batches::<u8>(Vec::new()).is_empty());
-    }
 }

@@ -10,11 +10,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, Set,
 };
 
-/// Rows per multi-row statement. Small enough to stay under SQLite's parameter limit and,
-/// on PostgreSQL, within one loopback TCP segment: sqlx 0.9 leaves Nagle's algorithm on
-/// (transact-rs/sqlx#4335), so a statement spanning segments waits ~40 ms for a delayed ACK
-/// (measured: 5,000 issues took 10.2 s with 400-row statements, 1.8 s with 100).
-const CHUNK: usize = 100;
+use crate::db::batch::{CHUNK, FIXED, batches, text};
 
 pub struct StatusRow {
     pub external_id: String,
@@ -293,34 +289,39 @@ pub async fn store_issues(
         return Ok(counts);
     }
     let now = Utc::now();
-    let models: Vec<jira_issues::ActiveModel> = changed
+    let models: Vec<(usize, jira_issues::ActiveModel)> = changed
         .iter()
-        .map(|r| jira_issues::ActiveModel {
-            integration_id: Set(integration_id),
-            project_id: Set(project_id),
-            external_id: Set(r.external_id.clone()),
-            key: Set(r.key.clone()),
-            issue_type_name: Set(r.issue_type_name.clone()),
-            status_name: Set(r.status_name.clone()),
-            status_category_key: Set(r.status_category_key.clone()),
-            summary: Set(r.summary.clone()),
-            priority: Set(r.priority.clone()),
-            assignee: Set(r.assignee.clone()),
-            reporter: Set(r.reporter.clone()),
-            created: Set(r.created),
-            updated: Set(r.updated),
-            resolved: Set(r.resolved),
-            story_points: Set(r.story_points),
-            parent_key: Set(r.parent_key.clone()),
-            parent_external_id: Set(r.parent_external_id.clone()),
-            active: Set(true),
-            created_at: Set(now),
-            updated_at: Set(now),
-            ..Default::default()
+        .map(|r| {
+            (
+                issue_size(r),
+                jira_issues::ActiveModel {
+                    integration_id: Set(integration_id),
+                    project_id: Set(project_id),
+                    external_id: Set(r.external_id.clone()),
+                    key: Set(r.key.clone()),
+                    issue_type_name: Set(r.issue_type_name.clone()),
+                    status_name: Set(r.status_name.clone()),
+                    status_category_key: Set(r.status_category_key.clone()),
+                    summary: Set(r.summary.clone()),
+                    priority: Set(r.priority.clone()),
+                    assignee: Set(r.assignee.clone()),
+                    reporter: Set(r.reporter.clone()),
+                    created: Set(r.created),
+                    updated: Set(r.updated),
+                    resolved: Set(r.resolved),
+                    story_points: Set(r.story_points),
+                    parent_key: Set(r.parent_key.clone()),
+                    parent_external_id: Set(r.parent_external_id.clone()),
+                    active: Set(true),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                    ..Default::default()
+                },
+            )
         })
         .collect();
-    for chunk in models.chunks(CHUNK / 2) {
-        jira_issues::Entity::insert_many(chunk.to_vec())
+    for chunk in batches(models) {
+        jira_issues::Entity::insert_many(chunk)
             .on_conflict(
                 OnConflict::columns([jira_issues::Column::IntegrationId, jira_issues::Column::ExternalId])
                     .update_columns([
@@ -359,28 +360,33 @@ pub async fn store_issues(
         .await?
         .into_iter()
         .collect();
-    let transitions: Vec<jira_status_transitions::ActiveModel> = changed
+    let transitions: Vec<(usize, jira_status_transitions::ActiveModel)> = changed
         .iter()
         .filter_map(|r| id_of.get(&r.external_id).map(|id| (*id, r)))
         .flat_map(|(issue_id, r)| {
-            r.transitions.iter().map(move |t| jira_status_transitions::ActiveModel {
-                issue_id: Set(issue_id),
-                changelog_id: Set(t.changelog_id.clone()),
-                item_index: Set(t.item_index),
-                from_status: Set(t.from_status.clone()),
-                to_status: Set(t.to_status.clone()),
-                from_status_id: Set(t.from_status_id.clone()),
-                to_status_id: Set(t.to_status_id.clone()),
-                at: Set(t.at),
-                author: Set(t.author.clone()),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
+            r.transitions.iter().map(move |t| {
+                (
+                    transition_size(t),
+                    jira_status_transitions::ActiveModel {
+                        issue_id: Set(issue_id),
+                        changelog_id: Set(t.changelog_id.clone()),
+                        item_index: Set(t.item_index),
+                        from_status: Set(t.from_status.clone()),
+                        to_status: Set(t.to_status.clone()),
+                        from_status_id: Set(t.from_status_id.clone()),
+                        to_status_id: Set(t.to_status_id.clone()),
+                        at: Set(t.at),
+                        author: Set(t.author.clone()),
+                        created_at: Set(now),
+                        updated_at: Set(now),
+                        ..Default::default()
+                    },
+                )
             })
         })
         .collect();
-    for chunk in transitions.chunks(CHUNK) {
-        counts.transitions_inserted += jira_status_transitions::Entity::insert_many(chunk.to_vec())
+    for chunk in batches(transitions) {
+        counts.transitions_inserted += jira_status_transitions::Entity::insert_many(chunk)
             .on_conflict(
                 OnConflict::columns([
                     jira_status_transitions::Column::IssueId,
@@ -394,4 +400,23 @@ pub async fn store_issues(
             .await?;
     }
     Ok(counts)
+}
+
+/// Estimated bytes of an issue row in a statement.
+fn issue_size(r: &IssueRow) -> usize {
+    let names = r.external_id.len() + r.key.len() + r.issue_type_name.len() + r.status_name.len();
+    let texts = [
+        &r.priority,
+        &r.assignee,
+        &r.reporter,
+        &r.parent_key,
+        &r.parent_external_id,
+    ];
+    9 * FIXED + names + r.status_category_key.len() + r.summary.len() + texts.into_iter().map(text).sum::<usize>()
+}
+
+/// Estimated bytes of a status-transition row in a statement.
+fn transition_size(t: &TransitionRow) -> usize {
+    let texts = [&t.from_status, &t.from_status_id, &t.to_status_id, &t.author];
+    6 * FIXED + t.changelog_id.len() + t.to_status.len() + texts.into_iter().map(text).sum::<usize>()
 }

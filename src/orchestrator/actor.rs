@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use super::events::Event;
 use super::handle::{Command, ControlError};
 use super::runner::{self, JobDeps, Outcome};
-use super::{HEARTBEAT, IDLE_TICK, LEASE};
+use super::{HEARTBEAT, IDLE_TICK};
 use crate::db;
 use crate::domain::job::{self, Action, JobStatus, JobType};
 use crate::integrations::control::{Interrupted, RunContext, RunControl};
@@ -33,6 +33,8 @@ struct Running {
 pub struct Actor {
     deps: JobDeps,
     owner: String,
+    /// A RUNNING row with an older heartbeat belongs to a dead process.
+    lease: std::time::Duration,
     tx: mpsc::Sender<Command>,
     events: broadcast::Sender<Event>,
     running: Option<Running>,
@@ -46,10 +48,17 @@ fn status_of(row: &jobs::Model) -> JobStatus {
 }
 
 impl Actor {
-    pub fn new(deps: JobDeps, owner: String, tx: mpsc::Sender<Command>, events: broadcast::Sender<Event>) -> Self {
+    pub fn new(
+        deps: JobDeps,
+        owner: String,
+        lease: std::time::Duration,
+        tx: mpsc::Sender<Command>,
+        events: broadcast::Sender<Event>,
+    ) -> Self {
         Self {
             deps,
             owner,
+            lease,
             tx,
             events,
             running: None,
@@ -118,7 +127,11 @@ impl Actor {
 
     /// At start-up: a RUNNING row with a stale heartbeat was left by a dead process.
     async fn recover(&mut self) -> Result<(), DbErr> {
-        let reaped = db::jobs::reap_stale(&self.deps.db, chrono::Duration::from_std(LEASE).unwrap_or_default()).await?;
+        let reaped = db::jobs::reap_stale(
+            &self.deps.db,
+            chrono::Duration::from_std(self.lease).unwrap_or_default(),
+        )
+        .await?;
         for job in reaped {
             tracing::warn!(
                 job,
@@ -159,6 +172,8 @@ impl Actor {
             .min()
             .unwrap_or(IDLE_TICK)
             .min(IDLE_TICK)
+            // Often enough to reap a dead process's job soon after its lease ran out.
+            .min(self.lease / 2)
     }
 
     async fn tick(&mut self) {
@@ -172,7 +187,12 @@ impl Actor {
                 r.logged_message = message;
             }
         }
-        match db::jobs::reap_stale(&self.deps.db, chrono::Duration::from_std(LEASE).unwrap_or_default()).await {
+        match db::jobs::reap_stale(
+            &self.deps.db,
+            chrono::Duration::from_std(self.lease).unwrap_or_default(),
+        )
+        .await
+        {
             Ok(reaped) => {
                 for job in reaped.iter().filter_map(|j| JobType::parse(j)) {
                     self.publish_job(job).await;

@@ -1,5 +1,7 @@
 //! The cloneable way in: typed commands with oneshot replies, and the event broadcast.
 
+use std::time::Duration;
+
 use entity::jobs;
 use sea_orm::DbErr;
 use tokio::sync::{broadcast, mpsc, oneshot};
@@ -93,14 +95,15 @@ impl OrchestratorHandle {
 }
 
 /// Starts the actor (once, at start-up). It stops when `shutdown` is cancelled.
-pub fn spawn(deps: JobDeps, owner: String, shutdown: CancellationToken) -> OrchestratorHandle {
+/// `lease`: how old a RUNNING job's heartbeat may get before the job is presumed dead.
+pub fn spawn(deps: JobDeps, owner: String, lease: Duration, shutdown: CancellationToken) -> OrchestratorHandle {
     let (tx, rx) = mpsc::channel(64);
     let (events, _) = broadcast::channel(EVENT_BUFFER);
     let handle = OrchestratorHandle {
         tx: tx.clone(),
         events: events.clone(),
     };
-    let actor = Actor::new(deps, owner, tx, events);
+    let actor = Actor::new(deps, owner, lease, tx, events);
     tokio::spawn(actor.run(rx, shutdown));
     handle
 }

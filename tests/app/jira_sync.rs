@@ -81,8 +81,8 @@ fn truth(data: &Dataset) -> (BTreeMap<String, IssueFacts>, BTreeMap<String, Tran
     (issues, transitions)
 }
 
-async fn stored(app: &TestApp) -> (BTreeMap<String, IssueFacts>, BTreeMap<String, Transitions>) {
-    let rows = jira_issues::Entity::find().all(&app.db).await.unwrap();
+async fn stored(db: &sea_orm::DatabaseConnection) -> (BTreeMap<String, IssueFacts>, BTreeMap<String, Transitions>) {
+    let rows = jira_issues::Entity::find().all(db).await.unwrap();
     let by_id: BTreeMap<i64, String> = rows.iter().map(|r| (r.id, r.external_id.clone())).collect();
     let mut issues = BTreeMap::new();
     for r in &rows {
@@ -103,7 +103,7 @@ async fn stored(app: &TestApp) -> (BTreeMap<String, IssueFacts>, BTreeMap<String
     }
     let mut transitions: BTreeMap<String, Transitions> =
         issues.keys().map(|k| (k.clone(), Transitions::new())).collect();
-    for t in jira_status_transitions::Entity::find().all(&app.db).await.unwrap() {
+    for t in jira_status_transitions::Entity::find().all(db).await.unwrap() {
         let issue = &by_id[&t.issue_id];
         let previous = transitions.get_mut(issue).unwrap().insert(
             (t.changelog_id.clone(), t.item_index),
@@ -120,9 +120,14 @@ async fn stored(app: &TestApp) -> (BTreeMap<String, IssueFacts>, BTreeMap<String
 }
 
 pub async fn assert_equals_ground_truth(app: &TestApp) {
-    let data = app.sim.as_ref().unwrap().state.data().clone();
+    assert_matches_sim(app.sim.as_ref().unwrap(), &app.db).await;
+}
+
+/// The stored Jira rows are exactly the simulator's issues and status histories.
+pub async fn assert_matches_sim(sim: &pulse_etl::sim::SimHandle, db: &sea_orm::DatabaseConnection) {
+    let data = sim.state.data().clone();
     let (want_issues, want_transitions) = truth(&data);
-    let (got_issues, got_transitions) = stored(app).await;
+    let (got_issues, got_transitions) = stored(db).await;
     assert_eq!(got_issues.len(), want_issues.len(), "issue count");
     for (id, want) in &want_issues {
         assert_eq!(got_issues.get(id), Some(want), "issue {id}");
@@ -180,7 +185,7 @@ async fn a_full_cloud_sync_equals_the_ground_truth(db: Db) {
     let ctx = RunContext::detached();
     run_sync(&app, &ctx).await.unwrap();
     assert_equals_ground_truth(&app).await;
-    let long = stored(&app).await.1.values().map(|t| t.len()).max().unwrap();
+    let long = stored(&app.db).await.1.values().map(|t| t.len()).max().unwrap();
     assert!(long > 100, "an issue with > 100 status changes is complete ({long})");
     let counts = ctx.stats.counts();
     assert!(
@@ -316,7 +321,7 @@ async fn a_stopped_sync_stores_no_partial_page_and_a_rerun_completes(db: Db) {
         // Whatever is stored is whole: every stored issue has its complete history.
         let data = app.sim.as_ref().unwrap().state.data().clone();
         let (_, want) = truth(&data);
-        let (_, got) = stored(&app).await;
+        let (_, got) = stored(&app.db).await;
         for (id, history) in &got {
             assert_eq!(Some(history), want.get(id), "issue {id} stored with a partial history");
         }

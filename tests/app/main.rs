@@ -8,6 +8,7 @@ mod helpers;
 mod analytics;
 mod auth;
 mod config;
+mod crash;
 mod github_sync;
 mod health;
 mod integrations;

@@ -7,7 +7,8 @@ use entity::deployments;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 
-use super::{CHUNK, FIXED, Written, batches, text};
+use super::Written;
+use crate::db::batch::{CHUNK, FIXED, batches, text};
 
 /// A deployment as one of the deployment sources sees it.
 #[derive(Clone, Debug, PartialEq)]

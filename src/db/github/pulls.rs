@@ -8,7 +8,7 @@ use entity::{pr_comments, pr_commits, pr_issue_links, pr_reviews, pull_requests}
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, Set};
 
-use super::{FIXED, batches, text};
+use crate::db::batch::{FIXED, batches, text};
 
 /// `updated` of the stored pull requests among `numbers`.
 pub async fn stored_pull_updates(

@@ -1,0 +1,52 @@
+//! Cutting multi-row statements to a size both databases handle fast.
+
+/// Rows per multi-row statement, at most (and under SQLite's parameter limit).
+pub const CHUNK: usize = 100;
+/// Data per multi-row statement, about. On PostgreSQL larger statements stall ~40 ms each:
+/// sqlx 0.9 leaves Nagle's algorithm on (transact-rs/sqlx#4335), so a statement written in
+/// more than one piece waits for a delayed ACK. 20k pull requests took 66 s with 400-row
+/// statements and with 16 KiB ones, 48 s with 100-row commit statements, 14 s cut at 8 KiB.
+pub const STATEMENT_BYTES: usize = 8 * 1024;
+/// Estimated bytes of a fixed-size column (numbers, times, flags) in a statement.
+pub const FIXED: usize = 8;
+
+/// Cuts `rows` (each with its estimated size in bytes) into statements of at most [`CHUNK`]
+/// rows and about [`STATEMENT_BYTES`] (a larger row goes alone).
+pub fn batches<T>(rows: Vec<(usize, T)>) -> Vec<Vec<T>> {
+    let mut out: Vec<Vec<T>> = Vec::new();
+    let mut bytes = 0;
+    for (size, row) in rows {
+        match out.last_mut() {
+            Some(last) if last.len() < CHUNK && bytes + size <= STATEMENT_BYTES => {
+                bytes += size;
+                last.push(row);
+            }
+            _ => {
+                bytes = size;
+                out.push(vec![row]);
+            }
+        }
+    }
+    out
+}
+
+/// Estimated bytes of optional text.
+pub fn text(s: &Option<String>) -> usize {
+    s.as_ref().map_or(0, String::len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_are_cut_by_rows_and_by_size() {
+        let rows: Vec<(usize, u32)> = (0..250).map(|i| (10, i)).collect();
+        let sizes: Vec<usize> = batches(rows).iter().map(Vec::len).collect();
+        assert_eq!(sizes, [100, 100, 50]);
+        let rows = vec![(5000, 1), (5000, 2), (20_000, 3), (10, 4)];
+        let got = batches(rows);
+        assert_eq!(got, vec![vec![1], vec![2], vec![3], vec![4]]);
+        assert!(batches::<u8>(Vec::new()).is_empty());
+    }
+}

@@ -1,0 +1,179 @@
+//! A real `pulse-etl serve` child process killed with SIGKILL in the middle of a Jira sync:
+//! the next process recovers the job from its checkpoint and ends with the simulator's rows.
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use entity::{jira_issues, jobs};
+use pulse_etl::sim::model::STORY_POINTS_FIELD;
+use pulse_etl::sim::state::SimConfig;
+use pulse_etl::sim::{self, SimHandle, SimOptions};
+use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
+use serde_json::{Value, json};
+use tokio::process::{Child, Command};
+
+use crate::db_test;
+use crate::helpers::{Db, fresh_database, init, random_key};
+use crate::jira_sync::assert_matches_sim;
+
+/// One `pulse-etl serve` process on a free port.
+struct Serve {
+    child: Child,
+    base: String,
+}
+
+impl Serve {
+    async fn start(database_url: &str, encryption_key: &str, sim: &SimHandle) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_pulse-etl"))
+            .arg("serve")
+            .env_clear()
+            .env("DATABASE_URL", database_url)
+            .env("BACKEND_SERVICE_URL", &sim.urls.backend)
+            .env("SECRET_KEY", "k".repeat(64))
+            .env("ENCRYPTION_KEY", encryption_key)
+            .env("BIND_ADDRESS", format!("127.0.0.1:{port}"))
+            .env("ALLOW_PRIVATE_INTEGRATION_HOSTS", "true")
+            .env("JOB_LEASE_SECONDS", "3")
+            .env("LOG_LEVEL", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let base = format!("http://127.0.0.1:{port}");
+        let started = Instant::now();
+        while reqwest::get(format!("{base}/health/ready"))
+            .await
+            .map(|r| r.status())
+            .ok()
+            != Some(reqwest::StatusCode::OK)
+        {
+            assert!(started.elapsed() < Duration::from_secs(30), "serve did not get ready");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        Self { child, base }
+    }
+
+    async fn post(&self, token: &str, path: &str, body: Value) -> reqwest::Response {
+        reqwest::Client::new()
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// SIGKILL: no shutdown hook runs, the job row stays RUNNING with its last heartbeat.
+    async fn kill(mut self) {
+        self.child.start_kill().unwrap();
+        self.child.wait().await.unwrap();
+    }
+}
+
+async fn job(db: &DatabaseConnection, name: &str) -> jobs::Model {
+    jobs::Entity::find()
+        .filter(jobs::Column::JobType.eq(name))
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+async fn sigkill_mid_jira_sync_then_restart_completes_with_identical_rows(db: Db) {
+    init();
+    let sim = sim::server::start(SimOptions::default()).unwrap();
+    // Small pages and some latency: the sync takes several seconds, so the kill lands mid-way.
+    sim.state.set_config(SimConfig {
+        latency_ms: 15,
+        jira_max_results: 10,
+        ..SimConfig::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = fresh_database(db, &dir).await;
+    let key = random_key(32);
+    let token: Value = reqwest::Client::new()
+        .post(format!("{}/api/v1/auth/login", sim.urls.backend))
+        .json(&json!({"email": "admin@example.com", "password": "pulse-admin"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["token"].as_str().unwrap().to_string();
+
+    let first = Serve::start(&database_url, &key, &sim).await;
+    let conn = pulse_etl::db::connect(&database_url).await.unwrap();
+    let projects: Vec<String> = sim.state.data().jira.projects.iter().map(|p| p.key.clone()).collect();
+    let res = first
+        .post(
+            &token,
+            "/api/v1/integrations?test=false",
+            json!({"kind": "jira", "name": "Jira", "flavour": "cloud", "base_url": sim.urls.jira_cloud,
+                   "username": "sim@example.com", "secret": "sim-token",
+                   "settings": {"projects": projects, "story_points_field": STORY_POINTS_FIELD}}),
+        )
+        .await;
+    assert_eq!(res.status(), 201);
+    let res = first.post(&token, "/api/v1/jobs/jira_sync/start", json!({})).await;
+    assert_eq!(res.status(), 200);
+
+    // Kill once some pages are stored, but long before the end.
+    let total = sim.state.data().jira.issues.len() as u64;
+    let started = Instant::now();
+    loop {
+        let stored = jira_issues::Entity::find().count(&conn).await.unwrap();
+        if stored >= 30 {
+            assert!(
+                stored < total,
+                "the sync finished before the kill ({stored} of {total})"
+            );
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "no page stored in 30 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.kill().await;
+    let left = job(&conn, "jira_sync").await;
+    assert_eq!(left.status, "RUNNING", "a killed process leaves its job RUNNING");
+    let stored_at_kill = jira_issues::Entity::find().count(&conn).await.unwrap();
+
+    // The next process sees the stale lease (3 s), marks the job FAILED "interrupted" and
+    // retries it at once from the checkpoint.
+    sim.state.set_config(SimConfig::default());
+    let second = Serve::start(&database_url, &key, &sim).await;
+    let started = Instant::now();
+    let done = loop {
+        let row = job(&conn, "jira_sync").await;
+        if row.status == "FINISHED" {
+            break row;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "not recovered in 60 s: {} {:?}",
+            row.status,
+            row.last_error
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(done.last_error, None);
+    assert_matches_sim(&sim, &conn).await;
+    let (runs, _) = pulse_etl::db::runs::list(&conn, "jira_sync", 0, 10).await.unwrap();
+    assert_eq!(runs.len(), 2, "the killed run and its recovery");
+    assert_eq!(runs[1].outcome, "interrupted");
+    assert_eq!(runs[0].trigger, "retry");
+    assert_eq!(runs[0].outcome, "success");
+    let fetched = runs[0].counts["issues"]["fetched"].as_u64().unwrap_or(0);
+    assert!(
+        fetched < total,
+        "resumed from the checkpoint: fetched {fetched} of {total} again ({stored_at_kill} stored at the kill)"
+    );
+    second.kill().await;
+}
+db_test!(sigkill_mid_jira_sync_then_restart_completes_with_identical_rows);
