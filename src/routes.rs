@@ -5,6 +5,8 @@ mod api;
 mod assets;
 mod auth;
 mod dashboard;
+mod flow;
+mod flow_api;
 mod health;
 mod integrations;
 mod integrations_api;
@@ -35,6 +37,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/jobs/{job}", web::get().to(jobs::history))
         .route("/jobs/{job}/active", web::post().to(jobs::set_active_form))
         .route("/jobs/{job}/{action}", web::post().to(jobs::control_form))
+        .route("/flow", web::get().to(flow::page))
+        .route("/flow/steps/{id}/move", web::post().to(flow::move_step))
+        .route("/flow/{kind}", web::post().to(flow::create))
+        .route("/flow/{kind}/{id}", web::post().to(flow::update))
+        .route("/flow/{kind}/{id}/edit", web::get().to(flow::edit))
+        .route("/flow/{kind}/{id}/active", web::post().to(flow::activate))
+        .route("/flow/{kind}/{id}/{action}", web::get().to(flow::remove_confirm))
+        .route("/flow/{kind}/{id}/{action}", web::post().to(flow::remove))
         .route("/integrations", web::get().to(integrations::list))
         .route("/integrations", web::post().to(integrations::create))
         .route("/integrations/new", web::get().to(integrations::new_form))
@@ -70,7 +80,53 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .route("/integrations/{id}/impact", web::get().to(integrations_api::impact))
                 .route("/metrics/dora", web::get().to(analytics::dora_api))
                 .route("/metrics/prs", web::get().to(analytics::prs_api))
-                .route("/metrics/flow", web::get().to(analytics::flow_api)),
+                .route("/metrics/flow", web::get().to(analytics::flow_api))
+                .route("/flow", web::get().to(flow_api::overview))
+                .route("/flow/unmapped", web::get().to(flow_api::unmapped))
+                .route("/flow/steps", web::get().to(flow_api::list_steps))
+                .route("/flow/steps", web::post().to(flow_api::create_step))
+                .route("/flow/steps/delete", web::post().to(flow_api::remove_steps))
+                .route("/flow/steps/{id}", web::get().to(flow_api::show_step))
+                .route("/flow/steps/{id}", web::put().to(flow_api::update_step))
+                .route("/flow/steps/{id}/impact", web::get().to(flow_api::step_impact))
+                .route("/flow/steps/{id}/delete", web::post().to(flow_api::delete_step))
+                .route("/flow/steps/{id}/deactivate", web::post().to(flow_api::deactivate_step))
+                .route("/flow/status-mappings", web::get().to(flow_api::list_statuses))
+                .route("/flow/status-mappings", web::post().to(flow_api::create_status))
+                .route("/flow/status-mappings/{id}", web::get().to(flow_api::show_status))
+                .route("/flow/status-mappings/{id}", web::put().to(flow_api::update_status))
+                .route(
+                    "/flow/status-mappings/{id}/impact",
+                    web::get().to(flow_api::status_impact),
+                )
+                .route(
+                    "/flow/status-mappings/{id}/delete",
+                    web::post().to(flow_api::delete_status),
+                )
+                .route(
+                    "/flow/status-mappings/{id}/deactivate",
+                    web::post().to(flow_api::deactivate_status),
+                )
+                .route("/flow/issue-type-mappings", web::get().to(flow_api::list_types))
+                .route("/flow/issue-type-mappings", web::post().to(flow_api::create_type))
+                .route(
+                    "/flow/issue-type-mappings/delete",
+                    web::post().to(flow_api::remove_types),
+                )
+                .route("/flow/issue-type-mappings/{id}", web::get().to(flow_api::show_type))
+                .route("/flow/issue-type-mappings/{id}", web::put().to(flow_api::update_type))
+                .route(
+                    "/flow/issue-type-mappings/{id}/impact",
+                    web::get().to(flow_api::type_impact),
+                )
+                .route(
+                    "/flow/issue-type-mappings/{id}/delete",
+                    web::post().to(flow_api::delete_type),
+                )
+                .route(
+                    "/flow/issue-type-mappings/{id}/deactivate",
+                    web::post().to(flow_api::deactivate_type),
+                ),
         );
 }
 

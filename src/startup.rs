@@ -63,7 +63,12 @@ impl Application {
             .await
             .context("cannot connect to the database (DATABASE_URL)")?;
         db::migrate(&db).await.context("cannot apply database migrations")?;
-        let signals = shutdown_signals().context("cannot listen for shutdown signals")?;
+        // Registered before the port opens: a SIGTERM that arrives as soon as the port answers
+        // must already find our handler, not the default (immediate death).
+        #[cfg(unix)]
+        let term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        #[cfg(not(unix))]
+        let term = None;
         let listener = TcpListener::bind(settings.bind_address)
             .with_context(|| format!("cannot listen on {}", settings.bind_address))?;
         let port = listener.local_addr()?.port();
@@ -100,7 +105,7 @@ impl Application {
             orchestrator,
             shutdown: shutdown.clone(),
         });
-        tokio::spawn(cancel_on_signal(signals, shutdown));
+        tokio::spawn(cancel_on_signal(shutdown, term));
         tokio::spawn(crate::realtime::push_health(state.clone()));
         let key = Arc::new(session_key(settings.secret_key.expose_secret()));
         let server = serve(listener, state.clone(), key)?;
@@ -169,35 +174,35 @@ fn state_shutdown(state: &web::Data<AppState>) -> impl std::future::Future<Outpu
     state.shutdown.clone().cancelled_owned()
 }
 
-/// SIGTERM and SIGINT, registered at once (not on the first poll of a spawned task), so a signal
-/// that arrives as soon as the port answers is handled instead of killing the process.
-#[cfg(unix)]
-fn shutdown_signals() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
-    Ok(async move {
-        tokio::select! {
-            _ = term.recv() => {},
-            _ = int.recv() => {},
-        }
-    })
-}
-
-#[cfg(not(unix))]
-fn shutdown_signals() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
-    Ok(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-}
-
 /// SIGTERM or Ctrl-C cancels the shutdown token (we handle signals so sockets can close first).
-async fn cancel_on_signal(signal: impl std::future::Future<Output = ()>, token: CancellationToken) {
+#[cfg(unix)]
+async fn cancel_on_signal(token: CancellationToken, term: Option<tokio::signal::unix::Signal>) {
+    let signal = async {
+        match term {
+            Some(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {},
+                    _ = term.recv() => {},
+                }
+            }
+            None => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    };
     tokio::select! {
         _ = signal => {
             tracing::info!("shutdown requested");
             token.cancel();
         }
+        _ = token.cancelled() => {}
+    }
+}
+
+#[cfg(not(unix))]
+async fn cancel_on_signal(token: CancellationToken, _term: Option<()>) {
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => token.cancel(),
         _ = token.cancelled() => {}
     }
 }

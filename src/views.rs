@@ -6,6 +6,7 @@ pub mod auth;
 pub mod charts;
 pub mod components;
 pub mod dashboard;
+pub mod flow;
 pub mod ids;
 pub mod integrations;
 pub mod jobs;

@@ -1,5 +1,9 @@
 //! Flow configuration: flow steps, issue-type mappings and status mappings (DESIGN §6, §9).
 
+pub mod discovery;
+pub mod remove;
+pub mod save;
+
 use entity::{flow_steps, issue_type_mappings, status_mappings};
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, QueryOrder};
 

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+pub mod input;
 pub mod reassign;
 
 /// The category of a flow step; metrics are defined on categories, not on step names.

@@ -163,7 +163,10 @@ async fn load(
     let database_ms = db::ping(&state.db).await.ok().map(|d| d.as_secs_f64() * 1000.0);
     let next_run_at = db::settings::get(&state.db).await?.next_run_at;
     let values_enabled = values.enabled;
+    let flow = db::flow::resolver(&state.db).await?;
+    let unmapped = db::flow::discovery::unmapped(&state.db, &flow).await?;
     Ok(Dashboard {
+        flow_unmapped: (unmapped.statuses.len(), unmapped.issue_types.len()),
         jobs,
         next_run_at,
         csrf: user.csrf.clone(),

@@ -5,9 +5,16 @@ mod dora;
 mod flow;
 mod prs;
 
-pub use dora::dora;
-pub use flow::flow;
-pub use prs::prs;
+/// The pages, each wrapped so the analytics styles stay on them.
+pub fn dora(r: &crate::analytics::dora::DoraReport, c: &Choices) -> Markup {
+    html! { div.analytics { (dora::dora(r, c)) } }
+}
+pub fn prs(r: &crate::analytics::prs::PrReport, c: &Choices) -> Markup {
+    html! { div.analytics { (prs::prs(r, c)) } }
+}
+pub fn flow(r: &crate::analytics::flow::FlowReport, c: &Choices) -> Markup {
+    html! { div.analytics { (flow::flow(r, c)) } }
+}
 
 use maud::{Markup, html};
 

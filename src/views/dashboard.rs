@@ -61,6 +61,8 @@ pub struct Dashboard {
     pub settings: SettingsPanel,
     pub health: HealthPanel,
     pub timezone: chrono_tz::Tz,
+    /// Statuses and issue types seen in Jira data that no flow mapping covers.
+    pub flow_unmapped: (usize, usize),
 }
 
 pub fn page(d: &Dashboard) -> Markup {
@@ -88,6 +90,14 @@ pub fn page(d: &Dashboard) -> Markup {
 pub fn live(d: &Dashboard) -> Markup {
     html! {
         div #(ids::DASHBOARD_LIVE) .grid {
+            @let (statuses, types) = d.flow_unmapped;
+            @if statuses + types > 0 {
+                a #(ids::FLOW_UNMAPPED) .notice.warn.wide href="/flow#unmapped" data-statuses=(statuses) data-types=(types) {
+                    strong { (statuses) @if statuses == 1 { " status" } @else { " statuses" } " unmapped" }
+                    @if types > 0 { " and " (types) @if types == 1 { " issue type" } @else { " issue types" } }
+                    " — map them on the Flow page so they count in the right flow step."
+                }
+            }
             @for job in &d.jobs { (job_card(job, d.timezone, &d.csrf)) }
             (health_panel(&d.health, d.timezone))
         }

@@ -13,3 +13,10 @@ pub fn job_card(job_type: &str) -> String {
 pub fn selector(id: &str) -> String {
     format!("#{id}")
 }
+
+/// The swappable body of `/flow`.
+pub const FLOW_CONTENT: &str = "flow-content";
+/// Where `/flow` opens its dialogs (edit forms, delete-and-reassign).
+pub const FLOW_DIALOG: &str = "flow-dialog";
+/// The dashboard's "N statuses unmapped" link.
+pub const FLOW_UNMAPPED: &str = "flow-unmapped";

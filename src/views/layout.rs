@@ -5,9 +5,10 @@ use maud::{DOCTYPE, Markup, html};
 use super::assets;
 use crate::auth::CurrentUser;
 
-/// htmx settings that keep it inside our CSP (no eval, no inline styles) and keep page
-/// snapshots out of localStorage; 422 answers are swapped so forms show their errors.
-const HTMX_CONFIG: &str = r#"{"includeIndicatorStyles":false,"allowEval":false,"allowScriptTags":false,"historyCacheSize":0,"selfRequestsOnly":true,"responseHandling":[{"code":"204","swap":false},{"code":"[23]..","swap":true},{"code":"422","swap":true},{"code":"[45]..","swap":false,"error":true}]}"#;
+/// htmx settings that keep it inside our CSP (no eval, no inline styles: settling copies only
+/// `class`, since copying `style` is an inline style) and keep page snapshots out of
+/// localStorage; 422 answers are swapped so forms show their errors.
+const HTMX_CONFIG: &str = r#"{"includeIndicatorStyles":false,"attributesToSettle":["class"],"allowEval":false,"allowScriptTags":false,"historyCacheSize":0,"selfRequestsOnly":true,"responseHandling":[{"code":"204","swap":false},{"code":"[23]..","swap":true},{"code":"422","swap":true},{"code":"[45]..","swap":false,"error":true}]}"#;
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Nav {
@@ -21,7 +22,7 @@ pub enum Nav {
 const SECTIONS: &[(Nav, &str, &str, bool)] = &[
     (Nav::Dashboard, "Dashboard", "/", true),
     (Nav::Integrations, "Integrations", "/integrations", true),
-    (Nav::Flow, "Flow", "/flow", false),
+    (Nav::Flow, "Flow", "/flow", true),
     (Nav::Analytics, "Analytics", "/analytics/dora", true),
 ];
 

@@ -165,7 +165,7 @@ pub async fn add_jira(app: &TestApp, flavour: &str) -> i64 {
     res.json::<serde_json::Value>().await.unwrap()["id"].as_i64().unwrap()
 }
 
-async fn run_sync(app: &TestApp, ctx: &RunContext) -> Result<(), sync::SyncError> {
+pub async fn run_sync(app: &TestApp, ctx: &RunContext) -> Result<(), sync::SyncError> {
     let state = app.state();
     let deps = Deps {
         db: &state.db,

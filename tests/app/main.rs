@@ -9,6 +9,7 @@ mod analytics;
 mod auth;
 mod config;
 mod crash;
+mod flow;
 mod github_sync;
 mod health;
 mod integrations;

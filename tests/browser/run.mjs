@@ -221,6 +221,51 @@ try {
       await context.close();
     }
   });
+
+  await check("flow: admin deletes a mapping, sees it unmapped, maps it in one click, and deletes a step through the reassign dialog", async () => {
+    const { context, page, problems } = await watchedPage(browser, VIEWPORTS.desktop);
+    await login(page, info.url, "admin@example.com", "pulse-admin");
+    await page.click("nav >> text=Flow");
+    await page.waitForURL(info.url + "/flow");
+    assert(await page.locator("#flow-steps tbody tr").count() >= 8, "the default steps are listed");
+    await page.screenshot({ path: path.join(out, "flow-desktop.png"), fullPage: true });
+    await page.evaluate(() => { window.__flowNoReload = true; });
+    // Delete the "Blocked" status mapping: the dialog shows the impact first.
+    await page.click('#status-mappings tr[data-status="Blocked"] >> text=Delete…');
+    await page.waitForSelector("dialog.flow-dialog #flow-removal");
+    await page.screenshot({ path: path.join(out, "flow-dialog-status.png") });
+    await page.click("dialog.flow-dialog button[type=submit]");
+    await page.waitForSelector('#unmapped-table tr[data-unmapped-status="Blocked"]');
+    // The dashboard says so, linking back here.
+    const fresh = await context.newPage();
+    await fresh.goto(info.url + "/");
+    assert(await fresh.locator("#flow-unmapped").count() === 1, "the dashboard reports the unmapped status");
+    await fresh.close();
+    // One click maps it again.
+    await page.selectOption('#unmapped-table tr[data-unmapped-status="Blocked"] select', { label: "Waiting (Waiting)" });
+    await page.click('#unmapped-table tr[data-unmapped-status="Blocked"] button[type=submit]');
+    await page.waitForSelector("#unmapped", { state: "detached" });
+    assert(await page.locator('#status-mappings tr[data-status="Blocked"]').count() === 1, "mapped again");
+    // Delete a step that mappings use: choose where they go.
+    await page.click('#flow-steps tr[data-step="Code Review"] >> text=Delete…');
+    await page.waitForSelector('dialog.flow-dialog [data-impact="status_mappings"]');
+    const moving = await page.getAttribute('dialog.flow-dialog [data-impact="status_mappings"]', "data-count");
+    assert(Number(moving) >= 2, `mappings that move: ${moving}`);
+    await page.screenshot({ path: path.join(out, "flow-dialog-step.png") });
+    await page.selectOption("dialog.flow-dialog #reassign_to", { label: "In Progress (In progress)" });
+    await page.click("dialog.flow-dialog button[type=submit]");
+    await page.waitForSelector('#flow-steps tr[data-step="Code Review"]', { state: "detached" });
+    assert(await page.locator("dialog.flow-dialog").count() === 0, "the dialog closed");
+    assert(await page.locator('#status-mappings tr[data-status="In Review"] >> text=In Progress').count() === 1, "its mappings moved");
+    assert(await page.evaluate(() => window.__flowNoReload === true), "htmx swapped without a reload");
+    const phone = await context.newPage();
+    await phone.setViewportSize(VIEWPORTS.phone);
+    await phone.goto(info.url + "/flow");
+    await phone.screenshot({ path: path.join(out, "flow-phone.png"), fullPage: true });
+    await phone.close();
+    assert(problems.length === 0, problems.join("\n"));
+    await context.close();
+  });
 } finally {
   await browser.close();
   child.kill("SIGTERM");

@@ -4,6 +4,8 @@
 
 use std::collections::{HashMap, HashSet};
 
+use super::FlowResolver;
+
 /// One item of the kind being removed (a step or an issue-type mapping).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Item {
@@ -112,6 +114,31 @@ pub fn plan(items: &[Item], removals: &[Removal]) -> Result<Vec<(i64, Option<i64
     Ok(out)
 }
 
+/// Refuses removing (deleting or deactivating) steps when a category that status mappings use
+/// would be left without an active step: metrics are defined on categories (lead time needs a
+/// DONE step), so the mappings would have nowhere sensible to go.
+pub fn check_categories(cfg: &FlowResolver, removing: &[i64]) -> Result<(), String> {
+    for id in removing {
+        let Some(step) = cfg.step(*id) else { continue };
+        let users = cfg.status_mappings().iter().filter(|m| m.flow_step_id == *id).count();
+        if users == 0 {
+            continue;
+        }
+        let remains = cfg
+            .active_steps()
+            .any(|s| s.category == step.category && !removing.contains(&s.id));
+        if !remains {
+            return Err(format!(
+                "{} is the last active {} step and {users} status mapping(s) need one; add or activate another {} step first",
+                step.name,
+                step.category.title(),
+                step.category.title()
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,6 +164,38 @@ mod tests {
 
     fn rm(id: i64, to: Option<i64>) -> Removal {
         Removal { id, reassign_to: to }
+    }
+
+    #[test]
+    fn the_last_active_step_of_a_category_that_mappings_use_cannot_go() {
+        use crate::domain::flow::{StatusMapping, Step, StepCategory};
+        let step = |id, name: &str, category| Step {
+            id,
+            name: name.into(),
+            position: 0,
+            category,
+            is_commitment_point: false,
+            active: true,
+        };
+        let cfg = FlowResolver::new(
+            vec![
+                step(1, "Done", StepCategory::Done),
+                step(2, "Shipped", StepCategory::Done),
+                step(3, "Doing", StepCategory::InProgress),
+            ],
+            vec![],
+            vec![StatusMapping {
+                id: 1,
+                status_from: "Closed".into(),
+                flow_step_id: 1,
+                issue_type_mapping_id: None,
+                active: true,
+            }],
+        );
+        assert_eq!(check_categories(&cfg, &[1]), Ok(()), "Shipped is still DONE");
+        let err = check_categories(&cfg, &[1, 2]).unwrap_err();
+        assert!(err.contains("last active Done step"), "{err}");
+        assert_eq!(check_categories(&cfg, &[3]), Ok(()), "no mapping uses Doing");
     }
 
     #[test]

@@ -1,0 +1,553 @@
+//! `/api/v1/flow/…` (DESIGN §11): steps, status mappings and issue-type mappings, their impact,
+//! and guided delete-and-reassign. Mutations are admin-only (middleware).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use serde::{Deserialize, Deserializer};
+use serde_json::{Value, json};
+
+use super::ApiResult;
+use crate::auth::CurrentUser;
+use crate::db;
+use crate::db::flow::remove::{Impact, RemoveError};
+use crate::domain::flow::input::{StatusDraft, StepDraft, TypeDraft};
+use crate::domain::flow::reassign::Removal;
+use crate::domain::settings::FieldError;
+use crate::error::AppError;
+use crate::startup::AppState;
+
+pub fn step_json(m: &entity::flow_steps::Model) -> Value {
+    json!({"id": m.id, "name": m.name, "category": m.category, "position": m.position,
+           "is_commitment_point": m.is_commitment_point, "active": m.active,
+           "created_at": m.created_at, "updated_at": m.updated_at})
+}
+
+pub fn status_json(m: &entity::status_mappings::Model) -> Value {
+    json!({"id": m.id, "status_from": m.status_from, "flow_step_id": m.flow_step_id,
+           "issue_type_mapping_id": m.issue_type_mapping_id, "active": m.active,
+           "created_at": m.created_at, "updated_at": m.updated_at})
+}
+
+pub fn type_json(m: &entity::issue_type_mappings::Model) -> Value {
+    json!({"id": m.id, "issuetype_from": m.issuetype_from, "issuetype_to": m.issuetype_to,
+           "work_category": m.work_category, "hierarchy_level": m.hierarchy_level, "active": m.active,
+           "created_at": m.created_at, "updated_at": m.updated_at})
+}
+
+fn invalid(errors: &[FieldError]) -> HttpResponse {
+    let message = errors.iter().map(|f| f.message.as_str()).collect::<Vec<_>>().join("; ");
+    HttpResponse::UnprocessableEntity().json(json!({ "error": message, "fields": errors }))
+}
+
+/// The whole configuration with its version (changes on every mapping change).
+pub async fn overview(state: web::Data<AppState>, _user: CurrentUser) -> ApiResult {
+    let cfg = db::flow::config(&state.db).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "version": cfg.fingerprint(),
+        "steps": cfg.steps.iter().map(step_json).collect::<Vec<_>>(),
+        "status_mappings": cfg.status_mappings.iter().map(status_json).collect::<Vec<_>>(),
+        "issue_type_mappings": cfg.types.iter().map(type_json).collect::<Vec<_>>(),
+    })))
+}
+
+pub async fn unmapped(state: web::Data<AppState>, _user: CurrentUser) -> ApiResult {
+    let cfg = db::flow::resolver(&state.db).await?;
+    Ok(HttpResponse::Ok().json(db::flow::discovery::unmapped(&state.db, &cfg).await?))
+}
+
+/// `Some(None)` for an explicit `null`, `None` when the field is absent.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepBody {
+    name: Option<String>,
+    category: Option<String>,
+    position: Option<i32>,
+    is_commitment_point: Option<bool>,
+    active: Option<bool>,
+    /// A row as `GET` returns it may be sent back: these are read-only and ignored.
+    #[serde(default, rename = "id")]
+    _id: Option<i64>,
+    #[serde(default, rename = "created_at")]
+    _created_at: Option<Value>,
+    #[serde(default, rename = "updated_at")]
+    _updated_at: Option<Value>,
+}
+
+impl StepBody {
+    fn onto(self, mut d: StepDraft) -> StepDraft {
+        if let Some(v) = self.name {
+            d.name = v;
+        }
+        if let Some(v) = self.category {
+            d.category = v;
+        }
+        if let Some(v) = self.position {
+            d.position = v.to_string();
+        }
+        if let Some(v) = self.is_commitment_point {
+            d.is_commitment_point = v;
+        }
+        if let Some(v) = self.active {
+            d.active = v;
+            // Switching a step off also takes the commitment mark off, unless asked otherwise.
+            if !v && self.is_commitment_point.is_none() {
+                d.is_commitment_point = false;
+            }
+        }
+        d
+    }
+}
+
+pub fn step_draft(m: &entity::flow_steps::Model) -> StepDraft {
+    StepDraft {
+        name: m.name.clone(),
+        category: m.category.clone(),
+        position: String::new(),
+        is_commitment_point: m.is_commitment_point,
+        active: m.active,
+    }
+}
+
+pub async fn list_steps(state: web::Data<AppState>, _user: CurrentUser) -> ApiResult {
+    let cfg = db::flow::config(&state.db).await?;
+    Ok(HttpResponse::Ok().json(json!({ "steps": cfg.steps.iter().map(step_json).collect::<Vec<_>>() })))
+}
+
+pub async fn show_step(state: web::Data<AppState>, _user: CurrentUser, id: web::Path<i64>) -> ApiResult {
+    Ok(HttpResponse::Ok().json(step_json(&find_step(&state, *id).await?)))
+}
+
+pub async fn create_step(state: web::Data<AppState>, user: CurrentUser, body: web::Json<StepBody>) -> ApiResult {
+    let draft = body.into_inner().onto(StepDraft {
+        active: true,
+        ..Default::default()
+    });
+    let cfg = db::flow::resolver(&state.db).await?;
+    match draft.validate(&cfg, None) {
+        Ok(v) => {
+            let row = db::flow::save::create_step(&state.db, &v).await?;
+            tracing::info!(user = %user.user.email, id = row.id, name = %row.name, "flow step created");
+            Ok(HttpResponse::Created().json(step_json(&row)))
+        }
+        Err(e) => Ok(invalid(&e)),
+    }
+}
+
+pub async fn update_step(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    body: web::Json<StepBody>,
+) -> ApiResult {
+    let existing = find_step(&state, *id).await?;
+    let draft = body.into_inner().onto(step_draft(&existing));
+    let cfg = db::flow::resolver(&state.db).await?;
+    match draft.validate(&cfg, Some(existing.id)) {
+        Ok(v) => {
+            let row = db::flow::save::update_step(&state.db, existing, &v).await?;
+            tracing::info!(user = %user.user.email, id = row.id, name = %row.name, "flow step updated");
+            Ok(HttpResponse::Ok().json(step_json(&row)))
+        }
+        Err(e) => Ok(invalid(&e)),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ImpactQuery {
+    /// Impact of deactivating instead of deleting (issue-type mappings differ).
+    #[serde(default)]
+    deactivate: bool,
+}
+
+pub async fn step_impact(state: web::Data<AppState>, _user: CurrentUser, id: web::Path<i64>) -> ApiResult {
+    impact_json(db::flow::remove::step_impact(&state.db, *id).await?)
+}
+
+fn impact_json(impact: Option<Impact>) -> ApiResult {
+    Ok(HttpResponse::Ok().json(impact.ok_or(AppError::NotFound)?))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RemoveBody {
+    #[serde(default)]
+    reassign_to: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchItem {
+    id: i64,
+    #[serde(default)]
+    reassign_to: Option<i64>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchBody {
+    items: Vec<BatchItem>,
+    #[serde(default)]
+    deactivate: bool,
+}
+
+/// 409 when refused whatever the target, 422 for a bad target or a loop, 404 for an unknown id.
+pub fn remove_answer(result: Result<Vec<(i64, Option<i64>)>, RemoveError>, what: &str, verb: &str) -> ApiResult {
+    match result {
+        Ok(plan) => Ok(HttpResponse::Ok().json(json!({
+            verb: plan.iter().map(|(id, _)| id).collect::<Vec<_>>(),
+            "reassigned": plan.iter().filter_map(|(id, t)| t.map(|t| json!({"id": id, "to": t}))).collect::<Vec<_>>(),
+        }))),
+        Err(RemoveError::NotFound) => Err(AppError::NotFound),
+        Err(RemoveError::Refused(why)) => Ok(HttpResponse::Conflict().json(json!({ "error": why }))),
+        Err(RemoveError::Invalid(e)) => {
+            Ok(HttpResponse::build(StatusCode::UNPROCESSABLE_ENTITY).json(json!({ "error": format!("{what}: {e}") })))
+        }
+        Err(RemoveError::Db(e)) => Err(AppError::Database(e)),
+    }
+}
+
+fn one(id: i64, body: Option<web::Json<RemoveBody>>) -> [Removal; 1] {
+    [Removal {
+        id,
+        reassign_to: body.and_then(|b| b.reassign_to),
+    }]
+}
+
+fn batch(body: &BatchBody) -> Vec<Removal> {
+    body.items
+        .iter()
+        .map(|i| Removal {
+            id: i.id,
+            reassign_to: i.reassign_to,
+        })
+        .collect()
+}
+
+pub async fn delete_step(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    body: Option<web::Json<RemoveBody>>,
+) -> ApiResult {
+    let r = db::flow::remove::remove_steps(&state.db, &one(*id, body), false).await;
+    log_removal(&user, "flow step", "deleted", &r);
+    remove_answer(r, "flow step", "deleted")
+}
+
+pub async fn deactivate_step(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    body: Option<web::Json<RemoveBody>>,
+) -> ApiResult {
+    let r = db::flow::remove::remove_steps(&state.db, &one(*id, body), true).await;
+    log_removal(&user, "flow step", "deactivated", &r);
+    remove_answer(r, "flow step", "deactivated")
+}
+
+pub async fn remove_steps(state: web::Data<AppState>, user: CurrentUser, body: web::Json<BatchBody>) -> ApiResult {
+    let verb = if body.deactivate { "deactivated" } else { "deleted" };
+    let r = db::flow::remove::remove_steps(&state.db, &batch(&body), body.deactivate).await;
+    log_removal(&user, "flow steps", verb, &r);
+    remove_answer(r, "flow steps", verb)
+}
+
+pub fn log_removal(user: &CurrentUser, what: &str, verb: &str, r: &Result<Vec<(i64, Option<i64>)>, RemoveError>) {
+    if let Ok(plan) = r {
+        tracing::info!(user = %user.user.email, ?plan, "{what} {verb}");
+    }
+}
+
+async fn find_step(state: &AppState, id: i64) -> Result<entity::flow_steps::Model, AppError> {
+    use sea_orm::EntityTrait;
+    entity::flow_steps::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+// ---- issue-type mappings ----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TypeBody {
+    issuetype_from: Option<String>,
+    issuetype_to: Option<String>,
+    work_category: Option<String>,
+    hierarchy_level: Option<i32>,
+    active: Option<bool>,
+    /// A row as `GET` returns it may be sent back: these are read-only and ignored.
+    #[serde(default, rename = "id")]
+    _id: Option<i64>,
+    #[serde(default, rename = "created_at")]
+    _created_at: Option<Value>,
+    #[serde(default, rename = "updated_at")]
+    _updated_at: Option<Value>,
+}
+
+impl TypeBody {
+    fn onto(self, mut d: TypeDraft) -> TypeDraft {
+        if let Some(v) = self.issuetype_from {
+            d.issuetype_from = v;
+        }
+        if let Some(v) = self.issuetype_to {
+            d.issuetype_to = v;
+        }
+        if let Some(v) = self.work_category {
+            d.work_category = v;
+        }
+        if let Some(v) = self.hierarchy_level {
+            d.hierarchy_level = v.to_string();
+        }
+        if let Some(v) = self.active {
+            d.active = v;
+        }
+        d
+    }
+}
+
+pub fn type_draft(m: &entity::issue_type_mappings::Model) -> TypeDraft {
+    TypeDraft {
+        issuetype_from: m.issuetype_from.clone(),
+        issuetype_to: m.issuetype_to.clone(),
+        work_category: m.work_category.clone(),
+        hierarchy_level: m.hierarchy_level.to_string(),
+        active: m.active,
+    }
+}
+
+pub async fn list_types(state: web::Data<AppState>, _user: CurrentUser) -> ApiResult {
+    let cfg = db::flow::config(&state.db).await?;
+    Ok(HttpResponse::Ok().json(json!({ "issue_type_mappings": cfg.types.iter().map(type_json).collect::<Vec<_>>() })))
+}
+
+pub async fn show_type(state: web::Data<AppState>, _user: CurrentUser, id: web::Path<i64>) -> ApiResult {
+    Ok(HttpResponse::Ok().json(type_json(&find_type(&state, *id).await?)))
+}
+
+pub async fn create_type(state: web::Data<AppState>, user: CurrentUser, body: web::Json<TypeBody>) -> ApiResult {
+    let draft = body.into_inner().onto(TypeDraft {
+        active: true,
+        ..Default::default()
+    });
+    let cfg = db::flow::resolver(&state.db).await?;
+    match draft.validate(&cfg, None) {
+        Ok(v) => {
+            let row = db::flow::save::create_type(&state.db, &v).await?;
+            tracing::info!(user = %user.user.email, id = row.id, from = %row.issuetype_from, "issue type mapping created");
+            Ok(HttpResponse::Created().json(type_json(&row)))
+        }
+        Err(e) => Ok(invalid(&e)),
+    }
+}
+
+pub async fn update_type(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    body: web::Json<TypeBody>,
+) -> ApiResult {
+    let existing = find_type(&state, *id).await?;
+    let draft = body.into_inner().onto(type_draft(&existing));
+    let cfg = db::flow::resolver(&state.db).await?;
+    match draft.validate(&cfg, Some(existing.id)) {
+        Ok(v) => {
+            let row = db::flow::save::update_type(&state.db, existing, &v).await?;
+            tracing::info!(user = %user.user.email, id = row.id, from = %row.issuetype_from, "issue type mapping updated");
+            Ok(HttpResponse::Ok().json(type_json(&row)))
+        }
+        Err(e) => Ok(invalid(&e)),
+    }
+}
+
+pub async fn type_impact(
+    state: web::Data<AppState>,
+    _user: CurrentUser,
+    id: web::Path<i64>,
+    q: web::Query<ImpactQuery>,
+) -> ApiResult {
+    impact_json(db::flow::remove::type_impact(&state.db, *id, q.deactivate).await?)
+}
+
+pub async fn delete_type(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    body: Option<web::Json<RemoveBody>>,
+) -> ApiResult {
+    let r = db::flow::remove::remove_types(&state.db, &one(*id, body), false).await;
+    log_removal(&user, "issue type mapping", "deleted", &r);
+    remove_answer(r, "issue type mapping", "deleted")
+}
+
+pub async fn deactivate_type(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    body: Option<web::Json<RemoveBody>>,
+) -> ApiResult {
+    let r = db::flow::remove::remove_types(&state.db, &one(*id, body), true).await;
+    log_removal(&user, "issue type mapping", "deactivated", &r);
+    remove_answer(r, "issue type mapping", "deactivated")
+}
+
+pub async fn remove_types(state: web::Data<AppState>, user: CurrentUser, body: web::Json<BatchBody>) -> ApiResult {
+    let verb = if body.deactivate { "deactivated" } else { "deleted" };
+    let r = db::flow::remove::remove_types(&state.db, &batch(&body), body.deactivate).await;
+    log_removal(&user, "issue type mappings", verb, &r);
+    remove_answer(r, "issue type mappings", verb)
+}
+
+async fn find_type(state: &AppState, id: i64) -> Result<entity::issue_type_mappings::Model, AppError> {
+    use sea_orm::EntityTrait;
+    entity::issue_type_mappings::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+// ---- status mappings ----
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusBody {
+    status_from: Option<String>,
+    flow_step_id: Option<i64>,
+    #[serde(default, deserialize_with = "present")]
+    issue_type_mapping_id: Option<Option<i64>>,
+    active: Option<bool>,
+    /// A row as `GET` returns it may be sent back: these are read-only and ignored.
+    #[serde(default, rename = "id")]
+    _id: Option<i64>,
+    #[serde(default, rename = "created_at")]
+    _created_at: Option<Value>,
+    #[serde(default, rename = "updated_at")]
+    _updated_at: Option<Value>,
+}
+
+impl StatusBody {
+    fn onto(self, mut d: StatusDraft) -> StatusDraft {
+        if let Some(v) = self.status_from {
+            d.status_from = v;
+        }
+        if let Some(v) = self.flow_step_id {
+            d.flow_step_id = v.to_string();
+        }
+        if let Some(v) = self.issue_type_mapping_id {
+            d.issue_type_mapping_id = v.map(|i| i.to_string()).unwrap_or_default();
+        }
+        if let Some(v) = self.active {
+            d.active = v;
+        }
+        d
+    }
+}
+
+pub fn status_draft(m: &entity::status_mappings::Model) -> StatusDraft {
+    StatusDraft {
+        status_from: m.status_from.clone(),
+        flow_step_id: m.flow_step_id.to_string(),
+        issue_type_mapping_id: m.issue_type_mapping_id.map(|i| i.to_string()).unwrap_or_default(),
+        active: m.active,
+    }
+}
+
+pub async fn list_statuses(state: web::Data<AppState>, _user: CurrentUser) -> ApiResult {
+    let cfg = db::flow::config(&state.db).await?;
+    Ok(HttpResponse::Ok()
+        .json(json!({ "status_mappings": cfg.status_mappings.iter().map(status_json).collect::<Vec<_>>() })))
+}
+
+pub async fn show_status(state: web::Data<AppState>, _user: CurrentUser, id: web::Path<i64>) -> ApiResult {
+    Ok(HttpResponse::Ok().json(status_json(&find_status(&state, *id).await?)))
+}
+
+pub async fn create_status(state: web::Data<AppState>, user: CurrentUser, body: web::Json<StatusBody>) -> ApiResult {
+    let draft = body.into_inner().onto(StatusDraft {
+        active: true,
+        ..Default::default()
+    });
+    let cfg = db::flow::resolver(&state.db).await?;
+    match draft.validate(&cfg, None) {
+        Ok(v) => {
+            let row = db::flow::save::create_status(&state.db, &v).await?;
+            tracing::info!(user = %user.user.email, id = row.id, status = %row.status_from, "status mapping created");
+            Ok(HttpResponse::Created().json(status_json(&row)))
+        }
+        Err(e) => Ok(invalid(&e)),
+    }
+}
+
+pub async fn update_status(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    body: web::Json<StatusBody>,
+) -> ApiResult {
+    let existing = find_status(&state, *id).await?;
+    let draft = body.into_inner().onto(status_draft(&existing));
+    let cfg = db::flow::resolver(&state.db).await?;
+    match draft.validate(&cfg, Some(existing.id)) {
+        Ok(v) => {
+            let row = db::flow::save::update_status(&state.db, existing, &v).await?;
+            tracing::info!(user = %user.user.email, id = row.id, status = %row.status_from, "status mapping updated");
+            Ok(HttpResponse::Ok().json(status_json(&row)))
+        }
+        Err(e) => Ok(invalid(&e)),
+    }
+}
+
+pub async fn status_impact(state: web::Data<AppState>, _user: CurrentUser, id: web::Path<i64>) -> ApiResult {
+    impact_json(db::flow::remove::status_impact(&state.db, *id).await?)
+}
+
+/// A status mapping has no dependents to move: `reassign_to` is refused rather than ignored.
+async fn remove_status(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+    body: Option<web::Json<RemoveBody>>,
+    deactivate: bool,
+) -> ApiResult {
+    if body.and_then(|b| b.reassign_to).is_some() {
+        return Ok(HttpResponse::UnprocessableEntity().json(json!({
+            "error": "nothing references a status mapping, so there is nothing to reassign: its issues re-resolve by themselves (see the impact)"
+        })));
+    }
+    let verb = if deactivate { "deactivated" } else { "deleted" };
+    let r = db::flow::remove::remove_status(&state.db, id, deactivate)
+        .await
+        .map(|()| vec![(id, None)]);
+    log_removal(user, "status mapping", verb, &r);
+    remove_answer(r, "status mapping", verb)
+}
+
+pub async fn delete_status(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    body: Option<web::Json<RemoveBody>>,
+) -> ApiResult {
+    remove_status(&state, &user, *id, body, false).await
+}
+
+pub async fn deactivate_status(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    body: Option<web::Json<RemoveBody>>,
+) -> ApiResult {
+    remove_status(&state, &user, *id, body, true).await
+}
+
+async fn find_status(state: &AppState, id: i64) -> Result<entity::status_mappings::Model, AppError> {
+    use sea_orm::EntityTrait;
+    entity::status_mappings::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
