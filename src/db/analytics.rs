@@ -5,7 +5,7 @@ mod precompute;
 
 use chrono::{DateTime, Utc};
 use entity::{
-    analytics_refresh, deployments, flow_steps, issue_flow_times, jira_projects, pr_stage_times, pull_requests,
+    analytics_refresh, deployments, flow_steps, issue_flow_times, jira_projects, jobs, pr_stage_times, pull_requests,
     repositories,
 };
 use sea_orm::sea_query::OnConflict;
@@ -14,6 +14,8 @@ use sea_orm::{
     QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
 };
 use tokio::sync::Mutex;
+
+use crate::domain::job::JobStatus;
 
 /// One rebuild at a time in this process; a second caller waits, then finds it fresh.
 static REBUILD: Mutex<()> = Mutex::const_new(());
@@ -65,9 +67,20 @@ pub async fn fingerprint(db: &impl ConnectionTrait) -> Result<String, DbErr> {
     Ok(parts.join("|"))
 }
 
-/// Rebuilds the precomputed rows if the sources changed since the last build.
+/// Rebuilds the precomputed rows if the sources changed since the last build. Not while a sync
+/// runs: its rows change page by page (the run rebuilds when it finishes), and on SQLite a
+/// rebuild's commit between a sync transaction's read and its write fails that page
+/// ("database is locked").
 pub async fn ensure_fresh(db: &DatabaseConnection) -> Result<bool, DbErr> {
     let _guard = REBUILD.lock().await;
+    let syncing = jobs::Entity::find()
+        .filter(jobs::Column::Status.eq(JobStatus::Running.as_str()))
+        .one(db)
+        .await?
+        .is_some();
+    if syncing {
+        return Ok(false);
+    }
     let now = fingerprint(db).await?;
     let stored = analytics_refresh::Entity::find()
         .filter(analytics_refresh::Column::Name.eq(PRECOMPUTE))

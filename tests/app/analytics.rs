@@ -246,3 +246,37 @@ async fn bad_filters_are_refused_and_anonymous_users_are_not_served() {
     assert_eq!(app.get("/analytics/flow?from=soon").await.status(), 400);
     assert_eq!(app.get("/analytics").await.status(), 303);
 }
+
+async fn no_rebuild_while_a_sync_runs(db: Db) {
+    use entity::jobs;
+    let app = seeded(db).await;
+    let before = api(&app, &format!("/api/v1/metrics/dora?{WINDOW}")).await;
+    close(&before["change_failure_rate"], 0.75);
+    let set_status = |status: &'static str| {
+        jobs::Entity::update_many()
+            .col_expr(jobs::Column::Status, sea_orm::sea_query::Expr::value(status))
+            .filter(jobs::Column::JobType.eq("jira_sync"))
+            .exec(&app.db)
+    };
+    set_status("RUNNING").await.unwrap();
+    // The sync writes meanwhile: OPS-4 (the incident after D6) becomes inactive.
+    entity::jira_issues::Entity::update_many()
+        .col_expr(
+            entity::jira_issues::Column::Active,
+            sea_orm::sea_query::Expr::value(false),
+        )
+        .col_expr(
+            entity::jira_issues::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(chrono::Utc::now()),
+        )
+        .filter(entity::jira_issues::Column::Key.eq("OPS-4"))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let during = api(&app, &format!("/api/v1/metrics/dora?{WINDOW}")).await;
+    close(&during["change_failure_rate"], 0.75);
+    set_status("FINISHED").await.unwrap();
+    let after = api(&app, &format!("/api/v1/metrics/dora?{WINDOW}")).await;
+    close(&after["change_failure_rate"], 0.5);
+}
+db_test!(no_rebuild_while_a_sync_runs);

@@ -203,8 +203,10 @@ try {
       const deadline = Date.now() + 120_000;
       for (;;) {
         const status = await (await page.request.get(info.url + "/api/v1/jobs/status")).json();
-        if (status.jobs.every((j) => j.status === "FINISHED")) break;
-        assert(Date.now() < deadline, `syncs did not finish: ${JSON.stringify(status.jobs.map((j) => j.status))}`);
+        // Settled, and each job has succeeded at least once (a later run may have failed).
+        const settled = status.jobs.every((j) => j.status !== "RUNNING" && j.status !== "PENDING");
+        if (settled && status.jobs.every((j) => j.last_success_at)) break;
+        assert(Date.now() < deadline, `syncs did not finish: ${JSON.stringify(status.jobs.map((j) => [j.status, j.last_error]))}`);
         await page.waitForTimeout(1000);
       }
       for (const name of ["dora", "prs", "flow"]) {
