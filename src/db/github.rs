@@ -16,7 +16,7 @@ use sea_orm::{
 pub use deployments::{DeploymentRow, deployment_sources, oldest_unfinished_deployment, store_deployments};
 pub use pulls::{
     COMMENT_KIND_ISSUE, COMMENT_KIND_REVIEW, CommentRow, CommitRow, LinkRow, PrRow, PullCounts, ReviewRow, Written,
-    store_pulls, stored_pull_updates, stored_review_comments,
+    store_pulls, stored_pull_updates,
 };
 
 /// What the API says about a repository besides its name.

@@ -95,7 +95,8 @@ pub fn live(d: &Dashboard) -> Markup {
                 a #(ids::FLOW_UNMAPPED) .notice.warn.wide href="/flow#unmapped" data-statuses=(statuses) data-types=(types) {
                     strong { (statuses) @if statuses == 1 { " status" } @else { " statuses" } " unmapped" }
                     @if types > 0 { " and " (types) @if types == 1 { " issue type" } @else { " issue types" } }
-                    " — map them on the Flow page so they count in the right flow step."
+                    @if statuses + types == 1 { " — map it on the Flow page so it counts in the right flow step." }
+                    @else { " — map them on the Flow page so they count in the right flow step." }
                 }
             }
             @for job in &d.jobs { (job_card(job, d.timezone, &d.csrf)) }

@@ -47,11 +47,9 @@ impl Serve {
             .unwrap();
         let base = format!("http://127.0.0.1:{port}");
         let started = Instant::now();
-        while reqwest::get(format!("{base}/health/ready"))
+        while !reqwest::get(format!("{base}/health/ready"))
             .await
-            .map(|r| r.status())
-            .ok()
-            != Some(reqwest::StatusCode::OK)
+            .is_ok_and(|r| r.status() == reqwest::StatusCode::OK)
         {
             assert!(started.elapsed() < Duration::from_secs(30), "serve did not get ready");
             tokio::time::sleep(Duration::from_millis(50)).await;

@@ -255,7 +255,7 @@ async fn a_spent_rate_limit_stops_cleanly_and_the_resumed_run_completes(db: Db) 
     set_sim(
         &app,
         SimConfig {
-            github_graphql_budget: 12,
+            github_graphql_budget: 40,
             ..SimConfig::default()
         },
     );

@@ -515,3 +515,60 @@ async fn enterprise_graphql_without_rate_limits() {
     assert_eq!(a.header("x-ratelimit-resource").as_deref(), Some("graphql"));
     sim.stop().await;
 }
+
+/// `PullRequestReview.comments`: each review's line comments, paged, equal to the dataset.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn review_line_comments_page_per_review() {
+    let sim = Sim::start().await;
+    let query = "query($owner: String!, $name: String!, $after: String) {
+      rateLimit { cost }
+      repository(owner: $owner, name: $name) {
+        pullRequests(first: 20, after: $after) { pageInfo { hasNextPage endCursor }
+          nodes { number reviews(first: 100) { nodes { id
+            lineComments: comments(first: 2) { totalCount pageInfo { hasNextPage endCursor }
+              nodes { __typename id path createdAt author { login } pullRequestReview { id } } } } } } } } }";
+    let more = "query($id: ID!, $after: String) { node(id: $id) { ... on PullRequestReview {
+      lineComments: comments(first: 2, after: $after) { pageInfo { hasNextPage endCursor } nodes { id } } } } }";
+    let mut after = Value::Null;
+    let mut got: BTreeMap<u64, Vec<String>> = BTreeMap::new();
+    let mut paged = 0;
+    loop {
+        let data = sim
+            .gql_data(query, json!({"owner": "acme", "name": "web", "after": after}))
+            .await;
+        let conn = &data["repository"]["pullRequests"];
+        for pr in conn["nodes"].as_array().unwrap() {
+            let ids = got.entry(pr["number"].as_u64().unwrap()).or_default();
+            for review in pr["reviews"]["nodes"].as_array().unwrap() {
+                let mut page = review["lineComments"].clone();
+                for c in page["nodes"].as_array().unwrap() {
+                    assert_eq!(c["__typename"], "PullRequestReviewComment");
+                    assert_eq!(c["pullRequestReview"]["id"], review["id"]);
+                    assert!(c["path"].is_string());
+                }
+                loop {
+                    ids.extend(ids_of(&page, "comments"));
+                    if page["pageInfo"]["hasNextPage"] != true {
+                        break;
+                    }
+                    paged += 1;
+                    let vars = json!({"id": review["id"], "after": page["pageInfo"]["endCursor"]});
+                    page = sim.gql_data(more, vars).await["node"]["lineComments"].clone();
+                }
+            }
+        }
+        if conn["pageInfo"]["hasNextPage"] != true {
+            break;
+        }
+        after = conn["pageInfo"]["endCursor"].clone();
+    }
+    assert!(paged > 0, "some review had more than one page of line comments");
+    for pr in &sim.data.github.repos[0].pulls {
+        let mut want: Vec<String> = pr.review_comments.iter().map(|c| c.node_id.clone()).collect();
+        let mut have = got[&pr.number].clone();
+        want.sort();
+        have.sort();
+        assert_eq!(have, want, "line comments of #{}", pr.number);
+    }
+    sim.stop().await;
+}

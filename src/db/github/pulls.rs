@@ -32,38 +32,6 @@ pub async fn stored_pull_updates(
         .collect())
 }
 
-/// The stored review (line) comments of the pull requests among `numbers`, by number.
-pub async fn stored_review_comments(
-    db: &impl ConnectionTrait,
-    repo_id: i64,
-    numbers: &[i32],
-) -> Result<HashMap<i32, Vec<CommentRow>>, DbErr> {
-    let ids = pull_ids(db, repo_id, numbers).await?;
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let number_of: HashMap<i64, i32> = ids.iter().map(|(n, id)| (*id, *n)).collect();
-    let rows = pr_comments::Entity::find()
-        .filter(pr_comments::Column::PullRequestId.is_in(number_of.keys().copied().collect::<Vec<_>>()))
-        .filter(pr_comments::Column::Kind.eq(COMMENT_KIND_REVIEW))
-        .all(db)
-        .await?;
-    let mut out: HashMap<i32, Vec<CommentRow>> = HashMap::new();
-    for r in rows {
-        if let Some(n) = number_of.get(&r.pull_request_id) {
-            out.entry(*n).or_default().push(CommentRow {
-                node_id: r.node_id,
-                kind: COMMENT_KIND_REVIEW,
-                author: r.author,
-                author_is_bot: r.author_is_bot,
-                created: r.created,
-                updated: r.updated,
-            });
-        }
-    }
-    Ok(out)
-}
-
 async fn pull_ids(db: &impl ConnectionTrait, repo_id: i64, numbers: &[i32]) -> Result<HashMap<i32, i64>, DbErr> {
     if numbers.is_empty() {
         return Ok(HashMap::new());

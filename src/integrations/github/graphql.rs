@@ -4,16 +4,23 @@
 //!
 //! * A repository page: `rateLimit`, the repository's id, archived flag and default branch, and
 //!   whichever of its connections are still being read — `pullRequests` (UPDATED_AT DESC, with
-//!   the first [`NESTED`] reviews, commits and comments of each) and `deployments` or
+//!   the first [`REVIEWS`] reviews with their line comments and [`NESTED`] commits and comments
+//!   of each) and `deployments` or
 //!   `releases` (CREATED_AT DESC) — so an incremental run with nothing new costs one request.
 //! * Follow-ups: up to [`FOLLOW_UP_BATCH`] aliased `node(id:)` lookups that read the rest of
 //!   nested connections whose first page said `hasNextPage`, 100 items at a time.
 
 use serde_json::{Map, Value, json};
 
-/// Nested reviews, commits and comments read with each pull request. The cost does not depend
-/// on it (only the node count does); larger pages mean fewer follow-ups.
+/// Nested commits and comments read with each pull request. The cost does not depend on it
+/// (only the node count does); larger pages mean fewer follow-ups.
 pub const NESTED: u32 = 50;
+/// Reviews read with each pull request. Each review carries its own line-comment connection,
+/// which GitHub charges once per possible review: 10 keeps a page of 100 pull requests at 13
+/// points (1 + 3 × 100 + 10 × 100 requests ÷ 100) while covering the usual 1–5 reviews.
+pub const REVIEWS: u32 = 10;
+/// Line comments read with each review (the cost does not depend on it).
+pub const LINE_COMMENTS: u32 = 50;
 /// Deployment statuses read with each deployment (there are usually three or four).
 pub const STATUSES: u32 = 10;
 /// Items per follow-up connection page (GitHub's maximum).
@@ -30,13 +37,18 @@ const FRAGMENTS: &[(&str, &str)] = &[
         "Pr",
         "fragment Pr on PullRequest { id number title state isDraft createdAt updatedAt closedAt mergedAt \
          author { __typename login } baseRefName headRefName additions deletions changedFiles mergeCommit { oid } \
-         reviews(first: NESTED) { pageInfo { hasNextPage endCursor } nodes { ...Review } } \
+         reviews(first: REVIEWS) { pageInfo { hasNextPage endCursor } nodes { ...Review } } \
          commits(first: NESTED) { pageInfo { hasNextPage endCursor } nodes { ...Commit } } \
          comments(first: NESTED) { pageInfo { hasNextPage endCursor } nodes { ...Comment } } }",
     ),
     (
         "Review",
-        "fragment Review on PullRequestReview { id state submittedAt author { __typename login } commit { oid } }",
+        "fragment Review on PullRequestReview { id state submittedAt author { __typename login } commit { oid } \
+         lineComments: comments(first: LINE_COMMENTS) { pageInfo { hasNextPage endCursor } nodes { ...LineComment } } }",
+    ),
+    (
+        "LineComment",
+        "fragment LineComment on PullRequestReviewComment { id createdAt updatedAt author { __typename login } }",
     ),
     (
         "Commit",
@@ -75,6 +87,8 @@ fn with_fragments(mut doc: String) -> String {
         doc.push_str(
             &text
                 .replace("NESTED", &NESTED.to_string())
+                .replace("LINE_COMMENTS", &LINE_COMMENTS.to_string())
+                .replace("REVIEWS", &REVIEWS.to_string())
                 .replace("STATUSES", &STATUSES.to_string()),
         );
     }
@@ -159,7 +173,8 @@ impl RepoQuery {
     pub fn cost(&self, page: u32) -> u32 {
         let mut requests = 0u64;
         if self.prs.is_some() {
-            requests += 1 + 3 * u64::from(page);
+            // pullRequests; reviews, commits, comments per PR; line comments per possible review.
+            requests += 1 + 3 * u64::from(page) + u64::from(page) * u64::from(REVIEWS);
         }
         match self.deploys {
             Some((DeployConn::Deployments, _)) => requests += 1 + u64::from(Self::deploy_page(page)),
@@ -177,15 +192,19 @@ pub enum Nested {
     Commits,
     Comments,
     Statuses,
+    /// A review's line comments.
+    LineComments,
 }
 
 impl Nested {
+    /// The selected field, with its alias where it has one.
     fn field(self) -> &'static str {
         match self {
             Nested::Reviews => "reviews",
             Nested::Commits => "commits",
             Nested::Comments => "comments",
             Nested::Statuses => "statuses",
+            Nested::LineComments => "lineComments: comments",
         }
     }
 
@@ -195,13 +214,24 @@ impl Nested {
             Nested::Commits => "Commit",
             Nested::Comments => "Comment",
             Nested::Statuses => "Status",
+            Nested::LineComments => "LineComment",
         }
     }
 
     fn owner_type(self) -> &'static str {
         match self {
             Nested::Statuses => "Deployment",
+            Nested::LineComments => "PullRequestReview",
             _ => "PullRequest",
+        }
+    }
+
+    /// Connections GitHub counts for one page of this one: itself, plus a line-comment
+    /// connection per review read.
+    fn requests(self) -> u64 {
+        match self {
+            Nested::Reviews => 1 + u64::from(FOLLOW_UP_PAGE),
+            _ => 1,
         }
     }
 }
@@ -239,7 +269,7 @@ pub fn follow_up_body(items: &[FollowUp]) -> (Value, u32) {
                 nested.field(),
                 nested.fragment()
             ));
-            requests += 1;
+            requests += nested.requests();
         }
         sel.push_str(&format!(
             " {}: node(id: $id{i}) {{ ... on {on} {{{inner} }} }}",
@@ -266,18 +296,27 @@ mod tests {
             prs: Some(None),
             deploys: None,
         };
-        assert_eq!(prs.cost(50), 2);
-        assert_eq!(prs.cost(100), 3);
+        // 1 + 3 × 50 + 10 × 50 line-comment connections = 651 requests.
+        assert_eq!(prs.cost(50), 7);
+        assert_eq!(prs.cost(100), 13);
         let both = RepoQuery {
             prs: Some(None),
             deploys: Some((DeployConn::Deployments, None)),
         };
-        assert_eq!(both.cost(100), 4);
+        assert_eq!(both.cost(100), 14);
         let (_, cost) = follow_up_body(&[FollowUp {
             node_id: "PR_1".into(),
             conns: vec![(Nested::Reviews, "c".into()), (Nested::Commits, "d".into())],
         }]);
         assert_eq!(cost, 1);
+        let (body, cost) = follow_up_body(&[FollowUp {
+            node_id: "PRR_1".into(),
+            conns: vec![(Nested::LineComments, "c".into())],
+        }]);
+        assert_eq!(cost, 1);
+        let text = body["query"].as_str().unwrap_or_default();
+        assert!(text.contains("... on PullRequestReview { lineComments: comments(first: 100, after: $l0)"));
+        assert!(text.contains("fragment LineComment on PullRequestReviewComment"));
     }
 
     #[test]

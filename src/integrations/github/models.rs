@@ -192,6 +192,9 @@ pub struct Review {
     pub author: Option<Actor>,
     #[serde(default)]
     pub commit: Option<Oid>,
+    /// The review's line comments (`lineComments: comments(first:)`), same shape as `IssueComment`.
+    #[serde(default, rename = "lineComments")]
+    pub line_comments: Option<Conn<IssueComment>>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -296,6 +299,9 @@ pub struct FollowUpNode {
     pub comments: Option<Conn<IssueComment>>,
     #[serde(default)]
     pub statuses: Option<Conn<DeploymentStatus>>,
+    /// A review's line comments.
+    #[serde(default, rename = "lineComments")]
+    pub line_comments: Option<Conn<IssueComment>>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -330,25 +336,6 @@ pub struct RestRepo {
     pub default_branch: Option<String>,
     #[serde(default)]
     pub archived: bool,
-}
-
-/// An item of `GET /repos/{o}/{r}/pulls/comments`.
-#[derive(Clone, Debug, Deserialize)]
-pub struct ReviewComment {
-    pub node_id: String,
-    #[serde(default)]
-    pub user: Option<RestUser>,
-    pub created_at: DateTime<Utc>,
-    #[serde(default)]
-    pub updated_at: Option<DateTime<Utc>>,
-    pub pull_request_url: String,
-}
-
-impl ReviewComment {
-    /// The pull request's number: the last segment of `pull_request_url`.
-    pub fn pull_number(&self) -> Option<i32> {
-        self.pull_request_url.rsplit('/').next()?.parse().ok()
-    }
 }
 
 /// `GET /repos/{o}/{r}/actions/runs` (an envelope, not an array).

@@ -2,18 +2,15 @@
 //! (per the deployment source), a page per transaction with the checkpoint.
 //!
 //! A page's changed pull requests (stored `updated` differs) are completed before they are
-//! written: nested connections that said `hasNextPage` are read to the end with batched
-//! `node(id:)` follow-ups, and review (line) comments — which the GraphQL schema served here
-//! does not have — come from the repository-wide REST stream
-//! `/repos/{o}/{r}/pulls/comments?since=` (read once per pass, when the first page with a
-//! changed pull request arrives: any comment made before that page was read is in it, and a
-//! later one moves its pull request above the watermark). Each changed PR is then written with
-//! all its rows replaced; unchanged ones are not touched.
+//! written: nested connections that said `hasNextPage` — a pull request's reviews, commits and
+//! comments, then each review's line comments — are read to the end with batched `node(id:)`
+//! follow-ups. Each changed PR is then written with all its rows replaced; unchanged ones are
+//! not touched.
 
 mod deploys;
 mod pulls;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use entity::repositories;
@@ -27,7 +24,7 @@ use super::sync::{
     load_checkpoint, save_checkpoint,
 };
 use crate::db;
-use crate::db::github::{CommentRow, DeploymentRow, PrRow, RepoMeta};
+use crate::db::github::{DeploymentRow, PrRow, RepoMeta};
 use crate::domain::integration::{DeploymentKind, GithubSettings};
 use crate::integrations::control::Interrupted;
 
@@ -61,6 +58,7 @@ pub(super) struct Collected {
     commits: Vec<PrCommit>,
     comments: Vec<IssueComment>,
     statuses: Vec<DeploymentStatus>,
+    line_comments: Vec<IssueComment>,
 }
 
 /// Moves a follow-up connection's items into `sink`; its next cursor, if any.
@@ -141,7 +139,6 @@ impl RepoSync<'_, '_> {
             DeploymentKind::Releases => Some(DeployConn::Releases),
             _ => None,
         };
-        let mut stream: Option<HashMap<i32, Vec<CommentRow>>> = None;
         let mut meta_checked = false;
         let mut total: Option<u64> = None;
         self.report(&cur, total);
@@ -182,7 +179,7 @@ impl RepoSync<'_, '_> {
             }
             if let Some(conn) = node.pull_requests {
                 total = conn.total_count.or(total);
-                self.pull_page(conn, &mut cur.prs, &mut stream, &mut page).await?;
+                self.pull_page(conn, &mut cur.prs, &mut page).await?;
             }
             if let Some(conn) = node.deployments {
                 self.deployment_page(conn, &mut cur.deploys, &mut page).await?;
@@ -237,6 +234,7 @@ impl RepoSync<'_, '_> {
     /// Writes a page, the checkpoint and (when a pass ends) its watermark in one transaction.
     async fn write(&self, cur: &RepoCursor, page: Page) -> Result<(), SyncError> {
         let txn = self.db.begin().await?;
+        db::relaxed_commit(&txn).await?;
         if let Some(meta) = &page.meta {
             db::github::set_repository_meta(&txn, self.repo.id, meta).await?;
         }

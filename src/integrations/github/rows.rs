@@ -7,7 +7,9 @@ use std::collections::HashSet;
 use chrono::{DateTime, Utc};
 
 use super::models::{Deployment, DeploymentStatus, IssueComment, PrCommit, PullRequest, Release, Review, WorkflowRun};
-use crate::db::github::{COMMENT_KIND_ISSUE, CommentRow, CommitRow, DeploymentRow, LinkRow, PrRow, ReviewRow};
+use crate::db::github::{
+    COMMENT_KIND_ISSUE, COMMENT_KIND_REVIEW, CommentRow, CommitRow, DeploymentRow, LinkRow, PrRow, ReviewRow,
+};
 use crate::domain::integration::{DeploymentKind, glob_match};
 
 /// A pull request with every nested item read (first page and follow-ups).
@@ -16,6 +18,8 @@ pub struct FullPull {
     pub reviews: Vec<Review>,
     pub commits: Vec<PrCommit>,
     pub comments: Vec<IssueComment>,
+    /// Line comments of all its reviews.
+    pub line_comments: Vec<IssueComment>,
 }
 
 impl FullPull {
@@ -28,17 +32,19 @@ impl FullPull {
             reviews,
             commits,
             comments,
+            line_comments: Vec::new(),
         }
     }
 }
 
-/// The row of a complete pull request; `review_comments` are all its line comments.
-pub fn pull_row(full: FullPull, review_comments: Vec<CommentRow>, known_keys: &HashSet<String>) -> PrRow {
+/// The row of a complete pull request.
+pub fn pull_row(full: FullPull, known_keys: &HashSet<String>) -> PrRow {
     let FullPull {
         pr,
         reviews,
         commits,
         comments,
+        line_comments,
     } = full;
     let author = pr.author.as_ref().map(|a| a.login());
     let author_is_bot = pr.author.as_ref().is_some_and(|a| a.is_bot());
@@ -76,18 +82,21 @@ pub fn pull_row(full: FullPull, review_comments: Vec<CommentRow>, known_keys: &H
             }
         })
         .collect();
-    let mut all_comments: Vec<CommentRow> = comments
-        .into_iter()
-        .map(|c| CommentRow {
+    let comment = |kind: &'static str| {
+        move |c: IssueComment| CommentRow {
             node_id: c.id,
-            kind: COMMENT_KIND_ISSUE,
+            kind,
             author: c.author.as_ref().map(|a| a.login()),
             author_is_bot: c.author.as_ref().is_some_and(|a| a.is_bot()),
             created: c.created_at,
             updated: c.updated_at,
-        })
+        }
+    };
+    let all_comments: Vec<CommentRow> = comments
+        .into_iter()
+        .map(comment(COMMENT_KIND_ISSUE))
+        .chain(line_comments.into_iter().map(comment(COMMENT_KIND_REVIEW)))
         .collect();
-    all_comments.extend(review_comments);
 
     let first_commit_at = commits.iter().filter_map(|c| c.authored_at).min();
     let first_review_at = reviews

@@ -290,6 +290,7 @@ impl Session<'_> {
                 None => {}
             }
             let txn = self.deps.db.begin().await?;
+            db::relaxed_commit(&txn).await?;
             let counts = db::jira::store_issues(&txn, self.integration.id, row.id, &rows).await?;
             let mut cp = load_checkpoint(&txn).await?;
             if done {

@@ -14,6 +14,11 @@ pub fn cancel() -> Markup {
     }
 }
 
+/// `1 issue`, `3 issues`, with the number in bold.
+fn count(n: u64, one: &str, many: &str) -> Markup {
+    html! { strong { (n) } " " @if n == 1 { (one) } @else { (many) } }
+}
+
 pub fn wrap(title: &str, body: Markup) -> Markup {
     html! {
         div.dialog-backdrop {
@@ -59,26 +64,26 @@ pub fn removal(r: &Removal<'_>) -> Markup {
                     @match r.kind {
                         Kind::Step => {
                             li data-impact="status_mappings" data-count=(i.status_mappings) {
-                                strong { (i.status_mappings) } " status mapping(s) point here" @if needs_target { " and move to the step you choose" } "."
+                                (count(i.status_mappings, "status mapping points", "status mappings point")) " here" @if needs_target { " and move to the step you choose" } "."
                             }
                             li data-impact="issues" data-count=(i.issues) {
-                                strong { (i.issues) } " issue(s) are in this step now" @if needs_target { " and move with them" } "."
+                                (count(i.issues, "issue is", "issues are")) " in this step now" @if needs_target { " and move with them" } "."
                             }
                         }
                         Kind::Type => {
                             @if needs_target {
                                 li data-impact="status_mappings" data-count=(i.status_mappings) {
-                                    strong { (i.status_mappings) } " status mapping(s) for this type move to the type you choose (a status it already maps keeps its own)."
+                                    (count(i.status_mappings, "status mapping", "status mappings")) " for this type move to the type you choose (a status it already maps keeps its own)."
                                 }
                             }
                             li data-impact="issues" data-count=(i.issues) {
-                                strong { (i.issues) } " issue(s) of this type"
+                                (count(i.issues, "issue", "issues")) " of this type"
                                 @if let Some(f) = &i.fallback { ": " (f) } "."
                             }
                         }
                         Kind::Status => {
                             li data-impact="issues" data-count=(i.issues) {
-                                strong { (i.issues) } " issue(s) resolve through this mapping now"
+                                (count(i.issues, "issue resolves", "issues resolve")) " through this mapping now"
                                 @if let Some(f) = &i.fallback { "; " (f) } "."
                             }
                         }

@@ -1,18 +1,15 @@
 //! A repository's pull-request pages: unchanged pull requests skipped, changed ones completed
-//! (batched `node(id:)` follow-ups, review comments from the REST stream) and turned into rows.
+//! (batched `node(id:)` follow-ups for pull requests' and reviews' connections that have more)
+//! and turned into rows.
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
-
 use super::{Collected, Page, RepoSync, drain, number};
 use crate::db;
-use crate::db::github::{COMMENT_KIND_REVIEW, CommentRow};
 use crate::domain::integration::DeploymentKind;
 use crate::integrations::github::graphql::{FOLLOW_UP_BATCH, FollowUp, Nested, alias, follow_up_body};
-use crate::integrations::github::models::{Conn, FollowUpData, PullRequest, ReviewComment};
+use crate::integrations::github::models::{Conn, FollowUpData, PullRequest};
 use crate::integrations::github::rows::{FullPull, merge_row, pull_row};
-use crate::integrations::github::session::RestPage;
 use crate::integrations::github::sync::{PassCursor, SyncError};
 
 impl RepoSync<'_, '_> {
@@ -20,11 +17,9 @@ impl RepoSync<'_, '_> {
         &self,
         mut conn: Conn<PullRequest>,
         cur: &mut PassCursor,
-        stream: &mut Option<HashMap<i32, Vec<CommentRow>>>,
         page: &mut Page,
     ) -> Result<(), SyncError> {
         let next = conn.next().map(String::from);
-        let since = cur.since;
         let (fresh, finished) = Self::cut(conn.take_nodes(), next, cur, |p| p.updated_at);
         page.prs_fetched = fresh.len() as u64;
         page.prs_finished = finished;
@@ -54,23 +49,8 @@ impl RepoSync<'_, '_> {
             return Ok(());
         }
         self.complete_pulls(&mut changed).await?;
-        if stream.is_none() {
-            *stream = Some(self.review_comments(since).await?);
-        }
-        let streamed: Option<&HashMap<i32, Vec<CommentRow>>> = stream.as_ref();
-        let changed_numbers: Vec<i32> = changed.iter().map(|f| number(f.pr.number)).collect();
-        let mut kept = db::github::stored_review_comments(self.db, self.repo.id, &changed_numbers).await?;
-        for full in changed {
-            let n = number(full.pr.number);
-            let mut comments = kept.remove(&n).unwrap_or_default();
-            for c in streamed.and_then(|s| s.get(&n)).into_iter().flatten() {
-                match comments.iter_mut().find(|k| k.node_id == c.node_id) {
-                    Some(k) => *k = c.clone(),
-                    None => comments.push(c.clone()),
-                }
-            }
-            page.prs.push(pull_row(full, comments, self.known_keys));
-        }
+        page.prs
+            .extend(changed.into_iter().map(|full| pull_row(full, self.known_keys)));
         Ok(())
     }
 
@@ -93,15 +73,37 @@ impl RepoSync<'_, '_> {
                 })
             })
             .collect();
-        if pending.is_empty() {
-            return Ok(());
+        if !pending.is_empty() {
+            let mut collected = self.follow_ups(pending).await?;
+            for f in pulls.iter_mut() {
+                if let Some(c) = collected.remove(&f.pr.id) {
+                    f.reviews.extend(c.reviews);
+                    f.commits.extend(c.commits);
+                    f.comments.extend(c.comments);
+                }
+            }
         }
-        let mut collected = self.follow_ups(pending).await?;
-        for f in pulls.iter_mut() {
-            if let Some(c) = collected.remove(&f.pr.id) {
-                f.reviews.extend(c.reviews);
-                f.commits.extend(c.commits);
-                f.comments.extend(c.comments);
+        // Every review is read now; then the line comments of those with more than a page.
+        let mut owner: HashMap<String, usize> = HashMap::new();
+        let mut pending = Vec::new();
+        for (i, f) in pulls.iter_mut().enumerate() {
+            for r in &mut f.reviews {
+                let Some(conn) = r.line_comments.as_mut() else { continue };
+                f.line_comments.extend(conn.take_nodes());
+                if let Some(cursor) = conn.next() {
+                    owner.insert(r.id.clone(), i);
+                    pending.push(FollowUp {
+                        node_id: r.id.clone(),
+                        conns: vec![(Nested::LineComments, cursor.to_string())],
+                    });
+                }
+            }
+        }
+        if !pending.is_empty() {
+            for (review, c) in self.follow_ups(pending).await? {
+                if let Some(&i) = owner.get(&review) {
+                    pulls[i].line_comments.extend(c.line_comments);
+                }
             }
         }
         Ok(())
@@ -129,6 +131,7 @@ impl RepoSync<'_, '_> {
                         Nested::Commits => drain(node.commits.take(), &mut entry.commits),
                         Nested::Comments => drain(node.comments.take(), &mut entry.comments),
                         Nested::Statuses => drain(node.statuses.take(), &mut entry.statuses),
+                        Nested::LineComments => drain(node.line_comments.take(), &mut entry.line_comments),
                     }
                     .ok_or_else(|| self.graphql_error(format!("node {} has no {nested:?}", item.node_id)))?;
                     if let Some(c) = next {
@@ -142,38 +145,6 @@ impl RepoSync<'_, '_> {
                     });
                 }
             }
-        }
-        Ok(out)
-    }
-
-    /// Review comments updated since `since` (all of them without), by pull-request number.
-    pub(super) async fn review_comments(
-        &self,
-        since: Option<DateTime<Utc>>,
-    ) -> Result<HashMap<i32, Vec<CommentRow>>, SyncError> {
-        let mut url = format!(
-            "repos/{}/{}/pulls/comments?sort=updated&direction=asc&per_page=100",
-            self.repo.owner, self.repo.name
-        );
-        if let Some(s) = since {
-            url.push_str(&format!("&since={}", s.format("%Y-%m-%dT%H:%M:%SZ")));
-        }
-        let mut out: HashMap<i32, Vec<CommentRow>> = HashMap::new();
-        let mut next = Some(url);
-        while let Some(u) = next {
-            let page: RestPage<Vec<ReviewComment>> = self.session.rest(&u, false).await?;
-            for c in page.items {
-                let Some(n) = c.pull_number() else { continue };
-                out.entry(n).or_default().push(CommentRow {
-                    node_id: c.node_id,
-                    kind: COMMENT_KIND_REVIEW,
-                    author: c.user.as_ref().map(|u| u.login.clone()),
-                    author_is_bot: c.user.as_ref().is_some_and(|u| u.is_bot()),
-                    created: c.created_at,
-                    updated: c.updated_at,
-                });
-            }
-            next = page.next;
         }
         Ok(out)
     }

@@ -78,6 +78,8 @@ enum Source {
     Reviews(usize, usize),
     PrCommits(usize, usize),
     Comments(usize, usize),
+    /// The line comments of review `k` of a pull request.
+    ReviewComments(usize, usize, usize),
     Deployments(usize),
     Statuses(usize, usize),
     Releases(usize),
@@ -836,6 +838,7 @@ impl<'d> Exec<'d> {
                 }
                 F::PullRequest => self.w_pr(&f.sub, ri, pi),
                 F::Repository => self.w_repo(&f.sub, ri, None),
+                F::Comments => self.w_conn(f, Source::ReviewComments(ri, pi, k)),
                 _ => self.null(),
             }
         }
@@ -1029,6 +1032,60 @@ impl<'d> Exec<'d> {
                     self.s(&p);
                 }
                 F::PullRequest => self.w_pr(&f.sub, ri, pi),
+                F::Repository => self.w_repo(&f.sub, ri, None),
+                _ => self.null(),
+            }
+        }
+        self.out.push(b'}');
+    }
+
+    /// A line comment (`PullRequestReviewComment`), `k` indexing the pull request's list.
+    fn w_review_comment(&mut self, sel: &[FieldSel<'_>], ri: usize, pi: usize, k: usize) {
+        let gh = self.gh;
+        let repo = &gh.repos[ri];
+        let pr = &repo.pulls[pi];
+        let c = &pr.review_comments[k];
+        let bit = Ty::ReviewComment.bit();
+        self.out.push(b'{');
+        let mut first = true;
+        for f in sel {
+            if f.mask & bit == 0 {
+                continue;
+            }
+            self.key(&mut first, f.key);
+            match f.f {
+                F::Typename => self.s("PullRequestReviewComment"),
+                F::Id => self.s(&c.node_id),
+                F::DatabaseId => self.n(c.id),
+                F::FullDatabaseId => self.big(c.id),
+                F::Body => self.s(&c.body),
+                F::Path => self.s(&c.path),
+                F::CreatedAt | F::PublishedAt => self.date(&c.created_at),
+                F::UpdatedAt => self.date(&c.updated_at),
+                F::Author => self.w_actor(&f.sub, Some(c.author)),
+                F::AuthorAssociation => self.s(author_association(gh.users.get(c.author))),
+                F::Commit => self.w_commit(
+                    &f.sub,
+                    ri,
+                    CommitSrc::Sha {
+                        sha: &c.commit_sha,
+                        at: c.created_at,
+                        pr: Some((ri, pi)),
+                    },
+                ),
+                F::Url => {
+                    let u = format!("{}/pull/{}#discussion_r{}", self.urls.repo_html(repo), pr.number, c.id);
+                    self.s(&u);
+                }
+                F::ResourcePath => {
+                    let p = format!("/{}/{}/pull/{}#discussion_r{}", repo.owner, repo.name, pr.number, c.id);
+                    self.s(&p);
+                }
+                F::PullRequest => self.w_pr(&f.sub, ri, pi),
+                F::PullRequestReview => match pr.reviews.iter().position(|r| r.id == c.review_id) {
+                    Some(rk) => self.w_review(&f.sub, ri, pi, rk),
+                    None => self.null(),
+                },
                 F::Repository => self.w_repo(&f.sub, ri, None),
                 _ => self.null(),
             }
@@ -1253,6 +1310,19 @@ impl<'d> Exec<'d> {
                 n: gh.repos[ri].pulls[pi].commits.len(),
                 rev: false,
             },
+            Source::ReviewComments(ri, pi, k) => {
+                let pr = &gh.repos[ri].pulls[pi];
+                let review = pr.reviews[k].id;
+                keyed(
+                    pr.review_comments
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, c)| c.review_id == review)
+                        .map(|(i, c)| (millis(&c.created_at), c.id, i as u32))
+                        .collect(),
+                    false,
+                )
+            }
             Source::Comments(ri, pi) => {
                 let pr = &gh.repos[ri].pulls[pi];
                 match a.order {
@@ -1323,6 +1393,7 @@ impl<'d> Exec<'d> {
             Source::Reviews(ri, pi) => self.w_review(sel, ri, pi, i),
             Source::PrCommits(ri, pi) => self.w_pr_commit(sel, ri, pi, i),
             Source::Comments(ri, pi) => self.w_comment(sel, ri, pi, i),
+            Source::ReviewComments(ri, pi, _) => self.w_review_comment(sel, ri, pi, i),
             Source::Deployments(ri) => self.w_deployment(sel, ri, i),
             Source::Statuses(ri, k) => self.w_status(sel, ri, k, i),
             Source::Releases(ri) => self.w_release(sel, ri, i),
@@ -1335,6 +1406,7 @@ impl<'d> Exec<'d> {
             Source::Reviews(..) => Item::Review,
             Source::PrCommits(..) => Item::PrCommit,
             Source::Comments(..) => Item::Comment,
+            Source::ReviewComments(..) => Item::ReviewComment,
             Source::Deployments(_) => Item::Deployment,
             Source::Statuses(..) => Item::Status,
             Source::Releases(_) => Item::Release,

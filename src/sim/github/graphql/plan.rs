@@ -88,7 +88,7 @@ pub struct FieldSel<'q> {
     pub f: F,
     pub ret: Ret,
     /// Concrete types of the parent this applies to (type conditions of enclosing fragments).
-    pub mask: u32,
+    pub mask: u64,
     pub args: Args,
     pub sub: Vec<FieldSel<'q>>,
     pub pos: Pos,
@@ -488,7 +488,7 @@ impl<'q> Planner<'q> {
     fn select(
         &mut self,
         parent: Ty,
-        mask: u32,
+        mask: u64,
         set: &'q SelectionSet<'q, &'q str>,
         out: &mut Vec<FieldSel<'q>>,
         root: bool,
@@ -627,7 +627,7 @@ impl<'q> Planner<'q> {
         }
     }
 
-    fn field(&mut self, parent: Ty, mask: u32, field: &'q Field<'q, &'q str>) -> Option<FieldSel<'q>> {
+    fn field(&mut self, parent: Ty, mask: u64, field: &'q Field<'q, &'q str>) -> Option<FieldSel<'q>> {
         let key = field.alias.unwrap_or(field.name);
         let name = field.name;
         self.vpath.push(name.to_string());
@@ -639,7 +639,7 @@ impl<'q> Planner<'q> {
     fn field_inner(
         &mut self,
         parent: Ty,
-        mask: u32,
+        mask: u64,
         field: &'q Field<'q, &'q str>,
         key: &'q str,
         name: &'q str,

@@ -11,10 +11,11 @@ pub enum Item {
     Deployment,
     Status,
     Release,
+    ReviewComment,
 }
 
 impl Item {
-    const ALL: [Item; 7] = [
+    const ALL: [Item; 8] = [
         Item::PullRequest,
         Item::Review,
         Item::PrCommit,
@@ -22,10 +23,11 @@ impl Item {
         Item::Deployment,
         Item::Status,
         Item::Release,
+        Item::ReviewComment,
     ];
 
-    fn index(self) -> u32 {
-        self as u32
+    fn index(self) -> u64 {
+        self as u64
     }
 
     pub fn ty(self) -> Ty {
@@ -37,6 +39,7 @@ impl Item {
             Item::Deployment => Ty::Deployment,
             Item::Status => Ty::Status,
             Item::Release => Ty::Release,
+            Item::ReviewComment => Ty::ReviewComment,
         }
     }
 
@@ -49,6 +52,7 @@ impl Item {
             Item::Deployment => "DeploymentConnection",
             Item::Status => "DeploymentStatusConnection",
             Item::Release => "ReleaseConnection",
+            Item::ReviewComment => "PullRequestReviewCommentConnection",
         }
     }
 
@@ -61,6 +65,7 @@ impl Item {
             Item::Deployment => "DeploymentEdge",
             Item::Status => "DeploymentStatusEdge",
             Item::Release => "ReleaseEdge",
+            Item::ReviewComment => "PullRequestReviewCommentEdge",
         }
     }
 }
@@ -85,6 +90,7 @@ pub enum Ty {
     Deployment,
     Status,
     Release,
+    ReviewComment,
     Conn(Item),
     Edge(Item),
     // interfaces
@@ -94,7 +100,7 @@ pub enum Ty {
     GitObject,
 }
 
-const CONCRETE: [Ty; 17] = [
+const CONCRETE: [Ty; 18] = [
     Ty::Query,
     Ty::RateLimit,
     Ty::PageInfo,
@@ -112,6 +118,7 @@ const CONCRETE: [Ty; 17] = [
     Ty::Deployment,
     Ty::Status,
     Ty::Release,
+    Ty::ReviewComment,
 ];
 
 impl Ty {
@@ -134,6 +141,7 @@ impl Ty {
             Ty::Deployment => "Deployment",
             Ty::Status => "DeploymentStatus",
             Ty::Release => "Release",
+            Ty::ReviewComment => "PullRequestReviewComment",
             Ty::Conn(i) => i.conn_name(),
             Ty::Edge(i) => i.edge_name(),
             Ty::Actor => "Actor",
@@ -152,13 +160,13 @@ impl Ty {
             .find(|t| t.name() == name)
     }
 
-    /// The bit of a concrete type (31 concrete types: 17 + 7 connections + 7 edges).
-    pub fn bit(self) -> u32 {
+    /// The bit of a concrete type (34 concrete types: 18 + 8 connections + 8 edges).
+    pub fn bit(self) -> u64 {
         let i = match self {
-            Ty::Conn(i) => 17 + i.index(),
-            Ty::Edge(i) => 24 + i.index(),
+            Ty::Conn(i) => 18 + i.index(),
+            Ty::Edge(i) => 26 + i.index(),
             t => match CONCRETE.iter().position(|c| *c == t) {
-                Some(p) => p as u32,
+                Some(p) => p as u64,
                 None => return 0,
             },
         };
@@ -166,7 +174,7 @@ impl Ty {
     }
 
     /// The concrete types a value of this type can be.
-    pub fn possible(self) -> u32 {
+    pub fn possible(self) -> u64 {
         match self {
             Ty::Actor => Ty::User.bit() | Ty::Bot.bit() | Ty::Organization.bit(),
             Ty::RepositoryOwner => Ty::User.bit() | Ty::Organization.bit(),
@@ -185,6 +193,7 @@ impl Ty {
                 Ty::Deployment,
                 Ty::Status,
                 Ty::Release,
+                Ty::ReviewComment,
             ]
             .iter()
             .fold(0, |m, t| m | t.bit()),
@@ -265,8 +274,10 @@ pub enum F {
     Reviews,
     Commits,
     Comments,
-    // PullRequestReview / IssueComment
+    // PullRequestReview / IssueComment / PullRequestReviewComment
     SubmittedAt,
+    Path,
+    PullRequestReview,
     PublishedAt,
     Commit,
     // Commit
@@ -649,6 +660,26 @@ pub fn field(ty: Ty, name: &str) -> Option<FieldDef> {
             "resourcePath" => leaf(F::ResourcePath, "URI!"),
             "pullRequest" => obj(F::PullRequest, Ty::PullRequest),
             "repository" => obj(F::Repository, Ty::Repository),
+            "comments" => conn(F::Comments, Item::ReviewComment, CONN),
+            _ => None,
+        },
+        Ty::ReviewComment => match name {
+            "id" => leaf(F::Id, "ID!"),
+            "databaseId" => leaf(F::DatabaseId, "Int"),
+            "fullDatabaseId" => leaf(F::FullDatabaseId, "BigInt"),
+            "body" => leaf(F::Body, "String!"),
+            "path" => leaf(F::Path, "String!"),
+            "createdAt" => leaf(F::CreatedAt, "DateTime!"),
+            "updatedAt" => leaf(F::UpdatedAt, "DateTime!"),
+            "publishedAt" => leaf(F::PublishedAt, "DateTime"),
+            "author" => obj(F::Author, Ty::Actor),
+            "authorAssociation" => leaf(F::AuthorAssociation, "CommentAuthorAssociation!"),
+            "commit" => obj(F::Commit, Ty::Commit),
+            "url" => leaf(F::Url, "URI!"),
+            "resourcePath" => leaf(F::ResourcePath, "URI!"),
+            "pullRequest" => obj(F::PullRequest, Ty::PullRequest),
+            "pullRequestReview" => obj(F::PullRequestReview, Ty::Review),
+            "repository" => obj(F::Repository, Ty::Repository),
             _ => None,
         },
         Ty::PrCommit => match name {
@@ -777,7 +808,7 @@ mod tests {
             .copied()
             .chain(Item::ALL.iter().flat_map(|&i| [Ty::Conn(i), Ty::Edge(i)]))
             .collect();
-        let mut seen = 0u32;
+        let mut seen = 0u64;
         for t in &all {
             assert_eq!(seen & t.bit(), 0, "{t:?}");
             assert_ne!(t.bit(), 0);
