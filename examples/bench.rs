@@ -148,6 +148,7 @@ async fn run(issues: usize, prs: usize, quick: bool) -> Vec<Row> {
             ),
             "one request per repository (+ listing and rate limit)".into(),
         ));
+        rows.extend(analytics(&url, db).await);
         cleanup.await;
     }
     let _ = sim.kill();
@@ -374,6 +375,39 @@ async fn add_jira(url: &str, key: &str, urls: &Value) {
     pulse_etl::db::integrations::create(&conn, &vault, &valid, None)
         .await
         .unwrap();
+}
+
+/// The analytics precompute over the synced issues and PRs (default flow), then each report.
+async fn analytics(url: &str, db: &str) -> Vec<Row> {
+    use pulse_etl::analytics::{dora, filters::Filters, flow, prs};
+    let conn = pulse_etl::db::connect(url).await.unwrap();
+    let started = Instant::now();
+    pulse_etl::db::analytics::refresh(&conn).await.unwrap();
+    let mut rows = vec![Row(
+        format!("analytics precompute: every merged PR's stages and every issue's flow times ({db})"),
+        format!("{:.2} s", started.elapsed().as_secs_f64()),
+        "—".into(),
+    )];
+    let today = chrono::Utc::now().date_naive();
+    for range in ["90", "365"] {
+        let f = || Filters::parse(&format!("range={range}"), today).unwrap();
+        let started = Instant::now();
+        let issues = flow::report(&conn, f()).await.unwrap().current.issues;
+        let flow_ms = started.elapsed().as_millis();
+        let started = Instant::now();
+        dora::report(&conn, f()).await.unwrap();
+        let dora_ms = started.elapsed().as_millis();
+        let started = Instant::now();
+        prs::report(&conn, f()).await.unwrap();
+        let prs_ms = started.elapsed().as_millis();
+        rows.push(Row(
+            format!("analytics reports, last {range} days ({db}; {issues} issues completed)"),
+            format!("flow {flow_ms} ms, DORA {dora_ms} ms, PRs {prs_ms} ms"),
+            "—".into(),
+        ));
+    }
+    conn.close().await.ok();
+    rows
 }
 
 async fn add_github(url: &str, key: &str, urls: &Value) {

@@ -1,5 +1,6 @@
 //! The only place SeaORM queries live: free functions over `&impl ConnectionTrait`.
 
+pub mod analytics;
 mod batch;
 pub mod flow;
 pub mod github;

@@ -3,4 +3,5 @@
 pub mod flow;
 pub mod integration;
 pub mod job;
+pub mod metrics;
 pub mod settings;

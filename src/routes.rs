@@ -1,5 +1,6 @@
 //! The route table: every URL the service answers, in one place.
 
+mod analytics;
 mod api;
 mod assets;
 mod auth;
@@ -53,6 +54,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/integrations/{id}/active", web::post().to(integrations::set_active))
         .route("/integrations/{id}/delete", web::get().to(integrations::delete_confirm))
         .route("/integrations/{id}/delete", web::post().to(integrations::delete))
+        .route("/analytics", web::get().to(analytics::index))
+        .route("/analytics/dora", web::get().to(analytics::dora_page))
+        .route("/analytics/prs", web::get().to(analytics::prs_page))
+        .route("/analytics/flow", web::get().to(analytics::flow_page))
         .service(
             web::scope("/api/v1")
                 .route("/jobs/status", web::get().to(api::jobs_status))
@@ -73,6 +78,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     web::post().to(integrations_api::set_active),
                 )
                 .route("/integrations/{id}/impact", web::get().to(integrations_api::impact))
+                .route("/metrics/dora", web::get().to(analytics::dora_api))
+                .route("/metrics/prs", web::get().to(analytics::prs_api))
+                .route("/metrics/flow", web::get().to(analytics::flow_api))
                 .route("/flow", web::get().to(flow_api::overview))
                 .route("/flow/unmapped", web::get().to(flow_api::unmapped))
                 .route("/flow/steps", web::get().to(flow_api::list_steps))

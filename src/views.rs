@@ -1,7 +1,9 @@
 //! maud views: pure functions of borrowed view structs, no database access.
 
+pub mod analytics;
 pub mod assets;
 pub mod auth;
+pub mod charts;
 pub mod components;
 pub mod dashboard;
 pub mod flow;

@@ -3,9 +3,11 @@
 //! Enum-like text columns (kinds, statuses, outcomes, ...) are plain `String`s;
 //! the service validates them in its domain layer.
 
+pub mod analytics_refresh;
 pub mod deployments;
 pub mod flow_steps;
 pub mod integrations;
+pub mod issue_flow_times;
 pub mod issue_type_mappings;
 pub mod jira_issue_types;
 pub mod jira_issues;
@@ -20,6 +22,7 @@ pub mod pr_comments;
 pub mod pr_commits;
 pub mod pr_issue_links;
 pub mod pr_reviews;
+pub mod pr_stage_times;
 pub mod pull_requests;
 pub mod repositories;
 pub mod status_mappings;

@@ -11,6 +11,7 @@ mod m20261128_000002_jira;
 mod m20261128_000003_flow;
 mod m20261128_000004_github;
 mod m20261128_000005_flow_defaults;
+mod m20261128_000006_analytics;
 
 /// Applies / rolls back every pulse-etl migration, in order.
 pub struct Migrator;
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000003_flow::Migration),
             Box::new(m20261128_000004_github::Migration),
             Box::new(m20261128_000005_flow_defaults::Migration),
+            Box::new(m20261128_000006_analytics::Migration),
         ]
     }
 }

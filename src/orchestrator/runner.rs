@@ -68,6 +68,12 @@ async fn run(deps: JobDeps, job: JobType, ctx: RunContext) -> Outcome {
             }
         }
     };
+    if result.is_ok() {
+        // The analytics pages would rebuild lazily anyway; doing it now keeps the first view fast.
+        if let Err(e) = crate::db::analytics::refresh(&deps.db).await {
+            tracing::warn!(error = %e, "analytics precompute failed after the sync");
+        }
+    }
     match result {
         Ok(()) => Outcome::Success,
         Err((Some(i), _)) => Outcome::Interrupted(i),

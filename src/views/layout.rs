@@ -23,7 +23,7 @@ const SECTIONS: &[(Nav, &str, &str, bool)] = &[
     (Nav::Dashboard, "Dashboard", "/", true),
     (Nav::Integrations, "Integrations", "/integrations", true),
     (Nav::Flow, "Flow", "/flow", true),
-    (Nav::Analytics, "Analytics", "/analytics/dora", false),
+    (Nav::Analytics, "Analytics", "/analytics/dora", true),
 ];
 
 fn head(title: &str) -> Markup {

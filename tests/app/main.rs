@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod analytics;
 mod auth;
 mod config;
 mod crash;

@@ -194,6 +194,35 @@ try {
     assert(problems.length === 0, problems.join("\n"));
     await context.close();
   });
+  // Analytics: once the demo's first syncs finish, the three pages show numbers and SVG charts
+  // (desktop and phone), without console errors. Screenshots: output/analytics-*.png.
+  await check("analytics pages render charts from the demo's data", async () => {
+    for (const [size, viewport] of Object.entries(VIEWPORTS)) {
+      const { context, page, problems } = await watchedPage(browser, viewport);
+      await login(page, info.url, "viewer@example.com", "pulse-viewer");
+      const deadline = Date.now() + 120_000;
+      for (;;) {
+        const status = await (await page.request.get(info.url + "/api/v1/jobs/status")).json();
+        // Settled, and each job has succeeded at least once (a later run may have failed).
+        const settled = status.jobs.every((j) => j.status !== "RUNNING" && j.status !== "PENDING");
+        if (settled && status.jobs.every((j) => j.last_success_at)) break;
+        assert(Date.now() < deadline, `syncs did not finish: ${JSON.stringify(status.jobs.map((j) => [j.status, j.last_error]))}`);
+        await page.waitForTimeout(1000);
+      }
+      for (const name of ["dora", "prs", "flow"]) {
+        await page.goto(`${info.url}/analytics/${name}?range=90`);
+        const charts = await page.locator("figure.chart svg[role=img]").count();
+        assert(charts >= 3, `${name}: ${charts} charts`);
+        const labelled = await page.locator("figure.chart svg[role=img] > title").count();
+        assert(labelled === charts, `${name}: every chart has a <title>`);
+        const values = await page.locator(".metric-value:not(.na)").count();
+        assert(values >= 4, `${name}: ${values} numbers shown`);
+        await page.screenshot({ path: path.join(out, `analytics-${name}-${size}.png`), fullPage: true });
+      }
+      assert(problems.length === 0, problems.join("\n"));
+      await context.close();
+    }
+  });
 
   await check("flow: admin deletes a mapping, sees it unmapped, maps it in one click, and deletes a step through the reassign dialog", async () => {
     const { context, page, problems } = await watchedPage(browser, VIEWPORTS.desktop);

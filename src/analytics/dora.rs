@@ -1,0 +1,327 @@
+//! The DORA page and API: deployment frequency, change lead time, change failure rate and
+//! time to restore, with tiers, the previous period and a trend.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use super::filters::{Filters, ids};
+use super::{FIX_FLOW, FIX_INTEGRATIONS, Missing, explained};
+use crate::db;
+use crate::domain::metrics::dora::{Deploy, Frequency, deployment_before, failure_rate, frequency, time_to_restore};
+use crate::domain::metrics::tiers::{Benchmark, Tier, benchmark};
+use crate::domain::metrics::{Summary, Window, hours};
+
+/// The four numbers over one window, each with the reason when it cannot be computed.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct DoraNumbers {
+    pub window: Option<Window>,
+    pub frequency: Frequency,
+    pub frequency_missing: Option<Missing>,
+    pub lead_time: Summary,
+    pub lead_time_missing: Option<Missing>,
+    pub failed: usize,
+    pub failure_rate: Option<f64>,
+    pub failure_rate_missing: Option<Missing>,
+    pub restored: usize,
+    pub restore_median: Option<f64>,
+    pub restore_missing: Option<Missing>,
+}
+
+/// A deployment in the window, for the drill-down list.
+#[derive(Clone, Debug, Serialize)]
+pub struct DeploymentRow {
+    pub id: i64,
+    pub repository: String,
+    pub environment: Option<String>,
+    pub deployed_at: DateTime<Utc>,
+    pub pull_requests: usize,
+    pub incidents: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DoraReport {
+    pub filters: Filters,
+    #[serde(skip)]
+    pub benchmark: &'static Benchmark,
+    pub current: DoraNumbers,
+    pub previous: DoraNumbers,
+    pub trend: Vec<DoraNumbers>,
+    pub tiers: [Option<Tier>; 4],
+    pub deployments: Vec<DeploymentRow>,
+}
+
+/// What the whole database offers, to tell "nothing configured" from "nothing in range".
+#[derive(Clone, Copy, Debug)]
+pub struct Setup {
+    pub has_deployments: bool,
+    pub has_incident_mapping: bool,
+}
+
+/// An incident: created, first DONE entry, issue id.
+type Incident = (DateTime<Utc>, Option<DateTime<Utc>>, i64);
+
+/// The numbers over `w` (pure; inputs cover at least `w` and everything deployed after it).
+pub fn numbers(
+    deploys: &[Deploy],
+    incidents: &[Incident],
+    leads: &[(DateTime<Utc>, Option<f64>)],
+    w: &Window,
+    setup: Setup,
+) -> DoraNumbers {
+    let span = format!("between {} and {}", w.from, w.to);
+    let freq = frequency(deploys, w);
+    let (_, frequency_missing) = explained((setup.has_deployments).then_some(()), || {
+        Missing::new(
+            "No production deployments have been synced: set the deployment source (and its production environment pattern) of a GitHub integration.",
+            FIX_INTEGRATIONS,
+        )
+    });
+    let lead_time = Summary::of(leads.iter().filter(|(at, _)| w.contains(*at)).filter_map(|(_, h)| *h));
+    let lead_time_missing = (lead_time.count == 0).then(|| match &frequency_missing {
+        Some(m) => m.clone(),
+        None => Missing::new(
+            format!("No merged pull request with a known first commit was shipped by a production deployment deployed {span}."),
+            None,
+        ),
+    });
+    let created: Vec<DateTime<Utc>> = incidents.iter().map(|i| i.0).collect();
+    let rate = failure_rate(deploys, &created, w);
+    let (failure_rate, failure_rate_missing) = if !setup.has_incident_mapping {
+        (None, Some(no_incidents()))
+    } else {
+        explained(rate.map(|(f, n)| f as f64 / n as f64), || match &frequency_missing {
+            Some(m) => m.clone(),
+            None => Missing::new(
+                format!("No successful production deployment was deployed {span}."),
+                None,
+            ),
+        })
+    };
+    let pairs: Vec<_> = incidents.iter().map(|i| (i.0, i.1)).collect();
+    let (restored, median) = time_to_restore(&pairs, w);
+    let (restore_median, restore_missing) = if !setup.has_incident_mapping {
+        (None, Some(no_incidents()))
+    } else {
+        explained(median, || {
+            Missing::new(
+                format!("No incident created {span} has reached a DONE step yet (or DONE steps are not mapped)."),
+                FIX_FLOW,
+            )
+        })
+    };
+    DoraNumbers {
+        window: Some(*w),
+        frequency: freq,
+        frequency_missing,
+        lead_time,
+        lead_time_missing,
+        failed: rate.map_or(0, |r| r.0),
+        failure_rate,
+        failure_rate_missing,
+        restored,
+        restore_median,
+        restore_missing,
+    }
+}
+
+fn no_incidents() -> Missing {
+    Missing::new(
+        "No active issue type is mapped to the INCIDENT work category, so no incidents are known: map your incident issue type on the Flow page.",
+        FIX_FLOW,
+    )
+}
+
+pub async fn report(db: &DatabaseConnection, filters: Filters) -> Result<DoraReport, DbErr> {
+    db::analytics::ensure_fresh(db).await?;
+    let repo_choices = db::analytics::repository_choices(db).await?;
+    let repos = ids(&filters.repositories, &repo_choices);
+    let projects = ids(&filters.projects, &db::analytics::project_choices(db).await?);
+    let w = filters.window;
+    let prev = w.previous();
+    // Everything deployed after the window too: a later incident may follow a later deployment.
+    let rows = db::analytics::production_deployments(db, &repos, prev.start()).await?;
+    let deploys: Vec<Deploy> = rows
+        .iter()
+        .filter_map(|d| {
+            d.finished_at.map(|at| Deploy {
+                id: d.id,
+                repository_id: d.repository_id,
+                created: d.created,
+                deployed_at: at,
+            })
+        })
+        .collect();
+    let mut incidents: Vec<Incident> = db::analytics::incidents(db, &projects)
+        .await?
+        .into_iter()
+        .map(|(id, created, done)| (created, done, id))
+        .collect();
+    incidents.sort();
+    let prs = db::analytics::pr_stages(db, &repos, prev.start(), w.end()).await?;
+    let leads: Vec<_> = prs
+        .iter()
+        .filter_map(|p| p.deployed_at.map(|at| (at, hours(p.first_commit_at, Some(at)))))
+        .collect();
+    let setup = Setup {
+        has_deployments: db::analytics::has_production_deployments(db).await?,
+        has_incident_mapping: db::analytics::has_incident_mapping(db).await?,
+    };
+    let current = numbers(&deploys, &incidents, &leads, &w, setup);
+    let previous = numbers(&deploys, &incidents, &leads, &prev, setup);
+    let trend = w
+        .buckets()
+        .iter()
+        .map(|b| numbers(&deploys, &incidents, &leads, b, setup))
+        .collect();
+    let bench = benchmark(filters.benchmark.as_deref());
+    let tiers = [
+        current
+            .frequency_missing
+            .is_none()
+            .then(|| bench.deployment_frequency(current.frequency.per_week)),
+        current.lead_time.median.map(|h| bench.lead_time(h)),
+        current.failure_rate.map(|r| bench.change_failure_rate(r)),
+        current.restore_median.map(|h| bench.time_to_restore(h)),
+    ];
+    let deployments = drill_down(db, &rows, &deploys, &incidents, &prs, &repo_choices, &w).await?;
+    Ok(DoraReport {
+        filters,
+        benchmark: bench,
+        current,
+        previous,
+        trend,
+        tiers,
+        deployments,
+    })
+}
+
+async fn drill_down(
+    db: &impl ConnectionTrait,
+    rows: &[entity::deployments::Model],
+    deploys: &[Deploy],
+    incidents: &[Incident],
+    prs: &[entity::pr_stage_times::Model],
+    repos: &[(i64, String)],
+    w: &Window,
+) -> Result<Vec<DeploymentRow>, DbErr> {
+    let mut by_deployed = deploys.to_vec();
+    by_deployed.sort_by_key(|d| (d.deployed_at, d.id));
+    let mut linked: std::collections::HashMap<i64, Vec<i64>> = Default::default();
+    for (created, _, issue) in incidents {
+        if let Some(d) = deployment_before(&by_deployed, *created) {
+            linked.entry(d.id).or_default().push(*issue);
+        }
+    }
+    let issue_ids: Vec<i64> = linked.values().flatten().copied().collect();
+    let keys: std::collections::HashMap<i64, String> = db::analytics::issue_labels(db, &issue_ids)
+        .await?
+        .into_iter()
+        .map(|(id, key, _)| (id, key))
+        .collect();
+    let mut out: Vec<DeploymentRow> = rows
+        .iter()
+        .filter_map(|d| d.finished_at.filter(|at| w.contains(*at)).map(|at| (d, at)))
+        .map(|(d, at)| DeploymentRow {
+            id: d.id,
+            repository: repos
+                .iter()
+                .find(|r| r.0 == d.repository_id)
+                .map_or_else(|| format!("#{}", d.repository_id), |r| r.1.clone()),
+            environment: d.environment.clone(),
+            deployed_at: at,
+            pull_requests: prs.iter().filter(|p| p.deployment_id == Some(d.id)).count(),
+            incidents: linked
+                .get(&d.id)
+                .map(|l| l.iter().filter_map(|i| keys.get(i).cloned()).collect())
+                .unwrap_or_default(),
+        })
+        .collect();
+    out.sort_by_key(|r| std::cmp::Reverse(r.deployed_at));
+    Ok(out)
+}
+
+fn opt(missing: &Option<Missing>) -> Value {
+    missing.as_ref().map_or(Value::Null, |m| json!(m.reason))
+}
+
+/// The API document (DESIGN §11 keys, plus the previous period and the trend).
+pub fn to_json(r: &DoraReport) -> Value {
+    let n = |x: &DoraNumbers| {
+        let freq = |v: f64| {
+            if x.frequency_missing.is_some() {
+                Value::Null
+            } else {
+                json!(v)
+            }
+        };
+        json!({
+            "from": x.window.map(|w| w.from), "to": x.window.map(|w| w.to),
+            "deployments": x.frequency.deployments,
+            "deployment_frequency_per_week": freq(x.frequency.per_week),
+            "deployment_frequency_per_day": freq(x.frequency.per_day),
+            "deployment_days_per_week": freq(x.frequency.deployment_days_per_week),
+            "deployment_frequency_reason": opt(&x.frequency_missing),
+            "change_lead_time_hours": {"median": x.lead_time.median, "p75": x.lead_time.p75, "p90": x.lead_time.p90,
+                "count": x.lead_time.count, "reason": opt(&x.lead_time_missing)},
+            "change_failure_rate": x.failure_rate,
+            "failed_deployments": x.failed,
+            "change_failure_rate_reason": opt(&x.failure_rate_missing),
+            "time_to_restore_hours": {"median": x.restore_median, "count": x.restored, "reason": opt(&x.restore_missing)},
+        })
+    };
+    let mut doc = n(&r.current);
+    let tier = |t: &Option<Tier>| json!(t);
+    doc["tiers"] = json!({
+        "benchmark": r.benchmark.version,
+        "source": r.benchmark.source,
+        "deployment_frequency": tier(&r.tiers[0]),
+        "change_lead_time": tier(&r.tiers[1]),
+        "change_failure_rate": tier(&r.tiers[2]),
+        "time_to_restore": tier(&r.tiers[3]),
+    });
+    doc["previous"] = n(&r.previous);
+    doc["trend"] = Value::Array(r.trend.iter().map(n).collect());
+    doc["filters"] = json!(r.filters);
+    doc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{NaiveDate, TimeZone};
+
+    #[test]
+    fn missing_configuration_is_explained_before_an_empty_window() {
+        let w = Window::new(
+            NaiveDate::from_ymd_opt(2026, 3, 1).unwrap(),
+            NaiveDate::from_ymd_opt(2026, 3, 7).unwrap(),
+        );
+        let none = Setup {
+            has_deployments: false,
+            has_incident_mapping: false,
+        };
+        let n = numbers(&[], &[], &[], &w, none);
+        assert!(n.frequency_missing.as_ref().unwrap().fix == FIX_INTEGRATIONS);
+        assert!(n.failure_rate_missing.as_ref().unwrap().fix == FIX_FLOW);
+        assert!(n.restore_missing.as_ref().unwrap().reason.contains("INCIDENT"));
+        let some = Setup {
+            has_deployments: true,
+            has_incident_mapping: true,
+        };
+        let t = |d| Utc.with_ymd_and_hms(2026, 3, d, 12, 0, 0).unwrap();
+        let ds = [Deploy {
+            id: 1,
+            repository_id: 1,
+            created: t(2),
+            deployed_at: t(2),
+        }];
+        let n = numbers(&ds, &[(t(3), Some(t(4)), 9)], &[(t(2), Some(5.0))], &w, some);
+        assert_eq!(
+            (n.failure_rate, n.restore_median, n.lead_time.median),
+            (Some(1.0), Some(24.0), Some(5.0))
+        );
+        assert!(n.frequency_missing.is_none() && n.restore_missing.is_none());
+    }
+}

@@ -1,0 +1,172 @@
+//! Filters shared by every analytics page and API: date range, repositories, projects (and a
+//! few page-specific ones), read from and written back to the query string so a view is a link.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::domain::metrics::Window;
+
+/// Preset ranges offered by the filter form, in days.
+pub const PRESETS: [u64; 4] = [30, 90, 180, 365];
+/// Range used when the URL names none.
+const DEFAULT_DAYS: u64 = 90;
+/// Longest custom window accepted, so one request cannot ask for centuries of buckets.
+const MAX_DAYS: i64 = 3 * 366;
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Filters {
+    /// `30`, `90`, `180`, `365` or `custom`.
+    pub range: String,
+    pub window: Window,
+    pub repositories: Vec<String>,
+    pub projects: Vec<String>,
+    pub authors: Vec<String>,
+    pub issue_types: Vec<String>,
+    pub categories: Vec<String>,
+    pub benchmark: Option<String>,
+}
+
+impl Filters {
+    /// Reads `range`, `from`, `to` (YYYY-MM-DD, inclusive, UTC days), `repositories`,
+    /// `projects`, `authors`, `issue_types`, `categories`, `benchmark`; lists may repeat the key
+    /// or separate values by commas. `from`/`to` apply with `range=custom` or without `range`
+    /// (the form always sends the dates; a preset range wins over them).
+    pub fn parse(query: &str, today: NaiveDate) -> Result<Self, String> {
+        let mut f = Filters {
+            range: DEFAULT_DAYS.to_string(),
+            window: Window::last_days(today, DEFAULT_DAYS),
+            repositories: vec![],
+            projects: vec![],
+            authors: vec![],
+            issue_types: vec![],
+            categories: vec![],
+            benchmark: None,
+        };
+        let (mut from, mut to, mut range_given) = (None, None, false);
+        for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+            let v = v.trim();
+            if v.is_empty() {
+                continue;
+            }
+            let list = |l: &mut Vec<String>| {
+                l.extend(v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from));
+            };
+            match k.as_ref() {
+                "range" => {
+                    f.range = v.to_string();
+                    range_given = true;
+                }
+                "from" => from = Some(date(v, "from")?),
+                "to" => to = Some(date(v, "to")?),
+                "repositories" => list(&mut f.repositories),
+                "projects" => list(&mut f.projects),
+                "authors" => list(&mut f.authors),
+                "issue_types" => list(&mut f.issue_types),
+                "categories" => list(&mut f.categories),
+                "benchmark" => f.benchmark = Some(v.to_string()),
+                _ => {}
+            }
+        }
+        if f.range == "custom" || (!range_given && (from.is_some() || to.is_some())) {
+            let to = to.unwrap_or(today);
+            let from = from.unwrap_or_else(|| Window::last_days(to, DEFAULT_DAYS).from);
+            f.window = Window::new(from, to);
+            f.range = "custom".into();
+        } else {
+            let days: u64 = f
+                .range
+                .parse()
+                .ok()
+                .filter(|d| PRESETS.contains(d))
+                .ok_or_else(|| format!("range must be one of 30, 90, 180, 365 or custom, not {:?}", f.range))?;
+            f.window = Window::last_days(today, days);
+        }
+        if f.window.days() > MAX_DAYS {
+            return Err(format!("the window may span at most {MAX_DAYS} days"));
+        }
+        f.repositories.dedup();
+        f.projects.dedup();
+        Ok(f)
+    }
+
+    /// The query string that reproduces these filters (for links and drill-downs).
+    pub fn query(&self) -> String {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        if self.range == "custom" {
+            q.append_pair("from", &self.window.from.to_string());
+            q.append_pair("to", &self.window.to.to_string());
+        } else {
+            q.append_pair("range", &self.range);
+        }
+        for (k, l) in [
+            ("repositories", &self.repositories),
+            ("projects", &self.projects),
+            ("authors", &self.authors),
+            ("issue_types", &self.issue_types),
+            ("categories", &self.categories),
+        ] {
+            for v in l {
+                q.append_pair(k, v);
+            }
+        }
+        if let Some(b) = &self.benchmark {
+            q.append_pair("benchmark", b);
+        }
+        q.finish()
+    }
+}
+
+fn date(v: &str, field: &str) -> Result<NaiveDate, String> {
+    NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| format!("{field} must be a date as YYYY-MM-DD, not {v:?}"))
+}
+
+/// Ids of the chosen items among `(id, name)` choices; a name or an id selects. An empty
+/// choice means all (`[]`); a choice matching nothing gives `[-1]`, which matches no row.
+pub fn ids(chosen: &[String], choices: &[(i64, String)]) -> Vec<i64> {
+    if chosen.is_empty() {
+        return vec![];
+    }
+    let found: Vec<i64> = choices
+        .iter()
+        .filter(|(id, name)| {
+            chosen
+                .iter()
+                .any(|c| c.eq_ignore_ascii_case(name) || c.parse::<i64>().is_ok_and(|n| n == *id))
+        })
+        .map(|(id, _)| *id)
+        .collect();
+    if found.is_empty() { vec![-1] } else { found }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 3, 31).unwrap()
+    }
+
+    #[test]
+    fn presets_custom_ranges_and_lists_round_trip_through_the_query() {
+        let f = Filters::parse("range=30&repositories=acme/api,acme/web&repositories=acme/ops", today()).unwrap();
+        assert_eq!(f.window.from, NaiveDate::from_ymd_opt(2026, 3, 2).unwrap());
+        assert_eq!(f.repositories, ["acme/api", "acme/web", "acme/ops"]);
+        assert_eq!(Filters::parse(&f.query(), today()).unwrap(), f);
+        let c = Filters::parse("from=2026-01-01&to=2026-01-31&projects=OPS", today()).unwrap();
+        assert_eq!((c.range.as_str(), c.window.days()), ("custom", 31));
+        assert_eq!(Filters::parse(&c.query(), today()).unwrap(), c);
+        assert!(Filters::parse("range=7", today()).is_err());
+        let preset = Filters::parse("range=180&from=2026-01-01&to=2026-01-31", today()).unwrap();
+        assert_eq!((preset.range.as_str(), preset.window.days()), ("180", 180));
+        assert!(Filters::parse("from=yesterday", today()).is_err());
+        assert_eq!(Filters::parse("", today()).unwrap().window.days(), 90);
+    }
+
+    #[test]
+    fn names_or_ids_select_and_unknown_names_select_nothing() {
+        let choices = vec![(1, "acme/api".to_string()), (2, "acme/web".to_string())];
+        assert_eq!(ids(&[], &choices), Vec::<i64>::new());
+        assert_eq!(ids(&["ACME/web".into(), "1".into()], &choices), vec![1, 2]);
+        assert_eq!(ids(&["nope".into()], &choices), vec![-1]);
+    }
+}

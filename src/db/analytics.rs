@@ -1,0 +1,289 @@
+//! Precomputed analytics rows: rebuilt after a sync and whenever the data or the flow
+//! configuration changed since the last build ([`ensure_fresh`]), then read by the metric pages.
+
+mod precompute;
+
+use chrono::{DateTime, Utc};
+use entity::{
+    analytics_refresh, deployments, flow_steps, issue_flow_times, jira_projects, jobs, pr_stage_times, pull_requests,
+    repositories,
+};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, QueryFilter,
+    QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
+};
+use tokio::sync::Mutex;
+
+use crate::domain::job::JobStatus;
+
+/// One rebuild at a time in this process; a second caller waits, then finds it fresh.
+static REBUILD: Mutex<()> = Mutex::const_new(());
+
+const PRECOMPUTE: &str = "precompute";
+
+/// Tables whose rows feed the precompute; a change in any changes the fingerprint (the flow
+/// configuration is covered by `db::flow::config_fingerprint`).
+const SOURCES: &[&str] = &[
+    "pull_requests",
+    "pr_reviews",
+    "pr_commits",
+    "pr_comments",
+    "deployments",
+    "repositories",
+    "jira_issues",
+    "jira_status_transitions",
+    "jira_statuses",
+];
+
+#[derive(FromQueryResult)]
+struct Stamp {
+    n: i64,
+    max_id: Option<i64>,
+    max_updated: Option<String>,
+}
+
+/// Row count, largest id and latest `updated_at` of every synced source table (any insert,
+/// delete, replacement or sync update changes it), and the flow configuration's fingerprint.
+pub async fn fingerprint(db: &impl ConnectionTrait) -> Result<String, DbErr> {
+    let mut parts = Vec::with_capacity(SOURCES.len());
+    for table in SOURCES {
+        let sql = format!(
+            "SELECT COUNT(*) AS n, MAX(id) AS max_id, CAST(MAX(updated_at) AS TEXT) AS max_updated FROM {table}"
+        );
+        let s = Stamp::find_by_statement(Statement::from_string(db.get_database_backend(), sql))
+            .one(db)
+            .await?;
+        if let Some(s) = s {
+            parts.push(format!(
+                "{table}:{}:{}:{}",
+                s.n,
+                s.max_id.unwrap_or(0),
+                s.max_updated.unwrap_or_default()
+            ));
+        }
+    }
+    parts.push(format!("flow:{}", super::flow::config_fingerprint(db).await?));
+    Ok(parts.join("|"))
+}
+
+/// Rebuilds the precomputed rows if the sources changed since the last build. Not while a sync
+/// runs: its rows change page by page (the run rebuilds when it finishes), and on SQLite a
+/// rebuild's commit between a sync transaction's read and its write fails that page
+/// ("database is locked").
+pub async fn ensure_fresh(db: &DatabaseConnection) -> Result<bool, DbErr> {
+    let _guard = REBUILD.lock().await;
+    let syncing = jobs::Entity::find()
+        .filter(jobs::Column::Status.eq(JobStatus::Running.as_str()))
+        .one(db)
+        .await?
+        .is_some();
+    if syncing {
+        return Ok(false);
+    }
+    let now = fingerprint(db).await?;
+    let stored = analytics_refresh::Entity::find()
+        .filter(analytics_refresh::Column::Name.eq(PRECOMPUTE))
+        .one(db)
+        .await?;
+    if stored.is_some_and(|s| s.fingerprint == now) {
+        return Ok(false);
+    }
+    rebuild(db, &now).await?;
+    Ok(true)
+}
+
+/// Rebuilds unconditionally (after a sync finishes).
+pub async fn refresh(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let _guard = REBUILD.lock().await;
+    let now = fingerprint(db).await?;
+    rebuild(db, &now).await
+}
+
+async fn rebuild(db: &DatabaseConnection, fingerprint: &str) -> Result<(), DbErr> {
+    let started = std::time::Instant::now();
+    let tx = db.begin().await?;
+    let prs = precompute::pull_requests(&tx).await?;
+    let issues = precompute::issues(&tx, Utc::now()).await?;
+    let now = Utc::now();
+    analytics_refresh::Entity::insert(analytics_refresh::ActiveModel {
+        name: Set(PRECOMPUTE.into()),
+        fingerprint: Set(fingerprint.into()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    })
+    .on_conflict(
+        OnConflict::column(analytics_refresh::Column::Name)
+            .update_columns([
+                analytics_refresh::Column::Fingerprint,
+                analytics_refresh::Column::UpdatedAt,
+            ])
+            .to_owned(),
+    )
+    .exec(&tx)
+    .await?;
+    tx.commit().await?;
+    tracing::info!(
+        prs,
+        issues,
+        ms = started.elapsed().as_millis() as u64,
+        "analytics precompute rebuilt"
+    );
+    Ok(())
+}
+
+/// Successful production deployments (deployed time = first success), optionally of some
+/// repositories, deployed at or after `from`.
+pub async fn production_deployments(
+    db: &impl ConnectionTrait,
+    repositories: &[i64],
+    from: DateTime<Utc>,
+) -> Result<Vec<deployments::Model>, DbErr> {
+    let mut q = precompute::successful_production().filter(deployments::Column::FinishedAt.gte(from));
+    if !repositories.is_empty() {
+        q = q.filter(deployments::Column::RepositoryId.is_in(repositories.to_vec()));
+    }
+    q.order_by_asc(deployments::Column::FinishedAt).all(db).await
+}
+
+/// Whether any production deployment (of any status) exists, to explain an empty page.
+pub async fn has_production_deployments(db: &impl ConnectionTrait) -> Result<bool, DbErr> {
+    Ok(deployments::Entity::find()
+        .filter(deployments::Column::IsProduction.eq(true))
+        .one(db)
+        .await?
+        .is_some())
+}
+
+/// Precomputed PRs merged, or deployed, in `[from, to)`.
+pub async fn pr_stages(
+    db: &impl ConnectionTrait,
+    repositories: &[i64],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<pr_stage_times::Model>, DbErr> {
+    use pr_stage_times::Column as C;
+    let merged = Condition::all().add(C::MergedAt.gte(from)).add(C::MergedAt.lt(to));
+    let deployed = Condition::all().add(C::DeployedAt.gte(from)).add(C::DeployedAt.lt(to));
+    let mut q = pr_stage_times::Entity::find().filter(Condition::any().add(merged).add(deployed));
+    if !repositories.is_empty() {
+        q = q.filter(C::RepositoryId.is_in(repositories.to_vec()));
+    }
+    q.order_by_asc(C::MergedAt).all(db).await
+}
+
+/// Titles and numbers of pull requests, for drill-down lists.
+pub async fn pull_request_labels(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<Vec<(i64, i32, String, i64)>, DbErr> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(500) {
+        out.extend(
+            pull_requests::Entity::find()
+                .select_only()
+                .columns([
+                    pull_requests::Column::Id,
+                    pull_requests::Column::Number,
+                    pull_requests::Column::Title,
+                    pull_requests::Column::RepositoryId,
+                ])
+                .filter(pull_requests::Column::Id.is_in(chunk.to_vec()))
+                .into_tuple::<(i64, i32, String, i64)>()
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(out)
+}
+
+/// Precomputed issues, optionally of some projects (counted or not; callers filter).
+pub async fn issue_flows(db: &impl ConnectionTrait, projects: &[i64]) -> Result<Vec<issue_flow_times::Model>, DbErr> {
+    let mut q = issue_flow_times::Entity::find();
+    if !projects.is_empty() {
+        q = q.filter(issue_flow_times::Column::ProjectId.is_in(projects.to_vec()));
+    }
+    q.all(db).await
+}
+
+/// Counted incidents (work category INCIDENT), optionally of some projects: issue id, created,
+/// first DONE entry.
+pub async fn incidents(
+    db: &impl ConnectionTrait,
+    projects: &[i64],
+) -> Result<Vec<(i64, DateTime<Utc>, Option<DateTime<Utc>>)>, DbErr> {
+    use issue_flow_times::Column as C;
+    let mut q = issue_flow_times::Entity::find()
+        .select_only()
+        .columns([C::IssueId, C::Created, C::DoneAt])
+        .filter(C::WorkCategory.eq("INCIDENT"))
+        .filter(C::Counted.eq(true));
+    if !projects.is_empty() {
+        q = q.filter(C::ProjectId.is_in(projects.to_vec()));
+    }
+    q.into_tuple().all(db).await
+}
+
+/// Keys and summaries of issues, for drill-down lists.
+pub async fn issue_labels(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<(i64, String, String)>, DbErr> {
+    use entity::jira_issues::{Column, Entity};
+    let mut out = Vec::new();
+    for chunk in ids.chunks(500) {
+        out.extend(
+            Entity::find()
+                .select_only()
+                .columns([Column::Id, Column::Key, Column::Summary])
+                .filter(Column::Id.is_in(chunk.to_vec()))
+                .into_tuple::<(i64, String, String)>()
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(out)
+}
+
+/// Active repositories, for the filter: id and `owner/name`.
+pub async fn repository_choices(db: &impl ConnectionTrait) -> Result<Vec<(i64, String)>, DbErr> {
+    let rows = repositories::Entity::find()
+        .filter(repositories::Column::Active.eq(true))
+        .order_by_asc(repositories::Column::Owner)
+        .order_by_asc(repositories::Column::Name)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.id, format!("{}/{}", r.owner, r.name)))
+        .collect())
+}
+
+/// Active Jira projects, for the filter: id and key.
+pub async fn project_choices(db: &impl ConnectionTrait) -> Result<Vec<(i64, String)>, DbErr> {
+    let rows = jira_projects::Entity::find()
+        .filter(jira_projects::Column::Active.eq(true))
+        .order_by_asc(jira_projects::Column::Key)
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.key)).collect())
+}
+
+/// Active flow steps in order: name and category.
+pub async fn step_order(db: &impl ConnectionTrait) -> Result<Vec<(String, String)>, DbErr> {
+    let rows = flow_steps::Entity::find()
+        .filter(flow_steps::Column::Active.eq(true))
+        .order_by_asc(flow_steps::Column::Position)
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|s| (s.name, s.category)).collect())
+}
+
+/// Whether an active issue-type mapping to INCIDENT exists.
+pub async fn has_incident_mapping(db: &impl ConnectionTrait) -> Result<bool, DbErr> {
+    use entity::issue_type_mappings::{Column, Entity};
+    Ok(Entity::find()
+        .filter(Column::WorkCategory.eq("INCIDENT"))
+        .filter(Column::Active.eq(true))
+        .one(db)
+        .await?
+        .is_some())
+}

@@ -1,0 +1,164 @@
+//! `/analytics/dora`.
+
+use maud::{Markup, html};
+
+use super::{Card, Page, card, chart_with_table, duration, head, number, opt, percent};
+use crate::analytics::Choices;
+use crate::analytics::dora::{DoraNumbers, DoraReport};
+use crate::views::charts;
+
+const DEPLOY_FREQ: &str = "Successful production deployments (production environment per the integration's deployment source, status success) deployed in the window, per week and per day; deployment days = distinct UTC days with one. Deployed time = when its status first became success.";
+const LEAD_TIME: &str = "Median over merged pull requests (bots included) whose deployment is deployed in the window, of earliest commit authored → deployed time. A PR's deployment is the first successful production deployment of the same repository created after the merge. Median = mean of the two middle values for an even count; negative spans are dropped.";
+const CFR: &str = "Deployments in the window with at least one incident / deployments in the window. An incident is a Jira issue whose type maps to the INCIDENT work category; it is linked to the latest successful production deployment deployed strictly before the incident was created.";
+const RESTORE: &str = "Median, over incidents created in the window and resolved, of incident created → its first entry into a DONE flow step.";
+
+fn bucket_label(n: &DoraNumbers) -> String {
+    n.window.map(|w| w.from.format("%b %d").to_string()).unwrap_or_default()
+}
+
+pub fn dora(r: &DoraReport, choices: &Choices) -> Markup {
+    let (c, p) = (&r.current, &r.previous);
+    let freq_value = c
+        .frequency_missing
+        .is_none()
+        .then(|| format!("{} / week", number_2(c.frequency.per_week)));
+    let trend_deploys: Vec<(String, Option<f64>)> = r
+        .trend
+        .iter()
+        .map(|n| (bucket_label(n), Some(n.frequency.deployments as f64)))
+        .collect();
+    let trend_lead: Vec<_> = r.trend.iter().map(|n| (bucket_label(n), n.lead_time.median)).collect();
+    let trend_cfr: Vec<_> = r.trend.iter().map(|n| (bucket_label(n), n.failure_rate)).collect();
+    let trend_restore: Vec<_> = r.trend.iter().map(|n| (bucket_label(n), n.restore_median)).collect();
+    html! {
+        (head(Page::Dora, "DORA metrics", "Delivery speed and stability, defined as below and shown beside the DORA benchmark tier.", &r.filters, choices, html! {}))
+        section.grid.metrics aria-label="Key metrics" {
+            (card(Card {
+                id: "deployment-frequency",
+                title: "Deployment frequency",
+                value: freq_value,
+                detail: c.frequency_missing.is_none().then(|| format!(
+                    "{} deployments · {} / day · {} deployment days / week",
+                    c.frequency.deployments, number_2(c.frequency.per_day), number_2(c.frequency.deployment_days_per_week))),
+                tier: r.tiers[0],
+                previous: p.frequency_missing.is_none().then(|| format!("{} / week ({} deployments)", number_2(p.frequency.per_week), p.frequency.deployments)),
+                missing: c.frequency_missing.as_ref(),
+                definition: DEPLOY_FREQ,
+            }))
+            (card(Card {
+                id: "change-lead-time",
+                title: "Change lead time",
+                value: c.lead_time.median.map(duration),
+                detail: (c.lead_time.count > 0).then(|| format!("median of {} PRs · p75 {} · p90 {}", c.lead_time.count, opt(c.lead_time.p75, duration), opt(c.lead_time.p90, duration))),
+                tier: r.tiers[1],
+                previous: p.lead_time.median.map(duration),
+                missing: c.lead_time_missing.as_ref(),
+                definition: LEAD_TIME,
+            }))
+            (card(Card {
+                id: "change-failure-rate",
+                title: "Change failure rate",
+                value: c.failure_rate.map(percent),
+                detail: c.failure_rate.map(|_| format!("{} of {} deployments followed by an incident", c.failed, c.frequency.deployments)),
+                tier: r.tiers[2],
+                previous: p.failure_rate.map(percent),
+                missing: c.failure_rate_missing.as_ref(),
+                definition: CFR,
+            }))
+            (card(Card {
+                id: "time-to-restore",
+                title: "Time to restore",
+                value: c.restore_median.map(duration),
+                detail: (c.restored > 0).then(|| format!("median of {} resolved incidents", c.restored)),
+                tier: r.tiers[3],
+                previous: p.restore_median.map(duration),
+                missing: c.restore_missing.as_ref(),
+                definition: RESTORE,
+            }))
+        }
+        section.card {
+            div.card-head { h2 { "Trend" } span.muted { "per " (if r.trend.len() > 1 && r.filters.window.days() > 120 { "30 days" } else { "week" }) } }
+            div.chart-grid {
+                (charts::line("Deployments", &trend_deploys, number))
+                (charts::line("Change lead time (median)", &trend_lead, duration))
+                (charts::line("Change failure rate", &trend_cfr, percent))
+                (charts::line("Time to restore (median)", &trend_restore, duration))
+            }
+            details.table-view {
+                summary { "Table view" }
+                div.table-wrap {
+                    table.data {
+                        thead { tr { th { "From" } th { "To" } th { "Deployments" } th { "Lead time (median)" } th { "Change failure rate" } th { "Time to restore (median)" } } }
+                        tbody {
+                            @for n in &r.trend {
+                                tr {
+                                    td { (n.window.map(|w| w.from.to_string()).unwrap_or_default()) }
+                                    td { (n.window.map(|w| w.to.to_string()).unwrap_or_default()) }
+                                    td { (n.frequency.deployments) }
+                                    td { (opt(n.lead_time.median, duration)) }
+                                    td { (opt(n.failure_rate, percent)) }
+                                    td { (opt(n.restore_median, duration)) }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        section.card #deployments {
+            div.card-head { h2 { "Deployments in the window" } span.count { (r.deployments.len()) } }
+            (chart_with_table(
+                charts::bars("Deployments per repository", &per_repo(r), number),
+                html! {
+                    table.data {
+                        thead { tr { th { "Repository" } th { "Deployments" } } }
+                        tbody { @for (repo, n) in per_repo(r) { tr { td { (repo) } td { (n) } } } }
+                    }
+                },
+            ))
+            @if r.deployments.is_empty() {
+                p.empty { "No successful production deployment in this window." }
+            } @else {
+                details.drill-list open[r.deployments.len() <= super::OPEN_ROWS] {
+                    summary { "List them (" (r.deployments.len()) ")" }
+                    div.table-wrap {
+                    table.data.drill {
+                        thead { tr { th { "Deployed" } th { "Repository" } th { "Environment" } th { "PRs shipped" } th { "Incidents after it" } } }
+                        tbody {
+                            @for d in &r.deployments {
+                                tr data-deployment=(d.id) {
+                                    td { time datetime=(d.deployed_at.to_rfc3339()) { (d.deployed_at.format("%Y-%m-%d %H:%M UTC")) } }
+                                    td { (d.repository) }
+                                    td { (d.environment.as_deref().unwrap_or("—")) }
+                                    td { (d.pull_requests) }
+                                    td { @if d.incidents.is_empty() { span.muted { "none" } } @else { (d.incidents.join(", ")) } }
+                                }
+                            }
+                        }
+                    }
+                }
+                }
+            }
+        }
+        section.card.sources {
+            h2 { "Sources" }
+            p {
+                "Definitions follow DESIGN §9 of pulse-etl. Tiers: benchmark " strong { (r.benchmark.version) } " — " (r.benchmark.source) ". "
+                "Cut-offs: deployment frequency elite ≥ daily, high ≥ weekly, medium ≥ monthly; lead time elite < 1 day, high < 1 week, medium < 1 month; "
+                "change failure rate elite ≤ 5 %, high ≤ 10 %, medium ≤ 15 %; time to restore elite < 1 hour, high < 1 day, medium < 1 week; otherwise low."
+            }
+        }
+    }
+}
+
+fn per_repo(r: &DoraReport) -> Vec<(String, f64)> {
+    let mut m: std::collections::BTreeMap<&str, f64> = Default::default();
+    for d in &r.deployments {
+        *m.entry(&d.repository).or_default() += 1.0;
+    }
+    m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+}
+
+fn number_2(x: f64) -> String {
+    format!("{x:.2}")
+}

@@ -1,0 +1,220 @@
+//! Server-side SVG charts: horizontal bars (distributions), lines (trends) and stacked bars
+//! (stage breakdowns). Each is an `img` with a title and a description for screen readers;
+//! the page puts a table of the same numbers next to it. Colours come from `app.css` classes.
+
+use maud::{Markup, html};
+
+/// Chart widths in SVG units; a chart scales to its container (text with it), so these are
+/// about the width a chart gets on a desktop, to keep its text near its nominal size.
+const W: f64 = 560.0;
+const W_LINE: f64 = 480.0;
+/// Room for labels left of horizontal bars.
+const LABEL_W: f64 = 170.0;
+const BAR_H: f64 = 22.0;
+const GAP: f64 = 8.0;
+
+fn slug(title: &str) -> String {
+    let s: String = title
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    format!("chart-{}", s.trim_matches('-'))
+}
+
+fn frame(title: &str, desc: &str, (width, height): (f64, f64), body: Markup) -> Markup {
+    let id = slug(title);
+    html! {
+        figure.chart {
+            svg role="img" viewBox=(format!("0 0 {width} {height}")) aria-labelledby=(format!("{id}-t {id}-d"))
+                preserveAspectRatio="xMinYMin meet" {
+                title id=(format!("{id}-t")) { (title) }
+                desc id=(format!("{id}-d")) { (desc) }
+                (body)
+            }
+            figcaption { (title) }
+        }
+    }
+}
+
+fn empty(title: &str) -> Markup {
+    html! { figure.chart.empty-chart { p.muted { "No data for “" (title) "” in this window." } figcaption { (title) } } }
+}
+
+/// Horizontal bars, one per item, labelled with `fmt(value)`.
+pub fn bars(title: &str, items: &[(String, f64)], fmt: impl Fn(f64) -> String) -> Markup {
+    if items.is_empty() {
+        return empty(title);
+    }
+    let max = items.iter().map(|i| i.1).fold(0.0, f64::max).max(f64::MIN_POSITIVE);
+    let height = items.len() as f64 * (BAR_H + GAP) + GAP;
+    let span = W - LABEL_W - 90.0;
+    let desc = items
+        .iter()
+        .map(|(l, v)| format!("{l}: {}", fmt(*v)))
+        .collect::<Vec<_>>()
+        .join("; ");
+    frame(
+        title,
+        &desc,
+        (W, height),
+        html! {
+            @for (i, (label, v)) in items.iter().enumerate() {
+                @let y = GAP + i as f64 * (BAR_H + GAP);
+                @let w = (v / max * span).max(if *v > 0.0 { 2.0 } else { 0.0 });
+                text.axis x=(LABEL_W - 8.0) y=(y + BAR_H * 0.7) text-anchor="end" { (clip(label, 24)) }
+                rect.bar x=(LABEL_W) y=(y) width=(format!("{w:.1}")) height=(BAR_H) rx="3" {}
+                text.value x=(format!("{:.1}", LABEL_W + w + 6.0)) y=(y + BAR_H * 0.7) { (fmt(*v)) }
+            }
+        },
+    )
+}
+
+/// A line over buckets; `None` values leave a gap.
+pub fn line(title: &str, points: &[(String, Option<f64>)], fmt: impl Fn(f64) -> String) -> Markup {
+    if points.iter().all(|p| p.1.is_none()) {
+        return empty(title);
+    }
+    let (h, top, bottom, left, right) = (220.0, 16.0, 40.0, 64.0, 16.0);
+    let max = points
+        .iter()
+        .filter_map(|p| p.1)
+        .fold(0.0, f64::max)
+        .max(f64::MIN_POSITIVE);
+    let n = points.len().max(2) as f64 - 1.0;
+    let x = |i: usize| left + (W_LINE - left - right) * i as f64 / n;
+    let y = |v: f64| top + (h - top - bottom) * (1.0 - v / max);
+    let mut segments: Vec<Vec<(f64, f64)>> = vec![vec![]];
+    for (i, p) in points.iter().enumerate() {
+        match p.1 {
+            Some(v) => segments.last_mut().map(|s| s.push((x(i), y(v)))).unwrap_or(()),
+            None => segments.push(vec![]),
+        }
+    }
+    let every = points.len().div_ceil(6).max(1);
+    let desc = points
+        .iter()
+        .map(|(l, v)| format!("{l}: {}", v.map_or("n/a".into(), &fmt)))
+        .collect::<Vec<_>>()
+        .join("; ");
+    frame(
+        title,
+        &desc,
+        (W_LINE, h),
+        html! {
+            line.gridline x1=(left) x2=(W_LINE - right) y1=(y(max)) y2=(y(max)) {}
+            line.gridline x1=(left) x2=(W_LINE - right) y1=(y(max / 2.0)) y2=(y(max / 2.0)) {}
+            line.baseline x1=(left) x2=(W_LINE - right) y1=(y(0.0)) y2=(y(0.0)) {}
+            text.axis x=(left - 6.0) y=(y(max) + 4.0) text-anchor="end" { (fmt(max)) }
+            text.axis x=(left - 6.0) y=(y(max / 2.0) + 4.0) text-anchor="end" { (fmt(max / 2.0)) }
+            text.axis x=(left - 6.0) y=(y(0.0) + 4.0) text-anchor="end" { "0" }
+            @for s in segments.iter().filter(|s| !s.is_empty()) {
+                polyline.trend points=(s.iter().map(|(a, b)| format!("{a:.1},{b:.1}")).collect::<Vec<_>>().join(" ")) {}
+                @for (a, b) in s { circle.dot cx=(format!("{a:.1}")) cy=(format!("{b:.1}")) r="3.5" {} }
+            }
+            @for (i, (label, _)) in points.iter().enumerate() {
+                @if i % every == 0 {
+                    text.axis x=(x(i)) y=(h - bottom + 18.0) text-anchor="middle" { (label) }
+                }
+            }
+        },
+    )
+}
+
+/// Stacked horizontal bars: one row per label, one segment per series (with a legend).
+pub fn stacked(title: &str, series: &[&str], rows: &[(String, Vec<f64>)], fmt: impl Fn(f64) -> String) -> Markup {
+    if rows.iter().all(|r| r.1.iter().all(|v| *v <= 0.0)) {
+        return empty(title);
+    }
+    let max = rows
+        .iter()
+        .map(|r| r.1.iter().sum::<f64>())
+        .fold(0.0, f64::max)
+        .max(f64::MIN_POSITIVE);
+    let legend_h = 28.0;
+    let height = legend_h + rows.len() as f64 * (BAR_H + GAP) + GAP;
+    let span = W - LABEL_W - 90.0;
+    let desc = rows
+        .iter()
+        .map(|(l, vs)| {
+            let parts: Vec<String> = series.iter().zip(vs).map(|(s, v)| format!("{s} {}", fmt(*v))).collect();
+            format!("{l}: {}", parts.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    // Each segment's x and width.
+    let layout: Vec<Vec<(f64, f64)>> = rows
+        .iter()
+        .map(|(_, vs)| {
+            let mut at = LABEL_W;
+            vs.iter()
+                .map(|v| {
+                    let w = v.max(0.0) / max * span;
+                    at += w;
+                    (at - w, w)
+                })
+                .collect()
+        })
+        .collect();
+    frame(
+        title,
+        &desc,
+        (W, height),
+        html! {
+            @for (k, s) in series.iter().enumerate() {
+                rect class=(format!("seg s{k}")) x=(LABEL_W + k as f64 * 90.0) y="6" width="12" height="12" rx="2" {}
+                text.axis x=(LABEL_W + k as f64 * 90.0 + 16.0) y="16" { (s) }
+            }
+            @for (i, ((label, vs), segs)) in rows.iter().zip(&layout).enumerate() {
+                @let y = legend_h + GAP + i as f64 * (BAR_H + GAP);
+                @let end = segs.last().map_or(LABEL_W, |s| s.0 + s.1);
+                text.axis x=(LABEL_W - 8.0) y=(y + BAR_H * 0.7) text-anchor="end" { (clip(label, 24)) }
+                @for (k, (at, w)) in segs.iter().enumerate() {
+                    rect class=(format!("seg s{k}")) x=(format!("{at:.1}")) y=(y) width=(format!("{w:.1}")) height=(BAR_H) {}
+                }
+                text.value x=(format!("{:.1}", end + 6.0)) y=(y + BAR_H * 0.7) { (fmt(vs.iter().sum())) }
+            }
+        },
+    )
+}
+
+fn clip(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        format!("{}…", s.chars().take(n - 1).collect::<String>())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn charts_are_labelled_images() {
+        let html = bars("Time in step", &[("Dev".into(), 3.0), ("Review".into(), 1.5)], |v| {
+            format!("{v} h")
+        })
+        .into_string();
+        assert!(html.contains(r#"role="img""#));
+        assert!(html.contains("<title id=\"chart-time-in-step-t\">Time in step</title>"));
+        assert!(html.contains("Dev: 3 h; Review: 1.5 h"));
+        let l = line(
+            "Trend",
+            &[("w1".into(), Some(1.0)), ("w2".into(), None), ("w3".into(), Some(2.0))],
+            |v| format!("{v}"),
+        )
+        .into_string();
+        assert_eq!(l.matches("<polyline").count(), 2);
+        assert!(
+            bars("Nothing", &[], |v| format!("{v}"))
+                .into_string()
+                .contains("No data")
+        );
+    }
+}
