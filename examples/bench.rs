@@ -115,7 +115,11 @@ async fn run(issues: usize, prs: usize, quick: bool) -> Vec<Row> {
         add_github(&url, &key, &urls).await;
         // Each full sync starts with a fresh GraphQL budget (5,000 points an hour).
         let admin = urls["admin"].as_str().unwrap();
-        reqwest::Client::new().post(format!("{admin}/sim/reset-limits")).send().await.unwrap();
+        reqwest::Client::new()
+            .post(format!("{admin}/sim/reset-limits"))
+            .send()
+            .await
+            .unwrap();
         let full = sync_job(&url, &key, "github_sync");
         let points = graphql_points_used(&urls).await;
         let prs_fetched = full["counts"]["pull_requests"]["fetched"].as_u64().unwrap_or(0);
