@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
-use entity::integrations;
+use entity::{integrations, jira_projects};
 use reqwest::Method;
 use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
 use serde::{Deserialize, Serialize};
@@ -277,8 +277,9 @@ impl Session<'_> {
         };
         let jql = self.jql(key, cursor.since);
         let fields = self.fields();
+        let mut page = self.search(&jql, &fields, &cursor).await?;
         loop {
-            let (issues, next, total) = self.search(&jql, &fields, &cursor).await?;
+            let (issues, next, total) = page;
             let fetched = issues.len() as u64;
             let rows = self.complete_rows(issues).await?;
             cursor.max_updated = rows.iter().map(|r| r.updated).chain(cursor.max_updated).max();
@@ -289,28 +290,17 @@ impl Session<'_> {
                 Some(Next::StartAt(s)) => cursor.start_at = Some(s),
                 None => {}
             }
-            let txn = self.deps.db.begin().await?;
-            db::relaxed_commit(&txn).await?;
-            let counts = db::jira::store_issues(&txn, self.integration.id, row.id, &rows).await?;
-            let mut cp = load_checkpoint(&txn).await?;
-            if done {
-                cp.projects.remove(&self.cursor_key(key));
-                if let Some(w) = cursor
-                    .max_updated
-                    .filter(|w| row.sync_watermark.is_none_or(|old| *w > old))
-                {
-                    db::jira::set_project_watermark(&txn, row.id, w).await?;
+            // The next page is fetched while this one is written (the simulator or Jira renders
+            // while the database writes); it is used only after this page has committed.
+            let store = self.store_page(key, &row, &rows, &cursor, done);
+            let prefetch = async {
+                match done {
+                    true => None,
+                    false => Some(self.search(&jql, &fields, &cursor).await),
                 }
-            } else {
-                cp.projects.insert(self.cursor_key(key), cursor.clone());
-            }
-            save_checkpoint(&txn, &cp).await?;
-            // A force stop that arrived while writing rolls this page back.
-            self.ctx
-                .control
-                .check()
-                .or_else(|i| if i == Interrupted::Paused { Ok(()) } else { Err(i) })?;
-            txn.commit().await?;
+            };
+            let (counts, prefetched) = tokio::join!(store, prefetch);
+            let counts = counts?;
             self.ctx
                 .stats
                 .add("issues", fetched, counts.issues_inserted, counts.issues_updated);
@@ -327,10 +317,45 @@ impl Session<'_> {
                 share.at(fraction),
                 format!("{name}: {key}: {} issues stored", cursor.stored),
             );
-            if done {
-                return Ok(());
+            match prefetched {
+                Some(next_page) => page = next_page?,
+                None => return Ok(()),
             }
         }
+    }
+
+    /// Writes one page with the project's checkpoint (or, on its last page, its watermark) in
+    /// one transaction. A force stop that arrives meanwhile rolls the page back.
+    async fn store_page(
+        &self,
+        key: &str,
+        row: &jira_projects::Model,
+        rows: &[IssueRow],
+        cursor: &ProjectCursor,
+        done: bool,
+    ) -> Result<db::jira::PageCounts, SyncError> {
+        let txn = self.deps.db.begin().await?;
+        db::relaxed_commit(&txn).await?;
+        let counts = db::jira::store_issues(&txn, self.integration.id, row.id, rows).await?;
+        let mut cp = load_checkpoint(&txn).await?;
+        if done {
+            cp.projects.remove(&self.cursor_key(key));
+            if let Some(w) = cursor
+                .max_updated
+                .filter(|w| row.sync_watermark.is_none_or(|old| *w > old))
+            {
+                db::jira::set_project_watermark(&txn, row.id, w).await?;
+            }
+        } else {
+            cp.projects.insert(self.cursor_key(key), cursor.clone());
+        }
+        save_checkpoint(&txn, &cp).await?;
+        self.ctx
+            .control
+            .check()
+            .or_else(|i| if i == Interrupted::Paused { Ok(()) } else { Err(i) })?;
+        txn.commit().await?;
+        Ok(counts)
     }
 
     /// `project = "K" [AND updated >= "yyyy/MM/dd HH:mm"] [AND (extra)] ORDER BY created ASC, key ASC`,
