@@ -40,6 +40,18 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     Database::connect(opts).await
 }
 
+/// A transaction that will write. On SQLite it takes the write lock at `BEGIN IMMEDIATE` (waiting
+/// up to the busy timeout): a deferred one that reads first cannot upgrade when another writer
+/// committed meanwhile and fails at once with "database is locked". PostgreSQL: a plain `BEGIN`.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+    use sea_orm::{SqliteTransactionMode, TransactionOptions, TransactionTrait};
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
+}
+
 /// Call first in a sync page's transaction. On PostgreSQL its commit then does not wait for the
 /// WAL flush: a database crash can lose the last pages committed, but each page's checkpoint is
 /// in the same transaction, so they are lost together and the next run fetches them again.

@@ -22,9 +22,40 @@ pub enum AppError {
     #[error("the authentication service is unavailable; try again in a moment")]
     AuthUnavailable,
     #[error("the database is unavailable")]
-    Database(#[from] sea_orm::DbErr),
+    Database(sea_orm::DbErr),
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
+}
+
+/// A constraint the database enforced is a conflict with data saved meanwhile (for example two
+/// requests creating the same name at once), not an outage.
+impl From<sea_orm::DbErr> for AppError {
+    fn from(e: sea_orm::DbErr) -> Self {
+        match e.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => AppError::Conflict(
+                "it already exists (saved by another request meanwhile); reload and try again".into(),
+            ),
+            Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)) => AppError::Conflict(
+                "it refers to, or is still used by, a record changed meanwhile; reload and try again".into(),
+            ),
+            _ if is_concurrent_write(&e) => AppError::Conflict(
+                "another change to the same records happened at the same time; reload and try again".into(),
+            ),
+            _ => AppError::Database(e),
+        }
+    }
+}
+
+/// PostgreSQL gave up one of two transactions that wrote the same rows in opposite orders
+/// (deadlock, 40P01) or could not serialize them (40001); the other one committed.
+fn is_concurrent_write(e: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr};
+    let (DbErr::Exec(RuntimeErr::SqlxError(x)) | DbErr::Query(RuntimeErr::SqlxError(x))) = e else {
+        return false;
+    };
+    x.as_database_error()
+        .and_then(|d| d.code())
+        .is_some_and(|c| c == "40P01" || c == "40001")
 }
 
 impl AppError {
@@ -63,7 +94,7 @@ pub struct PageError(#[from] pub AppError);
 
 impl From<sea_orm::DbErr> for PageError {
     fn from(e: sea_orm::DbErr) -> Self {
-        PageError(AppError::Database(e))
+        PageError(AppError::from(e))
     }
 }
 

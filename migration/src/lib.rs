@@ -12,6 +12,7 @@ mod m20261128_000003_flow;
 mod m20261128_000004_github;
 mod m20261128_000005_flow_defaults;
 mod m20261128_000006_analytics;
+mod m20261128_000007_flow_unique_names;
 
 /// Applies / rolls back every pulse-etl migration, in order.
 pub struct Migrator;
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000004_github::Migration),
             Box::new(m20261128_000005_flow_defaults::Migration),
             Box::new(m20261128_000006_analytics::Migration),
+            Box::new(m20261128_000007_flow_unique_names::Migration),
         ]
     }
 }

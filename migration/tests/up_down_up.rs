@@ -215,8 +215,9 @@ async fn up_down_up(db: DatabaseConnection) -> Result<(), DbErr> {
     check_migrated(&db).await?;
 
     // The default flow is data only: its down empties the flow tables and keeps them. (The
-    // analytics precompute tables, migrated after it, go down first.)
-    Migrator::down(&db, Some(2)).await?;
+    // analytics precompute tables and the case-insensitive name indexes, migrated after it, go
+    // down first.)
+    Migrator::down(&db, Some(3)).await?;
     let left = flow_steps::Entity::find().count(&db).await?
         + issue_type_mappings::Entity::find().count(&db).await?
         + status_mappings::Entity::find().count(&db).await?;

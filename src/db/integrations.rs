@@ -4,7 +4,7 @@ use chrono::Utc;
 use entity::{deployments, integrations, jira_issues, jira_projects, pull_requests, repositories};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, IntoActiveModel,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait, Set,
 };
 use secrecy::SecretString;
 use serde::Serialize;
@@ -51,7 +51,7 @@ pub async fn create(
     v: &ValidIntegration,
     test: Option<TestOutcome<'_>>,
 ) -> Result<integrations::Model, SaveError> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let now = Utc::now();
     let row = integrations::ActiveModel {
         kind: Set(v.kind.as_str().into()),
@@ -198,14 +198,14 @@ pub async fn impact(db: &impl ConnectionTrait, id: i64) -> Result<Impact, DbErr>
 
 /// Deletes the integration and (by cascade) every row synced through it, in one transaction.
 pub async fn delete(db: &DatabaseConnection, id: i64) -> Result<(), DbErr> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     integrations::Entity::delete_by_id(id).exec(&txn).await?;
     txn.commit().await
 }
 
 /// Re-encrypts every secret not yet under the current key; returns how many changed.
 pub async fn rotate_secrets(db: &DatabaseConnection, vault: &Vault) -> Result<usize, SaveError> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let mut changed = 0;
     for row in integrations::Entity::find().all(&txn).await? {
         let Some(stored) = row.secret.as_deref() else { continue };

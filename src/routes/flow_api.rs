@@ -206,7 +206,7 @@ pub fn remove_answer(result: Result<Vec<(i64, Option<i64>)>, RemoveError>, what:
         Err(RemoveError::Invalid(e)) => {
             Ok(HttpResponse::build(StatusCode::UNPROCESSABLE_ENTITY).json(json!({ "error": format!("{what}: {e}") })))
         }
-        Err(RemoveError::Db(e)) => Err(AppError::Database(e)),
+        Err(RemoveError::Db(e)) => Err(AppError::from(e)),
     }
 }
 

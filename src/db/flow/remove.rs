@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::Utc;
 use entity::{flow_steps, issue_type_mappings, status_mappings};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, TransactionTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter};
 use serde::Serialize;
 
 use super::discovery::{IssueGroup, issue_groups};
@@ -151,7 +151,7 @@ pub async fn remove_steps(
     removals: &[Removal],
     deactivate: bool,
 ) -> Result<Vec<(i64, Option<i64>)>, RemoveError> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let cfg = super::resolver(&txn).await?;
     if let Some(r) = removals.iter().find(|r| cfg.step(r.id).is_none()) {
         return Err(if removals.len() == 1 {
@@ -200,7 +200,7 @@ pub async fn remove_types(
     removals: &[Removal],
     deactivate: bool,
 ) -> Result<Vec<(i64, Option<i64>)>, RemoveError> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let cfg = super::resolver(&txn).await?;
     if let Some(r) = removals
         .iter()

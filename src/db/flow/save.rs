@@ -5,7 +5,7 @@ use entity::{flow_steps, issue_type_mappings, status_mappings};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use crate::domain::flow::input::{ValidStatus, ValidStep, ValidType};
@@ -28,7 +28,7 @@ async fn clear_commitment_point(db: &impl ConnectionTrait, except: Option<i64>) 
 /// Inserts a step (at the end unless a position is given); marking it the commitment point
 /// unmarks the previous one.
 pub async fn create_step(db: &DatabaseConnection, v: &ValidStep) -> Result<flow_steps::Model, DbErr> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let position = match v.position {
         Some(p) => p,
         None => {
@@ -67,7 +67,7 @@ pub async fn update_step(
     existing: flow_steps::Model,
     v: &ValidStep,
 ) -> Result<flow_steps::Model, DbErr> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     if v.is_commitment_point {
         clear_commitment_point(&txn, Some(existing.id)).await?;
     }
@@ -88,7 +88,7 @@ pub async fn update_step(
 /// Moves a step one place up or down; positions are renumbered 10, 20, … in the same
 /// transaction so ties and gaps never make the order ambiguous.
 pub async fn move_step(db: &DatabaseConnection, id: i64, up: bool) -> Result<(), DbErr> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let mut steps = flow_steps::Entity::find()
         .order_by_asc(flow_steps::Column::Position)
         .order_by_asc(flow_steps::Column::Id)

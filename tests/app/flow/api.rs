@@ -593,3 +593,73 @@ async fn a_failed_delete_rolls_the_reassignment_back(db: Db) {
     assert_eq!(api.get(&format!("/api/v1/flow/steps/{review}")).await.0, 200);
 }
 db_test!(a_failed_delete_rolls_the_reassignment_back);
+
+/// Concurrent edits: racing creations of one name (in any case) leave exactly one step, and two
+/// deletions that reassign into each other never leave a mapping pointing at a removed step.
+async fn concurrent_edits_do_not_corrupt_the_flow(db: Db) {
+    let app = spawn_app(db).await;
+    let api = Api::admin(&app).await;
+    let names = [
+        "Deploying",
+        "DEPLOYING",
+        "deploying",
+        "Deploying ",
+        "DePloYing",
+        "deploying",
+    ];
+    let answers = futures_util::future::join_all(
+        names
+            .iter()
+            .map(|n| api.post("/api/v1/flow/steps", json!({"name": n, "category": "IN_PROGRESS"}))),
+    )
+    .await;
+    let created = answers.iter().filter(|(s, _)| *s == 201).count();
+    assert_eq!(created, 1, "{answers:?}");
+    assert!(
+        answers.iter().all(|(s, _)| [201, 409, 422].contains(s)),
+        "refused with a reason, never a server error: {answers:?}"
+    );
+    let (_, all) = api.get("/api/v1/flow/steps").await;
+    let same = all["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["name"].as_str().unwrap().trim().eq_ignore_ascii_case("deploying"))
+        .count();
+    assert_eq!(same, 1, "{all}");
+
+    // "QA" and "Code Review" (both IN_PROGRESS, both with mappings), each deleted into the other.
+    let qa = api.step("QA").await;
+    let review = api.step("Code Review").await;
+    let before = api.status_mappings().await.len();
+    let (qa_path, review_path) = (
+        format!("/api/v1/flow/steps/{qa}/delete"),
+        format!("/api/v1/flow/steps/{review}/delete"),
+    );
+    let (a, b) = tokio::join!(
+        api.post(&qa_path, json!({"reassign_to": review})),
+        api.post(&review_path, json!({"reassign_to": qa})),
+    );
+    assert!(
+        [a.0, b.0].iter().all(|s| [200, 204, 409, 422].contains(s)),
+        "{a:?} {b:?}"
+    );
+    let (_, all) = api.get("/api/v1/flow/steps").await;
+    let steps: Vec<i64> = all["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_i64().unwrap())
+        .collect();
+    assert!(
+        steps.contains(&qa) || steps.contains(&review),
+        "at most one of the two is removed: {a:?} {b:?}"
+    );
+    let mappings = api.status_mappings().await;
+    assert_eq!(mappings.len(), before, "no mapping lost");
+    for m in &mappings {
+        let step = m["flow_step_id"].as_i64().unwrap();
+        assert!(steps.contains(&step), "mapping {m} points at a removed step");
+    }
+}
+db_test!(concurrent_edits_do_not_corrupt_the_flow);
