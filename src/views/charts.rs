@@ -111,7 +111,7 @@ pub fn line(title: &str, points: &[(String, Option<f64>)], fmt: impl Fn(f64) -> 
             line.gridline x1=(left) x2=(W_LINE - right) y1=(y(max / 2.0)) y2=(y(max / 2.0)) {}
             line.baseline x1=(left) x2=(W_LINE - right) y1=(y(0.0)) y2=(y(0.0)) {}
             text.axis x=(left - 6.0) y=(y(max) + 4.0) text-anchor="end" { (fmt(max)) }
-            text.axis x=(left - 6.0) y=(y(max / 2.0) + 4.0) text-anchor="end" { (fmt(max / 2.0)) }
+            text.axis x=(left - 6.0) y=(y(max / 2.0) + 4.0) text-anchor="end" { (half_label(&fmt(max), &fmt(max / 2.0))) }
             text.axis x=(left - 6.0) y=(y(0.0) + 4.0) text-anchor="end" { "0" }
             @for s in segments.iter().filter(|s| !s.is_empty()) {
                 polyline.trend points=(s.iter().map(|(a, b)| format!("{a:.1},{b:.1}")).collect::<Vec<_>>().join(" ")) {}
@@ -124,6 +124,19 @@ pub fn line(title: &str, points: &[(String, Option<f64>)], fmt: impl Fn(f64) -> 
             }
         },
     )
+}
+
+/// The middle axis label in the top label's unit: "3.7 d" over "44.8 h" reads as a wrong scale,
+/// so a differing unit becomes half of the top value in its unit ("1.9 d").
+fn half_label(top: &str, half: &str) -> String {
+    let unit = |l: &str| l.rsplit_once(' ').map(|(n, u)| (n.to_string(), u.to_string()));
+    match (unit(top), unit(half)) {
+        (Some((n, u)), Some((_, hu))) if u != hu => match n.parse::<f64>() {
+            Ok(v) => format!("{:.1} {u}", v / 2.0),
+            Err(_) => half.to_string(),
+        },
+        _ => half.to_string(),
+    }
 }
 
 /// Stacked horizontal bars: one row per label, one segment per series (with a legend).
@@ -194,6 +207,14 @@ fn clip(s: &str, n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_middle_axis_label_keeps_the_top_labels_unit() {
+        assert_eq!(half_label("3.7 d", "44.8 h"), "1.9 d");
+        assert_eq!(half_label("12 h", "6 h"), "6 h");
+        assert_eq!(half_label("12", "6"), "6");
+        assert_eq!(half_label("60.0 %", "30.0 %"), "30.0 %");
+    }
 
     #[test]
     fn charts_are_labelled_images() {
