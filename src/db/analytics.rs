@@ -11,7 +11,7 @@ use entity::{
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QuerySelect, Set, Statement, TransactionTrait,
+    QueryOrder, QuerySelect, Set, Statement,
 };
 use tokio::sync::Mutex;
 
@@ -102,7 +102,7 @@ pub async fn refresh(db: &DatabaseConnection) -> Result<(), DbErr> {
 
 async fn rebuild(db: &DatabaseConnection, fingerprint: &str) -> Result<(), DbErr> {
     let started = std::time::Instant::now();
-    let tx = db.begin().await?;
+    let tx = crate::db::begin_write(db).await?;
     let prs = precompute::pull_requests(&tx).await?;
     let issues = precompute::issues(&tx, Utc::now()).await?;
     let now = Utc::now();

@@ -14,7 +14,7 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use entity::repositories;
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::DatabaseConnection;
 
 use super::graphql::{DeployConn, RepoQuery};
 use super::models::{Conn, DeploymentStatus, IssueComment, PrCommit, RepoPageData, Review};
@@ -233,7 +233,7 @@ impl RepoSync<'_, '_> {
 
     /// Writes a page, the checkpoint and (when a pass ends) its watermark in one transaction.
     async fn write(&self, cur: &RepoCursor, page: Page) -> Result<(), SyncError> {
-        let txn = self.db.begin().await?;
+        let txn = db::begin_write(self.db).await?;
         db::relaxed_commit(&txn).await?;
         if let Some(meta) = &page.meta {
             db::github::set_repository_meta(&txn, self.repo.id, meta).await?;

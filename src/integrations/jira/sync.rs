@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{DateTime, Utc};
 use entity::{integrations, jira_projects};
 use reqwest::Method;
-use sea_orm::{DatabaseConnection, DbErr, TransactionTrait};
+use sea_orm::{DatabaseConnection, DbErr};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use url::Url;
@@ -334,7 +334,7 @@ impl Session<'_> {
         cursor: &ProjectCursor,
         done: bool,
     ) -> Result<db::jira::PageCounts, SyncError> {
-        let txn = self.deps.db.begin().await?;
+        let txn = db::begin_write(self.deps.db).await?;
         db::relaxed_commit(&txn).await?;
         let counts = db::jira::store_issues(&txn, self.integration.id, row.id, rows).await?;
         let mut cp = load_checkpoint(&txn).await?;
