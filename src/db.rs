@@ -52,15 +52,17 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTra
     .await
 }
 
-/// Call first in a sync page's transaction. On PostgreSQL its commit then does not wait for the
-/// WAL flush: a database crash can lose the last pages committed, but each page's checkpoint is
-/// in the same transaction, so they are lost together and the next run fetches them again.
-/// Nothing is silently skipped, and a page commits in under a millisecond instead of an fsync.
-pub async fn relaxed_commit(txn: &impl ConnectionTrait) -> Result<(), DbErr> {
+/// A sync page's transaction: a write transaction ([`begin_write`]) whose commit, on PostgreSQL,
+/// does not wait for the WAL flush. A database crash can lose the last pages committed, but each
+/// page's checkpoint is in the same transaction, so they are lost together and the next run
+/// fetches them again. Nothing is silently skipped, and a page commits in under a millisecond
+/// instead of an fsync.
+pub async fn begin_page(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, DbErr> {
+    let txn = begin_write(db).await?;
     if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
         txn.execute_unprepared("SET LOCAL synchronous_commit = off").await?;
     }
-    Ok(())
+    Ok(txn)
 }
 
 /// Applies every pending migration.

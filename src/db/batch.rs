@@ -13,11 +13,17 @@ pub const FIXED: usize = 8;
 /// Cuts `rows` (each with its estimated size in bytes) into statements of at most [`CHUNK`]
 /// rows and about [`STATEMENT_BYTES`] (a larger row goes alone).
 pub fn batches<T>(rows: Vec<(usize, T)>) -> Vec<Vec<T>> {
+    batches_of(rows, CHUNK, STATEMENT_BYTES)
+}
+
+/// Cuts `rows` into groups of at most `max_rows` rows and about `max_bytes` (a larger row goes
+/// alone).
+pub fn batches_of<T>(rows: Vec<(usize, T)>, max_rows: usize, max_bytes: usize) -> Vec<Vec<T>> {
     let mut out: Vec<Vec<T>> = Vec::new();
     let mut bytes = 0;
     for (size, row) in rows {
         match out.last_mut() {
-            Some(last) if last.len() < CHUNK && bytes + size <= STATEMENT_BYTES => {
+            Some(last) if last.len() < max_rows && bytes + size <= max_bytes => {
                 bytes += size;
                 last.push(row);
             }

@@ -233,8 +233,7 @@ impl RepoSync<'_, '_> {
 
     /// Writes a page, the checkpoint and (when a pass ends) its watermark in one transaction.
     async fn write(&self, cur: &RepoCursor, page: Page) -> Result<(), SyncError> {
-        let txn = db::begin_write(self.db).await?;
-        db::relaxed_commit(&txn).await?;
+        let txn = db::begin_page(self.db).await?;
         if let Some(meta) = &page.meta {
             db::github::set_repository_meta(&txn, self.repo.id, meta).await?;
         }

@@ -334,8 +334,7 @@ impl Session<'_> {
         cursor: &ProjectCursor,
         done: bool,
     ) -> Result<db::jira::PageCounts, SyncError> {
-        let txn = db::begin_write(self.deps.db).await?;
-        db::relaxed_commit(&txn).await?;
+        let txn = db::begin_page(self.deps.db).await?;
         let counts = db::jira::store_issues(&txn, self.integration.id, row.id, rows).await?;
         let mut cp = load_checkpoint(&txn).await?;
         if done {
