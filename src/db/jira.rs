@@ -464,7 +464,7 @@ async fn pg_upsert_issues(
         story_points, parent_key, parent_external_id, active, created_at, updated_at) \
         SELECT $1, $2, external_id, key, issue_type_name, status_name, status_category_key, summary, priority, \
         assignee, reporter, created, updated, resolved, story_points, parent_key, parent_external_id, true, $3, $3 \
-        FROM jsonb_to_recordset($4) AS x(external_id text, key text, issue_type_name text, status_name text, \
+        FROM json_to_recordset($4::text::json) AS x(external_id text, key text, issue_type_name text, status_name text, \
         status_category_key text, summary text, priority text, assignee text, reporter text, created timestamptz, \
         updated timestamptz, resolved timestamptz, story_points double precision, parent_key text, \
         parent_external_id text) \
@@ -512,7 +512,7 @@ async fn pg_insert_transitions(
         to_status, from_status_id, to_status_id, at, author, created_at, updated_at) \
         SELECT issue_id, changelog_id, item_index, from_status, to_status, from_status_id, to_status_id, at, \
         author, $1, $1 \
-        FROM jsonb_to_recordset($2) AS x(issue_id bigint, changelog_id text, item_index integer, \
+        FROM json_to_recordset($2::text::json) AS x(issue_id bigint, changelog_id text, item_index integer, \
         from_status text, to_status text, from_status_id text, to_status_id text, at timestamptz, author text) \
         ON CONFLICT (issue_id, changelog_id, item_index) DO NOTHING";
     let mut inserted = 0;
@@ -548,12 +548,14 @@ fn transition_size(t: &TransitionRow) -> usize {
     6 * FIXED + t.changelog_id.len() + t.to_status.len() + texts.into_iter().map(text).sum::<usize>()
 }
 
-/// The rows as JSON arrays of about [`JSON_BYTES`] each (a larger row goes alone); sizes are
-/// the estimates of the row, plus its JSON keys.
-fn json_chunks(rows: Vec<(usize, serde_json::Value)>) -> Vec<serde_json::Value> {
+/// The rows as JSON array texts of about [`JSON_BYTES`] each (a larger row goes alone); sizes
+/// are the estimates of the row, plus its JSON keys. Sent as text and read with
+/// `json_to_recordset`: converting each document to `jsonb` first cost PostgreSQL about a third
+/// more CPU per page (docs/decisions.md).
+fn json_chunks(rows: Vec<(usize, serde_json::Value)>) -> Vec<String> {
     batches_of(rows, usize::MAX, JSON_BYTES)
         .into_iter()
-        .map(serde_json::Value::Array)
+        .map(|chunk| serde_json::Value::Array(chunk).to_string())
         .collect()
 }
 
