@@ -2,8 +2,9 @@
 //! the simulators in their own process, each sync in its own process (so its peak memory is its
 //! own), and the service started cold. Prints one Markdown table.
 //!
-//! Usage: `bench [--issues N] [--prs N] [--quick] [--db sqlite|postgres] [--no-service]`
-//! (defaults: 100,000 issues, 20,000 PRs, both databases, the service rows too).
+//! Usage: `bench [--issues N] [--prs N] [--quick] [--db sqlite|postgres] [--no-service] [--keep-db]`
+//! (defaults: 100,000 issues, 20,000 PRs, both databases, the service rows too; `--keep-db`
+//! leaves the synced databases in place and prints their URLs, for profiling).
 #![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader};
@@ -153,7 +154,13 @@ async fn run(issues: usize, prs: usize, quick: bool) -> Vec<Row> {
             "one request per repository (+ listing and rate limit)".into(),
         ));
         rows.extend(analytics(&url, db).await);
-        cleanup.await;
+        rows.extend(analytics_pages(&url, db, &key, &urls).await);
+        if std::env::args().any(|a| a == "--keep-db") {
+            eprintln!("kept {db} database: {url} (ENCRYPTION_KEY={key})");
+            std::mem::forget(cleanup);
+        } else {
+            cleanup.await;
+        }
     }
     let _ = sim.kill();
     let _ = sim.wait();
@@ -393,10 +400,11 @@ async fn analytics(url: &str, db: &str) -> Vec<Row> {
         "—".into(),
     )];
     let today = chrono::Utc::now().date_naive();
+    let cache = pulse_etl::analytics::Cache::default();
     for range in ["90", "365"] {
         let f = || Filters::parse(&format!("range={range}"), today).unwrap();
         let started = Instant::now();
-        let issues = flow::report(&conn, f()).await.unwrap().current.issues;
+        let issues = flow::report(&conn, &cache, f()).await.unwrap().current.issues;
         let flow_ms = started.elapsed().as_millis();
         let started = Instant::now();
         dora::report(&conn, f()).await.unwrap();
@@ -411,6 +419,98 @@ async fn analytics(url: &str, db: &str) -> Vec<Row> {
         ));
     }
     conn.close().await.ok();
+    rows
+}
+
+/// A `pulse-etl serve` process on `url` with the simulated Backend Service, ready; its base URL
+/// and an admin token.
+async fn spawn_serve(url: &str, key: &str, urls: &Value) -> (Child, String, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(bin())
+        .arg("serve")
+        .env_clear()
+        .env("DATABASE_URL", url)
+        .env("BACKEND_SERVICE_URL", urls["backend"].as_str().unwrap())
+        .env("SECRET_KEY", "s".repeat(64))
+        .env("ENCRYPTION_KEY", key)
+        .env("BIND_ADDRESS", format!("127.0.0.1:{port}"))
+        .env("ALLOW_PRIVATE_INTEGRATION_HOSTS", "true")
+        .env("LOG_LEVEL", "error")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::new();
+    while !http
+        .get(format!("{base}/health/ready"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status() == 200)
+    {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let login: Value = http
+        .post(format!("{}/api/v1/auth/login", urls["backend"].as_str().unwrap()))
+        .json(&json!({"email": "admin@example.com", "password": "pulse-admin"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (child, base, login["token"].as_str().unwrap().to_string())
+}
+
+/// Each analytics page over HTTP (rendered HTML, as a browser gets it) from a `serve` process on
+/// the synced database: one warm-up request, then `ROUNDS` sequential requests per page.
+async fn analytics_pages(url: &str, db: &str, key: &str, urls: &Value) -> Vec<Row> {
+    const ROUNDS: usize = 30;
+    let (mut child, base, token) = spawn_serve(url, key, urls).await;
+    let http = reqwest::Client::new();
+    let mut rows = Vec::new();
+    for range in ["90", "365"] {
+        let mut cells = Vec::new();
+        for page in ["dora", "prs", "flow"] {
+            let get = || async {
+                let started = Instant::now();
+                let r = http
+                    .get(format!("{base}/analytics/{page}?range={range}"))
+                    .bearer_auth(&token)
+                    .send()
+                    .await
+                    .unwrap();
+                let ok = r.status() == 200;
+                let _ = r.bytes().await;
+                (started.elapsed(), ok)
+            };
+            get().await;
+            let mut times = Vec::with_capacity(ROUNDS);
+            let mut errors = 0;
+            for _ in 0..ROUNDS {
+                let (t, ok) = get().await;
+                errors += usize::from(!ok);
+                times.push(t);
+            }
+            cells.push(format!(
+                "{page} p50 {} / p99 {} ms{}",
+                ms(pct(&mut times, 0.5)),
+                ms(pct(&mut times, 0.99)),
+                if errors > 0 { format!(" ({errors} errors)") } else { String::new() }
+            ));
+        }
+        rows.push(Row(
+            format!("analytics pages over HTTP, last {range} days ({db}; {ROUNDS} requests each)"),
+            cells.join(", "),
+            "p50 < 100 ms, p99 < 300 ms".into(),
+        ));
+    }
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    let _ = child.wait();
     rows
 }
 
@@ -538,45 +638,9 @@ async fn live_service_inner(clients: usize) -> Vec<Row> {
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("live.db").display());
     let key = random_key();
     add_jira(&url, &key, &urls).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(bin())
-        .arg("serve")
-        .env_clear()
-        .env("DATABASE_URL", &url)
-        .env("BACKEND_SERVICE_URL", urls["backend"].as_str().unwrap())
-        .env("SECRET_KEY", "s".repeat(64))
-        .env("ENCRYPTION_KEY", &key)
-        .env("BIND_ADDRESS", format!("127.0.0.1:{port}"))
-        .env("ALLOW_PRIVATE_INTEGRATION_HOSTS", "true")
-        .env("LOG_LEVEL", "error")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
+    let (mut child, base, token) = spawn_serve(&url, &key, &urls).await;
+    let port = base.rsplit(':').next().unwrap().to_string();
     let http = reqwest::Client::new();
-    while !http
-        .get(format!("{base}/health/ready"))
-        .send()
-        .await
-        .is_ok_and(|r| r.status() == 200)
-    {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let login: Value = http
-        .post(format!("{}/api/v1/auth/login", urls["backend"].as_str().unwrap()))
-        .json(&json!({"email": "admin@example.com", "password": "pulse-admin"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = login["token"].as_str().unwrap().to_string();
     let admin = urls["admin"].as_str().unwrap().to_string();
     let control = |job: &'static str, action: &'static str| {
         let (http, base, token) = (http.clone(), base.clone(), token.clone());

@@ -6,8 +6,36 @@ pub mod filters;
 pub mod flow;
 pub mod prs;
 
+use std::sync::Arc;
+
 use sea_orm::{DatabaseConnection, DbErr};
 use serde::Serialize;
+
+/// What the reports read from the precomputed rows, kept between requests in this process and
+/// reloaded when the rows are rebuilt (here or by another process: the build stamp changes).
+/// The flow report reads every issue's flow facts; without this each request would load and
+/// parse them all again.
+#[derive(Default)]
+pub struct Cache {
+    flow: tokio::sync::Mutex<Option<(String, Arc<Vec<flow::FlowFacts>>)>>,
+}
+
+impl Cache {
+    /// Every issue's flow facts from the current build.
+    pub async fn flow_facts(&self, db: &DatabaseConnection) -> Result<Arc<Vec<flow::FlowFacts>>, DbErr> {
+        let stamp = crate::db::analytics::build_stamp(db).await?;
+        let mut slot = self.flow.lock().await;
+        if let Some((s, facts)) = slot.as_ref()
+            && *s == stamp
+        {
+            return Ok(facts.clone());
+        }
+        let rows = crate::db::analytics::issue_flows(db, &[]).await?;
+        let facts = Arc::new(flow::FlowFacts::from_rows(rows));
+        *slot = Some((stamp, facts.clone()));
+        Ok(facts)
+    }
+}
 
 /// What the filter form offers: repositories (`owner/name`), projects (keys), issue types and
 /// work categories.

@@ -48,6 +48,8 @@ pub struct AppState {
     pub orchestrator: OrchestratorHandle,
     /// Cancelled on SIGTERM / Ctrl-C: the server drains, sockets close, the job is interrupted.
     pub shutdown: CancellationToken,
+    /// What the analytics reports read from the precomputed rows, between rebuilds.
+    pub analytics: std::sync::Arc<crate::analytics::Cache>,
 }
 
 pub struct Application {
@@ -104,6 +106,7 @@ impl Application {
             started_at: Instant::now(),
             orchestrator,
             shutdown: shutdown.clone(),
+            analytics: Default::default(),
         });
         tokio::spawn(cancel_on_signal(shutdown, term));
         tokio::spawn(crate::realtime::push_health(state.clone()));

@@ -37,7 +37,8 @@ pub struct DeploymentRow {
     pub environment: Option<String>,
     pub deployed_at: DateTime<Utc>,
     pub pull_requests: usize,
-    pub incidents: Vec<String>,
+    /// Incidents linked to the deployment: key and Jira link.
+    pub incidents: Vec<(String, String)>,
 }
 
 #[derive(Debug, Serialize)]
@@ -50,6 +51,7 @@ pub struct DoraReport {
     pub trend: Vec<DoraNumbers>,
     pub tiers: [Option<Tier>; 4],
     pub deployments: Vec<DeploymentRow>,
+    pub freshness: db::analytics::Freshness,
 }
 
 /// What the whole database offers, to tell "nothing configured" from "nothing in range".
@@ -134,7 +136,7 @@ fn no_incidents() -> Missing {
 }
 
 pub async fn report(db: &DatabaseConnection, filters: Filters) -> Result<DoraReport, DbErr> {
-    db::analytics::ensure_fresh(db).await?;
+    let freshness = db::analytics::ensure_fresh(db).await?;
     let repo_choices = db::analytics::repository_choices(db).await?;
     let repos = ids(&filters.repositories, &repo_choices);
     let projects = ids(&filters.projects, &db::analytics::project_choices(db).await?);
@@ -194,6 +196,7 @@ pub async fn report(db: &DatabaseConnection, filters: Filters) -> Result<DoraRep
         trend,
         tiers,
         deployments,
+        freshness,
     })
 }
 
@@ -215,11 +218,7 @@ async fn drill_down(
         }
     }
     let issue_ids: Vec<i64> = linked.values().flatten().copied().collect();
-    let keys: std::collections::HashMap<i64, String> = db::analytics::issue_labels(db, &issue_ids)
-        .await?
-        .into_iter()
-        .map(|(id, key, _)| (id, key))
-        .collect();
+    let labels = db::analytics::issue_labels(db, &issue_ids).await?;
     let mut out: Vec<DeploymentRow> = rows
         .iter()
         .filter_map(|d| d.finished_at.filter(|at| w.contains(*at)).map(|at| (d, at)))
@@ -234,7 +233,11 @@ async fn drill_down(
             pull_requests: prs.iter().filter(|p| p.deployment_id == Some(d.id)).count(),
             incidents: linked
                 .get(&d.id)
-                .map(|l| l.iter().filter_map(|i| keys.get(i).cloned()).collect())
+                .map(|l| {
+                    l.iter()
+                        .filter_map(|i| labels.get(i).map(|x| (x.key.clone(), x.url.clone())))
+                        .collect()
+                })
                 .unwrap_or_default(),
         })
         .collect();

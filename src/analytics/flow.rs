@@ -1,7 +1,8 @@
 //! The flow page and API: lead and cycle time, time in each step, throughput, WIP by step,
 //! flow efficiency and rework of issues completed in the window.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use entity::issue_flow_times;
@@ -10,7 +11,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::filters::{Filters, ids};
-use super::{FIX_FLOW, FIX_INTEGRATIONS, Missing};
+use super::{Cache, FIX_FLOW, FIX_INTEGRATIONS, Missing};
 use crate::db;
 use crate::domain::metrics::{Summary, Window, hours, per_week};
 
@@ -32,6 +33,8 @@ pub struct FlowNumbers {
 pub struct IssueRow {
     pub key: String,
     pub summary: String,
+    /// The issue's page in Jira.
+    pub url: String,
     pub issue_type: String,
     pub work_category: String,
     pub done_at: Option<DateTime<Utc>>,
@@ -48,6 +51,8 @@ pub struct FlowReport {
     pub trend: Vec<FlowNumbers>,
     /// By work category: count, lead and cycle medians.
     pub by_category: Vec<(String, FlowNumbers)>,
+    /// By project (key), the same numbers.
+    pub by_project: Vec<(String, FlowNumbers)>,
     /// Current work in progress per step (IN_PROGRESS and WAITING steps).
     pub wip: Vec<(String, usize)>,
     /// Issues left out because they, their type mapping, a status mapping or a step is inactive.
@@ -58,19 +63,80 @@ pub struct FlowReport {
     pub issue_types: Vec<String>,
     /// Step name (or unmapped key) → category, for every key in `time_in_step`.
     pub step_categories: Vec<(String, String)>,
+    pub freshness: db::analytics::Freshness,
 }
 
 const DRILL_DOWN_ROWS: usize = 200;
 
-fn step_hours(i: &issue_flow_times::Model, now: DateTime<Utc>) -> BTreeMap<String, f64> {
-    let mut m: BTreeMap<String, f64> = serde_json::from_value(i.step_hours.clone()).unwrap_or_default();
+/// One issue's precomputed flow (`issue_flow_times`) as the report reads it: step hours parsed
+/// once, names shared between issues.
+#[derive(Clone, Debug)]
+pub struct FlowFacts {
+    pub issue_id: i64,
+    pub project_id: i64,
+    pub issue_type_name: Arc<str>,
+    pub work_category: Arc<str>,
+    pub counted: bool,
+    pub created: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub done_at: Option<DateTime<Utc>>,
+    /// Hours per step over closed intervals.
+    pub step_hours: Vec<(Arc<str>, f64)>,
+    pub in_progress_hours: f64,
+    pub waiting_hours: f64,
+    pub rework: i32,
+    pub current_step: Option<Arc<str>>,
+    pub current_category: Option<Arc<str>>,
+    pub current_since: Option<DateTime<Utc>>,
+}
+
+impl FlowFacts {
+    /// Converts stored rows, sharing each distinct name.
+    pub fn from_rows(rows: Vec<issue_flow_times::Model>) -> Vec<Self> {
+        let mut names: HashSet<Arc<str>> = HashSet::new();
+        let mut name = |s: String| -> Arc<str> {
+            if let Some(n) = names.get(s.as_str()) {
+                return n.clone();
+            }
+            let n: Arc<str> = Arc::from(s);
+            names.insert(n.clone());
+            n
+        };
+        rows.into_iter()
+            .map(|r| {
+                let closed: BTreeMap<String, f64> = serde_json::from_value(r.step_hours).unwrap_or_default();
+                Self {
+                    issue_id: r.issue_id,
+                    project_id: r.project_id,
+                    issue_type_name: name(r.issue_type_name),
+                    work_category: name(r.work_category),
+                    counted: r.counted,
+                    created: r.created,
+                    started_at: r.started_at,
+                    done_at: r.done_at,
+                    step_hours: closed.into_iter().map(|(k, h)| (name(k), h)).collect(),
+                    in_progress_hours: r.in_progress_hours,
+                    waiting_hours: r.waiting_hours,
+                    rework: r.rework,
+                    current_step: r.current_step.map(&mut name),
+                    current_category: r.current_category.map(&mut name),
+                    current_since: r.current_since,
+                }
+            })
+            .collect()
+    }
+}
+
+/// Hours per step, the open interval (current step since `current_since`) ending `now`.
+fn step_hours(i: &FlowFacts, now: DateTime<Utc>) -> BTreeMap<Arc<str>, f64> {
+    let mut m: BTreeMap<Arc<str>, f64> = i.step_hours.iter().cloned().collect();
     if let (Some(step), Some(since)) = (&i.current_step, i.current_since) {
         *m.entry(step.clone()).or_default() += hours(Some(since), Some(now)).unwrap_or(0.0);
     }
     m
 }
 
-fn open_hours(i: &issue_flow_times::Model, category: &str, now: DateTime<Utc>) -> f64 {
+fn open_hours(i: &FlowFacts, category: &str, now: DateTime<Utc>) -> f64 {
     if i.current_category.as_deref() == Some(category) {
         hours(i.current_since, Some(now)).unwrap_or(0.0)
     } else {
@@ -79,12 +145,12 @@ fn open_hours(i: &issue_flow_times::Model, category: &str, now: DateTime<Utc>) -
 }
 
 /// The numbers over `w` for counted issues whose first DONE entry falls in it (pure).
-pub fn numbers(issues: &[&issue_flow_times::Model], w: &Window, order: &[String], now: DateTime<Utc>) -> FlowNumbers {
+pub fn numbers(issues: &[&FlowFacts], w: &Window, order: &[String], now: DateTime<Utc>) -> FlowNumbers {
     let done: Vec<_> = issues
         .iter()
         .filter(|i| i.done_at.is_some_and(|d| w.contains(d)))
         .collect();
-    let mut per_step: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    let mut per_step: BTreeMap<Arc<str>, Vec<f64>> = BTreeMap::new();
     let (mut active, mut waiting) = (0.0, 0.0);
     for i in &done {
         for (step, h) in step_hours(i, now) {
@@ -93,7 +159,10 @@ pub fn numbers(issues: &[&issue_flow_times::Model], w: &Window, order: &[String]
         active += i.in_progress_hours + open_hours(i, "IN_PROGRESS", now);
         waiting += i.waiting_hours + open_hours(i, "WAITING", now);
     }
-    let mut time_in_step: Vec<(String, Summary)> = per_step.into_iter().map(|(k, v)| (k, Summary::of(v))).collect();
+    let mut time_in_step: Vec<(String, Summary)> = per_step
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), Summary::of(v)))
+        .collect();
     time_in_step.sort_by_key(|(k, _)| order.iter().position(|o| o == k).unwrap_or(usize::MAX));
     FlowNumbers {
         window: Some(*w),
@@ -108,21 +177,26 @@ pub fn numbers(issues: &[&issue_flow_times::Model], w: &Window, order: &[String]
     }
 }
 
-pub async fn report(db: &DatabaseConnection, filters: Filters) -> Result<FlowReport, DbErr> {
-    db::analytics::ensure_fresh(db).await?;
+pub async fn report(db: &DatabaseConnection, cache: &Cache, filters: Filters) -> Result<FlowReport, DbErr> {
+    let freshness = db::analytics::ensure_fresh(db).await?;
     let project_choices = db::analytics::project_choices(db).await?;
     let projects = ids(&filters.projects, &project_choices);
-    let all = db::analytics::issue_flows(db, &projects).await?;
-    let mut issue_types: Vec<String> = all.iter().map(|i| i.issue_type_name.clone()).collect();
+    let facts = cache.flow_facts(db).await?;
+    let all: Vec<&FlowFacts> = facts
+        .iter()
+        .filter(|i| projects.is_empty() || projects.contains(&i.project_id))
+        .collect();
+    let mut issue_types: Vec<String> = all.iter().map(|i| i.issue_type_name.to_string()).collect();
     issue_types.sort();
     issue_types.dedup();
     let chosen = |list: &[String], v: &str| list.is_empty() || list.iter().any(|x| x.eq_ignore_ascii_case(v));
-    let selected: Vec<&issue_flow_times::Model> = all
+    let selected: Vec<&FlowFacts> = all
         .iter()
+        .copied()
         .filter(|i| chosen(&filters.issue_types, &i.issue_type_name) && chosen(&filters.categories, &i.work_category))
         .collect();
     let excluded = selected.iter().filter(|i| !i.counted).count();
-    let counted: Vec<&issue_flow_times::Model> = selected.into_iter().filter(|i| i.counted).collect();
+    let counted: Vec<&FlowFacts> = selected.into_iter().filter(|i| i.counted).collect();
     let steps = db::analytics::step_order(db).await?;
     let order: Vec<String> = steps.iter().map(|s| s.0.clone()).collect();
     let mut step_categories = steps.clone();
@@ -134,24 +208,34 @@ pub async fn report(db: &DatabaseConnection, filters: Filters) -> Result<FlowRep
     let current = numbers(&counted, &w, &order, now);
     let previous = numbers(&counted, &w.previous(), &order, now);
     let trend = w.buckets().iter().map(|b| numbers(&counted, b, &order, now)).collect();
-    let mut categories: Vec<String> = counted.iter().map(|i| i.work_category.clone()).collect();
-    categories.sort();
-    categories.dedup();
-    let by_category = categories
-        .into_iter()
-        .map(|c| {
-            let of: Vec<_> = counted.iter().copied().filter(|i| i.work_category == c).collect();
-            let n = numbers(&of, &w, &order, now);
-            (c, n)
-        })
-        .filter(|(_, n)| n.issues > 0)
-        .collect();
+    let breakdown = |label: &dyn Fn(&FlowFacts) -> Option<String>| {
+        let mut groups: BTreeMap<String, Vec<&FlowFacts>> = BTreeMap::new();
+        for i in counted.iter().filter(|i| i.done_at.is_some_and(|d| w.contains(d))) {
+            if let Some(l) = label(i) {
+                groups.entry(l).or_default().push(i);
+            }
+        }
+        groups
+            .into_iter()
+            .map(|(l, of)| {
+                let n = numbers(&of, &w, &order, now);
+                (l, n)
+            })
+            .collect::<Vec<_>>()
+    };
+    let by_category = breakdown(&|i| Some(i.work_category.to_string()));
+    let by_project = breakdown(&|i| {
+        project_choices
+            .iter()
+            .find(|p| p.0 == i.project_id)
+            .map(|p| p.1.clone())
+    });
     let mut wip: BTreeMap<String, usize> = BTreeMap::new();
     for i in &counted {
         if matches!(i.current_category.as_deref(), Some("IN_PROGRESS" | "WAITING"))
             && let Some(step) = &i.current_step
         {
-            *wip.entry(step.clone()).or_default() += 1;
+            *wip.entry(step.to_string()).or_default() += 1;
         }
     }
     let mut wip: Vec<(String, usize)> = wip.into_iter().collect();
@@ -184,20 +268,17 @@ pub async fn report(db: &DatabaseConnection, filters: Filters) -> Result<FlowRep
     done.sort_by_key(|i| std::cmp::Reverse(i.done_at));
     done.truncate(DRILL_DOWN_ROWS);
     let ids: Vec<i64> = done.iter().map(|i| i.issue_id).collect();
-    let labels: std::collections::HashMap<i64, (String, String)> = db::analytics::issue_labels(db, &ids)
-        .await?
-        .into_iter()
-        .map(|(id, key, summary)| (id, (key, summary)))
-        .collect();
+    let labels = db::analytics::issue_labels(db, &ids).await?;
     let rows = done
         .iter()
         .map(|i| {
-            let (key, summary) = labels.get(&i.issue_id).cloned().unwrap_or_default();
+            let label = labels.get(&i.issue_id).cloned().unwrap_or_default();
             IssueRow {
-                key,
-                summary,
-                issue_type: i.issue_type_name.clone(),
-                work_category: i.work_category.clone(),
+                key: label.key,
+                summary: label.summary,
+                url: label.url,
+                issue_type: i.issue_type_name.to_string(),
+                work_category: i.work_category.to_string(),
                 done_at: i.done_at,
                 lead: hours(Some(i.created), i.done_at),
                 cycle: hours(i.started_at, i.done_at),
@@ -211,6 +292,7 @@ pub async fn report(db: &DatabaseConnection, filters: Filters) -> Result<FlowRep
         previous,
         trend,
         by_category,
+        by_project,
         wip,
         excluded,
         rows,
@@ -218,6 +300,7 @@ pub async fn report(db: &DatabaseConnection, filters: Filters) -> Result<FlowRep
         projects: project_choices.into_iter().map(|p| p.1).collect(),
         issue_types,
         step_categories,
+        freshness,
     })
 }
 
@@ -246,6 +329,9 @@ pub fn to_json(r: &FlowReport) -> Value {
     doc["wip"] = Value::Object(r.wip.iter().map(|(k, v)| (k.clone(), json!(v))).collect());
     doc["excluded_issues"] = json!(r.excluded);
     doc["by_work_category"] = Value::Object(r.by_category.iter().map(|(k, v)| (k.clone(), n(v))).collect());
+    doc["by_project"] = Value::Object(r.by_project.iter().map(|(k, v)| (k.clone(), n(v))).collect());
+    doc["precomputed_at"] = json!(r.freshness.built_at);
+    doc["sync_running"] = json!(r.freshness.syncing);
     doc["previous"] = n(&r.previous);
     doc["trend"] = Value::Array(r.trend.iter().map(n).collect());
     doc["filters"] = json!(r.filters);

@@ -62,6 +62,8 @@ pub struct PrRow {
     pub repository: String,
     pub number: i32,
     pub title: String,
+    /// The pull request's page on GitHub.
+    pub url: String,
     pub author: Option<String>,
     pub merged_at: Option<DateTime<Utc>>,
     pub coding: Option<f64>,
@@ -80,6 +82,7 @@ pub struct PrReport {
     pub rows: Vec<PrRow>,
     pub missing: Option<Missing>,
     pub repositories: Vec<String>,
+    pub freshness: db::analytics::Freshness,
 }
 
 /// Largest drill-down list shown; the API counts all.
@@ -123,7 +126,7 @@ pub fn numbers(prs: &[pr_stage_times::Model], w: &Window) -> PrNumbers {
 }
 
 pub async fn report(db: &DatabaseConnection, filters: Filters) -> Result<PrReport, DbErr> {
-    db::analytics::ensure_fresh(db).await?;
+    let freshness = db::analytics::ensure_fresh(db).await?;
     let repo_choices = db::analytics::repository_choices(db).await?;
     let repos = ids(&filters.repositories, &repo_choices);
     let w = filters.window;
@@ -167,6 +170,7 @@ pub async fn report(db: &DatabaseConnection, filters: Filters) -> Result<PrRepor
         .into_iter()
         .map(|(id, number, title, _)| (id, (number, title)))
         .collect();
+    let repo_urls = db::analytics::repository_urls(db).await?;
     let rows = shown
         .iter()
         .map(|p| {
@@ -178,6 +182,10 @@ pub async fn report(db: &DatabaseConnection, filters: Filters) -> Result<PrRepor
                     .iter()
                     .find(|r| r.0 == p.repository_id)
                     .map_or_else(String::new, |r| r.1.clone()),
+                url: repo_urls
+                    .get(&p.repository_id)
+                    .map(|r| format!("{r}/pull/{number}"))
+                    .unwrap_or_default(),
                 number,
                 title,
                 author: p.author.clone(),
@@ -198,6 +206,7 @@ pub async fn report(db: &DatabaseConnection, filters: Filters) -> Result<PrRepor
         rows,
         missing,
         repositories: repo_choices.into_iter().map(|r| r.1).collect(),
+        freshness,
     })
 }
 

@@ -4,15 +4,18 @@
 mod precompute;
 
 use chrono::{DateTime, Utc};
+use std::collections::HashMap;
+
 use entity::{
-    analytics_refresh, deployments, flow_steps, issue_flow_times, jira_projects, jobs, pr_stage_times, pull_requests,
-    repositories,
+    analytics_refresh, deployments, flow_steps, integrations, issue_flow_times, jira_projects, jobs, pr_stage_times,
+    pull_requests, repositories,
 };
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, QueryFilter,
-    QueryOrder, QuerySelect, Set, Statement,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, JoinType,
+    QueryFilter, QueryOrder, QuerySelect, RelationTrait, Set, Statement,
 };
+use serde::Serialize;
 use tokio::sync::Mutex;
 
 use crate::domain::job::JobStatus;
@@ -67,40 +70,70 @@ pub async fn fingerprint(db: &impl ConnectionTrait) -> Result<String, DbErr> {
     Ok(parts.join("|"))
 }
 
+/// How current the precomputed rows are, for the pages to say so.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Freshness {
+    /// A sync is running: the rows are those of the last build and are rebuilt when it finishes.
+    pub syncing: bool,
+    /// When the rows were last built (None: never).
+    pub built_at: Option<DateTime<Utc>>,
+}
+
 /// Rebuilds the precomputed rows if the sources changed since the last build. Not while a sync
 /// runs: its rows change page by page (the run rebuilds when it finishes), and on SQLite a
 /// rebuild's commit between a sync transaction's read and its write fails that page
 /// ("database is locked").
-pub async fn ensure_fresh(db: &DatabaseConnection) -> Result<bool, DbErr> {
+pub async fn ensure_fresh(db: &DatabaseConnection) -> Result<Freshness, DbErr> {
     let _guard = REBUILD.lock().await;
+    let stored = analytics_refresh::Entity::find()
+        .filter(analytics_refresh::Column::Name.eq(PRECOMPUTE))
+        .one(db)
+        .await?;
     let syncing = jobs::Entity::find()
         .filter(jobs::Column::Status.eq(JobStatus::Running.as_str()))
         .one(db)
         .await?
         .is_some();
     if syncing {
-        return Ok(false);
+        return Ok(Freshness {
+            syncing,
+            built_at: stored.map(|s| s.updated_at),
+        });
     }
     let now = fingerprint(db).await?;
+    if let Some(s) = stored.filter(|s| s.fingerprint == now) {
+        return Ok(Freshness {
+            syncing,
+            built_at: Some(s.updated_at),
+        });
+    }
+    let built_at = rebuild(db, &now).await?;
+    Ok(Freshness {
+        syncing,
+        built_at: Some(built_at),
+    })
+}
+
+/// Identifies the current build of the precomputed rows (changes with every rebuild, here or in
+/// another process), for caches of what was read from them.
+pub async fn build_stamp(db: &impl ConnectionTrait) -> Result<String, DbErr> {
     let stored = analytics_refresh::Entity::find()
         .filter(analytics_refresh::Column::Name.eq(PRECOMPUTE))
         .one(db)
         .await?;
-    if stored.is_some_and(|s| s.fingerprint == now) {
-        return Ok(false);
-    }
-    rebuild(db, &now).await?;
-    Ok(true)
+    Ok(stored.map_or_else(String::new, |s| {
+        format!("{}@{}", s.fingerprint, s.updated_at.timestamp_micros())
+    }))
 }
 
 /// Rebuilds unconditionally (after a sync finishes).
 pub async fn refresh(db: &DatabaseConnection) -> Result<(), DbErr> {
     let _guard = REBUILD.lock().await;
     let now = fingerprint(db).await?;
-    rebuild(db, &now).await
+    rebuild(db, &now).await.map(|_| ())
 }
 
-async fn rebuild(db: &DatabaseConnection, fingerprint: &str) -> Result<(), DbErr> {
+async fn rebuild(db: &DatabaseConnection, fingerprint: &str) -> Result<DateTime<Utc>, DbErr> {
     let started = std::time::Instant::now();
     let tx = crate::db::begin_write(db).await?;
     let prs = precompute::pull_requests(&tx).await?;
@@ -130,7 +163,7 @@ async fn rebuild(db: &DatabaseConnection, fingerprint: &str) -> Result<(), DbErr
         ms = started.elapsed().as_millis() as u64,
         "analytics precompute rebuilt"
     );
-    Ok(())
+    Ok(now)
 }
 
 /// Successful production deployments (deployed time = first success), optionally of some
@@ -225,22 +258,59 @@ pub async fn incidents(
     q.into_tuple().all(db).await
 }
 
-/// Keys and summaries of issues, for drill-down lists.
-pub async fn issue_labels(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<(i64, String, String)>, DbErr> {
-    use entity::jira_issues::{Column, Entity};
-    let mut out = Vec::new();
+/// An issue in a drill-down list, with its page in Jira.
+#[derive(Clone, Debug, Default)]
+pub struct IssueLabel {
+    pub key: String,
+    pub summary: String,
+    pub url: String,
+}
+
+/// Keys, summaries and Jira links of issues, for drill-down lists.
+pub async fn issue_labels(db: &impl ConnectionTrait, ids: &[i64]) -> Result<HashMap<i64, IssueLabel>, DbErr> {
+    use entity::jira_issues::{Column, Entity, Relation};
+    let mut out = HashMap::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
-        out.extend(
-            Entity::find()
-                .select_only()
-                .columns([Column::Id, Column::Key, Column::Summary])
-                .filter(Column::Id.is_in(chunk.to_vec()))
-                .into_tuple::<(i64, String, String)>()
-                .all(db)
-                .await?,
-        );
+        let rows: Vec<(i64, String, String, String)> = Entity::find()
+            .select_only()
+            .columns([Column::Id, Column::Key, Column::Summary])
+            .column(integrations::Column::BaseUrl)
+            .join(JoinType::InnerJoin, Relation::Integrations.def())
+            .filter(Column::Id.is_in(chunk.to_vec()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        for (id, key, summary, base) in rows {
+            let url = crate::integrations::jira::browse_url(&base, &key);
+            out.insert(id, IssueLabel { key, summary, url });
+        }
     }
     Ok(out)
+}
+
+/// Each repository's page on GitHub (`https://github.com/owner/name`, or on the Enterprise host).
+pub async fn repository_urls(db: &impl ConnectionTrait) -> Result<HashMap<i64, String>, DbErr> {
+    let rows: Vec<(i64, String, String, String)> = repositories::Entity::find()
+        .select_only()
+        .columns([
+            repositories::Column::Id,
+            repositories::Column::Owner,
+            repositories::Column::Name,
+        ])
+        .column(integrations::Column::BaseUrl)
+        .join(JoinType::InnerJoin, repositories::Relation::Integrations.def())
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, owner, name, base)| {
+            (
+                id,
+                format!("{}/{owner}/{name}", crate::integrations::github::web_base(&base)),
+            )
+        })
+        .collect())
 }
 
 /// Active repositories, for the filter: id and `owner/name`.

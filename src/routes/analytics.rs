@@ -42,7 +42,7 @@ pub async fn prs_page(state: web::Data<AppState>, user: CurrentUser, req: HttpRe
 }
 
 pub async fn flow_page(state: web::Data<AppState>, user: CurrentUser, req: HttpRequest) -> PageResult {
-    let report = flow::report(&state.db, filters(&req)?).await?;
+    let report = flow::report(&state.db, &state.analytics, filters(&req)?).await?;
     let body = view::flow(&report, &Choices::load(&state.db).await?);
     Ok(html(
         StatusCode::OK,
@@ -61,6 +61,6 @@ pub async fn prs_api(state: web::Data<AppState>, _user: CurrentUser, req: HttpRe
 }
 
 pub async fn flow_api(state: web::Data<AppState>, _user: CurrentUser, req: HttpRequest) -> ApiResult {
-    let report = flow::report(&state.db, filters(&req)?).await?;
+    let report = flow::report(&state.db, &state.analytics, filters(&req)?).await?;
     Ok(HttpResponse::Ok().json(flow::to_json(&report)))
 }

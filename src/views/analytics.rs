@@ -134,6 +134,22 @@ pub fn head(page: Page, title: &str, lead: &str, f: &Filters, choices: &Choices,
     }
 }
 
+/// Says so when a sync is running: the numbers come from the last build of the precomputed rows,
+/// which is rebuilt when the sync finishes.
+pub fn freshness(f: &crate::db::analytics::Freshness) -> Markup {
+    html! {
+        @if f.syncing {
+            p.notice #freshness role="status" {
+                "A sync is running: these numbers are from the data as it was "
+                @if let Some(at) = f.built_at {
+                    "at " time datetime=(at.to_rfc3339()) { (at.format("%Y-%m-%d %H:%M UTC")) }
+                } @else { "before it started" }
+                ", and they refresh when the sync finishes."
+            }
+        }
+    }
+}
+
 /// A checkbox list in a disclosure; nothing ticked means all.
 pub fn multi(label: &str, name: &str, options: &[String], chosen: &[String]) -> Markup {
     let picked = |o: &String| chosen.iter().any(|c| c.eq_ignore_ascii_case(o));

@@ -32,6 +32,7 @@ pub fn dora(r: &DoraReport, choices: &Choices) -> Markup {
     let trend_restore: Vec<_> = r.trend.iter().map(|n| (bucket_label(n), n.restore_median)).collect();
     html! {
         (head(Page::Dora, "DORA metrics", "Delivery speed and stability, defined as below and shown beside the DORA benchmark tier.", &r.filters, choices, html! {}))
+        (super::freshness(&r.freshness))
         section.grid.metrics aria-label="Key metrics" {
             (card(Card {
                 id: "deployment-frequency",
@@ -131,7 +132,12 @@ pub fn dora(r: &DoraReport, choices: &Choices) -> Markup {
                                     td { (d.repository) }
                                     td { (d.environment.as_deref().unwrap_or("—")) }
                                     td { (d.pull_requests) }
-                                    td { @if d.incidents.is_empty() { span.muted { "none" } } @else { (d.incidents.join(", ")) } }
+                                    td { @if d.incidents.is_empty() { span.muted { "none" } } @else {
+                                        @for (n, (key, url)) in d.incidents.iter().enumerate() {
+                                            @if n > 0 { ", " }
+                                            a href=(url) rel="noreferrer" { (key) }
+                                        }
+                                    } }
                                 }
                             }
                         }

@@ -41,6 +41,7 @@ pub fn flow(r: &FlowReport, choices: &Choices) -> Markup {
     let cycle: Vec<_> = r.trend.iter().map(|n| (label(n), n.cycle_time.median)).collect();
     html! {
         (head(Page::Flow, "Flow metrics", "How work moves through the flow steps configured on the Flow page.", &r.filters, choices, extra))
+        (super::freshness(&r.freshness))
         @if let Some(m) = &r.missing { (why(m)) }
         @if r.excluded > 0 {
             p.notice.warn { (r.excluded) " issues are left out because they or their mappings or steps are deactivated. " a href="/flow" { "Review the flow configuration" } }
@@ -90,20 +91,8 @@ pub fn flow(r: &FlowReport, choices: &Choices) -> Markup {
                 (charts::line("Cycle time per period (median)", &cycle, duration))
             }
         }
-        section.card {
-            div.card-head { h2 { "By work category" } }
-            div.table-wrap {
-                table.data #category-table {
-                    thead { tr { th { "Work category" } th { "Completed" } th { "Lead time (median)" } th { "Cycle time (median)" } th { "Flow efficiency" } th { "With rework" } } }
-                    tbody {
-                        @for (cat, n) in &r.by_category {
-                            tr data-category=(cat) { td { (cat) } td { (n.issues) } td { (opt(n.lead_time.median, duration)) }
-                                td { (opt(n.cycle_time.median, duration)) } td { (opt(n.flow_efficiency, percent)) } td { (n.with_rework) } }
-                        }
-                    }
-                }
-            }
-        }
+        (breakdown("category-table", "By work category", "Work category", &r.by_category))
+        (breakdown("project-table", "By project", "Project", &r.by_project))
         section.card #issues {
             div.card-head { h2 { "Completed issues" } span.count { (r.rows.len()) " most recent of " (r.current.issues) } }
             @if r.rows.is_empty() { p.empty { "None in this window." } } @else {
@@ -115,7 +104,7 @@ pub fn flow(r: &FlowReport, choices: &Choices) -> Markup {
                         tbody {
                             @for i in &r.rows {
                                 tr data-issue=(i.key) {
-                                    td { strong { (i.key) } " " (i.summary) }
+                                    td { a href=(i.url) rel="noreferrer" { strong { (i.key) } } " " (i.summary) }
                                     td { (i.issue_type) } td { (i.work_category) }
                                     td { (i.done_at.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default()) }
                                     td { (opt(i.lead, duration)) } td { (opt(i.cycle, duration)) } td { (i.rework) }
@@ -124,6 +113,28 @@ pub fn flow(r: &FlowReport, choices: &Choices) -> Markup {
                         }
                     }
                 }
+                }
+            }
+        }
+    }
+}
+
+/// Completed issues per group (work category, project): count, medians, efficiency, rework.
+fn breakdown(id: &str, heading: &str, label: &str, groups: &[(String, FlowNumbers)]) -> Markup {
+    html! {
+        section.card {
+            div.card-head { h2 { (heading) } }
+            @if groups.is_empty() { p.empty { "None in this window." } } @else {
+                div.table-wrap {
+                    table.data id=(id) {
+                        thead { tr { th { (label) } th { "Completed" } th { "Lead time (median)" } th { "Cycle time (median)" } th { "Flow efficiency" } th { "With rework" } } }
+                        tbody {
+                            @for (g, n) in groups {
+                                tr data-group=(g) { td { (g) } td { (n.issues) } td { (opt(n.lead_time.median, duration)) }
+                                    td { (opt(n.cycle_time.median, duration)) } td { (opt(n.flow_efficiency, percent)) } td { (n.with_rework) } }
+                            }
+                        }
+                    }
                 }
             }
         }

@@ -46,6 +46,7 @@ pub fn prs(r: &PrReport, choices: &Choices) -> Markup {
     let sizes: Vec<(String, f64)> = c.size_bins.iter().map(|(l, n)| (l.clone(), *n as f64)).collect();
     html! {
         (head(Page::Prs, "Pull requests", "Where time goes between the first commit and production.", &r.filters, choices, authors))
+        (super::freshness(&r.freshness))
         @if let Some(m) = &r.missing { (why(m)) }
         section.grid.metrics aria-label="Stage times" {
             @for ((name, s, def), (_, prev, _)) in stages(c).into_iter().zip(stages(p)) {
@@ -134,7 +135,7 @@ pub fn prs(r: &PrReport, choices: &Choices) -> Markup {
                         tbody {
                             @for pr in &r.rows {
                                 tr data-pr=(pr.id) {
-                                    td { span.muted { (pr.repository) " #" (pr.number) } br; (pr.title) }
+                                    td { a.muted href=(pr.url) rel="noreferrer" { (pr.repository) " #" (pr.number) } br; (pr.title) }
                                     td { (pr.author.as_deref().unwrap_or("—")) }
                                     td { (pr.merged_at.map(|m| m.format("%Y-%m-%d").to_string()).unwrap_or_default()) }
                                     td { (opt(pr.coding, duration)) } td { (opt(pr.pickup, duration)) }
