@@ -1,5 +1,7 @@
 //! Analytics pages and API on hand-built rows, against hand-computed answers (see `fixture`).
 
+#[path = "analytics/devlake.rs"]
+mod devlake;
 #[path = "analytics/fixture.rs"]
 mod fixture;
 
