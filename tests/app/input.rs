@@ -1,5 +1,7 @@
-//! Abusive requests: oversized bodies, malformed JSON and forms.
+//! Abusive requests: oversized bodies, malformed JSON and forms, hostile names from upstream.
 
+use pulse_etl::integrations::control::RunContext;
+use pulse_etl::integrations::github;
 use serde_json::{Value, json};
 
 use crate::db_test;
@@ -142,3 +144,52 @@ async fn malformed_json_and_forms_get_4xx_with_a_message(db: Db) {
     }
 }
 db_test!(malformed_json_and_forms_get_4xx_with_a_message);
+
+/// An organisation listing that names a repository `..` (GitHub never would) must not send
+/// requests up the REST path; the repository is skipped and the rest sync.
+async fn hostile_repository_names_from_upstream_are_skipped(db: Db) {
+    let app = spawn_app(db).await;
+    let sim = app.sim.as_ref().unwrap();
+    let renamed = {
+        let mut data = sim.state.data_mut();
+        let repo = data.github.repos.iter_mut().find(|r| !r.archived).unwrap();
+        repo.name = "..".into();
+        repo.id
+    };
+    let token = app.backend_token("admin@example.com", "pulse-admin").await;
+    let res = app
+        .client
+        .post(app.url("/api/v1/integrations?test=false"))
+        .bearer_auth(&token)
+        .json(
+            &json!({"kind": "github", "name": "GitHub", "flavour": "github", "base_url": sim.urls.github,
+                      "secret": "sim-github-token",
+                      "settings": {"organization": "acme", "deployment_source": {"kind": "deployments"}}}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let state = app.state();
+    let deps = github::sync::Deps {
+        db: &state.db,
+        vault: &state.vault,
+        outbound: state.outbound,
+    };
+    github::sync::run(&deps, &RunContext::detached())
+        .await
+        .expect("the sync completes");
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let names: Vec<String> = entity::repositories::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.name)
+        .collect();
+    assert!(!names.iter().any(|n| n == ".."), "{names:?} (sim repo {renamed})");
+    let expected = sim.state.data().github.repos.iter().filter(|r| !r.archived).count() - 1;
+    assert_eq!(names.len(), expected, "{names:?}");
+    assert!(entity::pull_requests::Entity::find().count(&app.db).await.unwrap() > 0);
+}
+db_test!(hostile_repository_names_from_upstream_are_skipped);
