@@ -490,13 +490,14 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
     let t: Vec<char> = text.to_lowercase().chars().collect();
     let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        // A `*` is always a wildcard, even where the text has a `*` too.
+        if pi < p.len() && p[pi] == '*' {
             star = Some(pi);
             pi += 1;
             mark = ti;
+        } else if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
         } else if let Some(s) = star {
             pi = s + 1;
             mark += 1;
@@ -669,5 +670,13 @@ mod tests {
         }
         assert!(!is_github_name(".."));
         assert!(is_github_name("a.b-c_d"));
+    }
+
+    #[test]
+    fn a_star_is_a_wildcard_even_against_a_star() {
+        assert!(glob_match("*", "*x"));
+        assert!(glob_match("prod*", "prod*-eu"));
+        assert!(glob_match("*-eu", "a*-eu"));
+        assert!(!glob_match("prod*", "staging*"));
     }
 }

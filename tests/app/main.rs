@@ -18,4 +18,5 @@ mod integrations;
 mod jira_sync;
 mod migrations;
 mod orchestrator;
+mod props;
 mod settings;
