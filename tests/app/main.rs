@@ -20,3 +20,4 @@ mod migrations;
 mod orchestrator;
 mod props;
 mod settings;
+mod xss;
