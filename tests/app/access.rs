@@ -3,6 +3,7 @@
 //! prescribes; every state-changing route refuses a missing or foreign CSRF token; every page
 //! carries the security headers and nothing the CSP would block.
 
+use futures_util::StreamExt;
 use pulse_etl::routes::{Access, ROUTES, Route};
 use reqwest::{Method, Response};
 use serde_json::{Value, json};
@@ -146,6 +147,18 @@ enum Csrf<'a> {
     Token(&'a str),
 }
 
+/// One client for every call (building one per request was most of this test's time): no
+/// cookie store, no redirects; each call sends exactly the credentials it is given.
+fn plain_client() -> &'static reqwest::Client {
+    static CLIENT: std::sync::OnceLock<reqwest::Client> = std::sync::OnceLock::new();
+    CLIENT.get_or_init(|| {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    })
+}
+
 /// One request as a browser (cookie) or API client (bearer) would send it.
 async fn call(
     app: &TestApp,
@@ -157,7 +170,7 @@ async fn call(
     htmx: bool,
 ) -> Response {
     let method = Method::from_bytes(route.method.as_bytes()).unwrap();
-    let mut req = client().request(method, app.url(url));
+    let mut req = plain_client().request(method, app.url(url));
     if let Some(c) = cookie {
         req = req.header("Cookie", c);
     }
@@ -298,6 +311,108 @@ async fn body_of_unknown(app: &TestApp, api: bool) -> String {
         .unwrap()
 }
 
+/// The logged-in callers every route is tried with.
+struct Callers {
+    viewer: Session,
+    admin: Session,
+    viewer_token: String,
+}
+
+/// Every caller but the expired ones, against one route.
+async fn check_route(app: &TestApp, route: &Route, f: &Fixture, c: &Callers) {
+    let url = example(route, f);
+    let url = url.as_str();
+    if route.access == Access::Public {
+        if !mutates(route) {
+            let res = call(app, route, url, None, None, Csrf::None, false).await;
+            let want = if url == "/favicon.ico" { 301 } else { 200 };
+            assert_eq!(res.status(), want, "public GET {url}");
+        }
+        return;
+    }
+    // Nobody, a token the backend never issued (as a Bearer header), a forged cookie.
+    for htmx in [false, true] {
+        let res = call(app, route, url, None, None, Csrf::None, htmx).await;
+        assert_sent_to_login(res, route, url, htmx, "anonymous").await;
+        let res = call(app, route, url, None, Some("not-a-token"), Csrf::None, htmx).await;
+        assert_sent_to_login(res, route, url, htmx, "bad bearer token").await;
+        let forged = "pulse_session=Zm9yZ2VkLWNvb2tpZS12YWx1ZQ";
+        let res = call(app, route, url, Some(forged), None, Csrf::None, htmx).await;
+        assert_sent_to_login(res, route, url, htmx, "forged cookie").await;
+    }
+    if !mutates(route) && route.access == Access::Admin {
+        let res = call(app, route, url, Some(&c.viewer.cookie), None, Csrf::None, false).await;
+        assert_eq!(res.status(), 403, "viewer: GET {url}");
+        let res = call(app, route, url, Some(&c.admin.cookie), None, Csrf::None, false).await;
+        assert_readable(res, url, "admin").await;
+        return;
+    }
+    if !mutates(route) {
+        for (who, s) in [("viewer", &c.viewer), ("admin", &c.admin)] {
+            let res = call(app, route, url, Some(&s.cookie), None, Csrf::None, false).await;
+            assert_readable(res, url, who).await;
+            if !is_api(url) && url != "/ws" && url != "/analytics" {
+                let res = call(app, route, url, Some(&s.cookie), None, Csrf::None, true).await;
+                assert_eq!(res.status(), 200, "{who}: htmx GET {url}");
+            }
+        }
+        if is_api(url) {
+            let res = call(app, route, url, None, Some(&c.viewer_token), Csrf::None, false).await;
+            assert_readable(res, url, "viewer bearer").await;
+        }
+        return;
+    }
+    // State-changing: CSRF first (missing, or another session's), then the role.
+    for (who, s, foreign) in [
+        ("viewer", &c.viewer, &c.admin.csrf),
+        ("admin", &c.admin, &c.viewer.csrf),
+    ] {
+        for csrf in [Csrf::None, Csrf::Token(foreign)] {
+            let res = call(app, route, url, Some(&s.cookie), None, csrf, false).await;
+            assert_eq!(
+                res.status(),
+                403,
+                "{who} without its CSRF token: {} {url}",
+                route.method
+            );
+            assert!(res.text().await.unwrap().contains("CSRF"), "{who}: {url}");
+        }
+    }
+    match route.access {
+        Access::User => {
+            // Logging out: any user, with the session's own token (a throwaway session).
+            for (email, password) in [
+                ("viewer@example.com", "pulse-viewer"),
+                ("admin@example.com", "pulse-admin"),
+            ] {
+                let s = session(app, email, password).await;
+                let res = call(app, route, url, Some(&s.cookie), None, Csrf::Token(&s.csrf), false).await;
+                assert_eq!(res.status(), 303, "{email}: {} {url}", route.method);
+            }
+        }
+        Access::Admin => {
+            let res = call(
+                app,
+                route,
+                url,
+                Some(&c.viewer.cookie),
+                None,
+                Csrf::Token(&c.viewer.csrf),
+                false,
+            )
+            .await;
+            assert_eq!(res.status(), 403, "viewer: {} {url}", route.method);
+            let body = res.text().await.unwrap();
+            assert!(body.contains("administrator"), "viewer: {url}: {body}");
+            if is_api(url) {
+                let res = call(app, route, url, None, Some(&c.viewer_token), Csrf::None, false).await;
+                assert_eq!(res.status(), 403, "viewer bearer: {} {url}", route.method);
+            }
+        }
+        Access::Public => unreachable!("public routes were checked above"),
+    }
+}
+
 async fn every_route_answers_every_caller_as_designed(db: Db) {
     let app = spawn_app(db).await;
     let sim = app.sim.as_ref().unwrap();
@@ -310,96 +425,16 @@ async fn every_route_answers_every_caller_as_designed(db: Db) {
     let unknown_api = body_of_unknown(&app, true).await;
     assert!(ROUTES.len() > 70, "the table lists every route");
 
-    for route in ROUTES {
-        let url = example(route, &f);
-        let url = url.as_str();
-        if route.access == Access::Public {
-            if !mutates(route) {
-                let res = call(&app, route, url, None, None, Csrf::None, false).await;
-                let want = if url == "/favicon.ico" { 301 } else { 200 };
-                assert_eq!(res.status(), want, "public GET {url}");
-            }
-            continue;
-        }
-        // Nobody, a token the backend never issued (as a Bearer header), a forged cookie.
-        for htmx in [false, true] {
-            let res = call(&app, route, url, None, None, Csrf::None, htmx).await;
-            assert_sent_to_login(res, route, url, htmx, "anonymous").await;
-            let res = call(&app, route, url, None, Some("not-a-token"), Csrf::None, htmx).await;
-            assert_sent_to_login(res, route, url, htmx, "bad bearer token").await;
-            let forged = "pulse_session=Zm9yZ2VkLWNvb2tpZS12YWx1ZQ";
-            let res = call(&app, route, url, Some(forged), None, Csrf::None, htmx).await;
-            assert_sent_to_login(res, route, url, htmx, "forged cookie").await;
-        }
-        if !mutates(route) && route.access == Access::Admin {
-            let res = call(&app, route, url, Some(&viewer.cookie), None, Csrf::None, false).await;
-            assert_eq!(res.status(), 403, "viewer: GET {url}");
-            let res = call(&app, route, url, Some(&admin.cookie), None, Csrf::None, false).await;
-            assert_readable(res, url, "admin").await;
-            continue;
-        }
-        if !mutates(route) {
-            for (who, s) in [("viewer", &viewer), ("admin", &admin)] {
-                let res = call(&app, route, url, Some(&s.cookie), None, Csrf::None, false).await;
-                assert_readable(res, url, who).await;
-                if !is_api(url) && url != "/ws" && url != "/analytics" {
-                    let res = call(&app, route, url, Some(&s.cookie), None, Csrf::None, true).await;
-                    assert_eq!(res.status(), 200, "{who}: htmx GET {url}");
-                }
-            }
-            if is_api(url) {
-                let res = call(&app, route, url, None, Some(&viewer_token), Csrf::None, false).await;
-                assert_readable(res, url, "viewer bearer").await;
-            }
-            continue;
-        }
-        // State-changing: CSRF first (missing, or another session's), then the role.
-        for (who, s, foreign) in [("viewer", &viewer, &admin.csrf), ("admin", &admin, &viewer.csrf)] {
-            for csrf in [Csrf::None, Csrf::Token(foreign)] {
-                let res = call(&app, route, url, Some(&s.cookie), None, csrf, false).await;
-                assert_eq!(
-                    res.status(),
-                    403,
-                    "{who} without its CSRF token: {} {url}",
-                    route.method
-                );
-                assert!(res.text().await.unwrap().contains("CSRF"), "{who}: {url}");
-            }
-        }
-        match route.access {
-            Access::User => {
-                // Logging out: any user, with the session's own token (a throwaway session).
-                for (email, password) in [
-                    ("viewer@example.com", "pulse-viewer"),
-                    ("admin@example.com", "pulse-admin"),
-                ] {
-                    let s = session(&app, email, password).await;
-                    let res = call(&app, route, url, Some(&s.cookie), None, Csrf::Token(&s.csrf), false).await;
-                    assert_eq!(res.status(), 303, "{email}: {} {url}", route.method);
-                }
-            }
-            Access::Admin => {
-                let res = call(
-                    &app,
-                    route,
-                    url,
-                    Some(&viewer.cookie),
-                    None,
-                    Csrf::Token(&viewer.csrf),
-                    false,
-                )
-                .await;
-                assert_eq!(res.status(), 403, "viewer: {} {url}", route.method);
-                let body = res.text().await.unwrap();
-                assert!(body.contains("administrator"), "viewer: {url}: {body}");
-                if is_api(url) {
-                    let res = call(&app, route, url, None, Some(&viewer_token), Csrf::None, false).await;
-                    assert_eq!(res.status(), 403, "viewer bearer: {} {url}", route.method);
-                }
-            }
-            Access::Public => unreachable!("public routes were checked above"),
-        }
-    }
+    let callers = Callers {
+        viewer,
+        admin,
+        viewer_token,
+    };
+    // Independent checks, so they run side by side (the auth cache is off: each asks the backend).
+    futures_util::stream::iter(ROUTES)
+        .for_each_concurrent(8, |route| check_route(&app, route, &f, &callers))
+        .await;
+    let Callers { viewer, admin, .. } = callers;
 
     // Admins pass the checks (last: these change things; an earlier one may delete a fixture).
     for route in ROUTES.iter().filter(|r| mutates(r) && r.access == Access::Admin) {
@@ -429,33 +464,40 @@ async fn every_route_answers_every_caller_as_designed(db: Db) {
 
     // Expired: sessions and tokens that were valid a moment ago.
     sim.backend.expire_all();
-    for route in ROUTES.iter().filter(|r| r.access != Access::Public) {
-        let url = example(route, &f);
-        let res = call(
-            &app,
-            route,
-            &url,
-            Some(&viewer.cookie),
-            None,
-            Csrf::Token(&viewer.csrf),
-            false,
-        )
-        .await;
-        assert_sent_to_login(res, route, &url, false, "expired viewer session").await;
-        let res = call(
-            &app,
-            route,
-            &url,
-            Some(&admin.cookie),
-            None,
-            Csrf::Token(&admin.csrf),
-            true,
-        )
-        .await;
-        assert_sent_to_login(res, route, &url, true, "expired admin session").await;
-        let res = call(&app, route, &url, None, Some(&admin_token), Csrf::None, false).await;
-        assert_sent_to_login(res, route, &url, false, "expired admin bearer").await;
-    }
+    let expired = |route: &'static Route| {
+        let (app, f, viewer, admin, admin_token) = (&app, &f, &viewer, &admin, &admin_token);
+        async move {
+            if route.access == Access::Public {
+                return;
+            }
+            let url = example(route, f);
+            let res = call(
+                app,
+                route,
+                &url,
+                Some(&viewer.cookie),
+                None,
+                Csrf::Token(&viewer.csrf),
+                false,
+            )
+            .await;
+            assert_sent_to_login(res, route, &url, false, "expired viewer session").await;
+            let res = call(
+                app,
+                route,
+                &url,
+                Some(&admin.cookie),
+                None,
+                Csrf::Token(&admin.csrf),
+                true,
+            )
+            .await;
+            assert_sent_to_login(res, route, &url, true, "expired admin session").await;
+            let res = call(app, route, &url, None, Some(admin_token), Csrf::None, false).await;
+            assert_sent_to_login(res, route, &url, false, "expired admin bearer").await;
+        }
+    };
+    futures_util::stream::iter(ROUTES).for_each_concurrent(8, expired).await;
 }
 db_test!(every_route_answers_every_caller_as_designed);
 
