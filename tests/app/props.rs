@@ -419,26 +419,29 @@ fn is_project_clause(e: &jql::Expr, key: &str) -> bool {
         if field.eq_ignore_ascii_case("project") && t == key)
 }
 
-/// Extra JQL as an admin might type it, including attempts to break out of its parentheses.
+/// Extra JQL as an admin might type it: clauses joined by connectors, some of which try to
+/// break out of the parentheses the sync puts around it.
 fn arb_extra() -> impl Strategy<Value = String> {
-    let atom = prop::sample::select(vec![
+    let clause = prop::sample::select(vec![
         "labels = x",
         "status = \"Done\"",
         "summary ~ \"a ) b\"",
         "summary ~ 'it''s'",
         "assignee is EMPTY",
-        ")",
-        "(",
-        ") OR (",
         "project = SECRET",
-        "\"",
-        "'",
-        " OR ",
-        " AND ",
-        "NOT ",
-        "x) OR (project = SECRET",
+        "NOT labels = y",
     ]);
-    prop::collection::vec(atom, 1..5).prop_map(|parts| parts.concat())
+    let connector = prop::sample::select(vec![" AND ", " OR ", ") OR (", ") AND (", " OR (", ") OR ", " AND ("]);
+    let wrap = prop::sample::select(vec![("", ""), ("(", ""), ("", ")"), ("(", ")"), ("\"", ""), ("", "'")]);
+    (clause.clone(), prop::collection::vec((connector, clause), 0..4), wrap).prop_map(|(first, rest, (pre, post))| {
+        let mut s = format!("{pre}{first}");
+        for (c, cl) in rest {
+            s.push_str(c);
+            s.push_str(cl);
+        }
+        s.push_str(post);
+        s
+    })
 }
 
 proptest! {
