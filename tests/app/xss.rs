@@ -206,26 +206,23 @@ async fn hostile_text_renders_escaped_on_every_page(db: Db) {
         .await
         .unwrap();
     let q: String = url::form_urlencoded::byte_serialize(PAYLOAD.as_bytes()).collect();
-    pages.extend(
-        [
-            "/".to_string(),
-            "/jobs/jira_sync".into(),
-            format!("/jobs/jira_sync?run={}", run.id),
-            format!("/jobs/jira_sync?run={}&q={q}&level={q}", run.id),
-            "/jobs/github_sync".into(),
-            "/integrations".into(),
-            "/integrations/new?kind=jira".into(),
-            "/flow".into(),
-            "/analytics/dora?range=90".into(),
-            "/analytics/prs?range=90".into(),
-            "/analytics/flow?range=90".into(),
-            format!("/analytics/flow?range=custom&from={q}&to={q}&projects={q}&repositories={q}"),
-            format!("/analytics/prs?repositories={q}&projects={q}&benchmark={q}"),
-            format!("/login?next={q}"),
-            format!("/no-such-page/{q}"),
-        ]
-        .into_iter(),
-    );
+    pages.extend([
+        "/".to_string(),
+        "/jobs/jira_sync".into(),
+        format!("/jobs/jira_sync?run={}", run.id),
+        format!("/jobs/jira_sync?run={}&q={q}&level={q}", run.id),
+        "/jobs/github_sync".into(),
+        "/integrations".into(),
+        "/integrations/new?kind=jira".into(),
+        "/flow".into(),
+        "/analytics/dora?range=90".into(),
+        "/analytics/prs?range=90".into(),
+        "/analytics/flow?range=90".into(),
+        format!("/analytics/flow?range=custom&from={q}&to={q}&projects={q}&repositories={q}"),
+        format!("/analytics/prs?repositories={q}&projects={q}&benchmark={q}"),
+        format!("/login?next={q}"),
+        format!("/no-such-page/{q}"),
+    ]);
     app.login_admin().await;
     // Pages that show hostile text (the rest may not show any; they are still checked).
     let must_show: Vec<String> = pages[..9]
