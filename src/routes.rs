@@ -16,118 +16,108 @@ use std::future::{Ready, ready};
 
 use actix_web::dev::Payload;
 use actix_web::error::{JsonPayloadError, UrlencodedError};
+use actix_web::http::Method;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 
 use crate::auth::middleware::is_api;
+pub use crate::auth::{Access, Route};
 use crate::error::{AppError, html_error, json_error};
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/health", web::get().to(health::live))
-        .route("/health/ready", web::get().to(health::ready))
-        .route("/metrics", web::get().to(health::metrics))
-        .route("/static/{name}", web::get().to(assets::serve))
-        .route("/favicon.ico", web::get().to(assets::favicon))
-        .route("/login", web::get().to(auth::login_form))
-        .route("/login", web::post().to(auth::login))
-        .route("/logout", web::get().to(auth::logout_confirm))
-        .route("/logout", web::post().to(auth::logout))
-        .route("/", web::get().to(dashboard::show))
-        .route("/ws", web::get().to(crate::realtime::ws))
-        .route("/orchestrator/settings", web::post().to(dashboard::save_settings))
-        .route("/jobs/{job}", web::get().to(jobs::history))
-        .route("/jobs/{job}/active", web::post().to(jobs::set_active_form))
-        .route("/jobs/{job}/{action}", web::post().to(jobs::control_form))
-        .route("/flow", web::get().to(flow::page))
-        .route("/flow/steps/{id}/move", web::post().to(flow::move_step))
-        .route("/flow/{kind}", web::post().to(flow::create))
-        .route("/flow/{kind}/{id}", web::post().to(flow::update))
-        .route("/flow/{kind}/{id}/edit", web::get().to(flow::edit))
-        .route("/flow/{kind}/{id}/active", web::post().to(flow::activate))
-        .route("/flow/{kind}/{id}/{action}", web::get().to(flow::remove_confirm))
-        .route("/flow/{kind}/{id}/{action}", web::post().to(flow::remove))
-        .route("/integrations", web::get().to(integrations::list))
-        .route("/integrations", web::post().to(integrations::create))
-        .route("/integrations/new", web::get().to(integrations::new_form))
-        .route("/integrations/{id}", web::post().to(integrations::update))
-        .route("/integrations/{id}/edit", web::get().to(integrations::edit_form))
-        .route("/integrations/{id}/test", web::post().to(integrations::test))
-        .route("/integrations/{id}/active", web::post().to(integrations::set_active))
-        .route("/integrations/{id}/delete", web::get().to(integrations::delete_confirm))
-        .route("/integrations/{id}/delete", web::post().to(integrations::delete))
-        .route("/analytics", web::get().to(analytics::index))
-        .route("/analytics/dora", web::get().to(analytics::dora_page))
-        .route("/analytics/prs", web::get().to(analytics::prs_page))
-        .route("/analytics/flow", web::get().to(analytics::flow_page))
-        .service(
-            web::scope("/api/v1")
-                .route("/jobs/status", web::get().to(api::jobs_status))
-                .route("/jobs/{job}/runs", web::get().to(jobs::runs_api))
-                .route("/jobs/{job}/runs/{run}/events", web::get().to(jobs::events_api))
-                .route("/jobs/{job}/active", web::post().to(jobs::set_active_api))
-                .route("/jobs/{job}/{action}", web::post().to(jobs::control_api))
-                .route("/orchestrator/settings", web::get().to(api::get_settings))
-                .route("/orchestrator/settings", web::put().to(api::put_settings))
-                .route("/integrations", web::get().to(integrations_api::list))
-                .route("/integrations", web::post().to(integrations_api::create))
-                .route("/integrations/{id}", web::get().to(integrations_api::show))
-                .route("/integrations/{id}", web::put().to(integrations_api::update))
-                .route("/integrations/{id}", web::delete().to(integrations_api::delete))
-                .route("/integrations/{id}/test", web::post().to(integrations_api::test))
-                .route(
-                    "/integrations/{id}/active",
-                    web::post().to(integrations_api::set_active),
-                )
-                .route("/integrations/{id}/impact", web::get().to(integrations_api::impact))
-                .route("/metrics/dora", web::get().to(analytics::dora_api))
-                .route("/metrics/prs", web::get().to(analytics::prs_api))
-                .route("/metrics/flow", web::get().to(analytics::flow_api))
-                .route("/flow", web::get().to(flow_api::overview))
-                .route("/flow/unmapped", web::get().to(flow_api::unmapped))
-                .route("/flow/steps", web::get().to(flow_api::list_steps))
-                .route("/flow/steps", web::post().to(flow_api::create_step))
-                .route("/flow/steps/delete", web::post().to(flow_api::remove_steps))
-                .route("/flow/steps/{id}", web::get().to(flow_api::show_step))
-                .route("/flow/steps/{id}", web::put().to(flow_api::update_step))
-                .route("/flow/steps/{id}/impact", web::get().to(flow_api::step_impact))
-                .route("/flow/steps/{id}/delete", web::post().to(flow_api::delete_step))
-                .route("/flow/steps/{id}/deactivate", web::post().to(flow_api::deactivate_step))
-                .route("/flow/status-mappings", web::get().to(flow_api::list_statuses))
-                .route("/flow/status-mappings", web::post().to(flow_api::create_status))
-                .route("/flow/status-mappings/{id}", web::get().to(flow_api::show_status))
-                .route("/flow/status-mappings/{id}", web::put().to(flow_api::update_status))
-                .route(
-                    "/flow/status-mappings/{id}/impact",
-                    web::get().to(flow_api::status_impact),
-                )
-                .route(
-                    "/flow/status-mappings/{id}/delete",
-                    web::post().to(flow_api::delete_status),
-                )
-                .route(
-                    "/flow/status-mappings/{id}/deactivate",
-                    web::post().to(flow_api::deactivate_status),
-                )
-                .route("/flow/issue-type-mappings", web::get().to(flow_api::list_types))
-                .route("/flow/issue-type-mappings", web::post().to(flow_api::create_type))
-                .route(
-                    "/flow/issue-type-mappings/delete",
-                    web::post().to(flow_api::remove_types),
-                )
-                .route("/flow/issue-type-mappings/{id}", web::get().to(flow_api::show_type))
-                .route("/flow/issue-type-mappings/{id}", web::put().to(flow_api::update_type))
-                .route(
-                    "/flow/issue-type-mappings/{id}/impact",
-                    web::get().to(flow_api::type_impact),
-                )
-                .route(
-                    "/flow/issue-type-mappings/{id}/delete",
-                    web::post().to(flow_api::delete_type),
-                )
-                .route(
-                    "/flow/issue-type-mappings/{id}/deactivate",
-                    web::post().to(flow_api::deactivate_type),
-                ),
-        );
+/// Declares the route table once: `configure` registers exactly the listed routes, and `ROUTES`
+/// lists them with their access class, so no route can be added without one.
+macro_rules! route_table {
+    ($($method:ident $path:literal => $handler:path, $access:ident;)*) => {
+        /// Every route the service answers, in registration order (the first match wins).
+        pub const ROUTES: &[Route] = &[
+            $(Route { method: stringify!($method), path: $path, access: Access::$access },)*
+        ];
+
+        pub fn configure(cfg: &mut web::ServiceConfig) {
+            $(cfg.route($path, web::method(Method::$method).to($handler));)*
+        }
+    };
+}
+
+route_table! {
+    GET    "/health" => health::live, Public;
+    GET    "/health/ready" => health::ready, Public;
+    GET    "/metrics" => health::metrics, Public;
+    GET    "/static/{name}" => assets::serve, Public;
+    GET    "/favicon.ico" => assets::favicon, Public;
+    GET    "/login" => auth::login_form, Public;
+    POST   "/login" => auth::login, Public;
+    GET    "/logout" => auth::logout_confirm, User;
+    POST   "/logout" => auth::logout, User;
+    GET    "/" => dashboard::show, User;
+    GET    "/ws" => crate::realtime::ws, User;
+    POST   "/orchestrator/settings" => dashboard::save_settings, Admin;
+    GET    "/jobs/{job}" => jobs::history, User;
+    POST   "/jobs/{job}/active" => jobs::set_active_form, Admin;
+    POST   "/jobs/{job}/{action}" => jobs::control_form, Admin;
+    GET    "/flow" => flow::page, User;
+    POST   "/flow/steps/{id}/move" => flow::move_step, Admin;
+    POST   "/flow/{kind}" => flow::create, Admin;
+    POST   "/flow/{kind}/{id}" => flow::update, Admin;
+    GET    "/flow/{kind}/{id}/edit" => flow::edit, Admin;
+    POST   "/flow/{kind}/{id}/active" => flow::activate, Admin;
+    GET    "/flow/{kind}/{id}/{action}" => flow::remove_confirm, Admin;
+    POST   "/flow/{kind}/{id}/{action}" => flow::remove, Admin;
+    GET    "/integrations" => integrations::list, User;
+    POST   "/integrations" => integrations::create, Admin;
+    GET    "/integrations/new" => integrations::new_form, Admin;
+    POST   "/integrations/{id}" => integrations::update, Admin;
+    GET    "/integrations/{id}/edit" => integrations::edit_form, Admin;
+    POST   "/integrations/{id}/test" => integrations::test, Admin;
+    POST   "/integrations/{id}/active" => integrations::set_active, Admin;
+    GET    "/integrations/{id}/delete" => integrations::delete_confirm, Admin;
+    POST   "/integrations/{id}/delete" => integrations::delete, Admin;
+    GET    "/analytics" => analytics::index, User;
+    GET    "/analytics/dora" => analytics::dora_page, User;
+    GET    "/analytics/prs" => analytics::prs_page, User;
+    GET    "/analytics/flow" => analytics::flow_page, User;
+    GET    "/api/v1/jobs/status" => api::jobs_status, User;
+    GET    "/api/v1/jobs/{job}/runs" => jobs::runs_api, User;
+    GET    "/api/v1/jobs/{job}/runs/{run}/events" => jobs::events_api, User;
+    POST   "/api/v1/jobs/{job}/active" => jobs::set_active_api, Admin;
+    POST   "/api/v1/jobs/{job}/{action}" => jobs::control_api, Admin;
+    GET    "/api/v1/orchestrator/settings" => api::get_settings, User;
+    PUT    "/api/v1/orchestrator/settings" => api::put_settings, Admin;
+    GET    "/api/v1/integrations" => integrations_api::list, User;
+    POST   "/api/v1/integrations" => integrations_api::create, Admin;
+    GET    "/api/v1/integrations/{id}" => integrations_api::show, User;
+    PUT    "/api/v1/integrations/{id}" => integrations_api::update, Admin;
+    DELETE "/api/v1/integrations/{id}" => integrations_api::delete, Admin;
+    POST   "/api/v1/integrations/{id}/test" => integrations_api::test, Admin;
+    POST   "/api/v1/integrations/{id}/active" => integrations_api::set_active, Admin;
+    GET    "/api/v1/integrations/{id}/impact" => integrations_api::impact, User;
+    GET    "/api/v1/metrics/dora" => analytics::dora_api, User;
+    GET    "/api/v1/metrics/prs" => analytics::prs_api, User;
+    GET    "/api/v1/metrics/flow" => analytics::flow_api, User;
+    GET    "/api/v1/flow" => flow_api::overview, User;
+    GET    "/api/v1/flow/unmapped" => flow_api::unmapped, User;
+    GET    "/api/v1/flow/steps" => flow_api::list_steps, User;
+    POST   "/api/v1/flow/steps" => flow_api::create_step, Admin;
+    POST   "/api/v1/flow/steps/delete" => flow_api::remove_steps, Admin;
+    GET    "/api/v1/flow/steps/{id}" => flow_api::show_step, User;
+    PUT    "/api/v1/flow/steps/{id}" => flow_api::update_step, Admin;
+    GET    "/api/v1/flow/steps/{id}/impact" => flow_api::step_impact, User;
+    POST   "/api/v1/flow/steps/{id}/delete" => flow_api::delete_step, Admin;
+    POST   "/api/v1/flow/steps/{id}/deactivate" => flow_api::deactivate_step, Admin;
+    GET    "/api/v1/flow/status-mappings" => flow_api::list_statuses, User;
+    POST   "/api/v1/flow/status-mappings" => flow_api::create_status, Admin;
+    GET    "/api/v1/flow/status-mappings/{id}" => flow_api::show_status, User;
+    PUT    "/api/v1/flow/status-mappings/{id}" => flow_api::update_status, Admin;
+    GET    "/api/v1/flow/status-mappings/{id}/impact" => flow_api::status_impact, User;
+    POST   "/api/v1/flow/status-mappings/{id}/delete" => flow_api::delete_status, Admin;
+    POST   "/api/v1/flow/status-mappings/{id}/deactivate" => flow_api::deactivate_status, Admin;
+    GET    "/api/v1/flow/issue-type-mappings" => flow_api::list_types, User;
+    POST   "/api/v1/flow/issue-type-mappings" => flow_api::create_type, Admin;
+    POST   "/api/v1/flow/issue-type-mappings/delete" => flow_api::remove_types, Admin;
+    GET    "/api/v1/flow/issue-type-mappings/{id}" => flow_api::show_type, User;
+    PUT    "/api/v1/flow/issue-type-mappings/{id}" => flow_api::update_type, Admin;
+    GET    "/api/v1/flow/issue-type-mappings/{id}/impact" => flow_api::type_impact, User;
+    POST   "/api/v1/flow/issue-type-mappings/{id}/delete" => flow_api::delete_type, Admin;
+    POST   "/api/v1/flow/issue-type-mappings/{id}/deactivate" => flow_api::deactivate_type, Admin;
 }
 
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
@@ -200,3 +190,51 @@ pub fn html(status: actix_web::http::StatusCode, markup: maud::Markup) -> HttpRe
 
 pub type PageResult = Result<HttpResponse, crate::error::PageError>;
 pub type ApiResult = Result<HttpResponse, AppError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::middleware::AccessTable;
+
+    /// Each route, called with every placeholder filled in, is governed by its own entry (no
+    /// earlier route with another access class shadows it).
+    #[test]
+    fn every_route_is_governed_by_its_own_entry() {
+        let table = AccessTable::new(ROUTES);
+        for r in ROUTES {
+            let method = Method::from_bytes(r.method.as_bytes()).expect("method");
+            let path: Vec<&str> = r
+                .path
+                .split('/')
+                .map(|s| if s.starts_with('{') { "x1" } else { s })
+                .collect();
+            assert_eq!(
+                table.access(&method, &path.join("/")),
+                r.access,
+                "{} {}",
+                r.method,
+                r.path
+            );
+        }
+    }
+
+    #[test]
+    fn no_route_is_listed_twice_and_only_reads_are_public() {
+        let mut seen = std::collections::HashSet::new();
+        for r in ROUTES {
+            assert!(seen.insert((r.method, r.path)), "{} {} twice", r.method, r.path);
+            if r.access == Access::Public && r.method != "GET" {
+                assert_eq!(r.path, "/login", "only the login form posts without a session");
+            }
+            if r.method != "GET" && r.path != "/login" && r.path != "/logout" {
+                assert_eq!(
+                    r.access,
+                    Access::Admin,
+                    "{} {}: every mutation is for admins",
+                    r.method,
+                    r.path
+                );
+            }
+        }
+    }
+}

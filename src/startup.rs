@@ -136,6 +136,7 @@ fn session_key(secret: &[u8]) -> Key {
 
 fn serve(listener: TcpListener, state: web::Data<AppState>, key: Arc<Key>) -> anyhow::Result<Server> {
     let stop = state_shutdown(&state);
+    let access = web::Data::new(auth::middleware::AccessTable::new(routes::ROUTES));
     let server = HttpServer::new(move || {
         let secure = state.cookie_secure;
         let session = SessionMiddleware::builder(CookieSessionStore::default(), (*key).clone())
@@ -148,6 +149,7 @@ fn serve(listener: TcpListener, state: web::Data<AppState>, key: Arc<Key>) -> an
             .build();
         App::new()
             .app_data(state.clone())
+            .app_data(access.clone())
             .app_data(
                 web::FormConfig::default()
                     .limit(MAX_BODY_BYTES)

@@ -1,25 +1,23 @@
-//! One middleware decides who may do what, for every route:
-//! public routes pass; everything else needs a valid backend token (Bearer header or session
-//! cookie); cookie-authenticated mutations need the CSRF token; every mutation except logout
-//! needs an administrator. A new route cannot escape these rules.
+//! One middleware decides who may do what, for every route, from the route table's access
+//! class (`routes::ROUTES`): public routes pass; everything else needs a valid backend token
+//! (Bearer header or session cookie); cookie-authenticated mutations need the CSRF token; admin
+//! routes need an administrator. A path no route matches gets the strictest rule for its
+//! method (never public).
 
 use std::future::{Ready, ready};
 
 use actix_session::SessionExt;
 use actix_web::body::{EitherBody, MessageBody};
-use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
+use actix_web::dev::{Payload, ResourceDef, ServiceRequest, ServiceResponse};
 use actix_web::http::{Method, StatusCode, header};
 use actix_web::middleware::Next;
 use actix_web::web::{Bytes, BytesMut, Data};
 use actix_web::{FromRequest, HttpMessage, HttpRequest, HttpResponse};
 use futures_util::StreamExt;
 
-use super::{AuthError, User, csrf, session};
+use super::{Access, AuthError, Route, User, csrf, session};
 use crate::error::{html_error, json_error};
-use crate::startup::AppState;
-
-/// Largest form body read to look for the CSRF field.
-const MAX_FORM_BYTES: usize = 1024 * 1024;
+use crate::startup::{AppState, MAX_BODY_BYTES};
 
 /// The authenticated caller, available to handlers as an extractor.
 #[derive(Clone, Debug)]
@@ -49,12 +47,32 @@ impl FromRequest for CurrentUser {
     }
 }
 
-pub fn is_public(method: &Method, path: &str) -> bool {
-    let _ = method;
-    matches!(
-        path,
-        "/login" | "/health" | "/health/ready" | "/metrics" | "/favicon.ico"
-    ) || path.starts_with("/static/")
+/// The route table compiled for matching, in registration order (the first match wins, as in
+/// the router).
+pub struct AccessTable(Vec<(Method, ResourceDef, Access)>);
+
+impl AccessTable {
+    pub fn new(routes: &[Route]) -> Self {
+        Self(
+            routes
+                .iter()
+                .map(|r| {
+                    let method = Method::from_bytes(r.method.as_bytes()).unwrap_or(Method::GET);
+                    (method, ResourceDef::new(r.path), r.access)
+                })
+                .collect(),
+        )
+    }
+
+    /// Who may call `method path`: the first route that matches, else (no such route) a logged-in
+    /// user for reads and an administrator for anything else.
+    pub fn access(&self, method: &Method, path: &str) -> Access {
+        self.0
+            .iter()
+            .find(|(m, def, _)| m == method && def.is_match(path))
+            .map(|(_, _, access)| *access)
+            .unwrap_or(if is_safe(method) { Access::User } else { Access::Admin })
+    }
 }
 
 pub fn is_api(path: &str) -> bool {
@@ -66,6 +84,7 @@ fn is_safe(method: &Method) -> bool {
 }
 
 enum Denied {
+    TooLarge,
     Unauthenticated,
     Unavailable,
     Csrf,
@@ -76,10 +95,19 @@ pub async fn authenticate(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    if is_public(req.method(), req.path()) {
+    if declared_length(&req).is_some_and(|n| n > MAX_BODY_BYTES) {
+        let res = deny(req.request(), Denied::TooLarge);
+        return Ok(req.into_response(res).map_into_right_body());
+    }
+    // Routing matches the percent-decoded path; so does the table.
+    let access = match req.app_data::<Data<AccessTable>>() {
+        Some(table) => table.access(req.method(), req.match_info().unprocessed()),
+        None => Access::Admin,
+    };
+    if access == Access::Public {
         return next.call(req).await.map(ServiceResponse::map_into_left_body);
     }
-    match check(&mut req).await {
+    match check(&mut req, access).await {
         Ok(user) => {
             req.extensions_mut().insert(user);
             next.call(req).await.map(ServiceResponse::map_into_left_body)
@@ -91,7 +119,7 @@ pub async fn authenticate(
     }
 }
 
-async fn check(req: &mut ServiceRequest) -> Result<CurrentUser, Denied> {
+async fn check(req: &mut ServiceRequest, access: Access) -> Result<CurrentUser, Denied> {
     let state = req.app_data::<Data<AppState>>().cloned().ok_or(Denied::Unavailable)?;
     let session = req.get_session();
     let bearer = bearer_token(req);
@@ -117,13 +145,11 @@ async fn check(req: &mut ServiceRequest) -> Result<CurrentUser, Denied> {
     } else {
         String::new()
     };
-    if !is_safe(req.method()) {
-        if via_cookie && !csrf_ok(req, &csrf).await {
-            return Err(Denied::Csrf);
-        }
-        if !user.is_admin && req.path() != "/logout" {
-            return Err(Denied::NotAdmin);
-        }
+    if !is_safe(req.method()) && via_cookie && !csrf_ok(req, &csrf).await? {
+        return Err(Denied::Csrf);
+    }
+    if access == Access::Admin && !user.is_admin {
+        return Err(Denied::NotAdmin);
     }
     Ok(CurrentUser { user, csrf })
 }
@@ -136,9 +162,10 @@ fn bearer_token(req: &ServiceRequest) -> Option<String> {
 
 /// The token comes in the `X-CSRF-Token` header (htmx, API) or the form field (plain forms);
 /// a form body read here is put back for the handler.
-async fn csrf_ok(req: &mut ServiceRequest, expected: &str) -> bool {
+/// A body too large for any handler is refused as such (413), not as a missing token.
+async fn csrf_ok(req: &mut ServiceRequest, expected: &str) -> Result<bool, Denied> {
     if let Some(given) = req.headers().get(csrf::HEADER).and_then(|v| v.to_str().ok()) {
-        return csrf::matches(expected, given);
+        return Ok(csrf::matches(expected, given));
     }
     let is_form = req
         .headers()
@@ -146,26 +173,41 @@ async fn csrf_ok(req: &mut ServiceRequest, expected: &str) -> bool {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|ct| ct.starts_with("application/x-www-form-urlencoded"));
     if !is_form {
-        return false;
+        return Ok(false);
     }
     let mut payload = req.take_payload();
     let mut body = BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let Ok(chunk) = chunk else { return false };
-        if body.len() + chunk.len() > MAX_FORM_BYTES {
-            return false;
+        let Ok(chunk) = chunk else { return Ok(false) };
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            return Err(Denied::TooLarge);
         }
         body.extend_from_slice(&chunk);
     }
     let body: Bytes = body.freeze();
     let ok = csrf::from_form(&body).is_some_and(|given| csrf::matches(expected, &given));
     req.set_payload(Payload::from(body));
-    ok
+    Ok(ok)
+}
+
+/// The body size a request announces (`Content-Length`), if any.
+fn declared_length(req: &ServiceRequest) -> Option<usize> {
+    req.headers()
+        .get(header::CONTENT_LENGTH)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 fn deny(req: &HttpRequest, denied: Denied) -> HttpResponse {
     let api = is_api(req.path());
     let (status, message) = match denied {
+        Denied::TooLarge => (
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the request body is too large (at most 256 KiB)",
+        ),
         Denied::Unauthenticated => (StatusCode::UNAUTHORIZED, "authentication required"),
         Denied::Unavailable => (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -233,11 +275,30 @@ mod tests {
     }
 
     #[test]
-    fn public_routes_are_few() {
-        assert!(is_public(&Method::GET, "/health"));
-        assert!(is_public(&Method::GET, "/static/app.css"));
-        assert!(!is_public(&Method::GET, "/"));
-        assert!(!is_public(&Method::GET, "/api/v1/jobs/status"));
-        assert!(!is_public(&Method::GET, "/healthz"));
+    fn unknown_paths_are_never_public() {
+        let table = AccessTable::new(&[
+            Route {
+                method: "GET",
+                path: "/health",
+                access: Access::Public,
+            },
+            Route {
+                method: "GET",
+                path: "/static/{name}",
+                access: Access::Public,
+            },
+            Route {
+                method: "GET",
+                path: "/things/{id}/edit",
+                access: Access::Admin,
+            },
+        ]);
+        assert_eq!(table.access(&Method::GET, "/health"), Access::Public);
+        assert_eq!(table.access(&Method::GET, "/static/app.css"), Access::Public);
+        assert_eq!(table.access(&Method::POST, "/health"), Access::Admin);
+        assert_eq!(table.access(&Method::GET, "/static/a/b"), Access::User);
+        assert_eq!(table.access(&Method::GET, "/healthz"), Access::User);
+        assert_eq!(table.access(&Method::GET, "/things/7/edit"), Access::Admin);
+        assert_eq!(table.access(&Method::DELETE, "/nowhere"), Access::Admin);
     }
 }

@@ -354,13 +354,23 @@ fn validate_jira(value: &serde_json::Value, err: &mut impl FnMut(&'static str, S
         }
     }
     s.extra_jql = s.extra_jql.map(|j| j.trim().to_string()).filter(|j| !j.is_empty());
-    if let Some(jql) = &s.extra_jql
-        && jql.to_ascii_lowercase().contains("order by")
-    {
-        err(
-            "extra_jql",
-            "Leave ORDER BY out of the extra JQL; the sync sets the order".into(),
-        );
+    if let Some(jql) = &s.extra_jql {
+        let words = jql
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_ascii_lowercase();
+        if words.contains("order by") {
+            err(
+                "extra_jql",
+                "Leave ORDER BY out of the extra JQL; the sync sets the order".into(),
+            );
+        } else if !jql_is_self_contained(jql) {
+            err(
+                "extra_jql",
+                "Close every parenthesis and quote in the extra JQL (it is ANDed to the project's query)".into(),
+            );
+        }
     }
     s.story_points_field = s
         .story_points_field
@@ -432,8 +442,43 @@ fn validate_github(value: &serde_json::Value, err: &mut impl FnMut(&'static str,
     Some(s)
 }
 
-fn is_github_name(s: &str) -> bool {
+/// Whether extra JQL stays inside the parentheses the sync puts it in: outside quoted strings,
+/// never more `)` than `(` so far, and everything closed at the end. Otherwise `x) OR (y`
+/// would widen the query beyond the integration's projects.
+pub fn jql_is_self_contained(jql: &str) -> bool {
+    let mut depth = 0usize;
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    for c in jql.chars() {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            continue;
+        }
+        match c {
+            '"' | '\'' => quote = Some(c),
+            '(' => depth += 1,
+            ')' => match depth.checked_sub(1) {
+                Some(d) => depth = d,
+                None => return false,
+            },
+            _ => {}
+        }
+    }
+    depth == 0 && quote.is_none()
+}
+
+/// A GitHub owner or repository name: letters, digits, `-`, `_`, `.`, but not `.` or `..`
+/// (GitHub refuses those; in a REST path they would climb out of it).
+pub fn is_github_name(s: &str) -> bool {
     !s.is_empty()
+        && s != "."
+        && s != ".."
         && s.len() <= 100
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
@@ -445,13 +490,14 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
     let t: Vec<char> = text.to_lowercase().chars().collect();
     let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        // A `*` is always a wildcard, even where the text has a `*` too.
+        if pi < p.len() && p[pi] == '*' {
             star = Some(pi);
             pi += 1;
             mark = ti;
+        } else if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
         } else if let Some(s) = star {
             pi = s + 1;
             mark += 1;
@@ -564,5 +610,73 @@ mod tests {
         assert!(!glob_match("prod*", "staging"));
         assert!(glob_match("api-?", "API-1"));
         assert!(glob_match("*", ""));
+    }
+
+    #[test]
+    fn extra_jql_cannot_escape_its_parentheses() {
+        for ok in [
+            "labels = x",
+            "(a = 1 OR b = 2) AND c = 3",
+            "summary ~ \"a ) b\"",
+            "summary ~ 'it\\'s ('",
+        ] {
+            assert!(jql_is_self_contained(ok), "{ok}");
+        }
+        for bad in [
+            "x) OR (project = SECRET",
+            "a = 1)",
+            "(a = 1",
+            "summary ~ \"open",
+            ") OR (",
+        ] {
+            assert!(!jql_is_self_contained(bad), "{bad}");
+        }
+        let check = |extra: &str| match (IntegrationInput {
+            settings: json!({"projects": ["PAY"], "extra_jql": extra}),
+            ..jira()
+        })
+        .validate(false)
+        {
+            Ok(_) => vec![],
+            Err(e) => fields(e),
+        };
+        assert_eq!(check("labels = x"), Vec::<&str>::new());
+        assert_eq!(check("x) OR (project = SECRET"), ["extra_jql"]);
+        assert_eq!(check("x ORDER\n  BY key"), ["extra_jql"]);
+    }
+
+    #[test]
+    fn hostile_project_keys_and_repository_names_are_refused() {
+        for key in ["PAY\" OR project = \"X", "A) OR (B", "pay or 1=1", "X Y", "1X", "Ä"] {
+            let s = json!({"projects": [key]});
+            let mut bad = vec![];
+            validate_jira(&s, &mut |f, _| bad.push(f));
+            assert!(bad.contains(&"projects"), "{key}");
+        }
+        for repo in [
+            "acme/..",
+            "../acme",
+            "acme/.",
+            "acme/a b",
+            "acme/a?x=1",
+            "acme/a#b",
+            "acme/%2e%2e",
+            "acme/a\"b",
+        ] {
+            let s = json!({"repositories": [repo]});
+            let mut bad = vec![];
+            validate_github(&s, &mut |f, _| bad.push(f));
+            assert!(bad.contains(&"repositories"), "{repo}");
+        }
+        assert!(!is_github_name(".."));
+        assert!(is_github_name("a.b-c_d"));
+    }
+
+    #[test]
+    fn a_star_is_a_wildcard_even_against_a_star() {
+        assert!(glob_match("*", "*x"));
+        assert!(glob_match("prod*", "prod*-eu"));
+        assert!(glob_match("*-eu", "a*-eu"));
+        assert!(!glob_match("prod*", "staging*"));
     }
 }

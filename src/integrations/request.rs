@@ -187,7 +187,8 @@ pub fn rate_limit_wait(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> 
 
 fn parse_retry_after(v: &str) -> Option<Duration> {
     if let Ok(secs) = v.parse::<f64>() {
-        return (secs >= 0.0).then(|| Duration::from_secs_f64(secs));
+        // `inf`, `1e30` and NaN parse as numbers too; `from_secs_f64` would panic on them.
+        return Duration::try_from_secs_f64(secs).ok();
     }
     DateTime::parse_from_rfc2822(v)
         .ok()
@@ -275,5 +276,22 @@ mod tests {
     fn backoff_grows_and_is_capped() {
         assert!(backoff(1) <= Duration::from_millis(500));
         assert!(backoff(20) <= MAX_BACKOFF);
+    }
+
+    #[test]
+    fn absurd_retry_after_values_are_ignored_not_a_panic() {
+        for v in ["inf", "1e30", "NaN", "-1", "-0.5"] {
+            let h = headers(&[("retry-after", v)]);
+            assert_eq!(
+                rate_limit_wait(StatusCode::TOO_MANY_REQUESTS, &h, b""),
+                Some(Duration::from_secs(5)),
+                "{v}"
+            );
+        }
+        let h = headers(&[("retry-after", "1.5")]);
+        assert_eq!(
+            rate_limit_wait(StatusCode::TOO_MANY_REQUESTS, &h, b""),
+            Some(Duration::from_millis(1500))
+        );
     }
 }

@@ -91,6 +91,14 @@ impl BackendState {
         self.lock().remove(token);
     }
 
+    /// Lets every issued token run out now, as if its time-to-live had passed (for tests).
+    pub fn expire_all(&self) {
+        let now = Instant::now();
+        for (_, exp) in self.lock().values_mut() {
+            *exp = now;
+        }
+    }
+
     /// Number of live sessions (for tests and `/sim/stats`).
     pub fn live_sessions(&self) -> usize {
         self.lock().values().filter(|(_, exp)| *exp > Instant::now()).count()

@@ -5,6 +5,7 @@
 
 mod helpers;
 
+mod access;
 mod analytics;
 mod auth;
 mod config;
@@ -12,8 +13,11 @@ mod crash;
 mod flow;
 mod github_sync;
 mod health;
+mod input;
 mod integrations;
 mod jira_sync;
 mod migrations;
 mod orchestrator;
+mod props;
 mod settings;
+mod xss;

@@ -268,6 +268,83 @@ try {
     assert(problems.length === 0, problems.join("\n"));
     await context.close();
   });
+
+  // Every page, as admin and as viewer, desktop and phone: no console errors or failed
+  // requests, a screenshot each, and basic accessibility (labelled inputs, no skipped heading
+  // levels, badge text contrast ≥ 4.5:1, no sideways scrolling). Screenshots: output/walk-<role>-<size>-<page>.png.
+  const PAGES = ["/", "/jobs/jira_sync", "/jobs/github_sync", "/integrations", "/flow",
+    "/analytics/dora", "/analytics/prs", "/analytics/flow", "/logout"];
+  const ADMIN_PAGES = ["/integrations/new?kind=jira", "/integrations/new?kind=github",
+    "/integrations/1/edit", "/integrations/1/delete", "/flow/steps/1/edit", "/flow/steps/1/delete"];
+  for (const [role, email, password, pages] of [
+    ["admin", "admin@example.com", "pulse-admin", [...PAGES, ...ADMIN_PAGES]],
+    ["viewer", "viewer@example.com", "pulse-viewer", PAGES],
+  ]) {
+    for (const [size, viewport] of Object.entries(VIEWPORTS)) {
+      await check(`${role}, ${size}: every page renders cleanly and accessibly`, async () => {
+        const { context, page, problems } = await watchedPage(browser, viewport);
+        await login(page, info.url, email, password);
+        const issues = [];
+        const seen = { inputs: 0, headings: 0, badges: 0 };
+        for (const p of pages) {
+          const res = await page.goto(info.url + p);
+          if (!res || res.status() !== 200) issues.push(`${p}: status ${res && res.status()}`);
+          const name = p.replace(/[^a-z0-9]+/gi, "_").replace(/^_|_$/g, "") || "dashboard";
+          await page.screenshot({ path: path.join(out, `walk-${role}-${size}-${name}.png`), fullPage: true });
+          const found = await page.evaluate(() => {
+            const out = [];
+            const counts = { inputs: 0, headings: 0, badges: 0 };
+            const visible = (el) => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
+            for (const el of document.querySelectorAll("input, select, textarea")) {
+              if (["hidden", "submit", "button", "reset"].includes(el.type)) continue;
+              counts.inputs++;
+              const named = el.labels?.length || el.getAttribute("aria-label") || el.getAttribute("aria-labelledby") || el.title;
+              if (!named) out.push(`unlabelled ${el.tagName.toLowerCase()}#${el.id || el.name}`);
+            }
+            if (document.documentElement.scrollWidth > window.innerWidth + 1) {
+              out.push(`page is ${document.documentElement.scrollWidth} px wide in a ${window.innerWidth} px viewport`);
+            }
+            let last = 0;
+            for (const h of document.querySelectorAll("h1, h2, h3, h4, h5, h6")) {
+              if (!visible(h)) continue;
+              counts.headings++;
+              const level = Number(h.tagName[1]);
+              if (level > last + 1) out.push(`heading h${level} after h${last}: "${h.textContent.trim().slice(0, 40)}"`);
+              last = level;
+            }
+            const rgb = (c) => (c.match(/[\d.]+/g) || []).map(Number);
+            const lum = ([r, g, b]) => {
+              const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; };
+              return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+            };
+            const background = (el) => {
+              for (let e = el; e; e = e.parentElement) {
+                const c = rgb(getComputedStyle(e).backgroundColor);
+                if (c.length >= 3 && (c.length < 4 || c[3] > 0)) return c;
+              }
+              return [255, 255, 255];
+            };
+            for (const b of document.querySelectorAll(".badge")) {
+              if (!visible(b)) continue;
+              counts.badges++;
+              const fg = lum(rgb(getComputedStyle(b).color)), bg = lum(background(b));
+              const ratio = (Math.max(fg, bg) + 0.05) / (Math.min(fg, bg) + 0.05);
+              if (ratio < 4.5) out.push(`badge "${b.textContent.trim()}" (${b.className}) contrast ${ratio.toFixed(2)}`);
+            }
+            return { out, counts };
+          });
+          issues.push(...found.out.map((f) => `${p}: ${f}`));
+          for (const k of Object.keys(seen)) seen[k] += found.counts[k];
+        }
+        // The checks had something to check.
+        assert(seen.inputs > 5 && seen.headings > pages.length && seen.badges > 5, `checked ${JSON.stringify(seen)}`);
+        console.log(`     ${role}, ${size}: ${pages.length} pages, ${JSON.stringify(seen)}`);
+        assert(issues.length === 0, issues.join("\n"));
+        assert(problems.length === 0, problems.join("\n"));
+        await context.close();
+      });
+    }
+  }
 } finally {
   await browser.close();
   child.kill("SIGTERM");

@@ -26,7 +26,7 @@ use super::session::Session;
 use crate::crypto::{CryptoError, Vault};
 use crate::db;
 use crate::db::github::{RepoMeta, Wanted};
-use crate::domain::integration::{Flavour, GithubSettings, Kind, Settings, glob_match};
+use crate::domain::integration::{Flavour, GithubSettings, Kind, Settings, glob_match, is_github_name};
 use crate::integrations::control::{Interrupted, RunContext};
 use crate::integrations::http::{self, Outbound};
 use crate::integrations::request::RequestError;
@@ -276,6 +276,11 @@ async fn select_repositories(session: &Session<'_>, settings: &GithubSettings) -
             let page = session.rest::<Vec<RestRepo>>(&url, true).await?;
             for r in page.items {
                 let matches = settings.name_filter.as_deref().is_none_or(|f| glob_match(f, &r.name));
+                // Names go into REST paths: one GitHub would never send (`..`, `a/b`) is skipped.
+                if !is_github_name(&r.owner.login) || !is_github_name(&r.name) {
+                    tracing::warn!(owner = %r.owner.login, name = %r.name, "skipping a repository with an invalid name");
+                    continue;
+                }
                 let full = format!("{}/{}", r.owner.login, r.name).to_ascii_lowercase();
                 if !matches || r.archived || !seen.insert(full) {
                     continue;

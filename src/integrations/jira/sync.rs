@@ -63,6 +63,25 @@ impl SyncError {
     }
 }
 
+/// `project = "K" [AND updated >= "yyyy/MM/dd HH:mm"] [AND (extra)] ORDER BY created ASC, key ASC`,
+/// the date in the Jira user's time zone, rounded down to the minute. The key is a validated
+/// project key; quotes and backslashes are dropped all the same, so it can only ever be one
+/// string literal.
+pub fn search_jql(key: &str, since: Option<DateTime<Utc>>, zone: chrono_tz::Tz, extra: Option<&str>) -> String {
+    let mut jql = format!("project = \"{}\"", key.replace(['"', '\\'], ""));
+    if let Some(since) = since {
+        jql.push_str(&format!(
+            " AND updated >= \"{}\"",
+            since.with_timezone(&zone).format("%Y/%m/%d %H:%M")
+        ));
+    }
+    if let Some(extra) = extra {
+        jql.push_str(&format!(" AND ({extra})"));
+    }
+    jql.push_str(" ORDER BY created ASC, key ASC");
+    jql
+}
+
 /// Where an interrupted project sync resumes: the same query, from the same page.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct ProjectCursor {
@@ -357,21 +376,8 @@ impl Session<'_> {
         Ok(counts)
     }
 
-    /// `project = "K" [AND updated >= "yyyy/MM/dd HH:mm"] [AND (extra)] ORDER BY created ASC, key ASC`,
-    /// the date in the Jira user's time zone, rounded down to the minute.
     fn jql(&self, key: &str, since: Option<DateTime<Utc>>) -> String {
-        let mut jql = format!("project = \"{}\"", key.replace(['"', '\\'], ""));
-        if let Some(since) = since {
-            jql.push_str(&format!(
-                " AND updated >= \"{}\"",
-                since.with_timezone(&self.zone).format("%Y/%m/%d %H:%M")
-            ));
-        }
-        if let Some(extra) = &self.settings.extra_jql {
-            jql.push_str(&format!(" AND ({extra})"));
-        }
-        jql.push_str(" ORDER BY created ASC, key ASC");
-        jql
+        search_jql(key, since, self.zone, self.settings.extra_jql.as_deref())
     }
 
     fn fields(&self) -> Vec<String> {
