@@ -2,11 +2,13 @@
 
 pub mod analytics;
 mod batch;
+pub mod commands;
 pub mod flow;
 pub mod github;
 pub mod integrations;
 pub mod jira;
 pub mod jobs;
+pub mod leader;
 pub mod runs;
 pub mod settings;
 
@@ -81,4 +83,70 @@ pub async fn ping(db: &impl ConnectionTrait) -> Result<Duration, DbErr> {
 /// Number of migrations known to the binary but not applied to the database.
 pub async fn pending_migrations(db: &DatabaseConnection) -> Result<usize, DbErr> {
     Ok(Migrator::get_pending_migrations(db).await?.len())
+}
+
+/// Another process already serves this SQLite file (SQLite is single-instance; replicas need
+/// PostgreSQL).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "another pulse-etl process is already using the SQLite database {db} (it holds {lock}); \
+     SQLite supports one process only: stop the other one, or use PostgreSQL to run several replicas"
+)]
+pub struct AlreadyRunning {
+    pub db: String,
+    pub lock: String,
+}
+
+/// The SQLite file a `sqlite:` URL names (`None` for PostgreSQL and in-memory databases).
+pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let path = path.strip_prefix("//").unwrap_or(path);
+    if path.is_empty() || path == ":memory:" || query.contains("mode=memory") {
+        return None;
+    }
+    Some(std::path::PathBuf::from(path))
+}
+
+/// Takes an exclusive lock on `<file>.lock` beside a SQLite database, held as long as the
+/// returned file is open; PostgreSQL needs none. Fails with [`AlreadyRunning`] when another
+/// process holds it (the OS releases it when that process dies, even by SIGKILL).
+pub fn lock_single_instance(url: &str) -> anyhow::Result<Option<std::fs::File>> {
+    use anyhow::Context;
+    let Some(path) = sqlite_path(url) else {
+        return Ok(None);
+    };
+    let mut lock = path.clone().into_os_string();
+    lock.push(".lock");
+    let lock = std::path::PathBuf::from(lock);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock)
+        .with_context(|| format!("cannot open the lock file {}", lock.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(AlreadyRunning {
+            db: path.display().to_string(),
+            lock: lock.display().to_string(),
+        }
+        .into()),
+        Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("cannot lock {}", lock.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sqlite_path;
+
+    #[test]
+    fn sqlite_urls_name_their_file() {
+        assert_eq!(sqlite_path("sqlite://data/p.db?mode=rwc"), Some("data/p.db".into()));
+        assert_eq!(sqlite_path("sqlite:///tmp/p.db"), Some("/tmp/p.db".into()));
+        assert_eq!(sqlite_path("sqlite:p.db"), Some("p.db".into()));
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_path("sqlite://x?mode=memory"), None);
+        assert_eq!(sqlite_path("postgres://h/db"), None);
+    }
 }

@@ -16,4 +16,5 @@ mod integrations;
 mod jira_sync;
 mod migrations;
 mod orchestrator;
+mod replicas;
 mod settings;
