@@ -25,6 +25,15 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Opens a pool. SQLite gets WAL, foreign keys and a busy timeout; PostgreSQL the defaults.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    connect_with(url, crate::orchestrator::LEADER_LEASE).await
+}
+
+/// [`connect`], where PostgreSQL ends a session left idle inside a transaction for longer than
+/// `idle_in_transaction` (the leader lease): a replica frozen or cut off in the middle of a page
+/// must not keep the job row locked from the replica taking over (our transactions never wait
+/// on anything but the database, so a healthy one is never idle that long).
+pub async fn connect_with(url: &str, idle_in_transaction: Duration) -> Result<DatabaseConnection, DbErr> {
+    let idle_ms = idle_in_transaction.as_millis().to_string();
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.sqlx_logging(false)
         .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -32,7 +41,12 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         .max_connections(if url.starts_with("sqlite:") { 8 } else { 16 })
         // Prepared statements are cached per connection; PostgreSQL would keep the generic plan
         // it made while the tables were empty (sequential scans) for the whole sync.
-        .map_sqlx_postgres_opts(|o| o.options([("plan_cache_mode", "force_custom_plan")]))
+        .map_sqlx_postgres_opts(move |o| {
+            o.options([
+                ("plan_cache_mode", "force_custom_plan"),
+                ("idle_in_transaction_session_timeout", idle_ms.as_str()),
+            ])
+        })
         .map_sqlx_sqlite_opts(|o| {
             o.journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)

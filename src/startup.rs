@@ -64,7 +64,7 @@ impl Application {
         // SQLite is single-instance: a second process on the same file is refused before it
         // touches the database.
         let instance_lock = db::lock_single_instance(settings.database_url.expose_secret())?;
-        let db = db::connect(settings.database_url.expose_secret())
+        let db = db::connect_with(settings.database_url.expose_secret(), settings.leader_lease)
             .await
             .context("cannot connect to the database (DATABASE_URL)")?;
         db::migrate(&db).await.context("cannot apply database migrations")?;

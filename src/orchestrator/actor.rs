@@ -453,6 +453,13 @@ impl Actor {
         let Some(running) = self.running.take_if(|r| r.run_id == run_id) else {
             return Ok(());
         };
+        // A run that lost its lease fails on fenced writes or a terminated connection: it was
+        // interrupted, whatever error it ended with.
+        let outcome = match outcome {
+            Outcome::Success => Outcome::Success,
+            _ if running.lost => Outcome::Interrupted(Interrupted::Stopped),
+            other => other,
+        };
         // The last progress message the job reported (it may have run between heartbeats).
         let (progress, message) = running.progress.lock().map(|p| p.clone()).unwrap_or_default();
         db::jobs::set_progress(&self.deps.db, job.as_str(), &self.owner, progress, &message).await?;

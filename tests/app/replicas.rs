@@ -394,7 +394,9 @@ async fn a_frozen_leader_steps_down_when_it_wakes_and_only_the_new_leader_runs_t
         if row.status == "RUNNING" && row.lease_owner.as_deref() == Some(b_id.as_str()) {
             break;
         }
-        assert!(frozen.elapsed() < Duration::from_secs(15), "not resumed: {row:?}");
+        // Takeover (≤ 4 s), then the reap waits until PostgreSQL ends the frozen leader's open
+        // transaction (idle_in_transaction_session_timeout = the 3 s lease).
+        assert!(frozen.elapsed() < Duration::from_secs(20), "not resumed: {row:?}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     signal(&p.a, "-CONT");
@@ -412,6 +414,10 @@ async fn a_frozen_leader_steps_down_when_it_wakes_and_only_the_new_leader_runs_t
     assert_matches_sim(&p.sim, &p.conn).await;
     let lease = pulse_etl::db::leader::current(&p.conn).await.unwrap().unwrap();
     assert_eq!(lease.holder.as_deref(), Some(b_id.as_str()));
+    let (runs, _) = pulse_etl::db::runs::list(&p.conn, "jira_sync", 0, 10).await.unwrap();
+    assert_eq!(runs.len(), 2, "the frozen leader's run and the new leader's");
+    assert_eq!(runs[1].outcome, "interrupted", "{:?}", runs[1].error);
+    assert_eq!(runs[0].outcome, "success");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
