@@ -68,3 +68,12 @@ impl From<anyhow::Error> for CliError {
 }
 
 pub type CliResult = Result<(), CliError>;
+
+/// A start-up failure; exit code 2 when another process already serves the SQLite file.
+pub fn start_error(e: anyhow::Error) -> CliError {
+    if e.downcast_ref::<crate::db::AlreadyRunning>().is_some() {
+        CliError::config(format!("{e:#}"))
+    } else {
+        CliError::failed(e)
+    }
+}

@@ -40,6 +40,9 @@ pub struct Settings {
     /// A RUNNING job whose heartbeat is older than this was left by a dead process and is
     /// recovered (`JOB_LEASE_SECONDS`, default 30, 3–600).
     pub job_lease: Duration,
+    /// Replicas on one PostgreSQL: how long the leader's lease lasts unless renewed; a dead or
+    /// cut-off leader is replaced within about this long (`LEADER_LEASE_SECONDS`, default 15, 3–600).
+    pub leader_lease: Duration,
     /// `Secure` flag (and `__Host-` prefix) on the session cookie. Off only with `DEBUG`
     /// or in the loopback-only demo, which serves plain HTTP.
     pub cookie_secure: bool,
@@ -217,6 +220,16 @@ impl Settings {
                 }
             },
         };
+        let leader_lease = match get("LEADER_LEASE_SECONDS").filter(|v| !v.trim().is_empty()) {
+            None => crate::orchestrator::LEADER_LEASE,
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(secs) if (3..=600).contains(&secs) => Duration::from_secs(secs),
+                _ => {
+                    problems.push(format!("LEADER_LEASE_SECONDS must be a whole number 3–600 (got {v:?})"));
+                    crate::orchestrator::LEADER_LEASE
+                }
+            },
+        };
         let metrics_token = get("METRICS_TOKEN")
             .filter(|v| !v.trim().is_empty())
             .map(SecretString::from);
@@ -241,6 +254,7 @@ impl Settings {
                     allow_private_integration_hosts,
                     integration_timeout,
                     job_lease,
+                    leader_lease,
                     cookie_secure: !debug,
                 })
             }

@@ -2,11 +2,13 @@
 
 pub mod analytics;
 mod batch;
+pub mod commands;
 pub mod flow;
 pub mod github;
 pub mod integrations;
 pub mod jira;
 pub mod jobs;
+pub mod leader;
 pub mod runs;
 pub mod settings;
 
@@ -23,6 +25,15 @@ const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Opens a pool. SQLite gets WAL, foreign keys and a busy timeout; PostgreSQL the defaults.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    connect_with(url, crate::orchestrator::LEADER_LEASE).await
+}
+
+/// [`connect`], where PostgreSQL ends a session left idle inside a transaction for longer than
+/// `idle_in_transaction` (the leader lease): a replica frozen or cut off in the middle of a page
+/// must not keep the job row locked from the replica taking over (our transactions never wait
+/// on anything but the database, so a healthy one is never idle that long).
+pub async fn connect_with(url: &str, idle_in_transaction: Duration) -> Result<DatabaseConnection, DbErr> {
+    let idle_ms = idle_in_transaction.as_millis().to_string();
     let mut opts = ConnectOptions::new(url.to_owned());
     opts.sqlx_logging(false)
         .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -30,7 +41,12 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         .max_connections(if url.starts_with("sqlite:") { 8 } else { 16 })
         // Prepared statements are cached per connection; PostgreSQL would keep the generic plan
         // it made while the tables were empty (sequential scans) for the whole sync.
-        .map_sqlx_postgres_opts(|o| o.options([("plan_cache_mode", "force_custom_plan")]))
+        .map_sqlx_postgres_opts(move |o| {
+            o.options([
+                ("plan_cache_mode", "force_custom_plan"),
+                ("idle_in_transaction_session_timeout", idle_ms.as_str()),
+            ])
+        })
         .map_sqlx_sqlite_opts(|o| {
             o.journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
@@ -81,4 +97,70 @@ pub async fn ping(db: &impl ConnectionTrait) -> Result<Duration, DbErr> {
 /// Number of migrations known to the binary but not applied to the database.
 pub async fn pending_migrations(db: &DatabaseConnection) -> Result<usize, DbErr> {
     Ok(Migrator::get_pending_migrations(db).await?.len())
+}
+
+/// Another process already serves this SQLite file (SQLite is single-instance; replicas need
+/// PostgreSQL).
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "another pulse-etl process is already using the SQLite database {db} (it holds {lock}); \
+     SQLite supports one process only: stop the other one, or use PostgreSQL to run several replicas"
+)]
+pub struct AlreadyRunning {
+    pub db: String,
+    pub lock: String,
+}
+
+/// The SQLite file a `sqlite:` URL names (`None` for PostgreSQL and in-memory databases).
+pub fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let path = path.strip_prefix("//").unwrap_or(path);
+    if path.is_empty() || path == ":memory:" || query.contains("mode=memory") {
+        return None;
+    }
+    Some(std::path::PathBuf::from(path))
+}
+
+/// Takes an exclusive lock on `<file>.lock` beside a SQLite database, held as long as the
+/// returned file is open; PostgreSQL needs none. Fails with [`AlreadyRunning`] when another
+/// process holds it (the OS releases it when that process dies, even by SIGKILL).
+pub fn lock_single_instance(url: &str) -> anyhow::Result<Option<std::fs::File>> {
+    use anyhow::Context;
+    let Some(path) = sqlite_path(url) else {
+        return Ok(None);
+    };
+    let mut lock = path.clone().into_os_string();
+    lock.push(".lock");
+    let lock = std::path::PathBuf::from(lock);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock)
+        .with_context(|| format!("cannot open the lock file {}", lock.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(AlreadyRunning {
+            db: path.display().to_string(),
+            lock: lock.display().to_string(),
+        }
+        .into()),
+        Err(std::fs::TryLockError::Error(e)) => Err(e).with_context(|| format!("cannot lock {}", lock.display())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sqlite_path;
+
+    #[test]
+    fn sqlite_urls_name_their_file() {
+        assert_eq!(sqlite_path("sqlite://data/p.db?mode=rwc"), Some("data/p.db".into()));
+        assert_eq!(sqlite_path("sqlite:///tmp/p.db"), Some("/tmp/p.db".into()));
+        assert_eq!(sqlite_path("sqlite:p.db"), Some("p.db".into()));
+        assert_eq!(sqlite_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_path("sqlite://x?mode=memory"), None);
+        assert_eq!(sqlite_path("postgres://h/db"), None);
+    }
 }

@@ -5,12 +5,16 @@
 mod actor;
 pub mod events;
 mod handle;
+pub mod leader;
+pub mod relay;
+mod remote;
 pub mod runner;
 
 use std::time::Duration;
 
 pub use events::Event;
 pub use handle::{ControlError, OrchestratorHandle, spawn};
+pub use leader::{Leadership, Role};
 
 /// How often a RUNNING job renews its lease (and its progress is written).
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
@@ -19,3 +23,8 @@ pub const HEARTBEAT: Duration = Duration::from_secs(1);
 pub const LEASE: Duration = Duration::from_secs(30);
 /// How often the actor wakes when nothing is due, to reap stale leases.
 pub const IDLE_TICK: Duration = Duration::from_secs(10);
+/// The leader lease's default (`LEADER_LEASE_SECONDS`): a dead or cut-off leader is replaced
+/// within this plus [`leader::FOLLOWER_POLL`].
+pub const LEADER_LEASE: Duration = Duration::from_secs(15);
+/// How often a leader among replicas looks for queued controls when no notification came.
+pub const COMMAND_POLL: Duration = Duration::from_secs(1);

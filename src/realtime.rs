@@ -11,7 +11,6 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::auth::CurrentUser;
 use crate::db;
-use crate::domain::job::{self, JobStatus};
 use crate::error::AppError;
 use crate::orchestrator::Event;
 use crate::startup::AppState;
@@ -98,26 +97,10 @@ async fn send_snapshot(state: &AppState, session: &mut actix_ws::Session) -> boo
 pub async fn snapshot(state: &AppState) -> Vec<Event> {
     let mut out = Vec::new();
     if let Ok(rows) = db::jobs::all(&state.db).await {
-        let stopping = rows
-            .iter()
-            .any(|r| r.stop_requested && r.status == JobStatus::Running.as_str());
-        for row in &rows {
-            let status = JobStatus::parse(&row.status).unwrap_or(JobStatus::NotStarted);
-            let other_running = rows
-                .iter()
-                .any(|o| o.job_type != row.job_type && o.status == JobStatus::Running.as_str());
-            out.push(Event::JobStatus {
-                job_type: row.job_type.clone(),
-                status: row.status.clone(),
-                progress: row.progress,
-                message: row.progress_message.clone(),
-                last_error: row.last_error.clone(),
-                actions: job::allowed(status, other_running, stopping)
-                    .iter()
-                    .map(|a| a.as_str().to_string())
-                    .collect(),
-            });
-        }
+        out.extend(
+            rows.iter()
+                .map(|row| crate::orchestrator::events::job_status(row, &rows)),
+        );
     }
     out.push(health(state).await);
     out

@@ -22,7 +22,7 @@ use crate::config::Settings;
 use crate::crypto::Vault;
 use crate::integrations::http::{Guard, Outbound};
 use crate::orchestrator::runner::JobDeps;
-use crate::orchestrator::{self, OrchestratorHandle};
+use crate::orchestrator::{self, Leadership, OrchestratorHandle};
 use crate::{auth, db, routes, telemetry};
 use tokio_util::sync::CancellationToken;
 
@@ -50,6 +50,8 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// What the analytics reports read from the precomputed rows, between rebuilds.
     pub analytics: std::sync::Arc<crate::analytics::Cache>,
+    /// SQLite: the exclusive lock beside the database file, held while the process lives.
+    _instance_lock: Option<std::fs::File>,
 }
 
 pub struct Application {
@@ -61,7 +63,10 @@ pub struct Application {
 impl Application {
     /// Connects and migrates the database, binds the listener (port 0 picks a free port).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let db = db::connect(settings.database_url.expose_secret())
+        // SQLite is single-instance: a second process on the same file is refused before it
+        // touches the database.
+        let instance_lock = db::lock_single_instance(settings.database_url.expose_secret())?;
+        let db = db::connect_with(settings.database_url.expose_secret(), settings.leader_lease)
             .await
             .context("cannot connect to the database (DATABASE_URL)")?;
         db::migrate(&db).await.context("cannot apply database migrations")?;
@@ -83,16 +88,23 @@ impl Application {
             timeout: settings.integration_timeout,
         };
         let owner = format!("{}-{}", hostname(), uuid::Uuid::new_v4().simple());
+        let leadership = match db.get_database_backend() {
+            sea_orm::DbBackend::Postgres => {
+                orchestrator::leader::join(db.clone(), owner, settings.leader_lease, shutdown.clone()).await
+            }
+            _ => Leadership::single(owner),
+        };
         let orchestrator = orchestrator::spawn(
             JobDeps {
                 db: db.clone(),
                 vault: vault.clone(),
                 outbound,
             },
-            owner,
+            leadership,
             settings.job_lease,
             shutdown.clone(),
         );
+        orchestrator::relay::spawn(db.clone(), orchestrator.clone(), shutdown.clone());
         let state = web::Data::new(AppState {
             db,
             auth: BackendClient::new(settings.backend_service_url.clone(), settings.auth_cache_ttl)?,
@@ -107,6 +119,7 @@ impl Application {
             orchestrator,
             shutdown: shutdown.clone(),
             analytics: Default::default(),
+            _instance_lock: instance_lock,
         });
         tokio::spawn(cancel_on_signal(shutdown, term));
         tokio::spawn(crate::realtime::push_health(state.clone()));

@@ -13,6 +13,7 @@ mod m20261128_000004_github;
 mod m20261128_000005_flow_defaults;
 mod m20261128_000006_analytics;
 mod m20261128_000007_flow_unique_names;
+mod m20261128_000008_replicas;
 
 /// Applies / rolls back every pulse-etl migration, in order.
 pub struct Migrator;
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000005_flow_defaults::Migration),
             Box::new(m20261128_000006_analytics::Migration),
             Box::new(m20261128_000007_flow_unique_names::Migration),
+            Box::new(m20261128_000008_replicas::Migration),
         ]
     }
 }

@@ -24,7 +24,7 @@ use serde_json::json;
 const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432";
 
 /// Every table the migrations create, in creation order.
-const TABLES: [&str; 23] = [
+const TABLES: [&str; 25] = [
     "integrations",
     "jobs",
     "job_runs",
@@ -48,6 +48,8 @@ const TABLES: [&str; 23] = [
     "pr_stage_times",
     "issue_flow_times",
     "analytics_refresh",
+    "leader_lease",
+    "orchestrator_commands",
 ];
 
 /// A throw-away database, removed by [`TestDb::finish`].
@@ -195,6 +197,23 @@ async fn check_migrated(db: &DatabaseConnection) -> Result<(), DbErr> {
         format!("default flow not seeded: {seeded:?}"),
     )?;
 
+    let lease = db
+        .query_all_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT name, holder, epoch FROM leader_lease",
+        ))
+        .await?;
+    ensure(
+        lease.len() == 1,
+        format!("expected one leader lease row, got {}", lease.len()),
+    )?;
+    let holder: Option<String> = lease[0].try_get("", "holder")?;
+    let epoch: i64 = lease[0].try_get("", "epoch")?;
+    ensure(
+        holder.is_none() && epoch == 0,
+        format!("unexpected lease {holder:?} {epoch}"),
+    )?;
+
     let settings = orchestrator_settings::Entity::find().all(db).await?;
     ensure(settings.len() == 1, "expected one settings row")?;
     let s = &settings[0];
@@ -215,9 +234,9 @@ async fn up_down_up(db: DatabaseConnection) -> Result<(), DbErr> {
     check_migrated(&db).await?;
 
     // The default flow is data only: its down empties the flow tables and keeps them. (The
-    // analytics precompute tables and the case-insensitive name indexes, migrated after it, go
-    // down first.)
-    Migrator::down(&db, Some(3)).await?;
+    // analytics precompute tables, the case-insensitive name indexes and the replica tables,
+    // migrated after it, go down first.)
+    Migrator::down(&db, Some(4)).await?;
     let left = flow_steps::Entity::find().count(&db).await?
         + issue_type_mappings::Entity::find().count(&db).await?
         + status_mappings::Entity::find().count(&db).await?;

@@ -74,7 +74,7 @@ pub async fn run(args: DemoArgs) -> CliResult {
     // The demo serves plain HTTP on loopback, where a `Secure` cookie would never come back.
     settings.cookie_secure = false;
     telemetry::init_tracing(&settings.log_level, settings.log_format);
-    let app = Application::build(settings).await?;
+    let app = Application::build(settings).await.map_err(super::start_error)?;
     seed_integrations(&app, &sim).await?;
     // Fill the dashboard within seconds instead of waiting for the first scheduled cycle.
     if let Err(e) = app

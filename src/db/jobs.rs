@@ -19,17 +19,27 @@ pub async fn checkpoint(db: &impl ConnectionTrait, job_type: &str) -> Result<Opt
 }
 
 /// Saves the checkpoint; call in the same transaction as the data it describes.
+/// `fence`: the lease owner the run belongs to. When the job row names another owner (the lease
+/// was lost and another replica took the job over), nothing is saved and the error rolls the
+/// page back: a stale run never writes over the new one.
 pub async fn set_checkpoint(
     db: &impl ConnectionTrait,
     job_type: &str,
     value: Option<serde_json::Value>,
+    fence: Option<&str>,
 ) -> Result<(), DbErr> {
-    jobs::Entity::update_many()
+    let mut update = jobs::Entity::update_many()
         .col_expr(jobs::Column::Checkpoint, value.into())
         .col_expr(jobs::Column::UpdatedAt, chrono::Utc::now().into())
-        .filter(jobs::Column::JobType.eq(job_type))
-        .exec(db)
-        .await?;
+        .filter(jobs::Column::JobType.eq(job_type));
+    if let Some(owner) = fence {
+        update = update.filter(jobs::Column::LeaseOwner.eq(owner));
+    }
+    if update.exec(db).await?.rows_affected == 0 && fence.is_some() {
+        return Err(DbErr::Custom(format!(
+            "{job_type}: the job's lease was lost (another replica runs it now); page not saved"
+        )));
+    }
     Ok(())
 }
 
@@ -96,10 +106,11 @@ pub struct Finish<'a> {
     pub next_retry_at: Option<chrono::DateTime<Utc>>,
 }
 
-/// RUNNING → FINISHED / FAILED / PAUSED (conditional on still being RUNNING).
-pub async fn finish(db: &impl ConnectionTrait, job_type: &str, f: &Finish<'_>) -> Result<bool, DbErr> {
+/// RUNNING → FINISHED / FAILED / PAUSED (conditional on still being RUNNING under `owner`'s lease).
+pub async fn finish(db: &impl ConnectionTrait, job_type: &str, owner: &str, f: &Finish<'_>) -> Result<bool, DbErr> {
     let now = Utc::now();
     let mut update = jobs::Entity::update_many()
+        .filter(jobs::Column::LeaseOwner.eq(owner))
         .col_expr(jobs::Column::LastFinishedAt, Some(now).into())
         .col_expr(jobs::Column::LastError, f.error.map(String::from).into())
         .col_expr(jobs::Column::RetryCount, f.retry_count.into())
@@ -120,6 +131,7 @@ pub async fn finish(db: &impl ConnectionTrait, job_type: &str, f: &Finish<'_>) -
 pub async fn set_progress(
     db: &impl ConnectionTrait,
     job_type: &str,
+    owner: &str,
     progress: i32,
     message: &str,
 ) -> Result<(), DbErr> {
@@ -127,6 +139,7 @@ pub async fn set_progress(
         .col_expr(jobs::Column::Progress, progress.into())
         .col_expr(jobs::Column::ProgressMessage, Some(message.to_string()).into())
         .filter(jobs::Column::JobType.eq(job_type))
+        .filter(jobs::Column::LeaseOwner.eq(owner))
         .filter(jobs::Column::Status.eq(JobStatus::Running.as_str()))
         .exec(db)
         .await?;
@@ -145,17 +158,29 @@ pub async fn heartbeat(db: &impl ConnectionTrait, job_type: &str, owner: &str) -
     Ok(res.rows_affected == 1)
 }
 
-/// RUNNING rows whose heartbeat is older than `lease` (a crashed or killed process) become
-/// FAILED "interrupted" and are queued for a retry right away (they resume from their checkpoint).
-pub async fn reap_stale(db: &impl ConnectionTrait, lease: chrono::Duration) -> Result<Vec<String>, DbErr> {
-    let cutoff = Utc::now() - lease;
+/// Which RUNNING rows belong to a process that is gone.
+pub enum Stale<'a> {
+    /// Heartbeat older than the job lease (a crashed or killed process).
+    HeartbeatOlderThan(chrono::Duration),
+    /// Run under another owner: this replica just took the leader lease over, so the previous
+    /// leader's lease has expired and its job has stopped (or its writes are fenced off).
+    NotOwnedBy(&'a str),
+}
+
+/// RUNNING rows left by a dead process (see [`Stale`]) become FAILED "interrupted" and are
+/// queued for a retry right away (they resume from their checkpoint).
+pub async fn reap_stale(db: &impl ConnectionTrait, which: Stale<'_>) -> Result<Vec<String>, DbErr> {
+    let condition = match which {
+        Stale::HeartbeatOlderThan(lease) => jobs::Column::HeartbeatAt
+            .is_null()
+            .or(jobs::Column::HeartbeatAt.lt(Utc::now() - lease)),
+        Stale::NotOwnedBy(owner) => jobs::Column::LeaseOwner
+            .is_null()
+            .or(jobs::Column::LeaseOwner.ne(owner)),
+    };
     let stale: Vec<jobs::Model> = jobs::Entity::find()
         .filter(jobs::Column::Status.eq(JobStatus::Running.as_str()))
-        .filter(
-            jobs::Column::HeartbeatAt
-                .is_null()
-                .or(jobs::Column::HeartbeatAt.lt(cutoff)),
-        )
+        .filter(condition)
         .all(db)
         .await?;
     let mut reaped = Vec::new();

@@ -119,6 +119,9 @@ pub struct RunContext {
     pub control: RunControl,
     pub stats: Arc<RunStats>,
     pub progress: ProgressFn,
+    /// The lease owner the orchestrator claimed the job for; checkpoints are saved only while
+    /// the job row still names it (fencing). `None`: unfenced (tests, CLI).
+    pub lease_owner: Option<Arc<str>>,
 }
 
 impl RunContext {
@@ -127,7 +130,18 @@ impl RunContext {
             control,
             stats: Arc::new(RunStats::default()),
             progress,
+            lease_owner: None,
         }
+    }
+
+    /// Saves checkpoints only while `owner` holds the job's lease.
+    pub fn fenced_by(mut self, owner: &str) -> Self {
+        self.lease_owner = Some(Arc::from(owner));
+        self
+    }
+
+    pub fn fence(&self) -> Option<&str> {
+        self.lease_owner.as_deref()
     }
 
     /// A context nobody watches (tests, CLI).

@@ -12,8 +12,9 @@ use tokio_util::sync::CancellationToken;
 
 use super::events::Event;
 use super::handle::{Command, ControlError};
+use super::leader::{Leadership, Role};
 use super::runner::{self, JobDeps, Outcome};
-use super::{HEARTBEAT, IDLE_TICK};
+use super::{COMMAND_POLL, HEARTBEAT, IDLE_TICK, remote};
 use crate::db;
 use crate::domain::job::{self, Action, JobStatus, JobType};
 use crate::integrations::control::{Interrupted, RunContext, RunControl};
@@ -28,11 +29,16 @@ struct Running {
     /// The latest progress reported by the job, persisted on each heartbeat.
     progress: Arc<Mutex<(i32, String)>>,
     logged_message: String,
+    /// This replica lost the leader lease (or the job's lease) while the job ran.
+    lost: bool,
 }
 
 pub struct Actor {
     deps: JobDeps,
     owner: String,
+    leadership: Leadership,
+    /// Runs the schedule and jobs now (always on SQLite; the lease holder on PostgreSQL).
+    leading: bool,
     /// A RUNNING row with an older heartbeat belongs to a dead process.
     lease: std::time::Duration,
     tx: mpsc::Sender<Command>,
@@ -43,6 +49,16 @@ pub struct Actor {
     shutting_down: bool,
 }
 
+/// The next role change; never resolves when the role cannot change (one process on SQLite).
+async fn next_role(roles: &mut Option<tokio::sync::watch::Receiver<Role>>) -> Role {
+    if let Some(rx) = roles
+        && rx.changed().await.is_ok()
+    {
+        return *rx.borrow_and_update();
+    }
+    std::future::pending().await
+}
+
 fn status_of(row: &jobs::Model) -> JobStatus {
     JobStatus::parse(&row.status).unwrap_or(JobStatus::NotStarted)
 }
@@ -50,14 +66,16 @@ fn status_of(row: &jobs::Model) -> JobStatus {
 impl Actor {
     pub fn new(
         deps: JobDeps,
-        owner: String,
+        leadership: Leadership,
         lease: std::time::Duration,
         tx: mpsc::Sender<Command>,
         events: broadcast::Sender<Event>,
     ) -> Self {
         Self {
             deps,
-            owner,
+            owner: leadership.id.clone(),
+            leading: false,
+            leadership,
             lease,
             tx,
             events,
@@ -68,9 +86,9 @@ impl Actor {
     }
 
     pub async fn run(mut self, mut rx: mpsc::Receiver<Command>, shutdown: CancellationToken) {
-        if let Err(e) = self.recover().await {
-            tracing::error!(error = %e, "orchestrator: recovery at start-up failed");
-        }
+        let mut roles = self.leadership.watch();
+        let role = self.leadership.role();
+        self.on_role(role).await;
         loop {
             let wait = self.next_wake().await;
             tokio::select! {
@@ -80,12 +98,46 @@ impl Actor {
                 },
                 _ = tokio::time::sleep(wait) => self.tick().await,
                 _ = shutdown.cancelled(), if !self.shutting_down => self.begin_shutdown(),
+                role = next_role(&mut roles) => self.on_role(role).await,
             }
             if self.shutting_down && self.running.is_none() {
                 break;
             }
         }
+        if self.leadership.is_replicated()
+            && let Err(e) = db::leader::release(&self.deps.db, &self.owner).await
+        {
+            tracing::warn!(error = %e, "could not release the leader lease; it expires by itself");
+        }
         tracing::info!("orchestrator stopped");
+    }
+
+    /// Leading starts with recovery: at start-up a stale heartbeat marks a dead process's job;
+    /// after taking the lease over, every RUNNING job not ours is the previous leader's, which
+    /// has stopped. Following stops our running job at once (no two writers).
+    async fn on_role(&mut self, role: Role) {
+        match role {
+            Role::Leader { epoch } if !self.leading => {
+                self.leading = true;
+                tracing::info!(epoch, "orchestrator: leading");
+                let r = self.recover().await;
+                if let Err(e) = r {
+                    tracing::error!(error = %e, "orchestrator: recovery failed");
+                }
+            }
+            Role::Follower if self.leading => {
+                self.leading = false;
+                if let Some(r) = &mut self.running {
+                    tracing::error!(
+                        job = r.job.as_str(),
+                        "lost the leader lease: stopping the running job now"
+                    );
+                    r.lost = true;
+                    r.control.stop();
+                }
+            }
+            _ => {}
+        }
     }
 
     async fn handle(&mut self, cmd: Command) {
@@ -116,7 +168,37 @@ impl Actor {
                 self.tick().await;
                 let _ = done.send(());
             }
+            Command::Wake => {
+                let r = self.take_commands().await;
+                self.log_err(r);
+            }
         }
+    }
+
+    /// Carries out the controls followers queued (leader only).
+    async fn take_commands(&mut self) -> Result<(), DbErr> {
+        if !self.leading || !self.leadership.is_replicated() {
+            return Ok(());
+        }
+        let max_age = remote::FORWARD_TIMEOUT.as_secs_f64();
+        while let Some(q) = db::commands::take(&self.deps.db, max_age).await? {
+            tracing::debug!(
+                id = q.id,
+                job = q.job_type,
+                action = q.action,
+                "control queued by a follower"
+            );
+            let error = match remote::parse(&q) {
+                None => Some(format!("unknown control {} {}", q.job_type, q.action)),
+                Some((job, action)) => self
+                    .act(job, action, &q.requested_by)
+                    .await
+                    .err()
+                    .map(|e| e.to_string()),
+            };
+            db::commands::complete(&self.deps.db, q.id, error.as_deref()).await?;
+        }
+        Ok(())
     }
 
     fn log_err(&self, r: Result<(), DbErr>) {
@@ -125,13 +207,15 @@ impl Actor {
         }
     }
 
-    /// At start-up: a RUNNING row with a stale heartbeat was left by a dead process.
+    /// On taking the lead: a RUNNING row with a stale heartbeat was left by a dead process; after
+    /// a takeover from another replica, so was every RUNNING row not ours.
     async fn recover(&mut self) -> Result<(), DbErr> {
-        let reaped = db::jobs::reap_stale(
-            &self.deps.db,
-            chrono::Duration::from_std(self.lease).unwrap_or_default(),
-        )
-        .await?;
+        let which = if self.leadership.is_replicated() {
+            db::jobs::Stale::NotOwnedBy(&self.owner)
+        } else {
+            db::jobs::Stale::HeartbeatOlderThan(chrono::Duration::from_std(self.lease).unwrap_or_default())
+        };
+        let reaped = db::jobs::reap_stale(&self.deps.db, which).await?;
         for job in reaped {
             tracing::warn!(
                 job,
@@ -152,6 +236,9 @@ impl Actor {
     async fn next_wake(&self) -> std::time::Duration {
         if self.running.is_some() {
             return HEARTBEAT;
+        }
+        if !self.leading {
+            return IDLE_TICK;
         }
         let mut due: Vec<DateTime<Utc>> = Vec::new();
         if let Ok(s) = db::settings::get(&self.deps.db).await
@@ -174,22 +261,40 @@ impl Actor {
             .min(IDLE_TICK)
             // Often enough to reap a dead process's job soon after its lease ran out.
             .min(self.lease / 2)
+            // A leader among replicas also polls for queued controls (lost notifications).
+            .min(if self.leadership.is_replicated() {
+                COMMAND_POLL
+            } else {
+                IDLE_TICK
+            })
     }
 
     async fn tick(&mut self) {
         if let Some(r) = &mut self.running {
             let (progress, message) = r.progress.lock().map(|p| p.clone()).unwrap_or_default();
             let job = r.job.as_str();
-            let _ = db::jobs::heartbeat(&self.deps.db, job, &self.owner).await;
-            let _ = db::jobs::set_progress(&self.deps.db, job, progress, &message).await;
+            if let Ok(false) = db::jobs::heartbeat(&self.deps.db, job, &self.owner).await
+                && !r.lost
+            {
+                // Another process reaped it (our heartbeats stalled past the job lease).
+                tracing::error!(job, "the job's lease was taken over: stopping it now");
+                r.lost = true;
+                r.control.stop();
+            }
+            let _ = db::jobs::set_progress(&self.deps.db, job, &self.owner, progress, &message).await;
             if message != r.logged_message && !message.is_empty() {
                 let _ = db::runs::log(&self.deps.db, r.run_id, "info", &message).await;
                 r.logged_message = message;
             }
         }
+        if !self.leading {
+            return;
+        }
+        let r = self.take_commands().await;
+        self.log_err(r);
         match db::jobs::reap_stale(
             &self.deps.db,
-            chrono::Duration::from_std(self.lease).unwrap_or_default(),
+            db::jobs::Stale::HeartbeatOlderThan(chrono::Duration::from_std(self.lease).unwrap_or_default()),
         )
         .await
         {
@@ -265,12 +370,15 @@ impl Actor {
             .enabled
             .then(|| Utc::now() + chrono::Duration::minutes(i64::from(s.interval_minutes)));
         db::settings::set_next_run(&self.deps.db, next).await?;
+        if self.leadership.is_replicated() {
+            db::commands::prune(&self.deps.db).await?;
+        }
         Ok(())
     }
 
     /// Starts the first PENDING job (Jira before GitHub) if nothing runs.
     async fn dispatch(&mut self) -> Result<(), DbErr> {
-        if self.running.is_some() || self.shutting_down {
+        if self.running.is_some() || self.shutting_down || !self.leading {
             return Ok(());
         }
         for row in db::jobs::all(&self.deps.db).await? {
@@ -323,7 +431,8 @@ impl Actor {
                     message,
                 });
             }),
-        );
+        )
+        .fenced_by(&self.owner);
         runner::launch(self.deps.clone(), job, run.id, ctx.clone(), self.tx.clone());
         self.running = Some(Running {
             job,
@@ -333,6 +442,7 @@ impl Actor {
             stopped_by: None,
             progress,
             logged_message: String::new(),
+            lost: false,
         });
         tracing::info!(job = job.as_str(), trigger, "job started");
         self.publish_job(job).await;
@@ -343,9 +453,16 @@ impl Actor {
         let Some(running) = self.running.take_if(|r| r.run_id == run_id) else {
             return Ok(());
         };
+        // A run that lost its lease fails on fenced writes or a terminated connection: it was
+        // interrupted, whatever error it ended with.
+        let outcome = match outcome {
+            Outcome::Success => Outcome::Success,
+            _ if running.lost => Outcome::Interrupted(Interrupted::Stopped),
+            other => other,
+        };
         // The last progress message the job reported (it may have run between heartbeats).
         let (progress, message) = running.progress.lock().map(|p| p.clone()).unwrap_or_default();
-        db::jobs::set_progress(&self.deps.db, job.as_str(), progress, &message).await?;
+        db::jobs::set_progress(&self.deps.db, job.as_str(), &self.owner, progress, &message).await?;
         let settings = db::settings::get(&self.deps.db).await?;
         let row = db::jobs::find(&self.deps.db, job.as_str()).await?;
         let retries = row.as_ref().map(|r| r.retry_count).unwrap_or(0);
@@ -358,6 +475,7 @@ impl Actor {
                 let who = running.stopped_by.clone();
                 let message = match &who {
                     Some(user) => format!("force-stopped by {user}"),
+                    None if running.lost => "interrupted: this replica lost its lease".into(),
                     None => "interrupted: the service was shutting down".into(),
                 };
                 (
@@ -389,6 +507,7 @@ impl Actor {
         db::jobs::finish(
             &self.deps.db,
             job.as_str(),
+            &self.owner,
             &db::jobs::Finish {
                 to,
                 success,
@@ -426,7 +545,7 @@ impl Actor {
         );
         self.publish_job(job).await;
         // Jira then GitHub: a finished Jira sync queues GitHub, unless GitHub is PAUSED (or busy).
-        if success && job == JobType::JiraSync && !self.shutting_down {
+        if success && job == JobType::JiraSync && !self.shutting_down && self.leading {
             let update = jobs::Entity::update_many();
             let from = [JobStatus::NotStarted, JobStatus::Finished, JobStatus::Failed];
             if db::jobs::find(&self.deps.db, JobType::GithubSync.as_str())
@@ -449,6 +568,9 @@ impl Actor {
     }
 
     async fn act(&mut self, job: JobType, action: Action, user: &str) -> Result<jobs::Model, ControlError> {
+        if !self.leading {
+            return Err(ControlError::NoLeader);
+        }
         let rows = db::jobs::all(&self.deps.db).await?;
         let row = rows
             .iter()

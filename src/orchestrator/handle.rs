@@ -3,12 +3,14 @@
 use std::time::Duration;
 
 use entity::jobs;
-use sea_orm::DbErr;
+use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
 use super::actor::Actor;
 use super::events::Event;
+use super::leader::Leadership;
+use super::remote;
 use super::runner::{JobDeps, Outcome};
 use crate::domain::job::{Action, JobType};
 
@@ -30,6 +32,8 @@ pub enum Command {
     },
     /// Run the schedule now (tests use it instead of waiting).
     Tick(oneshot::Sender<()>),
+    /// A follower queued a control (the leader takes it from the queue).
+    Wake,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -41,17 +45,26 @@ pub enum ControlError {
     Db(#[from] DbErr),
     #[error("the orchestrator is not running")]
     Gone,
+    /// A follower's control was not taken by any leader in time.
+    #[error("no replica runs the orchestrator right now (a failover may be in progress); try again in a few seconds")]
+    NoLeader,
 }
 
 #[derive(Clone)]
 pub struct OrchestratorHandle {
     tx: mpsc::Sender<Command>,
     events: broadcast::Sender<Event>,
+    db: DatabaseConnection,
+    leadership: Leadership,
 }
 
 impl OrchestratorHandle {
     /// Start, pause, resume or force-stop a job; answers with the job row after the change.
+    /// On a follower the control goes to the leader through the database.
     pub async fn act(&self, job: JobType, action: Action, user: &str) -> Result<jobs::Model, ControlError> {
+        if !self.leadership.is_leader() {
+            return remote::act(&self.db, job, action, user).await;
+        }
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Command::Act {
@@ -81,6 +94,15 @@ impl OrchestratorHandle {
         }
     }
 
+    /// A follower queued a control: take it now rather than at the next poll.
+    pub fn wake(&self) {
+        let _ = self.tx.try_send(Command::Wake);
+    }
+
+    pub fn leadership(&self) -> &Leadership {
+        &self.leadership
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.events.subscribe()
     }
@@ -96,14 +118,21 @@ impl OrchestratorHandle {
 
 /// Starts the actor (once, at start-up). It stops when `shutdown` is cancelled.
 /// `lease`: how old a RUNNING job's heartbeat may get before the job is presumed dead.
-pub fn spawn(deps: JobDeps, owner: String, lease: Duration, shutdown: CancellationToken) -> OrchestratorHandle {
+pub fn spawn(
+    deps: JobDeps,
+    leadership: Leadership,
+    lease: Duration,
+    shutdown: CancellationToken,
+) -> OrchestratorHandle {
     let (tx, rx) = mpsc::channel(64);
     let (events, _) = broadcast::channel(EVENT_BUFFER);
     let handle = OrchestratorHandle {
         tx: tx.clone(),
         events: events.clone(),
+        db: deps.db.clone(),
+        leadership: leadership.clone(),
     };
-    let actor = Actor::new(deps, owner, lease, tx, events);
+    let actor = Actor::new(deps, leadership, lease, tx, events);
     tokio::spawn(actor.run(rx, shutdown));
     handle
 }

@@ -7,7 +7,9 @@ use crate::auth::CurrentUser;
 use crate::domain::job::{self, JobStatus, JobType};
 use crate::domain::settings::{FieldError, OrchestratorSettings};
 use crate::startup::AppState;
-use crate::views::dashboard::{self as view, Dashboard, HealthPanel, IntegrationHealth, JobCard, SettingsPanel};
+use crate::views::dashboard::{
+    self as view, Dashboard, HealthPanel, IntegrationHealth, JobCard, ReplicaLine, SettingsPanel,
+};
 use crate::views::layout::{self, Nav};
 use crate::{db, error::AppError};
 
@@ -181,12 +183,25 @@ async fn load(
         },
         health: HealthPanel {
             database_ms,
+            replica: replica_line(state).await,
             uptime_secs: state.started_at.elapsed().as_secs(),
             orchestrator_enabled: values_enabled,
             next_run_at,
             integrations: integration_health(&db::integrations::list(&state.db).await?, state.timezone),
         },
         timezone: state.timezone,
+    })
+}
+
+async fn replica_line(state: &AppState) -> Option<ReplicaLine> {
+    let l = state.orchestrator.leadership();
+    if !l.is_replicated() {
+        return None;
+    }
+    let lease = db::leader::current(&state.db).await.ok().flatten();
+    Some(ReplicaLine {
+        this: l.id.clone(),
+        leader: lease.filter(|x| x.valid).and_then(|x| x.holder),
     })
 }
 

@@ -36,12 +36,33 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
         "status": if ready { "ready" } else { "not_ready" },
         "database": database,
         "migrations": migrations,
+        "replica": replica(&state).await,
     });
     if ready {
         HttpResponse::Ok().json(body)
     } else {
         HttpResponse::ServiceUnavailable().json(body)
     }
+}
+
+/// This process's id and role; among replicas on PostgreSQL also the lease holder.
+/// A follower is ready: it serves pages and forwards controls to the leader.
+async fn replica(state: &AppState) -> serde_json::Value {
+    let l = state.orchestrator.leadership();
+    if !l.is_replicated() {
+        return json!({ "id": l.id, "role": "single", "leader": l.id });
+    }
+    let holder = db::leader::current(&state.db)
+        .await
+        .ok()
+        .flatten()
+        .filter(|lease| lease.valid)
+        .and_then(|lease| lease.holder);
+    json!({
+        "id": l.id,
+        "role": if l.is_leader() { "leader" } else { "follower" },
+        "leader": holder,
+    })
 }
 
 /// Prometheus text; with `METRICS_TOKEN` set it needs `Authorization: Bearer <token>`.

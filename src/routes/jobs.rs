@@ -74,10 +74,9 @@ pub async fn control_api(
         }
         Err(ControlError::Refused(why)) => Ok(json_error(StatusCode::CONFLICT, &why)),
         Err(ControlError::Db(e)) => Err(e.into()),
-        Err(ControlError::Gone) => Ok(json_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the orchestrator is not running",
-        )),
+        Err(e @ (ControlError::Gone | ControlError::NoLeader)) => {
+            Ok(json_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()))
+        }
     }
 }
 
@@ -95,10 +94,9 @@ pub async fn control_form(
         Ok(_) => Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/")).finish()),
         Err(ControlError::Refused(why)) => Ok(html_error(StatusCode::CONFLICT, &why)),
         Err(ControlError::Db(e)) => Err(AppError::from(e).into()),
-        Err(ControlError::Gone) => Ok(html_error(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "the orchestrator is not running",
-        )),
+        Err(e @ (ControlError::Gone | ControlError::NoLeader)) => {
+            Ok(html_error(StatusCode::SERVICE_UNAVAILABLE, &e.to_string()))
+        }
     }
 }
 

@@ -41,10 +41,18 @@ pub struct SettingsPanel {
 
 pub struct HealthPanel {
     pub database_ms: Option<f64>,
+    /// Replicas on PostgreSQL: which one runs the orchestrator (`None` on SQLite).
+    pub replica: Option<ReplicaLine>,
     pub uptime_secs: u64,
     pub orchestrator_enabled: bool,
     pub next_run_at: Option<DateTime<Utc>>,
     pub integrations: Vec<IntegrationHealth>,
+}
+
+/// This replica and the leader, for the health panel.
+pub struct ReplicaLine {
+    pub this: String,
+    pub leader: Option<String>,
 }
 
 /// One integration's state for the health panel: healthy, warning, error or inactive.
@@ -171,6 +179,16 @@ fn health_panel(h: &HealthPanel, tz: chrono_tz::Tz) -> Markup {
                         span.badge.badge-ok data-health="orchestrator" { "enabled" }
                     } @else {
                         span.badge.badge-paused data-health="orchestrator" { "disabled" }
+                    }
+                }
+                @if let Some(r) = &h.replica {
+                    li data-replica=(r.this) {
+                        span { "Replica" br; small.muted { (r.this) } }
+                        @match &r.leader {
+                            Some(l) if *l == r.this => span.badge.badge-ok data-leader=(l) { "leader" },
+                            Some(l) => span.badge.badge-idle data-leader=(l) title=(format!("leader: {l}")) { "follower" },
+                            None => span.badge.badge-warning { "no leader (failover)" },
+                        }
                     }
                 }
                 @if let Some(at) = h.next_run_at { li { span { "Next run" } span { (countdown(Some(at), tz)) } } }

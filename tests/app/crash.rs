@@ -16,30 +16,21 @@ use crate::db_test;
 use crate::helpers::{Db, fresh_database, init, random_key};
 use crate::jira_sync::assert_matches_sim;
 
-/// One `pulse-etl serve` process on a free port.
-struct Serve {
+/// One `pulse-etl serve` process on a free port, with short job and leader leases (3 s).
+pub struct Serve {
     child: Child,
-    base: String,
+    pub base: String,
 }
 
 impl Serve {
-    async fn start(database_url: &str, encryption_key: &str, sim: &SimHandle) -> Self {
+    pub async fn start(database_url: &str, encryption_key: &str, sim: &SimHandle) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new(env!("CARGO_BIN_EXE_pulse-etl"))
-            .arg("serve")
-            .env_clear()
-            .env("DATABASE_URL", database_url)
-            .env("BACKEND_SERVICE_URL", &sim.urls.backend)
-            .env("SECRET_KEY", "k".repeat(64))
-            .env("ENCRYPTION_KEY", encryption_key)
+        let child = Self::command(database_url, encryption_key, sim)
             .env("BIND_ADDRESS", format!("127.0.0.1:{port}"))
-            .env("ALLOW_PRIVATE_INTEGRATION_HOSTS", "true")
-            .env("JOB_LEASE_SECONDS", "3")
-            .env("LOG_LEVEL", "warn")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .kill_on_drop(true)
@@ -57,7 +48,42 @@ impl Serve {
         Self { child, base }
     }
 
-    async fn post(&self, token: &str, path: &str, body: Value) -> reqwest::Response {
+    /// `pulse-etl serve` with the test environment (no bind address, no stdio set).
+    pub fn command(database_url: &str, encryption_key: &str, sim: &SimHandle) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pulse-etl"));
+        cmd.arg("serve")
+            .env_clear()
+            .env("DATABASE_URL", database_url)
+            .env("BACKEND_SERVICE_URL", &sim.urls.backend)
+            .env("SECRET_KEY", "k".repeat(64))
+            .env("ENCRYPTION_KEY", encryption_key)
+            .env("ALLOW_PRIVATE_INTEGRATION_HOSTS", "true")
+            .env("JOB_LEASE_SECONDS", "3")
+            .env("LEADER_LEASE_SECONDS", "3")
+            // `SERVE_LOG=pulse_etl=debug` shows the children's logs when debugging a test.
+            .env(
+                "LOG_LEVEL",
+                std::env::var("SERVE_LOG").unwrap_or_else(|_| "warn".into()),
+            );
+        cmd
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id().unwrap()
+    }
+
+    /// `/health/ready`'s `replica` part: `{"id", "role", "leader"}`.
+    pub async fn replica(&self) -> Value {
+        let body: Value = reqwest::get(format!("{}/health/ready", self.base))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["replica"].clone()
+    }
+
+    pub async fn post(&self, token: &str, path: &str, body: Value) -> reqwest::Response {
         reqwest::Client::new()
             .post(format!("{}{path}", self.base))
             .bearer_auth(token)
@@ -68,13 +94,13 @@ impl Serve {
     }
 
     /// SIGKILL: no shutdown hook runs, the job row stays RUNNING with its last heartbeat.
-    async fn kill(mut self) {
+    pub async fn kill(mut self) {
         self.child.start_kill().unwrap();
         self.child.wait().await.unwrap();
     }
 }
 
-async fn job(db: &DatabaseConnection, name: &str) -> jobs::Model {
+pub async fn job(db: &DatabaseConnection, name: &str) -> jobs::Model {
     jobs::Entity::find()
         .filter(jobs::Column::JobType.eq(name))
         .one(db)

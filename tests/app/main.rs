@@ -19,5 +19,6 @@ mod jira_sync;
 mod migrations;
 mod orchestrator;
 mod props;
+mod replicas;
 mod settings;
 mod xss;

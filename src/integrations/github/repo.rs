@@ -246,7 +246,7 @@ impl RepoSync<'_, '_> {
         } else {
             cp.repos.insert(self.key.clone(), cur.clone());
         }
-        save_checkpoint(&txn, &cp).await?;
+        save_checkpoint(&txn, &cp, self.session.ctx.fence()).await?;
         if page.prs_finished
             && let Some(w) = cur
                 .prs

@@ -132,9 +132,13 @@ pub async fn load_checkpoint(db: &impl sea_orm::ConnectionTrait) -> Result<Check
         .unwrap_or_default())
 }
 
-pub async fn save_checkpoint(db: &impl sea_orm::ConnectionTrait, cp: &Checkpoint) -> Result<(), DbErr> {
+pub async fn save_checkpoint(
+    db: &impl sea_orm::ConnectionTrait,
+    cp: &Checkpoint,
+    fence: Option<&str>,
+) -> Result<(), DbErr> {
     let value = (!cp.is_empty()).then(|| json!({ "github": cp }));
-    db::jobs::set_checkpoint(db, JOB, value).await
+    db::jobs::set_checkpoint(db, JOB, value, fence).await
 }
 
 pub struct Deps<'a> {
@@ -178,7 +182,7 @@ pub async fn run(deps: &Deps<'_>, ctx: &RunContext) -> Result<(), SyncError> {
         };
         sync_integration(deps, ctx, &integration, share).await?;
     }
-    db::jobs::set_checkpoint(deps.db, JOB, None).await?;
+    db::jobs::set_checkpoint(deps.db, JOB, None, ctx.fence()).await?;
     ctx.report(
         100,
         if n == 0 {

@@ -367,7 +367,7 @@ impl Session<'_> {
         } else {
             cp.projects.insert(self.cursor_key(key), cursor.clone());
         }
-        save_checkpoint(&txn, &cp).await?;
+        save_checkpoint(&txn, &cp, self.ctx.fence()).await?;
         self.ctx
             .control
             .check()
@@ -569,11 +569,15 @@ async fn load_checkpoint(db: &impl sea_orm::ConnectionTrait) -> Result<Checkpoin
         .unwrap_or_default())
 }
 
-async fn save_checkpoint(db: &impl sea_orm::ConnectionTrait, cp: &Checkpoint) -> Result<(), DbErr> {
+async fn save_checkpoint(
+    db: &impl sea_orm::ConnectionTrait,
+    cp: &Checkpoint,
+    fence: Option<&str>,
+) -> Result<(), DbErr> {
     let value = if cp.projects.is_empty() {
         None
     } else {
         Some(json!({ "jira": cp }))
     };
-    db::jobs::set_checkpoint(db, JOB, value).await
+    db::jobs::set_checkpoint(db, JOB, value, fence).await
 }
