@@ -407,7 +407,7 @@ async fn analytics(url: &str, db: &str) -> Vec<Row> {
         let issues = flow::report(&conn, &cache, f()).await.unwrap().current.issues;
         let flow_ms = started.elapsed().as_millis();
         let started = Instant::now();
-        dora::report(&conn, f()).await.unwrap();
+        dora::report(&conn, &cache, f()).await.unwrap();
         let dora_ms = started.elapsed().as_millis();
         let started = Instant::now();
         prs::report(&conn, f()).await.unwrap();
@@ -500,7 +500,11 @@ async fn analytics_pages(url: &str, db: &str, key: &str, urls: &Value) -> Vec<Ro
                 "{page} p50 {} / p99 {} ms{}",
                 ms(pct(&mut times, 0.5)),
                 ms(pct(&mut times, 0.99)),
-                if errors > 0 { format!(" ({errors} errors)") } else { String::new() }
+                if errors > 0 {
+                    format!(" ({errors} errors)")
+                } else {
+                    String::new()
+                }
             ));
         }
         rows.push(Row(

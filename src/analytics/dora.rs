@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::filters::{Filters, ids};
-use super::{FIX_FLOW, FIX_INTEGRATIONS, Missing, explained};
+use super::{Cache, FIX_FLOW, FIX_INTEGRATIONS, Missing, explained};
 use crate::db;
 use crate::domain::metrics::dora::{Deploy, Frequency, deployment_before, failure_rate, frequency, time_to_restore};
 use crate::domain::metrics::tiers::{Benchmark, Tier, benchmark};
@@ -135,7 +135,7 @@ fn no_incidents() -> Missing {
     )
 }
 
-pub async fn report(db: &DatabaseConnection, filters: Filters) -> Result<DoraReport, DbErr> {
+pub async fn report(db: &DatabaseConnection, cache: &Cache, filters: Filters) -> Result<DoraReport, DbErr> {
     let freshness = db::analytics::ensure_fresh(db).await?;
     let repo_choices = db::analytics::repository_choices(db).await?;
     let repos = ids(&filters.repositories, &repo_choices);
@@ -155,10 +155,13 @@ pub async fn report(db: &DatabaseConnection, filters: Filters) -> Result<DoraRep
             })
         })
         .collect();
-    let mut incidents: Vec<Incident> = db::analytics::incidents(db, &projects)
+    let mut incidents: Vec<Incident> = cache
+        .flow_facts(db)
         .await?
-        .into_iter()
-        .map(|(id, created, done)| (created, done, id))
+        .iter()
+        .filter(|i| i.counted && &*i.work_category == "INCIDENT")
+        .filter(|i| projects.is_empty() || projects.contains(&i.project_id))
+        .map(|i| (i.created, i.done_at, i.issue_id))
         .collect();
     incidents.sort();
     let prs = db::analytics::pr_stages(db, &repos, prev.start(), w.end()).await?;

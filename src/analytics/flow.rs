@@ -128,12 +128,17 @@ impl FlowFacts {
 }
 
 /// Hours per step, the open interval (current step since `current_since`) ending `now`.
-fn step_hours(i: &FlowFacts, now: DateTime<Utc>) -> BTreeMap<Arc<str>, f64> {
-    let mut m: BTreeMap<Arc<str>, f64> = i.step_hours.iter().cloned().collect();
-    if let (Some(step), Some(since)) = (&i.current_step, i.current_since) {
-        *m.entry(step.clone()).or_default() += hours(Some(since), Some(now)).unwrap_or(0.0);
-    }
-    m
+fn step_hours(i: &FlowFacts, now: DateTime<Utc>) -> impl Iterator<Item = (&Arc<str>, f64)> {
+    let open = match (&i.current_step, i.current_since) {
+        (Some(step), Some(since)) => Some((step, hours(Some(since), Some(now)).unwrap_or(0.0))),
+        _ => None,
+    };
+    let closed = i.step_hours.iter().map(move |(k, h)| match open {
+        Some((step, extra)) if step == k => (k, h + extra),
+        _ => (k, *h),
+    });
+    let open_only = open.filter(|(step, _)| !i.step_hours.iter().any(|(k, _)| k == *step));
+    closed.chain(open_only)
 }
 
 fn open_hours(i: &FlowFacts, category: &str, now: DateTime<Utc>) -> f64 {
@@ -154,7 +159,12 @@ pub fn numbers(issues: &[&FlowFacts], w: &Window, order: &[String], now: DateTim
     let (mut active, mut waiting) = (0.0, 0.0);
     for i in &done {
         for (step, h) in step_hours(i, now) {
-            per_step.entry(step).or_default().push(h);
+            match per_step.get_mut(step) {
+                Some(v) => v.push(h),
+                None => {
+                    per_step.insert(step.clone(), vec![h]);
+                }
+            }
         }
         active += i.in_progress_hours + open_hours(i, "IN_PROGRESS", now);
         waiting += i.waiting_hours + open_hours(i, "WAITING", now);

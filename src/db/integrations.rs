@@ -200,6 +200,7 @@ pub async fn impact(db: &impl ConnectionTrait, id: i64) -> Result<Impact, DbErr>
 pub async fn delete(db: &DatabaseConnection, id: i64) -> Result<(), DbErr> {
     let txn = crate::db::begin_write(db).await?;
     integrations::Entity::delete_by_id(id).exec(&txn).await?;
+    crate::db::analytics::sources_changed(&txn).await?;
     txn.commit().await
 }
 

@@ -24,7 +24,7 @@ pub async fn index() -> HttpResponse {
 }
 
 pub async fn dora_page(state: web::Data<AppState>, user: CurrentUser, req: HttpRequest) -> PageResult {
-    let report = dora::report(&state.db, filters(&req)?).await?;
+    let report = dora::report(&state.db, &state.analytics, filters(&req)?).await?;
     let body = view::dora(&report, &Choices::load(&state.db).await?);
     Ok(html(
         StatusCode::OK,
@@ -51,7 +51,7 @@ pub async fn flow_page(state: web::Data<AppState>, user: CurrentUser, req: HttpR
 }
 
 pub async fn dora_api(state: web::Data<AppState>, _user: CurrentUser, req: HttpRequest) -> ApiResult {
-    let report = dora::report(&state.db, filters(&req)?).await?;
+    let report = dora::report(&state.db, &state.analytics, filters(&req)?).await?;
     Ok(HttpResponse::Ok().json(dora::to_json(&report)))
 }
 

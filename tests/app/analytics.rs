@@ -261,6 +261,8 @@ async fn no_rebuild_while_a_sync_runs(db: Db) {
             .exec(&app.db)
     };
     set_status("RUNNING").await.unwrap();
+    // A sync marks the data changed when it starts (then writes).
+    pulse_etl::db::analytics::sources_changed(&app.db).await.unwrap();
     // The sync writes meanwhile: OPS-4 (the incident after D6) becomes inactive.
     entity::jira_issues::Entity::update_many()
         .col_expr(

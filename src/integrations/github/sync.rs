@@ -175,6 +175,10 @@ pub async fn run(deps: &Deps<'_>, ctx: &RunContext) -> Result<(), SyncError> {
         .filter(|i| i.active && i.kind == Kind::Github.as_str())
         .collect();
     let n = all.len();
+    if n > 0 {
+        // Whatever this run writes, and however it ends, analytics sees the data changed.
+        db::analytics::sources_changed(deps.db).await?;
+    }
     for (i, integration) in all.into_iter().enumerate() {
         let share = Share {
             from: (i * 100 / n) as i32,

@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
 use chrono::{DateTime, Utc};
-use entity::{issue_flow_times, jira_issues, jira_status_transitions, status_mappings};
+use entity::{flow_steps, issue_flow_times, jira_issues, jira_status_transitions, status_mappings};
 use pulse_etl::integrations::control::RunContext;
 use pulse_etl::integrations::jira::models::parse_time;
-use sea_orm::EntityTrait;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{Value, json};
 
 use crate::db_test;
@@ -60,12 +60,15 @@ async fn replay(recorded: Arc<Recorded>) -> String {
             .app_data(web::Data::new(r))
             .route(
                 "/rest/api/3/serverInfo",
-                web::get().to(|| async { HttpResponse::Ok().json(json!({"deploymentType": "Cloud", "version": "1001.0.0"})) }),
+                web::get().to(|| async {
+                    HttpResponse::Ok().json(json!({"deploymentType": "Cloud", "version": "1001.0.0"}))
+                }),
             )
             .route(
                 "/rest/api/3/myself",
                 web::get().to(|| async {
-                    HttpResponse::Ok().json(json!({"accountId": "replay", "displayName": "Replay", "timeZone": "Asia/Shanghai"}))
+                    HttpResponse::Ok()
+                        .json(json!({"accountId": "replay", "displayName": "Replay", "timeZone": "Asia/Shanghai"}))
                 }),
             )
             .route(
@@ -107,6 +110,15 @@ async fn replay(recorded: Arc<Recorded>) -> String {
     .run();
     tokio::spawn(server);
     base
+}
+
+/// Our flow category for a Jira status category key.
+fn jira_category(key: &str) -> &'static str {
+    match key {
+        "done" => "DONE",
+        "indeterminate" => "IN_PROGRESS",
+        _ => "TO_DO",
+    }
 }
 
 fn at(v: &Value) -> DateTime<Utc> {
@@ -154,9 +166,11 @@ async fn sync_recorded(db: Db) -> (TestApp, Arc<Recorded>) {
         .client
         .post(app.url("/api/v1/integrations"))
         .bearer_auth(token)
-        .json(&json!({"kind": "jira", "name": "merico (recorded)", "flavour": "cloud", "base_url": base,
+        .json(
+            &json!({"kind": "jira", "name": "merico (recorded)", "flavour": "cloud", "base_url": base,
                       "username": "replay@example.com", "secret": "recorded",
-                      "settings": {"projects": ["EE", "K5"]}}))
+                      "settings": {"projects": ["EE", "K5"]}}),
+        )
         .send()
         .await
         .unwrap();
@@ -177,7 +191,11 @@ async fn recorded_jira_gives_devlakes_lead_times_and_status_history(db: Db) {
     for (key, minutes) in &expected {
         let i = by_key[key.as_str()];
         let resolved = i.resolved.unwrap_or_else(|| panic!("{key} resolved"));
-        assert_eq!((resolved - i.created).num_minutes(), *minutes, "{key} lead time (minutes)");
+        assert_eq!(
+            (resolved - i.created).num_minutes(),
+            *minutes,
+            "{key} lead time (minutes)"
+        );
     }
 
     // The stored status history is the recorded one, change for change.
@@ -205,11 +223,7 @@ async fn recorded_jira_gives_devlakes_lead_times_and_status_history(db: Db) {
         .statuses
         .iter()
         .map(|s| {
-            let c = match s["statusCategory"]["key"].as_str().unwrap() {
-                "done" => "DONE",
-                "indeterminate" => "IN_PROGRESS",
-                _ => "TO_DO",
-            };
+            let c = jira_category(s["statusCategory"]["key"].as_str().unwrap());
             (s["name"].as_str().unwrap().to_lowercase(), c.to_string())
         })
         .collect();
@@ -221,8 +235,24 @@ async fn recorded_jira_gives_devlakes_lead_times_and_status_history(db: Db) {
         let flow = flows.iter().find(|f| f.issue_id == row.id).unwrap();
         let created = at(&issue["fields"]["created"]);
         let moves = recorded_moves(issue);
-        let initial = moves.first().and_then(|m| m.1.clone()).unwrap_or_else(|| row.status_name.clone());
-        let cat = |s: &str| category[&s.to_lowercase()].clone();
+        let initial = moves
+            .first()
+            .and_then(|m| m.1.clone())
+            .unwrap_or_else(|| row.status_name.clone());
+        // A status Jira no longer lists (deleted since: "Resolved", "Inbox" here) has no known
+        // category and counts as TO_DO, as documented.
+        // The issue's current status takes the category the issue itself reports (EE-1 says
+        // "new" for a status the status list files under done).
+        let current = &issue["fields"]["status"];
+        let cat = |s: &str| {
+            if current["name"].as_str().is_some_and(|n| n.eq_ignore_ascii_case(s)) {
+                return jira_category(current["statusCategory"]["key"].as_str().unwrap()).to_string();
+            }
+            category
+                .get(&s.to_lowercase())
+                .cloned()
+                .unwrap_or_else(|| "TO_DO".to_string())
+        };
         let mut hours: BTreeMap<String, f64> = BTreeMap::new();
         let (mut here, mut since) = (cat(&initial), created);
         let mut done_at = (here == "DONE").then_some(created);
@@ -239,15 +269,56 @@ async fn recorded_jira_gives_devlakes_lead_times_and_status_history(db: Db) {
             let got = stored.get(&format!("(unmapped {c})")).copied().unwrap_or(0.0);
             assert!((got - h).abs() < 1e-6, "{key} hours in {c}: {got} vs {h}");
         }
-        assert_eq!(flow.current_category.as_deref(), Some(here.as_str()), "{key} current category");
+        assert_eq!(
+            flow.current_category.as_deref(),
+            Some(here.as_str()),
+            "{key} current category"
+        );
         if let (Some(d), Some(minutes)) = (done_at, expected.get(key))
             && (d - created).num_minutes() == *minutes
         {
             agree_with_resolution += 1;
         }
     }
-    // Our flow lead time ends at the first DONE entry, DevLake's at the resolution date; on this
-    // data the two agree for most issues (Jira sets the resolution on the move to done).
-    assert!(agree_with_resolution >= 20, "{agree_with_resolution} of 30 agree");
+    // Our flow lead time ends at the first DONE entry, DevLake's at the resolution date. Here
+    // most issues were resolved by a move to "Resolved", a status this Jira no longer lists: with
+    // no mapping it has no category and counts as TO_DO, so only 6 of 30 agree.
+    assert_eq!(agree_with_resolution, 6, "flow lead time equal to DevLake's");
+
+    // Mapping "Resolved" to a DONE step (as the default flow does) applies without a new sync,
+    // and then the two lead times agree for 15 of 30 issues (the other 15 first entered a done
+    // status at another moment than their resolution date; a different definition, not a defect).
+    let done_step = flow_steps::Entity::find()
+        .filter(flow_steps::Column::Category.eq("DONE"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("a DONE step");
+    let now = Utc::now();
+    status_mappings::ActiveModel {
+        status_from: Set("resolved".into()),
+        flow_step_id: Set(done_step.id),
+        issue_type_mapping_id: Set(None),
+        active: Set(true),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    pulse_etl::db::analytics::refresh(&app.db).await.unwrap();
+    let flows = issue_flow_times::Entity::find().all(&app.db).await.unwrap();
+    let agree = expected
+        .iter()
+        .filter(|(key, minutes)| {
+            let row = by_key[key.as_str()];
+            let flow = flows.iter().find(|f| f.issue_id == row.id).unwrap();
+            flow.done_at
+                .is_some_and(|d| (d - row.created).num_minutes() == **minutes)
+        })
+        .count();
+    eprintln!("with \"Resolved\" mapped: flow lead time equals DevLake's for {agree} of 30 issues");
+    assert_eq!(agree, 15, "flow lead time equal to DevLake's with \"Resolved\" mapped");
 }
 db_test!(recorded_jira_gives_devlakes_lead_times_and_status_history);
