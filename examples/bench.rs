@@ -4,7 +4,8 @@
 //!
 //! Usage: `bench [--issues N] [--prs N] [--quick] [--db sqlite|postgres] [--no-service] [--keep-db]`
 //! (defaults: 100,000 issues, 20,000 PRs, both databases, the service rows too; `--keep-db`
-//! leaves the synced databases in place and prints their URLs, for profiling).
+//! leaves the synced databases in place and prints their URLs, for profiling; `--pages URL KEY`
+//! times only the analytics pages against such a database).
 #![allow(clippy::unwrap_used)]
 
 use std::io::{BufRead, BufReader};
@@ -35,7 +36,15 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let rows = rt.block_on(run(issues, prs, quick));
+    // `--pages URL KEY`: only the analytics page timings, against a database kept by `--keep-db`.
+    let pages = args
+        .iter()
+        .position(|a| a == "--pages")
+        .map(|i| (args[i + 1].clone(), args[i + 2].clone()));
+    let rows = match pages {
+        Some((url, key)) => rt.block_on(pages_only(&url, &key)),
+        None => rt.block_on(run(issues, prs, quick)),
+    };
     println!("\n| measurement | result | target |\n|---|---|---|");
     for Row(what, result, target) in rows {
         println!("| {what} | {result} | {target} |");
@@ -169,6 +178,19 @@ async fn run(issues: usize, prs: usize, quick: bool) -> Vec<Row> {
         rows.extend(live_service(if quick { 500 } else { 2_000 }));
         rows.extend(service_start().await);
     }
+    rows
+}
+
+async fn pages_only(url: &str, key: &str) -> Vec<Row> {
+    let (mut sim, urls) = start_sim(&SizeOptions::small());
+    let db = if url.starts_with("sqlite") {
+        "sqlite"
+    } else {
+        "postgres"
+    };
+    let rows = analytics_pages(url, db, key, &urls).await;
+    let _ = sim.kill();
+    let _ = sim.wait();
     rows
 }
 

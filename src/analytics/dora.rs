@@ -135,6 +135,9 @@ fn no_incidents() -> Missing {
     )
 }
 
+/// Largest drill-down list shown; the numbers and the API count all.
+const DRILL_DOWN_ROWS: usize = 200;
+
 pub async fn report(db: &DatabaseConnection, cache: &Cache, filters: Filters) -> Result<DoraReport, DbErr> {
     let freshness = db::analytics::ensure_fresh(db).await?;
     let repo_choices = db::analytics::repository_choices(db).await?;
@@ -222,6 +225,10 @@ async fn drill_down(
     }
     let issue_ids: Vec<i64> = linked.values().flatten().copied().collect();
     let labels = db::analytics::issue_labels(db, &issue_ids).await?;
+    let mut shipped: std::collections::HashMap<i64, usize> = Default::default();
+    for d in prs.iter().filter_map(|p| p.deployment_id) {
+        *shipped.entry(d).or_default() += 1;
+    }
     let mut out: Vec<DeploymentRow> = rows
         .iter()
         .filter_map(|d| d.finished_at.filter(|at| w.contains(*at)).map(|at| (d, at)))
@@ -233,7 +240,7 @@ async fn drill_down(
                 .map_or_else(|| format!("#{}", d.repository_id), |r| r.1.clone()),
             environment: d.environment.clone(),
             deployed_at: at,
-            pull_requests: prs.iter().filter(|p| p.deployment_id == Some(d.id)).count(),
+            pull_requests: shipped.get(&d.id).copied().unwrap_or(0),
             incidents: linked
                 .get(&d.id)
                 .map(|l| {
@@ -245,6 +252,7 @@ async fn drill_down(
         })
         .collect();
     out.sort_by_key(|r| std::cmp::Reverse(r.deployed_at));
+    out.truncate(DRILL_DOWN_ROWS);
     Ok(out)
 }
 

@@ -215,12 +215,23 @@ pub async fn report(db: &DatabaseConnection, cache: &Cache, filters: Filters) ->
     }
     let now = Utc::now();
     let w = filters.window;
-    let current = numbers(&counted, &w, &order, now);
-    let previous = numbers(&counted, &w.previous(), &order, now);
-    let trend = w.buckets().iter().map(|b| numbers(&counted, b, &order, now)).collect();
+    let buckets = w.buckets();
+    // Issues completed in the window, the previous period or a trend bucket: what the numbers read.
+    let earliest = buckets.iter().map(Window::start).chain([w.previous().start()]).min();
+    let completed: Vec<&FlowFacts> = counted
+        .iter()
+        .copied()
+        .filter(|i| {
+            i.done_at
+                .is_some_and(|d| d < w.end() && earliest.is_none_or(|e| d >= e))
+        })
+        .collect();
+    let current = numbers(&completed, &w, &order, now);
+    let previous = numbers(&completed, &w.previous(), &order, now);
+    let trend = buckets.iter().map(|b| numbers(&completed, b, &order, now)).collect();
     let breakdown = |label: &dyn Fn(&FlowFacts) -> Option<String>| {
         let mut groups: BTreeMap<String, Vec<&FlowFacts>> = BTreeMap::new();
-        for i in counted.iter().filter(|i| i.done_at.is_some_and(|d| w.contains(d))) {
+        for i in completed.iter().filter(|i| i.done_at.is_some_and(|d| w.contains(d))) {
             if let Some(l) = label(i) {
                 groups.entry(l).or_default().push(i);
             }
@@ -271,7 +282,7 @@ pub async fn report(db: &DatabaseConnection, cache: &Cache, filters: Filters) ->
             )
         }
     });
-    let mut done: Vec<_> = counted
+    let mut done: Vec<_> = completed
         .iter()
         .filter(|i| i.done_at.is_some_and(|d| w.contains(d)))
         .collect();

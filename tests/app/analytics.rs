@@ -206,6 +206,12 @@ async fn pages_show_the_numbers_charts_tables_and_drill_downs_to_a_viewer(db: Db
         Some("36.0 h")
     );
     assert_eq!(count(&flow, "#issues tr[data-issue]"), 2);
+    // Drill-downs link out: each issue to its Jira page, each PR to GitHub.
+    let link = select_attr(&flow, "#issues tr[data-issue] a", "href").unwrap();
+    assert!(link.contains("/browse/DEV-"), "{link}");
+    let pr_link = select_attr(&prs, "#pull-requests tr[data-pr] a", "href").unwrap();
+    assert!(pr_link.contains("/acme/") && pr_link.contains("/pull/"), "{pr_link}");
+    assert_eq!(count(&flow, "#project-table tr[data-group='DEV']"), 1);
     assert_eq!(count(&flow, "#step-table tr[data-step='In Progress']"), 1);
     assert!(flow.contains("3 issues are left out"));
 }
@@ -257,6 +263,8 @@ async fn no_rebuild_while_a_sync_runs(db: Db) {
     let set_status = |status: &'static str| {
         jobs::Entity::update_many()
             .col_expr(jobs::Column::Status, sea_orm::sea_query::Expr::value(status))
+            // A live heartbeat, so the orchestrator does not reap the pretend run.
+            .col_expr(jobs::Column::HeartbeatAt, sea_orm::sea_query::Expr::value(chrono::Utc::now()))
             .filter(jobs::Column::JobType.eq("jira_sync"))
             .exec(&app.db)
     };
