@@ -264,7 +264,10 @@ async fn no_rebuild_while_a_sync_runs(db: Db) {
         jobs::Entity::update_many()
             .col_expr(jobs::Column::Status, sea_orm::sea_query::Expr::value(status))
             // A live heartbeat, so the orchestrator does not reap the pretend run.
-            .col_expr(jobs::Column::HeartbeatAt, sea_orm::sea_query::Expr::value(chrono::Utc::now()))
+            .col_expr(
+                jobs::Column::HeartbeatAt,
+                sea_orm::sea_query::Expr::value(chrono::Utc::now()),
+            )
             .filter(jobs::Column::JobType.eq("jira_sync"))
             .exec(&app.db)
     };
