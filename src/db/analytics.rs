@@ -34,10 +34,20 @@ const SOURCES_VERSION: &str = "sources";
 /// when an integration and its data are deleted. Cheap, unlike comparing the source tables, which
 /// cost every analytics view about 400 ms at 100k issues (a scan of 1M transitions).
 pub async fn sources_changed(db: &impl ConnectionTrait) -> Result<(), DbErr> {
-    let now = Utc::now();
+    let version = uuid::Uuid::new_v4().simple().to_string();
+    set_refresh_row(db, SOURCES_VERSION, &version, Utc::now()).await
+}
+
+/// Writes the `analytics_refresh` row `name` (created if missing).
+async fn set_refresh_row(
+    db: &impl ConnectionTrait,
+    name: &str,
+    fingerprint: &str,
+    now: DateTime<Utc>,
+) -> Result<(), DbErr> {
     analytics_refresh::Entity::insert(analytics_refresh::ActiveModel {
-        name: Set(SOURCES_VERSION.into()),
-        fingerprint: Set(uuid::Uuid::new_v4().simple().to_string()),
+        name: Set(name.into()),
+        fingerprint: Set(fingerprint.into()),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -138,23 +148,7 @@ async fn rebuild(db: &DatabaseConnection, fingerprint: &str) -> Result<DateTime<
     let prs = precompute::pull_requests(&tx).await?;
     let issues = precompute::issues(&tx, Utc::now()).await?;
     let now = Utc::now();
-    analytics_refresh::Entity::insert(analytics_refresh::ActiveModel {
-        name: Set(PRECOMPUTE.into()),
-        fingerprint: Set(fingerprint.into()),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    })
-    .on_conflict(
-        OnConflict::column(analytics_refresh::Column::Name)
-            .update_columns([
-                analytics_refresh::Column::Fingerprint,
-                analytics_refresh::Column::UpdatedAt,
-            ])
-            .to_owned(),
-    )
-    .exec(&tx)
-    .await?;
+    set_refresh_row(&tx, PRECOMPUTE, fingerprint, now).await?;
     tx.commit().await?;
     tracing::info!(
         prs,
