@@ -162,6 +162,9 @@ pub async fn heartbeat(db: &impl ConnectionTrait, job_type: &str, owner: &str) -
 pub enum Stale<'a> {
     /// Heartbeat older than the job lease (a crashed or killed process).
     HeartbeatOlderThan(chrono::Duration),
+    /// The same, except the rows of `owner`: the caller's own job is alive even when the
+    /// database kept its heartbeats out for longer than the lease (locked or unreachable).
+    HeartbeatOlderThanExcept(chrono::Duration, &'a str),
     /// Run under another owner: this replica just took the leader lease over, so the previous
     /// leader's lease has expired and its job has stopped (or its writes are fenced off).
     NotOwnedBy(&'a str),
@@ -174,6 +177,14 @@ pub async fn reap_stale(db: &impl ConnectionTrait, which: Stale<'_>) -> Result<V
         Stale::HeartbeatOlderThan(lease) => jobs::Column::HeartbeatAt
             .is_null()
             .or(jobs::Column::HeartbeatAt.lt(Utc::now() - lease)),
+        Stale::HeartbeatOlderThanExcept(lease, owner) => jobs::Column::HeartbeatAt
+            .is_null()
+            .or(jobs::Column::HeartbeatAt.lt(Utc::now() - lease))
+            .and(
+                jobs::Column::LeaseOwner
+                    .is_null()
+                    .or(jobs::Column::LeaseOwner.ne(owner)),
+            ),
         Stale::NotOwnedBy(owner) => jobs::Column::LeaseOwner
             .is_null()
             .or(jobs::Column::LeaseOwner.ne(owner)),

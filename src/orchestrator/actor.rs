@@ -33,6 +33,14 @@ struct Running {
     lost: bool,
 }
 
+/// A run that ended while the database could not take its outcome (it failed *because* the
+/// database went away, say). Recorded as soon as the database answers again, before the reaper
+/// looks for stale jobs: it would call the run "stopped unexpectedly" and lose why it ended.
+struct Unrecorded {
+    running: Running,
+    outcome: Outcome,
+}
+
 pub struct Actor {
     deps: JobDeps,
     owner: String,
@@ -44,6 +52,8 @@ pub struct Actor {
     tx: mpsc::Sender<Command>,
     events: broadcast::Sender<Event>,
     running: Option<Running>,
+    /// The outcome of a finished run still to be written (see [`Unrecorded`]).
+    unrecorded: Option<Unrecorded>,
     /// Why each PENDING job was queued (schedule, retry, manual).
     triggers: HashMap<JobType, &'static str>,
     shutting_down: bool,
@@ -80,6 +90,7 @@ impl Actor {
             tx,
             events,
             running: None,
+            unrecorded: None,
             triggers: HashMap::new(),
             shutting_down: false,
         }
@@ -158,8 +169,8 @@ impl Actor {
                 let _ = done.send(());
             }
             Command::Finished { job, run_id, outcome } => {
-                if let Err(e) = self.finished(job, run_id, outcome).await {
-                    tracing::error!(error = %e, "orchestrator: could not record a finished run");
+                if let Some(running) = self.running.take_if(|r| r.job == job && r.run_id == run_id) {
+                    self.record_or_keep(Unrecorded { running, outcome }).await;
                 }
                 let r = self.dispatch().await;
                 self.log_err(r);
@@ -232,9 +243,25 @@ impl Actor {
         Ok(())
     }
 
+    /// Writes a finished run's outcome; if the database does not take it, keeps it for the
+    /// next tick.
+    async fn record_or_keep(&mut self, u: Unrecorded) {
+        match self.finished(&u.running, u.outcome.clone()).await {
+            Ok(()) => {}
+            Err(e) => {
+                tracing::error!(
+                    job = u.running.job.as_str(),
+                    error = %e,
+                    "orchestrator: could not record a finished run; retrying until the database answers"
+                );
+                self.unrecorded = Some(u);
+            }
+        }
+    }
+
     /// How long until something is due (heartbeat while running, next run, next retry).
     async fn next_wake(&self) -> std::time::Duration {
-        if self.running.is_some() {
+        if self.running.is_some() || self.unrecorded.is_some() {
             return HEARTBEAT;
         }
         if !self.leading {
@@ -270,6 +297,12 @@ impl Actor {
     }
 
     async fn tick(&mut self) {
+        if let Some(u) = self.unrecorded.take() {
+            self.record_or_keep(u).await;
+            if self.unrecorded.is_some() {
+                return;
+            }
+        }
         if let Some(r) = &mut self.running {
             let (progress, message) = r.progress.lock().map(|p| p.clone()).unwrap_or_default();
             let job = r.job.as_str();
@@ -292,12 +325,15 @@ impl Actor {
         }
         let r = self.take_commands().await;
         self.log_err(r);
-        match db::jobs::reap_stale(
-            &self.deps.db,
-            db::jobs::Stale::HeartbeatOlderThan(chrono::Duration::from_std(self.lease).unwrap_or_default()),
-        )
-        .await
-        {
+        let lease = chrono::Duration::from_std(self.lease).unwrap_or_default();
+        // Never our own running job: its heartbeats may have failed while the database was
+        // locked or away, but it is alive and records its own outcome.
+        let stale = if self.running.is_some() {
+            db::jobs::Stale::HeartbeatOlderThanExcept(lease, &self.owner)
+        } else {
+            db::jobs::Stale::HeartbeatOlderThan(lease)
+        };
+        match db::jobs::reap_stale(&self.deps.db, stale).await {
             Ok(reaped) => {
                 for job in reaped.iter().filter_map(|j| JobType::parse(j)) {
                     self.publish_job(job).await;
@@ -378,7 +414,7 @@ impl Actor {
 
     /// Starts the first PENDING job (Jira before GitHub) if nothing runs.
     async fn dispatch(&mut self) -> Result<(), DbErr> {
-        if self.running.is_some() || self.shutting_down || !self.leading {
+        if self.running.is_some() || self.unrecorded.is_some() || self.shutting_down || !self.leading {
             return Ok(());
         }
         for row in db::jobs::all(&self.deps.db).await? {
@@ -449,10 +485,8 @@ impl Actor {
         Ok(true)
     }
 
-    async fn finished(&mut self, job: JobType, run_id: i64, outcome: Outcome) -> Result<(), DbErr> {
-        let Some(running) = self.running.take_if(|r| r.run_id == run_id) else {
-            return Ok(());
-        };
+    async fn finished(&mut self, running: &Running, outcome: Outcome) -> Result<(), DbErr> {
+        let (job, run_id) = (running.job, running.run_id);
         // A run that lost its lease fails on fenced writes or a terminated connection: it was
         // interrupted, whatever error it ended with.
         let outcome = match outcome {

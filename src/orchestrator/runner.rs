@@ -21,7 +21,7 @@ pub struct JobDeps {
     pub outbound: Outbound,
 }
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub enum Outcome {
     Success,
     Failed(String),
