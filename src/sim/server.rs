@@ -58,10 +58,32 @@ pub struct SimUrls {
 #[derive(Default)]
 pub struct Stats(pub Mutex<BTreeMap<String, BTreeMap<String, u64>>>);
 
+impl Stats {
+    /// Requests answered so far on routes whose pattern contains `prefix` (e.g. `/jira-cloud`).
+    pub fn served(&self, prefix: &str) -> u64 {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.iter()
+            .filter(|(route, _)| route.contains(prefix))
+            .flat_map(|(_, by_status)| by_status.values())
+            .sum()
+    }
+
+    /// Of those, the ones answered with `status` (e.g. `"429"`).
+    pub fn served_with(&self, prefix: &str, status: &str) -> u64 {
+        let map = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        map.iter()
+            .filter(|(route, _)| route.contains(prefix))
+            .filter_map(|(_, by_status)| by_status.get(status))
+            .sum()
+    }
+}
+
 pub struct SimHandle {
     pub urls: SimUrls,
     pub backend: web::Data<BackendState>,
     pub state: web::Data<SimState>,
+    /// Requests served so far (what `GET {admin}/sim/stats` reports), for in-process tests.
+    pub stats: web::Data<Stats>,
     server: ServerHandle,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -122,6 +144,7 @@ pub fn start(opts: SimOptions) -> std::io::Result<SimHandle> {
         },
         backend,
         state,
+        stats,
         server: handle,
         task,
     })

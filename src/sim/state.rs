@@ -29,6 +29,9 @@ pub struct SimConfig {
     pub slow_body_ms: u64,
     /// Every upstream request in this window is answered 503.
     pub outage: Option<Outage>,
+    /// Recurring 429 storms: every upstream request in a storm is refused with `Retry-After: 1`,
+    /// so a client that honours it meets several 429s in a row.
+    pub rate_limit_storms: Option<Storms>,
     /// Jira burst limit: requests per second per token (none = unlimited).
     pub jira_burst_per_second: Option<u32>,
     /// GitHub REST primary budget per token per hour (github.com default 5,000).
@@ -43,6 +46,20 @@ pub struct SimConfig {
     pub jira_cloud_changelog_cap: usize,
     /// Largest page the Jira search endpoints return, whatever `maxResults` asks.
     pub jira_max_results: usize,
+}
+
+/// A storm of `length_ms` starts every `every_ms`, counted from the simulator's start.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct Storms {
+    pub every_ms: u64,
+    pub length_ms: u64,
+}
+
+impl Storms {
+    /// Whether `since_start` falls inside a storm.
+    pub fn raging(&self, since_start: Duration) -> bool {
+        self.every_ms > 0 && (since_start.as_millis() as u64) % self.every_ms < self.length_ms
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -61,6 +78,7 @@ impl Default for SimConfig {
             reset_rate: 0.0,
             slow_body_ms: 0,
             outage: None,
+            rate_limit_storms: None,
             jira_burst_per_second: None,
             github_rest_budget: 5_000,
             github_graphql_budget: 5_000,
@@ -112,6 +130,8 @@ pub struct Window {
 
 pub struct SimState {
     pub seed: u64,
+    /// When the simulator started (storms are timed from it).
+    pub started: Instant,
     data: RwLock<Dataset>,
     config: RwLock<SimConfig>,
     dice: Mutex<StdRng>,
@@ -122,6 +142,7 @@ impl SimState {
     pub fn new(seed: u64, data: Dataset, config: SimConfig) -> Self {
         Self {
             seed,
+            started: Instant::now(),
             data: RwLock::new(data),
             config: RwLock::new(config),
             dice: Mutex::new(StdRng::seed_from_u64(seed ^ 0x5eed_fa17)),

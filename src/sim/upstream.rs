@@ -42,6 +42,9 @@ pub async fn guard(req: ServiceRequest, next: Next<BoxBody>) -> Result<ServiceRe
             return Ok(req.into_response(server_error(upstream, StatusCode::SERVICE_UNAVAILABLE)));
         }
     }
+    if cfg.rate_limit_storms.is_some_and(|s| s.raging(state.started.elapsed())) {
+        return Ok(req.into_response(storm(upstream)));
+    }
     if cfg.fault_rate > 0.0 && state.roll() < cfg.fault_rate {
         return Ok(req.into_response(injected_fault(&state, upstream)));
     }
@@ -178,6 +181,18 @@ fn injected_fault(state: &SimState, upstream: Upstream) -> HttpResponse {
             upstream,
             StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
         ),
+    }
+}
+
+/// A request in a 429 storm: Jira's burst-limit answer, GitHub's secondary limit as a 429;
+/// both ask to wait one second.
+fn storm(upstream: Upstream) -> HttpResponse {
+    if upstream.is_github() {
+        let mut res = github_secondary_limit(1);
+        *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+        res
+    } else {
+        jira_rate_limited(upstream, 10, 1)
     }
 }
 

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use pulse_etl::sim::server::{self, SimHandle, SimOptions};
-use pulse_etl::sim::state::{Outage, SimConfig};
+use pulse_etl::sim::state::{Outage, SimConfig, Storms};
 
 fn start(config: SimConfig, seed: u64) -> SimHandle {
     let _ = rustls::crypto::ring::default_provider().install_default();
@@ -143,6 +143,37 @@ async fn github_secondary_limits_say_so_with_retry_after() {
     assert_eq!(header(&res, "retry-after").as_deref(), Some("60"));
     let body: serde_json::Value = res.json().await.unwrap();
     assert!(body["message"].as_str().unwrap().contains("secondary rate limit"));
+}
+
+#[tokio::test]
+async fn rate_limit_storms_answer_429_in_a_row_with_retry_after_then_pass() {
+    let sim = start(
+        SimConfig {
+            rate_limit_storms: Some(Storms {
+                every_ms: 1_500,
+                length_ms: 1_000,
+            }),
+            ..SimConfig::default()
+        },
+        1,
+    );
+    // Inside the first storm (it starts with the simulator): every request, several in a row.
+    for _ in 0..3 {
+        let res = jira_cloud(&sim, "myself").send().await.unwrap();
+        assert_eq!(res.status(), 429);
+        assert_eq!(header(&res, "retry-after").as_deref(), Some("1"));
+        assert_eq!(header(&res, "ratelimit-reason").as_deref(), Some("jira-burst-based"));
+        let res = github(&sim, "user").send().await.unwrap();
+        assert_eq!(res.status(), 429);
+        assert_eq!(header(&res, "retry-after").as_deref(), Some("1"));
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert!(body["message"].as_str().unwrap().contains("secondary rate limit"));
+    }
+    // Between storms requests pass.
+    let calm = sim.state.started + Duration::from_millis(1_200);
+    tokio::time::sleep_until(calm.into()).await;
+    assert_eq!(jira_cloud(&sim, "myself").send().await.unwrap().status(), 200);
+    assert_eq!(github(&sim, "user").send().await.unwrap().status(), 200);
 }
 
 async fn fault_sequence(seed: u64) -> Vec<u16> {
