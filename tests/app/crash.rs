@@ -24,12 +24,19 @@ pub struct Serve {
 
 impl Serve {
     pub async fn start(database_url: &str, encryption_key: &str, sim: &SimHandle) -> Self {
+        Self::start_with(database_url, encryption_key, sim, &[]).await
+    }
+
+    /// [`Serve::start`] with more (or overridden) environment variables.
+    pub async fn start_with(database_url: &str, encryption_key: &str, sim: &SimHandle, env: &[(&str, &str)]) -> Self {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
-        let child = Self::command(database_url, encryption_key, sim)
+        let mut cmd = Self::command(database_url, encryption_key, sim);
+        cmd.envs(env.iter().copied());
+        let child = cmd
             .env("BIND_ADDRESS", format!("127.0.0.1:{port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
@@ -100,6 +107,20 @@ impl Serve {
     }
 }
 
+/// A Backend Service token for the demo admin, for Bearer API calls.
+pub async fn admin_token(sim: &SimHandle) -> String {
+    let token: Value = reqwest::Client::new()
+        .post(format!("{}/api/v1/auth/login", sim.urls.backend))
+        .json(&json!({"email": "admin@example.com", "password": "pulse-admin"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    token["token"].as_str().unwrap().to_string()
+}
+
 pub async fn job(db: &DatabaseConnection, name: &str) -> jobs::Model {
     jobs::Entity::find()
         .filter(jobs::Column::JobType.eq(name))
@@ -121,16 +142,7 @@ async fn sigkill_mid_jira_sync_then_restart_completes_with_identical_rows(db: Db
     let dir = tempfile::tempdir().unwrap();
     let database_url = fresh_database(db, &dir).await;
     let key = random_key(32);
-    let token: Value = reqwest::Client::new()
-        .post(format!("{}/api/v1/auth/login", sim.urls.backend))
-        .json(&json!({"email": "admin@example.com", "password": "pulse-admin"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let token = token["token"].as_str().unwrap().to_string();
+    let token = admin_token(&sim).await;
 
     let first = Serve::start(&database_url, &key, &sim).await;
     let conn = pulse_etl::db::connect(&database_url).await.unwrap();

@@ -2,7 +2,7 @@
 //! resumable after a spent rate limit, a stop or a pause, tolerant of faults.
 
 mod proxy;
-mod truth;
+pub mod truth;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -14,9 +14,10 @@ use entity::repositories;
 use pulse_etl::domain::integration::glob_match;
 use pulse_etl::integrations::control::{Interrupted, RunContext, RunControl};
 use pulse_etl::integrations::github::sync::{self, Deps, SyncError};
+use pulse_etl::sim::SimHandle;
 use pulse_etl::sim::generate::SizeOptions;
 use pulse_etl::sim::model::GhPull;
-use pulse_etl::sim::state::SimConfig;
+use pulse_etl::sim::state::{SimConfig, Storms};
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 use serde_json::{Value, json};
 
@@ -31,7 +32,11 @@ use crate::helpers::{Db, Options, TestApp, spawn_app, spawn_app_with};
 
 /// The non-archived repositories (an organisation sync's selection) and the archived one.
 fn repo_names(app: &TestApp) -> (Vec<String>, Vec<String>) {
-    let data = app.sim.as_ref().unwrap().state.data();
+    repo_names_of(app.sim.as_ref().unwrap())
+}
+
+fn repo_names_of(sim: &SimHandle) -> (Vec<String>, Vec<String>) {
+    let data = sim.state.data();
     let names = |archived: bool| {
         data.github
             .repos
@@ -58,12 +63,14 @@ async fn post_integration(app: &TestApp, body: Value) -> i64 {
 }
 
 /// A Jira integration naming the dataset's projects: pull requests link to their keys.
-async fn add_jira_projects(app: &TestApp) {
-    let sim = app.sim.as_ref().unwrap();
+pub fn jira_projects_body(sim: &SimHandle) -> Value {
     let projects: Vec<String> = sim.state.data().jira.projects.iter().map(|p| p.key.clone()).collect();
-    let body = json!({"kind": "jira", "name": "Jira", "flavour": "cloud", "base_url": sim.urls.jira_cloud,
-                      "username": "sim@example.com", "secret": "sim-token", "settings": {"projects": projects}});
-    post_integration(app, body).await;
+    json!({"kind": "jira", "name": "Jira", "flavour": "cloud", "base_url": sim.urls.jira_cloud,
+           "username": "sim@example.com", "secret": "sim-token", "settings": {"projects": projects}})
+}
+
+async fn add_jira_projects(app: &TestApp) {
+    post_integration(app, jira_projects_body(app.sim.as_ref().unwrap())).await;
 }
 
 /// A GitHub integration over the organisation, plus the archived repository by name (listed
@@ -74,17 +81,21 @@ async fn add_github(app: &TestApp, flavour: &str, source: &str) -> (i64, Setup) 
 
 async fn add_github_at(app: &TestApp, flavour: &str, source: &str, base_url: Option<String>) -> (i64, Setup) {
     add_jira_projects(app).await;
-    let sim = app.sim.as_ref().unwrap();
+    let (body, setup) = github_body(app.sim.as_ref().unwrap(), flavour, source, base_url);
+    (post_integration(app, body).await, setup)
+}
+
+/// The body creating that GitHub integration, and what it selects.
+pub fn github_body(sim: &SimHandle, flavour: &str, source: &str, base_url: Option<String>) -> (Value, Setup) {
     let url = base_url.unwrap_or_else(|| match flavour {
         "enterprise" => sim.urls.github_enterprise.clone(),
         _ => sim.urls.github.clone(),
     });
-    let (active, archived) = repo_names(app);
+    let (active, archived) = repo_names_of(sim);
     let body = json!({"kind": "github", "name": format!("GitHub {flavour}"), "flavour": flavour, "base_url": url,
                       "secret": "sim-github-token",
                       "settings": {"organization": "acme", "repositories": archived,
                                    "deployment_source": {"kind": source}}});
-    let id = post_integration(app, body).await;
     let pattern = match source {
         "deployments" => "prod*",
         "workflow_runs" => "*deploy*",
@@ -92,7 +103,7 @@ async fn add_github_at(app: &TestApp, flavour: &str, source: &str, base_url: Opt
     };
     let repos = archived.iter().chain(&active).cloned().collect();
     (
-        id,
+        body,
         Setup {
             repos,
             source: source.into(),
@@ -391,6 +402,50 @@ async fn faults_and_malformed_bodies_lose_nothing(db: Db) {
     assert_equals_ground_truth(&app, &setup).await;
 }
 db_test!(faults_and_malformed_bodies_lose_nothing);
+
+/// The fault mix with 429 storms: 5 % 5xx/429, 3 % malformed bodies, 2 % connection
+/// resets, and every 2.5 s a storm of 1.3 s in which every request (REST and GraphQL) is
+/// answered 429 with `Retry-After: 1` (a request in its first 0.3 s meets two 429s in a row; a run longer
+/// than 1.2 s meets a storm). Either the run completes or it fails and the next one does; the
+/// final rows are the simulator's.
+async fn a_fault_mix_with_429_storms_loses_nothing(db: Db) {
+    let app = spawn_app(db).await;
+    let (_, setup) = add_github(&app, "github", "deployments").await;
+    set_sim(
+        &app,
+        SimConfig {
+            latency_ms: 60,
+            fault_rate: 0.05,
+            malformed_rate: 0.03,
+            reset_rate: 0.02,
+            rate_limit_storms: Some(Storms {
+                every_ms: 2_500,
+                length_ms: 1_300,
+            }),
+            ..SimConfig::default()
+        },
+    );
+    let mut outcomes = Vec::new();
+    let mut waited_ms = 0;
+    for _ in 0..6 {
+        let ctx = RunContext::detached();
+        let result = run_sync(&app, &ctx).await;
+        waited_ms += ctx.stats.waited_ms();
+        outcomes.push(result.as_ref().map(|_| ()).map_err(|e| e.to_string()));
+        if result.is_ok() {
+            break;
+        }
+    }
+    let sim = app.sim.as_ref().unwrap();
+    let limited = sim.stats.served_with("/github", "429");
+    println!("GitHub fault mix on {db:?}: runs {outcomes:?}; {limited} answers 429, {waited_ms} ms waited");
+    assert!(outcomes.last().unwrap().is_ok(), "no run completed: {outcomes:?}");
+    assert!(limited >= 1, "a storm was met: {limited} answers 429");
+    assert!(waited_ms >= 1000, "Retry-After was honoured: waited {waited_ms} ms");
+    set_sim(&app, SimConfig::default());
+    assert_equals_ground_truth(&app, &setup).await;
+}
+db_test!(a_fault_mix_with_429_storms_loses_nothing);
 
 async fn a_stopped_sync_leaves_no_partial_pull_request_and_a_rerun_completes(db: Db) {
     let app = spawn_bigger(db).await;

@@ -7,7 +7,7 @@ use entity::{jira_issues, jira_status_transitions};
 use pulse_etl::integrations::control::{Interrupted, RunContext, RunControl};
 use pulse_etl::integrations::jira::sync::{self, Deps};
 use pulse_etl::sim::model::{Dataset, STORY_POINTS_FIELD};
-use pulse_etl::sim::state::SimConfig;
+use pulse_etl::sim::state::{SimConfig, Storms};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 
@@ -139,6 +139,17 @@ pub async fn assert_matches_sim(sim: &pulse_etl::sim::SimHandle, db: &sea_orm::D
             "status history of {}",
             want_issues[id].key
         );
+    }
+}
+
+/// Whatever is stored is whole: every stored issue has exactly its true status history (a page
+/// is stored in one transaction, or not at all).
+pub async fn assert_no_partial_issue(sim: &pulse_etl::sim::SimHandle, db: &sea_orm::DatabaseConnection) {
+    let data = sim.state.data().clone();
+    let (_, want) = truth(&data);
+    let (_, got) = stored(db).await;
+    for (id, history) in &got {
+        assert_eq!(Some(history), want.get(id), "issue {id} stored with a partial history");
     }
 }
 
@@ -291,6 +302,51 @@ async fn faults_and_rate_limits_lose_nothing(db: Db) {
     assert_equals_ground_truth(&app).await;
 }
 db_test!(faults_and_rate_limits_lose_nothing);
+
+/// The issue's fault mix with 429 storms: 5 % 5xx/429, 3 % malformed bodies, 2 % connection
+/// resets, and every 2.5 s a storm of 1.3 s in which every request is answered 429
+/// with `Retry-After: 1` (a request in its first 0.3 s meets two 429s in a row; a run longer
+/// than 1.2 s meets a storm). Either the run completes or it fails and the next one does; the
+/// final rows are the simulator's.
+async fn a_fault_mix_with_429_storms_loses_nothing(db: Db) {
+    let app = spawn_app(db).await;
+    add_jira(&app, "cloud").await;
+    set_sim(
+        &app,
+        SimConfig {
+            latency_ms: 20,
+            jira_max_results: 20,
+            fault_rate: 0.05,
+            malformed_rate: 0.03,
+            reset_rate: 0.02,
+            rate_limit_storms: Some(Storms {
+                every_ms: 2_500,
+                length_ms: 1_300,
+            }),
+            ..SimConfig::default()
+        },
+    )
+    .await;
+    let mut outcomes = Vec::new();
+    let mut waited_ms = 0;
+    for _ in 0..6 {
+        let ctx = RunContext::detached();
+        let result = run_sync(&app, &ctx).await;
+        waited_ms += ctx.stats.waited_ms();
+        outcomes.push(result.as_ref().map(|_| ()).map_err(|e| e.to_string()));
+        if result.is_ok() {
+            break;
+        }
+    }
+    let limited = app.sim.as_ref().unwrap().stats.served_with("/jira-cloud", "429");
+    println!("Jira fault mix on {db:?}: runs {outcomes:?}; {limited} answers 429, {waited_ms} ms waited");
+    assert!(outcomes.last().unwrap().is_ok(), "no run completed: {outcomes:?}");
+    assert!(limited >= 1, "a storm was met: {limited} answers 429");
+    assert!(waited_ms >= 1000, "Retry-After was honoured: waited {waited_ms} ms");
+    set_sim(&app, SimConfig::default()).await;
+    assert_equals_ground_truth(&app).await;
+}
+db_test!(a_fault_mix_with_429_storms_loses_nothing);
 
 async fn a_stopped_sync_stores_no_partial_page_and_a_rerun_completes(db: Db) {
     let app = spawn_app(db).await;

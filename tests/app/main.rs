@@ -10,6 +10,7 @@ mod analytics;
 mod auth;
 mod config;
 mod crash;
+mod drills;
 mod flow;
 mod github_sync;
 mod health;

@@ -5,8 +5,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use entity::{deployments, pr_comments, pr_commits, pr_issue_links, pr_reviews, pull_requests, repositories};
 use pulse_etl::domain::integration::glob_match;
+use pulse_etl::sim::SimHandle;
 use pulse_etl::sim::model::{Dataset, GhPull, GhRepo, GhUser};
-use sea_orm::EntityTrait;
+use sea_orm::{DatabaseConnection, EntityTrait};
 
 use crate::helpers::TestApp;
 
@@ -316,8 +317,13 @@ pub fn truth(data: &Dataset, setup: &Setup) -> Facts {
 }
 
 pub async fn stored(app: &TestApp) -> Facts {
+    stored_in(&app.db).await
+}
+
+/// What the sync stored in `db`, failing on any row stored twice.
+pub async fn stored_in(db: &DatabaseConnection) -> Facts {
     let repos: BTreeMap<i64, String> = repositories::Entity::find()
-        .all(&app.db)
+        .all(db)
         .await
         .unwrap()
         .into_iter()
@@ -325,7 +331,7 @@ pub async fn stored(app: &TestApp) -> Facts {
         .collect();
     let mut f = Facts::default();
     let mut key_of: BTreeMap<i64, PrKey> = BTreeMap::new();
-    for p in pull_requests::Entity::find().all(&app.db).await.unwrap() {
+    for p in pull_requests::Entity::find().all(db).await.unwrap() {
         let key = (repos[&p.repository_id].clone(), p.number);
         key_of.insert(p.id, key.clone());
         let facts = PrFacts {
@@ -349,7 +355,7 @@ pub async fn stored(app: &TestApp) -> Facts {
         assert!(f.prs.insert(key.clone(), facts).is_none(), "{key:?} stored twice");
         f.nested.insert(key, Nested::default());
     }
-    for r in pr_reviews::Entity::find().all(&app.db).await.unwrap() {
+    for r in pr_reviews::Entity::find().all(db).await.unwrap() {
         let n = f.nested.get_mut(&key_of[&r.pull_request_id]).unwrap();
         let dup = n.reviews.insert(
             r.node_id.clone(),
@@ -357,21 +363,23 @@ pub async fn stored(app: &TestApp) -> Facts {
         );
         assert!(dup.is_none(), "review {} stored twice", r.node_id);
     }
-    for c in pr_commits::Entity::find().all(&app.db).await.unwrap() {
+    for c in pr_commits::Entity::find().all(db).await.unwrap() {
         let n = f.nested.get_mut(&key_of[&c.pull_request_id]).unwrap();
-        n.commits
-            .insert(c.sha, (c.message, c.authored_at.map(ms), c.author_login));
+        let dup = n
+            .commits
+            .insert(c.sha.clone(), (c.message, c.authored_at.map(ms), c.author_login));
+        assert!(dup.is_none(), "commit {} stored twice", c.sha);
     }
-    for c in pr_comments::Entity::find().all(&app.db).await.unwrap() {
+    for c in pr_comments::Entity::find().all(db).await.unwrap() {
         let n = f.nested.get_mut(&key_of[&c.pull_request_id]).unwrap();
         let dup = n.comments.insert(c.node_id.clone(), (c.kind, c.author, ms(c.created)));
         assert!(dup.is_none(), "comment {} stored twice", c.node_id);
     }
-    for l in pr_issue_links::Entity::find().all(&app.db).await.unwrap() {
+    for l in pr_issue_links::Entity::find().all(db).await.unwrap() {
         let n = f.nested.get_mut(&key_of[&l.pull_request_id]).unwrap();
         n.links.insert(l.issue_key, l.found_in);
     }
-    for d in deployments::Entity::find().all(&app.db).await.unwrap() {
+    for d in deployments::Entity::find().all(db).await.unwrap() {
         let key = (repos[&d.repository_id].clone(), d.source, d.external_id);
         let facts = DeployFacts {
             environment: d.environment,
@@ -388,9 +396,15 @@ pub async fn stored(app: &TestApp) -> Facts {
 }
 
 pub async fn assert_equals_ground_truth(app: &TestApp, setup: &Setup) {
-    let data = app.sim.as_ref().unwrap().state.data().clone();
+    assert_matches_sim(app.sim.as_ref().unwrap(), &app.db, setup).await;
+}
+
+/// The stored GitHub rows are exactly the simulator's pull requests (with their reviews,
+/// commits, comments and Jira links) and deployments, none twice.
+pub async fn assert_matches_sim(sim: &SimHandle, db: &DatabaseConnection, setup: &Setup) {
+    let data = sim.state.data().clone();
     let want = truth(&data, setup);
-    let got = stored(app).await;
+    let got = stored_in(db).await;
     assert!(
         !want.prs.is_empty() && !want.deployments.is_empty(),
         "a dataset worth comparing"
@@ -420,9 +434,13 @@ pub async fn assert_equals_ground_truth(app: &TestApp, setup: &Setup) {
 
 /// Whatever is stored is whole: each stored pull request has exactly its true rows.
 pub async fn assert_no_partial_pull_request(app: &TestApp, setup: &Setup) {
-    let data = app.sim.as_ref().unwrap().state.data().clone();
+    assert_no_partial_pull_request_in(app.sim.as_ref().unwrap(), &app.db, setup).await;
+}
+
+pub async fn assert_no_partial_pull_request_in(sim: &SimHandle, db: &DatabaseConnection, setup: &Setup) {
+    let data = sim.state.data().clone();
     let want = truth(&data, setup);
-    let got = stored(app).await;
+    let got = stored_in(db).await;
     for (key, nested) in &got.nested {
         assert_eq!(Some(nested), want.nested.get(key), "{key:?} stored with partial rows");
         assert_eq!(got.prs.get(key), want.prs.get(key), "{key:?}");
