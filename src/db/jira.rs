@@ -260,6 +260,12 @@ pub async fn store_issues(
     if rows.is_empty() {
         return Ok(counts);
     }
+    let now = Utc::now();
+    if db.get_database_backend() == DbBackend::Postgres {
+        let with_ids = pg_upsert_issues(db, integration_id, project_id, rows, now, &mut counts).await?;
+        counts.transitions_inserted += pg_insert_transitions(db, &with_ids, now).await?;
+        return Ok(counts);
+    }
     let ids: Vec<String> = rows.iter().map(|r| r.external_id.clone()).collect();
     let stored: HashMap<String, DateTime<Utc>> = jira_issues::Entity::find()
         .select_only()
@@ -293,13 +299,7 @@ pub async fn store_issues(
     if changed.is_empty() {
         return Ok(counts);
     }
-    let now = Utc::now();
-    let postgres = db.get_database_backend() == DbBackend::Postgres;
-    if postgres {
-        pg_upsert_issues(db, integration_id, project_id, &changed, now).await?;
-    } else {
-        upsert_issues(db, integration_id, project_id, &changed, now).await?;
-    }
+    upsert_issues(db, integration_id, project_id, &changed, now).await?;
     let changed_ids: Vec<String> = changed.iter().map(|r| r.external_id.clone()).collect();
     let id_of: HashMap<String, i64> = jira_issues::Entity::find()
         .select_only()
@@ -316,11 +316,7 @@ pub async fn store_issues(
         .iter()
         .filter_map(|r| id_of.get(&r.external_id).map(|id| (*id, *r)))
         .collect();
-    counts.transitions_inserted += if postgres {
-        pg_insert_transitions(db, &with_ids, now).await?
-    } else {
-        insert_transitions(db, &with_ids, now).await?
-    };
+    counts.transitions_inserted += insert_transitions(db, &with_ids, now).await?;
     Ok(counts)
 }
 
@@ -443,14 +439,20 @@ async fn insert_transitions(
 /// PostgreSQL: the page's issues in one statement whose text never changes (one prepared
 /// statement, one round trip), the rows passed as a single JSON parameter. Multi-row VALUES
 /// statements made PostgreSQL parse and plan a new statement text for almost every batch.
-async fn pg_upsert_issues(
+/// An issue whose `updated` did not change is left alone (its history cannot have changed
+/// either); the statement returns the id of every issue it inserted or updated, so no lookup
+/// before or after it is needed: those two `external_id IN (…)` lookups took 26 of the 64 s of a
+/// 100k-issue sync (docs/decisions.md, "Jira pages on PostgreSQL").
+async fn pg_upsert_issues<'r>(
     db: &impl ConnectionTrait,
     integration_id: i64,
     project_id: i64,
-    changed: &[&IssueRow],
+    rows: &[&'r IssueRow],
     now: DateTime<Utc>,
-) -> Result<(), DbErr> {
-    let rows: Vec<(usize, serde_json::Value)> = changed
+    counts: &mut PageCounts,
+) -> Result<Vec<(i64, &'r IssueRow)>, DbErr> {
+    let by_id: HashMap<&str, &IssueRow> = rows.iter().map(|r| (r.external_id.as_str(), *r)).collect();
+    let json: Vec<(usize, serde_json::Value)> = rows
         .iter()
         .map(|r| {
             let row = serde_json::json!({
@@ -463,7 +465,7 @@ async fn pg_upsert_issues(
             (issue_size(r) + JSON_KEYS, row)
         })
         .collect();
-    const SQL: &str = "INSERT INTO jira_issues (integration_id, project_id, external_id, key, issue_type_name, \
+    const SQL: &str = "INSERT INTO jira_issues AS i (integration_id, project_id, external_id, key, issue_type_name, \
         status_name, status_category_key, summary, priority, assignee, reporter, created, updated, resolved, \
         story_points, parent_key, parent_external_id, active, created_at, updated_at) \
         SELECT $1, $2, external_id, key, issue_type_name, status_name, status_category_key, summary, priority, \
@@ -478,16 +480,33 @@ async fn pg_upsert_issues(
         priority = EXCLUDED.priority, assignee = EXCLUDED.assignee, reporter = EXCLUDED.reporter, \
         created = EXCLUDED.created, updated = EXCLUDED.updated, resolved = EXCLUDED.resolved, \
         story_points = EXCLUDED.story_points, parent_key = EXCLUDED.parent_key, \
-        parent_external_id = EXCLUDED.parent_external_id, active = true, updated_at = EXCLUDED.updated_at";
-    for chunk in json_chunks(rows) {
-        db.execute_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            SQL,
-            [integration_id.into(), project_id.into(), now.into(), chunk.into()],
-        ))
-        .await?;
+        parent_external_id = EXCLUDED.parent_external_id, active = true, updated_at = EXCLUDED.updated_at \
+        WHERE i.updated IS DISTINCT FROM EXCLUDED.updated \
+        RETURNING i.id, i.external_id, (i.xmax = 0) AS inserted";
+    let mut out = Vec::with_capacity(rows.len());
+    for chunk in json_chunks(json) {
+        let written = db
+            .query_all_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                SQL,
+                [integration_id.into(), project_id.into(), now.into(), chunk.into()],
+            ))
+            .await?;
+        for w in written {
+            let id: i64 = w.try_get("", "id")?;
+            let external_id: String = w.try_get("", "external_id")?;
+            if w.try_get::<bool>("", "inserted")? {
+                counts.issues_inserted += 1;
+            } else {
+                counts.issues_updated += 1;
+            }
+            if let Some(r) = by_id.get(external_id.as_str()) {
+                out.push((id, *r));
+            }
+        }
     }
-    Ok(())
+    counts.issues_unchanged += (rows.len() - out.len()) as u64;
+    Ok(out)
 }
 
 /// PostgreSQL: the page's status transitions in one fixed statement (see [`pg_upsert_issues`]).
