@@ -8,32 +8,78 @@ pub mod prs;
 
 use std::sync::Arc;
 
-use sea_orm::{DatabaseConnection, DbErr};
+use futures_util::StreamExt;
+use sea_orm::{DatabaseConnection, DbErr, EntityTrait};
 use serde::Serialize;
 
 /// What the reports read from the precomputed rows, kept between requests in this process and
 /// reloaded when the rows are rebuilt (here or by another process: the build stamp changes).
-/// The flow report reads every issue's flow facts; without this each request would load and
-/// parse them all again.
+/// Without it each request would load (and the flow report parse) every issue's flow facts and
+/// two years of PR stage times and deployments again: at 100k issues and 20k PRs that was most
+/// of a page's time (docs/decisions.md, "Analytics snapshot").
 #[derive(Default)]
 pub struct Cache {
-    flow: tokio::sync::Mutex<Option<(String, Arc<Vec<flow::FlowFacts>>)>>,
+    snapshot: tokio::sync::Mutex<Option<Arc<Snapshot>>>,
+}
+
+/// One build of the precomputed rows, as the reports read them.
+pub struct Snapshot {
+    /// [`crate::db::analytics::Freshness::build`] of the rows it was read from.
+    pub build: String,
+    /// Every issue's flow facts, by first DONE entry (open issues first), then id.
+    pub flow: Vec<flow::FlowFacts>,
+    /// Every PR that was merged or deployed, ordered by merge time.
+    pub prs: Vec<entity::pr_stage_times::Model>,
+    /// Every successful production deployment, ordered by deployed time.
+    pub deployments: Vec<entity::deployments::Model>,
 }
 
 impl Cache {
-    /// Every issue's flow facts from the current build.
-    pub async fn flow_facts(&self, db: &DatabaseConnection) -> Result<Arc<Vec<flow::FlowFacts>>, DbErr> {
-        let stamp = crate::db::analytics::build_stamp(db).await?;
-        let mut slot = self.flow.lock().await;
-        if let Some((s, facts)) = slot.as_ref()
-            && *s == stamp
+    /// Loads the snapshot of the current build now, so the first view after a sync does not
+    /// wait for it (about 0.5–0.7 s at 100k issues).
+    pub async fn load_current(&self, db: &DatabaseConnection) -> Result<(), DbErr> {
+        let build = crate::db::analytics::current_build(db).await?;
+        self.snapshot(db, &build).await.map(|_| ())
+    }
+
+    /// The snapshot of build `build` (read from the database unless already held). Concurrent
+    /// callers wait for one read.
+    pub async fn snapshot(&self, db: &DatabaseConnection, build: &str) -> Result<Arc<Snapshot>, DbErr> {
+        let mut slot = self.snapshot.lock().await;
+        if let Some(s) = slot.as_ref()
+            && s.build == build
         {
-            return Ok(facts.clone());
+            return Ok(s.clone());
         }
-        let rows = crate::db::analytics::issue_flows(db, &[]).await?;
-        let facts = Arc::new(flow::FlowFacts::from_rows(rows));
-        *slot = Some((stamp, facts.clone()));
-        Ok(facts)
+        let started = std::time::Instant::now();
+        // Streamed and converted row by row: the stored rows (with their step hours as JSON
+        // values) all at once took ~10× the memory of the facts, and the allocator kept it.
+        let mut flow = Vec::new();
+        let mut names = flow::Names::default();
+        let mut rows = entity::issue_flow_times::Entity::find().stream(db).await?;
+        while let Some(row) = rows.next().await {
+            flow.push(flow::FlowFacts::from_row(row?, &mut names));
+        }
+        drop(rows);
+        flow.shrink_to_fit();
+        // In completion order: a report reads a window's issues as one run of memory (read in
+        // id order after sorting by completion, every fact was a cache miss: 2× slower).
+        flow.sort_by_key(|f| (f.done_at, f.issue_id));
+        let snapshot = Arc::new(Snapshot {
+            build: build.to_string(),
+            flow,
+            prs: crate::db::analytics::merged_or_deployed_prs(db).await?,
+            deployments: crate::db::analytics::production_deployments(db).await?,
+        });
+        tracing::info!(
+            issues = snapshot.flow.len(),
+            prs = snapshot.prs.len(),
+            deployments = snapshot.deployments.len(),
+            ms = started.elapsed().as_millis() as u64,
+            "analytics snapshot loaded"
+        );
+        *slot = Some(snapshot.clone());
+        Ok(snapshot)
     }
 }
 

@@ -94,11 +94,13 @@ impl Application {
             }
             _ => Leadership::single(owner),
         };
+        let analytics = std::sync::Arc::new(crate::analytics::Cache::default());
         let orchestrator = orchestrator::spawn(
             JobDeps {
                 db: db.clone(),
                 vault: vault.clone(),
                 outbound,
+                analytics: analytics.clone(),
             },
             leadership,
             settings.job_lease,
@@ -118,7 +120,7 @@ impl Application {
             started_at: Instant::now(),
             orchestrator,
             shutdown: shutdown.clone(),
-            analytics: Default::default(),
+            analytics,
             _instance_lock: instance_lock,
         });
         tokio::spawn(cancel_on_signal(shutdown, term));

@@ -140,13 +140,19 @@ const DRILL_DOWN_ROWS: usize = 200;
 
 pub async fn report(db: &DatabaseConnection, cache: &Cache, filters: Filters) -> Result<DoraReport, DbErr> {
     let freshness = db::analytics::ensure_fresh(db).await?;
+    let snapshot = cache.snapshot(db, &freshness.build).await?;
     let repo_choices = db::analytics::repository_choices(db).await?;
     let repos = ids(&filters.repositories, &repo_choices);
     let projects = ids(&filters.projects, &db::analytics::project_choices(db).await?);
     let w = filters.window;
     let prev = w.previous();
     // Everything deployed after the window too: a later incident may follow a later deployment.
-    let rows = db::analytics::production_deployments(db, &repos, prev.start()).await?;
+    let rows: Vec<&entity::deployments::Model> = snapshot
+        .deployments
+        .iter()
+        .filter(|d| repos.is_empty() || repos.contains(&d.repository_id))
+        .filter(|d| d.finished_at.is_some_and(|at| at >= prev.start()))
+        .collect();
     let deploys: Vec<Deploy> = rows
         .iter()
         .filter_map(|d| {
@@ -158,16 +164,15 @@ pub async fn report(db: &DatabaseConnection, cache: &Cache, filters: Filters) ->
             })
         })
         .collect();
-    let mut incidents: Vec<Incident> = cache
-        .flow_facts(db)
-        .await?
+    let mut incidents: Vec<Incident> = snapshot
+        .flow
         .iter()
         .filter(|i| i.counted && &*i.work_category == "INCIDENT")
         .filter(|i| projects.is_empty() || projects.contains(&i.project_id))
         .map(|i| (i.created, i.done_at, i.issue_id))
         .collect();
     incidents.sort();
-    let prs = db::analytics::pr_stages(db, &repos, prev.start(), w.end()).await?;
+    let prs = super::prs::merged_or_deployed(&snapshot.prs, &repos, prev.start(), w.end());
     let leads: Vec<_> = prs
         .iter()
         .filter_map(|p| p.deployed_at.map(|at| (at, hours(p.first_commit_at, Some(at)))))
@@ -208,10 +213,10 @@ pub async fn report(db: &DatabaseConnection, cache: &Cache, filters: Filters) ->
 
 async fn drill_down(
     db: &impl ConnectionTrait,
-    rows: &[entity::deployments::Model],
+    rows: &[&entity::deployments::Model],
     deploys: &[Deploy],
     incidents: &[Incident],
-    prs: &[entity::pr_stage_times::Model],
+    prs: &[&entity::pr_stage_times::Model],
     repos: &[(i64, String)],
     w: &Window,
 ) -> Result<Vec<DeploymentRow>, DbErr> {

@@ -91,39 +91,43 @@ pub struct FlowFacts {
 }
 
 impl FlowFacts {
-    /// Converts stored rows, sharing each distinct name.
-    pub fn from_rows(rows: Vec<issue_flow_times::Model>) -> Vec<Self> {
-        let mut names: HashSet<Arc<str>> = HashSet::new();
-        let mut name = |s: String| -> Arc<str> {
-            if let Some(n) = names.get(s.as_str()) {
-                return n.clone();
-            }
-            let n: Arc<str> = Arc::from(s);
-            names.insert(n.clone());
-            n
-        };
-        rows.into_iter()
-            .map(|r| {
-                let closed: BTreeMap<String, f64> = serde_json::from_value(r.step_hours).unwrap_or_default();
-                Self {
-                    issue_id: r.issue_id,
-                    project_id: r.project_id,
-                    issue_type_name: name(r.issue_type_name),
-                    work_category: name(r.work_category),
-                    counted: r.counted,
-                    created: r.created,
-                    started_at: r.started_at,
-                    done_at: r.done_at,
-                    step_hours: closed.into_iter().map(|(k, h)| (name(k), h)).collect(),
-                    in_progress_hours: r.in_progress_hours,
-                    waiting_hours: r.waiting_hours,
-                    rework: r.rework,
-                    current_step: r.current_step.map(&mut name),
-                    current_category: r.current_category.map(&mut name),
-                    current_since: r.current_since,
-                }
-            })
-            .collect()
+    /// Converts one stored row, sharing names through `names`.
+    pub fn from_row(r: issue_flow_times::Model, names: &mut Names) -> Self {
+        let closed: BTreeMap<String, f64> = serde_json::from_value(r.step_hours).unwrap_or_default();
+        let mut step_hours: Vec<(Arc<str>, f64)> = closed.into_iter().map(|(k, h)| (names.get(k), h)).collect();
+        step_hours.shrink_to_fit();
+        Self {
+            issue_id: r.issue_id,
+            project_id: r.project_id,
+            issue_type_name: names.get(r.issue_type_name),
+            work_category: names.get(r.work_category),
+            counted: r.counted,
+            created: r.created,
+            started_at: r.started_at,
+            done_at: r.done_at,
+            step_hours,
+            in_progress_hours: r.in_progress_hours,
+            waiting_hours: r.waiting_hours,
+            rework: r.rework,
+            current_step: r.current_step.map(|s| names.get(s)),
+            current_category: r.current_category.map(|s| names.get(s)),
+            current_since: r.current_since,
+        }
+    }
+}
+
+/// Each distinct name once, shared by every issue that uses it.
+#[derive(Default)]
+pub struct Names(HashSet<Arc<str>>);
+
+impl Names {
+    fn get(&mut self, s: String) -> Arc<str> {
+        if let Some(n) = self.0.get(s.as_str()) {
+            return n.clone();
+        }
+        let n: Arc<str> = Arc::from(s);
+        self.0.insert(n.clone());
+        n
     }
 }
 
@@ -151,19 +155,22 @@ fn open_hours(i: &FlowFacts, category: &str, now: DateTime<Utc>) -> f64 {
 
 /// The numbers over `w` for counted issues whose first DONE entry falls in it (pure).
 pub fn numbers(issues: &[&FlowFacts], w: &Window, order: &[String], now: DateTime<Utc>) -> FlowNumbers {
+    let (from, to) = (w.start(), w.end());
     let done: Vec<_> = issues
         .iter()
-        .filter(|i| i.done_at.is_some_and(|d| w.contains(d)))
+        .filter(|i| i.done_at.is_some_and(|d| d >= from && d < to))
         .collect();
-    let mut per_step: BTreeMap<Arc<str>, Vec<f64>> = BTreeMap::new();
+    // A handful of steps, their names shared between issues (`Names`): a linear
+    // search that mostly compares pointers beats a map keyed by the names.
+    let mut per_step: Vec<(&Arc<str>, Vec<f64>)> = Vec::new();
     let (mut active, mut waiting) = (0.0, 0.0);
     for i in &done {
         for (step, h) in step_hours(i, now) {
-            match per_step.get_mut(step) {
-                Some(v) => v.push(h),
-                None => {
-                    per_step.insert(step.clone(), vec![h]);
-                }
+            let slot = (per_step.iter().position(|(k, _)| Arc::ptr_eq(k, step)))
+                .or_else(|| per_step.iter().position(|(k, _)| **k == *step));
+            match slot {
+                Some(at) => per_step[at].1.push(h),
+                None => per_step.push((step, vec![h])),
             }
         }
         active += i.in_progress_hours + open_hours(i, "IN_PROGRESS", now);
@@ -173,7 +180,11 @@ pub fn numbers(issues: &[&FlowFacts], w: &Window, order: &[String], now: DateTim
         .into_iter()
         .map(|(k, v)| (k.to_string(), Summary::of(v)))
         .collect();
-    time_in_step.sort_by_key(|(k, _)| order.iter().position(|o| o == k).unwrap_or(usize::MAX));
+    // Configured order; steps not configured (unmapped fallbacks) last, by name.
+    time_in_step.sort_by(|(a, _), (b, _)| {
+        let at = |k: &String| order.iter().position(|o| o == k).unwrap_or(usize::MAX);
+        at(a).cmp(&at(b)).then_with(|| a.cmp(b))
+    });
     FlowNumbers {
         window: Some(*w),
         issues: done.len(),
@@ -191,14 +202,14 @@ pub async fn report(db: &DatabaseConnection, cache: &Cache, filters: Filters) ->
     let freshness = db::analytics::ensure_fresh(db).await?;
     let project_choices = db::analytics::project_choices(db).await?;
     let projects = ids(&filters.projects, &project_choices);
-    let facts = cache.flow_facts(db).await?;
-    let all: Vec<&FlowFacts> = facts
+    let snapshot = cache.snapshot(db, &freshness.build).await?;
+    let all: Vec<&FlowFacts> = snapshot
+        .flow
         .iter()
         .filter(|i| projects.is_empty() || projects.contains(&i.project_id))
         .collect();
-    let mut issue_types: Vec<String> = all.iter().map(|i| i.issue_type_name.to_string()).collect();
-    issue_types.sort();
-    issue_types.dedup();
+    let issue_types: std::collections::BTreeSet<&str> = all.iter().map(|i| &*i.issue_type_name).collect();
+    let issue_types: Vec<String> = issue_types.into_iter().map(String::from).collect();
     let chosen = |list: &[String], v: &str| list.is_empty() || list.iter().any(|x| x.eq_ignore_ascii_case(v));
     let selected: Vec<&FlowFacts> = all
         .iter()
@@ -218,24 +229,23 @@ pub async fn report(db: &DatabaseConnection, cache: &Cache, filters: Filters) ->
     let buckets = w.buckets();
     // Issues completed in the window, the previous period or a trend bucket: what the numbers read.
     let earliest = buckets.iter().map(Window::start).chain([w.previous().start()]).min();
-    let completed: Vec<&FlowFacts> = counted
+    let (end, earliest) = (w.end(), earliest.unwrap_or_else(|| w.start()));
+    let mut completed: Vec<&FlowFacts> = counted
         .iter()
         .copied()
-        .filter(|i| {
-            i.done_at
-                .is_some_and(|d| d < w.end() && earliest.is_none_or(|e| d >= e))
-        })
+        .filter(|i| i.done_at.is_some_and(|d| d < end && d >= earliest))
         .collect();
-    let current = numbers(&completed, &w, &order, now);
-    let previous = numbers(&completed, &w.previous(), &order, now);
-    let trend = buckets.iter().map(|b| numbers(&completed, b, &order, now)).collect();
-    let breakdown = |label: &dyn Fn(&FlowFacts) -> Option<String>| {
-        let mut groups: BTreeMap<String, Vec<&FlowFacts>> = BTreeMap::new();
-        for i in completed.iter().filter(|i| i.done_at.is_some_and(|d| w.contains(d))) {
-            if let Some(l) = label(i) {
-                groups.entry(l).or_default().push(i);
-            }
-        }
+    // By completion, so each window's issues are one slice.
+    completed.sort_by_key(|i| i.done_at);
+    let within = |w: &Window| {
+        let (from, to) = (Some(w.start()), Some(w.end()));
+        &completed[completed.partition_point(|i| i.done_at < from)..completed.partition_point(|i| i.done_at < to)]
+    };
+    let in_window = within(&w);
+    let current = numbers(in_window, &w, &order, now);
+    let previous = numbers(within(&w.previous()), &w.previous(), &order, now);
+    let trend = buckets.iter().map(|b| numbers(within(b), b, &order, now)).collect();
+    let breakdown = |groups: BTreeMap<String, Vec<&FlowFacts>>| {
         groups
             .into_iter()
             .map(|(l, of)| {
@@ -244,13 +254,24 @@ pub async fn report(db: &DatabaseConnection, cache: &Cache, filters: Filters) ->
             })
             .collect::<Vec<_>>()
     };
-    let by_category = breakdown(&|i| Some(i.work_category.to_string()));
-    let by_project = breakdown(&|i| {
-        project_choices
-            .iter()
-            .find(|p| p.0 == i.project_id)
-            .map(|p| p.1.clone())
-    });
+    let mut categories: BTreeMap<String, Vec<&FlowFacts>> = BTreeMap::new();
+    let mut projects: std::collections::HashMap<i64, Vec<&FlowFacts>> = Default::default();
+    for i in in_window {
+        match categories.get_mut(&*i.work_category) {
+            Some(v) => v.push(i),
+            None => {
+                categories.insert(i.work_category.to_string(), vec![i]);
+            }
+        }
+        projects.entry(i.project_id).or_default().push(i);
+    }
+    let by_category = breakdown(categories);
+    let by_project = breakdown(
+        projects
+            .into_iter()
+            .filter_map(|(id, of)| project_choices.iter().find(|p| p.0 == id).map(|p| (p.1.clone(), of)))
+            .collect(),
+    );
     let mut wip: BTreeMap<String, usize> = BTreeMap::new();
     for i in &counted {
         if matches!(i.current_category.as_deref(), Some("IN_PROGRESS" | "WAITING"))
@@ -282,10 +303,7 @@ pub async fn report(db: &DatabaseConnection, cache: &Cache, filters: Filters) ->
             )
         }
     });
-    let mut done: Vec<_> = completed
-        .iter()
-        .filter(|i| i.done_at.is_some_and(|d| w.contains(d)))
-        .collect();
+    let mut done: Vec<_> = in_window.iter().collect();
     done.sort_by_key(|i| std::cmp::Reverse(i.done_at));
     done.truncate(DRILL_DOWN_ROWS);
     let ids: Vec<i64> = done.iter().map(|i| i.issue_id).collect();

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::filters::{Filters, ids};
-use super::{FIX_INTEGRATIONS, Missing};
+use super::{Cache, FIX_INTEGRATIONS, Missing};
 use crate::db;
 use crate::domain::metrics::pr::{PrMoments, stages};
 use crate::domain::metrics::{Summary, Window, mean, per_week};
@@ -100,9 +100,10 @@ fn stage_spans(p: &pr_stage_times::Model) -> crate::domain::metrics::pr::Stages 
 }
 
 /// The numbers over `w` for PRs merged in it (pure).
-pub fn numbers(prs: &[pr_stage_times::Model], w: &Window) -> PrNumbers {
+pub fn numbers(prs: &[&pr_stage_times::Model], w: &Window) -> PrNumbers {
     let merged: Vec<_> = prs
         .iter()
+        .copied()
         .filter(|p| p.merged_at.is_some_and(|m| w.contains(m)))
         .collect();
     let humans: Vec<_> = merged.iter().filter(|p| !p.is_bot).collect();
@@ -125,20 +126,23 @@ pub fn numbers(prs: &[pr_stage_times::Model], w: &Window) -> PrNumbers {
     }
 }
 
-pub async fn report(db: &DatabaseConnection, filters: Filters) -> Result<PrReport, DbErr> {
+pub async fn report(db: &DatabaseConnection, cache: &Cache, filters: Filters) -> Result<PrReport, DbErr> {
     let freshness = db::analytics::ensure_fresh(db).await?;
+    let snapshot = cache.snapshot(db, &freshness.build).await?;
     let repo_choices = db::analytics::repository_choices(db).await?;
     let repos = ids(&filters.repositories, &repo_choices);
     let w = filters.window;
     let prev = w.previous();
-    let mut prs = db::analytics::pr_stages(db, &repos, prev.start(), w.end()).await?;
-    if !filters.authors.is_empty() {
-        prs.retain(|p| {
-            p.author
-                .as_deref()
-                .is_some_and(|a| filters.authors.iter().any(|f| f.eq_ignore_ascii_case(a)))
-        });
-    }
+    let prs = merged_or_deployed(&snapshot.prs, &repos, prev.start(), w.end());
+    let prs: Vec<_> = prs
+        .into_iter()
+        .filter(|p| {
+            filters.authors.is_empty()
+                || p.author
+                    .as_deref()
+                    .is_some_and(|a| filters.authors.iter().any(|f| f.eq_ignore_ascii_case(a)))
+        })
+        .collect();
     let current = numbers(&prs, &w);
     let previous = numbers(&prs, &prev);
     let trend = w.buckets().iter().map(|b| numbers(&prs, b)).collect();
@@ -208,6 +212,20 @@ pub async fn report(db: &DatabaseConnection, filters: Filters) -> Result<PrRepor
         repositories: repo_choices.into_iter().map(|r| r.1).collect(),
         freshness,
     })
+}
+
+/// PRs of `repositories` (all when empty) merged, or deployed, in `[from, to)`.
+pub fn merged_or_deployed<'a>(
+    prs: &'a [pr_stage_times::Model],
+    repositories: &[i64],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Vec<&'a pr_stage_times::Model> {
+    let inside = |t: Option<DateTime<Utc>>| t.is_some_and(|t| t >= from && t < to);
+    prs.iter()
+        .filter(|p| repositories.is_empty() || repositories.contains(&p.repository_id))
+        .filter(|p| inside(p.merged_at) || inside(p.deployed_at))
+        .collect()
 }
 
 fn summary(s: &Summary) -> Value {

@@ -7,8 +7,8 @@ use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
 use entity::{
-    analytics_refresh, deployments, flow_steps, integrations, issue_flow_times, jira_projects, jobs, pr_stage_times,
-    pull_requests, repositories,
+    analytics_refresh, deployments, flow_steps, integrations, jira_projects, jobs, pr_stage_times, pull_requests,
+    repositories,
 };
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -80,12 +80,40 @@ pub async fn fingerprint(db: &impl ConnectionTrait) -> Result<String, DbErr> {
 }
 
 /// How current the precomputed rows are, for the pages to say so.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Freshness {
     /// A sync is running: the rows are those of the last build and are rebuilt when it finishes.
     pub syncing: bool,
     /// When the rows were last built (None: never).
     pub built_at: Option<DateTime<Utc>>,
+    /// Identifies the build of the rows (changes with every rebuild, here or in another
+    /// process), for caches of what was read from them.
+    #[serde(skip)]
+    pub build: String,
+}
+
+impl Freshness {
+    fn of(syncing: bool, stored: Option<analytics_refresh::Model>) -> Self {
+        Self {
+            syncing,
+            built_at: stored.as_ref().map(|s| s.updated_at),
+            build: stored.map_or_else(String::new, |s| {
+                format!("{}@{}", s.fingerprint, s.updated_at.timestamp_micros())
+            }),
+        }
+    }
+}
+
+async fn precompute_row(db: &impl ConnectionTrait) -> Result<Option<analytics_refresh::Model>, DbErr> {
+    analytics_refresh::Entity::find()
+        .filter(analytics_refresh::Column::Name.eq(PRECOMPUTE))
+        .one(db)
+        .await
+}
+
+/// The current build of the precomputed rows ([`Freshness::build`]), without checking it.
+pub async fn current_build(db: &impl ConnectionTrait) -> Result<String, DbErr> {
+    Ok(Freshness::of(false, precompute_row(db).await?).build)
 }
 
 /// Rebuilds the precomputed rows if the sources changed since the last build. Not while a sync
@@ -94,55 +122,32 @@ pub struct Freshness {
 /// ("database is locked").
 pub async fn ensure_fresh(db: &DatabaseConnection) -> Result<Freshness, DbErr> {
     let _guard = REBUILD.lock().await;
-    let stored = analytics_refresh::Entity::find()
-        .filter(analytics_refresh::Column::Name.eq(PRECOMPUTE))
-        .one(db)
-        .await?;
+    let stored = precompute_row(db).await?;
     let syncing = jobs::Entity::find()
         .filter(jobs::Column::Status.eq(JobStatus::Running.as_str()))
         .one(db)
         .await?
         .is_some();
     if syncing {
-        return Ok(Freshness {
-            syncing,
-            built_at: stored.map(|s| s.updated_at),
-        });
+        return Ok(Freshness::of(syncing, stored));
     }
     let now = fingerprint(db).await?;
     if let Some(s) = stored.filter(|s| s.fingerprint == now) {
-        return Ok(Freshness {
-            syncing,
-            built_at: Some(s.updated_at),
-        });
+        return Ok(Freshness::of(syncing, Some(s)));
     }
-    let built_at = rebuild(db, &now).await?;
-    Ok(Freshness {
-        syncing,
-        built_at: Some(built_at),
-    })
-}
-
-/// Identifies the current build of the precomputed rows (changes with every rebuild, here or in
-/// another process), for caches of what was read from them.
-pub async fn build_stamp(db: &impl ConnectionTrait) -> Result<String, DbErr> {
-    let stored = analytics_refresh::Entity::find()
-        .filter(analytics_refresh::Column::Name.eq(PRECOMPUTE))
-        .one(db)
-        .await?;
-    Ok(stored.map_or_else(String::new, |s| {
-        format!("{}@{}", s.fingerprint, s.updated_at.timestamp_micros())
-    }))
+    rebuild(db, &now).await?;
+    // Read back rather than built from the clock: the stored time's precision is the database's.
+    Ok(Freshness::of(syncing, precompute_row(db).await?))
 }
 
 /// Rebuilds unconditionally (after a sync finishes).
 pub async fn refresh(db: &DatabaseConnection) -> Result<(), DbErr> {
     let _guard = REBUILD.lock().await;
     let now = fingerprint(db).await?;
-    rebuild(db, &now).await.map(|_| ())
+    rebuild(db, &now).await
 }
 
-async fn rebuild(db: &DatabaseConnection, fingerprint: &str) -> Result<DateTime<Utc>, DbErr> {
+async fn rebuild(db: &DatabaseConnection, fingerprint: &str) -> Result<(), DbErr> {
     let started = std::time::Instant::now();
     let tx = crate::db::begin_write(db).await?;
     let prs = precompute::pull_requests(&tx).await?;
@@ -156,21 +161,17 @@ async fn rebuild(db: &DatabaseConnection, fingerprint: &str) -> Result<DateTime<
         ms = started.elapsed().as_millis() as u64,
         "analytics precompute rebuilt"
     );
-    Ok(now)
+    Ok(())
 }
 
-/// Successful production deployments (deployed time = first success), optionally of some
-/// repositories, deployed at or after `from`.
-pub async fn production_deployments(
-    db: &impl ConnectionTrait,
-    repositories: &[i64],
-    from: DateTime<Utc>,
-) -> Result<Vec<deployments::Model>, DbErr> {
-    let mut q = precompute::successful_production().filter(deployments::Column::FinishedAt.gte(from));
-    if !repositories.is_empty() {
-        q = q.filter(deployments::Column::RepositoryId.is_in(repositories.to_vec()));
-    }
-    q.order_by_asc(deployments::Column::FinishedAt).all(db).await
+/// Every successful production deployment (deployed time = first success), by deployed time.
+pub async fn production_deployments(db: &impl ConnectionTrait) -> Result<Vec<deployments::Model>, DbErr> {
+    precompute::successful_production()
+        .filter(deployments::Column::FinishedAt.is_not_null())
+        .order_by_asc(deployments::Column::FinishedAt)
+        .order_by_asc(deployments::Column::Id)
+        .all(db)
+        .await
 }
 
 /// Whether any production deployment (of any status) exists, to explain an empty page.
@@ -182,21 +183,19 @@ pub async fn has_production_deployments(db: &impl ConnectionTrait) -> Result<boo
         .is_some())
 }
 
-/// Precomputed PRs merged, or deployed, in `[from, to)`.
-pub async fn pr_stages(
-    db: &impl ConnectionTrait,
-    repositories: &[i64],
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Result<Vec<pr_stage_times::Model>, DbErr> {
+/// Every precomputed PR that was merged or deployed, by merge time.
+pub async fn merged_or_deployed_prs(db: &impl ConnectionTrait) -> Result<Vec<pr_stage_times::Model>, DbErr> {
     use pr_stage_times::Column as C;
-    let merged = Condition::all().add(C::MergedAt.gte(from)).add(C::MergedAt.lt(to));
-    let deployed = Condition::all().add(C::DeployedAt.gte(from)).add(C::DeployedAt.lt(to));
-    let mut q = pr_stage_times::Entity::find().filter(Condition::any().add(merged).add(deployed));
-    if !repositories.is_empty() {
-        q = q.filter(C::RepositoryId.is_in(repositories.to_vec()));
-    }
-    q.order_by_asc(C::MergedAt).all(db).await
+    pr_stage_times::Entity::find()
+        .filter(
+            Condition::any()
+                .add(C::MergedAt.is_not_null())
+                .add(C::DeployedAt.is_not_null()),
+        )
+        .order_by_asc(C::MergedAt)
+        .order_by_asc(C::PullRequestId)
+        .all(db)
+        .await
 }
 
 /// Titles and numbers of pull requests, for drill-down lists.
@@ -222,15 +221,6 @@ pub async fn pull_request_labels(
         );
     }
     Ok(out)
-}
-
-/// Precomputed issues, optionally of some projects (counted or not; callers filter).
-pub async fn issue_flows(db: &impl ConnectionTrait, projects: &[i64]) -> Result<Vec<issue_flow_times::Model>, DbErr> {
-    let mut q = issue_flow_times::Entity::find();
-    if !projects.is_empty() {
-        q = q.filter(issue_flow_times::Column::ProjectId.is_in(projects.to_vec()));
-    }
-    q.all(db).await
 }
 
 /// An issue in a drill-down list, with its page in Jira.

@@ -19,6 +19,8 @@ pub struct JobDeps {
     pub db: DatabaseConnection,
     pub vault: Arc<Vault>,
     pub outbound: Outbound,
+    /// The analytics pages' snapshot, loaded again after a sync's rebuild.
+    pub analytics: Arc<crate::analytics::Cache>,
 }
 
 #[derive(Clone, Debug)]
@@ -72,6 +74,8 @@ async fn run(deps: JobDeps, job: JobType, ctx: RunContext) -> Outcome {
         // The analytics pages would rebuild lazily anyway; doing it now keeps the first view fast.
         if let Err(e) = crate::db::analytics::refresh(&deps.db).await {
             tracing::warn!(error = %e, "analytics precompute failed after the sync");
+        } else if let Err(e) = deps.analytics.load_current(&deps.db).await {
+            tracing::warn!(error = %e, "analytics snapshot failed to load after the sync");
         }
     }
     match result {

@@ -33,7 +33,7 @@ pub async fn dora_page(state: web::Data<AppState>, user: CurrentUser, req: HttpR
 }
 
 pub async fn prs_page(state: web::Data<AppState>, user: CurrentUser, req: HttpRequest) -> PageResult {
-    let report = prs::report(&state.db, filters(&req)?).await?;
+    let report = prs::report(&state.db, &state.analytics, filters(&req)?).await?;
     let body = view::prs(&report, &Choices::load(&state.db).await?);
     Ok(html(
         StatusCode::OK,
@@ -56,7 +56,7 @@ pub async fn dora_api(state: web::Data<AppState>, _user: CurrentUser, req: HttpR
 }
 
 pub async fn prs_api(state: web::Data<AppState>, _user: CurrentUser, req: HttpRequest) -> ApiResult {
-    let report = prs::report(&state.db, filters(&req)?).await?;
+    let report = prs::report(&state.db, &state.analytics, filters(&req)?).await?;
     Ok(HttpResponse::Ok().json(prs::to_json(&report)))
 }
 
