@@ -12,13 +12,25 @@ pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(json!({ "status": "ok" }))
 }
 
+/// How long readiness waits for the database: probes have short timeouts (Kubernetes: 1 s by
+/// default), and with the database gone each query waited for the pool's 5 s acquire timeout,
+/// so a probe took ~10 s to say 503 (seen in the database-outage drill).
+const READY_DB_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(900);
+
 /// Readiness: the database answers and carries every migration this binary knows.
 pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
-    let database = match db::ping(&state.db).await {
-        Ok(latency) => json!({ "status": "ok", "latency_ms": latency.as_secs_f64() * 1000.0 }),
-        Err(e) => {
+    let database = match tokio::time::timeout(READY_DB_TIMEOUT, db::ping(&state.db)).await {
+        Ok(Ok(latency)) => json!({ "status": "ok", "latency_ms": latency.as_secs_f64() * 1000.0 }),
+        Ok(Err(e)) => {
             tracing::warn!(error = %e, "readiness: database unreachable");
             json!({ "status": "unreachable" })
+        }
+        Err(_) => {
+            tracing::warn!(
+                timeout_ms = READY_DB_TIMEOUT.as_millis() as u64,
+                "readiness: database did not answer"
+            );
+            json!({ "status": "unreachable", "error": format!("no answer within {} ms", READY_DB_TIMEOUT.as_millis()) })
         }
     };
     let db_ok = database["status"] == "ok";
@@ -36,7 +48,7 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
         "status": if ready { "ready" } else { "not_ready" },
         "database": database,
         "migrations": migrations,
-        "replica": replica(&state).await,
+        "replica": replica(&state, db_ok).await,
     });
     if ready {
         HttpResponse::Ok().json(body)
@@ -47,14 +59,21 @@ pub async fn ready(state: web::Data<AppState>) -> HttpResponse {
 
 /// This process's id and role; among replicas on PostgreSQL also the lease holder.
 /// A follower is ready: it serves pages and forwards controls to the leader.
-async fn replica(state: &AppState) -> serde_json::Value {
+async fn replica(state: &AppState, db_ok: bool) -> serde_json::Value {
     let l = state.orchestrator.leadership();
     if !l.is_replicated() {
         return json!({ "id": l.id, "role": "single", "leader": l.id });
     }
-    let holder = db::leader::current(&state.db)
-        .await
-        .ok()
+    // The lease holder is in the database: not asked when it just failed to answer.
+    let lease = if db_ok {
+        tokio::time::timeout(READY_DB_TIMEOUT, db::leader::current(&state.db))
+            .await
+            .ok()
+    } else {
+        None
+    };
+    let holder = lease
+        .and_then(Result::ok)
         .flatten()
         .filter(|lease| lease.valid)
         .and_then(|lease| lease.holder);
