@@ -4,7 +4,7 @@ CARGO ?= cargo
 DATA_DIR ?= ./pulse-data
 BIND ?= 127.0.0.1:8000
 
-.PHONY: run test test-rust test-browser lint fmt bench clean-test-dbs
+.PHONY: run test test-rust test-browser lint fmt bench soak clean-test-dbs
 
 ## The demo: service + simulators on SQLite, no setup. Prints the URL and the logins.
 run:
@@ -37,6 +37,11 @@ fmt:
 bench:
 	$(CARGO) build --release --bin pulse-etl --example bench
 	@source scripts/ensure-postgres.sh && target/release/examples/bench $(if $(QUICK),--quick,)
+
+## The soak: `bench --load` for 10 minutes on each database (SECS=… to change), memory watched.
+soak:
+	$(CARGO) build --release --bin pulse-etl --example bench
+	@source scripts/ensure-postgres.sh && target/release/examples/bench --soak $(or $(SECS),600)
 
 clean-test-dbs:
 	@source scripts/ensure-postgres.sh && scripts/clean-test-dbs.sh

@@ -5,8 +5,11 @@
 //! Usage: `bench [--issues N] [--prs N] [--quick] [--db sqlite|postgres] [--no-service] [--keep-db]`
 //! (defaults: 100,000 issues, 20,000 PRs, both databases, the service rows too; `--keep-db`
 //! leaves the synced databases in place and prints their URLs, for profiling; `--pages URL KEY`
-//! times only the analytics pages against such a database).
+//! times only the analytics pages against such a database; `--load SECS` runs only the mixed
+//! traffic load, `--soak SECS` the same as a soak, watching memory: see `load.rs`).
 #![allow(clippy::unwrap_used)]
+
+mod load;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -41,9 +44,17 @@ fn main() {
         .iter()
         .position(|a| a == "--pages")
         .map(|i| (args[i + 1].clone(), args[i + 2].clone()));
-    let rows = match pages {
-        Some((url, key)) => rt.block_on(pages_only(&url, &key)),
-        None => rt.block_on(run(issues, prs, quick)),
+    let secs = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    let rows = match (pages, secs("--load"), secs("--soak")) {
+        (Some((url, key)), _, _) => rt.block_on(pages_only(&url, &key)),
+        (_, Some(s), _) => load::run(s, false),
+        (_, _, Some(s)) => load::run(s, true),
+        _ => rt.block_on(run(issues, prs, quick)),
     };
     println!("\n| measurement | result | target |\n|---|---|---|");
     for Row(what, result, target) in rows {
@@ -100,9 +111,10 @@ async fn run(issues: usize, prs: usize, quick: bool) -> Vec<Row> {
                 full["counts"]["issues"]["fetched"]
             ),
             format!(
-                "{:.1} s, {} requests, peak RSS {} MB{}",
+                "{:.1} s, {} requests ({:.1} per 1,000 issues), peak RSS {} MB{}",
                 full["seconds"].as_f64().unwrap_or(0.0),
                 full["api_requests"],
+                full["api_requests"].as_f64().unwrap_or(0.0) * 1000.0 / issues.max(1) as f64,
                 full["peak_rss_kb"].as_u64().unwrap_or(0) / 1024,
                 if full["ok"] == true {
                     String::new()
@@ -176,6 +188,7 @@ async fn run(issues: usize, prs: usize, quick: bool) -> Vec<Row> {
 
     if !std::env::args().any(|a| a == "--no-service") {
         rows.extend(live_service(if quick { 500 } else { 2_000 }));
+        rows.extend(load::run(if quick { 30 } else { 60 }, false));
         rows.extend(service_start().await);
     }
     rows
@@ -410,7 +423,8 @@ async fn add_jira(url: &str, key: &str, urls: &Value) {
         .unwrap();
 }
 
-/// The analytics precompute over the synced issues and PRs (default flow), then each report.
+/// The analytics precompute over the synced issues and PRs (default flow), the snapshot the
+/// reports read, then each report in-process (no HTTP, no rendering).
 async fn analytics(url: &str, db: &str) -> Vec<Row> {
     use pulse_etl::analytics::{dora, filters::Filters, flow, prs};
     let conn = pulse_etl::db::connect(url).await.unwrap();
@@ -423,6 +437,13 @@ async fn analytics(url: &str, db: &str) -> Vec<Row> {
     )];
     let today = chrono::Utc::now().date_naive();
     let cache = pulse_etl::analytics::Cache::default();
+    let started = Instant::now();
+    cache.load_current(&conn).await.unwrap();
+    rows.push(Row(
+        format!("analytics snapshot load: the precomputed rows read into memory once per build ({db})"),
+        format!("{} ms", started.elapsed().as_millis()),
+        "— (after a sync, before the first view)".into(),
+    ));
     for range in ["90", "365"] {
         let f = || Filters::parse(&format!("range={range}"), today).unwrap();
         let started = Instant::now();
@@ -432,7 +453,7 @@ async fn analytics(url: &str, db: &str) -> Vec<Row> {
         dora::report(&conn, &cache, f()).await.unwrap();
         let dora_ms = started.elapsed().as_millis();
         let started = Instant::now();
-        prs::report(&conn, f()).await.unwrap();
+        prs::report(&conn, &cache, f()).await.unwrap();
         let prs_ms = started.elapsed().as_millis();
         rows.push(Row(
             format!("analytics reports, last {range} days ({db}; {issues} issues completed)"),
