@@ -291,6 +291,23 @@ async fn no_rebuild_while_a_sync_runs(db: Db) {
     let during = api(&app, &format!("/api/v1/metrics/dora?{WINDOW}")).await;
     close(&during["change_failure_rate"], 0.75);
     set_status("FINISHED").await.unwrap();
+    // The orchestrator may have picked the pretend run up meanwhile (under a loaded machine it
+    // did, and its real run kept a job RUNNING, so the view rightly kept the last build): the
+    // rule under test is the view after every sync has ended.
+    let started = std::time::Instant::now();
+    while jobs::Entity::find()
+        .filter(jobs::Column::Status.eq("RUNNING"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .is_some()
+    {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "a job stayed RUNNING"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let after = api(&app, &format!("/api/v1/metrics/dora?{WINDOW}")).await;
     close(&after["change_failure_rate"], 0.5);
 }
