@@ -8,8 +8,11 @@ pub mod prs;
 
 use std::sync::Arc;
 
+use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use sea_orm::{DatabaseConnection, DbErr, EntityTrait};
+
+use crate::db::analytics::Freshness;
 use serde::Serialize;
 
 /// What the reports read from the precomputed rows, kept between requests in this process and
@@ -19,13 +22,20 @@ use serde::Serialize;
 /// of a page's time (docs/decisions.md, "Analytics snapshot").
 #[derive(Default)]
 pub struct Cache {
-    snapshot: tokio::sync::Mutex<Option<Arc<Snapshot>>>,
+    /// Rebuilds of this database's precomputed rows in this process.
+    rebuilds: crate::db::analytics::Rebuilds,
+    /// The snapshot last loaded.
+    held: std::sync::Mutex<Option<Arc<Snapshot>>>,
+    /// One load at a time.
+    loading: tokio::sync::Mutex<()>,
 }
 
 /// One build of the precomputed rows, as the reports read them.
 pub struct Snapshot {
     /// [`crate::db::analytics::Freshness::build`] of the rows it was read from.
     pub build: String,
+    /// When those rows were built.
+    pub built_at: Option<DateTime<Utc>>,
     /// Every issue's flow facts, by first DONE entry (open issues first), then id.
     pub flow: Vec<flow::FlowFacts>,
     /// Every PR that was merged or deployed, ordered by merge time.
@@ -35,21 +45,62 @@ pub struct Snapshot {
 }
 
 impl Cache {
-    /// Loads the snapshot of the current build now, so the first view after a sync does not
-    /// wait for it (about 0.5–0.7 s at 100k issues).
-    pub async fn load_current(&self, db: &DatabaseConnection) -> Result<(), DbErr> {
-        let build = crate::db::analytics::current_build(db).await?;
-        self.snapshot(db, &build).await.map(|_| ())
+    /// Rebuilds the precomputed rows now (after a sync) and loads their snapshot, so the first
+    /// view after it does not wait for either (about 0.5–0.7 s each at 100k issues). Views in
+    /// the meantime show the last build ([`Freshness::rebuilding`]).
+    pub async fn refresh(&self, db: &DatabaseConnection) -> Result<(), DbErr> {
+        crate::db::analytics::refresh(db, &self.rebuilds).await?;
+        let current = crate::db::analytics::current(db).await?;
+        let _loading = self.loading.lock().await;
+        self.load(db, &current).await.map(|_| ())
     }
 
-    /// The snapshot of build `build` (read from the database unless already held). Concurrent
-    /// callers wait for one read.
-    pub async fn snapshot(&self, db: &DatabaseConnection, build: &str) -> Result<Arc<Snapshot>, DbErr> {
-        let mut slot = self.snapshot.lock().await;
-        if let Some(s) = slot.as_ref()
-            && s.build == build
-        {
-            return Ok(s.clone());
+    /// What a report computes from: how fresh the rows are and their snapshot. It waits neither
+    /// for a rebuild nor for a load under way when it holds an earlier snapshot: it answers with
+    /// that one, marked as rebuilding. Without an earlier one it waits.
+    pub async fn current(&self, db: &DatabaseConnection) -> Result<(Freshness, Arc<Snapshot>), DbErr> {
+        let fresh = crate::db::analytics::ensure_fresh(db, &self.rebuilds).await?;
+        if let Some(s) = self.held(Some(&fresh.build)) {
+            return Ok((fresh, s));
+        }
+        let _loading = match (self.loading.try_lock(), self.held(None)) {
+            (Ok(guard), _) => guard,
+            (Err(_), Some(last)) => {
+                let shown = Freshness {
+                    syncing: fresh.syncing,
+                    rebuilding: true,
+                    built_at: last.built_at,
+                    build: last.build.clone(),
+                };
+                return Ok((shown, last));
+            }
+            (Err(_), None) => self.loading.lock().await,
+        };
+        // Another caller may have loaded it while this one waited.
+        if let Some(s) = self.held(Some(&fresh.build)) {
+            return Ok((fresh, s));
+        }
+        let snapshot = self.load(db, &fresh).await?;
+        Ok((fresh, snapshot))
+    }
+
+    /// Holds this database's rebuild lock as a rebuild does, for tests of what views do
+    /// meanwhile.
+    #[doc(hidden)]
+    pub async fn hold_rebuild(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.rebuilds.0.lock().await
+    }
+
+    /// The snapshot held, if it is of build `build` (any, if None).
+    fn held(&self, build: Option<&str>) -> Option<Arc<Snapshot>> {
+        let held = self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        held.as_ref().filter(|s| build.is_none_or(|b| s.build == b)).cloned()
+    }
+
+    /// Reads the snapshot of `build` from the database and holds it. Call with `loading` held.
+    async fn load(&self, db: &DatabaseConnection, build: &Freshness) -> Result<Arc<Snapshot>, DbErr> {
+        if let Some(s) = self.held(Some(&build.build)) {
+            return Ok(s);
         }
         let started = std::time::Instant::now();
         // Streamed and converted row by row: the stored rows (with their step hours as JSON
@@ -66,7 +117,8 @@ impl Cache {
         // id order after sorting by completion, every fact was a cache miss: 2× slower).
         flow.sort_by_key(|f| (f.done_at, f.issue_id));
         let snapshot = Arc::new(Snapshot {
-            build: build.to_string(),
+            build: build.build.clone(),
+            built_at: build.built_at,
             flow,
             prs: crate::db::analytics::merged_or_deployed_prs(db).await?,
             deployments: crate::db::analytics::production_deployments(db).await?,
@@ -78,7 +130,8 @@ impl Cache {
             ms = started.elapsed().as_millis() as u64,
             "analytics snapshot loaded"
         );
-        *slot = Some(snapshot.clone());
+        // The last one is dropped here (once no report uses it), not kept beside the new one.
+        *self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(snapshot.clone());
         Ok(snapshot)
     }
 }

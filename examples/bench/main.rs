@@ -99,7 +99,9 @@ async fn run(issues: usize, prs: usize, quick: bool) -> Vec<Row> {
         let (url, cleanup) = fresh_db(db).await;
         let key = random_key();
         add_jira(&url, &key, &urls).await;
+        let cpu = CpuSplit::start(sim.id(), &url).await;
         let full = sync(&url, &key);
+        let cpu = cpu.report();
         let target = if db == "sqlite" {
             "≤ 20 s, < 150 MB"
         } else {
@@ -111,7 +113,7 @@ async fn run(issues: usize, prs: usize, quick: bool) -> Vec<Row> {
                 full["counts"]["issues"]["fetched"]
             ),
             format!(
-                "{:.1} s, {} requests ({:.1} per 1,000 issues), peak RSS {} MB{}",
+                "{:.1} s, {} requests ({:.1} per 1,000 issues), peak RSS {} MB; {cpu}{}",
                 full["seconds"].as_f64().unwrap_or(0.0),
                 full["api_requests"],
                 full["api_requests"].as_f64().unwrap_or(0.0) * 1000.0 / issues.max(1) as f64,
@@ -142,14 +144,16 @@ async fn run(issues: usize, prs: usize, quick: bool) -> Vec<Row> {
             .send()
             .await
             .unwrap();
+        let cpu = CpuSplit::start(sim.id(), &url).await;
         let full = sync_job(&url, &key, "github_sync");
+        let cpu = cpu.report();
         let points = graphql_points_used(&urls).await;
         let prs_fetched = full["counts"]["pull_requests"]["fetched"].as_u64().unwrap_or(0);
         let per_k = |n: &Value| n.as_f64().unwrap_or(0.0) * 1000.0 / prs.max(1) as f64;
         rows.push(Row(
             format!("GitHub full sync into {db} ({prs_fetched} PRs, 20 repositories)"),
             format!(
-                "{:.1} s, {} requests ({:.1} per 1,000 PRs), {points} GraphQL points, peak RSS {} MB{}",
+                "{:.1} s, {} requests ({:.1} per 1,000 PRs), {points} GraphQL points, peak RSS {} MB; {cpu}{}",
                 full["seconds"].as_f64().unwrap_or(0.0),
                 full["api_requests"],
                 per_k(&full["api_requests"]),
@@ -429,7 +433,9 @@ async fn analytics(url: &str, db: &str) -> Vec<Row> {
     use pulse_etl::analytics::{dora, filters::Filters, flow, prs};
     let conn = pulse_etl::db::connect(url).await.unwrap();
     let started = Instant::now();
-    pulse_etl::db::analytics::refresh(&conn).await.unwrap();
+    pulse_etl::db::analytics::refresh(&conn, &Default::default())
+        .await
+        .unwrap();
     let mut rows = vec![Row(
         format!("analytics precompute: every merged PR's stages and every issue's flow times ({db})"),
         format!("{:.2} s", started.elapsed().as_secs_f64()),
@@ -438,7 +444,7 @@ async fn analytics(url: &str, db: &str) -> Vec<Row> {
     let today = chrono::Utc::now().date_naive();
     let cache = pulse_etl::analytics::Cache::default();
     let started = Instant::now();
-    cache.load_current(&conn).await.unwrap();
+    cache.current(&conn).await.unwrap();
     rows.push(Row(
         format!("analytics snapshot load: the precomputed rows read into memory once per build ({db})"),
         format!("{} ms", started.elapsed().as_millis()),
@@ -473,9 +479,20 @@ async fn spawn_serve(url: &str, key: &str, urls: &Value) -> (Child, String, Stri
         .local_addr()
         .unwrap()
         .port();
-    let child = Command::new(bin())
+    // `BENCH_SERVE_WRAPPER="heaptrack -o /tmp/serve"` runs the service under a profiler.
+    let wrapper = std::env::var("BENCH_SERVE_WRAPPER").ok();
+    let mut command = match wrapper.as_deref().map(str::split_whitespace) {
+        Some(mut words) => {
+            let mut c = Command::new(words.next().expect("a wrapper command"));
+            c.args(words).arg(bin());
+            c
+        }
+        None => Command::new(bin()),
+    };
+    let child = command
         .arg("serve")
         .env_clear()
+        .envs(wrapper.and(std::env::var_os("PATH")).map(|p| ("PATH", p)))
         .env("DATABASE_URL", url)
         .env("BACKEND_SERVICE_URL", urls["backend"].as_str().unwrap())
         .env("SECRET_KEY", "s".repeat(64))
@@ -657,6 +674,79 @@ async fn service_start() -> Vec<Row> {
             "—".into(),
         ),
     ]
+}
+
+/// CPU seconds (user + system) a process used itself and those of its children it has waited
+/// for, from `/proc/PID/stat` (Linux, 100 ticks per second); None where that cannot be read.
+fn cpu_secs(pid: &str) -> Option<(f64, f64)> {
+    let stat = std::fs::read_to_string(Path::new("/proc").join(pid).join("stat")).ok()?;
+    // Fields after the command name (which may hold spaces), from field 3 (state) on.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<f64>().ok();
+    Some(((ticks(11)? + ticks(12)?) / 100.0, (ticks(13)? + ticks(14)?) / 100.0))
+}
+
+/// Where the CPU of a sync went: the sync process, the simulator and (PostgreSQL on this
+/// machine) the database backends, which end with the sync's connections and are then counted
+/// as the postmaster's children.
+struct CpuSplit {
+    sim: u32,
+    postmaster: Option<String>,
+    before: [f64; 3],
+}
+
+impl CpuSplit {
+    async fn start(sim: u32, url: &str) -> Self {
+        let postmaster = if url.starts_with("postgres") {
+            use sea_orm::ConnectionTrait;
+            let conn = pulse_etl::db::connect(url).await.unwrap();
+            let row = conn
+                .query_one_raw(sea_orm::Statement::from_string(
+                    sea_orm::DbBackend::Postgres,
+                    "SELECT pg_backend_pid()::bigint AS pid",
+                ))
+                .await
+                .unwrap()
+                .unwrap();
+            let backend: i64 = row.try_get("", "pid").unwrap();
+            std::fs::read_to_string(format!("/proc/{backend}/status"))
+                .ok()
+                .and_then(|s| {
+                    s.lines()
+                        .find_map(|l| l.strip_prefix("PPid:").map(|p| p.trim().to_string()))
+                })
+        } else {
+            None
+        };
+        let mut split = Self {
+            sim,
+            postmaster,
+            before: [0.0; 3],
+        };
+        split.before = split.now();
+        split
+    }
+
+    fn now(&self) -> [f64; 3] {
+        [
+            cpu_secs("self").map_or(0.0, |c| c.1),
+            cpu_secs(&self.sim.to_string()).map_or(0.0, |c| c.0),
+            self.postmaster.as_deref().and_then(cpu_secs).map_or(0.0, |c| c.1),
+        ]
+    }
+
+    /// "CPU: sync 12.1 s, simulator 9.8 s, PostgreSQL 18.2 s" since [`CpuSplit::start`].
+    fn report(&self) -> String {
+        // The backends end just after the sync's connections close; wait until they are counted.
+        std::thread::sleep(Duration::from_millis(500));
+        let now = self.now();
+        let d = |i: usize| now[i] - self.before[i];
+        let mut out = format!("CPU: sync {:.1} s, simulator {:.1} s", d(0), d(1));
+        if self.postmaster.is_some() {
+            out += &format!(", PostgreSQL {:.1} s", d(2));
+        }
+        out
+    }
 }
 
 fn rss_kb(pid: u32) -> Option<u64> {

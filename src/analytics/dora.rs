@@ -139,8 +139,7 @@ fn no_incidents() -> Missing {
 const DRILL_DOWN_ROWS: usize = 200;
 
 pub async fn report(db: &DatabaseConnection, cache: &Cache, filters: Filters) -> Result<DoraReport, DbErr> {
-    let freshness = db::analytics::ensure_fresh(db).await?;
-    let snapshot = cache.snapshot(db, &freshness.build).await?;
+    let (freshness, snapshot) = cache.current(db).await?;
     let repo_choices = db::analytics::repository_choices(db).await?;
     let repos = ids(&filters.repositories, &repo_choices);
     let projects = ids(&filters.projects, &db::analytics::project_choices(db).await?);
@@ -303,6 +302,7 @@ pub fn to_json(r: &DoraReport) -> Value {
     doc["previous"] = n(&r.previous);
     doc["trend"] = Value::Array(r.trend.iter().map(n).collect());
     doc["filters"] = json!(r.filters);
+    r.freshness.annotate(&mut doc);
     doc
 }
 

@@ -199,10 +199,9 @@ pub fn numbers(issues: &[&FlowFacts], w: &Window, order: &[String], now: DateTim
 }
 
 pub async fn report(db: &DatabaseConnection, cache: &Cache, filters: Filters) -> Result<FlowReport, DbErr> {
-    let freshness = db::analytics::ensure_fresh(db).await?;
+    let (freshness, snapshot) = cache.current(db).await?;
     let project_choices = db::analytics::project_choices(db).await?;
     let projects = ids(&filters.projects, &project_choices);
-    let snapshot = cache.snapshot(db, &freshness.build).await?;
     let all: Vec<&FlowFacts> = snapshot
         .flow
         .iter()
@@ -369,8 +368,7 @@ pub fn to_json(r: &FlowReport) -> Value {
     doc["excluded_issues"] = json!(r.excluded);
     doc["by_work_category"] = Value::Object(r.by_category.iter().map(|(k, v)| (k.clone(), n(v))).collect());
     doc["by_project"] = Value::Object(r.by_project.iter().map(|(k, v)| (k.clone(), n(v))).collect());
-    doc["precomputed_at"] = json!(r.freshness.built_at);
-    doc["sync_running"] = json!(r.freshness.syncing);
+    r.freshness.annotate(&mut doc);
     doc["previous"] = n(&r.previous);
     doc["trend"] = Value::Array(r.trend.iter().map(n).collect());
     doc["filters"] = json!(r.filters);

@@ -127,8 +127,7 @@ pub fn numbers(prs: &[&pr_stage_times::Model], w: &Window) -> PrNumbers {
 }
 
 pub async fn report(db: &DatabaseConnection, cache: &Cache, filters: Filters) -> Result<PrReport, DbErr> {
-    let freshness = db::analytics::ensure_fresh(db).await?;
-    let snapshot = cache.snapshot(db, &freshness.build).await?;
+    let (freshness, snapshot) = cache.current(db).await?;
     let repo_choices = db::analytics::repository_choices(db).await?;
     let repos = ids(&filters.repositories, &repo_choices);
     let w = filters.window;
@@ -253,5 +252,6 @@ pub fn to_json(r: &PrReport) -> Value {
     doc["previous"] = n(&r.previous);
     doc["trend"] = Value::Array(r.trend.iter().map(n).collect());
     doc["filters"] = json!(r.filters);
+    r.freshness.annotate(&mut doc);
     doc
 }

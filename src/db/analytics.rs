@@ -20,8 +20,11 @@ use tokio::sync::Mutex;
 
 use crate::domain::job::JobStatus;
 
-/// One rebuild at a time in this process; a second caller waits, then finds it fresh.
-static REBUILD: Mutex<()> = Mutex::const_new(());
+/// One rebuild at a time of one database's precomputed rows in this process. Owned by
+/// [`crate::analytics::Cache`], one per database the process serves (a process-wide lock made
+/// one database's rebuild hold up, or hide, another's in the tests, which serve many).
+#[derive(Default)]
+pub struct Rebuilds(pub(crate) Mutex<()>);
 
 const PRECOMPUTE: &str = "precompute";
 
@@ -84,6 +87,9 @@ pub async fn fingerprint(db: &impl ConnectionTrait) -> Result<String, DbErr> {
 pub struct Freshness {
     /// A sync is running: the rows are those of the last build and are rebuilt when it finishes.
     pub syncing: bool,
+    /// The rows are being rebuilt (after a sync, or for a changed flow configuration) or the
+    /// rebuilt ones are being loaded: the numbers are those of the last build until then.
+    pub rebuilding: bool,
     /// When the rows were last built (None: never).
     pub built_at: Option<DateTime<Utc>>,
     /// Identifies the build of the rows (changes with every rebuild, here or in another
@@ -96,11 +102,21 @@ impl Freshness {
     fn of(syncing: bool, stored: Option<analytics_refresh::Model>) -> Self {
         Self {
             syncing,
+            rebuilding: false,
             built_at: stored.as_ref().map(|s| s.updated_at),
             build: stored.map_or_else(String::new, |s| {
                 format!("{}@{}", s.fingerprint, s.updated_at.timestamp_micros())
             }),
         }
+    }
+}
+
+impl Freshness {
+    /// Adds `precomputed_at`, `sync_running` and `rebuilding` to a report's JSON document.
+    pub fn annotate(&self, doc: &mut serde_json::Value) {
+        doc["precomputed_at"] = serde_json::json!(self.built_at);
+        doc["sync_running"] = serde_json::json!(self.syncing);
+        doc["rebuilding"] = serde_json::json!(self.rebuilding);
     }
 }
 
@@ -111,23 +127,34 @@ async fn precompute_row(db: &impl ConnectionTrait) -> Result<Option<analytics_re
         .await
 }
 
-/// The current build of the precomputed rows ([`Freshness::build`]), without checking it.
-pub async fn current_build(db: &impl ConnectionTrait) -> Result<String, DbErr> {
-    Ok(Freshness::of(false, precompute_row(db).await?).build)
+/// The current build of the precomputed rows, without checking it.
+pub async fn current(db: &impl ConnectionTrait) -> Result<Freshness, DbErr> {
+    Ok(Freshness::of(false, precompute_row(db).await?))
 }
 
 /// Rebuilds the precomputed rows if the sources changed since the last build. Not while a sync
 /// runs: its rows change page by page (the run rebuilds when it finishes), and on SQLite a
 /// rebuild's commit between a sync transaction's read and its write fails that page
-/// ("database is locked").
-pub async fn ensure_fresh(db: &DatabaseConnection) -> Result<Freshness, DbErr> {
-    let _guard = REBUILD.lock().await;
+/// ("database is locked"). While a rebuild is under way (the one after a sync, or another view's)
+/// it answers at once with the last build, marked [`Freshness::rebuilding`], instead of waiting
+/// for it: waiting made the soak's analytics p99 2–3 s (docs/decisions.md). Only when there is
+/// no build yet does it wait.
+pub async fn ensure_fresh(db: &DatabaseConnection, rebuilds: &Rebuilds) -> Result<Freshness, DbErr> {
+    let _guard = match rebuilds.0.try_lock() {
+        Ok(guard) => guard,
+        Err(_) => match precompute_row(db).await? {
+            Some(last) => {
+                let syncing = running(db).await?;
+                return Ok(Freshness {
+                    rebuilding: true,
+                    ..Freshness::of(syncing, Some(last))
+                });
+            }
+            None => rebuilds.0.lock().await,
+        },
+    };
     let stored = precompute_row(db).await?;
-    let syncing = jobs::Entity::find()
-        .filter(jobs::Column::Status.eq(JobStatus::Running.as_str()))
-        .one(db)
-        .await?
-        .is_some();
+    let syncing = running(db).await?;
     if syncing {
         return Ok(Freshness::of(syncing, stored));
     }
@@ -140,9 +167,18 @@ pub async fn ensure_fresh(db: &DatabaseConnection) -> Result<Freshness, DbErr> {
     Ok(Freshness::of(syncing, precompute_row(db).await?))
 }
 
+/// Whether a job (a sync) is running.
+async fn running(db: &impl ConnectionTrait) -> Result<bool, DbErr> {
+    Ok(jobs::Entity::find()
+        .filter(jobs::Column::Status.eq(JobStatus::Running.as_str()))
+        .one(db)
+        .await?
+        .is_some())
+}
+
 /// Rebuilds unconditionally (after a sync finishes).
-pub async fn refresh(db: &DatabaseConnection) -> Result<(), DbErr> {
-    let _guard = REBUILD.lock().await;
+pub async fn refresh(db: &DatabaseConnection, rebuilds: &Rebuilds) -> Result<(), DbErr> {
+    let _guard = rebuilds.0.lock().await;
     let now = fingerprint(db).await?;
     rebuild(db, &now).await
 }

@@ -72,10 +72,8 @@ async fn run(deps: JobDeps, job: JobType, ctx: RunContext) -> Outcome {
     };
     if result.is_ok() {
         // The analytics pages would rebuild lazily anyway; doing it now keeps the first view fast.
-        if let Err(e) = crate::db::analytics::refresh(&deps.db).await {
+        if let Err(e) = deps.analytics.refresh(&deps.db).await {
             tracing::warn!(error = %e, "analytics precompute failed after the sync");
-        } else if let Err(e) = deps.analytics.load_current(&deps.db).await {
-            tracing::warn!(error = %e, "analytics snapshot failed to load after the sync");
         }
     }
     match result {

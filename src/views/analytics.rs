@@ -134,17 +134,24 @@ pub fn head(page: Page, title: &str, lead: &str, f: &Filters, choices: &Choices,
     }
 }
 
-/// Says so when a sync is running: the numbers come from the last build of the precomputed rows,
-/// which is rebuilt when the sync finishes.
+/// Says so when the numbers are not from the latest data: a sync is running (they come from the
+/// last build of the precomputed rows, rebuilt when it finishes), or the rows are being rebuilt.
 pub fn freshness(f: &crate::db::analytics::Freshness) -> Markup {
+    let as_of = html! {
+        @if let Some(at) = f.built_at {
+            "at " time datetime=(at.to_rfc3339()) { (at.format("%Y-%m-%d %H:%M UTC")) }
+        } @else { "before it started" }
+    };
     html! {
         @if f.syncing {
             p.notice #freshness role="status" {
-                "A sync is running: these numbers are from the data as it was "
-                @if let Some(at) = f.built_at {
-                    "at " time datetime=(at.to_rfc3339()) { (at.format("%Y-%m-%d %H:%M UTC")) }
-                } @else { "before it started" }
+                "A sync is running: these numbers are from the data as it was " (as_of)
                 ", and they refresh when the sync finishes."
+            }
+        } @else if f.rebuilding {
+            p.notice #freshness role="status" {
+                "The numbers are being recomputed from the latest data: these are from the data as it was "
+                (as_of) ". Reload in a moment for the new ones."
             }
         }
     }

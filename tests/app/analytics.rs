@@ -312,3 +312,53 @@ async fn no_rebuild_while_a_sync_runs(db: Db) {
     close(&after["change_failure_rate"], 0.5);
 }
 db_test!(no_rebuild_while_a_sync_runs);
+
+/// While the rows are being rebuilt (after a sync, or for a changed configuration) a view does
+/// not wait for it: it answers with the last build and says so; once the rebuild is over the
+/// next view has the new numbers.
+async fn views_during_a_rebuild_show_the_last_build(db: Db) {
+    let app = seeded(db).await;
+    let path = format!("/api/v1/metrics/dora?{WINDOW}");
+    let before = api(&app, &path).await;
+    close(&before["change_failure_rate"], 0.75);
+    assert_eq!(before["rebuilding"], false);
+    // The data changes (as a finished sync leaves it): OPS-4, the incident after D6, goes.
+    entity::jira_issues::Entity::update_many()
+        .col_expr(
+            entity::jira_issues::Column::Active,
+            sea_orm::sea_query::Expr::value(false),
+        )
+        .filter(entity::jira_issues::Column::Key.eq("OPS-4"))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    pulse_etl::db::analytics::sources_changed(&app.db).await.unwrap();
+    let rebuild = app.app_state.analytics.hold_rebuild().await;
+    let during = tokio::time::timeout(std::time::Duration::from_secs(5), api(&app, &path))
+        .await
+        .expect("a view waited for the rebuild");
+    close(&during["change_failure_rate"], 0.75);
+    assert_eq!(during["rebuilding"], true);
+    assert_eq!(during["precomputed_at"], before["precomputed_at"]);
+    app.login_viewer().await;
+    let page = app
+        .get(&format!("/analytics/dora?{WINDOW}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    let notice = crate::helpers::select_text(&page, "#freshness").expect("a notice on the page");
+    assert!(notice.contains("being recomputed"), "{notice}");
+    drop(rebuild);
+    let after = api(&app, &path).await;
+    close(&after["change_failure_rate"], 0.5);
+    assert_eq!(after["rebuilding"], false);
+    let page = app
+        .get(&format!("/analytics/dora?{WINDOW}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(crate::helpers::select_text(&page, "#freshness"), None);
+}
+db_test!(views_during_a_rebuild_show_the_last_build);

@@ -193,6 +193,19 @@ pub fn select_attr(html: &str, selector: &str, attr: &str) -> Option<String> {
         .map(String::from)
 }
 
+/// The text of the first element `selector` matches, whitespace collapsed.
+pub fn select_text(html: &str, selector: &str) -> Option<String> {
+    let doc = scraper::Html::parse_document(html);
+    let sel = scraper::Selector::parse(selector).expect("selector");
+    doc.select(&sel).next().map(|e| {
+        e.text()
+            .collect::<String>()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    })
+}
+
 pub fn count(html: &str, selector: &str) -> usize {
     let doc = scraper::Html::parse_document(html);
     let sel = scraper::Selector::parse(selector).expect("selector");

@@ -218,7 +218,9 @@ async fn recorded_jira_gives_devlakes_lead_times_and_status_history(db: Db) {
 
     // The flow precompute: first entry into a done-category status, and the hours spent per
     // category, recomputed here from the recorded changelog and status list.
-    pulse_etl::db::analytics::refresh(&app.db).await.unwrap();
+    pulse_etl::db::analytics::refresh(&app.db, &Default::default())
+        .await
+        .unwrap();
     let category: HashMap<String, String> = recorded
         .statuses
         .iter()
@@ -307,7 +309,9 @@ async fn recorded_jira_gives_devlakes_lead_times_and_status_history(db: Db) {
     .insert(&app.db)
     .await
     .unwrap();
-    pulse_etl::db::analytics::refresh(&app.db).await.unwrap();
+    pulse_etl::db::analytics::refresh(&app.db, &Default::default())
+        .await
+        .unwrap();
     let flows = issue_flow_times::Entity::find().all(&app.db).await.unwrap();
     let agree = expected
         .iter()
