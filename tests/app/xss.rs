@@ -25,9 +25,10 @@ fn poison_the_simulator(app: &TestApp) {
     let sim = app.sim.as_ref().unwrap();
     let mut data = sim.state.data_mut();
     let mut n = 0;
+    // With a NUL character too, which PostgreSQL text cannot hold: the sync drops it.
     let mut next = || {
         n += 1;
-        hostile(n)
+        format!("{}\0", hostile(n))
     };
     for s in &mut data.jira.statuses {
         s.name = next();
@@ -53,6 +54,21 @@ fn poison_the_simulator(app: &TestApp) {
             p.title = next();
             p.head_ref = format!("feature/{}", next());
             p.body = next();
+            for c in &mut p.commits {
+                c.message = next();
+                c.author_name = next();
+            }
+            for r in &mut p.reviews {
+                r.body = next();
+            }
+            for c in &mut p.comments {
+                c.body = next();
+            }
+        }
+        for d in &mut r.deployments {
+            for s in &mut d.statuses {
+                s.description = next();
+            }
         }
     }
 }

@@ -120,7 +120,8 @@ impl GithubClient {
         if !status.is_success() {
             return Err(status_error(status, &body, remaining.as_deref()));
         }
-        serde_json::from_slice(&body).map_err(|e| UpstreamError::Decode(format!("not GitHub's JSON ({e})")))
+        crate::integrations::request::json_without_nul(&body)
+            .map_err(|e| UpstreamError::Decode(format!("not GitHub's JSON ({e})")))
     }
 
     pub async fn user(&self) -> Result<User, UpstreamError> {

@@ -20,7 +20,7 @@ use super::models::{Envelope, GqlData, RateLimitResources};
 use super::sync::SyncError;
 use crate::integrations::control::RunContext;
 use crate::integrations::error::UpstreamError;
-use crate::integrations::request::{self, MAX_ATTEMPTS, RequestError};
+use crate::integrations::request::{self, MAX_ATTEMPTS, RequestError, json_without_nul};
 
 /// Largest pull-request page (GitHub's maximum for a connection).
 pub const MAX_PAGE: u32 = 100;
@@ -224,7 +224,7 @@ impl<'a> Session<'a> {
             )
             .await
             .map_err(|e| self.request_error(e))?;
-            let envelope: Envelope<T> = match serde_json::from_slice(&answer.body) {
+            let envelope: Envelope<T> = match json_without_nul(&answer.body) {
                 Ok(e) => e,
                 Err(e) => {
                     let err = UpstreamError::Decode(format!("malformed GraphQL answer ({e})"));
@@ -315,7 +315,7 @@ impl<'a> Session<'a> {
                 }
                 _ => (answer.body.clone(), link_next(&answer.headers)),
             };
-            let items: T = match serde_json::from_slice(&body) {
+            let items: T = match json_without_nul(&body) {
                 Ok(v) => v,
                 Err(e) => {
                     lock(&ETAGS).remove(&key);

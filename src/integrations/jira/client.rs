@@ -109,7 +109,8 @@ impl JiraClient {
         if !status.is_success() {
             return Err(status_error(status, &body));
         }
-        serde_json::from_slice(&body).map_err(|e| UpstreamError::Decode(format!("not Jira's JSON ({e})")))
+        crate::integrations::request::json_without_nul(&body)
+            .map_err(|e| UpstreamError::Decode(format!("not Jira's JSON ({e})")))
     }
 
     pub async fn myself(&self) -> Result<Myself, UpstreamError> {
@@ -136,7 +137,8 @@ impl JiraClient {
         if !status.is_success() {
             return Err(status_error(status, &body));
         }
-        serde_json::from_slice(&body).map_err(|e| UpstreamError::Decode(format!("not Jira's JSON ({e})")))
+        crate::integrations::request::json_without_nul(&body)
+            .map_err(|e| UpstreamError::Decode(format!("not Jira's JSON ({e})")))
     }
 
     pub async fn project(&self, key: &str) -> Result<Project, UpstreamError> {

@@ -251,7 +251,7 @@ impl Session<'_> {
             .into_iter()
             .map(|s| StatusRow {
                 external_id: s.id,
-                name: no_nul(s.name),
+                name: s.name,
                 category_key: s.status_category.map(|c| c.key).unwrap_or_else(|| "undefined".into()),
             })
             .collect();
@@ -521,12 +521,12 @@ impl Session<'_> {
                     .map(move |(idx, it)| TransitionRow {
                         changelog_id: h.id.clone(),
                         item_index: idx as i32,
-                        from_status: it.from_string.clone().map(no_nul),
-                        to_status: no_nul(it.to_string.clone().unwrap_or_default()),
+                        from_status: it.from_string.clone(),
+                        to_status: it.to_string.clone().unwrap_or_default(),
                         from_status_id: it.from.clone(),
                         to_status_id: it.to.clone(),
                         at: h.created.0,
-                        author: h.author.as_ref().and_then(|a| a.label()).map(no_nul),
+                        author: h.author.as_ref().and_then(|a| a.label()),
                     })
             })
             .collect();
@@ -534,16 +534,16 @@ impl Session<'_> {
             external_id: issue.id.clone(),
             key: issue.key.clone(),
             issue_type_name: f.issuetype.as_ref().map(|t| t.name.clone()).unwrap_or_default(),
-            status_name: no_nul(status.name.clone()),
+            status_name: status.name.clone(),
             status_category_key: status
                 .status_category
                 .as_ref()
                 .map(|c| c.key.clone())
                 .unwrap_or_else(|| "undefined".into()),
-            summary: no_nul(f.summary.clone().unwrap_or_default()),
-            priority: f.priority.as_ref().map(|p| no_nul(p.name.clone())),
-            assignee: f.assignee.as_ref().and_then(|a| a.label()).map(no_nul),
-            reporter: f.reporter.as_ref().and_then(|a| a.label()).map(no_nul),
+            summary: f.summary.clone().unwrap_or_default(),
+            priority: f.priority.as_ref().map(|p| p.name.clone()),
+            assignee: f.assignee.as_ref().and_then(|a| a.label()),
+            reporter: f.reporter.as_ref().and_then(|a| a.label()),
             created,
             updated,
             resolved: f.resolutiondate.map(|t| t.0),
@@ -553,12 +553,6 @@ impl Session<'_> {
             transitions,
         })
     }
-}
-
-/// Text without NUL characters: PostgreSQL text cannot hold them, and one in a summary (the
-/// recorded issue EE-4 has one) failed the whole page there. Nothing else is changed.
-fn no_nul(s: String) -> String {
-    if s.contains('\0') { s.replace('\0', "") } else { s }
 }
 
 enum Next {
