@@ -14,6 +14,7 @@ mod m20261128_000005_flow_defaults;
 mod m20261128_000006_analytics;
 mod m20261128_000007_flow_unique_names;
 mod m20261128_000008_replicas;
+mod m20261204_000009_transitions_unchecked;
 
 /// Applies / rolls back every pulse-etl migration, in order.
 pub struct Migrator;
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000006_analytics::Migration),
             Box::new(m20261128_000007_flow_unique_names::Migration),
             Box::new(m20261128_000008_replicas::Migration),
+            Box::new(m20261204_000009_transitions_unchecked::Migration),
         ]
     }
 }

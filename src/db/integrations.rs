@@ -1,7 +1,9 @@
 //! Integrations and their encrypted secrets.
 
 use chrono::Utc;
-use entity::{deployments, integrations, jira_issues, jira_projects, pull_requests, repositories};
+use entity::{
+    deployments, integrations, jira_issues, jira_projects, jira_status_transitions, pull_requests, repositories,
+};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, IntoActiveModel,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, RelationTrait, Set,
@@ -196,9 +198,23 @@ pub async fn impact(db: &impl ConnectionTrait, id: i64) -> Result<Impact, DbErr>
     })
 }
 
-/// Deletes the integration and (by cascade) every row synced through it, in one transaction.
+/// Deletes the integration and every row synced through it, in one transaction: the status
+/// history explicitly (on PostgreSQL it has no foreign key to its issue, migration 000009), the
+/// rest by cascade.
 pub async fn delete(db: &DatabaseConnection, id: i64) -> Result<(), DbErr> {
     let txn = crate::db::begin_write(db).await?;
+    jira_status_transitions::Entity::delete_many()
+        .filter(
+            jira_status_transitions::Column::IssueId.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(jira_issues::Column::Id)
+                    .from(jira_issues::Entity)
+                    .and_where(jira_issues::Column::IntegrationId.eq(id))
+                    .to_owned(),
+            ),
+        )
+        .exec(&txn)
+        .await?;
     integrations::Entity::delete_by_id(id).exec(&txn).await?;
     crate::db::analytics::sources_changed(&txn).await?;
     txn.commit().await

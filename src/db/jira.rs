@@ -262,8 +262,8 @@ pub async fn store_issues(
     }
     let now = Utc::now();
     if db.get_database_backend() == DbBackend::Postgres {
-        let with_ids = pg_upsert_issues(db, integration_id, project_id, rows, now, &mut counts).await?;
-        counts.transitions_inserted += pg_insert_transitions(db, &with_ids, now).await?;
+        let written = pg_upsert_issues(db, integration_id, project_id, rows, now, &mut counts).await?;
+        counts.transitions_inserted += pg_insert_transitions(db, &written, now).await?;
         return Ok(counts);
     }
     let ids: Vec<String> = rows.iter().map(|r| r.external_id.clone()).collect();
@@ -450,7 +450,7 @@ async fn pg_upsert_issues<'r>(
     rows: &[&'r IssueRow],
     now: DateTime<Utc>,
     counts: &mut PageCounts,
-) -> Result<Vec<(i64, &'r IssueRow)>, DbErr> {
+) -> Result<Vec<Written<'r>>, DbErr> {
     let by_id: HashMap<&str, &IssueRow> = rows.iter().map(|r| (r.external_id.as_str(), *r)).collect();
     let json: Vec<(usize, serde_json::Value)> = rows
         .iter()
@@ -495,13 +495,14 @@ async fn pg_upsert_issues<'r>(
         for w in written {
             let id: i64 = w.try_get("", "id")?;
             let external_id: String = w.try_get("", "external_id")?;
-            if w.try_get::<bool>("", "inserted")? {
+            let inserted = w.try_get::<bool>("", "inserted")?;
+            if inserted {
                 counts.issues_inserted += 1;
             } else {
                 counts.issues_updated += 1;
             }
-            if let Some(r) = by_id.get(external_id.as_str()) {
-                out.push((id, *r));
+            if let Some(row) = by_id.get(external_id.as_str()) {
+                out.push(Written { id, row, inserted });
             }
         }
     }
@@ -509,45 +510,60 @@ async fn pg_upsert_issues<'r>(
     Ok(out)
 }
 
-/// PostgreSQL: the page's status transitions in one fixed statement (see [`pg_upsert_issues`]).
+/// An issue [`pg_upsert_issues`] wrote: its id, and whether it is new.
+struct Written<'r> {
+    id: i64,
+    row: &'r IssueRow,
+    inserted: bool,
+}
+
+/// PostgreSQL: the page's status transitions in fixed statements (see [`pg_upsert_issues`]). A
+/// new issue's history cannot be stored yet, so its rows go in with a plain `INSERT` (each
+/// changelog item once); only an updated issue's history needs `ON CONFLICT DO NOTHING`, whose
+/// speculative insertion cost a 1M-row load about an eighth more (docs/decisions.md).
 async fn pg_insert_transitions(
     db: &impl ConnectionTrait,
-    issues: &[(i64, &IssueRow)],
+    issues: &[Written<'_>],
     now: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
-    let rows: Vec<(usize, serde_json::Value)> = issues
-        .iter()
-        .flat_map(|&(issue_id, r)| {
-            r.transitions.iter().map(move |t| {
-                let row = serde_json::json!({
-                    "issue_id": issue_id, "changelog_id": t.changelog_id, "item_index": t.item_index,
-                    "from_status": t.from_status, "to_status": t.to_status, "from_status_id": t.from_status_id,
-                    "to_status_id": t.to_status_id, "at": t.at, "author": t.author,
-                });
-                (transition_size(t) + JSON_KEYS, row)
-            })
-        })
-        .collect();
-    if rows.is_empty() {
-        return Ok(0);
-    }
-    const SQL: &str = "INSERT INTO jira_status_transitions (issue_id, changelog_id, item_index, from_status, \
+    const INSERT: &str = "INSERT INTO jira_status_transitions (issue_id, changelog_id, item_index, from_status, \
         to_status, from_status_id, to_status_id, at, author, created_at, updated_at) \
         SELECT issue_id, changelog_id, item_index, from_status, to_status, from_status_id, to_status_id, at, \
         author, $1, $1 \
         FROM json_to_recordset($2::text::json) AS x(issue_id bigint, changelog_id text, item_index integer, \
-        from_status text, to_status text, from_status_id text, to_status_id text, at timestamptz, author text) \
-        ON CONFLICT (issue_id, changelog_id, item_index) DO NOTHING";
+        from_status text, to_status text, from_status_id text, to_status_id text, at timestamptz, author text)";
     let mut inserted = 0;
-    for chunk in json_chunks(rows) {
-        let res = db
-            .execute_raw(Statement::from_sql_and_values(
-                DbBackend::Postgres,
-                SQL,
-                [now.into(), chunk.into()],
-            ))
-            .await?;
-        inserted += res.rows_affected();
+    for new in [true, false] {
+        let rows: Vec<(usize, serde_json::Value)> = issues
+            .iter()
+            .filter(|w| w.inserted == new)
+            .flat_map(|w| {
+                let history = last_per_id_by(&w.row.transitions, |t| (t.changelog_id.as_str(), t.item_index));
+                history.into_iter().map(move |t| {
+                    let row = serde_json::json!({
+                        "issue_id": w.id, "changelog_id": t.changelog_id, "item_index": t.item_index,
+                        "from_status": t.from_status, "to_status": t.to_status, "from_status_id": t.from_status_id,
+                        "to_status_id": t.to_status_id, "at": t.at, "author": t.author,
+                    });
+                    (transition_size(t) + JSON_KEYS, row)
+                })
+            })
+            .collect();
+        let sql = if new {
+            INSERT.to_string()
+        } else {
+            format!("{INSERT} ON CONFLICT (issue_id, changelog_id, item_index) DO NOTHING")
+        };
+        for chunk in json_chunks(rows) {
+            let res = db
+                .execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    &sql,
+                    [now.into(), chunk.into()],
+                ))
+                .await?;
+            inserted += res.rows_affected();
+        }
     }
     Ok(inserted)
 }
@@ -594,13 +610,18 @@ const JSON_BYTES: usize = 64 * 1024;
 /// twice (the recorded issue types of tests/fixtures/devlake-jira list id 10001 twice), and
 /// PostgreSQL refuses an upsert statement that touches one row twice, failing the whole page.
 fn last_per_id<T>(rows: &[T], id: impl Fn(&T) -> &str) -> Vec<&T> {
-    let mut last: HashMap<&str, usize> = HashMap::with_capacity(rows.len());
+    last_per_id_by(rows, id)
+}
+
+/// [`last_per_id`] with any key.
+fn last_per_id_by<'a, T, K: std::hash::Hash + Eq>(rows: &'a [T], id: impl Fn(&'a T) -> K) -> Vec<&'a T> {
+    let mut last: HashMap<K, usize> = HashMap::with_capacity(rows.len());
     for (i, r) in rows.iter().enumerate() {
         last.insert(id(r), i);
     }
     rows.iter()
         .enumerate()
-        .filter(|(i, r)| last.get(id(r)) == Some(i))
+        .filter(|(i, r)| last.get(&id(r)) == Some(i))
         .map(|(_, r)| r)
         .collect()
 }

@@ -428,7 +428,7 @@ async fn deleting_an_integration_with_data_shows_the_impact_first(db: Db) {
     .await
     .unwrap();
     for n in 1..=3 {
-        jira_issues::ActiveModel {
+        let issue = jira_issues::ActiveModel {
             integration_id: Set(id),
             project_id: Set(project.id),
             external_id: Set(format!("{n}")),
@@ -440,6 +440,19 @@ async fn deleting_an_integration_with_data_shows_the_impact_first(db: Db) {
             created: Set(now),
             updated: Set(now),
             active: Set(true),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        }
+        .insert(&app.db)
+        .await
+        .unwrap();
+        entity::jira_status_transitions::ActiveModel {
+            issue_id: Set(issue.id),
+            changelog_id: Set(format!("{n}00")),
+            item_index: Set(0),
+            to_status: Set("Done".into()),
+            at: Set(now),
             created_at: Set(now),
             updated_at: Set(now),
             ..Default::default()
@@ -490,6 +503,14 @@ async fn deleting_an_integration_with_data_shows_the_impact_first(db: Db) {
         "its data went with it"
     );
     assert_eq!(jira_projects::Entity::find().count(&app.db).await.unwrap(), 0);
+    assert_eq!(
+        entity::jira_status_transitions::Entity::find()
+            .count(&app.db)
+            .await
+            .unwrap(),
+        0,
+        "the status history went too"
+    );
 }
 db_test!(deleting_an_integration_with_data_shows_the_impact_first);
 

@@ -212,6 +212,84 @@ async fn a_full_cloud_sync_equals_the_ground_truth(db: Db) {
 }
 db_test!(a_full_cloud_sync_equals_the_ground_truth);
 
+/// A page can list a history item twice (a changelog paged while Jira added to it): it is stored
+/// once, for a new issue and for an updated one, and the counts say what was written.
+async fn a_history_item_listed_twice_is_stored_once(db: Db) {
+    use pulse_etl::db::jira::{IssueRow, PageCounts, TransitionRow, store_issues};
+    let app = spawn_app(db).await;
+    add_jira(&app, "cloud").await;
+    run_sync(&app, &RunContext::detached()).await.unwrap();
+    let known = jira_issues::Entity::find().one(&app.db).await.unwrap().unwrap();
+    let history_of = |issue_id: i64| {
+        jira_status_transitions::Entity::find()
+            .filter(jira_status_transitions::Column::IssueId.eq(issue_id))
+            .all(&app.db)
+    };
+    let before = history_of(known.id).await.unwrap().len();
+    let at = known.updated + chrono::Duration::minutes(5);
+    let item = |changelog_id: &str, to: &str| TransitionRow {
+        changelog_id: changelog_id.into(),
+        item_index: 0,
+        from_status: Some("To Do".into()),
+        to_status: to.into(),
+        from_status_id: Some("1".into()),
+        to_status_id: Some("2".into()),
+        at,
+        author: None,
+    };
+    let row = |external_id: &str, key: &str, transitions: Vec<TransitionRow>| IssueRow {
+        external_id: external_id.into(),
+        key: key.into(),
+        issue_type_name: known.issue_type_name.clone(),
+        status_name: "Done".into(),
+        status_category_key: "done".into(),
+        summary: "listed twice".into(),
+        priority: None,
+        assignee: None,
+        reporter: None,
+        created: known.created,
+        updated: at,
+        resolved: None,
+        story_points: None,
+        parent_key: None,
+        parent_external_id: None,
+        transitions,
+    };
+    let rows = [
+        row(
+            "990001",
+            "NEW-1",
+            vec![item("880001", "Done"), item("880001", "Done"), item("880002", "Done")],
+        ),
+        row(
+            &known.external_id,
+            &known.key,
+            vec![item("880003", "Done"), item("880003", "Done")],
+        ),
+    ];
+    let txn = pulse_etl::db::begin_page(&app.db).await.unwrap();
+    let counts = store_issues(&txn, known.integration_id, known.project_id, &rows)
+        .await
+        .unwrap();
+    txn.commit().await.unwrap();
+    let want = PageCounts {
+        issues_inserted: 1,
+        issues_updated: 1,
+        issues_unchanged: 0,
+        transitions_inserted: 3,
+    };
+    assert_eq!(counts, want);
+    let new = jira_issues::Entity::find()
+        .filter(jira_issues::Column::ExternalId.eq("990001"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("the new issue");
+    assert_eq!(history_of(new.id).await.unwrap().len(), 2);
+    assert_eq!(history_of(known.id).await.unwrap().len(), before + 1);
+}
+db_test!(a_history_item_listed_twice_is_stored_once);
+
 async fn a_data_center_sync_equals_the_ground_truth(db: Db) {
     let app = spawn_app(db).await;
     add_jira(&app, "data_center").await;
