@@ -20,6 +20,10 @@ use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbE
 
 /// How long a query waits for SQLite's write lock before failing.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+/// Prepared statements each SQLite connection keeps (sqlx's default is 100). A multi-row
+/// statement is a distinct statement for every row count, and one of 100 rows holds ~0.5 MB of
+/// SQLite's memory, so 8 connections kept hundreds of MB of them (docs/decisions.md, "Memory").
+const SQLITE_STATEMENT_CACHE: usize = 16;
 /// How long to wait for a pooled connection before calling the database unavailable.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -52,6 +56,7 @@ pub async fn connect_with(url: &str, idle_in_transaction: Duration) -> Result<Da
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                .statement_cache_capacity(SQLITE_STATEMENT_CACHE)
         });
     Database::connect(opts).await
 }

@@ -3,6 +3,11 @@ use std::process::ExitCode;
 use clap::Parser;
 use pulse_etl::cli::{self, Cli, Command};
 
+/// See Cargo.toml and docs/decisions.md ("Memory").
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[tokio::main]
 async fn main() -> ExitCode {
     // reqwest is built without a default TLS provider; ring is the one the rest of the stack uses.
