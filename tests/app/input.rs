@@ -86,6 +86,58 @@ async fn ten_megabyte_bodies_are_refused_with_413(db: Db) {
 }
 db_test!(ten_megabyte_bodies_are_refused_with_413);
 
+/// A body sent in chunks has no `Content-Length` to refuse up front: it is cut off at the limit
+/// while it is read, with 413, and the service goes on serving. (Raw HTTP/1.1: the client the
+/// other tests use sends a length.)
+async fn a_chunked_body_over_the_limit_is_refused_with_413(db: Db) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let app = spawn_app(db).await;
+    let token = app.backend_token("admin@example.com", "pulse-admin").await;
+    let host = app.address.trim_start_matches("http://").to_string();
+    let stream = tokio::net::TcpStream::connect(&host).await.unwrap();
+    let (mut reader, mut writer) = stream.into_split();
+    // Read from the start, so the answer is taken in before the service closes the connection.
+    let answer = tokio::spawn(async move {
+        let mut got = Vec::new();
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(20), reader.read_to_end(&mut got)).await;
+        got
+    });
+    let head = format!(
+        "PUT /api/v1/orchestrator/settings HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\
+         Content-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+    );
+    let mut sent = head.into_bytes();
+    let start = r#"{"interval_minutes": 30, "padding": ""#;
+    sent.extend(format!("{:x}\r\n{start}\r\n", start.len()).into_bytes());
+    let chunk = format!("{:x}\r\n{}\r\n", 64 * 1024, "x".repeat(64 * 1024));
+    let mut written = 0;
+    if writer.write_all(&sent).await.is_ok() {
+        // 10 MB in 64 KiB chunks, until the service stops reading.
+        while written < TEN_MB && writer.write_all(chunk.as_bytes()).await.is_ok() {
+            written += 64 * 1024;
+        }
+        let _ = writer.write_all(b"0\r\n\r\n").await;
+    }
+    let got = answer.await.unwrap();
+    let text = String::from_utf8_lossy(&got);
+    assert!(text.starts_with("HTTP/1.1 413"), "answer after {written} bytes: {text}");
+    // Nothing was changed, and the service still answers.
+    assert_eq!(app.get("/health").await.status(), 200);
+    let (status, settings) = {
+        let res = app
+            .client
+            .get(app.url("/api/v1/orchestrator/settings"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        (res.status(), res.json::<Value>().await.unwrap())
+    };
+    assert_eq!(status, 200);
+    assert_ne!(settings["interval_minutes"], 30, "{settings}");
+}
+db_test!(a_chunked_body_over_the_limit_is_refused_with_413);
+
 async fn post_raw(app: &TestApp, token: &str, path: &str, content_type: &str, body: &'static str) -> reqwest::Response {
     app.client
         .post(app.url(path))
