@@ -91,6 +91,12 @@ impl Cache {
         self.rebuilds.0.lock().await
     }
 
+    /// Holds the snapshot load lock as a load does, for tests of what views do meanwhile.
+    #[doc(hidden)]
+    pub async fn hold_load(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.loading.lock().await
+    }
+
     /// The snapshot held, if it is of build `build` (any, if None).
     fn held(&self, build: Option<&str>) -> Option<Arc<Snapshot>> {
         let held = self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner);

@@ -213,7 +213,7 @@ fn parse_iso_reset(v: &str) -> Option<DateTime<Utc>> {
 /// outside strings there is no backslash, so a scan of the escapes finds every one.
 pub fn json_without_nul<T: DeserializeOwned>(body: &[u8]) -> serde_json::Result<T> {
     const NUL: &[u8] = br"\u0000";
-    if !body.windows(NUL.len()).any(|w| w == NUL) {
+    if memchr::memmem::find(body, NUL).is_none() {
         return serde_json::from_slice(body);
     }
     let mut clean = Vec::with_capacity(body.len());

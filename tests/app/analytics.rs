@@ -362,3 +362,36 @@ async fn views_during_a_rebuild_show_the_last_build(db: Db) {
     assert_eq!(crate::helpers::select_text(&page, "#freshness"), None);
 }
 db_test!(views_during_a_rebuild_show_the_last_build);
+
+/// The same while the rebuilt rows are being read into memory (right after a sync's rebuild):
+/// the view answers with the snapshot it holds, marked as rebuilding and dated by that build.
+async fn views_during_a_snapshot_load_show_the_last_build(db: Db) {
+    let app = seeded(db).await;
+    let path = format!("/api/v1/metrics/dora?{WINDOW}");
+    let before = api(&app, &path).await;
+    close(&before["change_failure_rate"], 0.75);
+    entity::jira_issues::Entity::update_many()
+        .col_expr(
+            entity::jira_issues::Column::Active,
+            sea_orm::sea_query::Expr::value(false),
+        )
+        .filter(entity::jira_issues::Column::Key.eq("OPS-4"))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    pulse_etl::db::analytics::sources_changed(&app.db).await.unwrap();
+    let load = app.app_state.analytics.hold_load().await;
+    // The view rebuilds the rows itself (nothing else is), then finds a load under way.
+    let during = tokio::time::timeout(std::time::Duration::from_secs(5), api(&app, &path))
+        .await
+        .expect("a view waited for the snapshot load");
+    close(&during["change_failure_rate"], 0.75);
+    assert_eq!(during["rebuilding"], true);
+    assert_eq!(during["precomputed_at"], before["precomputed_at"]);
+    drop(load);
+    let after = api(&app, &path).await;
+    close(&after["change_failure_rate"], 0.5);
+    assert_eq!(after["rebuilding"], false);
+    assert_ne!(after["precomputed_at"], before["precomputed_at"]);
+}
+db_test!(views_during_a_snapshot_load_show_the_last_build);
