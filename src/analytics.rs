@@ -11,9 +11,9 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use sea_orm::{DatabaseConnection, DbErr, EntityTrait};
+use serde::Serialize;
 
 use crate::db::analytics::Freshness;
-use serde::Serialize;
 
 /// What the reports read from the precomputed rows, kept between requests in this process and
 /// reloaded when the rows are rebuilt (here or by another process: the build stamp changes).
@@ -49,8 +49,7 @@ impl Cache {
     /// view after it does not wait for either (about 0.5–0.7 s each at 100k issues). Views in
     /// the meantime show the last build ([`Freshness::rebuilding`]).
     pub async fn refresh(&self, db: &DatabaseConnection) -> Result<(), DbErr> {
-        crate::db::analytics::refresh(db, &self.rebuilds).await?;
-        let current = crate::db::analytics::current(db).await?;
+        let current = crate::db::analytics::refresh(db, &self.rebuilds).await?;
         let _loading = self.loading.lock().await;
         self.load(db, &current).await.map(|_| ())
     }
@@ -76,10 +75,6 @@ impl Cache {
             }
             (Err(_), None) => self.loading.lock().await,
         };
-        // Another caller may have loaded it while this one waited.
-        if let Some(s) = self.held(Some(&fresh.build)) {
-            return Ok((fresh, s));
-        }
         let snapshot = self.load(db, &fresh).await?;
         Ok((fresh, snapshot))
     }
@@ -103,7 +98,8 @@ impl Cache {
         held.as_ref().filter(|s| build.is_none_or(|b| s.build == b)).cloned()
     }
 
-    /// Reads the snapshot of `build` from the database and holds it. Call with `loading` held.
+    /// The snapshot of `build`: the one held if another caller loaded it meanwhile, else read
+    /// from the database and held. Call with `loading` held.
     async fn load(&self, db: &DatabaseConnection, build: &Freshness) -> Result<Arc<Snapshot>, DbErr> {
         if let Some(s) = self.held(Some(&build.build)) {
             return Ok(s);

@@ -109,9 +109,7 @@ impl Freshness {
             }),
         }
     }
-}
 
-impl Freshness {
     /// Adds `precomputed_at`, `sync_running` and `rebuilding` to a report's JSON document.
     pub fn annotate(&self, doc: &mut serde_json::Value) {
         doc["precomputed_at"] = serde_json::json!(self.built_at);
@@ -125,11 +123,6 @@ async fn precompute_row(db: &impl ConnectionTrait) -> Result<Option<analytics_re
         .filter(analytics_refresh::Column::Name.eq(PRECOMPUTE))
         .one(db)
         .await
-}
-
-/// The current build of the precomputed rows, without checking it.
-pub async fn current(db: &impl ConnectionTrait) -> Result<Freshness, DbErr> {
-    Ok(Freshness::of(false, precompute_row(db).await?))
 }
 
 /// Rebuilds the precomputed rows if the sources changed since the last build. Not while a sync
@@ -176,11 +169,12 @@ async fn running(db: &impl ConnectionTrait) -> Result<bool, DbErr> {
         .is_some())
 }
 
-/// Rebuilds unconditionally (after a sync finishes).
-pub async fn refresh(db: &DatabaseConnection, rebuilds: &Rebuilds) -> Result<(), DbErr> {
+/// Rebuilds unconditionally (after a sync finishes); the new build.
+pub async fn refresh(db: &DatabaseConnection, rebuilds: &Rebuilds) -> Result<Freshness, DbErr> {
     let _guard = rebuilds.0.lock().await;
     let now = fingerprint(db).await?;
-    rebuild(db, &now).await
+    rebuild(db, &now).await?;
+    Ok(Freshness::of(false, precompute_row(db).await?))
 }
 
 async fn rebuild(db: &DatabaseConnection, fingerprint: &str) -> Result<(), DbErr> {

@@ -538,7 +538,7 @@ async fn pg_insert_transitions(
             .iter()
             .filter(|w| w.inserted == new)
             .flat_map(|w| {
-                let history = last_per_id_by(&w.row.transitions, |t| (t.changelog_id.as_str(), t.item_index));
+                let history = last_per_id(&w.row.transitions, |t| (t.changelog_id.as_str(), t.item_index));
                 history.into_iter().map(move |t| {
                     let row = serde_json::json!({
                         "issue_id": w.id, "changelog_id": t.changelog_id, "item_index": t.item_index,
@@ -609,12 +609,7 @@ const JSON_BYTES: usize = 64 * 1024;
 /// Each item once, the last listed winning (as row-by-row upserts would): Jira can list an item
 /// twice (the recorded issue types of tests/fixtures/devlake-jira list id 10001 twice), and
 /// PostgreSQL refuses an upsert statement that touches one row twice, failing the whole page.
-fn last_per_id<T>(rows: &[T], id: impl Fn(&T) -> &str) -> Vec<&T> {
-    last_per_id_by(rows, id)
-}
-
-/// [`last_per_id`] with any key.
-fn last_per_id_by<'a, T, K: std::hash::Hash + Eq>(rows: &'a [T], id: impl Fn(&'a T) -> K) -> Vec<&'a T> {
+fn last_per_id<'a, T, K: std::hash::Hash + Eq>(rows: &'a [T], id: impl Fn(&'a T) -> K) -> Vec<&'a T> {
     let mut last: HashMap<K, usize> = HashMap::with_capacity(rows.len());
     for (i, r) in rows.iter().enumerate() {
         last.insert(id(r), i);

@@ -255,6 +255,32 @@ async fn bad_filters_are_refused_and_anonymous_users_are_not_served() {
     assert_eq!(app.get("/analytics").await.status(), 303);
 }
 
+/// What a sync may write: OPS-4, the incident after D6, becomes inactive (the change failure
+/// rate goes from 0.75 to 0.5).
+async fn retire_ops4(app: &TestApp) {
+    entity::jira_issues::Entity::update_many()
+        .col_expr(
+            entity::jira_issues::Column::Active,
+            sea_orm::sea_query::Expr::value(false),
+        )
+        .col_expr(
+            entity::jira_issues::Column::UpdatedAt,
+            sea_orm::sea_query::Expr::value(chrono::Utc::now()),
+        )
+        .filter(entity::jira_issues::Column::Key.eq("OPS-4"))
+        .exec(&app.db)
+        .await
+        .unwrap();
+}
+
+async fn dora_page(app: &TestApp) -> String {
+    app.get(&format!("/analytics/dora?{WINDOW}"))
+        .await
+        .text()
+        .await
+        .unwrap()
+}
+
 async fn no_rebuild_while_a_sync_runs(db: Db) {
     use entity::jobs;
     let app = seeded(db).await;
@@ -274,20 +300,8 @@ async fn no_rebuild_while_a_sync_runs(db: Db) {
     set_status("RUNNING").await.unwrap();
     // A sync marks the data changed when it starts (then writes).
     pulse_etl::db::analytics::sources_changed(&app.db).await.unwrap();
-    // The sync writes meanwhile: OPS-4 (the incident after D6) becomes inactive.
-    entity::jira_issues::Entity::update_many()
-        .col_expr(
-            entity::jira_issues::Column::Active,
-            sea_orm::sea_query::Expr::value(false),
-        )
-        .col_expr(
-            entity::jira_issues::Column::UpdatedAt,
-            sea_orm::sea_query::Expr::value(chrono::Utc::now()),
-        )
-        .filter(entity::jira_issues::Column::Key.eq("OPS-4"))
-        .exec(&app.db)
-        .await
-        .unwrap();
+    // The sync writes meanwhile.
+    retire_ops4(&app).await;
     let during = api(&app, &format!("/api/v1/metrics/dora?{WINDOW}")).await;
     close(&during["change_failure_rate"], 0.75);
     set_status("FINISHED").await.unwrap();
@@ -322,16 +336,8 @@ async fn views_during_a_rebuild_show_the_last_build(db: Db) {
     let before = api(&app, &path).await;
     close(&before["change_failure_rate"], 0.75);
     assert_eq!(before["rebuilding"], false);
-    // The data changes (as a finished sync leaves it): OPS-4, the incident after D6, goes.
-    entity::jira_issues::Entity::update_many()
-        .col_expr(
-            entity::jira_issues::Column::Active,
-            sea_orm::sea_query::Expr::value(false),
-        )
-        .filter(entity::jira_issues::Column::Key.eq("OPS-4"))
-        .exec(&app.db)
-        .await
-        .unwrap();
+    // The data changes as a finished sync leaves it.
+    retire_ops4(&app).await;
     pulse_etl::db::analytics::sources_changed(&app.db).await.unwrap();
     let rebuild = app.app_state.analytics.hold_rebuild().await;
     let during = tokio::time::timeout(std::time::Duration::from_secs(5), api(&app, &path))
@@ -341,24 +347,14 @@ async fn views_during_a_rebuild_show_the_last_build(db: Db) {
     assert_eq!(during["rebuilding"], true);
     assert_eq!(during["precomputed_at"], before["precomputed_at"]);
     app.login_viewer().await;
-    let page = app
-        .get(&format!("/analytics/dora?{WINDOW}"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = dora_page(&app).await;
     let notice = crate::helpers::select_text(&page, "#freshness").expect("a notice on the page");
     assert!(notice.contains("being recomputed"), "{notice}");
     drop(rebuild);
     let after = api(&app, &path).await;
     close(&after["change_failure_rate"], 0.5);
     assert_eq!(after["rebuilding"], false);
-    let page = app
-        .get(&format!("/analytics/dora?{WINDOW}"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = dora_page(&app).await;
     assert_eq!(crate::helpers::select_text(&page, "#freshness"), None);
 }
 db_test!(views_during_a_rebuild_show_the_last_build);
@@ -370,15 +366,7 @@ async fn views_during_a_snapshot_load_show_the_last_build(db: Db) {
     let path = format!("/api/v1/metrics/dora?{WINDOW}");
     let before = api(&app, &path).await;
     close(&before["change_failure_rate"], 0.75);
-    entity::jira_issues::Entity::update_many()
-        .col_expr(
-            entity::jira_issues::Column::Active,
-            sea_orm::sea_query::Expr::value(false),
-        )
-        .filter(entity::jira_issues::Column::Key.eq("OPS-4"))
-        .exec(&app.db)
-        .await
-        .unwrap();
+    retire_ops4(&app).await;
     pulse_etl::db::analytics::sources_changed(&app.db).await.unwrap();
     let load = app.app_state.analytics.hold_load().await;
     // The view rebuilds the rows itself (nothing else is), then finds a load under way.
