@@ -4,6 +4,7 @@ pub mod backend;
 pub mod csrf;
 pub mod middleware;
 pub mod session;
+pub mod throttle;
 
 pub use backend::{AuthError, BackendClient, User};
 pub use middleware::CurrentUser;

@@ -9,10 +9,17 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use secrecy::{SecretBox, SecretString};
 use url::Url;
 
+use crate::limits::TrustedProxies;
+
 /// The session cookie key must be at least this long (actix `Key::from` needs 64 bytes).
 pub const MIN_SECRET_KEY_BYTES: usize = 64;
 /// AES-256 needs exactly a 32-byte key.
 pub const ENCRYPTION_KEY_BYTES: usize = 32;
+/// A browser opens about six connections per site; an office behind one address has many
+/// browsers. A single attacker held ~20,000 before there was a limit.
+pub const DEFAULT_MAX_CONNECTIONS_PER_CLIENT: usize = 256;
+/// One live-status socket per open dashboard tab.
+pub const DEFAULT_MAX_WEBSOCKETS_PER_USER: usize = 32;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LogFormat {
@@ -43,6 +50,14 @@ pub struct Settings {
     /// Replicas on one PostgreSQL: how long the leader's lease lasts unless renewed; a dead or
     /// cut-off leader is replaced within about this long (`LEADER_LEASE_SECONDS`, default 15, 3–600).
     pub leader_lease: Duration,
+    /// Reverse proxies whose forwarding headers are believed (`TRUSTED_PROXIES`, default none).
+    pub trusted_proxies: TrustedProxies,
+    /// Open connections allowed per client address (`MAX_CONNECTIONS_PER_CLIENT`, default 256,
+    /// 0 = no limit).
+    pub max_connections_per_client: usize,
+    /// Live-status WebSockets allowed per user (`MAX_WEBSOCKETS_PER_USER`, default 32, 0 = no
+    /// limit).
+    pub max_websockets_per_user: usize,
     /// `Secure` flag (and `__Host-` prefix) on the session cookie. Off only with `DEBUG`
     /// or in the loopback-only demo, which serves plain HTTP.
     pub cookie_secure: bool,
@@ -230,6 +245,29 @@ impl Settings {
                 }
             },
         };
+        let trusted_proxies = match get("TRUSTED_PROXIES") {
+            None => TrustedProxies::default(),
+            Some(list) => TrustedProxies::parse(&list).unwrap_or_else(|why| {
+                problems.push(format!("TRUSTED_PROXIES {why}"));
+                TrustedProxies::default()
+            }),
+        };
+        let mut count = |key: &str, default: usize| match get(key).filter(|v| !v.trim().is_empty()) {
+            None => default,
+            Some(v) => v
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|n| *n <= 1_000_000)
+                .unwrap_or_else(|| {
+                    problems.push(format!(
+                        "{key} must be a whole number 0–1000000, 0 for no limit (got {v:?})"
+                    ));
+                    default
+                }),
+        };
+        let max_connections_per_client = count("MAX_CONNECTIONS_PER_CLIENT", DEFAULT_MAX_CONNECTIONS_PER_CLIENT);
+        let max_websockets_per_user = count("MAX_WEBSOCKETS_PER_USER", DEFAULT_MAX_WEBSOCKETS_PER_USER);
         let metrics_token = get("METRICS_TOKEN")
             .filter(|v| !v.trim().is_empty())
             .map(SecretString::from);
@@ -255,6 +293,9 @@ impl Settings {
                     integration_timeout,
                     job_lease,
                     leader_lease,
+                    trusted_proxies,
+                    max_connections_per_client,
+                    max_websockets_per_user,
                     cookie_secure: !debug,
                 })
             }

@@ -5,3 +5,4 @@ pub mod integration;
 pub mod job;
 pub mod metrics;
 pub mod settings;
+pub mod text;

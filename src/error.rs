@@ -131,3 +131,12 @@ pub fn html_error(status: StatusCode, message: &str) -> HttpResponse {
         .content_type("text/html; charset=utf-8")
         .body(body.into_string())
 }
+
+/// `{"error"}` JSON under `/api`, an error page everywhere else.
+pub fn json_or_html(req: &actix_web::HttpRequest, status: StatusCode, message: &str) -> HttpResponse {
+    if crate::auth::middleware::is_api(req.path()) {
+        json_error(status, message)
+    } else {
+        html_error(status, message)
+    }
+}

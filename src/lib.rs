@@ -7,6 +7,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod integrations;
+pub mod limits;
 pub mod orchestrator;
 pub mod realtime;
 pub mod routes;

@@ -12,6 +12,7 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::auth::CurrentUser;
 use crate::db;
 use crate::error::AppError;
+use crate::limits::{ClientAddr, TrustedProxies};
 use crate::orchestrator::Event;
 use crate::startup::AppState;
 
@@ -24,10 +25,20 @@ pub async fn ws(
     req: HttpRequest,
     body: web::Payload,
     state: web::Data<AppState>,
-    _user: CurrentUser,
+    user: CurrentUser,
 ) -> Result<HttpResponse, actix_web::Error> {
-    if !same_origin(&req) {
+    if !same_origin(&req, &state.trusted_proxies) {
         return Err(AppError::Forbidden("cross-origin WebSocket refused".into()).into());
+    }
+    let slot = state.websockets.take(user.user.email.to_lowercase());
+    if state.max_websockets_per_user > 0 && slot.count > state.max_websockets_per_user {
+        return Ok(crate::error::json_error(
+            actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+            &format!(
+                "at most {} live-status connections per user; close some tabs",
+                state.max_websockets_per_user
+            ),
+        ));
     }
     let (res, mut session, mut stream) = actix_ws::handle(&req, body)?;
     let mut events = state.orchestrator.subscribe();
@@ -58,23 +69,21 @@ pub async fn ws(
         }
         let _ = session.close(None).await;
         metrics::gauge!("websocket_clients").decrement(1.0);
+        drop(slot);
     });
     Ok(res)
 }
 
-/// `Origin` must name the host the request came to (browsers always send it on WebSockets).
-fn same_origin(req: &HttpRequest) -> bool {
+/// `Origin` (browsers always send it on WebSockets) must be this site's origin as the browser
+/// reached it: scheme, host and port. Forwarding headers count only from `TRUSTED_PROXIES`.
+fn same_origin(req: &HttpRequest, trusted: &TrustedProxies) -> bool {
     let Some(origin) = req.headers().get("Origin").and_then(|v| v.to_str().ok()) else {
         return false;
     };
-    let host = req.connection_info().host().to_string();
-    url::Url::parse(origin).ok().is_some_and(|u| {
-        let origin_host = match u.port() {
-            Some(p) => format!("{}:{p}", u.host_str().unwrap_or_default()),
-            None => u.host_str().unwrap_or_default().to_string(),
-        };
-        origin_host.eq_ignore_ascii_case(&host)
-    })
+    let Some(ours) = ClientAddr::of(req, trusted).origin() else {
+        return false;
+    };
+    url::Url::parse(origin).is_ok_and(|u| u.origin().ascii_serialization() == ours)
 }
 
 async fn send(session: &mut actix_ws::Session, event: &Event) -> bool {

@@ -15,13 +15,13 @@ mod jobs;
 use std::future::{Ready, ready};
 
 use actix_web::dev::Payload;
-use actix_web::error::{JsonPayloadError, UrlencodedError};
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError, UrlencodedError};
 use actix_web::http::Method;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 
 use crate::auth::middleware::is_api;
 pub use crate::auth::{Access, Route};
-use crate::error::{AppError, html_error, json_error};
+use crate::error::{AppError, json_error, json_or_html};
 
 /// Declares the route table once: `configure` registers exactly the listed routes, and `ROUTES`
 /// lists them with their access class, so no route can be added without one.
@@ -121,14 +121,12 @@ route_table! {
 }
 
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
-    if is_api(req.path()) {
-        json_error(actix_web::http::StatusCode::NOT_FOUND, "no such endpoint")
+    let message = if is_api(req.path()) {
+        "no such endpoint"
     } else {
-        html_error(
-            actix_web::http::StatusCode::NOT_FOUND,
-            "There is no page at this address.",
-        )
-    }
+        "There is no page at this address."
+    };
+    json_or_html(&req, actix_web::http::StatusCode::NOT_FOUND, message)
 }
 
 /// Malformed or oversized forms: 413 for size, 400 otherwise, with a message.
@@ -137,12 +135,28 @@ pub fn bad_form(err: UrlencodedError, req: &HttpRequest) -> actix_web::Error {
         UrlencodedError::Overflow { .. } => actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
         _ => actix_web::http::StatusCode::BAD_REQUEST,
     };
-    let message = format!("the form could not be read: {err}");
-    let res = if is_api(req.path()) {
-        json_error(status, &message)
-    } else {
-        html_error(status, &message)
-    };
+    let res = json_or_html(req, status, &format!("the form could not be read: {err}"));
+    actix_web::error::InternalError::from_response(err, res).into()
+}
+
+/// A path segment that does not parse (a non-numeric id): nothing has that address, so 404,
+/// as JSON under `/api` like every API error.
+pub fn bad_path(err: PathError, req: &HttpRequest) -> actix_web::Error {
+    let res = json_or_html(
+        req,
+        actix_web::http::StatusCode::NOT_FOUND,
+        &format!("not found: {err}"),
+    );
+    actix_web::error::InternalError::from_response(err, res).into()
+}
+
+/// A query string that does not parse (a number too large, a date that is not one): 400.
+pub fn bad_query(err: QueryPayloadError, req: &HttpRequest) -> actix_web::Error {
+    let res = json_or_html(
+        req,
+        actix_web::http::StatusCode::BAD_REQUEST,
+        &format!("the query string could not be read: {err}"),
+    );
     actix_web::error::InternalError::from_response(err, res).into()
 }
 

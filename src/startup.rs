@@ -18,12 +18,14 @@ use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha512};
 
 use crate::auth::BackendClient;
+use crate::auth::throttle::LoginThrottle;
 use crate::config::Settings;
 use crate::crypto::Vault;
 use crate::integrations::http::{Guard, Outbound};
+use crate::limits::{ConnectionLimit, PerKey, TrustedProxies};
 use crate::orchestrator::runner::JobDeps;
 use crate::orchestrator::{self, Leadership, OrchestratorHandle};
-use crate::{auth, db, routes, telemetry};
+use crate::{auth, db, limits, routes, telemetry};
 use tokio_util::sync::CancellationToken;
 
 /// How long a graceful shutdown waits for open requests before closing them.
@@ -50,6 +52,13 @@ pub struct AppState {
     pub shutdown: CancellationToken,
     /// What the analytics reports read from the precomputed rows, between rebuilds.
     pub analytics: std::sync::Arc<crate::analytics::Cache>,
+    /// Reverse proxies whose forwarding headers are believed.
+    pub trusted_proxies: TrustedProxies,
+    /// Wrong passwords per e-mail and client address.
+    pub login_throttle: LoginThrottle,
+    /// Live-status WebSockets open per user, and how many one user may have.
+    pub websockets: PerKey<String>,
+    pub max_websockets_per_user: usize,
     /// SQLite: the exclusive lock beside the database file, held while the process lives.
     _instance_lock: Option<std::fs::File>,
 }
@@ -121,12 +130,17 @@ impl Application {
             orchestrator,
             shutdown: shutdown.clone(),
             analytics,
+            trusted_proxies: settings.trusted_proxies.clone(),
+            login_throttle: LoginThrottle::default(),
+            websockets: PerKey::default(),
+            max_websockets_per_user: settings.max_websockets_per_user,
             _instance_lock: instance_lock,
         });
         tokio::spawn(cancel_on_signal(shutdown, term));
         tokio::spawn(crate::realtime::push_health(state.clone()));
         let key = Arc::new(session_key(settings.secret_key.expose_secret()));
-        let server = serve(listener, state.clone(), key)?;
+        let connections = ConnectionLimit::new(settings.max_connections_per_client, settings.trusted_proxies.clone());
+        let server = serve(listener, state.clone(), key, connections)?;
         Ok(Self { port, server, state })
     }
 
@@ -149,7 +163,12 @@ fn session_key(secret: &[u8]) -> Key {
     Key::from(Sha512::digest(secret).as_slice())
 }
 
-fn serve(listener: TcpListener, state: web::Data<AppState>, key: Arc<Key>) -> anyhow::Result<Server> {
+fn serve(
+    listener: TcpListener,
+    state: web::Data<AppState>,
+    key: Arc<Key>,
+    connections: ConnectionLimit,
+) -> anyhow::Result<Server> {
     let stop = state_shutdown(&state);
     let access = web::Data::new(auth::middleware::AccessTable::new(routes::ROUTES));
     let server = HttpServer::new(move || {
@@ -176,12 +195,24 @@ fn serve(listener: TcpListener, state: web::Data<AppState>, key: Arc<Key>) -> an
                     .error_handler(routes::bad_json),
             )
             .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+            .app_data(web::PathConfig::default().error_handler(routes::bad_path))
+            .app_data(web::QueryConfig::default().error_handler(routes::bad_query))
             .wrap(from_fn(auth::middleware::authenticate))
             .wrap(session)
             .wrap(security_headers())
+            .wrap(from_fn(limits::body_deadline))
+            .wrap(from_fn(limits::connections::refuse_over_limit))
             .wrap(from_fn(telemetry::track_requests))
             .configure(routes::configure)
             .default_service(web::to(routes::not_found))
+    })
+    .on_connect(move |conn, ext| {
+        if let Some(peer) = conn
+            .downcast_ref::<actix_web::rt::net::TcpStream>()
+            .and_then(|tcp| tcp.peer_addr().ok())
+        {
+            ext.insert(connections.open(peer.ip()));
+        }
     })
     .shutdown_timeout(SHUTDOWN_TIMEOUT_SECS)
     .shutdown_signal(stop)

@@ -499,6 +499,9 @@ async fn spawn_serve(url: &str, key: &str, urls: &Value) -> (Child, String, Stri
         .env("ENCRYPTION_KEY", key)
         .env("BIND_ADDRESS", format!("127.0.0.1:{port}"))
         .env("ALLOW_PRIVATE_INTEGRATION_HOSTS", "true")
+        // The load and the fan-out stand for many browsers and users, all from one address.
+        .env("MAX_CONNECTIONS_PER_CLIENT", "0")
+        .env("MAX_WEBSOCKETS_PER_USER", "0")
         .env("LOG_LEVEL", "error")
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -1,7 +1,7 @@
 //! Filters shared by every analytics page and API: date range, repositories, projects (and a
 //! few page-specific ones), read from and written back to the query string so a view is a link.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
 use crate::domain::metrics::Window;
@@ -70,6 +70,11 @@ impl Filters {
         if f.range == "custom" || (!range_given && (from.is_some() || to.is_some())) {
             let to = to.unwrap_or(today);
             let from = from.unwrap_or_else(|| Window::last_days(to, DEFAULT_DAYS).from);
+            if to < from {
+                return Err(format!(
+                    "to ({to}) is before from ({from}); the window runs from one day to a later one"
+                ));
+            }
             f.window = Window::new(from, to);
             f.range = "custom".into();
         } else {
@@ -116,8 +121,18 @@ impl Filters {
     }
 }
 
+/// The earliest date a window may start: nothing the service syncs is older.
+const FIRST_YEAR: i32 = 1970;
+
 fn date(v: &str, field: &str) -> Result<NaiveDate, String> {
-    NaiveDate::parse_from_str(v, "%Y-%m-%d").map_err(|_| format!("{field} must be a date as YYYY-MM-DD, not {v:?}"))
+    let d = (v.len() == 10 && v.as_bytes()[..4].iter().all(u8::is_ascii_digit))
+        .then(|| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok())
+        .flatten()
+        .ok_or_else(|| format!("{field} must be a date as YYYY-MM-DD, not {v:?}"))?;
+    if d.year() < FIRST_YEAR {
+        return Err(format!("{field} must be in {FIRST_YEAR} or later, not {v}"));
+    }
+    Ok(d)
 }
 
 /// Ids of the chosen items among `(id, name)` choices; a name or an id selects. An empty
@@ -159,6 +174,17 @@ mod tests {
         let preset = Filters::parse("range=180&from=2026-01-01&to=2026-01-31", today()).unwrap();
         assert_eq!((preset.range.as_str(), preset.window.days()), ("180", 180));
         assert!(Filters::parse("from=yesterday", today()).is_err());
+        for bad in [
+            "from=2026-02-01&to=2026-01-01",
+            "from=0000-01-01&to=2026-01-01",
+            "from=-0001-01-01&to=2026-01-01",
+            "from=1969-12-31",
+            "from=%2B2026-01-01",
+            "from=26-01-01",
+            "from=2027-01-01",
+        ] {
+            assert!(Filters::parse(bad, today()).is_err(), "{bad}");
+        }
         assert_eq!(Filters::parse("", today()).unwrap().window.days(), 90);
     }
 

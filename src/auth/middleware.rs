@@ -250,10 +250,17 @@ fn login_location(req: &HttpRequest) -> String {
     format!("/login?next={encoded}")
 }
 
-/// Only same-site relative paths are followed after login (no open redirect).
+/// Where to go after logging in: only a plain path on this site (visible ASCII, no backslash,
+/// not `//…`, not the login page itself); anything else goes to `/`. Browsers drop tabs and
+/// line breaks from URLs and read `\` as `/`, so `/\t/evil.example` would leave the site.
 pub fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.starts_with("/\\") && !n.starts_with("/login") => {
+        Some(n)
+            if n.starts_with('/')
+                && !n.starts_with("//")
+                && !n.starts_with("/login")
+                && n.bytes().all(|b| b.is_ascii_graphic() && b != b'\\') =>
+        {
             n.to_string()
         }
         _ => "/".to_string(),
@@ -271,6 +278,18 @@ mod tests {
         assert_eq!(safe_next(Some("/\\evil.example")), "/");
         assert_eq!(safe_next(Some("https://evil.example")), "/");
         assert_eq!(safe_next(Some("/login?next=/")), "/");
+        for bad in [
+            "/\t/evil.example",
+            "/\n/evil.example",
+            "/\r\nSet-Cookie: x=1",
+            "/\x0b/evil.example",
+            "/\x0c/evil.example",
+            "/ /evil.example",
+            "/a\\b",
+            "/é",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/", "{bad:?}");
+        }
         assert_eq!(safe_next(None), "/");
     }
 

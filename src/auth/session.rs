@@ -1,11 +1,16 @@
 //! The session cookie carries only the backend token and a CSRF token (DESIGN §5).
 
-use actix_session::Session;
+use std::future::{Ready, ready};
+
+use actix_session::{Session, SessionExt};
+use actix_web::dev::Payload;
+use actix_web::{FromRequest, HttpRequest};
 
 use super::csrf;
 
 const TOKEN: &str = "token";
 const CSRF: &str = "csrf";
+const FLASH: &str = "flash";
 
 /// Name of the session cookie; `__Host-` binds it to our origin when it is `Secure`.
 pub fn cookie_name(secure: bool) -> &'static str {
@@ -44,4 +49,28 @@ pub fn log_in(session: &Session, token: &str) {
 
 pub fn clear(session: &Session) {
     session.purge();
+}
+
+/// A one-time notice for the next page ("Saved …"), carried in the session across the redirect
+/// after a form, so no link can put its own sentence on a page as a genuine notice.
+pub struct Flash(Session);
+
+impl FromRequest for Flash {
+    type Error = std::convert::Infallible;
+    type Future = Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(Flash(req.get_session())))
+    }
+}
+
+impl Flash {
+    pub fn set(&self, text: &str) {
+        let _ = self.0.insert(FLASH, text);
+    }
+
+    /// The notice, once: it is gone from the session after this.
+    pub fn take(&self) -> Option<String> {
+        self.0.remove_as::<String>(FLASH).and_then(Result::ok)
+    }
 }

@@ -95,8 +95,19 @@ pub async fn list(
     Ok((rows, total))
 }
 
-pub async fn get(db: &impl ConnectionTrait, run_id: i64) -> Result<Option<job_runs::Model>, DbErr> {
-    job_runs::Entity::find_by_id(run_id).one(db).await
+/// A run of the given job (None when the id is another job's run).
+pub async fn get(db: &impl ConnectionTrait, job_type: &str, run_id: i64) -> Result<Option<job_runs::Model>, DbErr> {
+    let Some(job) = jobs::Entity::find()
+        .filter(jobs::Column::JobType.eq(job_type))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    job_runs::Entity::find_by_id(run_id)
+        .filter(job_runs::Column::JobId.eq(job.id))
+        .one(db)
+        .await
 }
 
 /// A run's log lines, oldest first, filtered by level and text, one page at a time.

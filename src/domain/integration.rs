@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::settings::FieldError;
+use super::text::{multi_line_problem, single_line_problem};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -250,6 +251,15 @@ impl IntegrationInput {
             err("kind", "Choose Jira or GitHub".into());
         }
         let name = self.name.trim().to_string();
+        for (field, value) in [
+            ("name", Some(self.name.as_str())),
+            ("base_url", Some(self.base_url.as_str())),
+            ("username", self.username.as_deref()),
+        ] {
+            if let Some(problem) = value.map(str::trim).and_then(single_line_problem) {
+                err(field, problem.into());
+            }
+        }
         if name.is_empty() {
             err("name", "Enter a name".into());
         } else if name.chars().count() > MAX_NAME {
@@ -354,7 +364,9 @@ fn validate_jira(value: &serde_json::Value, err: &mut impl FnMut(&'static str, S
         }
     }
     s.extra_jql = s.extra_jql.map(|j| j.trim().to_string()).filter(|j| !j.is_empty());
-    if let Some(jql) = &s.extra_jql {
+    if let Some(problem) = s.extra_jql.as_deref().and_then(multi_line_problem) {
+        err("extra_jql", problem.into());
+    } else if let Some(jql) = &s.extra_jql {
         let words = jql
             .split_whitespace()
             .collect::<Vec<_>>()
@@ -368,7 +380,7 @@ fn validate_jira(value: &serde_json::Value, err: &mut impl FnMut(&'static str, S
         } else if !jql_is_self_contained(jql) {
             err(
                 "extra_jql",
-                "Close every parenthesis and quote in the extra JQL (it is ANDed to the project's query)".into(),
+                "Close every parenthesis and quote in the extra JQL, and use a backslash only inside quotes (it is ANDed to the project's query)".into(),
             );
         }
     }
@@ -436,14 +448,24 @@ fn validate_github(value: &serde_json::Value, err: &mut impl FnMut(&'static str,
         .pattern
         .map(|p| p.trim().to_string())
         .filter(|p| !p.is_empty());
+    for (field, value) in [
+        ("name_filter", &s.name_filter),
+        ("deployment_pattern", &s.deployment_source.pattern),
+    ] {
+        if let Some(problem) = value.as_deref().and_then(single_line_problem) {
+            err(field, problem.into());
+        }
+    }
     if s.deployment_source.pattern.is_none() {
         s.deployment_source.pattern = s.deployment_source.kind.default_pattern().map(String::from);
     }
     Some(s)
 }
 
-/// Whether extra JQL stays inside the parentheses the sync puts it in: outside quoted strings,
-/// never more `)` than `(` so far, and everything closed at the end. Otherwise `x) OR (y`
+/// Whether extra JQL stays inside the parentheses the sync puts it in, read as Jira's lexer
+/// reads it: outside quoted strings never more `)` than `(` so far, everything closed at the
+/// end, and a backslash only inside a quoted string (outside one Jira refuses it, and reading
+/// `\"` there as an opening quote let `x) OR (project = Y` through). Otherwise `x) OR (y`
 /// would widen the query beyond the integration's projects.
 pub fn jql_is_self_contained(jql: &str) -> bool {
     let mut depth = 0usize;
@@ -462,6 +484,7 @@ pub fn jql_is_self_contained(jql: &str) -> bool {
         }
         match c {
             '"' | '\'' => quote = Some(c),
+            '\\' => return false,
             '(' => depth += 1,
             ')' => match depth.checked_sub(1) {
                 Some(d) => depth = d,
@@ -628,6 +651,8 @@ mod tests {
             "(a = 1",
             "summary ~ \"open",
             ") OR (",
+            "summary ~ \\\"a) OR project = WEB OR (summary ~ \"b\\\"c\"",
+            "labels = a\\ b",
         ] {
             assert!(!jql_is_self_contained(bad), "{bad}");
         }
@@ -642,6 +667,10 @@ mod tests {
         };
         assert_eq!(check("labels = x"), Vec::<&str>::new());
         assert_eq!(check("x) OR (project = SECRET"), ["extra_jql"]);
+        assert_eq!(
+            check("summary ~ \\\"a) OR project = WEB OR (summary ~ \"b\\\"c\""),
+            ["extra_jql"]
+        );
         assert_eq!(check("x ORDER\n  BY key"), ["extra_jql"]);
     }
 

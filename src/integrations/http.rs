@@ -52,6 +52,30 @@ impl Guard {
     }
 }
 
+impl Guard {
+    /// The check made when an integration is saved (with or without a connection test): the
+    /// URL as `check_url`, and a host name must not resolve to a refused address either. A
+    /// name that does not resolve now is let through: every call resolves it again through
+    /// the guarded resolver, so it can never reach a refused address later.
+    pub async fn check_destination(&self, url: &Url) -> Result<(), BlockedAddress> {
+        self.check_url(url)?;
+        let Some(Host::Domain(host)) = url.host() else {
+            return Ok(());
+        };
+        if self.allow_private {
+            return Ok(());
+        }
+        let port = url.port_or_known_default().unwrap_or(443);
+        let Ok(addrs) = tokio::net::lookup_host((host, port)).await else {
+            return Ok(());
+        };
+        match addrs.map(|a| a.ip()).find(|ip| !is_public(*ip)) {
+            Some(bad) => Err(BlockedAddress(format!("{host} ({bad})"))),
+            None => Ok(()),
+        }
+    }
+}
+
 struct GuardedResolver {
     guard: Guard,
 }
@@ -122,14 +146,37 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
 }
 
 fn is_public_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
+    let seg = ip.segments();
+    let v4_at = |i: usize| {
+        Ipv4Addr::new(
+            (seg[i] >> 8) as u8,
+            seg[i] as u8,
+            (seg[i + 1] >> 8) as u8,
+            seg[i + 1] as u8,
+        )
+    };
+    // Forms that carry an IPv4 address, which is what they reach: IPv4-compatible (`::a.b.c.d`,
+    // deprecated), IPv4-translated (`::ffff:0:a.b.c.d`), 6to4 (`2002:AABB:CCDD::/48`). Teredo
+    // (`2001:0::/32`) tunnels to its server (bits 32–63) and its client (the last 32, inverted).
+    if seg[..6] == [0; 6] || seg[..6] == [0, 0, 0, 0, 0xffff, 0] {
+        return is_public_v4(v4_at(6));
+    }
+    if seg[0] == 0x2002 {
+        return is_public_v4(v4_at(1));
+    }
+    if seg[0] == 0x2001 && seg[1] == 0 {
+        let client = Ipv4Addr::from(!u32::from(v4_at(6)));
+        return is_public_v4(v4_at(2)) && is_public_v4(client);
+    }
     !(ip.is_loopback()
         || ip.is_unspecified()
         || ip.is_multicast()
-        || (first & 0xfe00) == 0xfc00 // unique local
-        || (first & 0xffc0) == 0xfe80 // link local
-        || (first == 0x2001 && ip.segments()[1] == 0x0db8) // documentation
-        || (first == 0x64 && ip.segments()[1] == 0xff9b)) // NAT64 can reach private IPv4
+        || (seg[0] & 0xfe00) == 0xfc00 // unique local
+        || (seg[0] & 0xffc0) == 0xfe80 // link local
+        || (seg[0] & 0xffc0) == 0xfec0 // site local (deprecated, still routed inside sites)
+        || (seg[0] == 0x2001 && seg[1] == 0x0db8) // documentation
+        || (seg[0] == 0x0100 && seg[1..4] == [0, 0, 0]) // discard-only
+        || (seg[0] == 0x64 && seg[1] == 0xff9b)) // NAT64 (well-known and local-use) can reach private IPv4
 }
 
 /// Finds an error of type `T` anywhere in a source chain.
@@ -180,6 +227,24 @@ mod tests {
             "http://[fe80::1]/",
             "http://0.0.0.0/",
             "ftp://example.com/",
+            // IPv4-compatible, IPv4-translated, 6to4 and Teredo forms of private addresses
+            "http://[::127.0.0.1]/",
+            "http://[::10.0.0.1]/",
+            "http://[::169.254.169.254]/",
+            "http://[::ffff:0:127.0.0.1]/",
+            "http://[::ffff:0:192.168.0.1]/",
+            "http://[2002:7f00:1::1]/",
+            "http://[2002:a9fe:a9fe::1]/",
+            "http://[2002:c0a8:0101::]/",
+            "http://[2001:0:7f00:1::]/",
+            "http://[2001:0:5ef5:79fb:0:0:80ff:fffe]/",
+            "http://[fec0::1]/",
+            "http://[feff::1]/",
+            "http://[64:ff9b::a00:1]/",
+            "http://[64:ff9b:1::a00:1]/",
+            "http://[100::1]/",
+            "http://[::]/",
+            "http://[ff02::1]/",
         ] {
             assert!(blocked(url), "{url} should be blocked");
         }
@@ -187,6 +252,8 @@ mod tests {
             "https://example.atlassian.net/",
             "https://93.184.216.34/",
             "https://[2606:4700::1]/",
+            "https://[::ffff:93.184.216.34]/",
+            "https://[2002:5db8:d822::1]/",
         ] {
             assert!(!blocked(url), "{url} should pass");
         }

@@ -5,6 +5,7 @@ use sea_orm::DatabaseConnection;
 use url::Url;
 
 use super::connection::{self, Target, TestReport};
+use super::error::UpstreamError;
 use super::http::Outbound;
 use crate::crypto::Vault;
 use crate::db;
@@ -56,6 +57,23 @@ pub async fn save(
             message: "The kind of an integration cannot change".into(),
         }]));
     }
+    if let Some(e) = &existing
+        && valid.secret.is_none()
+        && moved_elsewhere(&e.base_url, &valid.base_url)
+    {
+        return Err(SaveFailure::Invalid(vec![FieldError {
+            field: "secret",
+            message: "The address changed (scheme, host or port): enter the secret again. A stored secret is only \
+                      sent to the address it was saved for"
+                .into(),
+        }]));
+    }
+    if let Err(blocked) = outbound.guard.check_destination(&valid.base_url).await {
+        return Err(SaveFailure::Invalid(vec![FieldError {
+            field: "base_url",
+            message: UpstreamError::Blocked(blocked.0).to_string(),
+        }]));
+    }
     if db::integrations::name_taken(db, &valid.name, existing.as_ref().map(|e| e.id)).await? {
         return Err(SaveFailure::Invalid(vec![FieldError {
             field: "name",
@@ -95,6 +113,15 @@ pub async fn save(
         }
     };
     Ok(Saved { row, report })
+}
+
+/// Whether a new URL points at another server than the stored one: scheme, host or port
+/// differ (a path change on the same server keeps the secret, as GitHub and Grafana do).
+fn moved_elsewhere(stored: &str, new: &Url) -> bool {
+    match Url::parse(stored) {
+        Ok(old) => old.origin() != new.origin(),
+        Err(_) => true,
+    }
 }
 
 /// Tests a stored integration with its stored secret and records the result.

@@ -1,12 +1,15 @@
 use actix_session::Session;
 use actix_web::http::{StatusCode, header};
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use secrecy::SecretString;
 use serde::Deserialize;
 
 use super::html;
 use crate::auth::middleware::safe_next;
+use crate::auth::throttle::Wait;
 use crate::auth::{AuthError, CurrentUser, csrf, session};
+use crate::limits::ClientAddr;
+use crate::limits::client::limit_key;
 use crate::startup::AppState;
 use crate::views;
 
@@ -41,7 +44,12 @@ pub struct LoginBody {
     next: Option<String>,
 }
 
-pub async fn login(state: web::Data<AppState>, session: Session, form: web::Form<LoginBody>) -> HttpResponse {
+pub async fn login(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    session: Session,
+    form: web::Form<LoginBody>,
+) -> HttpResponse {
     let form = form.into_inner();
     let next = safe_next(form.next.as_deref());
     let expected = session::stored_csrf(&session).unwrap_or_default();
@@ -62,9 +70,20 @@ pub async fn login(state: web::Data<AppState>, session: Session, form: web::Form
     if form.email.trim().is_empty() || form.password.is_empty() {
         return rerender(StatusCode::UNPROCESSABLE_ENTITY, "Enter your email and password.");
     }
+    let client = limit_key(ClientAddr::of(&req, &state.trusted_proxies).ip);
+    if let Some(Wait(secs)) = state.login_throttle.check(&form.email, client) {
+        tracing::warn!(%client, "login refused: too many failed attempts");
+        let mut res = rerender(
+            StatusCode::TOO_MANY_REQUESTS,
+            &format!("Too many wrong passwords. Wait {secs} s, then try again."),
+        );
+        res.headers_mut().insert(header::RETRY_AFTER, secs.into());
+        return res;
+    }
     let password = SecretString::from(form.password.clone());
     match state.auth.login(form.email.trim(), &password).await {
         Ok((token, user)) => {
+            state.login_throttle.succeeded(&form.email);
             tracing::info!(user = %user.email, admin = user.is_admin, "login");
             session::log_in(&session, secrecy::ExposeSecret::expose_secret(&token));
             HttpResponse::SeeOther()
@@ -72,7 +91,8 @@ pub async fn login(state: web::Data<AppState>, session: Session, form: web::Form
                 .finish()
         }
         Err(AuthError::BadCredentials | AuthError::InvalidToken) => {
-            tracing::info!("login refused: bad credentials");
+            state.login_throttle.failed(&form.email, client);
+            tracing::info!(%client, "login refused: bad credentials");
             rerender(StatusCode::OK, "Wrong email or password.")
         }
         Err(AuthError::Unavailable(e)) => {

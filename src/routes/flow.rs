@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::{Hx, PageResult, html};
 use crate::auth::CurrentUser;
+use crate::auth::session::Flash;
 use crate::db;
 use crate::db::flow::remove::RemoveError;
 use crate::domain::flow::input::{StatusDraft, StepDraft, TypeDraft};
@@ -22,34 +23,28 @@ mod load;
 
 use load::Loaded;
 
-#[derive(Deserialize)]
-pub struct NoticeQuery {
-    done: Option<String>,
-    name: Option<String>,
-}
-
-/// Only known verbs become a notice, so a crafted link cannot put arbitrary sentences on the page.
-fn notice(q: &NoticeQuery) -> Option<String> {
-    let verb = match q.done.as_deref()? {
+/// The notice after a change: "Added “In review”.", "Deleted “QA”.", …
+fn notice(verb: &str, name: &str) -> String {
+    let verb = match verb {
         "added" => "Added",
         "saved" => "Saved",
         "deleted" => "Deleted",
         "deactivated" => "Deactivated",
         "activated" => "Activated",
         "moved" => "Moved",
-        _ => return None,
+        other => other,
     };
-    Some(format!("{verb} “{}”.", q.name.as_deref().unwrap_or("")))
+    format!("{verb} “{name}”.")
 }
 
-pub async fn page(state: web::Data<AppState>, user: CurrentUser, hx: Hx, q: web::Query<NoticeQuery>) -> PageResult {
+pub async fn page(state: web::Data<AppState>, user: CurrentUser, hx: Hx, flash: Flash) -> PageResult {
     let loaded = load::load(&state.db).await?;
     Ok(render(
         &user,
         &hx,
         &loaded,
         Screen {
-            notice: notice(&q).as_deref(),
+            notice: flash.take().as_deref(),
             ..Screen::default()
         },
     ))
@@ -87,27 +82,21 @@ fn render(user: &CurrentUser, hx: &Hx, l: &Loaded, s: Screen<'_>) -> HttpRespons
 }
 
 /// After a change: 303 to the page without JavaScript, the refreshed content with htmx.
-async fn changed(state: &AppState, user: &CurrentUser, hx: &Hx, verb: &str, name: &str) -> PageResult {
+async fn changed(state: &AppState, user: &CurrentUser, hx: &Hx, flash: &Flash, verb: &str, name: &str) -> PageResult {
+    let text = notice(verb, name);
     if !hx.fragment {
-        let q = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("done", verb)
-            .append_pair("name", name)
-            .finish();
+        flash.set(&text);
         return Ok(HttpResponse::SeeOther()
-            .insert_header((header::LOCATION, format!("/flow?{q}")))
+            .insert_header((header::LOCATION, "/flow"))
             .finish());
     }
     let loaded = load::load(&state.db).await?;
-    let text = notice(&NoticeQuery {
-        done: Some(verb.into()),
-        name: Some(name.into()),
-    });
     Ok(render(
         user,
         hx,
         &loaded,
         Screen {
-            notice: text.as_deref(),
+            notice: Some(&text),
             ..Screen::default()
         },
     ))
@@ -206,6 +195,7 @@ pub async fn create(
     state: web::Data<AppState>,
     user: CurrentUser,
     hx: Hx,
+    flash: Flash,
     segment: web::Path<String>,
     form: web::Form<FormBody>,
 ) -> PageResult {
@@ -238,7 +228,7 @@ pub async fn create(
     match saved {
         Ok(name) => {
             tracing::info!(user = %user.user.email, what = kind.noun(), %name, "flow configuration added");
-            changed(&state, &user, &hx, "added", &name).await
+            changed(&state, &user, &hx, &flash, "added", &name).await
         }
         Err(()) => {
             let loaded = load::load(&state.db).await?;
@@ -311,6 +301,7 @@ pub async fn update(
     state: web::Data<AppState>,
     user: CurrentUser,
     hx: Hx,
+    flash: Flash,
     path: web::Path<(String, i64)>,
     form: web::Form<FormBody>,
 ) -> PageResult {
@@ -359,7 +350,7 @@ pub async fn update(
     match result {
         Ok(name) => {
             tracing::info!(user = %user.user.email, what = kind.noun(), id, %name, "flow configuration saved");
-            changed(&state, &user, &hx, "saved", &name).await
+            changed(&state, &user, &hx, &flash, "saved", &name).await
         }
         Err(errors) => {
             let (title, markup) = edit_form(&state, &user, kind, id, &cfg, Some(&form), &errors).await?;
@@ -385,6 +376,7 @@ pub async fn activate(
     state: web::Data<AppState>,
     user: CurrentUser,
     hx: Hx,
+    flash: Flash,
     path: web::Path<(String, i64)>,
 ) -> PageResult {
     use crate::routes::flow_api::{status_draft, step_draft, type_draft};
@@ -445,7 +437,7 @@ pub async fn activate(
     match result {
         Ok(name) => {
             tracing::info!(user = %user.user.email, what = kind.noun(), %name, "flow configuration activated");
-            changed(&state, &user, &hx, "activated", &name).await
+            changed(&state, &user, &hx, &flash, "activated", &name).await
         }
         Err(errors) => {
             let message = errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ");
@@ -474,6 +466,7 @@ pub async fn move_step(
     state: web::Data<AppState>,
     user: CurrentUser,
     hx: Hx,
+    flash: Flash,
     id: web::Path<i64>,
     form: web::Form<MoveForm>,
 ) -> PageResult {
@@ -481,7 +474,7 @@ pub async fn move_step(
     let name = cfg.step(*id).ok_or(AppError::NotFound)?.name.clone();
     db::flow::save::move_step(&state.db, *id, form.direction == "up").await?;
     tracing::info!(user = %user.user.email, step = %name, direction = %form.direction, "flow step moved");
-    changed(&state, &user, &hx, "moved", &name).await
+    changed(&state, &user, &hx, &flash, "moved", &name).await
 }
 
 fn action(a: &str) -> Result<bool, PageError> {
@@ -583,6 +576,7 @@ pub async fn remove(
     state: web::Data<AppState>,
     user: CurrentUser,
     hx: Hx,
+    flash: Flash,
     path: web::Path<(String, i64, String)>,
     form: web::Form<RemoveForm>,
 ) -> PageResult {
@@ -615,7 +609,7 @@ pub async fn remove(
     match result {
         Ok(plan) => {
             tracing::info!(user = %user.user.email, what = kind.noun(), %name, ?plan, "flow configuration {verb}");
-            changed(&state, &user, &hx, verb, &name).await
+            changed(&state, &user, &hx, &flash, verb, &name).await
         }
         Err(RemoveError::NotFound) => Err(AppError::NotFound.into()),
         Err(RemoveError::Db(e)) => Err(e.into()),

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::{PageResult, html};
 use crate::auth::CurrentUser;
+use crate::auth::session::Flash;
 use crate::db;
 use crate::domain::integration::{Flavour, IntegrationInput, Kind, Settings};
 use crate::error::{AppError, PageError};
@@ -16,25 +17,9 @@ use crate::startup::AppState;
 use crate::views::integrations::{self as view, DeletePage, FormPage, FormValues, ListPage, Row};
 use crate::views::layout::{self, Nav};
 
-#[derive(Deserialize)]
-pub struct ListQuery {
-    saved: Option<String>,
-    deleted: Option<String>,
-    tested: Option<String>,
-}
-
-pub async fn list(state: web::Data<AppState>, user: CurrentUser, q: web::Query<ListQuery>) -> PageResult {
+pub async fn list(state: web::Data<AppState>, user: CurrentUser, flash: Flash) -> PageResult {
     let rows: Vec<Row> = db::integrations::list(&state.db).await?.iter().map(to_row).collect();
-    let notice = q
-        .saved
-        .as_ref()
-        .map(|n| format!("Saved {n}."))
-        .or_else(|| q.deleted.as_ref().map(|n| format!("Deleted {n}.")))
-        .or_else(|| {
-            q.tested
-                .as_ref()
-                .map(|n| format!("Tested {n}; the result is shown below."))
-        });
+    let notice = flash.take();
     let page = ListPage {
         rows: &rows,
         is_admin: user.is_admin(),
@@ -220,25 +205,32 @@ impl FormBody {
     }
 }
 
-pub async fn create(state: web::Data<AppState>, user: CurrentUser, form: web::Form<FormBody>) -> PageResult {
-    save(&state, &user, None, form.into_inner()).await
+pub async fn create(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    flash: Flash,
+    form: web::Form<FormBody>,
+) -> PageResult {
+    save(&state, &user, &flash, None, form.into_inner()).await
 }
 
 pub async fn update(
     state: web::Data<AppState>,
     user: CurrentUser,
+    flash: Flash,
     id: web::Path<i64>,
     form: web::Form<FormBody>,
 ) -> PageResult {
     let existing = find(&state, *id).await?;
     let mut form = form.into_inner();
     form.kind = existing.kind.clone();
-    save(&state, &user, Some(existing), form).await
+    save(&state, &user, &flash, Some(existing), form).await
 }
 
 async fn save(
     state: &AppState,
     user: &CurrentUser,
+    flash: &Flash,
     existing: Option<integrations::Model>,
     form: FormBody,
 ) -> PageResult {
@@ -257,7 +249,8 @@ async fn save(
     match result {
         Ok(saved) => {
             tracing::info!(user = %user.user.email, id = saved.row.id, name = %saved.row.name, "integration saved");
-            Ok(see_other(&format!("/integrations?saved={}", encode(&saved.row.name))))
+            flash.set(&format!("Saved {}.", saved.row.name));
+            Ok(see_other("/integrations"))
         }
         Err(SaveFailure::Invalid(errors)) => Ok(render_form(
             user,
@@ -281,13 +274,14 @@ async fn save(
     }
 }
 
-pub async fn test(state: web::Data<AppState>, user: CurrentUser, id: web::Path<i64>) -> PageResult {
+pub async fn test(state: web::Data<AppState>, user: CurrentUser, flash: Flash, id: web::Path<i64>) -> PageResult {
     let row = find(&state, *id).await?;
     let name = row.name.clone();
     match manage::test_stored(&state.db, &state.vault, state.outbound, row).await {
         Ok((_, report)) => {
             tracing::info!(user = %user.user.email, id = *id, ok = report.ok, "integration tested");
-            Ok(see_other(&format!("/integrations?tested={}", encode(&name))))
+            flash.set(&format!("Tested {name}; the result is shown below."));
+            Ok(see_other("/integrations"))
         }
         Err(SaveFailure::Save(e)) => Err(AppError::Internal(anyhow::Error::new(e)).into()),
         Err(_) => Err(AppError::BadRequest("the stored integration cannot be tested".into()).into()),
@@ -302,13 +296,15 @@ pub struct ActiveForm {
 pub async fn set_active(
     state: web::Data<AppState>,
     user: CurrentUser,
+    flash: Flash,
     id: web::Path<i64>,
     form: web::Form<ActiveForm>,
 ) -> PageResult {
     let row = find(&state, *id).await?;
     let row = db::integrations::set_active(&state.db, row, form.active == "true").await?;
     tracing::info!(user = %user.user.email, id = row.id, active = row.active, "integration (de)activated");
-    Ok(see_other(&format!("/integrations?saved={}", encode(&row.name))))
+    flash.set(&format!("Saved {}.", row.name));
+    Ok(see_other("/integrations"))
 }
 
 pub async fn delete_confirm(state: web::Data<AppState>, user: CurrentUser, id: web::Path<i64>) -> PageResult {
@@ -341,6 +337,7 @@ pub struct DeleteForm {
 pub async fn delete(
     state: web::Data<AppState>,
     user: CurrentUser,
+    flash: Flash,
     id: web::Path<i64>,
     form: web::Form<DeleteForm>,
 ) -> PageResult {
@@ -351,7 +348,8 @@ pub async fn delete(
     let impact = db::integrations::impact(&state.db, row.id).await?;
     db::integrations::delete(&state.db, row.id).await?;
     tracing::info!(user = %user.user.email, id = row.id, name = %row.name, ?impact, "integration deleted");
-    Ok(see_other(&format!("/integrations?deleted={}", encode(&row.name))))
+    flash.set(&format!("Deleted {}.", row.name));
+    Ok(see_other("/integrations"))
 }
 
 async fn find(state: &AppState, id: i64) -> Result<integrations::Model, PageError> {
@@ -362,8 +360,4 @@ fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, location))
         .finish()
-}
-
-fn encode(s: &str) -> String {
-    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }

@@ -151,6 +151,22 @@ pub struct HistoryQuery {
 /// Runs shown per page, and log lines per page.
 const RUNS_PER_PAGE: u64 = 20;
 const EVENTS_PER_PAGE: u64 = 100;
+/// The highest page number asked for (0-based): 2 million runs or 10 million log lines, far
+/// beyond any history, and small enough that the row offset cannot overflow.
+const MAX_PAGE: u64 = 100_000;
+
+impl HistoryQuery {
+    /// The run page and the log page, each checked against [`MAX_PAGE`].
+    fn pages(&self) -> Result<(u64, u64), AppError> {
+        let check = |name: &str, v: Option<u64>| match v.unwrap_or(0) {
+            p if p <= MAX_PAGE => Ok(p),
+            _ => Err(AppError::BadRequest(format!(
+                "{name} must be a number from 0 to {MAX_PAGE}"
+            ))),
+        };
+        Ok((check("page", self.page)?, check("log_page", self.log_page)?))
+    }
+}
 
 pub async fn history(
     state: web::Data<AppState>,
@@ -159,25 +175,19 @@ pub async fn history(
     q: web::Query<HistoryQuery>,
 ) -> PageResult {
     let (job, _) = parse(&path, None)?;
-    let page = q.page.unwrap_or(0);
+    let (page, log_page) = q.pages()?;
     let (runs, total) = db::runs::list(&state.db, job.as_str(), page, RUNS_PER_PAGE).await?;
     let selected = match q.run.or_else(|| runs.first().map(|r| r.id)) {
-        Some(id) => db::runs::get(&state.db, id).await?,
+        Some(id) => Some(
+            db::runs::get(&state.db, job.as_str(), id)
+                .await?
+                .ok_or(AppError::NotFound)?,
+        ),
         None => None,
     };
     let level = q.level.as_deref().filter(|l| ["info", "warn", "error"].contains(l));
     let (events, events_total) = match &selected {
-        Some(r) => {
-            db::runs::events(
-                &state.db,
-                r.id,
-                level,
-                q.q.as_deref(),
-                q.log_page.unwrap_or(0),
-                EVENTS_PER_PAGE,
-            )
-            .await?
-        }
+        Some(r) => db::runs::events(&state.db, r.id, level, q.q.as_deref(), log_page, EVENTS_PER_PAGE).await?,
         None => (Vec::new(), 0),
     };
     let v = view::History {
@@ -187,7 +197,7 @@ pub async fn history(
         pages: total.div_ceil(RUNS_PER_PAGE).max(1),
         selected: selected.as_ref(),
         events: &events,
-        events_page: q.log_page.unwrap_or(0),
+        events_page: log_page,
         events_pages: events_total.div_ceil(EVENTS_PER_PAGE).max(1),
         level,
         search: q.q.as_deref().unwrap_or(""),
@@ -211,7 +221,8 @@ pub async fn runs_api(
     q: web::Query<HistoryQuery>,
 ) -> ApiResult {
     let (job, _) = parse(&path, None)?;
-    let (runs, total) = db::runs::list(&state.db, job.as_str(), q.page.unwrap_or(0), RUNS_PER_PAGE).await?;
+    let (page, _) = q.pages()?;
+    let (runs, total) = db::runs::list(&state.db, job.as_str(), page, RUNS_PER_PAGE).await?;
     Ok(HttpResponse::Ok().json(json!({ "runs": runs, "total": total })))
 }
 
@@ -221,16 +232,12 @@ pub async fn events_api(
     path: web::Path<(String, i64)>,
     q: web::Query<HistoryQuery>,
 ) -> ApiResult {
-    parse(&path.0, None)?;
+    let (job, _) = parse(&path.0, None)?;
+    let (_, log_page) = q.pages()?;
+    let run = db::runs::get(&state.db, job.as_str(), path.1)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let level = q.level.as_deref();
-    let (events, total) = db::runs::events(
-        &state.db,
-        path.1,
-        level,
-        q.q.as_deref(),
-        q.log_page.unwrap_or(0),
-        EVENTS_PER_PAGE,
-    )
-    .await?;
+    let (events, total) = db::runs::events(&state.db, run.id, level, q.q.as_deref(), log_page, EVENTS_PER_PAGE).await?;
     Ok(HttpResponse::Ok().json(json!({ "events": events, "total": total })))
 }

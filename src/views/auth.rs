@@ -2,6 +2,7 @@ use maud::{Markup, html};
 
 use super::layout;
 use crate::auth::csrf;
+use crate::auth::throttle::FREE_FAILURES_PER_EMAIL;
 
 pub struct LoginForm<'a> {
     pub csrf: &'a str,
@@ -33,6 +34,10 @@ pub fn login(form: &LoginForm<'_>) -> Markup {
                             input #password type="password" name="password" required autocomplete="current-password";
                         }
                         button.button.primary type="submit" { "Log in" }
+                    }
+                    p.muted.small #login-throttle-note {
+                        "After " (FREE_FAILURES_PER_EMAIL) " wrong passwords for one account, signing in to it pauses for a moment, "
+                        "and longer with each further attempt."
                     }
                 }
             }

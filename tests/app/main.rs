@@ -21,5 +21,6 @@ mod migrations;
 mod orchestrator;
 mod props;
 mod replicas;
+mod security;
 mod settings;
 mod xss;

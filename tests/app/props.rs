@@ -419,6 +419,33 @@ fn is_project_clause(e: &jql::Expr, key: &str) -> bool {
         if field.eq_ignore_ascii_case("project") && t == key)
 }
 
+/// Parentheses balance when `\x` outside quotes is the literal `x` (the other reading of a
+/// backslash there; Jira refuses it, and so must the check).
+fn balanced_when_backslash_escapes(jql: &str) -> bool {
+    let mut depth = 0i32;
+    let mut quote = None;
+    let mut chars = jql.chars();
+    while let Some(c) = chars.next() {
+        match (quote, c) {
+            (_, '\\') => {
+                chars.next();
+            }
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '(') => depth += 1,
+            (None, ')') => {
+                depth -= 1;
+                if depth < 0 {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    depth == 0 && quote.is_none()
+}
+
 /// Extra JQL as an admin might type it: clauses joined by connectors, some of which try to
 /// break out of the parentheses the sync puts around it.
 fn arb_extra() -> impl Strategy<Value = String> {
@@ -430,9 +457,21 @@ fn arb_extra() -> impl Strategy<Value = String> {
         "assignee is EMPTY",
         "project = SECRET",
         "NOT labels = y",
+        "summary ~ \\\"a",
+        "summary ~ \"b\\\"c\"",
+        "labels = a\\)",
     ]);
     let connector = prop::sample::select(vec![" AND ", " OR ", ") OR (", ") AND (", " OR (", ") OR ", " AND ("]);
-    let wrap = prop::sample::select(vec![("", ""), ("(", ""), ("", ")"), ("(", ")"), ("\"", ""), ("", "'")]);
+    let wrap = prop::sample::select(vec![
+        ("", ""),
+        ("(", ""),
+        ("", ")"),
+        ("(", ")"),
+        ("\"", ""),
+        ("", "'"),
+        ("\\\"", ""),
+        ("", "\\"),
+    ]);
     (clause.clone(), prop::collection::vec((connector, clause), 0..4), wrap).prop_map(|(first, rest, (pre, post))| {
         let mut s = format!("{pre}{first}");
         for (c, cl) in rest {
@@ -487,6 +526,15 @@ proptest! {
             let first = match &clause { jql::Expr::And(parts) => &parts[0], other => other };
             prop_assert!(matches!(first, jql::Expr::Clause { field, .. } if field.eq_ignore_ascii_case("project")), "{}", text);
             prop_assert!(!matches!(clause, jql::Expr::Or(_)), "{}", text);
+        }
+    }
+
+    /// Were a backslash outside quotes an escaped character (`\"` a literal quote, `\)` a
+    /// literal parenthesis), accepted extra JQL must still close every parenthesis it opens.
+    #[test]
+    fn accepted_extra_jql_stays_closed_when_a_backslash_escapes(extra in arb_extra()) {
+        if jql_is_self_contained(&extra) {
+            prop_assert!(balanced_when_backslash_escapes(&extra), "{}", extra);
         }
     }
 

@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use super::{FlowResolver, StepCategory, WorkCategory, name_key};
 use crate::domain::settings::FieldError;
+use crate::domain::text::single_line_problem;
 
 const MAX_NAME: usize = 100;
 /// Jira's levels: -1 sub-task, 0 standard, 1 epic, higher for Premium hierarchies.
@@ -22,7 +23,9 @@ fn push(errors: &mut Errors, field: &'static str, message: impl Into<String>) {
 
 fn check_name(errors: &mut Errors, field: &'static str, value: &str, what: &str) -> String {
     let v = value.trim().to_string();
-    if v.is_empty() {
+    if let Some(problem) = single_line_problem(&v) {
+        push(errors, field, problem);
+    } else if v.is_empty() {
         push(errors, field, format!("Enter {what}"));
     } else if v.chars().count() > MAX_NAME {
         push(errors, field, format!("Keep it under {MAX_NAME} characters"));

@@ -50,10 +50,11 @@ async fn forms_work_without_javascript(db: Db) {
     )
     .await;
     assert_eq!(res.status(), 303);
-    assert!(location(&res).starts_with("/flow?done=added"), "{}", location(&res));
+    assert_eq!(location(&res), "/flow");
     let html = app.get(&location(&res)).await.text().await.unwrap();
     assert_eq!(count(&html, "#flow-steps tr[data-step=Deploying]"), 1);
     assert_eq!(count(&html, "p.notice[role=status]"), 1);
+    assert!(html.contains("Added “Deploying”."), "the notice comes with the session");
 
     // Invalid: 422, the message beside the field, the input kept, nothing saved.
     let res = form(
@@ -181,7 +182,8 @@ async fn forms_work_without_javascript(db: Db) {
     )
     .await;
     assert_eq!(res.status(), 303);
-    assert!(location(&res).contains("done=deleted"));
+    assert_eq!(location(&res), "/flow");
+    assert!(app.get("/flow").await.text().await.unwrap().contains("Deleted “"));
     assert_eq!(api.get(&format!("/api/v1/flow/steps/{review}")).await.0, 404);
 
     // The last DONE step: the dialog explains, and offers no confirmation.
