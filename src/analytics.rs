@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
-use sea_orm::{DatabaseConnection, DbErr, EntityTrait};
+use sea_orm::{DatabaseConnection, DbErr};
 use serde::Serialize;
 
 use crate::db::analytics::Freshness;
@@ -109,7 +109,7 @@ impl Cache {
         // values) all at once took ~10× the memory of the facts, and the allocator kept it.
         let mut flow = Vec::new();
         let mut names = flow::Names::default();
-        let mut rows = entity::issue_flow_times::Entity::find().stream(db).await?;
+        let mut rows = crate::db::analytics::flow_times(db).await?;
         while let Some(row) = rows.next().await {
             flow.push(flow::FlowFacts::from_row(row?, &mut names));
         }

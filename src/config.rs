@@ -11,6 +11,10 @@ use url::Url;
 
 use crate::limits::TrustedProxies;
 
+mod env;
+
+pub use env::{Env, Key, Keys};
+
 /// The session cookie key must be at least this long (actix `Key::from` needs 64 bytes).
 pub const MIN_SECRET_KEY_BYTES: usize = 64;
 /// AES-256 needs exactly a 32-byte key.
@@ -32,8 +36,8 @@ pub struct Settings {
     pub database_url: SecretString,
     pub backend_service_url: Url,
     pub secret_key: SecretBox<Vec<u8>>,
-    pub encryption_key: SecretBox<[u8; ENCRYPTION_KEY_BYTES]>,
-    pub encryption_keys_previous: Vec<SecretBox<[u8; ENCRYPTION_KEY_BYTES]>>,
+    pub encryption_key: Key,
+    pub encryption_keys_previous: Vec<Key>,
     pub scheduler_timezone: chrono_tz::Tz,
     pub bind_address: SocketAddr,
     pub debug: bool,
@@ -96,212 +100,188 @@ impl std::error::Error for ConfigError {}
 impl Settings {
     /// Reads the process environment (and `.env` if present).
     pub fn from_env() -> Result<Self, ConfigError> {
-        let _ = dotenvy::dotenv();
-        Self::from_lookup(|key| std::env::var(key).ok())
+        Self::read(Env::process())
     }
 
-    /// Builds settings from any key → value lookup; used by `from_env` and tests.
+    /// Builds settings from any key → value lookup; used by `from_env`, the demo and tests.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let mut problems = Vec::new();
-        let mut required = |key: &str| match get(key).filter(|v| !v.trim().is_empty()) {
-            Some(v) => Some(v),
-            None => {
-                problems.push(format!("{key} is required"));
-                None
-            }
-        };
-        let database_url = required("DATABASE_URL");
-        let backend = required("BACKEND_SERVICE_URL");
-        let secret_key = required("SECRET_KEY");
-        let encryption_key = required("ENCRYPTION_KEY");
+        Self::read(Env::new(get))
+    }
 
-        let database_url = database_url.and_then(|url| {
-            if url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://") {
-                Some(url)
-            } else {
-                problems.push("DATABASE_URL must start with sqlite: or postgres://".into());
-                None
-            }
-        });
-        let backend_service_url = backend.and_then(|raw| match parse_http_url(&raw) {
-            Ok(url) => Some(url),
-            Err(why) => {
-                problems.push(format!("BACKEND_SERVICE_URL {why}"));
-                None
-            }
-        });
-        let secret_key = secret_key.and_then(|key| {
+    fn read(mut env: Env<'_>) -> Result<Self, ConfigError> {
+        let database_url = env.database_url();
+        let backend_service_url = env
+            .required("BACKEND_SERVICE_URL")
+            .and_then(|raw| match parse_http_url(&raw) {
+                Ok(url) => Some(url),
+                Err(why) => {
+                    env.problem(format!("BACKEND_SERVICE_URL {why}"));
+                    None
+                }
+            });
+        let secret_key = env.required("SECRET_KEY").and_then(|key| {
             if key.len() >= MIN_SECRET_KEY_BYTES {
                 Some(key.into_bytes())
             } else {
-                problems.push(format!(
+                env.problem(format!(
                     "SECRET_KEY must be at least {MIN_SECRET_KEY_BYTES} bytes (got {})",
                     key.len()
                 ));
                 None
             }
         });
-        let encryption_key = encryption_key.and_then(|key| match decode_key(&key) {
-            Ok(k) => Some(k),
-            Err(why) => {
-                problems.push(format!("ENCRYPTION_KEY {why}"));
-                None
-            }
-        });
-        let mut previous = Vec::new();
-        if let Some(list) = get("ENCRYPTION_KEY_PREVIOUS").filter(|v| !v.trim().is_empty()) {
-            for (i, item) in list.split(',').map(str::trim).filter(|s| !s.is_empty()).enumerate() {
-                match decode_key(item) {
-                    Ok(k) => previous.push(SecretBox::new(Box::new(k))),
-                    Err(why) => problems.push(format!("ENCRYPTION_KEY_PREVIOUS entry {} {why}", i + 1)),
-                }
-            }
-        }
-        let scheduler_timezone = match get("SCHEDULER_TIMEZONE").filter(|v| !v.trim().is_empty()) {
+        let keys = env.encryption_keys();
+        let scheduler_timezone = match env.value("SCHEDULER_TIMEZONE") {
             None => chrono_tz::UTC,
-            Some(tz) => tz.trim().parse::<chrono_tz::Tz>().unwrap_or_else(|_| {
-                problems.push(format!("SCHEDULER_TIMEZONE {tz:?} is not an IANA time zone"));
+            Some(tz) => tz.parse::<chrono_tz::Tz>().unwrap_or_else(|_| {
+                env.problem(format!("SCHEDULER_TIMEZONE {tz:?} is not an IANA time zone"));
                 chrono_tz::UTC
             }),
         };
-        let bind_address = match get("BIND_ADDRESS").filter(|v| !v.trim().is_empty()) {
+        let bind_address = match env.value("BIND_ADDRESS") {
             None => SocketAddr::from(([127, 0, 0, 1], 8000)),
-            Some(addr) => addr.trim().parse().unwrap_or_else(|_| {
-                problems.push(format!("BIND_ADDRESS {addr:?} is not host:port (e.g. 127.0.0.1:8000)"));
+            Some(addr) => addr.parse().unwrap_or_else(|_| {
+                env.problem(format!("BIND_ADDRESS {addr:?} is not host:port (e.g. 127.0.0.1:8000)"));
                 SocketAddr::from(([127, 0, 0, 1], 8000))
             }),
         };
-        let mut flag = |key: &str| match get(key).map(|v| v.trim().to_ascii_lowercase()) {
-            None => false,
-            Some(v) if v.is_empty() => false,
-            Some(v) => match v.as_str() {
-                "1" | "true" | "yes" | "on" => true,
-                "0" | "false" | "no" | "off" => false,
-                _ => {
-                    problems.push(format!("{key} must be true or false (got {v:?})"));
-                    false
-                }
-            },
-        };
-        let debug = flag("DEBUG");
-        let allow_private_integration_hosts = flag("ALLOW_PRIVATE_INTEGRATION_HOSTS");
-        let log_level = get("LOG_LEVEL")
-            .filter(|v| !v.trim().is_empty())
-            .unwrap_or_else(|| "info".into());
+        let debug = env.flag("DEBUG");
+        let log_level = env.value("LOG_LEVEL").unwrap_or_else(|| "info".into());
         if tracing_subscriber::EnvFilter::try_new(&log_level).is_err() {
-            problems.push(format!(
+            env.problem(format!(
                 "LOG_LEVEL {log_level:?} is not a tracing filter (e.g. info or pulse_etl=debug)"
             ));
         }
-        let log_format = match get("LOG_FORMAT").map(|v| v.trim().to_ascii_lowercase()).as_deref() {
-            None | Some("") | Some("text") => LogFormat::Text,
+        let log_format = match env.value("LOG_FORMAT").map(|v| v.to_ascii_lowercase()).as_deref() {
+            None | Some("text") => LogFormat::Text,
             Some("json") => LogFormat::Json,
             Some(other) => {
-                problems.push(format!("LOG_FORMAT must be text or json (got {other:?})"));
+                env.problem(format!("LOG_FORMAT must be text or json (got {other:?})"));
                 LogFormat::Text
             }
         };
-        let auth_cache_ttl = match get("AUTH_CACHE_TTL_SECONDS").filter(|v| !v.trim().is_empty()) {
-            None => Duration::from_secs(30),
-            Some(v) => match v.trim().parse::<u64>() {
-                Ok(secs) if secs <= 3600 => Duration::from_secs(secs),
-                _ => {
-                    problems.push(format!(
-                        "AUTH_CACHE_TTL_SECONDS must be a whole number 0–3600 (got {v:?})"
-                    ));
-                    Duration::from_secs(30)
-                }
-            },
-        };
-        let integration_timeout = match get("INTEGRATION_TIMEOUT_SECONDS").filter(|v| !v.trim().is_empty()) {
-            None => Duration::from_secs(30),
-            Some(v) => match v.trim().parse::<u64>() {
-                Ok(secs) if (1..=600).contains(&secs) => Duration::from_secs(secs),
-                _ => {
-                    problems.push(format!(
-                        "INTEGRATION_TIMEOUT_SECONDS must be a whole number 1–600 (got {v:?})"
-                    ));
-                    Duration::from_secs(30)
-                }
-            },
-        };
-        let job_lease = match get("JOB_LEASE_SECONDS").filter(|v| !v.trim().is_empty()) {
-            None => crate::orchestrator::LEASE,
-            Some(v) => match v.trim().parse::<u64>() {
-                Ok(secs) if (3..=600).contains(&secs) => Duration::from_secs(secs),
-                _ => {
-                    problems.push(format!("JOB_LEASE_SECONDS must be a whole number 3–600 (got {v:?})"));
-                    crate::orchestrator::LEASE
-                }
-            },
-        };
-        let leader_lease = match get("LEADER_LEASE_SECONDS").filter(|v| !v.trim().is_empty()) {
-            None => crate::orchestrator::LEADER_LEASE,
-            Some(v) => match v.trim().parse::<u64>() {
-                Ok(secs) if (3..=600).contains(&secs) => Duration::from_secs(secs),
-                _ => {
-                    problems.push(format!("LEADER_LEASE_SECONDS must be a whole number 3–600 (got {v:?})"));
-                    crate::orchestrator::LEADER_LEASE
-                }
-            },
-        };
-        let trusted_proxies = match get("TRUSTED_PROXIES") {
+        let auth_cache_ttl = env.seconds("AUTH_CACHE_TTL_SECONDS", Duration::from_secs(30), 0..=3600);
+        let outbound = OutboundSettings::read(&mut env);
+        let job_lease = env.seconds("JOB_LEASE_SECONDS", crate::orchestrator::LEASE, 3..=600);
+        let leader_lease = env.seconds("LEADER_LEASE_SECONDS", crate::orchestrator::LEADER_LEASE, 3..=600);
+        let trusted_proxies = match env.value("TRUSTED_PROXIES") {
             None => TrustedProxies::default(),
             Some(list) => TrustedProxies::parse(&list).unwrap_or_else(|why| {
-                problems.push(format!("TRUSTED_PROXIES {why}"));
+                env.problem(format!("TRUSTED_PROXIES {why}"));
                 TrustedProxies::default()
             }),
         };
-        let mut count = |key: &str, default: usize| match get(key).filter(|v| !v.trim().is_empty()) {
-            None => default,
-            Some(v) => v
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|n| *n <= 1_000_000)
-                .unwrap_or_else(|| {
-                    problems.push(format!(
-                        "{key} must be a whole number 0–1000000, 0 for no limit (got {v:?})"
-                    ));
-                    default
-                }),
+        let max_connections_per_client = env.number(
+            "MAX_CONNECTIONS_PER_CLIENT",
+            DEFAULT_MAX_CONNECTIONS_PER_CLIENT,
+            0..=1_000_000,
+            "0 for no limit",
+        );
+        let max_websockets_per_user = env.number(
+            "MAX_WEBSOCKETS_PER_USER",
+            DEFAULT_MAX_WEBSOCKETS_PER_USER,
+            0..=1_000_000,
+            "0 for no limit",
+        );
+        let metrics_token = env.value("METRICS_TOKEN").map(SecretString::from);
+        let settings = match (database_url, backend_service_url, secret_key, keys) {
+            (Some(database_url), Some(backend_service_url), Some(secret_key), Some(keys)) => Some(Settings {
+                database_url,
+                backend_service_url,
+                secret_key: SecretBox::new(Box::new(secret_key)),
+                encryption_key: keys.current,
+                encryption_keys_previous: keys.previous,
+                scheduler_timezone,
+                bind_address,
+                debug,
+                log_level,
+                log_format,
+                auth_cache_ttl,
+                metrics_token,
+                allow_private_integration_hosts: outbound.allow_private_hosts,
+                integration_timeout: outbound.timeout,
+                job_lease,
+                leader_lease,
+                trusted_proxies,
+                max_connections_per_client,
+                max_websockets_per_user,
+                cookie_secure: !debug,
+            }),
+            _ => None,
         };
-        let max_connections_per_client = count("MAX_CONNECTIONS_PER_CLIENT", DEFAULT_MAX_CONNECTIONS_PER_CLIENT);
-        let max_websockets_per_user = count("MAX_WEBSOCKETS_PER_USER", DEFAULT_MAX_WEBSOCKETS_PER_USER);
-        let metrics_token = get("METRICS_TOKEN")
-            .filter(|v| !v.trim().is_empty())
-            .map(SecretString::from);
+        env.finish(settings)
+    }
+}
 
-        match (database_url, backend_service_url, secret_key, encryption_key) {
-            (Some(database_url), Some(backend_service_url), Some(secret_key), Some(encryption_key))
-                if problems.is_empty() =>
-            {
-                Ok(Settings {
-                    database_url: SecretString::from(database_url),
-                    backend_service_url,
-                    secret_key: SecretBox::new(Box::new(secret_key)),
-                    encryption_key: SecretBox::new(Box::new(encryption_key)),
-                    encryption_keys_previous: previous,
-                    scheduler_timezone,
-                    bind_address,
-                    debug,
-                    log_level,
-                    log_format,
-                    auth_cache_ttl,
-                    metrics_token,
-                    allow_private_integration_hosts,
-                    integration_timeout,
-                    job_lease,
-                    leader_lease,
-                    trusted_proxies,
-                    max_connections_per_client,
-                    max_websockets_per_user,
-                    cookie_secure: !debug,
-                })
-            }
-            _ => Err(ConfigError(problems)),
+/// How calls to Jira and GitHub go out (`ALLOW_PRIVATE_INTEGRATION_HOSTS`,
+/// `INTEGRATION_TIMEOUT_SECONDS`).
+#[derive(Clone, Copy, Debug)]
+pub struct OutboundSettings {
+    pub allow_private_hosts: bool,
+    pub timeout: Duration,
+}
+
+impl OutboundSettings {
+    fn read(env: &mut Env<'_>) -> Self {
+        Self {
+            allow_private_hosts: env.flag("ALLOW_PRIVATE_INTEGRATION_HOSTS"),
+            timeout: env.seconds("INTEGRATION_TIMEOUT_SECONDS", Duration::from_secs(30), 1..=600),
         }
     }
+}
+
+/// What `pulse-etl sync` needs: the database, the credential keys and the outbound rules.
+pub struct SyncSettings {
+    pub database_url: SecretString,
+    pub keys: Keys,
+    pub outbound: OutboundSettings,
+}
+
+impl SyncSettings {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::read(Env::process())
+    }
+
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::read(Env::new(get))
+    }
+
+    fn read(mut env: Env<'_>) -> Result<Self, ConfigError> {
+        let database_url = env.database_url();
+        let keys = env.encryption_keys();
+        let outbound = OutboundSettings::read(&mut env);
+        let settings = database_url.zip(keys).map(|(database_url, keys)| SyncSettings {
+            database_url,
+            keys,
+            outbound,
+        });
+        env.finish(settings)
+    }
+}
+
+/// What `pulse-etl rotate-key` needs: the database and the keys (the current one re-encrypts).
+pub struct RotateSettings {
+    pub database_url: SecretString,
+    pub keys: Keys,
+}
+
+impl RotateSettings {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let mut env = Env::process();
+        let database_url = env.database_url();
+        let keys = env.encryption_keys();
+        let settings = database_url
+            .zip(keys)
+            .map(|(database_url, keys)| RotateSettings { database_url, keys });
+        env.finish(settings)
+    }
+}
+
+/// What `pulse-etl migrate` needs: the database.
+pub fn database_url_from_env() -> Result<SecretString, ConfigError> {
+    let mut env = Env::process();
+    let url = env.database_url();
+    env.finish(url)
 }
 
 /// Accepts only absolute http(s) URLs with a host.
@@ -382,6 +362,31 @@ mod tests {
         env.insert("ENCRYPTION_KEY", BASE64.encode([1u8; 16]));
         let err = load(&env).expect_err("must fail");
         assert!(err.to_string().contains("32 bytes (got 16)"), "{err}");
+    }
+
+    /// `sync` reads the shared variables with the same rules as `serve` (it used to take `on`
+    /// as false, drop bad previous keys and turn a bad timeout into 30 s).
+    #[test]
+    fn sync_reads_the_shared_variables_like_serve() {
+        let mut env = good();
+        env.insert("ALLOW_PRIVATE_INTEGRATION_HOSTS", "on".into());
+        env.insert("INTEGRATION_TIMEOUT_SECONDS", "45".into());
+        let s = SyncSettings::from_lookup(|k| env.get(k).cloned()).expect("valid");
+        assert!(s.outbound.allow_private_hosts);
+        assert_eq!(s.outbound.timeout, Duration::from_secs(45));
+        env.insert("INTEGRATION_TIMEOUT_SECONDS", "abc".into());
+        env.insert("ENCRYPTION_KEY_PREVIOUS", "short".into());
+        let serve = load(&env).expect_err("serve refuses").to_string();
+        let sync = SyncSettings::from_lookup(|k| env.get(k).cloned())
+            .err()
+            .expect("sync refuses too")
+            .to_string();
+        for needle in ["INTEGRATION_TIMEOUT_SECONDS must be", "ENCRYPTION_KEY_PREVIOUS entry 1"] {
+            assert!(
+                serve.contains(needle) && sync.contains(needle),
+                "{needle}: {serve} / {sync}"
+            );
+        }
     }
 
     #[test]

@@ -38,6 +38,9 @@ impl From<sea_orm::DbErr> for AppError {
             Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)) => AppError::Conflict(
                 "it refers to, or is still used by, a record changed meanwhile; reload and try again".into(),
             ),
+            // A stored value no enum knows (a hand edit, or a newer version's value): a fault
+            // in the data, not an outage.
+            _ if matches!(e, sea_orm::DbErr::Type(_)) => AppError::Internal(anyhow::Error::new(e)),
             _ if is_concurrent_write(&e) => AppError::Conflict(
                 "another change to the same records happened at the same time; reload and try again".into(),
             ),

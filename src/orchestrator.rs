@@ -9,6 +9,7 @@ pub mod leader;
 pub mod relay;
 mod remote;
 pub mod runner;
+pub mod status;
 
 use std::time::Duration;
 

@@ -10,7 +10,6 @@ use futures_util::StreamExt;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::auth::CurrentUser;
-use crate::db;
 use crate::error::AppError;
 use crate::limits::{ClientAddr, TrustedProxies};
 use crate::orchestrator::Event;
@@ -18,8 +17,6 @@ use crate::startup::AppState;
 
 /// How often the server pings an idle socket (and notices dead ones).
 const PING_EVERY: Duration = Duration::from_secs(15);
-/// How often system health is re-checked; a change is pushed to every socket.
-pub const HEALTH_EVERY: Duration = Duration::from_secs(5);
 
 pub async fn ws(
     req: HttpRequest,
@@ -94,68 +91,10 @@ async fn send(session: &mut actix_ws::Session, event: &Event) -> bool {
 }
 
 async fn send_snapshot(state: &AppState, session: &mut actix_ws::Session) -> bool {
-    for e in snapshot(state).await {
+    for e in state.orchestrator.snapshot().await {
         if !send(session, &e).await {
             return false;
         }
     }
     true
-}
-
-/// Every job's status and the system health, as events.
-pub async fn snapshot(state: &AppState) -> Vec<Event> {
-    let mut out = Vec::new();
-    if let Ok(rows) = db::jobs::all(&state.db).await {
-        out.extend(
-            rows.iter()
-                .map(|row| crate::orchestrator::events::job_status(row, &rows)),
-        );
-    }
-    out.push(health(state).await);
-    out
-}
-
-/// Re-checks system health every [`HEALTH_EVERY`] and broadcasts it when it changed, until shutdown.
-pub async fn push_health(state: web::Data<AppState>) {
-    let mut last: Option<Event> = None;
-    let mut every = tokio::time::interval(HEALTH_EVERY);
-    loop {
-        tokio::select! {
-            _ = every.tick() => {}
-            _ = state.shutdown.cancelled() => return,
-        }
-        let now = health(&state).await;
-        if last.as_ref() != Some(&now) {
-            state.orchestrator.publish(now.clone());
-            last = Some(now);
-        }
-    }
-}
-
-/// Database reachable; integrations healthy (last test passed), warning (never tested) or error.
-pub async fn health(state: &AppState) -> Event {
-    let database = if db::ping(&state.db).await.is_ok() {
-        "healthy"
-    } else {
-        "error"
-    };
-    let integrations = match db::integrations::list(&state.db).await {
-        Ok(rows) => {
-            let active: Vec<_> = rows.iter().filter(|r| r.active).collect();
-            if active.is_empty() {
-                "none"
-            } else if active.iter().any(|r| r.last_test_ok == Some(false)) {
-                "error"
-            } else if active.iter().any(|r| r.last_test_ok.is_none()) {
-                "warning"
-            } else {
-                "healthy"
-            }
-        }
-        Err(_) => "error",
-    };
-    Event::SystemHealth {
-        database: database.into(),
-        integrations: integrations.into(),
-    }
 }

@@ -137,7 +137,10 @@ impl Application {
             _instance_lock: instance_lock,
         });
         tokio::spawn(cancel_on_signal(shutdown, term));
-        tokio::spawn(crate::realtime::push_health(state.clone()));
+        tokio::spawn(orchestrator::status::push_health(
+            state.orchestrator.clone(),
+            state.shutdown.clone(),
+        ));
         let key = Arc::new(session_key(settings.secret_key.expose_secret()));
         let connections = ConnectionLimit::new(settings.max_connections_per_client, settings.trusted_proxies.clone());
         let server = serve(listener, state.clone(), key, connections)?;

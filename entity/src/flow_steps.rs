@@ -1,6 +1,8 @@
 //! `flow_steps`: Ordered steps of the delivery flow.
 
 use sea_orm::entity::prelude::*;
+
+use crate::enums::StepCategory;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
@@ -11,7 +13,7 @@ pub struct Model {
     #[sea_orm(unique)]
     pub name: String,
     pub position: i32,
-    pub category: String,
+    pub category: StepCategory,
     pub is_commitment_point: bool,
     pub active: bool,
     pub created_at: DateTimeUtc,

@@ -2,18 +2,20 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::enums::{AuthKind, Flavour, IntegrationKind};
+
 /// No `Serialize`, and `Debug` is hand-written so `secret` never reaches logs.
 #[derive(Clone, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "integrations")]
 pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
-    pub kind: String,
+    pub kind: IntegrationKind,
     #[sea_orm(unique)]
     pub name: String,
     pub base_url: String,
-    pub flavour: String,
-    pub auth_kind: String,
+    pub flavour: Flavour,
+    pub auth_kind: AuthKind,
     pub username: Option<String>,
     #[sea_orm(column_type = "Blob", nullable)]
     pub secret: Option<Vec<u8>>,

@@ -1,6 +1,8 @@
 //! `issue_flow_times`: precomputed flow times of a Jira issue under the current flow configuration.
 
 use sea_orm::entity::prelude::*;
+
+use crate::enums::{StepCategory, WorkCategory};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
@@ -12,7 +14,7 @@ pub struct Model {
     pub issue_id: i64,
     pub project_id: i64,
     pub issue_type_name: String,
-    pub work_category: String,
+    pub work_category: WorkCategory,
     /// False when the issue, its type mapping, a status mapping or a flow step it uses is inactive.
     pub counted: bool,
     pub created: DateTimeUtc,
@@ -27,7 +29,7 @@ pub struct Model {
     pub waiting_hours: f64,
     pub rework: i32,
     pub current_step: Option<String>,
-    pub current_category: Option<String>,
+    pub current_category: Option<StepCategory>,
     pub current_since: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

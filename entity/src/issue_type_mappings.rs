@@ -1,6 +1,8 @@
 //! `issue_type_mappings`: Maps Jira issue types to work categories.
 
 use sea_orm::entity::prelude::*;
+
+use crate::enums::WorkCategory;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
@@ -11,7 +13,7 @@ pub struct Model {
     #[sea_orm(unique)]
     pub issuetype_from: String,
     pub issuetype_to: String,
-    pub work_category: String,
+    pub work_category: WorkCategory,
     pub hierarchy_level: i32,
     pub active: bool,
     pub created_at: DateTimeUtc,

@@ -1,6 +1,8 @@
 //! `job_run_events`: Log lines emitted during a job run.
 
 use sea_orm::entity::prelude::*;
+
+use crate::enums::EventLevel;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
@@ -9,7 +11,7 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub run_id: i64,
-    pub level: String,
+    pub level: EventLevel,
     pub message: String,
     pub at: DateTimeUtc,
     pub created_at: DateTimeUtc,

@@ -1,6 +1,8 @@
 //! `job_runs`: One execution of a job.
 
 use sea_orm::entity::prelude::*;
+
+use crate::enums::{RunOutcome, RunTrigger};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
@@ -9,8 +11,8 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub job_id: i64,
-    pub trigger: String,
-    pub outcome: String,
+    pub trigger: RunTrigger,
+    pub outcome: RunOutcome,
     pub started_at: DateTimeUtc,
     pub finished_at: Option<DateTimeUtc>,
     #[sea_orm(column_type = "JsonBinary")]

@@ -1,6 +1,8 @@
 //! `jobs`: Background jobs (`jira_sync`, `github_sync`) and their live state.
 
 use sea_orm::entity::prelude::*;
+
+use crate::enums::{JobStatus, JobType};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel, Serialize, Deserialize)]
@@ -9,8 +11,8 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     #[sea_orm(unique)]
-    pub job_type: String,
-    pub status: String,
+    pub job_type: JobType,
+    pub status: JobStatus,
     pub active: bool,
     pub progress: i32,
     pub progress_message: Option<String>,

@@ -1,10 +1,12 @@
 //! SeaORM entities for pulse-etl, one module per table.
 //!
-//! Enum-like text columns (kinds, statuses, outcomes, ...) are plain `String`s;
-//! the service validates them in its domain layer.
+//! Enum-valued text columns (job types and states, run triggers and outcomes, step and work
+//! categories, integration kinds, flavours and auth kinds) are typed by [`enums`]: an unknown
+//! stored value is an error when read.
 
 pub mod analytics_refresh;
 pub mod deployments;
+pub mod enums;
 pub mod flow_steps;
 pub mod integrations;
 pub mod issue_flow_times;

@@ -298,6 +298,7 @@ async fn one(db: &'static str, secs: u64, soak: bool) -> Vec<Row> {
 
 /// The runs' outcomes by job, the first error, and what was stored.
 async fn outcomes(url: &str) -> String {
+    use entity::enums::RunOutcome;
     use entity::{job_runs, jobs};
     use sea_orm::{EntityTrait, PaginatorTrait};
     let conn = pulse_etl::db::connect(url).await.unwrap();
@@ -306,15 +307,15 @@ async fn outcomes(url: &str) -> String {
         .await
         .unwrap()
         .into_iter()
-        .map(|j| (j.id, j.job_type))
+        .map(|j| (j.id, j.job_type.to_string()))
         .collect();
     let mut by: BTreeMap<(String, String), usize> = BTreeMap::new();
     let mut first_error = None;
     for r in job_runs::Entity::find().all(&conn).await.unwrap() {
         let job = names.get(&r.job_id).cloned().unwrap_or_default();
-        *by.entry((job, r.outcome.clone())).or_default() += 1;
-        if r.outcome != "success" && r.outcome != "running" {
-            first_error.get_or_insert(r.error.unwrap_or(r.outcome));
+        *by.entry((job, r.outcome.to_string())).or_default() += 1;
+        if !matches!(r.outcome, RunOutcome::Success | RunOutcome::Running) {
+            first_error.get_or_insert(r.error.unwrap_or(r.outcome.to_string()));
         }
     }
     let issues = entity::jira_issues::Entity::find().count(&conn).await.unwrap();

@@ -6,6 +6,7 @@
 //! and dropped again when the test ends. Test bodies return errors instead of
 //! panicking so that the clean-up always runs.
 
+use entity::enums::{AuthKind, Flavour, IntegrationKind, JobStatus};
 use std::{future::Future, path::PathBuf};
 
 use chrono::{TimeDelta, Utc};
@@ -176,7 +177,7 @@ async fn check_migrated(db: &DatabaseConnection) -> Result<(), DbErr> {
     ensure(types == ["jira_sync", "github_sync"], format!("jobs: {types:?}"))?;
     for job in &rows {
         ensure(
-            job.status == "NOT_STARTED"
+            job.status == JobStatus::NotStarted
                 && job.active
                 && job.progress == 0
                 && job.retry_count == 0
@@ -313,11 +314,11 @@ async fn constraints(db: DatabaseConnection) -> Result<(), DbErr> {
     let settings = json!({ "org": "acme", "repos": ["api", "web"], "nested": { "n": 1 } });
     let secret = vec![0u8, 1, 2, 254, 255];
     let integration = integrations::ActiveModel {
-        kind: Set("github".into()),
+        kind: Set(IntegrationKind::Github),
         name: Set("GitHub".into()),
         base_url: Set("https://api.github.com".into()),
-        flavour: Set("github".into()),
-        auth_kind: Set("token".into()),
+        flavour: Set(Flavour::Github),
+        auth_kind: Set(AuthKind::Token),
         secret: Set(Some(secret.clone())),
         settings: Set(settings.clone()),
         ..Default::default()

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use super::filters::{Filters, ids};
 use super::{Cache, FIX_FLOW, FIX_INTEGRATIONS, Missing, explained};
 use crate::db;
+use crate::domain::flow::WorkCategory;
 use crate::domain::metrics::dora::{Deploy, Frequency, deployment_before, failure_rate, frequency, time_to_restore};
 use crate::domain::metrics::tiers::{Benchmark, Tier, benchmark};
 use crate::domain::metrics::{Summary, Window, hours};
@@ -166,7 +167,7 @@ pub async fn report(db: &DatabaseConnection, cache: &Cache, filters: Filters) ->
     let mut incidents: Vec<Incident> = snapshot
         .flow
         .iter()
-        .filter(|i| i.counted && &*i.work_category == "INCIDENT")
+        .filter(|i| i.counted && i.work_category == WorkCategory::Incident)
         .filter(|i| projects.is_empty() || projects.contains(&i.project_id))
         .map(|i| (i.created, i.done_at, i.issue_id))
         .collect();

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use super::filters::{Filters, ids};
 use super::{Cache, FIX_FLOW, FIX_INTEGRATIONS, Missing};
 use crate::db;
+use crate::domain::flow::{StepCategory, WorkCategory};
 use crate::domain::metrics::{Summary, Window, hours, per_week};
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -62,7 +63,7 @@ pub struct FlowReport {
     pub projects: Vec<String>,
     pub issue_types: Vec<String>,
     /// Step name (or unmapped key) → category, for every key in `time_in_step`.
-    pub step_categories: Vec<(String, String)>,
+    pub step_categories: Vec<(String, StepCategory)>,
     pub freshness: db::analytics::Freshness,
 }
 
@@ -75,7 +76,7 @@ pub struct FlowFacts {
     pub issue_id: i64,
     pub project_id: i64,
     pub issue_type_name: Arc<str>,
-    pub work_category: Arc<str>,
+    pub work_category: WorkCategory,
     pub counted: bool,
     pub created: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
@@ -86,7 +87,7 @@ pub struct FlowFacts {
     pub waiting_hours: f64,
     pub rework: i32,
     pub current_step: Option<Arc<str>>,
-    pub current_category: Option<Arc<str>>,
+    pub current_category: Option<StepCategory>,
     pub current_since: Option<DateTime<Utc>>,
 }
 
@@ -100,7 +101,7 @@ impl FlowFacts {
             issue_id: r.issue_id,
             project_id: r.project_id,
             issue_type_name: names.get(r.issue_type_name),
-            work_category: names.get(r.work_category),
+            work_category: r.work_category,
             counted: r.counted,
             created: r.created,
             started_at: r.started_at,
@@ -110,7 +111,7 @@ impl FlowFacts {
             waiting_hours: r.waiting_hours,
             rework: r.rework,
             current_step: r.current_step.map(|s| names.get(s)),
-            current_category: r.current_category.map(|s| names.get(s)),
+            current_category: r.current_category,
             current_since: r.current_since,
         }
     }
@@ -145,8 +146,8 @@ fn step_hours(i: &FlowFacts, now: DateTime<Utc>) -> impl Iterator<Item = (&Arc<s
     closed.chain(open_only)
 }
 
-fn open_hours(i: &FlowFacts, category: &str, now: DateTime<Utc>) -> f64 {
-    if i.current_category.as_deref() == Some(category) {
+fn open_hours(i: &FlowFacts, category: StepCategory, now: DateTime<Utc>) -> f64 {
+    if i.current_category == Some(category) {
         hours(i.current_since, Some(now)).unwrap_or(0.0)
     } else {
         0.0
@@ -173,8 +174,8 @@ pub fn numbers(issues: &[&FlowFacts], w: &Window, order: &[String], now: DateTim
                 None => per_step.push((step, vec![h])),
             }
         }
-        active += i.in_progress_hours + open_hours(i, "IN_PROGRESS", now);
-        waiting += i.waiting_hours + open_hours(i, "WAITING", now);
+        active += i.in_progress_hours + open_hours(i, StepCategory::InProgress, now);
+        waiting += i.waiting_hours + open_hours(i, StepCategory::Waiting, now);
     }
     let mut time_in_step: Vec<(String, Summary)> = per_step
         .into_iter()
@@ -213,15 +214,17 @@ pub async fn report(db: &DatabaseConnection, cache: &Cache, filters: Filters) ->
     let selected: Vec<&FlowFacts> = all
         .iter()
         .copied()
-        .filter(|i| chosen(&filters.issue_types, &i.issue_type_name) && chosen(&filters.categories, &i.work_category))
+        .filter(|i| {
+            chosen(&filters.issue_types, &i.issue_type_name) && chosen(&filters.categories, i.work_category.as_str())
+        })
         .collect();
     let excluded = selected.iter().filter(|i| !i.counted).count();
     let counted: Vec<&FlowFacts> = selected.into_iter().filter(|i| i.counted).collect();
     let steps = db::analytics::step_order(db).await?;
     let order: Vec<String> = steps.iter().map(|s| s.0.clone()).collect();
     let mut step_categories = steps.clone();
-    for c in ["TO_DO", "IN_PROGRESS", "WAITING", "DONE", "DISCARDED"] {
-        step_categories.push((format!("(unmapped {c})"), c.to_string()));
+    for c in StepCategory::ALL {
+        step_categories.push((format!("(unmapped {c})"), c));
     }
     let now = Utc::now();
     let w = filters.window;
@@ -256,12 +259,7 @@ pub async fn report(db: &DatabaseConnection, cache: &Cache, filters: Filters) ->
     let mut categories: BTreeMap<String, Vec<&FlowFacts>> = BTreeMap::new();
     let mut projects: std::collections::HashMap<i64, Vec<&FlowFacts>> = Default::default();
     for i in in_window {
-        match categories.get_mut(&*i.work_category) {
-            Some(v) => v.push(i),
-            None => {
-                categories.insert(i.work_category.to_string(), vec![i]);
-            }
-        }
+        categories.entry(i.work_category.to_string()).or_default().push(i);
         projects.entry(i.project_id).or_default().push(i);
     }
     let by_category = breakdown(categories);
@@ -273,8 +271,10 @@ pub async fn report(db: &DatabaseConnection, cache: &Cache, filters: Filters) ->
     );
     let mut wip: BTreeMap<String, usize> = BTreeMap::new();
     for i in &counted {
-        if matches!(i.current_category.as_deref(), Some("IN_PROGRESS" | "WAITING"))
-            && let Some(step) = &i.current_step
+        if matches!(
+            i.current_category,
+            Some(StepCategory::InProgress | StepCategory::Waiting)
+        ) && let Some(step) = &i.current_step
         {
             *wip.entry(step.to_string()).or_default() += 1;
         }

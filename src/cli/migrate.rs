@@ -1,5 +1,6 @@
 use clap::Args;
 use migration::{Migrator, MigratorTrait};
+use secrecy::ExposeSecret;
 
 use super::{CliError, CliResult};
 use crate::db;
@@ -12,12 +13,8 @@ pub struct MigrateArgs {
 }
 
 pub async fn run(args: MigrateArgs) -> CliResult {
-    let _ = dotenvy::dotenv();
-    let url = std::env::var("DATABASE_URL")
-        .ok()
-        .filter(|u| !u.trim().is_empty())
-        .ok_or_else(|| CliError::config("configuration error: DATABASE_URL is required"))?;
-    let conn = db::connect(&url)
+    let url = crate::config::database_url_from_env().map_err(CliError::config)?;
+    let conn = db::connect(url.expose_secret())
         .await
         .map_err(|e| CliError::failed(anyhow::anyhow!("cannot connect to the database: {e}")))?;
     let result = match args.down {

@@ -1,57 +1,17 @@
 //! `pulse-etl rotate-key`: re-encrypts every stored secret under `ENCRYPTION_KEY`, reading rows
 //! still under a key listed in `ENCRYPTION_KEY_PREVIOUS`.
 
+use secrecy::ExposeSecret;
+
 use super::{CliError, CliResult};
-use crate::config::decode_key;
+use crate::config::RotateSettings;
 use crate::crypto::Vault;
 use crate::db;
 
 pub async fn run() -> CliResult {
-    let _ = dotenvy::dotenv();
-    let get = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-    let mut problems = Vec::new();
-    let url = get("DATABASE_URL");
-    if url.is_none() {
-        problems.push("DATABASE_URL is required".to_string());
-    }
-    let current = match get("ENCRYPTION_KEY").map(|k| decode_key(&k)) {
-        None => {
-            problems.push("ENCRYPTION_KEY is required (the new key)".into());
-            None
-        }
-        Some(Err(why)) => {
-            problems.push(format!("ENCRYPTION_KEY {why}"));
-            None
-        }
-        Some(Ok(k)) => Some(k),
-    };
-    let mut previous = Vec::new();
-    for (i, item) in get("ENCRYPTION_KEY_PREVIOUS")
-        .unwrap_or_default()
-        .split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .enumerate()
-    {
-        match decode_key(item) {
-            Ok(k) => previous.push(secrecy::SecretBox::new(Box::new(k))),
-            Err(why) => problems.push(format!("ENCRYPTION_KEY_PREVIOUS entry {} {why}", i + 1)),
-        }
-    }
-    let (Some(url), Some(current)) = (url, current) else {
-        return Err(CliError::config(format!(
-            "configuration error: {}",
-            problems.join("; ")
-        )));
-    };
-    if !problems.is_empty() {
-        return Err(CliError::config(format!(
-            "configuration error: {}",
-            problems.join("; ")
-        )));
-    }
-    let vault = Vault::new(&secrecy::SecretBox::new(Box::new(current)), &previous);
-    let conn = db::connect(&url)
+    let settings = RotateSettings::from_env().map_err(CliError::config)?;
+    let vault = Vault::new(&settings.keys.current, &settings.keys.previous);
+    let conn = db::connect(settings.database_url.expose_secret())
         .await
         .map_err(|e| CliError::failed(anyhow::anyhow!("cannot connect to the database: {e}")))?;
     db::migrate(&conn)

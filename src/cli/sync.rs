@@ -4,12 +4,14 @@
 use std::time::Instant;
 
 use clap::Args;
+use secrecy::ExposeSecret;
 use serde_json::json;
 
 use super::{CliError, CliResult};
-use crate::config::{ConfigError, decode_key};
+use crate::config::SyncSettings;
 use crate::crypto::Vault;
 use crate::db;
+use crate::domain::job::JobType;
 use crate::integrations::control::RunContext;
 use crate::integrations::http::{Guard, Outbound};
 use crate::integrations::{github, jira};
@@ -25,60 +27,31 @@ pub struct SyncArgs {
 }
 
 pub async fn run(args: SyncArgs) -> CliResult {
-    let _ = dotenvy::dotenv();
-    let get = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-    let mut problems = Vec::new();
-    let url = get("DATABASE_URL").or_else(|| {
-        problems.push("DATABASE_URL is required".to_string());
-        None
-    });
-    let key = match get("ENCRYPTION_KEY").map(|k| decode_key(&k)) {
-        Some(Ok(k)) => Some(k),
-        Some(Err(why)) => {
-            problems.push(format!("ENCRYPTION_KEY {why}"));
-            None
-        }
-        None => {
-            problems.push("ENCRYPTION_KEY is required".into());
-            None
-        }
-    };
-    let previous: Vec<_> = get("ENCRYPTION_KEY_PREVIOUS")
-        .unwrap_or_default()
-        .split(',')
-        .filter_map(|k| decode_key(k.trim()).ok())
-        .map(|k| secrecy::SecretBox::new(Box::new(k)))
-        .collect();
-    if args.job != jira::sync::JOB && args.job != github::sync::JOB {
-        problems.push(format!(
+    let job = JobType::parse(&args.job).ok_or_else(|| {
+        CliError::config(format!(
             "--job must be {} or {} (got {:?})",
             jira::sync::JOB,
             github::sync::JOB,
             args.job
-        ));
-    }
-    let (Some(url), Some(key), true) = (url, key, problems.is_empty()) else {
-        return Err(CliError::config(ConfigError(problems)));
-    };
-    let allow_private =
-        get("ALLOW_PRIVATE_INTEGRATION_HOSTS").is_some_and(|v| matches!(v.as_str(), "1" | "true" | "yes"));
-    let timeout = get("INTEGRATION_TIMEOUT_SECONDS")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(30);
-    let vault = Vault::new(&secrecy::SecretBox::new(Box::new(key)), &previous);
-    let conn = db::connect(&url)
+        ))
+    })?;
+    let settings = SyncSettings::from_env().map_err(CliError::config)?;
+    let vault = Vault::new(&settings.keys.current, &settings.keys.previous);
+    let conn = db::connect(settings.database_url.expose_secret())
         .await
         .map_err(|e| CliError::failed(anyhow::anyhow!("cannot connect to the database: {e}")))?;
     db::migrate(&conn)
         .await
         .map_err(|e| CliError::failed(anyhow::anyhow!("cannot apply migrations: {e}")))?;
     let outbound = Outbound {
-        guard: Guard { allow_private },
-        timeout: std::time::Duration::from_secs(timeout),
+        guard: Guard {
+            allow_private: settings.outbound.allow_private_hosts,
+        },
+        timeout: settings.outbound.timeout,
     };
     let ctx = RunContext::detached();
     let started = Instant::now();
-    let result = if args.job == github::sync::JOB {
+    let result = if job == github::sync::JOB {
         let deps = github::sync::Deps {
             db: &conn,
             vault: &vault,

@@ -18,6 +18,7 @@ use sea_orm::{
 use serde::Serialize;
 use tokio::sync::Mutex;
 
+use crate::domain::flow::{StepCategory, WorkCategory};
 use crate::domain::job::JobStatus;
 
 /// One rebuild at a time of one database's precomputed rows in this process. Owned by
@@ -332,8 +333,16 @@ pub async fn project_choices(db: &impl ConnectionTrait) -> Result<Vec<(i64, Stri
     Ok(rows.into_iter().map(|r| (r.id, r.key)).collect())
 }
 
+/// Every issue's precomputed flow, row by row (all at once, the stored rows with their step
+/// hours as JSON took ~10× the memory of what the reports keep).
+pub async fn flow_times(
+    db: &DatabaseConnection,
+) -> Result<impl futures_util::Stream<Item = Result<entity::issue_flow_times::Model, DbErr>> + Send + '_, DbErr> {
+    entity::issue_flow_times::Entity::find().stream(db).await
+}
+
 /// Active flow steps in order: name and category.
-pub async fn step_order(db: &impl ConnectionTrait) -> Result<Vec<(String, String)>, DbErr> {
+pub async fn step_order(db: &impl ConnectionTrait) -> Result<Vec<(String, StepCategory)>, DbErr> {
     let rows = flow_steps::Entity::find()
         .filter(flow_steps::Column::Active.eq(true))
         .order_by_asc(flow_steps::Column::Position)
@@ -346,7 +355,7 @@ pub async fn step_order(db: &impl ConnectionTrait) -> Result<Vec<(String, String
 pub async fn has_incident_mapping(db: &impl ConnectionTrait) -> Result<bool, DbErr> {
     use entity::issue_type_mappings::{Column, Entity};
     Ok(Entity::find()
-        .filter(Column::WorkCategory.eq("INCIDENT"))
+        .filter(Column::WorkCategory.eq(WorkCategory::Incident))
         .filter(Column::Active.eq(true))
         .one(db)
         .await?

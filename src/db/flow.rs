@@ -7,17 +7,32 @@ pub mod save;
 use entity::{flow_steps, issue_type_mappings, status_mappings};
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, QueryOrder};
 
-use crate::domain::flow::{FlowResolver, StatusMapping, Step, StepCategory, TypeMapping, WorkCategory};
+use crate::domain::flow::{FlowResolver, StatusMapping, Step, TypeMapping};
+
+/// One flow step by id.
+pub async fn find_step(db: &impl ConnectionTrait, id: i64) -> Result<Option<flow_steps::Model>, DbErr> {
+    flow_steps::Entity::find_by_id(id).one(db).await
+}
+
+/// One issue-type mapping by id.
+pub async fn find_issue_type_mapping(
+    db: &impl ConnectionTrait,
+    id: i64,
+) -> Result<Option<issue_type_mappings::Model>, DbErr> {
+    issue_type_mappings::Entity::find_by_id(id).one(db).await
+}
+
+/// One status mapping by id.
+pub async fn find_status_mapping(db: &impl ConnectionTrait, id: i64) -> Result<Option<status_mappings::Model>, DbErr> {
+    status_mappings::Entity::find_by_id(id).one(db).await
+}
 
 pub fn step_from(m: &flow_steps::Model) -> Step {
     Step {
         id: m.id,
         name: m.name.clone(),
         position: m.position,
-        category: StepCategory::parse(&m.category).unwrap_or_else(|| {
-            tracing::warn!(step = m.id, category = %m.category, "unknown flow step category; treated as TO_DO");
-            StepCategory::ToDo
-        }),
+        category: m.category,
         is_commitment_point: m.is_commitment_point,
         active: m.active,
     }
@@ -28,7 +43,7 @@ pub fn type_mapping_from(m: &issue_type_mappings::Model) -> TypeMapping {
         id: m.id,
         issuetype_from: m.issuetype_from.clone(),
         issuetype_to: m.issuetype_to.clone(),
-        work_category: WorkCategory::parse(&m.work_category).unwrap_or(WorkCategory::Other),
+        work_category: m.work_category,
         hierarchy_level: m.hierarchy_level,
         active: m.active,
     }

@@ -56,11 +56,11 @@ pub async fn create(
     let txn = crate::db::begin_write(db).await?;
     let now = Utc::now();
     let row = integrations::ActiveModel {
-        kind: Set(v.kind.as_str().into()),
+        kind: Set(v.kind),
         name: Set(v.name.clone()),
         base_url: Set(v.base_url.as_str().trim_end_matches('/').into()),
-        flavour: Set(v.flavour.as_str().into()),
-        auth_kind: Set(v.flavour.auth_kind().into()),
+        flavour: Set(v.flavour),
+        auth_kind: Set(v.flavour.auth_kind()),
         username: Set(v.username.clone()),
         secret: Set(None),
         settings: Set(v.settings.to_json()),
@@ -96,8 +96,8 @@ pub async fn update(
     let mut row = existing.into_active_model();
     row.name = Set(v.name.clone());
     row.base_url = Set(v.base_url.as_str().trim_end_matches('/').into());
-    row.flavour = Set(v.flavour.as_str().into());
-    row.auth_kind = Set(v.flavour.auth_kind().into());
+    row.flavour = Set(v.flavour);
+    row.auth_kind = Set(v.flavour.auth_kind());
     row.username = Set(v.username.clone());
     row.settings = Set(v.settings.to_json());
     row.active = Set(v.active);

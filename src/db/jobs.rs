@@ -3,18 +3,18 @@ use entity::jobs;
 
 use sea_orm::sea_query::ExprTrait as _;
 
-use crate::domain::job::JobStatus;
+use crate::domain::job::{JobStatus, JobType, RunOutcome};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 
 /// Both job rows, `jira_sync` first (the order they run in).
 pub async fn all(db: &impl ConnectionTrait) -> Result<Vec<jobs::Model>, DbErr> {
     let mut rows = jobs::Entity::find().order_by_asc(jobs::Column::Id).all(db).await?;
-    rows.sort_by_key(|j| crate::domain::job::JobType::parse(&j.job_type).map(|t| t.order()));
+    rows.sort_by_key(|j| j.job_type.order());
     Ok(rows)
 }
 
 /// The job's checkpoint (where an interrupted run resumes), if any.
-pub async fn checkpoint(db: &impl ConnectionTrait, job_type: &str) -> Result<Option<serde_json::Value>, DbErr> {
+pub async fn checkpoint(db: &impl ConnectionTrait, job_type: JobType) -> Result<Option<serde_json::Value>, DbErr> {
     Ok(find(db, job_type).await?.and_then(|j| j.checkpoint))
 }
 
@@ -24,7 +24,7 @@ pub async fn checkpoint(db: &impl ConnectionTrait, job_type: &str) -> Result<Opt
 /// page back: a stale run never writes over the new one.
 pub async fn set_checkpoint(
     db: &impl ConnectionTrait,
-    job_type: &str,
+    job_type: JobType,
     value: Option<serde_json::Value>,
     fence: Option<&str>,
 ) -> Result<(), DbErr> {
@@ -43,7 +43,7 @@ pub async fn set_checkpoint(
     Ok(())
 }
 
-pub async fn find(db: &impl ConnectionTrait, job_type: &str) -> Result<Option<jobs::Model>, DbErr> {
+pub async fn find(db: &impl ConnectionTrait, job_type: JobType) -> Result<Option<jobs::Model>, DbErr> {
     jobs::Entity::find()
         .filter(jobs::Column::JobType.eq(job_type))
         .one(db)
@@ -52,35 +52,82 @@ pub async fn find(db: &impl ConnectionTrait, job_type: &str) -> Result<Option<jo
 
 /// Conditional state change: applies only while the row is in one of `from` (never two
 /// writers racing each other into the same state). Returns whether it applied.
-pub async fn transition(
+async fn transition(
     db: &impl ConnectionTrait,
-    job_type: &str,
+    job_type: JobType,
     from: &[JobStatus],
     to: JobStatus,
     mut update: sea_orm::UpdateMany<jobs::Entity>,
 ) -> Result<bool, DbErr> {
     update = update
-        .col_expr(jobs::Column::Status, to.as_str().into())
+        .col_expr(jobs::Column::Status, to.into())
         .col_expr(jobs::Column::UpdatedAt, Utc::now().into())
         .filter(jobs::Column::JobType.eq(job_type))
-        .filter(jobs::Column::Status.is_in(from.iter().map(|s| s.as_str())));
+        .filter(jobs::Column::Status.is_in(from.iter().copied()));
     Ok(update.exec(db).await?.rows_affected == 1)
+}
+
+/// Queues the job (→ PENDING) if it is in one of `from`; a retry waiting is dropped, and with
+/// `reset_retries` (an admin's start or resume) the count of retries in a row starts again.
+pub async fn queue(
+    db: &impl ConnectionTrait,
+    job_type: JobType,
+    from: &[JobStatus],
+    reset_retries: bool,
+) -> Result<bool, DbErr> {
+    let mut update =
+        jobs::Entity::update_many().col_expr(jobs::Column::NextRetryAt, Option::<chrono::DateTime<Utc>>::None.into());
+    if reset_retries {
+        update = update.col_expr(jobs::Column::RetryCount, 0.into());
+    }
+    transition(db, job_type, from, JobStatus::Pending, update).await
+}
+
+/// Pauses a job that is not running (→ PAUSED; a waiting retry is dropped).
+pub async fn pause(db: &impl ConnectionTrait, job_type: JobType, from: JobStatus) -> Result<bool, DbErr> {
+    let update =
+        jobs::Entity::update_many().col_expr(jobs::Column::NextRetryAt, Option::<chrono::DateTime<Utc>>::None.into());
+    transition(db, job_type, &[from], JobStatus::Paused, update).await
+}
+
+/// Marks a running job's force stop as requested (shown on the dashboard until it stops).
+pub async fn request_stop(db: &impl ConnectionTrait, job_type: JobType) -> Result<(), DbErr> {
+    set_flag(db, job_type, jobs::Column::StopRequested).await
+}
+
+/// Marks a running job's pause as requested (it pauses at its next request).
+pub async fn request_pause(db: &impl ConnectionTrait, job_type: JobType) -> Result<(), DbErr> {
+    set_flag(db, job_type, jobs::Column::PauseRequested).await
+}
+
+async fn set_flag(db: &impl ConnectionTrait, job_type: JobType, flag: jobs::Column) -> Result<(), DbErr> {
+    jobs::Entity::update_many()
+        .col_expr(flag, true.into())
+        .filter(jobs::Column::JobType.eq(job_type))
+        .exec(db)
+        .await?;
+    Ok(())
 }
 
 /// PENDING or PAUSED → RUNNING, only if no job is RUNNING (one statement, so two concurrent
 /// starts can never both win).
-pub async fn claim_running(db: &impl ConnectionTrait, job_type: &str, owner: &str, run_id: i64) -> Result<bool, DbErr> {
+pub async fn claim_running(
+    db: &impl ConnectionTrait,
+    job_type: JobType,
+    owner: &str,
+    run_id: i64,
+) -> Result<bool, DbErr> {
     use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
     let now = Utc::now();
     let other = Alias::new("other_jobs");
     let running_elsewhere = Query::select()
         .expr(Expr::val(1))
         .from_as(jobs::Entity, other.clone())
-        .and_where(Expr::col((other, jobs::Column::Status)).eq(JobStatus::Running.as_str()))
+        .and_where(Expr::col((other, jobs::Column::Status)).eq(JobStatus::Running))
         .to_owned();
     let stmt = Query::update()
         .table(jobs::Entity)
-        .value(jobs::Column::Status, JobStatus::Running.as_str())
+        .value(jobs::Column::Status, JobStatus::Running)
         .value(jobs::Column::LastStartedAt, now)
         .value(jobs::Column::Progress, 0)
         .value(jobs::Column::ProgressMessage, "Starting")
@@ -91,7 +138,7 @@ pub async fn claim_running(db: &impl ConnectionTrait, job_type: &str, owner: &st
         .value(jobs::Column::CurrentRunId, run_id)
         .value(jobs::Column::UpdatedAt, now)
         .and_where(Expr::col(jobs::Column::JobType).eq(job_type))
-        .and_where(Expr::col(jobs::Column::Status).is_in([JobStatus::Pending.as_str(), JobStatus::Paused.as_str()]))
+        .and_where(Expr::col(jobs::Column::Status).is_in([JobStatus::Pending, JobStatus::Paused]))
         .and_where(Expr::exists(running_elsewhere).not())
         .to_owned();
     Ok(db.execute(&stmt).await?.rows_affected() == 1)
@@ -107,7 +154,7 @@ pub struct Finish<'a> {
 }
 
 /// RUNNING → FINISHED / FAILED / PAUSED (conditional on still being RUNNING under `owner`'s lease).
-pub async fn finish(db: &impl ConnectionTrait, job_type: &str, owner: &str, f: &Finish<'_>) -> Result<bool, DbErr> {
+pub async fn finish(db: &impl ConnectionTrait, job_type: JobType, owner: &str, f: &Finish<'_>) -> Result<bool, DbErr> {
     let now = Utc::now();
     let mut update = jobs::Entity::update_many()
         .filter(jobs::Column::LeaseOwner.eq(owner))
@@ -130,7 +177,7 @@ pub async fn finish(db: &impl ConnectionTrait, job_type: &str, owner: &str, f: &
 
 pub async fn set_progress(
     db: &impl ConnectionTrait,
-    job_type: &str,
+    job_type: JobType,
     owner: &str,
     progress: i32,
     message: &str,
@@ -140,18 +187,18 @@ pub async fn set_progress(
         .col_expr(jobs::Column::ProgressMessage, Some(message.to_string()).into())
         .filter(jobs::Column::JobType.eq(job_type))
         .filter(jobs::Column::LeaseOwner.eq(owner))
-        .filter(jobs::Column::Status.eq(JobStatus::Running.as_str()))
+        .filter(jobs::Column::Status.eq(JobStatus::Running))
         .exec(db)
         .await?;
     Ok(())
 }
 
 /// Renews the lease of a job this process runs.
-pub async fn heartbeat(db: &impl ConnectionTrait, job_type: &str, owner: &str) -> Result<bool, DbErr> {
+pub async fn heartbeat(db: &impl ConnectionTrait, job_type: JobType, owner: &str) -> Result<bool, DbErr> {
     let res = jobs::Entity::update_many()
         .col_expr(jobs::Column::HeartbeatAt, Some(Utc::now()).into())
         .filter(jobs::Column::JobType.eq(job_type))
-        .filter(jobs::Column::Status.eq(JobStatus::Running.as_str()))
+        .filter(jobs::Column::Status.eq(JobStatus::Running))
         .filter(jobs::Column::LeaseOwner.eq(owner))
         .exec(db)
         .await?;
@@ -172,7 +219,7 @@ pub enum Stale<'a> {
 
 /// RUNNING rows left by a dead process (see [`Stale`]) become FAILED "interrupted" and are
 /// queued for a retry right away (they resume from their checkpoint).
-pub async fn reap_stale(db: &impl ConnectionTrait, which: Stale<'_>) -> Result<Vec<String>, DbErr> {
+pub async fn reap_stale(db: &impl ConnectionTrait, which: Stale<'_>) -> Result<Vec<JobType>, DbErr> {
     let condition = match which {
         Stale::HeartbeatOlderThan(lease) => jobs::Column::HeartbeatAt
             .is_null()
@@ -190,7 +237,7 @@ pub async fn reap_stale(db: &impl ConnectionTrait, which: Stale<'_>) -> Result<V
             .or(jobs::Column::LeaseOwner.ne(owner)),
     };
     let stale: Vec<jobs::Model> = jobs::Entity::find()
-        .filter(jobs::Column::Status.eq(JobStatus::Running.as_str()))
+        .filter(jobs::Column::Status.eq(JobStatus::Running))
         .filter(condition)
         .all(db)
         .await?;
@@ -206,12 +253,12 @@ pub async fn reap_stale(db: &impl ConnectionTrait, which: Stale<'_>) -> Result<V
             .col_expr(jobs::Column::LeaseOwner, Option::<String>::None.into())
             .col_expr(jobs::Column::CurrentRunId, Option::<i64>::None.into())
             .filter(jobs::Column::HeartbeatAt.eq(job.heartbeat_at));
-        if transition(db, &job.job_type, &[JobStatus::Running], JobStatus::Failed, update).await? {
+        if transition(db, job.job_type, &[JobStatus::Running], JobStatus::Failed, update).await? {
             if let Some(run) = job.current_run_id {
                 super::runs::finish(
                     db,
                     run,
-                    "interrupted",
+                    RunOutcome::Interrupted,
                     &serde_json::json!({}),
                     0,
                     0,
@@ -225,7 +272,7 @@ pub async fn reap_stale(db: &impl ConnectionTrait, which: Stale<'_>) -> Result<V
     Ok(reaped)
 }
 
-pub async fn set_active(db: &impl ConnectionTrait, job_type: &str, active: bool) -> Result<(), DbErr> {
+pub async fn set_active(db: &impl ConnectionTrait, job_type: JobType, active: bool) -> Result<(), DbErr> {
     jobs::Entity::update_many()
         .col_expr(jobs::Column::Active, active.into())
         .col_expr(jobs::Column::UpdatedAt, Utc::now().into())

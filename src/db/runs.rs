@@ -2,20 +2,26 @@
 
 use chrono::Utc;
 use entity::{job_run_events, job_runs, jobs};
+
+use crate::domain::job::{EventLevel, JobType, RunOutcome, RunTrigger};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder,
     QuerySelect, Set,
 };
 
-pub async fn start(db: &impl ConnectionTrait, job_type: &str, trigger: &str) -> Result<job_runs::Model, DbErr> {
+pub async fn start(
+    db: &impl ConnectionTrait,
+    job_type: JobType,
+    trigger: RunTrigger,
+) -> Result<job_runs::Model, DbErr> {
     let job = super::jobs::find(db, job_type)
         .await?
-        .ok_or_else(|| DbErr::RecordNotFound(job_type.into()))?;
+        .ok_or_else(|| DbErr::RecordNotFound(job_type.to_string()))?;
     let now = Utc::now();
     job_runs::ActiveModel {
         job_id: Set(job.id),
-        trigger: Set(trigger.into()),
-        outcome: Set("running".into()),
+        trigger: Set(trigger),
+        outcome: Set(RunOutcome::Running),
         started_at: Set(now),
         counts: Set(serde_json::json!({})),
         api_requests: Set(0),
@@ -32,7 +38,7 @@ pub async fn start(db: &impl ConnectionTrait, job_type: &str, trigger: &str) -> 
 pub async fn finish(
     db: &impl ConnectionTrait,
     run_id: i64,
-    outcome: &str,
+    outcome: RunOutcome,
     counts: &serde_json::Value,
     api_requests: u64,
     rate_limit_wait_ms: u64,
@@ -48,17 +54,17 @@ pub async fn finish(
         .col_expr(job_runs::Column::Error, error.map(String::from).into())
         .col_expr(job_runs::Column::UpdatedAt, now.into())
         .filter(job_runs::Column::Id.eq(run_id))
-        .filter(job_runs::Column::Outcome.eq("running"))
+        .filter(job_runs::Column::Outcome.eq(RunOutcome::Running))
         .exec(db)
         .await?;
     Ok(())
 }
 
-pub async fn log(db: &impl ConnectionTrait, run_id: i64, level: &str, message: &str) -> Result<(), DbErr> {
+pub async fn log(db: &impl ConnectionTrait, run_id: i64, level: EventLevel, message: &str) -> Result<(), DbErr> {
     let now = Utc::now();
     job_run_events::ActiveModel {
         run_id: Set(run_id),
-        level: Set(level.into()),
+        level: Set(level),
         message: Set(message.chars().take(2000).collect()),
         at: Set(now),
         created_at: Set(now),
@@ -73,7 +79,7 @@ pub async fn log(db: &impl ConnectionTrait, run_id: i64, level: &str, message: &
 /// Runs of a job, newest first, one page at a time; with the total count.
 pub async fn list(
     db: &impl ConnectionTrait,
-    job_type: &str,
+    job_type: JobType,
     page: u64,
     per_page: u64,
 ) -> Result<(Vec<job_runs::Model>, u64), DbErr> {
@@ -96,7 +102,7 @@ pub async fn list(
 }
 
 /// A run of the given job (None when the id is another job's run).
-pub async fn get(db: &impl ConnectionTrait, job_type: &str, run_id: i64) -> Result<Option<job_runs::Model>, DbErr> {
+pub async fn get(db: &impl ConnectionTrait, job_type: JobType, run_id: i64) -> Result<Option<job_runs::Model>, DbErr> {
     let Some(job) = jobs::Entity::find()
         .filter(jobs::Column::JobType.eq(job_type))
         .one(db)
@@ -114,7 +120,7 @@ pub async fn get(db: &impl ConnectionTrait, job_type: &str, run_id: i64) -> Resu
 pub async fn events(
     db: &impl ConnectionTrait,
     run_id: i64,
-    level: Option<&str>,
+    level: Option<EventLevel>,
     search: Option<&str>,
     page: u64,
     per_page: u64,

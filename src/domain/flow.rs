@@ -4,125 +4,12 @@
 
 use std::collections::HashMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 pub mod input;
 pub mod reassign;
 
-/// The category of a flow step; metrics are defined on categories, not on step names.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum StepCategory {
-    ToDo,
-    InProgress,
-    Waiting,
-    Done,
-    Discarded,
-}
-
-impl StepCategory {
-    pub const ALL: [StepCategory; 5] = [
-        StepCategory::ToDo,
-        StepCategory::InProgress,
-        StepCategory::Waiting,
-        StepCategory::Done,
-        StepCategory::Discarded,
-    ];
-
-    /// The database string (`TO_DO`, `IN_PROGRESS`, …).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StepCategory::ToDo => "TO_DO",
-            StepCategory::InProgress => "IN_PROGRESS",
-            StepCategory::Waiting => "WAITING",
-            StepCategory::Done => "DONE",
-            StepCategory::Discarded => "DISCARDED",
-        }
-    }
-
-    /// Parses the database string, case-insensitively.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|c| c.as_str().eq_ignore_ascii_case(s.trim()))
-    }
-
-    pub fn title(self) -> &'static str {
-        match self {
-            StepCategory::ToDo => "To do",
-            StepCategory::InProgress => "In progress",
-            StepCategory::Waiting => "Waiting",
-            StepCategory::Done => "Done",
-            StepCategory::Discarded => "Discarded",
-        }
-    }
-
-    /// The category an unmapped status falls back to, from Jira's status category key.
-    pub fn from_jira_category(key: &str) -> Option<Self> {
-        match key.trim().to_ascii_lowercase().as_str() {
-            "new" => Some(StepCategory::ToDo),
-            "indeterminate" => Some(StepCategory::InProgress),
-            "done" => Some(StepCategory::Done),
-            _ => None,
-        }
-    }
-
-    /// Work is finished (DONE or DISCARDED).
-    pub fn is_closed(self) -> bool {
-        matches!(self, StepCategory::Done | StepCategory::Discarded)
-    }
-}
-
-/// What kind of work an issue type is; INCIDENT feeds the DORA failure metrics.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum WorkCategory {
-    Feature,
-    Bug,
-    Incident,
-    Task,
-    Epic,
-    Other,
-}
-
-impl WorkCategory {
-    pub const ALL: [WorkCategory; 6] = [
-        WorkCategory::Feature,
-        WorkCategory::Bug,
-        WorkCategory::Incident,
-        WorkCategory::Task,
-        WorkCategory::Epic,
-        WorkCategory::Other,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            WorkCategory::Feature => "FEATURE",
-            WorkCategory::Bug => "BUG",
-            WorkCategory::Incident => "INCIDENT",
-            WorkCategory::Task => "TASK",
-            WorkCategory::Epic => "EPIC",
-            WorkCategory::Other => "OTHER",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL
-            .into_iter()
-            .find(|c| c.as_str().eq_ignore_ascii_case(s.trim()))
-    }
-
-    pub fn title(self) -> &'static str {
-        match self {
-            WorkCategory::Feature => "Feature",
-            WorkCategory::Bug => "Bug",
-            WorkCategory::Incident => "Incident",
-            WorkCategory::Task => "Task",
-            WorkCategory::Epic => "Epic",
-            WorkCategory::Other => "Other",
-        }
-    }
-}
+pub use entity::enums::{StepCategory, WorkCategory};
 
 /// The key names are compared by: trimmed and lower-cased (`In progress` = ` IN PROGRESS`).
 pub fn name_key(name: &str) -> String {
@@ -400,9 +287,9 @@ mod tests {
         for c in WorkCategory::ALL {
             assert_eq!(WorkCategory::parse(c.as_str()), Some(c));
         }
-        assert_eq!(StepCategory::parse("in_progress"), Some(StepCategory::InProgress));
-        assert_eq!(StepCategory::parse("DOING"), None);
-        assert_eq!(WorkCategory::parse("incident"), Some(WorkCategory::Incident));
+        assert_eq!(StepCategory::parse_loose("in_progress"), Some(StepCategory::InProgress));
+        assert_eq!(StepCategory::parse_loose("DOING"), None);
+        assert_eq!(WorkCategory::parse_loose("incident"), Some(WorkCategory::Incident));
     }
 
     #[test]

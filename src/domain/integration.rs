@@ -5,85 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::settings::FieldError;
 use super::text::{multi_line_problem, single_line_problem};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    Jira,
-    Github,
-}
-
-impl Kind {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "jira" => Some(Kind::Jira),
-            "github" => Some(Kind::Github),
-            _ => None,
-        }
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Jira => "jira",
-            Kind::Github => "github",
-        }
-    }
-    pub fn title(self) -> &'static str {
-        match self {
-            Kind::Jira => "Jira",
-            Kind::Github => "GitHub",
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Flavour {
-    Cloud,
-    DataCenter,
-    Github,
-    Enterprise,
-}
-
-impl Flavour {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "cloud" => Some(Flavour::Cloud),
-            "data_center" => Some(Flavour::DataCenter),
-            "github" => Some(Flavour::Github),
-            "enterprise" => Some(Flavour::Enterprise),
-            _ => None,
-        }
-    }
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Flavour::Cloud => "cloud",
-            Flavour::DataCenter => "data_center",
-            Flavour::Github => "github",
-            Flavour::Enterprise => "enterprise",
-        }
-    }
-    pub fn title(self) -> &'static str {
-        match self {
-            Flavour::Cloud => "Jira Cloud",
-            Flavour::DataCenter => "Jira Data Center",
-            Flavour::Github => "GitHub.com",
-            Flavour::Enterprise => "GitHub Enterprise Server",
-        }
-    }
-    pub fn kind(self) -> Kind {
-        match self {
-            Flavour::Cloud | Flavour::DataCenter => Kind::Jira,
-            Flavour::Github | Flavour::Enterprise => Kind::Github,
-        }
-    }
-    /// How the secret is presented: Basic (email + API token), Bearer PAT, or GitHub token.
-    pub fn auth_kind(self) -> &'static str {
-        match self {
-            Flavour::Cloud => "basic",
-            Flavour::DataCenter => "bearer",
-            Flavour::Github | Flavour::Enterprise => "token",
-        }
-    }
-}
+pub use entity::enums::{AuthKind, Flavour, IntegrationKind};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JiraSettings {
@@ -184,10 +106,10 @@ impl Settings {
         .unwrap_or_default()
     }
 
-    pub fn from_json(kind: Kind, value: &serde_json::Value) -> Self {
+    pub fn from_json(kind: IntegrationKind, value: &serde_json::Value) -> Self {
         match kind {
-            Kind::Jira => Settings::Jira(serde_json::from_value(value.clone()).unwrap_or_default()),
-            Kind::Github => Settings::Github(serde_json::from_value(value.clone()).unwrap_or_default()),
+            IntegrationKind::Jira => Settings::Jira(serde_json::from_value(value.clone()).unwrap_or_default()),
+            IntegrationKind::Github => Settings::Github(serde_json::from_value(value.clone()).unwrap_or_default()),
         }
     }
 }
@@ -229,7 +151,7 @@ impl std::fmt::Debug for ValidIntegration {
 
 /// An integration that passed validation (the secret is still optional: edits may keep it).
 pub struct ValidIntegration {
-    pub kind: Kind,
+    pub kind: IntegrationKind,
     pub name: String,
     pub base_url: url::Url,
     pub flavour: Flavour,
@@ -246,7 +168,7 @@ impl IntegrationInput {
     pub fn validate(&self, has_stored_secret: bool) -> Result<ValidIntegration, Vec<FieldError>> {
         let mut errors = Vec::new();
         let mut err = |field: &'static str, message: String| errors.push(FieldError { field, message });
-        let kind = Kind::parse(self.kind.trim());
+        let kind = IntegrationKind::parse(self.kind.trim());
         if kind.is_none() {
             err("kind", "Choose Jira or GitHub".into());
         }
@@ -289,7 +211,7 @@ impl IntegrationInput {
             .as_ref()
             .map(|u| u.trim().to_string())
             .filter(|u| !u.is_empty());
-        if flavour == Some(Flavour::Cloud) && kind == Some(Kind::Jira) {
+        if flavour == Some(Flavour::Cloud) && kind == Some(IntegrationKind::Jira) {
             match &username {
                 None => err("username", "Jira Cloud needs the account's email address".into()),
                 Some(u) if !u.contains('@') => {
@@ -312,8 +234,8 @@ impl IntegrationInput {
             err("secret", format!("Enter {what}"));
         }
         let settings = kind.map(|k| match k {
-            Kind::Jira => validate_jira(&self.settings, &mut err).map(Settings::Jira),
-            Kind::Github => validate_github(&self.settings, &mut err).map(Settings::Github),
+            IntegrationKind::Jira => validate_jira(&self.settings, &mut err).map(Settings::Jira),
+            IntegrationKind::Github => validate_github(&self.settings, &mut err).map(Settings::Github),
         });
         match (kind, flavour, base_url, settings) {
             (Some(kind), Some(flavour), Some(base_url), Some(Some(settings))) if errors.is_empty() => {
@@ -565,7 +487,7 @@ mod tests {
                 ..Default::default()
             })
         );
-        assert_eq!(v.flavour.auth_kind(), "basic");
+        assert_eq!(v.flavour.auth_kind(), AuthKind::Basic);
     }
 
     #[test]

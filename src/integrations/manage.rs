@@ -10,7 +10,7 @@ use super::http::Outbound;
 use crate::crypto::Vault;
 use crate::db;
 use crate::db::integrations::{SaveError, TestOutcome};
-use crate::domain::integration::{Flavour, IntegrationInput, Kind, Settings};
+use crate::domain::integration::{IntegrationInput, Settings};
 use crate::domain::settings::FieldError;
 
 pub enum SaveFailure {
@@ -50,7 +50,7 @@ pub async fn save(
     let has_secret = existing.as_ref().is_some_and(|e| e.secret.is_some());
     let mut valid = input.validate(has_secret).map_err(SaveFailure::Invalid)?;
     if let Some(e) = &existing
-        && e.kind != valid.kind.as_str()
+        && e.kind != valid.kind
     {
         return Err(SaveFailure::Invalid(vec![FieldError {
             field: "kind",
@@ -132,8 +132,8 @@ pub async fn test_stored(
     row: integrations::Model,
 ) -> Result<(integrations::Model, TestReport), SaveFailure> {
     let secret = db::integrations::decrypt_secret(vault, &row).map_err(SaveError::from)?;
-    let flavour = Flavour::parse(&row.flavour).unwrap_or(Flavour::Cloud);
-    let kind = Kind::parse(&row.kind).unwrap_or(Kind::Jira);
+    let flavour = row.flavour;
+    let kind = row.kind;
     let settings = Settings::from_json(kind, &row.settings);
     let base_url = Url::parse(&row.base_url).map_err(|e| {
         SaveFailure::Invalid(vec![FieldError {

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use entity::jobs;
-use sea_orm::{ColumnTrait, DbErr, EntityTrait, QueryFilter};
+use sea_orm::DbErr;
 use serde_json::json;
 use tokio::sync::{broadcast, mpsc};
 use tokio_util::sync::CancellationToken;
@@ -16,7 +16,7 @@ use super::leader::{Leadership, Role};
 use super::runner::{self, JobDeps, Outcome};
 use super::{COMMAND_POLL, HEARTBEAT, IDLE_TICK, remote};
 use crate::db;
-use crate::domain::job::{self, Action, JobStatus, JobType};
+use crate::domain::job::{self, Action, EventLevel, JobStatus, JobType, RunOutcome, RunTrigger};
 use crate::integrations::control::{Interrupted, RunContext, RunControl};
 
 struct Running {
@@ -55,7 +55,7 @@ pub struct Actor {
     /// The outcome of a finished run still to be written (see [`Unrecorded`]).
     unrecorded: Option<Unrecorded>,
     /// Why each PENDING job was queued (schedule, retry, manual).
-    triggers: HashMap<JobType, &'static str>,
+    triggers: HashMap<JobType, RunTrigger>,
     shutting_down: bool,
 }
 
@@ -67,10 +67,6 @@ async fn next_role(roles: &mut Option<tokio::sync::watch::Receiver<Role>>) -> Ro
         return *rx.borrow_and_update();
     }
     std::future::pending().await
-}
-
-fn status_of(row: &jobs::Model) -> JobStatus {
-    JobStatus::parse(&row.status).unwrap_or(JobStatus::NotStarted)
 }
 
 impl Actor {
@@ -229,12 +225,10 @@ impl Actor {
         let reaped = db::jobs::reap_stale(&self.deps.db, which).await?;
         for job in reaped {
             tracing::warn!(
-                job,
+                job = job.as_str(),
                 "orchestrator: recovered an interrupted job; it resumes from its checkpoint"
             );
-            if let Some(t) = JobType::parse(&job) {
-                self.publish_job(t).await;
-            }
+            self.publish_job(job).await;
         }
         let settings = db::settings::get(&self.deps.db).await?;
         if settings.enabled && settings.next_run_at.is_none() {
@@ -276,7 +270,7 @@ impl Actor {
         }
         if let Ok(jobs) = db::jobs::all(&self.deps.db).await {
             due.extend(jobs.iter().filter_map(|j| j.next_retry_at));
-            if jobs.iter().any(|j| status_of(j) == JobStatus::Pending) {
+            if jobs.iter().any(|j| j.status == JobStatus::Pending) {
                 return std::time::Duration::ZERO;
             }
         }
@@ -305,18 +299,18 @@ impl Actor {
         }
         if let Some(r) = &mut self.running {
             let (progress, message) = r.progress.lock().map(|p| p.clone()).unwrap_or_default();
-            let job = r.job.as_str();
+            let job = r.job;
             if let Ok(false) = db::jobs::heartbeat(&self.deps.db, job, &self.owner).await
                 && !r.lost
             {
                 // Another process reaped it (our heartbeats stalled past the job lease).
-                tracing::error!(job, "the job's lease was taken over: stopping it now");
+                tracing::error!(job = job.as_str(), "the job's lease was taken over: stopping it now");
                 r.lost = true;
                 r.control.stop();
             }
             let _ = db::jobs::set_progress(&self.deps.db, job, &self.owner, progress, &message).await;
             if message != r.logged_message && !message.is_empty() {
-                let _ = db::runs::log(&self.deps.db, r.run_id, "info", &message).await;
+                let _ = db::runs::log(&self.deps.db, r.run_id, EventLevel::Info, &message).await;
                 r.logged_message = message;
             }
         }
@@ -335,7 +329,7 @@ impl Actor {
         };
         match db::jobs::reap_stale(&self.deps.db, stale).await {
             Ok(reaped) => {
-                for job in reaped.iter().filter_map(|j| JobType::parse(j)) {
+                for job in reaped {
                     self.publish_job(job).await;
                 }
             }
@@ -355,45 +349,26 @@ impl Actor {
         let now = Utc::now();
         let jobs = db::jobs::all(&self.deps.db).await?;
         if settings.enabled && settings.next_run_at.is_some_and(|t| t <= now) {
-            for row in &jobs {
-                let Some(t) = JobType::parse(&row.job_type) else {
-                    continue;
-                };
-                if !row.active {
-                    continue;
-                }
-                if let Some(to) = job::on_main_cycle(status_of(row)) {
-                    let update = jobs::Entity::update_many()
-                        .col_expr(jobs::Column::NextRetryAt, Option::<DateTime<Utc>>::None.into());
-                    if db::jobs::transition(&self.deps.db, t.as_str(), &[status_of(row)], to, update).await? {
-                        self.triggers.insert(t, "schedule");
-                        self.publish_job(t).await;
-                    }
+            for row in jobs.iter().filter(|r| r.active) {
+                if job::on_main_cycle(row.status) == Some(JobStatus::Pending)
+                    && db::jobs::queue(&self.deps.db, row.job_type, &[row.status], false).await?
+                {
+                    self.triggers.insert(row.job_type, RunTrigger::Schedule);
+                    self.publish_job(row.job_type).await;
                 }
             }
             self.reschedule().await?;
         }
         if settings.retry_enabled {
             for row in db::jobs::all(&self.deps.db).await? {
-                let Some(t) = JobType::parse(&row.job_type) else {
-                    continue;
-                };
                 let due = row.next_retry_at.is_some_and(|at| at <= now);
-                if due && row.active && status_of(&row) == JobStatus::Failed {
-                    let update = jobs::Entity::update_many()
-                        .col_expr(jobs::Column::NextRetryAt, Option::<DateTime<Utc>>::None.into());
-                    if db::jobs::transition(
-                        &self.deps.db,
-                        t.as_str(),
-                        &[JobStatus::Failed],
-                        JobStatus::Pending,
-                        update,
-                    )
-                    .await?
-                    {
-                        self.triggers.insert(t, "retry");
-                        self.publish_job(t).await;
-                    }
+                if due
+                    && row.active
+                    && row.status == JobStatus::Failed
+                    && db::jobs::queue(&self.deps.db, row.job_type, &[JobStatus::Failed], false).await?
+                {
+                    self.triggers.insert(row.job_type, RunTrigger::Retry);
+                    self.publish_job(row.job_type).await;
                 }
             }
         }
@@ -418,11 +393,8 @@ impl Actor {
             return Ok(());
         }
         for row in db::jobs::all(&self.deps.db).await? {
-            let Some(t) = JobType::parse(&row.job_type) else {
-                continue;
-            };
-            if status_of(&row) == JobStatus::Pending && row.active {
-                self.start(t).await?;
+            if row.status == JobStatus::Pending && row.active {
+                self.start(row.job_type).await?;
                 break;
             }
         }
@@ -430,13 +402,13 @@ impl Actor {
     }
 
     async fn start(&mut self, job: JobType) -> Result<bool, DbErr> {
-        let trigger = self.triggers.remove(&job).unwrap_or("schedule");
-        let run = db::runs::start(&self.deps.db, job.as_str(), trigger).await?;
-        if !db::jobs::claim_running(&self.deps.db, job.as_str(), &self.owner, run.id).await? {
+        let trigger = self.triggers.remove(&job).unwrap_or(RunTrigger::Schedule);
+        let run = db::runs::start(&self.deps.db, job, trigger).await?;
+        if !db::jobs::claim_running(&self.deps.db, job, &self.owner, run.id).await? {
             db::runs::finish(
                 &self.deps.db,
                 run.id,
-                "failed",
+                RunOutcome::Failed,
                 &json!({}),
                 0,
                 0,
@@ -448,12 +420,12 @@ impl Actor {
         db::runs::log(
             &self.deps.db,
             run.id,
-            "info",
+            EventLevel::Info,
             &format!("{} started ({trigger})", job.title()),
         )
         .await?;
         let progress = Arc::new(Mutex::new((0, "Starting".to_string())));
-        let (p, events, jt) = (progress.clone(), self.events.clone(), job.as_str().to_string());
+        let (p, events) = (progress.clone(), self.events.clone());
         let control = RunControl::new();
         let ctx = RunContext::new(
             control.clone(),
@@ -462,7 +434,7 @@ impl Actor {
                     *guard = (percent, message.clone());
                 }
                 let _ = events.send(Event::ProgressUpdate {
-                    job_type: jt.clone(),
+                    job_type: job,
                     progress: percent,
                     message,
                 });
@@ -480,7 +452,7 @@ impl Actor {
             logged_message: String::new(),
             lost: false,
         });
-        tracing::info!(job = job.as_str(), trigger, "job started");
+        tracing::info!(job = job.as_str(), trigger = trigger.as_str(), "job started");
         self.publish_job(job).await;
         Ok(true)
     }
@@ -496,15 +468,15 @@ impl Actor {
         };
         // The last progress message the job reported (it may have run between heartbeats).
         let (progress, message) = running.progress.lock().map(|p| p.clone()).unwrap_or_default();
-        db::jobs::set_progress(&self.deps.db, job.as_str(), &self.owner, progress, &message).await?;
+        db::jobs::set_progress(&self.deps.db, job, &self.owner, progress, &message).await?;
         let settings = db::settings::get(&self.deps.db).await?;
-        let row = db::jobs::find(&self.deps.db, job.as_str()).await?;
+        let row = db::jobs::find(&self.deps.db, job).await?;
         let retries = row.as_ref().map(|r| r.retry_count).unwrap_or(0);
         let stats = &running.ctx.stats;
         let counts = serde_json::to_value(stats.counts()).unwrap_or_default();
-        let (to, success, error, run_outcome): (JobStatus, bool, Option<String>, &str) = match &outcome {
-            Outcome::Success => (JobStatus::Finished, true, None, "success"),
-            Outcome::Interrupted(Interrupted::Paused) => (JobStatus::Paused, false, None, "paused"),
+        let (to, success, error, run_outcome): (JobStatus, bool, Option<String>, RunOutcome) = match &outcome {
+            Outcome::Success => (JobStatus::Finished, true, None, RunOutcome::Success),
+            Outcome::Interrupted(Interrupted::Paused) => (JobStatus::Paused, false, None, RunOutcome::Paused),
             Outcome::Interrupted(Interrupted::Stopped) => {
                 let who = running.stopped_by.clone();
                 let message = match &who {
@@ -516,11 +488,17 @@ impl Actor {
                     JobStatus::Failed,
                     false,
                     Some(message),
-                    if who.is_some() { "stopped" } else { "interrupted" },
+                    if who.is_some() {
+                        RunOutcome::Stopped
+                    } else {
+                        RunOutcome::Interrupted
+                    },
                 )
             }
-            Outcome::Failed(message) => (JobStatus::Failed, false, Some(message.clone()), "failed"),
-            Outcome::RateLimited(message, _) => (JobStatus::Failed, false, Some(message.clone()), "rate_limited"),
+            Outcome::Failed(message) => (JobStatus::Failed, false, Some(message.clone()), RunOutcome::Failed),
+            Outcome::RateLimited(message, _) => {
+                (JobStatus::Failed, false, Some(message.clone()), RunOutcome::RateLimited)
+            }
         };
         let (retry_count, next_retry_at) = match (&outcome, to) {
             (_, JobStatus::Finished) => (0, None),
@@ -540,7 +518,7 @@ impl Actor {
         };
         db::jobs::finish(
             &self.deps.db,
-            job.as_str(),
+            job,
             &self.owner,
             &db::jobs::Finish {
                 to,
@@ -562,9 +540,9 @@ impl Actor {
         )
         .await?;
         let level = if success || to == JobStatus::Paused {
-            "info"
+            EventLevel::Info
         } else {
-            "error"
+            EventLevel::Error
         };
         let summary = match &error {
             Some(e) => format!("{} {run_outcome}: {e}", job.title()),
@@ -573,28 +551,20 @@ impl Actor {
         db::runs::log(&self.deps.db, run_id, level, &summary).await?;
         tracing::info!(
             job = job.as_str(),
-            outcome = run_outcome,
+            outcome = run_outcome.as_str(),
             error = error.as_deref(),
             "job finished"
         );
         self.publish_job(job).await;
         // Jira then GitHub: a finished Jira sync queues GitHub, unless GitHub is PAUSED (or busy).
         if success && job == JobType::JiraSync && !self.shutting_down && self.leading {
-            let update = jobs::Entity::update_many();
             let from = [JobStatus::NotStarted, JobStatus::Finished, JobStatus::Failed];
-            if db::jobs::find(&self.deps.db, JobType::GithubSync.as_str())
+            if db::jobs::find(&self.deps.db, JobType::GithubSync)
                 .await?
                 .is_some_and(|g| g.active)
-                && db::jobs::transition(
-                    &self.deps.db,
-                    JobType::GithubSync.as_str(),
-                    &from,
-                    JobStatus::Pending,
-                    update,
-                )
-                .await?
+                && db::jobs::queue(&self.deps.db, JobType::GithubSync, &from, false).await?
             {
-                self.triggers.entry(JobType::GithubSync).or_insert("schedule");
+                self.triggers.entry(JobType::GithubSync).or_insert(RunTrigger::Schedule);
                 self.publish_job(JobType::GithubSync).await;
             }
         }
@@ -608,10 +578,10 @@ impl Actor {
         let rows = db::jobs::all(&self.deps.db).await?;
         let row = rows
             .iter()
-            .find(|r| r.job_type == job.as_str())
+            .find(|r| r.job_type == job)
             .cloned()
-            .ok_or(DbErr::RecordNotFound(job.as_str().into()))?;
-        let status = status_of(&row);
+            .ok_or(DbErr::RecordNotFound(job.to_string()))?;
+        let status = row.status;
         let other_running = self.running.as_ref().is_some_and(|r| r.job != job);
         let stopping = self.running.as_ref().is_some_and(|r| r.stopped_by.is_some());
         job::decide(action, status, other_running, stopping).map_err(ControlError::Refused)?;
@@ -621,52 +591,46 @@ impl Actor {
                 let Some(r) = self.running.as_mut().filter(|r| r.job == job) else {
                     return Err(ControlError::Refused("the job is not running in this process".into()));
                 };
-                let flag = if action == Action::ForceStop {
+                let stop = action == Action::ForceStop;
+                if stop {
                     r.stopped_by = Some(user.to_string());
                     r.control.stop();
-                    jobs::Column::StopRequested
                 } else {
                     r.control.pause();
-                    jobs::Column::PauseRequested
-                };
+                }
                 let run_id = r.run_id;
                 db::runs::log(
                     &self.deps.db,
                     run_id,
-                    "warn",
+                    EventLevel::Warn,
                     &format!("{} requested by {user}", action.label().to_lowercase()),
                 )
                 .await?;
-                jobs::Entity::update_many()
-                    .col_expr(flag, true.into())
-                    .filter(jobs::Column::JobType.eq(job.as_str()))
-                    .exec(&self.deps.db)
-                    .await?;
+                if stop {
+                    db::jobs::request_stop(&self.deps.db, job).await?;
+                } else {
+                    db::jobs::request_pause(&self.deps.db, job).await?;
+                }
             }
             (Action::Pause, from) => {
-                let update = jobs::Entity::update_many()
-                    .col_expr(jobs::Column::NextRetryAt, Option::<DateTime<Utc>>::None.into());
-                if !db::jobs::transition(&self.deps.db, job.as_str(), &[from], JobStatus::Paused, update).await? {
+                if !db::jobs::pause(&self.deps.db, job, from).await? {
                     return Err(ControlError::Refused(
                         "the job changed state meanwhile; try again".into(),
                     ));
                 }
             }
             (Action::Start | Action::Resume, from) => {
-                let update = jobs::Entity::update_many()
-                    .col_expr(jobs::Column::NextRetryAt, Option::<DateTime<Utc>>::None.into())
-                    .col_expr(jobs::Column::RetryCount, 0.into());
-                if !db::jobs::transition(&self.deps.db, job.as_str(), &[from], JobStatus::Pending, update).await? {
+                if !db::jobs::queue(&self.deps.db, job, &[from], true).await? {
                     return Err(ControlError::Refused(
                         "the job changed state meanwhile; try again".into(),
                     ));
                 }
-                self.triggers.insert(job, "manual");
+                self.triggers.insert(job, RunTrigger::Manual);
                 self.dispatch().await?;
             }
         }
         self.publish_job(job).await;
-        Ok(db::jobs::find(&self.deps.db, job.as_str()).await?.unwrap_or(row))
+        Ok(db::jobs::find(&self.deps.db, job).await?.unwrap_or(row))
     }
 
     /// Shutdown: stop the running job at once (its batch rolls back) and mark it for an
@@ -684,23 +648,8 @@ impl Actor {
         let Ok(rows) = db::jobs::all(&self.deps.db).await else {
             return;
         };
-        for row in rows.iter().filter(|r| r.job_type == job.as_str()) {
-            let other_running = rows
-                .iter()
-                .any(|o| o.job_type != row.job_type && status_of(o) == JobStatus::Running);
-            let stopping = self.running.as_ref().is_some_and(|r| r.stopped_by.is_some());
-            let actions = job::allowed(status_of(row), other_running, stopping)
-                .iter()
-                .map(|a| a.as_str().to_string())
-                .collect();
-            let _ = self.events.send(Event::JobStatus {
-                job_type: row.job_type.clone(),
-                status: row.status.clone(),
-                progress: row.progress,
-                message: row.progress_message.clone(),
-                last_error: row.last_error.clone(),
-                actions,
-            });
+        for row in rows.iter().filter(|r| r.job_type == job) {
+            let _ = self.events.send(super::events::job_status(row, &rows));
         }
     }
 }

@@ -59,6 +59,17 @@ pub struct OrchestratorHandle {
 }
 
 impl OrchestratorHandle {
+    /// Every job's status and the system health, for a listener that just connected (or fell
+    /// behind).
+    pub async fn snapshot(&self) -> Vec<Event> {
+        super::status::snapshot(&self.db).await
+    }
+
+    /// The system health now.
+    pub async fn system_health(&self) -> Event {
+        super::status::health(&self.db).await
+    }
+
     /// Start, pause, resume or force-stop a job; answers with the job row after the change.
     /// On a follower the control goes to the leader through the database.
     pub async fn act(&self, job: JobType, action: Action, user: &str) -> Result<jobs::Model, ControlError> {

@@ -19,6 +19,7 @@ use super::OrchestratorHandle;
 use super::events::{self, Event};
 use super::remote::COMMANDS_CHANNEL;
 use crate::db;
+use crate::domain::job::{JobStatus, JobType};
 
 /// The channel the leader announces job events on.
 pub const EVENTS_CHANNEL: &str = "pulse_events";
@@ -41,7 +42,7 @@ struct Envelope {
 /// What a follower last told its clients about one job.
 #[derive(Clone, Default, PartialEq)]
 struct Seen {
-    status: String,
+    status: Option<JobStatus>,
     last_error: Option<String>,
     progress: i32,
     message: Option<String>,
@@ -49,7 +50,7 @@ struct Seen {
 
 #[derive(Clone, Default)]
 struct Shared {
-    seen: Arc<Mutex<HashMap<String, Seen>>>,
+    seen: Arc<Mutex<HashMap<JobType, Seen>>>,
     /// The listener is connected (otherwise the poll also forwards progress).
     listening: Arc<AtomicBool>,
 }
@@ -67,9 +68,9 @@ impl Shared {
                 ..
             } => {
                 seen.insert(
-                    job_type.clone(),
+                    *job_type,
                     Seen {
-                        status: status.clone(),
+                        status: Some(*status),
                         last_error: last_error.clone(),
                         progress: *progress,
                         message: message.clone(),
@@ -81,7 +82,7 @@ impl Shared {
                 progress,
                 message,
             } => {
-                let s = seen.entry(job_type.clone()).or_default();
+                let s = seen.entry(*job_type).or_default();
                 s.progress = *progress;
                 s.message = Some(message.clone());
             }
@@ -105,8 +106,8 @@ pub fn spawn(db: DatabaseConnection, handle: OrchestratorHandle, shutdown: Cance
 async fn outbound(db: DatabaseConnection, handle: OrchestratorHandle, shutdown: CancellationToken) {
     let mut rx = handle.subscribe();
     let me = handle.leadership().id.clone();
-    let mut last_sent: HashMap<String, Instant> = HashMap::new();
-    let mut pending: HashMap<String, Event> = HashMap::new();
+    let mut last_sent: HashMap<JobType, Instant> = HashMap::new();
+    let mut pending: HashMap<JobType, Event> = HashMap::new();
     let mut flush = tokio::time::interval(PROGRESS_EVERY);
     loop {
         tokio::select! {
@@ -118,9 +119,9 @@ async fn outbound(db: DatabaseConnection, handle: OrchestratorHandle, shutdown: 
                     }
                     Event::ProgressUpdate { job_type, .. } => {
                         if last_sent.get(job_type).is_some_and(|t| t.elapsed() < PROGRESS_EVERY) {
-                            pending.insert(job_type.clone(), ev);
+                            pending.insert(*job_type, ev);
                         } else {
-                            last_sent.insert(job_type.clone(), Instant::now());
+                            last_sent.insert(*job_type, Instant::now());
                             send(&db, &me, ev).await;
                         }
                     }
@@ -244,7 +245,7 @@ async fn poll(db: DatabaseConnection, handle: OrchestratorHandle, shared: Shared
         let listening = shared.listening.load(Ordering::Relaxed);
         for row in &rows {
             let now = Seen {
-                status: row.status.clone(),
+                status: Some(row.status),
                 last_error: row.last_error.clone(),
                 progress: row.progress,
                 message: row.progress_message.clone(),
@@ -253,7 +254,7 @@ async fn poll(db: DatabaseConnection, handle: OrchestratorHandle, shared: Shared
                 .seen
                 .lock()
                 .ok()
-                .and_then(|mut s| s.insert(row.job_type.clone(), now.clone()));
+                .and_then(|mut s| s.insert(row.job_type, now.clone()));
             if !primed || !following {
                 continue;
             }
@@ -262,7 +263,7 @@ async fn poll(db: DatabaseConnection, handle: OrchestratorHandle, shared: Shared
                 handle.publish(events::job_status(row, &rows));
             } else if !listening && (before.progress, &before.message) != (now.progress, &now.message) {
                 handle.publish(Event::ProgressUpdate {
-                    job_type: row.job_type.clone(),
+                    job_type: row.job_type,
                     progress: now.progress,
                     message: now.message.clone().unwrap_or_default(),
                 });

@@ -35,9 +35,9 @@ pub async fn act(
                 if let Some(why) = error {
                     return Err(ControlError::Refused(why));
                 }
-                return db::jobs::find(db, job.as_str())
+                return db::jobs::find(db, job)
                     .await?
-                    .ok_or_else(|| DbErr::RecordNotFound(job.as_str().into()).into());
+                    .ok_or_else(|| DbErr::RecordNotFound(job.to_string()).into());
             }
             _ if tokio::time::Instant::now() >= deadline && db::commands::expire(db, id).await? => {
                 return Err(ControlError::NoLeader);

@@ -4,8 +4,8 @@ use serde::Deserialize;
 
 use super::{Hx, PageResult, html};
 use crate::auth::CurrentUser;
-use crate::domain::job::{self, JobStatus, JobType};
 use crate::domain::settings::{FieldError, OrchestratorSettings};
+use crate::orchestrator::events::{Health, allowed_actions};
 use crate::startup::AppState;
 use crate::views::dashboard::{
     self as view, Dashboard, HealthPanel, IntegrationHealth, JobCard, ReplicaLine, SettingsPanel,
@@ -129,37 +129,28 @@ async fn load(
     saved: bool,
 ) -> Result<Dashboard, AppError> {
     let rows = db::jobs::all(&state.db).await?;
-    let stopping = rows
-        .iter()
-        .any(|r| r.stop_requested && r.status == JobStatus::Running.as_str());
     let jobs = rows
         .iter()
-        .filter_map(|j| {
-            let status = JobStatus::parse(&j.status).unwrap_or(JobStatus::NotStarted);
-            let other_running = rows
-                .iter()
-                .any(|o| o.job_type != j.job_type && o.status == JobStatus::Running.as_str());
-            Some(JobCard {
-                job_type: JobType::parse(&j.job_type)?,
-                status,
-                active: j.active,
-                progress: j.progress,
-                message: j.progress_message.clone(),
-                last_started_at: j.last_started_at,
-                last_finished_at: j.last_finished_at,
-                last_success_at: j.last_success_at,
-                last_error: j.last_error.clone(),
-                retry_count: j.retry_count,
-                next_retry_at: j.next_retry_at,
-                actions: if user.is_admin() {
-                    job::allowed(status, other_running, stopping)
-                } else {
-                    Vec::new()
-                },
-                pause_requested: j.pause_requested,
-                stop_requested: j.stop_requested,
-                can_toggle: user.is_admin(),
-            })
+        .map(|j| JobCard {
+            job_type: j.job_type,
+            status: j.status,
+            active: j.active,
+            progress: j.progress,
+            message: j.progress_message.clone(),
+            last_started_at: j.last_started_at,
+            last_finished_at: j.last_finished_at,
+            last_success_at: j.last_success_at,
+            last_error: j.last_error.clone(),
+            retry_count: j.retry_count,
+            next_retry_at: j.next_retry_at,
+            actions: if user.is_admin() {
+                allowed_actions(j, &rows)
+            } else {
+                Vec::new()
+            },
+            pause_requested: j.pause_requested,
+            stop_requested: j.stop_requested,
+            can_toggle: user.is_admin(),
         })
         .collect();
     let database_ms = db::ping(&state.db).await.ok().map(|d| d.as_secs_f64() * 1000.0);
@@ -214,13 +205,13 @@ fn integration_health(rows: &[entity::integrations::Model], tz: chrono_tz::Tz) -
                 .map(|t| format!("last sync {}", t.with_timezone(&tz).format("%Y-%m-%d %H:%M %Z")))
                 .unwrap_or_else(|| "not synced yet".into());
             let (state, detail) = match (r.active, r.last_test_ok) {
-                (false, _) => ("inactive", "skipped by syncs".to_string()),
+                (false, _) => (Health::Inactive, "skipped by syncs".to_string()),
                 (true, Some(false)) => (
-                    "error",
+                    Health::Error,
                     r.last_test_message.clone().unwrap_or_else(|| "last test failed".into()),
                 ),
-                (true, None) => ("warning", format!("never tested; {synced}")),
-                (true, Some(true)) => ("healthy", synced),
+                (true, None) => (Health::Warning, format!("never tested; {synced}")),
+                (true, Some(true)) => (Health::Healthy, synced),
             };
             IntegrationHealth {
                 name: r.name.clone(),

@@ -105,7 +105,7 @@ impl StepBody {
 pub fn step_draft(m: &entity::flow_steps::Model) -> StepDraft {
     StepDraft {
         name: m.name.clone(),
-        category: m.category.clone(),
+        category: m.category.as_str().to_string(),
         position: String::new(),
         is_commitment_point: m.is_commitment_point,
         active: m.active,
@@ -263,11 +263,7 @@ pub fn log_removal(user: &CurrentUser, what: &str, verb: &str, r: &Result<Vec<(i
 }
 
 async fn find_step(state: &AppState, id: i64) -> Result<entity::flow_steps::Model, AppError> {
-    use sea_orm::EntityTrait;
-    entity::flow_steps::Entity::find_by_id(id)
-        .one(&state.db)
-        .await?
-        .ok_or(AppError::NotFound)
+    db::flow::find_step(&state.db, id).await?.ok_or(AppError::NotFound)
 }
 
 // ---- issue-type mappings ----
@@ -314,7 +310,7 @@ pub fn type_draft(m: &entity::issue_type_mappings::Model) -> TypeDraft {
     TypeDraft {
         issuetype_from: m.issuetype_from.clone(),
         issuetype_to: m.issuetype_to.clone(),
-        work_category: m.work_category.clone(),
+        work_category: m.work_category.as_str().to_string(),
         hierarchy_level: m.hierarchy_level.to_string(),
         active: m.active,
     }
@@ -403,9 +399,7 @@ pub async fn remove_types(state: web::Data<AppState>, user: CurrentUser, body: w
 }
 
 async fn find_type(state: &AppState, id: i64) -> Result<entity::issue_type_mappings::Model, AppError> {
-    use sea_orm::EntityTrait;
-    entity::issue_type_mappings::Entity::find_by_id(id)
-        .one(&state.db)
+    db::flow::find_issue_type_mapping(&state.db, id)
         .await?
         .ok_or(AppError::NotFound)
 }
@@ -545,9 +539,7 @@ pub async fn deactivate_status(
 }
 
 async fn find_status(state: &AppState, id: i64) -> Result<entity::status_mappings::Model, AppError> {
-    use sea_orm::EntityTrait;
-    entity::status_mappings::Entity::find_by_id(id)
-        .one(&state.db)
+    db::flow::find_status_mapping(&state.db, id)
         .await?
         .ok_or(AppError::NotFound)
 }

@@ -10,7 +10,7 @@ use super::{PageResult, html};
 use crate::auth::CurrentUser;
 use crate::auth::session::Flash;
 use crate::db;
-use crate::domain::integration::{Flavour, IntegrationInput, Kind, Settings};
+use crate::domain::integration::{IntegrationInput, IntegrationKind, Settings};
 use crate::error::{AppError, PageError};
 use crate::integrations::manage::{self, SaveFailure};
 use crate::startup::AppState;
@@ -34,12 +34,12 @@ pub async fn list(state: web::Data<AppState>, user: CurrentUser, flash: Flash) -
 }
 
 fn to_row(m: &integrations::Model) -> Row {
-    let kind = Kind::parse(&m.kind).unwrap_or(Kind::Jira);
+    let kind = m.kind;
     Row {
         id: m.id,
         name: m.name.clone(),
         kind,
-        flavour: Flavour::parse(&m.flavour).unwrap_or(Flavour::Cloud),
+        flavour: m.flavour,
         base_url: m.base_url.clone(),
         settings: Settings::from_json(kind, &m.settings),
         active: m.active,
@@ -65,7 +65,11 @@ pub struct NewQuery {
 
 pub async fn new_form(user: CurrentUser, q: web::Query<NewQuery>) -> PageResult {
     require_admin(&user)?;
-    let kind = q.kind.as_deref().and_then(Kind::parse).unwrap_or(Kind::Jira);
+    let kind = q
+        .kind
+        .as_deref()
+        .and_then(IntegrationKind::parse)
+        .unwrap_or(IntegrationKind::Jira);
     let values = FormValues::new_for(kind);
     Ok(render_form(&user, None, &values, &[], None, false, StatusCode::OK))
 }
@@ -73,10 +77,10 @@ pub async fn new_form(user: CurrentUser, q: web::Query<NewQuery>) -> PageResult 
 pub async fn edit_form(state: web::Data<AppState>, user: CurrentUser, id: web::Path<i64>) -> PageResult {
     require_admin(&user)?;
     let row = find(&state, *id).await?;
-    let kind = Kind::parse(&row.kind).unwrap_or(Kind::Jira);
+    let kind = row.kind;
     let mut values = FormValues::from_settings(kind, &Settings::from_json(kind, &row.settings));
     values.name = row.name.clone();
-    values.flavour = row.flavour.clone();
+    values.flavour = row.flavour.as_str().to_string();
     values.base_url = row.base_url.clone();
     values.username = row.username.clone().unwrap_or_default();
     values.active = row.active;
@@ -179,8 +183,8 @@ impl FormBody {
                 .map(String::from)
                 .collect()
         };
-        let settings = match Kind::parse(&self.kind) {
-            Some(Kind::Github) => json!({
+        let settings = match IntegrationKind::parse(&self.kind) {
+            Some(IntegrationKind::Github) => json!({
                 "repositories": list(&self.repositories),
                 "organization": self.organization,
                 "name_filter": self.name_filter,
@@ -223,7 +227,7 @@ pub async fn update(
 ) -> PageResult {
     let existing = find(&state, *id).await?;
     let mut form = form.into_inner();
-    form.kind = existing.kind.clone();
+    form.kind = existing.kind.as_str().to_string();
     save(&state, &user, &flash, Some(existing), form).await
 }
 

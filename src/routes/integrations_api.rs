@@ -77,7 +77,7 @@ pub async fn update(
 ) -> ApiResult {
     let existing = find(&state, *id).await?;
     let mut input = body.into_inner();
-    input.kind = existing.kind.clone();
+    input.kind = existing.kind.as_str().to_string();
     let saved = manage::save(
         &state.db,
         &state.vault,

@@ -8,9 +8,10 @@ use serde_json::json;
 use super::{ApiResult, Hx, PageResult, html};
 use crate::auth::CurrentUser;
 use crate::db;
-use crate::domain::job::{self, Action, JobStatus, JobType};
+use crate::domain::job::{Action, EventLevel, JobType};
 use crate::error::{AppError, html_error, json_error};
 use crate::orchestrator::ControlError;
+use crate::orchestrator::events::allowed_actions;
 use crate::startup::AppState;
 use crate::views::jobs as view;
 use crate::views::layout::{self, Nav};
@@ -29,13 +30,6 @@ pub fn job_json(
     all: &[entity::jobs::Model],
     next_run_at: Option<chrono::DateTime<chrono::Utc>>,
 ) -> serde_json::Value {
-    let status = JobStatus::parse(&row.status).unwrap_or(JobStatus::NotStarted);
-    let other_running = all
-        .iter()
-        .any(|o| o.job_type != row.job_type && o.status == JobStatus::Running.as_str());
-    let stopping = all
-        .iter()
-        .any(|o| o.stop_requested && o.status == JobStatus::Running.as_str());
     json!({
         "job_type": row.job_type,
         "status": row.status,
@@ -51,7 +45,7 @@ pub fn job_json(
         "next_run_at": next_run_at,
         "pause_requested": row.pause_requested,
         "stop_requested": row.stop_requested,
-        "actions": job::allowed(status, other_running, stopping).iter().map(|a| a.as_str()).collect::<Vec<_>>(),
+        "actions": allowed_actions(row, all).iter().map(|a| a.as_str()).collect::<Vec<_>>(),
     })
 }
 
@@ -66,10 +60,7 @@ pub async fn control_api(
         Ok(_) => {
             let all = db::jobs::all(&state.db).await?;
             let next = db::settings::get(&state.db).await?.next_run_at;
-            let row = all
-                .iter()
-                .find(|r| r.job_type == job.as_str())
-                .ok_or(AppError::NotFound)?;
+            let row = all.iter().find(|r| r.job_type == job).ok_or(AppError::NotFound)?;
             Ok(HttpResponse::Ok().json(job_json(row, &all, next)))
         }
         Err(ControlError::Refused(why)) => Ok(json_error(StatusCode::CONFLICT, &why)),
@@ -112,13 +103,10 @@ pub async fn set_active_api(
     body: web::Json<ActiveBody>,
 ) -> ApiResult {
     let (job, _) = parse(&path, None)?;
-    db::jobs::set_active(&state.db, job.as_str(), body.active).await?;
+    db::jobs::set_active(&state.db, job, body.active).await?;
     tracing::info!(user = %user.user.email, job = job.as_str(), active = body.active, "job (de)activated");
     let all = db::jobs::all(&state.db).await?;
-    let row = all
-        .iter()
-        .find(|r| r.job_type == job.as_str())
-        .ok_or(AppError::NotFound)?;
+    let row = all.iter().find(|r| r.job_type == job).ok_or(AppError::NotFound)?;
     Ok(HttpResponse::Ok().json(job_json(row, &all, None)))
 }
 
@@ -134,7 +122,7 @@ pub async fn set_active_form(
     form: web::Form<ActiveForm>,
 ) -> PageResult {
     let (job, _) = parse(&path, None)?;
-    db::jobs::set_active(&state.db, job.as_str(), form.active == "true").await?;
+    db::jobs::set_active(&state.db, job, form.active == "true").await?;
     tracing::info!(user = %user.user.email, job = job.as_str(), active = %form.active, "job (de)activated");
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/")).finish())
 }
@@ -176,20 +164,27 @@ pub async fn history(
 ) -> PageResult {
     let (job, _) = parse(&path, None)?;
     let (page, log_page) = q.pages()?;
-    let (runs, total) = db::runs::list(&state.db, job.as_str(), page, RUNS_PER_PAGE).await?;
+    let (runs, total) = db::runs::list(&state.db, job, page, RUNS_PER_PAGE).await?;
+    let runs: Vec<view::RunRow> = runs.iter().map(run_row).collect();
     let selected = match q.run.or_else(|| runs.first().map(|r| r.id)) {
-        Some(id) => Some(
-            db::runs::get(&state.db, job.as_str(), id)
-                .await?
-                .ok_or(AppError::NotFound)?,
-        ),
+        Some(id) => Some(run_row(
+            &db::runs::get(&state.db, job, id).await?.ok_or(AppError::NotFound)?,
+        )),
         None => None,
     };
-    let level = q.level.as_deref().filter(|l| ["info", "warn", "error"].contains(l));
+    let level = q.level.as_deref().and_then(EventLevel::parse);
     let (events, events_total) = match &selected {
         Some(r) => db::runs::events(&state.db, r.id, level, q.q.as_deref(), log_page, EVENTS_PER_PAGE).await?,
         None => (Vec::new(), 0),
     };
+    let events: Vec<view::LogLine> = events
+        .into_iter()
+        .map(|e| view::LogLine {
+            at: e.at,
+            level: e.level,
+            message: e.message,
+        })
+        .collect();
     let v = view::History {
         job,
         runs: &runs,
@@ -222,7 +217,7 @@ pub async fn runs_api(
 ) -> ApiResult {
     let (job, _) = parse(&path, None)?;
     let (page, _) = q.pages()?;
-    let (runs, total) = db::runs::list(&state.db, job.as_str(), page, RUNS_PER_PAGE).await?;
+    let (runs, total) = db::runs::list(&state.db, job, page, RUNS_PER_PAGE).await?;
     Ok(HttpResponse::Ok().json(json!({ "runs": runs, "total": total })))
 }
 
@@ -234,10 +229,28 @@ pub async fn events_api(
 ) -> ApiResult {
     let (job, _) = parse(&path.0, None)?;
     let (_, log_page) = q.pages()?;
-    let run = db::runs::get(&state.db, job.as_str(), path.1)
-        .await?
-        .ok_or(AppError::NotFound)?;
-    let level = q.level.as_deref();
+    let run = db::runs::get(&state.db, job, path.1).await?.ok_or(AppError::NotFound)?;
+    let level = match q.level.as_deref().filter(|l| !l.is_empty()) {
+        None => None,
+        Some(l) => Some(
+            EventLevel::parse(l)
+                .ok_or_else(|| AppError::BadRequest(format!("level must be info, warn or error, not {l:?}")))?,
+        ),
+    };
     let (events, total) = db::runs::events(&state.db, run.id, level, q.q.as_deref(), log_page, EVENTS_PER_PAGE).await?;
     Ok(HttpResponse::Ok().json(json!({ "events": events, "total": total })))
+}
+
+fn run_row(r: &entity::job_runs::Model) -> view::RunRow {
+    view::RunRow {
+        id: r.id,
+        trigger: r.trigger,
+        started_at: r.started_at,
+        finished_at: r.finished_at,
+        outcome: r.outcome,
+        error: r.error.clone(),
+        api_requests: r.api_requests,
+        rate_limit_wait_ms: r.rate_limit_wait_ms,
+        counts: r.counts.clone(),
+    }
 }

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 
+use crate::domain::job::JobStatus;
 use crate::domain::settings::FieldError;
 
 /// A time shown in the scheduler's zone, with the UTC instant machine-readable.
@@ -57,5 +58,29 @@ pub fn relative(d: chrono::Duration) -> String {
         m if m <= 0 => "(due now)".into(),
         m if m < 60 => format!("(in {m} min)"),
         m => format!("(in {} h {} min)", m / 60, m % 60),
+    }
+}
+
+/// A job's status as its badge (the live client reads `data-status`).
+pub fn status_badge(status: JobStatus) -> Markup {
+    let class = match status {
+        JobStatus::NotStarted => "badge badge-idle",
+        JobStatus::Pending => "badge badge-pending",
+        JobStatus::Running => "badge badge-running",
+        JobStatus::Finished => "badge badge-ok",
+        JobStatus::Failed => "badge badge-error",
+        JobStatus::Paused => "badge badge-paused",
+    };
+    html! { span class=(class) data-status=(status.as_str()) { (status.label()) } }
+}
+
+#[cfg(test)]
+mod badge_tests {
+    use super::*;
+
+    #[test]
+    fn a_badge_carries_its_status() {
+        let html = status_badge(JobStatus::Failed).into_string();
+        assert!(html.contains("data-status=\"FAILED\"") && html.contains("badge-error"));
     }
 }

@@ -3,11 +3,12 @@
 use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 
-use super::components::{countdown, field_error, has_error, progress, time};
+use super::components::{countdown, field_error, has_error, progress, status_badge, time};
 use super::ids;
 use crate::auth::csrf;
 use crate::domain::job::{Action, JobStatus, JobType};
 use crate::domain::settings::{FieldError, OrchestratorSettings};
+use crate::orchestrator::events::Health;
 
 pub struct JobCard {
     pub job_type: JobType,
@@ -58,7 +59,7 @@ pub struct ReplicaLine {
 /// One integration's state for the health panel: healthy, warning, error or inactive.
 pub struct IntegrationHealth {
     pub name: String,
-    pub state: &'static str,
+    pub state: Health,
     pub detail: String,
 }
 
@@ -119,7 +120,7 @@ fn job_card(job: &JobCard, tz: chrono_tz::Tz, csrf_token: &str) -> Markup {
         section.card.job-card #(ids::job_card(job.job_type.as_str())) data-job=(job.job_type.as_str()) aria-labelledby=(format!("{}-title", job.job_type)) {
             header.card-head {
                 h2 id=(format!("{}-title", job.job_type)) { (title) }
-                (job.status)
+                (status_badge(job.status))
             }
             (progress(job.progress, &format!("{title} progress")))
             p.job-message data-role="message" { @if let Some(m) = &job.message { (m) } @else { span.muted { "No run yet." } } }
@@ -193,9 +194,9 @@ fn health_panel(h: &HealthPanel, tz: chrono_tz::Tz) -> Markup {
                 }
                 @if let Some(at) = h.next_run_at { li { span { "Next run" } span { (countdown(Some(at), tz)) } } }
                 @for i in &h.integrations {
-                    li data-integration-health=(i.state) {
+                    li data-integration-health=(i.state.as_str()) {
                         span { (i.name) br; small.muted { (i.detail) } }
-                        span class=(match i.state { "healthy" => "badge badge-ok", "warning" => "badge badge-warning", "error" => "badge badge-error", _ => "badge badge-idle" }) { (i.state) }
+                        span class=(i.state.badge()) { (i.state.as_str()) }
                     }
                 }
                 @if h.integrations.is_empty() { li { span.muted { "No integrations yet" } } }

@@ -4,14 +4,14 @@ use maud::{Markup, html};
 
 use super::components::{field_error, has_error, time};
 use crate::auth::csrf;
-use crate::domain::integration::{DeploymentKind, Flavour, GithubSettings, JiraSettings, Kind, Settings};
+use crate::domain::integration::{DeploymentKind, Flavour, GithubSettings, IntegrationKind, JiraSettings, Settings};
 use crate::domain::settings::FieldError;
 use crate::integrations::connection::TestReport;
 
 pub struct Row {
     pub id: i64,
     pub name: String,
-    pub kind: Kind,
+    pub kind: IntegrationKind,
     pub flavour: Flavour,
     pub base_url: String,
     pub settings: Settings,
@@ -132,15 +132,15 @@ pub struct FormValues {
 }
 
 impl FormValues {
-    pub fn new_for(kind: Kind) -> Self {
+    pub fn new_for(kind: IntegrationKind) -> Self {
         match kind {
-            Kind::Jira => Self {
+            IntegrationKind::Jira => Self {
                 kind: "jira".into(),
                 flavour: "cloud".into(),
                 active: true,
                 ..Default::default()
             },
-            Kind::Github => Self {
+            IntegrationKind::Github => Self {
                 kind: "github".into(),
                 flavour: "github".into(),
                 base_url: "https://api.github.com".into(),
@@ -152,7 +152,7 @@ impl FormValues {
         }
     }
 
-    pub fn from_settings(kind: Kind, settings: &Settings) -> Self {
+    pub fn from_settings(kind: IntegrationKind, settings: &Settings) -> Self {
         let mut v = Self::new_for(kind);
         match settings {
             Settings::Jira(JiraSettings {
@@ -193,14 +193,14 @@ pub struct FormPage<'a> {
 
 pub fn form(p: &FormPage<'_>) -> Markup {
     let v = p.values;
-    let kind = Kind::parse(&v.kind).unwrap_or(Kind::Jira);
+    let kind = IntegrationKind::parse(&v.kind).unwrap_or(IntegrationKind::Jira);
     let action = match p.id {
         Some(id) => format!("/integrations/{id}"),
         None => "/integrations".to_string(),
     };
     let flavours: &[Flavour] = match kind {
-        Kind::Jira => &[Flavour::Cloud, Flavour::DataCenter],
-        Kind::Github => &[Flavour::Github, Flavour::Enterprise],
+        IntegrationKind::Jira => &[Flavour::Cloud, Flavour::DataCenter],
+        IntegrationKind::Github => &[Flavour::Github, Flavour::Enterprise],
     };
     html! {
         div.page-head {
@@ -226,7 +226,7 @@ pub fn form(p: &FormPage<'_>) -> Markup {
                     (field_error(p.errors, "flavour"))
                 }
                 @match kind {
-                    Kind::Jira => {
+                    IntegrationKind::Jira => {
                         (text_field("base_url", "Base URL", &v.base_url, "url", p.errors,
                             Some("https://your-site.atlassian.net, https://api.atlassian.com/ex/jira/<cloudId> or https://host/jira")))
                         (text_field("username", "Email (Jira Cloud only)", &v.username, "email", p.errors, Some("the Atlassian account the API token belongs to")))
@@ -235,7 +235,7 @@ pub fn form(p: &FormPage<'_>) -> Markup {
                         (text_field("extra_jql", "Extra JQL (optional)", &v.extra_jql, "text", p.errors, Some("ANDed with the sync's own query, e.g. labels != ignore")))
                         (text_field("story_points_field", "Story points field (optional)", &v.story_points_field, "text", p.errors, Some("e.g. customfield_10016")))
                     }
-                    Kind::Github => {
+                    IntegrationKind::Github => {
                         (text_field("base_url", "API URL", &v.base_url, "url", p.errors,
                             Some("https://api.github.com, or https://HOST/api/v3 for GitHub Enterprise Server")))
                         (secret_field(p, "Token"))

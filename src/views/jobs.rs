@@ -1,30 +1,51 @@
 //! `/jobs/{job}`: run history and a run's log.
 
-use entity::{job_run_events, job_runs};
+use chrono::{DateTime, Utc};
 use maud::{Markup, html};
 
 use super::components::time;
-use crate::domain::job::JobType;
+use crate::domain::job::{EventLevel, JobType, RunOutcome, RunTrigger};
+
+/// One run, as the history lists it.
+pub struct RunRow {
+    pub id: i64,
+    pub trigger: RunTrigger,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub outcome: RunOutcome,
+    pub error: Option<String>,
+    pub api_requests: i64,
+    pub rate_limit_wait_ms: i64,
+    /// Per entity: fetched, inserted, updated.
+    pub counts: serde_json::Value,
+}
+
+/// One line of a run's log.
+pub struct LogLine {
+    pub at: DateTime<Utc>,
+    pub level: EventLevel,
+    pub message: String,
+}
 
 pub struct History<'a> {
     pub job: JobType,
-    pub runs: &'a [job_runs::Model],
+    pub runs: &'a [RunRow],
     pub page: u64,
     pub pages: u64,
-    pub selected: Option<&'a job_runs::Model>,
-    pub events: &'a [job_run_events::Model],
+    pub selected: Option<&'a RunRow>,
+    pub events: &'a [LogLine],
     pub events_page: u64,
     pub events_pages: u64,
-    pub level: Option<&'a str>,
+    pub level: Option<EventLevel>,
     pub search: &'a str,
     pub timezone: chrono_tz::Tz,
 }
 
-fn outcome_badge(outcome: &str) -> Markup {
+fn outcome_badge(outcome: RunOutcome) -> Markup {
     let class = match outcome {
-        "success" => "badge badge-ok",
-        "running" => "badge badge-running",
-        "paused" => "badge badge-paused",
+        RunOutcome::Success => "badge badge-ok",
+        RunOutcome::Running => "badge badge-running",
+        RunOutcome::Paused => "badge badge-paused",
         _ => "badge badge-error",
     };
     html! { span class=(class) data-outcome=(outcome) { (outcome) } }
@@ -50,7 +71,7 @@ pub fn history(v: &History<'_>) -> Markup {
                                 td { (r.trigger) }
                                 td { (time(Some(r.started_at), v.timezone)) }
                                 td { (time(r.finished_at, v.timezone)) }
-                                td { (outcome_badge(&r.outcome)) @if let Some(e) = &r.error { p.field-error { (e) } } }
+                                td { (outcome_badge(r.outcome)) @if let Some(e) = &r.error { p.field-error { (e) } } }
                                 td { (r.api_requests) }
                                 td { (r.rate_limit_wait_ms / 1000) " s" }
                                 td.counts { (counts(&r.counts)) }
@@ -69,7 +90,7 @@ pub fn history(v: &History<'_>) -> Markup {
                     label for="level" { "Level" }
                     select #level name="level" {
                         option value="" selected[v.level.is_none()] { "all" }
-                        @for l in ["info", "warn", "error"] { option value=(l) selected[v.level == Some(l)] { (l) } }
+                        @for l in EventLevel::ALL { option value=(l) selected[v.level == Some(l)] { (l) } }
                     }
                     label for="q" { "Search" }
                     input #q type="text" name="q" value=(v.search);
@@ -85,7 +106,7 @@ pub fn history(v: &History<'_>) -> Markup {
                         }
                     }
                 }
-                (pager(&base, "log_page", v.events_page, v.events_pages, &format!("&run={}&level={}&q={}", run.id, v.level.unwrap_or(""), encode(v.search))))
+                (pager(&base, "log_page", v.events_page, v.events_pages, &format!("&run={}&level={}&q={}", run.id, v.level.map_or("", EventLevel::as_str), encode(v.search))))
             }
         }
     }

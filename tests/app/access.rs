@@ -3,6 +3,7 @@
 //! prescribes; every state-changing route refuses a missing or foreign CSRF token; every page
 //! carries the security headers and nothing the CSP would block.
 
+use entity::enums::{JobType, RunTrigger};
 use futures_util::StreamExt;
 use pulse_etl::routes::{Access, ROUTES, Route};
 use reqwest::{Method, Response};
@@ -90,7 +91,7 @@ async fn fixture(app: &TestApp, admin_token: &str) -> Fixture {
             .and_then(|r| r["id"].as_i64())
             .unwrap_or_else(|| panic!("a row from {path}: {v}"))
     };
-    let run = pulse_etl::db::runs::start(&app.db, "jira_sync", "manual")
+    let run = pulse_etl::db::runs::start(&app.db, JobType::JiraSync, RunTrigger::Manual)
         .await
         .unwrap();
     let login = app.get("/login").await.text().await.unwrap();

@@ -1,6 +1,7 @@
 //! A real `pulse-etl serve` child process killed with SIGKILL in the middle of a Jira sync:
 //! the next process recovers the job from its checkpoint and ends with the simulator's rows.
 
+use entity::enums::{JobStatus, JobType, RunOutcome, RunTrigger};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -177,7 +178,11 @@ async fn sigkill_mid_jira_sync_then_restart_completes_with_identical_rows(db: Db
     }
     first.kill().await;
     let left = job(&conn, "jira_sync").await;
-    assert_eq!(left.status, "RUNNING", "a killed process leaves its job RUNNING");
+    assert_eq!(
+        left.status,
+        JobStatus::Running,
+        "a killed process leaves its job RUNNING"
+    );
     let stored_at_kill = jira_issues::Entity::find().count(&conn).await.unwrap();
 
     // The next process sees the stale lease (3 s), marks the job FAILED "interrupted" and
@@ -187,7 +192,7 @@ async fn sigkill_mid_jira_sync_then_restart_completes_with_identical_rows(db: Db
     let started = Instant::now();
     let done = loop {
         let row = job(&conn, "jira_sync").await;
-        if row.status == "FINISHED" {
+        if row.status == JobStatus::Finished {
             break row;
         }
         assert!(
@@ -200,11 +205,13 @@ async fn sigkill_mid_jira_sync_then_restart_completes_with_identical_rows(db: Db
     };
     assert_eq!(done.last_error, None);
     assert_matches_sim(&sim, &conn).await;
-    let (runs, _) = pulse_etl::db::runs::list(&conn, "jira_sync", 0, 10).await.unwrap();
+    let (runs, _) = pulse_etl::db::runs::list(&conn, JobType::JiraSync, 0, 10)
+        .await
+        .unwrap();
     assert_eq!(runs.len(), 2, "the killed run and its recovery");
-    assert_eq!(runs[1].outcome, "interrupted");
-    assert_eq!(runs[0].trigger, "retry");
-    assert_eq!(runs[0].outcome, "success");
+    assert_eq!(runs[1].outcome, RunOutcome::Interrupted);
+    assert_eq!(runs[0].trigger, RunTrigger::Retry);
+    assert_eq!(runs[0].outcome, RunOutcome::Success);
     let fetched = runs[0].counts["issues"]["fetched"].as_u64().unwrap_or(0);
     assert!(
         fetched < total,

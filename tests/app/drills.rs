@@ -9,6 +9,7 @@ mod database;
 mod sigkill;
 pub mod tcp_proxy;
 
+use entity::enums::JobStatus;
 use std::time::{Duration, Instant};
 
 use pulse_etl::sim::SimHandle;
@@ -51,11 +52,11 @@ pub async fn wait_finished(
     let started = Instant::now();
     loop {
         let row = job(conn, name).await;
-        if row.status == "FINISHED" {
+        if row.status == JobStatus::Finished {
             return row;
         }
         let far = chrono::Utc::now() + chrono::Duration::seconds(30);
-        if row.status == "FAILED" && row.next_retry_at.is_none_or(|t| t > far) {
+        if row.status == JobStatus::Failed && row.next_retry_at.is_none_or(|t| t > far) {
             start_job(serve, token, name).await;
         }
         assert!(

@@ -6,6 +6,7 @@ mod api;
 mod pages;
 
 use chrono::Utc;
+use entity::enums::{AuthKind, Flavour, IntegrationKind};
 use entity::{integrations, jira_issues, jira_projects};
 use sea_orm::{ActiveModelTrait, Set};
 use serde_json::{Value, json};
@@ -87,11 +88,11 @@ impl<'a> Api<'a> {
 pub async fn seed_issues(app: &TestApp, issues: &[(&str, &str, &str)]) {
     let now = Utc::now();
     let integration = integrations::ActiveModel {
-        kind: Set("jira".into()),
+        kind: Set(IntegrationKind::Jira),
         name: Set(format!("J{}", uuid::Uuid::new_v4().simple())),
         base_url: Set("https://jira.example.com".into()),
-        flavour: Set("cloud".into()),
-        auth_kind: Set("basic".into()),
+        flavour: Set(Flavour::Cloud),
+        auth_kind: Set(AuthKind::Basic),
         settings: Set(json!({"projects": ["PAY"]})),
         created_at: Set(now),
         updated_at: Set(now),

@@ -23,4 +23,5 @@ mod props;
 mod replicas;
 mod security;
 mod settings;
+mod stored_values;
 mod xss;

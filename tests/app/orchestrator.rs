@@ -1,5 +1,6 @@
 //! The orchestrator: controls, the Jira → GitHub chain, retries, force stop, recovery, live events.
 
+use entity::enums::{JobStatus, JobType, RunTrigger};
 use std::time::{Duration, Instant};
 
 use entity::jobs;
@@ -41,10 +42,10 @@ async fn wait_for(app: &TestApp, job: &str, want: &[&str], limit: Duration) -> j
     loop {
         let all = jobs::Entity::find().all(&app.db).await.unwrap();
         assert!(
-            all.iter().filter(|j| j.status == "RUNNING").count() <= 1,
+            all.iter().filter(|j| j.status == JobStatus::Running).count() <= 1,
             "two RUNNING jobs: {all:?}"
         );
-        let row = all.into_iter().find(|j| j.job_type == job).unwrap();
+        let row = all.into_iter().find(|j| j.job_type.as_str() == job).unwrap();
         if want.contains(&row.status.as_str()) {
             return row;
         }
@@ -124,7 +125,7 @@ async fn a_paused_github_stays_paused_when_jira_finishes(db: Db) {
     app.state().orchestrator.tick().await;
     assert_eq!(
         status(&app, "github_sync").await.status,
-        "PAUSED",
+        JobStatus::Paused,
         "never changed automatically"
     );
     let (code, _) = control(&app, &token, "github_sync", "resume").await;
@@ -301,7 +302,7 @@ async fn failures_are_retried_until_the_attempts_run_out(db: Db) {
             sea_orm::ActiveModelTrait::update(row, &app.db).await.unwrap();
             app.state().orchestrator.tick().await;
             let runs = wait_for(&app, "jira_sync", &["RUNNING", "FAILED"], Duration::from_secs(5)).await;
-            assert!(runs.status == "RUNNING" || runs.retry_count == attempt + 1);
+            assert!(runs.status == JobStatus::Running || runs.retry_count == attempt + 1);
         } else {
             assert!(next.is_none(), "max retry attempts (3) respected");
         }
@@ -316,7 +317,7 @@ async fn a_running_job_left_by_a_dead_process_is_recovered_and_completed() {
     // What a SIGKILLed process leaves behind: RUNNING with an old heartbeat.
     let row = status(&app, "jira_sync").await;
     let mut stale: jobs::ActiveModel = row.into();
-    stale.status = Set("RUNNING".into());
+    stale.status = Set(JobStatus::Running);
     stale.heartbeat_at = Set(Some(chrono::Utc::now() - chrono::Duration::minutes(5)));
     stale.lease_owner = Set(Some("dead-process".into()));
     sea_orm::ActiveModelTrait::update(stale, &app.db).await.unwrap();
@@ -324,8 +325,11 @@ async fn a_running_job_left_by_a_dead_process_is_recovered_and_completed() {
     let recovered = wait_for(&app, "jira_sync", &["FINISHED"], Duration::from_secs(60)).await;
     assert_eq!(recovered.last_error, None);
     assert_equals_ground_truth(&app).await;
-    let runs = pulse_etl::db::runs::list(&app.db, "jira_sync", 0, 10).await.unwrap().0;
-    assert_eq!(runs[0].trigger, "retry", "resumed by the retry path");
+    let runs = pulse_etl::db::runs::list(&app.db, JobType::JiraSync, 0, 10)
+        .await
+        .unwrap()
+        .0;
+    assert_eq!(runs[0].trigger, RunTrigger::Retry, "resumed by the retry path");
 }
 
 async fn ws_connect(

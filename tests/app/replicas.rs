@@ -3,6 +3,7 @@
 //! lease and its job resumes from the checkpoint; controls and live status work on any replica.
 //! Leases are 3 s here (`Serve`); run with `--nocapture` to see the measured times.
 
+use entity::enums::{JobStatus, JobType, RunOutcome};
 use std::time::{Duration, Instant};
 
 use entity::jira_issues;
@@ -89,11 +90,11 @@ impl Pair {
         let started = Instant::now();
         loop {
             let all = entity::jobs::Entity::find().all(&self.conn).await.unwrap();
-            for row in all.iter().filter(|j| j.status == "RUNNING") {
+            for row in all.iter().filter(|j| j.status == JobStatus::Running) {
                 assert_eq!(row.lease_owner.as_deref(), Some(runner), "run by a non-leader: {row:?}");
             }
-            let row = all.into_iter().find(|j| j.job_type == "jira_sync").unwrap();
-            if row.status == want {
+            let row = all.into_iter().find(|j| j.job_type == JobType::JiraSync).unwrap();
+            if row.status.as_str() == want {
                 return row;
             }
             assert!(
@@ -135,7 +136,7 @@ async fn one_replica_leads_and_a_killed_leader_is_replaced_with_identical_rows()
     let started = Instant::now();
     loop {
         let row = job(&p.conn, "jira_sync").await;
-        if row.status == "RUNNING" {
+        if row.status == JobStatus::Running {
             assert_eq!(row.lease_owner.as_deref(), Some(a_id), "the leader runs it");
         }
         let n = stored(&p.conn).await;
@@ -157,7 +158,7 @@ async fn one_replica_leads_and_a_killed_leader_is_replaced_with_identical_rows()
     let takeover = killed.elapsed();
     let resumed = loop {
         let row = job(&conn, "jira_sync").await;
-        if row.status == "RUNNING" && row.lease_owner.as_deref() == Some(b_id) {
+        if row.status == JobStatus::Running && row.lease_owner.as_deref() == Some(b_id) {
             break killed.elapsed();
         }
         assert!(killed.elapsed() < Duration::from_secs(15), "not resumed: {row:?}");
@@ -172,9 +173,11 @@ async fn one_replica_leads_and_a_killed_leader_is_replaced_with_identical_rows()
     let done = pair.wait_finished(b_id).await;
     assert_eq!(done.last_error, None);
     assert_matches_sim(&sim, &conn).await;
-    let (runs, _) = pulse_etl::db::runs::list(&conn, "jira_sync", 0, 10).await.unwrap();
+    let (runs, _) = pulse_etl::db::runs::list(&conn, JobType::JiraSync, 0, 10)
+        .await
+        .unwrap();
     assert_eq!(runs.len(), 2, "the killed run and its recovery");
-    assert_eq!(runs[1].outcome, "interrupted");
+    assert_eq!(runs[1].outcome, RunOutcome::Interrupted);
     assert_eq!(
         (runs[0].trigger.as_str(), runs[0].outcome.as_str()),
         ("retry", "success")
@@ -197,10 +200,10 @@ impl PairRef<'_> {
         let started = Instant::now();
         loop {
             let row = job(self.conn, "jira_sync").await;
-            if row.status == "RUNNING" {
+            if row.status == JobStatus::Running {
                 assert_eq!(row.lease_owner.as_deref(), Some(runner));
             }
-            if row.status == "FINISHED" {
+            if row.status == JobStatus::Finished {
                 return row;
             }
             assert!(
@@ -391,7 +394,7 @@ async fn a_frozen_leader_steps_down_when_it_wakes_and_only_the_new_leader_runs_t
     }
     loop {
         let row = job(&p.conn, "jira_sync").await;
-        if row.status == "RUNNING" && row.lease_owner.as_deref() == Some(b_id.as_str()) {
+        if row.status == JobStatus::Running && row.lease_owner.as_deref() == Some(b_id.as_str()) {
             break;
         }
         // Takeover (≤ 4 s), then the reap waits until PostgreSQL ends the frozen leader's open
@@ -414,10 +417,12 @@ async fn a_frozen_leader_steps_down_when_it_wakes_and_only_the_new_leader_runs_t
     assert_matches_sim(&p.sim, &p.conn).await;
     let lease = pulse_etl::db::leader::current(&p.conn).await.unwrap().unwrap();
     assert_eq!(lease.holder.as_deref(), Some(b_id.as_str()));
-    let (runs, _) = pulse_etl::db::runs::list(&p.conn, "jira_sync", 0, 10).await.unwrap();
+    let (runs, _) = pulse_etl::db::runs::list(&p.conn, JobType::JiraSync, 0, 10)
+        .await
+        .unwrap();
     assert_eq!(runs.len(), 2, "the frozen leader's run and the new leader's");
-    assert_eq!(runs[1].outcome, "interrupted", "{:?}", runs[1].error);
-    assert_eq!(runs[0].outcome, "success");
+    assert_eq!(runs[1].outcome, RunOutcome::Interrupted, "{:?}", runs[1].error);
+    assert_eq!(runs[0].outcome, RunOutcome::Success);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

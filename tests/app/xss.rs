@@ -2,6 +2,7 @@
 //! names), synced Jira and GitHub data (status, type, project and user names, summaries, PR
 //! titles, branches), job errors and logs, query strings — renders as text on every page.
 
+use entity::enums::{EventLevel, JobType, RunOutcome, RunTrigger};
 use pulse_etl::integrations::control::RunContext;
 use pulse_etl::integrations::{github, jira};
 use sea_orm::EntityTrait;
@@ -207,15 +208,23 @@ async fn hostile_text_renders_escaped_on_every_page(db: Db) {
     let mut pages = hostile_configuration(&app, &token).await;
     sync_everything(&app).await;
     // A job's error and its run log can quote upstream text.
-    let run = pulse_etl::db::runs::start(&app.db, "jira_sync", "manual")
+    let run = pulse_etl::db::runs::start(&app.db, JobType::JiraSync, RunTrigger::Manual)
         .await
         .unwrap();
-    pulse_etl::db::runs::log(&app.db, run.id, "error", &hostile(2001))
+    pulse_etl::db::runs::log(&app.db, run.id, EventLevel::Error, &hostile(2001))
         .await
         .unwrap();
-    pulse_etl::db::runs::finish(&app.db, run.id, "failed", &json!({}), 0, 0, Some(&hostile(2002)))
-        .await
-        .unwrap();
+    pulse_etl::db::runs::finish(
+        &app.db,
+        run.id,
+        RunOutcome::Failed,
+        &json!({}),
+        0,
+        0,
+        Some(&hostile(2002)),
+    )
+    .await
+    .unwrap();
     entity::jobs::Entity::update_many()
         .col_expr(entity::jobs::Column::LastError, Some(hostile(2003)).into())
         .exec(&app.db)

@@ -13,7 +13,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set, StreamTrait,
 };
 
-use crate::domain::flow::{FlowResolver, Resolution};
+use crate::domain::flow::{FlowResolver, Resolution, WorkCategory};
 use crate::domain::metrics::dora::{Deploy, deployment_after};
 use crate::domain::metrics::flow::{Category, Place, issue_flow};
 use crate::domain::metrics::pr::{Activity, PrFacts, is_bot, moments};
@@ -219,7 +219,7 @@ pub async fn issues(db: &(impl ConnectionTrait + StreamTrait), now: DateTime<Utc
                 issue_id: Set(issue.id),
                 project_id: Set(issue.project_id),
                 issue_type_name: Set(issue.issue_type_name.clone()),
-                work_category: Set(type_mapping.map_or("OTHER", |t| t.work_category.as_str()).to_string()),
+                work_category: Set(type_mapping.map_or(WorkCategory::Other, |t| t.work_category)),
                 counted: Set(counted),
                 created: Set(issue.created),
                 started_at: Set(flow.started_at),
@@ -229,7 +229,7 @@ pub async fn issues(db: &(impl ConnectionTrait + StreamTrait), now: DateTime<Utc
                 waiting_hours: Set(flow.waiting_hours),
                 rework: Set(flow.rework),
                 current_step: Set(flow.current.as_ref().map(|p| p.key())),
-                current_category: Set(flow.current.as_ref().map(|p| p.category.as_str().to_string())),
+                current_category: Set(flow.current.as_ref().map(|p| p.category)),
                 current_since: Set(flow.current_since),
                 created_at: Set(now),
                 updated_at: Set(now),

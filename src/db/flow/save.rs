@@ -49,7 +49,7 @@ pub async fn create_step(db: &DatabaseConnection, v: &ValidStep) -> Result<flow_
     let row = flow_steps::ActiveModel {
         name: Set(v.name.clone()),
         position: Set(position),
-        category: Set(v.category.as_str().into()),
+        category: Set(v.category),
         is_commitment_point: Set(v.is_commitment_point),
         active: Set(v.active),
         created_at: Set(now),
@@ -73,7 +73,7 @@ pub async fn update_step(
     }
     let mut row = existing.into_active_model();
     row.name = Set(v.name.clone());
-    row.category = Set(v.category.as_str().into());
+    row.category = Set(v.category);
     if let Some(p) = v.position {
         row.position = Set(p);
     }
@@ -123,7 +123,7 @@ pub async fn create_type(db: &impl ConnectionTrait, v: &ValidType) -> Result<iss
     issue_type_mappings::ActiveModel {
         issuetype_from: Set(v.issuetype_from.clone()),
         issuetype_to: Set(v.issuetype_to.clone()),
-        work_category: Set(v.work_category.as_str().into()),
+        work_category: Set(v.work_category),
         hierarchy_level: Set(v.hierarchy_level),
         active: Set(v.active),
         created_at: Set(now),
@@ -142,7 +142,7 @@ pub async fn update_type(
     let mut row = existing.into_active_model();
     row.issuetype_from = Set(v.issuetype_from.clone());
     row.issuetype_to = Set(v.issuetype_to.clone());
-    row.work_category = Set(v.work_category.as_str().into());
+    row.work_category = Set(v.work_category);
     row.hierarchy_level = Set(v.hierarchy_level);
     row.active = Set(v.active);
     row.updated_at = Set(Utc::now());

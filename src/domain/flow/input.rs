@@ -74,7 +74,7 @@ impl StepDraft {
         {
             push(&mut e, "name", format!("A step named {:?} already exists", other.name));
         }
-        let category = StepCategory::parse(&self.category);
+        let category = StepCategory::parse_loose(&self.category);
         if category.is_none() {
             push(&mut e, "category", "Choose a category");
         }
@@ -200,7 +200,7 @@ impl TypeDraft {
             "" => from.clone(),
             t => check_name(&mut e, "issuetype_to", t, "the normalized type"),
         };
-        let work_category = WorkCategory::parse(&self.work_category);
+        let work_category = WorkCategory::parse_loose(&self.work_category);
         if work_category.is_none() {
             push(&mut e, "work_category", "Choose a work category");
         }

@@ -26,12 +26,13 @@ use super::session::Session;
 use crate::crypto::{CryptoError, Vault};
 use crate::db;
 use crate::db::github::{RepoMeta, Wanted};
-use crate::domain::integration::{Flavour, GithubSettings, Kind, Settings, glob_match, is_github_name};
+use crate::domain::integration::{GithubSettings, IntegrationKind, Settings, glob_match, is_github_name};
+use crate::domain::job::JobType;
 use crate::integrations::control::{Interrupted, RunContext};
 use crate::integrations::http::{self, Outbound};
 use crate::integrations::request::RequestError;
 
-pub const JOB: &str = "github_sync";
+pub const JOB: JobType = JobType::GithubSync;
 /// Re-read this much before a pull-request watermark (clock skew, eventual consistency).
 pub const OVERLAP: chrono::Duration = chrono::Duration::minutes(5);
 /// Deployments and workflow runs finish after they are created: re-read a day back, and back
@@ -172,7 +173,7 @@ pub async fn run(deps: &Deps<'_>, ctx: &RunContext) -> Result<(), SyncError> {
     let all: Vec<integrations::Model> = db::integrations::list(deps.db)
         .await?
         .into_iter()
-        .filter(|i| i.active && i.kind == Kind::Github.as_str())
+        .filter(|i| i.active && i.kind == IntegrationKind::Github)
         .collect();
     let n = all.len();
     if n > 0 {
@@ -213,11 +214,10 @@ async fn sync_integration(
         integration: name.clone(),
         source,
     })?;
-    match Flavour::parse(&row.flavour) {
-        Some(Flavour::Github | Flavour::Enterprise) => {}
-        _ => return Err(invalid(format!("unknown GitHub flavour {}", row.flavour))),
+    if row.flavour.kind() != IntegrationKind::Github {
+        return Err(invalid(format!("{} is not a GitHub flavour", row.flavour)));
     }
-    let Settings::Github(settings) = Settings::from_json(Kind::Github, &row.settings) else {
+    let Settings::Github(settings) = Settings::from_json(IntegrationKind::Github, &row.settings) else {
         return Err(invalid("settings are not GitHub settings".into()));
     };
     let base = Url::parse(&row.base_url).map_err(|e| invalid(format!("invalid base URL: {e}")))?;

@@ -23,12 +23,13 @@ use super::models::{
 use crate::crypto::{CryptoError, Vault};
 use crate::db;
 use crate::db::jira::{IssueRow, IssueTypeRow, StatusRow, TransitionRow};
-use crate::domain::integration::{Flavour, JiraSettings, Kind, Settings};
+use crate::domain::integration::{Flavour, IntegrationKind, JiraSettings, Settings};
+use crate::domain::job::JobType;
 use crate::integrations::control::{Interrupted, RunContext};
 use crate::integrations::http::{self, Outbound};
 use crate::integrations::request::{self, RequestError};
 
-pub const JOB: &str = "jira_sync";
+pub const JOB: JobType = JobType::JiraSync;
 /// Re-read this much before the watermark: JQL has minute resolution and search is eventually consistent.
 pub const OVERLAP: chrono::Duration = chrono::Duration::minutes(5);
 /// Issues per search page we ask for (servers may cap it lower; Data Center says so in the answer).
@@ -111,7 +112,7 @@ pub async fn run(deps: &Deps<'_>, ctx: &RunContext) -> Result<(), SyncError> {
     let all: Vec<integrations::Model> = db::integrations::list(deps.db)
         .await?
         .into_iter()
-        .filter(|i| i.active && i.kind == Kind::Jira.as_str())
+        .filter(|i| i.active && i.kind == IntegrationKind::Jira)
         .collect();
     if all.is_empty() {
         ctx.report(100, "No active Jira integrations");
@@ -175,8 +176,11 @@ async fn sync_integration(
         integration: name.clone(),
         source,
     })?;
-    let flavour = Flavour::parse(&row.flavour).ok_or_else(|| invalid(format!("unknown flavour {}", row.flavour)))?;
-    let Settings::Jira(settings) = Settings::from_json(Kind::Jira, &row.settings) else {
+    let flavour = row.flavour;
+    if flavour.kind() != IntegrationKind::Jira {
+        return Err(invalid(format!("{flavour} is not a Jira flavour")));
+    }
+    let Settings::Jira(settings) = Settings::from_json(IntegrationKind::Jira, &row.settings) else {
         return Err(invalid("settings are not Jira settings".into()));
     };
     let base = Url::parse(&row.base_url).map_err(|e| invalid(format!("invalid base URL: {e}")))?;

@@ -5,6 +5,7 @@ use maud::{Markup, html};
 use super::{Card, Page, card, chart_with_table, duration, head, multi, number, opt, percent, why};
 use crate::analytics::Choices;
 use crate::analytics::flow::{FlowNumbers, FlowReport};
+use crate::domain::flow::WorkCategory;
 use crate::views::charts;
 
 const SCOPE: &str = "Issues whose first entry into a DONE flow step falls in the window. An issue counts only if the issue, its issue-type mapping, every status mapping it used and their flow steps are active. Unmapped statuses fall back to their Jira status category.";
@@ -13,11 +14,10 @@ const CYCLE: &str = "First entry into an IN_PROGRESS step (or into the commitmen
 const EFFICIENCY: &str =
     "Time in IN_PROGRESS steps / (time in IN_PROGRESS + WAITING steps), summed over the completed issues.";
 const REWORK: &str = "Moves to a step positioned earlier than the one left (backward moves).";
-const CATEGORIES: [&str; 6] = ["FEATURE", "BUG", "INCIDENT", "TASK", "EPIC", "OTHER"];
 
 pub fn flow(r: &FlowReport, choices: &Choices) -> Markup {
     let (c, p) = (&r.current, &r.previous);
-    let categories: Vec<String> = CATEGORIES.iter().map(|s| s.to_string()).collect();
+    let categories: Vec<String> = WorkCategory::ALL.iter().map(|c| c.to_string()).collect();
     let extra = html! {
         (multi("Issue types", "issue_types", &r.issue_types, &r.filters.issue_types))
         (multi("Work categories", "categories", &categories, &r.filters.categories))
@@ -25,11 +25,7 @@ pub fn flow(r: &FlowReport, choices: &Choices) -> Markup {
     let label = |n: &FlowNumbers| n.window.map(|w| w.from.format("%b %d").to_string()).unwrap_or_default();
     // Time in DONE and DISCARDED steps grows forever (the open interval ends now): the table
     // lists it, the chart leaves it out so the working steps stay readable.
-    let finished = |k: &str| {
-        r.step_categories
-            .iter()
-            .any(|(n, c)| n == k && (c == "DONE" || c == "DISCARDED"))
-    };
+    let finished = |k: &str| r.step_categories.iter().any(|(n, c)| n == k && c.is_closed());
     let steps: Vec<(String, f64)> = c
         .time_in_step
         .iter()

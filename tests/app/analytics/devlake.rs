@@ -272,7 +272,7 @@ async fn recorded_jira_gives_devlakes_lead_times_and_status_history(db: Db) {
             assert!((got - h).abs() < 1e-6, "{key} hours in {c}: {got} vs {h}");
         }
         assert_eq!(
-            flow.current_category.as_deref(),
+            flow.current_category.map(|c| c.as_str()),
             Some(here.as_str()),
             "{key} current category"
         );

@@ -2,6 +2,7 @@
 //! entities. Window under test: 2026-03-01 … 2026-03-14 (two weeks).
 
 use chrono::{DateTime, TimeZone, Utc};
+use entity::enums::{AuthKind, Flavour, IntegrationKind, StepCategory, WorkCategory};
 use entity::{
     deployments, flow_steps, integrations, issue_type_mappings, jira_issues, jira_projects, jira_status_transitions,
     jira_statuses, pr_comments, pr_commits, pr_reviews, pull_requests, repositories, status_mappings,
@@ -18,15 +19,15 @@ pub fn t(d: u32, h: u32, m: u32) -> DateTime<Utc> {
 
 async fn integration(db: &DatabaseConnection, kind: &str) -> i64 {
     integrations::ActiveModel {
-        kind: Set(kind.into()),
+        kind: Set(IntegrationKind::parse(kind).unwrap()),
         name: Set(format!("{kind} fixture")),
         base_url: Set("https://example.invalid".into()),
         flavour: Set(if kind == "jira" {
-            "cloud".into()
+            Flavour::Cloud
         } else {
-            "github".into()
+            Flavour::Github
         }),
-        auth_kind: Set("token".into()),
+        auth_kind: Set(AuthKind::Token),
         settings: Set(json!({})),
         ..Default::default()
     }
@@ -270,7 +271,7 @@ async fn step(db: &DatabaseConnection, name: &str, position: i32, category: &str
     flow_steps::ActiveModel {
         name: Set(name.into()),
         position: Set(position),
-        category: Set(category.into()),
+        category: Set(StepCategory::parse(category).unwrap()),
         is_commitment_point: Set(false),
         active: Set(active),
         ..Default::default()
@@ -285,7 +286,7 @@ async fn type_mapping(db: &DatabaseConnection, from: &str, category: &str, activ
     issue_type_mappings::ActiveModel {
         issuetype_from: Set(from.into()),
         issuetype_to: Set(from.into()),
-        work_category: Set(category.into()),
+        work_category: Set(WorkCategory::parse(category).unwrap()),
         hierarchy_level: Set(0),
         active: Set(active),
         ..Default::default()

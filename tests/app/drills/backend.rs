@@ -8,6 +8,7 @@
 //! in answers 503, public routes answer 200, and the sync started before runs to the end with
 //! the simulator's rows. When the backend is back, the same session cookie works again.
 
+use entity::enums::JobStatus;
 use std::time::{Duration, Instant};
 
 use pulse_etl::sim::state::SimConfig;
@@ -166,7 +167,7 @@ async fn the_backend_service_down_gives_503_pages_while_a_started_sync_completes
         "ops routes need no backend"
     );
     assert!(
-        running.status == "RUNNING" && stored < total,
+        running.status == JobStatus::Running && stored < total,
         "the sync outlasts the checks (else make it slower): {} with {stored} of {total} issues",
         running.status
     );
@@ -175,7 +176,7 @@ async fn the_backend_service_down_gives_503_pages_while_a_started_sync_completes
     let started = Instant::now();
     let done = loop {
         let row = job(&conn, "jira_sync").await;
-        if row.status != "RUNNING" {
+        if row.status != JobStatus::Running {
             break row;
         }
         assert!(started.elapsed() < Duration::from_secs(90), "not finished in 90 s");

@@ -13,6 +13,7 @@
 //! Reads still work under WAL, so the pages and `/health/ready` keep answering 200 (readiness
 //! is about serving; there is one process on SQLite, nothing to route around it).
 
+use entity::enums::{JobType, RunOutcome};
 use std::time::{Duration, Instant};
 
 use entity::{jira_issues, job_runs};
@@ -184,7 +185,7 @@ async fn the_database_unavailable_for_30_s_fails_the_run_cleanly_and_recovers(db
         "  ready again {ready_after:.1?} after the database came back; the run hit ended '{}': {:?}",
         ended.outcome, ended.error
     );
-    assert_ne!(ended.outcome, "success");
+    assert_ne!(ended.outcome, RunOutcome::Success);
     let error = ended.error.clone().unwrap_or_default();
     assert!(!error.is_empty(), "the failed run says why");
     assert!(
@@ -201,8 +202,10 @@ async fn the_database_unavailable_for_30_s_fails_the_run_cleanly_and_recovers(db
     let done = wait_finished(&conn, &serve, &token, "jira_sync", Duration::from_secs(90)).await;
     assert_eq!(done.last_error, None);
     assert_matches_sim(&sim, &conn).await;
-    let (runs, _) = pulse_etl::db::runs::list(&conn, "jira_sync", 0, 10).await.unwrap();
-    assert_eq!(runs[0].outcome, "success");
+    let (runs, _) = pulse_etl::db::runs::list(&conn, JobType::JiraSync, 0, 10)
+        .await
+        .unwrap();
+    assert_eq!(runs[0].outcome, RunOutcome::Success);
     eprintln!(
         "  runs (newest first): {:?}; drill took {:.1?}",
         runs.iter()

@@ -7,6 +7,7 @@
 //! Replay one: `DRILL_SEEDS=7 cargo test --test app drills::sigkill -- --nocapture`
 //! (`DRILL_KILL_AFTER=N` overrides the drawn number of requests).
 
+use entity::enums::{JobStatus, JobType};
 use std::time::{Duration, Instant};
 
 use entity::{jira_issues, pull_requests};
@@ -45,10 +46,10 @@ enum Sync {
 }
 
 impl Sync {
-    fn job(self) -> &'static str {
+    fn job(self) -> JobType {
         match self {
-            Sync::Jira => "jira_sync",
-            Sync::Github => "github_sync",
+            Sync::Jira => JobType::JiraSync,
+            Sync::Github => JobType::GithubSync,
         }
     }
 
@@ -150,7 +151,7 @@ async fn drill_one(db: Db, sync: Sync, seed: u64) {
         }
     };
     let before = sim.stats.served(sync.upstream());
-    start_job(&first, &token, sync.job()).await;
+    start_job(&first, &token, sync.job().as_str()).await;
     let started = Instant::now();
     let mut polls = 0u64;
     while sim.stats.served(sync.upstream()) - before < kill_after {
@@ -160,9 +161,9 @@ async fn drill_one(db: Db, sync: Sync, seed: u64) {
             "seed {seed}: fewer than {kill_after} upstream requests in 30 s"
         );
         if polls.is_multiple_of(50) {
-            let row = job(&conn, sync.job()).await;
+            let row = job(&conn, sync.job().as_str()).await;
             assert!(
-                row.status != "FINISHED",
+                row.status != JobStatus::Finished,
                 "seed {seed}: the sync ended after {} upstream requests, before the kill point {kill_after}; \
                  lower the kill range",
                 sim.stats.served(sync.upstream()) - before
@@ -174,9 +175,10 @@ async fn drill_one(db: Db, sync: Sync, seed: u64) {
     let pid = first.pid();
     first.kill().await;
     let served = sim.stats.served(sync.upstream()) - before;
-    let left = job(&conn, sync.job()).await;
+    let left = job(&conn, sync.job().as_str()).await;
     assert_eq!(
-        left.status, "RUNNING",
+        left.status,
+        JobStatus::Running,
         "seed {seed}: the kill after {served} requests came after the end of the sync; lower the kill range"
     );
     let rows_at_kill = sync.rows(&conn).await;
@@ -195,7 +197,7 @@ async fn drill_one(db: Db, sync: Sync, seed: u64) {
     sim.state.set_config(SimConfig::default());
     let restarted = Instant::now();
     let second = Serve::start(&database_url, &key, &sim).await;
-    let done = wait_finished(&conn, &second, &token, sync.job(), Duration::from_secs(90)).await;
+    let done = wait_finished(&conn, &second, &token, sync.job().as_str(), Duration::from_secs(90)).await;
     let recovered = restarted.elapsed();
     assert_eq!(done.last_error, None, "seed {seed}");
     match &setup {

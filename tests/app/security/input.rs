@@ -2,6 +2,7 @@
 //! numbers, another job's run, `next=` with control characters, control characters in names,
 //! notices from the query string, reversed or impossible dates.
 
+use entity::enums::{JobType, RunTrigger};
 use serde_json::{Value, json};
 
 use crate::db_test;
@@ -66,7 +67,7 @@ db_test!(page_numbers_and_ids_are_checked);
 async fn a_run_is_found_only_under_its_own_job(db: Db) {
     let app = spawn_app(db).await;
     let token = app.backend_token("admin@example.com", "pulse-admin").await;
-    let run = pulse_etl::db::runs::start(&app.db, "github_sync", "manual")
+    let run = pulse_etl::db::runs::start(&app.db, JobType::GithubSync, RunTrigger::Manual)
         .await
         .unwrap()
         .id;
