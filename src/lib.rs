@@ -10,7 +10,6 @@ pub mod integrations;
 pub mod orchestrator;
 pub mod realtime;
 pub mod routes;
-pub mod sim;
 pub mod startup;
 pub mod telemetry;
 pub mod views;
