@@ -1,7 +1,8 @@
 //! Simulated GitHub REST and GraphQL (github.com and Enterprise Server).
 //!
 //! * [`rest`]: the REST routes (same handlers under `/github` and `/ghe/api/v3`), with Link
-//!   pagination ([`link`]), ETags and `If-None-Match` → 304.
+//!   pagination ([`link`]), ETags and `If-None-Match` → 304; [`accounts`]: organisations,
+//!   members and users.
 //! * [`graphql`]: a real GraphQL front end (the `graphql-parser` crate), static validation against
 //!   the slice of GitHub's schema the simulator knows ([`graphql::schema`]), GitHub's cost rule
 //!   ([`graphql::cost`]) and a streaming executor over the borrowed dataset ([`graphql::exec`]).
@@ -19,6 +20,7 @@
 //!   250 (REST is); pagination and cursor errors are found before execution and null their
 //!   top-level field; `rateLimit(dryRun: true)` is not charged and nulls the other fields.
 
+pub mod accounts;
 pub mod graphql;
 pub mod link;
 pub mod render;
@@ -28,6 +30,7 @@ use actix_web::web;
 
 /// REST routes relative to the API root (`/` on github.com, `/api/v3` on Enterprise).
 pub fn configure_rest(cfg: &mut web::ServiceConfig) {
+    accounts::configure(cfg);
     rest::configure(cfg);
 }
 

@@ -40,36 +40,38 @@ use super::model::{Dataset, JiraData};
 use super::paths;
 use super::upstream::{JIRA_CLOUD_EMAIL, jira_json};
 
-/// Routes relative to the Jira Cloud site root.
+/// Routes relative to the Jira Cloud site root. Cloud serves REST v3 and v2 side by side, with
+/// the same resources; they differ in rich-text fields (ADF in v3), which the simulator does not
+/// render. Clients pick either: python's `jira` library calls v2 unless told otherwise, and
+/// probes `/rest/api/2/serverInfo` to tell the flavours apart.
 pub fn configure_cloud(cfg: &mut web::ServiceConfig) {
-    cfg.app_data(web::Data::new(index::SearchCache::default()))
-        .route("/rest/api/3/search/jql", web::get().to(search::cloud_get))
-        .route("/rest/api/3/search/jql", web::post().to(search::cloud_post))
-        .route(
-            "/rest/api/3/search/approximate-count",
-            web::post().to(search::approximate_count),
-        )
-        .route("/rest/api/3/search", web::route().to(search::cloud_removed))
-        .route(
-            "/rest/api/3/issue/{id_or_key}/changelog",
-            web::get().to(changelog::issue_changelog),
-        )
-        .route("/rest/api/3/changelog/bulkfetch", web::post().to(changelog::bulkfetch))
-        .route("/rest/api/3/issue/{id_or_key}", web::get().to(reference::cloud_issue))
-        .route("/rest/api/3/status", web::get().to(reference::cloud_statuses))
-        .route("/rest/api/3/statuscategory", web::get().to(reference::cloud_categories))
-        .route("/rest/api/3/issuetype", web::get().to(reference::cloud_issue_types))
-        .route(
-            "/rest/api/3/project/search",
-            web::get().to(reference::cloud_project_search),
-        )
-        .route("/rest/api/3/project/{key}", web::get().to(reference::cloud_project))
-        .route("/rest/api/3/field", web::get().to(reference::cloud_fields))
-        .route("/rest/api/3/myself", web::get().to(reference::cloud_myself))
-        .route("/rest/api/3/user", web::get().to(reference::cloud_user))
-        .route("/rest/api/3/serverInfo", web::get().to(reference::cloud_server_info))
-        // v2 exists on Cloud too; clients probe `/rest/api/2/serverInfo` to tell the flavours apart.
-        .route("/rest/api/2/serverInfo", web::get().to(reference::cloud_server_info));
+    cfg.app_data(web::Data::new(index::SearchCache::default()));
+    for v in ["3", "2"] {
+        let at = |path: &str| format!("/rest/api/{v}{path}");
+        cfg.route(&at("/search/jql"), web::get().to(search::cloud_get))
+            .route(&at("/search/jql"), web::post().to(search::cloud_post))
+            .route(
+                &at("/search/approximate-count"),
+                web::post().to(search::approximate_count),
+            )
+            .route(&at("/search"), web::route().to(search::cloud_removed))
+            .route(
+                &at("/issue/{id_or_key}/changelog"),
+                web::get().to(changelog::issue_changelog),
+            )
+            .route(&at("/changelog/bulkfetch"), web::post().to(changelog::bulkfetch))
+            .route(&at("/issue/{id_or_key}"), web::get().to(reference::cloud_issue))
+            .route(&at("/status"), web::get().to(reference::cloud_statuses))
+            .route(&at("/statuscategory"), web::get().to(reference::cloud_categories))
+            .route(&at("/issuetype"), web::get().to(reference::cloud_issue_types))
+            .route(&at("/project"), web::get().to(reference::cloud_projects))
+            .route(&at("/project/search"), web::get().to(reference::cloud_project_search))
+            .route(&at("/project/{key}"), web::get().to(reference::cloud_project))
+            .route(&at("/field"), web::get().to(reference::cloud_fields))
+            .route(&at("/myself"), web::get().to(reference::cloud_myself))
+            .route(&at("/user"), web::get().to(reference::cloud_user))
+            .route(&at("/serverInfo"), web::get().to(reference::cloud_server_info));
+    }
 }
 
 /// Routes relative to the Data Center context path.
@@ -99,9 +101,14 @@ pub fn base_url(req: &HttpRequest, flavor: Flavor) -> String {
     format!("{}://{}{}", info.scheme(), info.host(), scope)
 }
 
-/// A rendering context for this request.
+/// A rendering context for this request; on Cloud its `self` URLs name the REST version the
+/// request came in on.
 pub fn ctx<'a>(req: &HttpRequest, flavor: Flavor, data: &'a JiraData) -> render::Ctx<'a> {
-    render::Ctx::new(flavor, data, base_url(req, flavor))
+    let mut cx = render::Ctx::new(flavor, data, base_url(req, flavor));
+    if flavor == Flavor::Cloud && req.path().contains("/rest/api/2/") {
+        cx.api = format!("{}/rest/api/2", cx.base);
+    }
+    cx
 }
 
 /// 200 with a body written by [`Out`] (Jira answers `application/json;charset=UTF-8`).

@@ -314,8 +314,8 @@ impl<'a> Rest<'a> {
         )
     }
 
-    /// The `/user` body: the authenticated user with private profile fields.
-    pub fn auth_user(&self, u: &GhUser) -> Value {
+    /// The `public-user` object (`GET /users/{login}`).
+    pub fn public_user(&self, u: &GhUser) -> Value {
         let mut v = self.user(u);
         if let Value::Object(m) = &mut v {
             let created = self
@@ -334,13 +334,26 @@ impl<'a> Rest<'a> {
                 "hireable": null,
                 "bio": null,
                 "twitter_username": null,
-                "notification_email": u.email,
                 "public_repos": 0,
                 "public_gists": 0,
                 "followers": 0,
                 "following": 0,
                 "created_at": iso(&created),
                 "updated_at": iso(&created),
+            });
+            if let Value::Object(e) = extra {
+                m.extend(e);
+            }
+        }
+        v
+    }
+
+    /// The `/user` body: the authenticated user's public profile with the private fields.
+    pub fn auth_user(&self, u: &GhUser) -> Value {
+        let mut v = self.public_user(u);
+        if let Value::Object(m) = &mut v {
+            let extra = json!({
+                "notification_email": u.email,
                 "private_gists": 0,
                 "total_private_repos": 0,
                 "owned_private_repos": 0,

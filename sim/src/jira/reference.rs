@@ -246,10 +246,20 @@ pub async fn cloud_project_search(req: HttpRequest, state: Data<SimState>) -> Ji
     ok(out)
 }
 
+/// Cloud `GET /rest/api/{3|2}/project` (deprecated there for `/project/search`, still what
+/// clients such as python's `jira` call): a plain array, as on Data Center.
+pub async fn cloud_projects(req: HttpRequest, state: Data<SimState>) -> JiraResult {
+    projects(&req, &state, Flavor::Cloud)
+}
+
 /// Data Center `GET /rest/api/2/project`: a plain array.
 pub async fn dc_projects(req: HttpRequest, state: Data<SimState>) -> JiraResult {
+    projects(&req, &state, Flavor::Dc)
+}
+
+fn projects(req: &HttpRequest, state: &SimState, flavor: Flavor) -> JiraResult {
     let data = state.data();
-    let cx = ctx(&req, Flavor::Dc, &data.jira);
+    let cx = ctx(req, flavor, &data.jira);
     let mut projects: Vec<_> = data.jira.projects.iter().collect();
     projects.sort_by(|a, b| a.key.cmp(&b.key));
     let mut out = Out::default();

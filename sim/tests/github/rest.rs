@@ -565,3 +565,56 @@ async fn org_repos_user_and_errors() {
     assert_eq!(anon.status(), StatusCode::UNAUTHORIZED);
     sim.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn organisation_members_and_users() {
+    let sim = Sim::start().await;
+    for root in [&sim.gh, &sim.ghe] {
+        let org = sim.get_ok(&format!("{root}/orgs/ACME")).await.json();
+        assert_eq!(org["login"], "acme");
+        assert_eq!(org["type"], "Organization");
+        assert_eq!(org["url"], format!("{root}/orgs/acme"));
+        assert_eq!(
+            (org["public_repos"].as_u64(), org["total_private_repos"].as_u64()),
+            (Some(2), Some(1))
+        );
+
+        // Humans only, in pages with Link headers like every other list.
+        let page = sim.get_ok(&format!("{root}/orgs/acme/members?per_page=2")).await;
+        let logins: Vec<_> = page
+            .json()
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|u| u["login"].clone())
+            .collect();
+        assert_eq!(logins, ["alice", "bob"]);
+        let next = link(page.header("link").as_deref(), "next").unwrap();
+        assert_eq!(sim.get_ok(&next).await.json()[0]["login"], "carol");
+        assert_eq!(link(sim.get_ok(&next).await.header("link").as_deref(), "next"), None);
+
+        let bob = sim.get_ok(&format!("{root}/users/bob")).await.json();
+        assert_eq!(
+            (bob["login"].as_str(), bob["type"].as_str()),
+            (Some("bob"), Some("User"))
+        );
+        assert_eq!(bob["name"], "bob Example");
+        assert!(bob.get("plan").is_none(), "private fields are /user's: {bob}");
+        let bot = sim.get_ok(&format!("{root}/users/dependabot%5Bbot%5D")).await.json();
+        assert_eq!(bot["type"], "Bot");
+        let as_user = sim.get_ok(&format!("{root}/users/acme")).await.json();
+        assert_eq!(as_user["type"], "Organization");
+        assert_eq!(as_user["id"], org["id"]);
+
+        let mine = sim.get_ok(&format!("{root}/user/orgs")).await.json();
+        assert_eq!(mine.as_array().unwrap().len(), 1);
+        assert_eq!(mine[0]["login"], "acme");
+        assert_eq!(mine[0]["members_url"], org["members_url"]);
+
+        for missing in ["orgs/nope", "orgs/nope/members", "users/nope", "orgs/bob"] {
+            let answer = sim.get(&format!("{root}/{missing}")).await;
+            assert_eq!(answer.status, StatusCode::NOT_FOUND, "{missing}");
+        }
+    }
+    sim.stop().await;
+}

@@ -220,3 +220,44 @@ async fn single_issue_by_id_or_key() {
     assert_eq!(summary, &json!(sim.issue("10004").summary));
     sim.stop().await;
 }
+
+/// Cloud answers REST v2 as well as v3 (python's `jira` calls v2 by default), with `self` links
+/// on the version asked; the project list that clients call first exists on both.
+#[tokio::test]
+async fn cloud_serves_rest_v2_beside_v3() {
+    let sim = Sim::start().await;
+    for v in ["2", "3"] {
+        let (status, projects) = sim.cloud_get(&format!("/rest/api/{v}/project"), &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        let keys: Vec<_> = projects.as_array().unwrap().iter().map(|p| p["key"].clone()).collect();
+        assert_eq!(keys, ["ALPHA", "BETA", "GAMMA"]);
+        let api = format!("/rest/api/{v}/");
+        assert!(projects[0]["self"].as_str().unwrap().contains(&api), "{}", projects[0]);
+
+        let (status, issue) = sim.cloud_get(&format!("/rest/api/{v}/issue/ALPHA-1"), &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(issue["self"].as_str().unwrap().contains(&api), "{}", issue["self"]);
+        assert!(issue["fields"]["status"]["self"].as_str().unwrap().contains(&api));
+
+        let (status, page) = sim
+            .cloud_get(
+                &format!("/rest/api/{v}/search/jql"),
+                &[("jql", "project = BETA ORDER BY key"), ("fields", "summary")],
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(page["issues"][0]["key"].as_str().unwrap().starts_with("BETA-"));
+
+        let (status, _) = sim
+            .cloud_get(&format!("/rest/api/{v}/search"), &[("jql", "project = BETA")])
+            .await;
+        assert_eq!(status, StatusCode::GONE, "the removed search is gone on v{v} too");
+    }
+    let dc_v3 = sim
+        .dc(reqwest::Method::GET, "/rest/api/3/project")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(dc_v3.status(), StatusCode::NOT_FOUND, "Data Center has no v3");
+    sim.stop().await;
+}
