@@ -4,15 +4,15 @@ CARGO ?= cargo
 DATA_DIR ?= ./pulse-data
 BIND ?= 127.0.0.1:8000
 
-.PHONY: run test test-rust test-browser lint build-prod fmt bench soak clean-test-dbs
+.PHONY: run test test-rust test-clients test-browser lint build-prod fmt bench soak clean-test-dbs
 
 ## The demo: service + simulators on SQLite, no setup. Prints the URL and the logins.
 run:
 	$(CARGO) run --bin pulse-etl -- demo --bind $(BIND) --data-dir $(DATA_DIR)
 
 ## Everything CI checks: formatting, lints, the production build, Rust tests on SQLite and
-## PostgreSQL, browser tests.
-test: lint build-prod test-rust test-browser
+## PostgreSQL, real API clients against the simulator, browser tests.
+test: lint build-prod test-rust test-clients test-browser
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -36,6 +36,12 @@ test-rust:
 	  scripts/clean-test-dbs.sh && \
 	  $(CARGO) test --workspace --no-fail-fast; status=$$?; \
 	  scripts/clean-test-dbs.sh; exit $$status
+
+# Python's `jira` and PyGithub (pinned; installed from PyPI into target/clients-env, ~20 s the
+# first time) against `pulse-etl sim`, as a new user would call them.
+test-clients:
+	$(CARGO) test --workspace --no-run -q
+	sim/tests/clients/run.sh
 
 # `cargo test --no-run` builds target/debug/pulse-etl with the same features as the Rust tests,
 # so after test-rust this is a no-op instead of a second build.
