@@ -93,6 +93,13 @@ fn big_dataset(n: usize, h: usize) -> Dataset {
     d
 }
 
+fn name(flavor: Flavor) -> &'static str {
+    match flavor {
+        Flavor::Cloud => "Cloud",
+        Flavor::Dc => "Data Center",
+    }
+}
+
 /// Renders every issue with all fields and embedded changelogs, pages of 100, no HTTP.
 fn render_only(n: usize, h: usize, rows: &mut Vec<Row>) {
     let d = big_dataset(n, h);
@@ -112,7 +119,7 @@ fn render_only(n: usize, h: usize, rows: &mut Vec<Row>) {
         }
         let secs = start.elapsed().as_secs_f64();
         rows.push(Row(
-            format!("Jira {flavor:?} render only, {n} issues x {h} histories"),
+            format!("Jira {} render only, {n} issues x {h} histories", name(flavor)),
             format!(
                 "{secs:.3} s = {:.0} issues/s, {:.1} KB/issue",
                 n as f64 / secs,
