@@ -1,9 +1,12 @@
-//! Command-line entry points (DESIGN §3). This layer, like `main`, may wire in the simulators.
+//! Command-line entry points (DESIGN §3). This layer, like `main`, may wire in the simulators
+//! (`demo`, `sim`), and only with the `demo` feature.
 
+#[cfg(feature = "demo")]
 pub mod demo;
 pub mod migrate;
 pub mod rotate_key;
 pub mod serve;
+#[cfg(feature = "demo")]
 pub mod sim;
 pub mod sync;
 
@@ -25,8 +28,10 @@ pub enum Command {
     /// Serve in production: configuration from the environment, migrations applied at start.
     Serve,
     /// Everything on loopback with no setup: SQLite, simulators, demo logins.
+    #[cfg(feature = "demo")]
     Demo(demo::DemoArgs),
-    /// Only the simulators (Backend Service, later Jira and GitHub); prints their URLs as JSON.
+    /// Only the simulators (Backend Service, Jira, GitHub); prints their URLs as JSON.
+    #[cfg(feature = "demo")]
     Sim(sim::SimArgs),
     /// Apply (or roll back with --down N) the database migrations and exit.
     Migrate(migrate::MigrateArgs),

@@ -11,7 +11,6 @@ pub mod limits;
 pub mod orchestrator;
 pub mod realtime;
 pub mod routes;
-pub mod sim;
 pub mod startup;
 pub mod telemetry;
 pub mod views;

@@ -15,7 +15,9 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Serve => cli::serve::run().await,
+        #[cfg(feature = "demo")]
         Command::Demo(args) => cli::demo::run(args).await,
+        #[cfg(feature = "demo")]
         Command::Sim(args) => cli::sim::run(args).await,
         Command::Migrate(args) => cli::migrate::run(args).await,
         Command::RotateKey => cli::rotate_key::run().await,

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::{Row, add_github, add_jira, fresh_db, ms, pct, random_key, rss_kb, spawn_serve, start_sim};
-use pulse_etl::sim::generate::SizeOptions;
+use pulse_sim::generate::SizeOptions;
 
 /// What the clients ask for, in turn.
 const ROUTES: [&str; 10] = [

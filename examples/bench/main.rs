@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use pulse_etl::crypto::Vault;
 use pulse_etl::domain::integration::IntegrationInput;
-use pulse_etl::sim::generate::{self, SizeOptions};
+use pulse_sim::generate::{self, SizeOptions};
 use serde_json::{Value, json};
 
 struct Row(String, String, String);

@@ -16,10 +16,10 @@ use crate::config::Settings;
 use crate::domain::integration::IntegrationInput;
 use crate::domain::job::{Action, JobType};
 use crate::integrations::manage::{self, SaveFailure};
-use crate::sim::generate::SizeOptions;
-use crate::sim::{self, SimOptions};
 use crate::startup::Application;
 use crate::telemetry;
+use pulse_sim::SimOptions;
+use pulse_sim::generate::SizeOptions;
 
 #[derive(Args)]
 pub struct DemoArgs {
@@ -47,7 +47,7 @@ pub async fn run(args: DemoArgs) -> CliResult {
         .canonicalize()
         .context("cannot resolve the data directory")?;
     let keys = demo_keys(&data_dir)?;
-    let sim = sim::server::start(SimOptions {
+    let sim = pulse_sim::server::start(SimOptions {
         seed: args.seed,
         size: SizeOptions::medium(),
         ..SimOptions::default()
@@ -164,7 +164,7 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
 
 /// First start: one Jira Cloud and one GitHub integration pointing at the simulators, saved
 /// through the same path as the integrations page (validated and connection-tested).
-async fn seed_integrations(app: &Application, sim: &sim::SimHandle) -> anyhow::Result<()> {
+async fn seed_integrations(app: &Application, sim: &pulse_sim::SimHandle) -> anyhow::Result<()> {
     let state = &app.state;
     if !crate::db::integrations::list(&state.db).await?.is_empty() {
         return Ok(());
@@ -177,9 +177,9 @@ async fn seed_integrations(app: &Application, sim: &sim::SimHandle) -> anyhow::R
             name: "Demo Jira (simulated Cloud)".into(),
             base_url: sim.urls.jira_cloud.clone(),
             flavour: "cloud".into(),
-            username: Some(crate::sim::upstream::JIRA_CLOUD_EMAIL.into()),
-            secret: Some(crate::sim::upstream::JIRA_CLOUD_TOKEN.into()),
-            settings: json!({ "projects": projects, "story_points_field": crate::sim::model::STORY_POINTS_FIELD }),
+            username: Some(pulse_sim::upstream::JIRA_CLOUD_EMAIL.into()),
+            secret: Some(pulse_sim::upstream::JIRA_CLOUD_TOKEN.into()),
+            settings: json!({ "projects": projects, "story_points_field": pulse_sim::model::STORY_POINTS_FIELD }),
             active: Some(true),
         },
         IntegrationInput {
@@ -188,7 +188,7 @@ async fn seed_integrations(app: &Application, sim: &sim::SimHandle) -> anyhow::R
             base_url: sim.urls.github.clone(),
             flavour: "github".into(),
             username: None,
-            secret: Some(crate::sim::upstream::GITHUB_TOKEN.into()),
+            secret: Some(pulse_sim::upstream::GITHUB_TOKEN.into()),
             settings: json!({ "organization": org, "deployment_source": { "kind": "deployments", "pattern": "production" } }),
             active: Some(true),
         },

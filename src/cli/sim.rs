@@ -4,9 +4,9 @@ use std::time::Duration;
 use clap::Args;
 
 use super::{CliError, CliResult};
-use crate::sim::generate::SizeOptions;
-use crate::sim::state::SimConfig;
-use crate::sim::{self, SimOptions};
+use pulse_sim::SimOptions;
+use pulse_sim::generate::SizeOptions;
+use pulse_sim::state::SimConfig;
 
 #[derive(Args)]
 pub struct SimArgs {
@@ -76,8 +76,8 @@ pub async fn run(args: SimArgs) -> CliResult {
         anchor: args.anchor,
         config,
     };
-    let handle =
-        sim::server::start(opts).map_err(|e| CliError::failed(anyhow::anyhow!("cannot start the simulators: {e}")))?;
+    let handle = pulse_sim::server::start(opts)
+        .map_err(|e| CliError::failed(anyhow::anyhow!("cannot start the simulators: {e}")))?;
     let line = serde_json::to_string(&handle.urls).map_err(|e| CliError::failed(e.into()))?;
     println!("{line}");
     shutdown_signal().await.map_err(|e| CliError::failed(e.into()))?;

@@ -6,9 +6,9 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use entity::{jira_issues, jobs};
-use pulse_etl::sim::model::STORY_POINTS_FIELD;
-use pulse_etl::sim::state::SimConfig;
-use pulse_etl::sim::{self, SimHandle, SimOptions};
+use pulse_sim::model::STORY_POINTS_FIELD;
+use pulse_sim::state::SimConfig;
+use pulse_sim::{SimHandle, SimOptions};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 use tokio::process::{Child, Command};
@@ -133,7 +133,7 @@ pub async fn job(db: &DatabaseConnection, name: &str) -> jobs::Model {
 
 async fn sigkill_mid_jira_sync_then_restart_completes_with_identical_rows(db: Db) {
     init();
-    let sim = sim::server::start(SimOptions::default()).unwrap();
+    let sim = pulse_sim::server::start(SimOptions::default()).unwrap();
     // Small pages and some latency: the sync takes several seconds, so the kill lands mid-way.
     sim.state.set_config(SimConfig {
         latency_ms: 15,

@@ -12,8 +12,8 @@ pub mod tcp_proxy;
 use entity::enums::JobStatus;
 use std::time::{Duration, Instant};
 
-use pulse_etl::sim::SimHandle;
-use pulse_etl::sim::model::STORY_POINTS_FIELD;
+use pulse_sim::SimHandle;
+use pulse_sim::model::STORY_POINTS_FIELD;
 use sea_orm::DatabaseConnection;
 use serde_json::{Value, json};
 

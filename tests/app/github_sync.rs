@@ -14,10 +14,10 @@ use entity::repositories;
 use pulse_etl::domain::integration::glob_match;
 use pulse_etl::integrations::control::{Interrupted, RunContext, RunControl};
 use pulse_etl::integrations::github::sync::{self, Deps, SyncError};
-use pulse_etl::sim::SimHandle;
-use pulse_etl::sim::generate::SizeOptions;
-use pulse_etl::sim::model::GhPull;
-use pulse_etl::sim::state::{SimConfig, Storms};
+use pulse_sim::SimHandle;
+use pulse_sim::generate::SizeOptions;
+use pulse_sim::model::GhPull;
+use pulse_sim::state::{SimConfig, Storms};
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 use serde_json::{Value, json};
 

@@ -4,8 +4,8 @@ use std::sync::{Arc, Once};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use pulse_etl::config::Settings;
-use pulse_etl::sim::{self, SimHandle, SimOptions};
 use pulse_etl::startup::Application;
+use pulse_sim::{SimHandle, SimOptions};
 use reqwest::cookie::{CookieStore, Jar};
 use reqwest::header::HeaderMap;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
@@ -120,7 +120,7 @@ pub async fn spawn_app(db: Db) -> TestApp {
 pub async fn spawn_app_with(opts: Options) -> TestApp {
     init();
     let dir = tempfile::tempdir().expect("temp dir");
-    let sim = sim::server::start(opts.sim).expect("start simulators");
+    let sim = pulse_sim::server::start(opts.sim).expect("start simulators");
     let database_url = fresh_database(opts.db, &dir).await;
     let encryption_key = random_key(32);
     let mut env: HashMap<&'static str, String> = HashMap::from([

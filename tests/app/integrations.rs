@@ -599,7 +599,7 @@ async fn rotate_key_re_encrypts_every_secret_under_the_new_key() {
 #[tokio::test]
 async fn secrets_never_reach_the_logs_even_at_debug_level() {
     crate::helpers::init();
-    let sim = pulse_etl::sim::server::start(pulse_etl::sim::SimOptions::default()).unwrap();
+    let sim = pulse_sim::server::start(pulse_sim::SimOptions::default()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -6,8 +6,8 @@ use std::time::Duration;
 use entity::{jira_issues, jira_status_transitions};
 use pulse_etl::integrations::control::{Interrupted, RunContext, RunControl};
 use pulse_etl::integrations::jira::sync::{self, Deps};
-use pulse_etl::sim::model::{Dataset, STORY_POINTS_FIELD};
-use pulse_etl::sim::state::{SimConfig, Storms};
+use pulse_sim::model::{Dataset, STORY_POINTS_FIELD};
+use pulse_sim::state::{SimConfig, Storms};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 
@@ -124,7 +124,7 @@ pub async fn assert_equals_ground_truth(app: &TestApp) {
 }
 
 /// The stored Jira rows are exactly the simulator's issues and status histories.
-pub async fn assert_matches_sim(sim: &pulse_etl::sim::SimHandle, db: &sea_orm::DatabaseConnection) {
+pub async fn assert_matches_sim(sim: &pulse_sim::SimHandle, db: &sea_orm::DatabaseConnection) {
     let data = sim.state.data().clone();
     let (want_issues, want_transitions) = truth(&data);
     let (got_issues, got_transitions) = stored(db).await;
@@ -144,7 +144,7 @@ pub async fn assert_matches_sim(sim: &pulse_etl::sim::SimHandle, db: &sea_orm::D
 
 /// Whatever is stored is whole: every stored issue has exactly its true status history (a page
 /// is stored in one transaction, or not at all).
-pub async fn assert_no_partial_issue(sim: &pulse_etl::sim::SimHandle, db: &sea_orm::DatabaseConnection) {
+pub async fn assert_no_partial_issue(sim: &pulse_sim::SimHandle, db: &sea_orm::DatabaseConnection) {
     let data = sim.state.data().clone();
     let (_, want) = truth(&data);
     let (_, got) = stored(db).await;

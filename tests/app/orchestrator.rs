@@ -4,7 +4,7 @@ use entity::enums::{JobStatus, JobType, RunTrigger};
 use std::time::{Duration, Instant};
 
 use entity::jobs;
-use pulse_etl::sim::state::SimConfig;
+use pulse_sim::state::SimConfig;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::Value;
 
@@ -274,7 +274,7 @@ async fn failures_are_retried_until_the_attempts_run_out(db: Db) {
     set_sim(
         &app,
         SimConfig {
-            outage: Some(pulse_etl::sim::state::Outage {
+            outage: Some(pulse_sim::state::Outage {
                 from: now - chrono::Duration::minutes(1),
                 until: now + chrono::Duration::hours(1),
             }),

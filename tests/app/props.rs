@@ -15,7 +15,7 @@ use pulse_etl::integrations::github::session::link_next;
 use pulse_etl::integrations::jira::models as jira;
 use pulse_etl::integrations::jira::sync::search_jql;
 use pulse_etl::integrations::request::rate_limit_wait;
-use pulse_etl::sim::jira::jql;
+use pulse_sim::jira::jql;
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::{Value, json};

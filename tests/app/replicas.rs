@@ -7,9 +7,9 @@ use entity::enums::{JobStatus, JobType, RunOutcome};
 use std::time::{Duration, Instant};
 
 use entity::jira_issues;
-use pulse_etl::sim::model::STORY_POINTS_FIELD;
-use pulse_etl::sim::state::SimConfig;
-use pulse_etl::sim::{self, SimHandle, SimOptions};
+use pulse_sim::model::STORY_POINTS_FIELD;
+use pulse_sim::state::SimConfig;
+use pulse_sim::{SimHandle, SimOptions};
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 use serde_json::{Value, json};
 use tempfile::TempDir;
@@ -30,7 +30,7 @@ struct Pair {
 
 async fn two_replicas(cfg: SimConfig) -> Pair {
     init();
-    let sim = sim::server::start(SimOptions::default()).unwrap();
+    let sim = pulse_sim::server::start(SimOptions::default()).unwrap();
     sim.state.set_config(cfg);
     let dir = tempfile::tempdir().unwrap();
     let database_url = fresh_database(Db::Postgres, &dir).await;
@@ -465,7 +465,7 @@ async fn the_lease_has_one_holder_and_changes_hands_only_after_it_expires() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_process_on_the_same_sqlite_file_is_refused() {
     init();
-    let sim = sim::server::start(SimOptions::default()).unwrap();
+    let sim = pulse_sim::server::start(SimOptions::default()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let url = fresh_database(Db::Sqlite, &dir).await;
     let key = random_key(32);

@@ -11,8 +11,8 @@
 use entity::enums::JobStatus;
 use std::time::{Duration, Instant};
 
-use pulse_etl::sim::state::SimConfig;
-use pulse_etl::sim::{self, SimOptions};
+use pulse_sim::SimOptions;
+use pulse_sim::state::SimConfig;
 use reqwest::StatusCode;
 use sea_orm::{EntityTrait, PaginatorTrait};
 use serde_json::Value;
@@ -29,7 +29,7 @@ const CACHE_TTL: Duration = Duration::from_secs(2);
 async fn the_backend_service_down_gives_503_pages_while_a_started_sync_completes(db: Db) {
     init();
     let began = Instant::now();
-    let sim = sim::server::start(SimOptions::default()).unwrap();
+    let sim = pulse_sim::server::start(SimOptions::default()).unwrap();
     // Small pages and much latency: the sync (about 50 requests) outlasts the checks below.
     sim.state.set_config(SimConfig {
         latency_ms: 150,

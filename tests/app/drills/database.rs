@@ -17,8 +17,8 @@ use entity::enums::{JobType, RunOutcome};
 use std::time::{Duration, Instant};
 
 use entity::{jira_issues, job_runs};
-use pulse_etl::sim::state::SimConfig;
-use pulse_etl::sim::{self, SimOptions};
+use pulse_sim::SimOptions;
+use pulse_sim::state::SimConfig;
 use sea_orm::sqlx::{self, Connection};
 use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, PaginatorTrait};
 
@@ -79,7 +79,7 @@ async fn status(client: &reqwest::Client, url: String) -> Option<u16> {
 async fn the_database_unavailable_for_30_s_fails_the_run_cleanly_and_recovers(db: Db) {
     init();
     let began = Instant::now();
-    let sim = sim::server::start(SimOptions::default()).unwrap();
+    let sim = pulse_sim::server::start(SimOptions::default()).unwrap();
     sim.state.set_config(SimConfig {
         latency_ms: 25,
         jira_max_results: 10,

@@ -11,9 +11,9 @@ use entity::enums::{JobStatus, JobType};
 use std::time::{Duration, Instant};
 
 use entity::{jira_issues, pull_requests};
-use pulse_etl::sim::generate::SizeOptions;
-use pulse_etl::sim::state::SimConfig;
-use pulse_etl::sim::{self, SimOptions};
+use pulse_sim::SimOptions;
+use pulse_sim::generate::SizeOptions;
+use pulse_sim::state::SimConfig;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
@@ -118,7 +118,7 @@ async fn drill_one(db: Db, sync: Sync, seed: u64) {
         "drill sigkill {sync:?} on {db:?}: seed {seed}, kill after {kill_after} upstream requests + {extra_ms} ms \
          (replay: DRILL_SEEDS={seed})"
     );
-    let sim = sim::server::start(SimOptions {
+    let sim = pulse_sim::server::start(SimOptions {
         seed,
         size: sync.size(),
         ..SimOptions::default()

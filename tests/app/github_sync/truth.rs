@@ -5,8 +5,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use entity::{deployments, pr_comments, pr_commits, pr_issue_links, pr_reviews, pull_requests, repositories};
 use pulse_etl::domain::integration::glob_match;
-use pulse_etl::sim::SimHandle;
-use pulse_etl::sim::model::{Dataset, GhPull, GhRepo, GhUser};
+use pulse_sim::SimHandle;
+use pulse_sim::model::{Dataset, GhPull, GhRepo, GhUser};
 use sea_orm::{DatabaseConnection, EntityTrait};
 
 use crate::helpers::TestApp;

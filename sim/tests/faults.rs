@@ -1,0 +1,294 @@
+//! The simulators' rate limits and faults look exactly like the real services' (headers, bodies),
+//! and are deterministic by seed.
+#![allow(clippy::unwrap_used)]
+
+use std::time::{Duration, Instant};
+
+use pulse_sim::server::{self, SimHandle, SimOptions};
+use pulse_sim::state::{Outage, SimConfig, Storms};
+
+fn start(config: SimConfig, seed: u64) -> SimHandle {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    server::start(SimOptions {
+        seed,
+        config,
+        ..SimOptions::default()
+    })
+    .unwrap()
+}
+
+fn jira_cloud(sim: &SimHandle, path: &str) -> reqwest::RequestBuilder {
+    reqwest::Client::new()
+        .get(format!("{}/rest/api/3/{path}", sim.urls.jira_cloud))
+        .basic_auth("sim@example.com", Some("sim-token"))
+}
+
+fn github(sim: &SimHandle, path: &str) -> reqwest::RequestBuilder {
+    reqwest::Client::new()
+        .get(format!("{}/{path}", sim.urls.github))
+        .bearer_auth("sim-github-token")
+}
+
+fn header(res: &reqwest::Response, name: &str) -> Option<String> {
+    res.headers().get(name).map(|v| v.to_str().unwrap().to_string())
+}
+
+#[tokio::test]
+async fn jira_cloud_burst_limits_answer_429_with_retry_after_iso_reset_and_reason() {
+    let sim = start(
+        SimConfig {
+            jira_burst_per_second: Some(2),
+            ..SimConfig::default()
+        },
+        1,
+    );
+    let mut statuses = Vec::new();
+    let mut limited = None;
+    for _ in 0..4 {
+        let res = jira_cloud(&sim, "myself").send().await.unwrap();
+        statuses.push(res.status().as_u16());
+        if res.status() == 429 {
+            limited = Some(res);
+        }
+    }
+    assert_eq!(&statuses[..2], &[200, 200]);
+    let res = limited.expect("a 429 within the burst second");
+    assert_eq!(header(&res, "retry-after").as_deref(), Some("1"));
+    let reset = header(&res, "x-ratelimit-reset").unwrap();
+    assert!(
+        chrono::NaiveDateTime::parse_from_str(&reset, "%Y-%m-%dT%H:%MZ").is_ok(),
+        "ISO yyyy-MM-ddTHH:mmZ, got {reset}"
+    );
+    assert_eq!(header(&res, "ratelimit-reason").as_deref(), Some("jira-burst-based"));
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert!(body["errorMessages"][0].is_string());
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(
+        jira_cloud(&sim, "myself").send().await.unwrap().status(),
+        200,
+        "the next second is allowed again"
+    );
+}
+
+#[tokio::test]
+async fn jira_data_center_limits_carry_token_bucket_headers() {
+    let sim = start(
+        SimConfig {
+            jira_burst_per_second: Some(1),
+            ..SimConfig::default()
+        },
+        1,
+    );
+    let get = || {
+        reqwest::Client::new()
+            .get(format!("{}/rest/api/2/myself", sim.urls.jira_dc))
+            .bearer_auth("sim-pat")
+    };
+    assert_eq!(get().send().await.unwrap().status(), 200);
+    let res = get().send().await.unwrap();
+    assert_eq!(res.status(), 429);
+    for h in [
+        "retry-after",
+        "x-ratelimit-limit",
+        "x-ratelimit-interval-seconds",
+        "x-ratelimit-fillrate",
+    ] {
+        assert!(header(&res, h).is_some(), "{h}");
+    }
+}
+
+#[tokio::test]
+async fn github_primary_exhaustion_is_403_or_429_with_remaining_zero_and_epoch_reset() {
+    let sim = start(
+        SimConfig {
+            github_rest_budget: 3,
+            ..SimConfig::default()
+        },
+        7,
+    );
+    let mut remaining = Vec::new();
+    for _ in 0..3 {
+        let res = github(&sim, "user").send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        assert_eq!(header(&res, "x-ratelimit-limit").as_deref(), Some("3"));
+        assert_eq!(header(&res, "x-ratelimit-resource").as_deref(), Some("core"));
+        remaining.push(header(&res, "x-ratelimit-remaining").unwrap());
+    }
+    assert_eq!(remaining, ["2", "1", "0"]);
+    let res = github(&sim, "user").send().await.unwrap();
+    assert!(matches!(res.status().as_u16(), 403 | 429), "{}", res.status());
+    assert_eq!(header(&res, "x-ratelimit-remaining").as_deref(), Some("0"));
+    let reset: i64 = header(&res, "x-ratelimit-reset")
+        .unwrap()
+        .parse()
+        .expect("epoch seconds");
+    let in_secs = reset - chrono::Utc::now().timestamp();
+    assert!((3500..=3601).contains(&in_secs), "{in_secs}");
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert!(body["message"].as_str().unwrap().starts_with("API rate limit exceeded"));
+}
+
+#[tokio::test]
+async fn github_secondary_limits_say_so_with_retry_after() {
+    let sim = start(
+        SimConfig {
+            github_secondary_per_minute: Some(1),
+            ..SimConfig::default()
+        },
+        1,
+    );
+    assert_eq!(github(&sim, "user").send().await.unwrap().status(), 200);
+    let res = github(&sim, "user").send().await.unwrap();
+    assert_eq!(res.status(), 403);
+    assert_eq!(header(&res, "retry-after").as_deref(), Some("60"));
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert!(body["message"].as_str().unwrap().contains("secondary rate limit"));
+}
+
+#[tokio::test]
+async fn rate_limit_storms_answer_429_in_a_row_with_retry_after_then_pass() {
+    let sim = start(
+        SimConfig {
+            rate_limit_storms: Some(Storms {
+                every_ms: 1_500,
+                length_ms: 1_000,
+            }),
+            ..SimConfig::default()
+        },
+        1,
+    );
+    // Inside the first storm (it starts with the simulator): every request, several in a row.
+    for _ in 0..3 {
+        let res = jira_cloud(&sim, "myself").send().await.unwrap();
+        assert_eq!(res.status(), 429);
+        assert_eq!(header(&res, "retry-after").as_deref(), Some("1"));
+        assert_eq!(header(&res, "ratelimit-reason").as_deref(), Some("jira-burst-based"));
+        let res = github(&sim, "user").send().await.unwrap();
+        assert_eq!(res.status(), 429);
+        assert_eq!(header(&res, "retry-after").as_deref(), Some("1"));
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert!(body["message"].as_str().unwrap().contains("secondary rate limit"));
+    }
+    // Between storms requests pass.
+    let calm = sim.state.started + Duration::from_millis(1_200);
+    tokio::time::sleep_until(calm.into()).await;
+    assert_eq!(jira_cloud(&sim, "myself").send().await.unwrap().status(), 200);
+    assert_eq!(github(&sim, "user").send().await.unwrap().status(), 200);
+}
+
+async fn fault_sequence(seed: u64) -> Vec<u16> {
+    let sim = start(
+        SimConfig {
+            fault_rate: 0.5,
+            ..SimConfig::default()
+        },
+        seed,
+    );
+    let mut out = Vec::new();
+    for _ in 0..40 {
+        out.push(jira_cloud(&sim, "myself").send().await.unwrap().status().as_u16());
+    }
+    sim.stop().await;
+    out
+}
+
+#[tokio::test]
+async fn faults_use_the_documented_statuses_and_repeat_by_seed() {
+    let a = fault_sequence(42).await;
+    assert_eq!(a, fault_sequence(42).await, "same seed, same faults");
+    assert_ne!(a, fault_sequence(43).await, "another seed, other faults");
+    assert!(a.iter().all(|s| [200, 429, 500, 502, 503, 504].contains(s)), "{a:?}");
+    let faults = a.iter().filter(|s| **s != 200).count();
+    assert!((8..=32).contains(&faults), "about half: {faults}");
+}
+
+#[tokio::test]
+async fn malformed_bodies_resets_and_slow_bodies() {
+    let sim = start(
+        SimConfig {
+            malformed_rate: 1.0,
+            ..SimConfig::default()
+        },
+        1,
+    );
+    let res = jira_cloud(&sim, "myself").send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert!(
+        serde_json::from_slice::<serde_json::Value>(&res.bytes().await.unwrap()).is_err(),
+        "truncated JSON"
+    );
+
+    sim.state.set_config(SimConfig {
+        reset_rate: 1.0,
+        ..SimConfig::default()
+    });
+    let broken = match github(&sim, "orgs/acme/repos").send().await {
+        Err(e) => e.is_request(),
+        Ok(res) => res.bytes().await.is_err(),
+    };
+    assert!(broken, "the connection is cut mid-answer");
+
+    sim.state.set_config(SimConfig {
+        slow_body_ms: 150,
+        ..SimConfig::default()
+    });
+    let started = Instant::now();
+    let res = jira_cloud(&sim, "myself").send().await.unwrap();
+    assert!(res.bytes().await.is_ok());
+    assert!(started.elapsed() >= Duration::from_millis(150));
+}
+
+#[tokio::test]
+async fn latency_and_a_scheduled_outage() {
+    let sim = start(
+        SimConfig {
+            latency_ms: 200,
+            ..SimConfig::default()
+        },
+        1,
+    );
+    let started = Instant::now();
+    assert_eq!(jira_cloud(&sim, "myself").send().await.unwrap().status(), 200);
+    assert!(started.elapsed() >= Duration::from_millis(200));
+    let now = chrono::Utc::now();
+    sim.state.set_config(SimConfig {
+        outage: Some(Outage {
+            from: now - chrono::Duration::seconds(1),
+            until: now + chrono::Duration::seconds(30),
+        }),
+        ..SimConfig::default()
+    });
+    assert_eq!(github(&sim, "user").send().await.unwrap().status(), 503);
+    assert_eq!(jira_cloud(&sim, "myself").send().await.unwrap().status(), 503);
+}
+
+#[tokio::test]
+async fn wrong_credentials_get_each_services_401() {
+    let sim = start(SimConfig::default(), 1);
+    let res = reqwest::Client::new()
+        .get(format!("{}/rest/api/3/myself", sim.urls.jira_cloud))
+        .basic_auth("sim@example.com", Some("wrong"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert!(res.json::<serde_json::Value>().await.unwrap()["errorMessages"].is_array());
+    let res = reqwest::Client::new()
+        .get(format!("{}/user", sim.urls.github))
+        .header("Authorization", "token nope")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    assert_eq!(
+        res.json::<serde_json::Value>().await.unwrap()["message"],
+        "Bad credentials"
+    );
+    let ok = reqwest::Client::new()
+        .get(format!("{}/user", sim.urls.github))
+        .header("Authorization", "token sim-github-token")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200, "the `token` scheme works too");
+}
