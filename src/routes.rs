@@ -103,21 +103,21 @@ route_table! {
     GET    "/api/v1/flow/steps/{id}/impact" => flow_api::step_impact, User;
     POST   "/api/v1/flow/steps/{id}/delete" => flow_api::delete_step, Admin;
     POST   "/api/v1/flow/steps/{id}/deactivate" => flow_api::deactivate_step, Admin;
-    GET    "/api/v1/flow/status-mappings" => flow_api::list_statuses, User;
-    POST   "/api/v1/flow/status-mappings" => flow_api::create_status, Admin;
-    GET    "/api/v1/flow/status-mappings/{id}" => flow_api::show_status, User;
-    PUT    "/api/v1/flow/status-mappings/{id}" => flow_api::update_status, Admin;
-    GET    "/api/v1/flow/status-mappings/{id}/impact" => flow_api::status_impact, User;
-    POST   "/api/v1/flow/status-mappings/{id}/delete" => flow_api::delete_status, Admin;
-    POST   "/api/v1/flow/status-mappings/{id}/deactivate" => flow_api::deactivate_status, Admin;
-    GET    "/api/v1/flow/issue-type-mappings" => flow_api::list_types, User;
-    POST   "/api/v1/flow/issue-type-mappings" => flow_api::create_type, Admin;
-    POST   "/api/v1/flow/issue-type-mappings/delete" => flow_api::remove_types, Admin;
-    GET    "/api/v1/flow/issue-type-mappings/{id}" => flow_api::show_type, User;
-    PUT    "/api/v1/flow/issue-type-mappings/{id}" => flow_api::update_type, Admin;
-    GET    "/api/v1/flow/issue-type-mappings/{id}/impact" => flow_api::type_impact, User;
-    POST   "/api/v1/flow/issue-type-mappings/{id}/delete" => flow_api::delete_type, Admin;
-    POST   "/api/v1/flow/issue-type-mappings/{id}/deactivate" => flow_api::deactivate_type, Admin;
+    GET    "/api/v1/flow/status-mappings" => flow_api::list_status_mappings, User;
+    POST   "/api/v1/flow/status-mappings" => flow_api::create_status_mapping, Admin;
+    GET    "/api/v1/flow/status-mappings/{id}" => flow_api::show_status_mapping, User;
+    PUT    "/api/v1/flow/status-mappings/{id}" => flow_api::update_status_mapping, Admin;
+    GET    "/api/v1/flow/status-mappings/{id}/impact" => flow_api::status_mapping_impact, User;
+    POST   "/api/v1/flow/status-mappings/{id}/delete" => flow_api::delete_status_mapping, Admin;
+    POST   "/api/v1/flow/status-mappings/{id}/deactivate" => flow_api::deactivate_status_mapping, Admin;
+    GET    "/api/v1/flow/issue-type-mappings" => flow_api::list_issue_type_mappings, User;
+    POST   "/api/v1/flow/issue-type-mappings" => flow_api::create_issue_type_mapping, Admin;
+    POST   "/api/v1/flow/issue-type-mappings/delete" => flow_api::remove_issue_type_mappings, Admin;
+    GET    "/api/v1/flow/issue-type-mappings/{id}" => flow_api::show_issue_type_mapping, User;
+    PUT    "/api/v1/flow/issue-type-mappings/{id}" => flow_api::update_issue_type_mapping, Admin;
+    GET    "/api/v1/flow/issue-type-mappings/{id}/impact" => flow_api::issue_type_mapping_impact, User;
+    POST   "/api/v1/flow/issue-type-mappings/{id}/delete" => flow_api::delete_issue_type_mapping, Admin;
+    POST   "/api/v1/flow/issue-type-mappings/{id}/deactivate" => flow_api::deactivate_issue_type_mapping, Admin;
 }
 
 pub async fn not_found(req: HttpRequest) -> HttpResponse {

@@ -31,7 +31,7 @@ pub struct FlowNumbers {
 }
 
 #[derive(Clone, Debug, Serialize)]
-pub struct IssueRow {
+pub struct IssueDrillDown {
     pub key: String,
     pub summary: String,
     /// The issue's page in Jira.
@@ -58,7 +58,7 @@ pub struct FlowReport {
     pub wip: Vec<(String, usize)>,
     /// Issues left out because they, their type mapping, a status mapping or a step is inactive.
     pub excluded: usize,
-    pub rows: Vec<IssueRow>,
+    pub rows: Vec<IssueDrillDown>,
     pub missing: Option<Missing>,
     pub projects: Vec<String>,
     pub issue_types: Vec<String>,
@@ -311,7 +311,7 @@ pub async fn report(db: &DatabaseConnection, cache: &Cache, filters: Filters) ->
         .iter()
         .map(|i| {
             let label = labels.get(&i.issue_id).cloned().unwrap_or_default();
-            IssueRow {
+            IssueDrillDown {
                 key: label.key,
                 summary: label.summary,
                 url: label.url,

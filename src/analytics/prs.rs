@@ -57,7 +57,7 @@ fn size_bins(sizes: impl Iterator<Item = i32>) -> Vec<(String, usize)> {
 
 /// A merged PR for the drill-down list.
 #[derive(Clone, Debug, Serialize)]
-pub struct PrRow {
+pub struct PrDrillDown {
     pub id: i64,
     pub repository: String,
     pub number: i32,
@@ -79,7 +79,7 @@ pub struct PrReport {
     pub current: PrNumbers,
     pub previous: PrNumbers,
     pub trend: Vec<PrNumbers>,
-    pub rows: Vec<PrRow>,
+    pub rows: Vec<PrDrillDown>,
     pub missing: Option<Missing>,
     pub repositories: Vec<String>,
     pub freshness: db::analytics::Freshness,
@@ -179,7 +179,7 @@ pub async fn report(db: &DatabaseConnection, cache: &Cache, filters: Filters) ->
         .map(|p| {
             let s = stage_spans(p);
             let (number, title) = labels.get(&p.pull_request_id).cloned().unwrap_or_default();
-            PrRow {
+            PrDrillDown {
                 id: p.pull_request_id,
                 repository: repo_choices
                     .iter()

@@ -7,7 +7,7 @@ pub mod save;
 use entity::{flow_steps, issue_type_mappings, status_mappings};
 use sea_orm::{ConnectionTrait, DbErr, EntityTrait, QueryOrder};
 
-use crate::domain::flow::{FlowResolver, StatusMapping, Step, TypeMapping};
+use crate::domain::flow::{FlowResolver, IssueTypeMapping, StatusMapping, Step};
 
 /// One flow step by id.
 pub async fn find_step(db: &impl ConnectionTrait, id: i64) -> Result<Option<flow_steps::Model>, DbErr> {
@@ -38,8 +38,8 @@ pub fn step_from(m: &flow_steps::Model) -> Step {
     }
 }
 
-pub fn type_mapping_from(m: &issue_type_mappings::Model) -> TypeMapping {
-    TypeMapping {
+pub fn issue_type_mapping_from(m: &issue_type_mappings::Model) -> IssueTypeMapping {
+    IssueTypeMapping {
         id: m.id,
         issuetype_from: m.issuetype_from.clone(),
         issuetype_to: m.issuetype_to.clone(),
@@ -62,7 +62,7 @@ pub fn status_mapping_from(m: &status_mappings::Model) -> StatusMapping {
 /// The three tables as stored.
 pub struct Config {
     pub steps: Vec<flow_steps::Model>,
-    pub types: Vec<issue_type_mappings::Model>,
+    pub issue_type_mappings: Vec<issue_type_mappings::Model>,
     pub status_mappings: Vec<status_mappings::Model>,
 }
 
@@ -73,7 +73,7 @@ pub async fn config(db: &impl ConnectionTrait) -> Result<Config, DbErr> {
             .order_by_asc(flow_steps::Column::Id)
             .all(db)
             .await?,
-        types: issue_type_mappings::Entity::find()
+        issue_type_mappings: issue_type_mappings::Entity::find()
             .order_by_asc(issue_type_mappings::Column::Id)
             .all(db)
             .await?,
@@ -88,7 +88,7 @@ impl Config {
     pub fn resolver(&self) -> FlowResolver {
         FlowResolver::new(
             self.steps.iter().map(step_from).collect(),
-            self.types.iter().map(type_mapping_from).collect(),
+            self.issue_type_mappings.iter().map(issue_type_mapping_from).collect(),
             self.status_mappings.iter().map(status_mapping_from).collect(),
         )
     }
@@ -108,7 +108,7 @@ impl Config {
                 s.updated_at.timestamp_micros()
             ));
         }
-        for t in &self.types {
+        for t in &self.issue_type_mappings {
             h.write(&format!(
                 "t{}|{}|{}|{}|{}|{}|{}",
                 t.id,
@@ -134,7 +134,7 @@ impl Config {
         format!(
             "{}.{}.{}-{:016x}",
             self.steps.len(),
-            self.types.len(),
+            self.issue_type_mappings.len(),
             self.status_mappings.len(),
             h.0
         )

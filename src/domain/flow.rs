@@ -29,7 +29,7 @@ pub struct Step {
 
 /// A row of `issue_type_mappings`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-pub struct TypeMapping {
+pub struct IssueTypeMapping {
     pub id: i64,
     pub issuetype_from: String,
     pub issuetype_to: String,
@@ -99,7 +99,7 @@ impl<'a> Resolution<'a> {
 pub struct FlowResolver {
     steps: Vec<Step>,
     step_index: HashMap<i64, usize>,
-    types: Vec<TypeMapping>,
+    issue_type_mappings: Vec<IssueTypeMapping>,
     type_by_name: HashMap<String, usize>,
     status_mappings: Vec<StatusMapping>,
     /// (status key, type mapping id or None) → index into `status_mappings`.
@@ -109,13 +109,17 @@ pub struct FlowResolver {
 impl FlowResolver {
     /// Builds the resolver. Steps are kept ordered by position (then id). When two rows share a
     /// key (possible only in data written around validation), the lowest id wins.
-    pub fn new(mut steps: Vec<Step>, mut types: Vec<TypeMapping>, mut status_mappings: Vec<StatusMapping>) -> Self {
+    pub fn new(
+        mut steps: Vec<Step>,
+        mut issue_type_mappings: Vec<IssueTypeMapping>,
+        mut status_mappings: Vec<StatusMapping>,
+    ) -> Self {
         steps.sort_by_key(|s| (s.position, s.id));
-        types.sort_by_key(|t| t.id);
+        issue_type_mappings.sort_by_key(|t| t.id);
         status_mappings.sort_by_key(|m| m.id);
         let step_index = steps.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
         let mut type_by_name = HashMap::new();
-        for (i, t) in types.iter().enumerate() {
+        for (i, t) in issue_type_mappings.iter().enumerate() {
             type_by_name.entry(name_key(&t.issuetype_from)).or_insert(i);
         }
         let mut status_index = HashMap::new();
@@ -127,7 +131,7 @@ impl FlowResolver {
         Self {
             steps,
             step_index,
-            types,
+            issue_type_mappings,
             type_by_name,
             status_mappings,
             status_index,
@@ -148,8 +152,8 @@ impl FlowResolver {
         self.step_index.get(&id).map(|&i| &self.steps[i])
     }
 
-    pub fn type_mappings(&self) -> &[TypeMapping] {
-        &self.types
+    pub fn issue_type_mappings(&self) -> &[IssueTypeMapping] {
+        &self.issue_type_mappings
     }
 
     pub fn status_mappings(&self) -> &[StatusMapping] {
@@ -157,15 +161,15 @@ impl FlowResolver {
     }
 
     /// The issue-type mapping for a Jira type name, active or not (case-insensitive).
-    pub fn type_mapping_any(&self, jira_type_name: &str) -> Option<&TypeMapping> {
+    pub fn issue_type_mapping_any(&self, jira_type_name: &str) -> Option<&IssueTypeMapping> {
         self.type_by_name
             .get(&name_key(jira_type_name))
-            .map(|&i| &self.types[i])
+            .map(|&i| &self.issue_type_mappings[i])
     }
 
     /// The active issue-type mapping for a Jira type name (case-insensitive).
-    pub fn type_mapping(&self, jira_type_name: &str) -> Option<&TypeMapping> {
-        self.type_mapping_any(jira_type_name).filter(|t| t.active)
+    pub fn type_mapping(&self, jira_type_name: &str) -> Option<&IssueTypeMapping> {
+        self.issue_type_mapping_any(jira_type_name).filter(|t| t.active)
     }
 
     /// Whether a status has any mapping (for any type, active or not).
@@ -179,7 +183,7 @@ impl FlowResolver {
     pub fn status_mapping(&self, status_name: &str, jira_type_name: &str) -> Option<&StatusMapping> {
         let key = name_key(status_name);
         let per_type = self
-            .type_mapping_any(jira_type_name)
+            .issue_type_mapping_any(jira_type_name)
             .and_then(|t| self.status_index.get(&(key.clone(), Some(t.id))));
         per_type
             .or_else(|| self.status_index.get(&(key, None)))
@@ -198,7 +202,7 @@ impl FlowResolver {
         jira_type_name: &str,
         status_category_key: Option<&str>,
     ) -> Resolution<'_> {
-        if self.type_mapping_any(jira_type_name).is_some_and(|t| !t.active) {
+        if self.issue_type_mapping_any(jira_type_name).is_some_and(|t| !t.active) {
             return Resolution::Excluded(Excluded::TypeMappingInactive);
         }
         let Some(mapping) = self.status_mapping(status_name, jira_type_name) else {
@@ -236,8 +240,8 @@ mod tests {
         }
     }
 
-    fn ty(id: i64, from: &str, category: WorkCategory) -> TypeMapping {
-        TypeMapping {
+    fn ty(id: i64, from: &str, category: WorkCategory) -> IssueTypeMapping {
+        IssueTypeMapping {
             id,
             issuetype_from: from.into(),
             issuetype_to: from.into(),
@@ -363,7 +367,7 @@ mod tests {
             r.type_mapping("Story").is_none(),
             "type_mapping returns active rows only"
         );
-        assert!(r.type_mapping_any("Story").is_some());
+        assert!(r.issue_type_mapping_any("Story").is_some());
     }
 
     #[test]

@@ -11,16 +11,18 @@ use crate::auth::CurrentUser;
 use crate::auth::session::Flash;
 use crate::db;
 use crate::db::flow::remove::RemoveError;
-use crate::domain::flow::input::{StatusDraft, StepDraft, TypeDraft};
+use crate::domain::flow::input::{IssueTypeMappingDraft, StatusMappingDraft, StepDraft};
 use crate::domain::flow::reassign::Removal;
 use crate::domain::settings::FieldError;
 use crate::error::{AppError, PageError};
 use crate::startup::AppState;
-use crate::views::flow::{self as view, Choice, FlowPage, Forms, Kind, dialog, forms};
+use crate::views::flow::{self as view, Choice, FlowPage, Forms, Kind, dialog};
 use crate::views::layout::{self, Nav};
 
+mod kinds;
 mod load;
 
+use kinds::FlowKind;
 use load::Loaded;
 
 /// The notice after a change: "Added “In review”.", "Deleted “QA”.", …
@@ -62,11 +64,11 @@ struct Screen<'a> {
 fn render(user: &CurrentUser, hx: &Hx, l: &Loaded, s: Screen<'_>) -> HttpResponse {
     let p = FlowPage {
         steps: &l.steps,
-        statuses: &l.statuses,
-        types: &l.types,
+        status_mappings: &l.status_mappings,
+        issue_type_mappings: &l.issue_type_mappings,
         unmapped: &l.unmapped,
         step_choices: &l.step_choices,
-        type_choices: &l.type_choices,
+        issue_type_choices: &l.issue_type_choices,
         is_admin: user.is_admin(),
         csrf: &user.csrf,
         notice: s.notice,
@@ -160,16 +162,16 @@ impl FormBody {
             active: self.active(),
         }
     }
-    fn status(&self) -> StatusDraft {
-        StatusDraft {
+    fn status_mapping(&self) -> StatusMappingDraft {
+        StatusMappingDraft {
             status_from: self.status_from.clone(),
             flow_step_id: self.flow_step_id.clone(),
             issue_type_mapping_id: self.issue_type_mapping_id.clone(),
             active: self.active(),
         }
     }
-    fn ty(&self) -> TypeDraft {
-        TypeDraft {
+    fn issue_type_mapping(&self) -> IssueTypeMappingDraft {
+        IssueTypeMappingDraft {
             issuetype_from: self.issuetype_from.clone(),
             issuetype_to: self.issuetype_to.clone(),
             work_category: self.work_category.clone(),
@@ -177,6 +179,26 @@ impl FormBody {
             active: self.active(),
         }
     }
+}
+
+/// Runs `$body` with `$K` the [`FlowKind`] of `$kind`.
+macro_rules! with_kind {
+    ($kind:expr, $K:ident => $body:expr) => {
+        match $kind {
+            Kind::Step => {
+                type $K = kinds::Steps;
+                $body
+            }
+            Kind::StatusMapping => {
+                type $K = kinds::StatusMappings;
+                $body
+            }
+            Kind::IssueTypeMapping => {
+                type $K = kinds::IssueTypeMappings;
+                $body
+            }
+        }
+    };
 }
 
 fn kind(segment: &str) -> Result<Kind, PageError> {
@@ -191,6 +213,32 @@ fn require_admin(user: &CurrentUser) -> Result<(), PageError> {
     }
 }
 
+/// What a handler needs besides its own input.
+struct Ctx<'a> {
+    state: &'a AppState,
+    user: &'a CurrentUser,
+    hx: &'a Hx,
+    flash: &'a Flash,
+    kind: Kind,
+}
+
+impl Ctx<'_> {
+    fn log(&self, name: &str, verb: &str) {
+        tracing::info!(user = %self.user.user.email, what = self.kind.noun(), %name, "flow configuration {verb}");
+    }
+
+    async fn changed(&self, verb: &str, name: &str) -> PageResult {
+        self.log(name, verb);
+        changed(self.state, self.user, self.hx, self.flash, verb, name).await
+    }
+
+    /// The page with `screen` over it.
+    async fn page(&self, screen: Screen<'_>) -> PageResult {
+        let loaded = load::load(&self.state.db).await?;
+        Ok(render(self.user, self.hx, &loaded, screen))
+    }
+}
+
 pub async fn create(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -200,48 +248,33 @@ pub async fn create(
     form: web::Form<FormBody>,
 ) -> PageResult {
     let kind = kind(&segment)?;
-    let cfg = db::flow::resolver(&state.db).await?;
-    let mut forms = Forms::default();
-    let saved = match kind {
-        Kind::Step => match form.step().validate(&cfg, None) {
-            Ok(v) => Ok(db::flow::save::create_step(&state.db, &v).await?.name),
-            Err(e) => {
-                (forms.step, forms.step_errors) = (form.step(), e);
-                Err(())
-            }
-        },
-        Kind::Status => match form.status().validate(&cfg, None) {
-            Ok(v) => Ok(db::flow::save::create_status(&state.db, &v).await?.status_from),
-            Err(e) => {
-                (forms.status, forms.status_errors) = (form.status(), e);
-                Err(())
-            }
-        },
-        Kind::Type => match form.ty().validate(&cfg, None) {
-            Ok(v) => Ok(db::flow::save::create_type(&state.db, &v).await?.issuetype_from),
-            Err(e) => {
-                (forms.ty, forms.type_errors) = (form.ty(), e);
-                Err(())
-            }
-        },
+    let ctx = Ctx {
+        state: &state,
+        user: &user,
+        hx: &hx,
+        flash: &flash,
+        kind,
     };
-    match saved {
-        Ok(name) => {
-            tracing::info!(user = %user.user.email, what = kind.noun(), %name, "flow configuration added");
-            changed(&state, &user, &hx, &flash, "added", &name).await
+    with_kind!(kind, K => create_as::<K>(&ctx, &form).await)
+}
+
+async fn create_as<K: FlowKind>(ctx: &Ctx<'_>, form: &FormBody) -> PageResult {
+    let cfg = db::flow::resolver(&ctx.state.db).await?;
+    let draft = K::typed(form);
+    match K::validate(&draft, &cfg, None) {
+        Ok(valid) => {
+            let name = K::create(&ctx.state.db, &valid).await?;
+            ctx.changed("added", &name).await
         }
-        Err(()) => {
-            let loaded = load::load(&state.db).await?;
-            Ok(render(
-                &user,
-                &hx,
-                &loaded,
-                Screen {
-                    forms,
-                    status: Some(StatusCode::UNPROCESSABLE_ENTITY),
-                    ..Screen::default()
-                },
-            ))
+        Err(errors) => {
+            let mut forms = Forms::default();
+            K::refill(&mut forms, draft, errors);
+            ctx.page(Screen {
+                forms,
+                status: Some(StatusCode::UNPROCESSABLE_ENTITY),
+                ..Screen::default()
+            })
+            .await
         }
     }
 }
@@ -249,52 +282,25 @@ pub async fn create(
 pub async fn edit(state: web::Data<AppState>, user: CurrentUser, hx: Hx, path: web::Path<(String, i64)>) -> PageResult {
     require_admin(&user)?;
     let (segment, id) = path.into_inner();
-    let kind = kind(&segment)?;
     let cfg = db::flow::config(&state.db).await?;
-    let (title, form) = edit_form(&state, &user, kind, id, &cfg, None, &[]).await?;
-    show_dialog(&state, &user, &hx, dialog::wrap(&title, form), StatusCode::OK).await
+    let dialog = with_kind!(kind(&segment)?, K => edit_dialog::<K>(&state, &user, id, &cfg, None, &[]).await?);
+    show_dialog(&state, &user, &hx, dialog, StatusCode::OK).await
 }
 
-/// The edit form of one row, from the stored row or from what was typed.
-async fn edit_form(
+/// The edit dialog of one row, from the stored row or from what was typed.
+async fn edit_dialog<K: FlowKind>(
     state: &AppState,
     user: &CurrentUser,
-    kind: Kind,
     id: i64,
     cfg: &db::flow::Config,
     typed: Option<&FormBody>,
     errors: &[FieldError],
-) -> Result<(String, Markup), PageError> {
+) -> Result<Markup, PageError> {
+    let row = K::find(cfg, id).ok_or(AppError::NotFound)?;
+    let draft = typed.map_or_else(|| K::draft(row), K::typed);
     let loaded = load::load(&state.db).await?;
-    let csrf = &user.csrf;
-    let found = match kind {
-        Kind::Step => cfg.steps.iter().find(|s| s.id == id).map(|s| {
-            let mut d = typed.map_or_else(|| crate::routes::flow_api::step_draft(s), FormBody::step);
-            if typed.is_none() {
-                d.position = s.position.to_string();
-            }
-            (
-                format!("Edit step “{}”", s.name),
-                forms::edit_step(id, &d, errors, csrf),
-            )
-        }),
-        Kind::Status => cfg.status_mappings.iter().find(|m| m.id == id).map(|m| {
-            let d = typed.map_or_else(|| crate::routes::flow_api::status_draft(m), FormBody::status);
-            let choices = (&loaded.step_choices[..], &loaded.type_choices[..]);
-            (
-                format!("Edit mapping of “{}”", m.status_from),
-                forms::edit_status(id, &d, errors, choices, csrf),
-            )
-        }),
-        Kind::Type => cfg.types.iter().find(|t| t.id == id).map(|t| {
-            let d = typed.map_or_else(|| crate::routes::flow_api::type_draft(t), FormBody::ty);
-            (
-                format!("Edit issue type “{}”", t.issuetype_from),
-                forms::edit_type(id, &d, errors, csrf),
-            )
-        }),
-    };
-    Ok(found.ok_or(AppError::NotFound)?)
+    let (title, form) = K::edit_form(row, &draft, errors, &loaded, &user.csrf);
+    Ok(dialog::wrap(&title, form))
 }
 
 pub async fn update(
@@ -307,65 +313,32 @@ pub async fn update(
 ) -> PageResult {
     let (segment, id) = path.into_inner();
     let kind = kind(&segment)?;
-    let cfg = db::flow::config(&state.db).await?;
-    let resolver = cfg.resolver();
-    let result = match kind {
-        Kind::Step => {
-            let row = cfg
-                .steps
-                .iter()
-                .find(|s| s.id == id)
-                .cloned()
-                .ok_or(AppError::NotFound)?;
-            match form.step().validate(&resolver, Some(id)) {
-                Ok(v) => Ok(db::flow::save::update_step(&state.db, row, &v).await?.name),
-                Err(e) => Err(e),
-            }
-        }
-        Kind::Status => {
-            let row = cfg
-                .status_mappings
-                .iter()
-                .find(|m| m.id == id)
-                .cloned()
-                .ok_or(AppError::NotFound)?;
-            match form.status().validate(&resolver, Some(id)) {
-                Ok(v) => Ok(db::flow::save::update_status(&state.db, row, &v).await?.status_from),
-                Err(e) => Err(e),
-            }
-        }
-        Kind::Type => {
-            let row = cfg
-                .types
-                .iter()
-                .find(|t| t.id == id)
-                .cloned()
-                .ok_or(AppError::NotFound)?;
-            match form.ty().validate(&resolver, Some(id)) {
-                Ok(v) => Ok(db::flow::save::update_type(&state.db, row, &v).await?.issuetype_from),
-                Err(e) => Err(e),
-            }
-        }
+    let ctx = Ctx {
+        state: &state,
+        user: &user,
+        hx: &hx,
+        flash: &flash,
+        kind,
     };
-    match result {
-        Ok(name) => {
-            tracing::info!(user = %user.user.email, what = kind.noun(), id, %name, "flow configuration saved");
-            changed(&state, &user, &hx, &flash, "saved", &name).await
+    with_kind!(kind, K => update_as::<K>(&ctx, id, &form).await)
+}
+
+async fn update_as<K: FlowKind>(ctx: &Ctx<'_>, id: i64, form: &FormBody) -> PageResult {
+    let cfg = db::flow::config(&ctx.state.db).await?;
+    let row = K::find(&cfg, id).cloned().ok_or(AppError::NotFound)?;
+    match K::validate(&K::typed(form), &cfg.resolver(), Some(id)) {
+        Ok(valid) => {
+            let name = K::update(&ctx.state.db, row, &valid).await?;
+            ctx.changed("saved", &name).await
         }
         Err(errors) => {
-            let (title, markup) = edit_form(&state, &user, kind, id, &cfg, Some(&form), &errors).await?;
-            let dialog = dialog::wrap(&title, markup);
-            let loaded = load::load(&state.db).await?;
-            Ok(render(
-                &user,
-                &hx,
-                &loaded,
-                Screen {
-                    dialog: Some(dialog),
-                    status: Some(StatusCode::UNPROCESSABLE_ENTITY),
-                    ..Screen::default()
-                },
-            ))
+            let dialog = edit_dialog::<K>(ctx.state, ctx.user, id, &cfg, Some(form), &errors).await?;
+            ctx.page(Screen {
+                dialog: Some(dialog),
+                status: Some(StatusCode::UNPROCESSABLE_ENTITY),
+                ..Screen::default()
+            })
+            .await
         }
     }
 }
@@ -379,80 +352,37 @@ pub async fn activate(
     flash: Flash,
     path: web::Path<(String, i64)>,
 ) -> PageResult {
-    use crate::routes::flow_api::{status_draft, step_draft, type_draft};
     let (segment, id) = path.into_inner();
     let kind = kind(&segment)?;
-    let cfg = db::flow::config(&state.db).await?;
-    let resolver = cfg.resolver();
-    let result = match kind {
-        Kind::Step => {
-            let row = cfg
-                .steps
-                .iter()
-                .find(|s| s.id == id)
-                .cloned()
-                .ok_or(AppError::NotFound)?;
-            let d = StepDraft {
-                active: true,
-                ..step_draft(&row)
-            };
-            match d.validate(&resolver, Some(id)) {
-                Ok(v) => Ok(db::flow::save::update_step(&state.db, row, &v).await?.name),
-                Err(e) => Err(e),
-            }
-        }
-        Kind::Status => {
-            let row = cfg
-                .status_mappings
-                .iter()
-                .find(|m| m.id == id)
-                .cloned()
-                .ok_or(AppError::NotFound)?;
-            let d = StatusDraft {
-                active: true,
-                ..status_draft(&row)
-            };
-            match d.validate(&resolver, Some(id)) {
-                Ok(v) => Ok(db::flow::save::update_status(&state.db, row, &v).await?.status_from),
-                Err(e) => Err(e),
-            }
-        }
-        Kind::Type => {
-            let row = cfg
-                .types
-                .iter()
-                .find(|t| t.id == id)
-                .cloned()
-                .ok_or(AppError::NotFound)?;
-            let d = TypeDraft {
-                active: true,
-                ..type_draft(&row)
-            };
-            match d.validate(&resolver, Some(id)) {
-                Ok(v) => Ok(db::flow::save::update_type(&state.db, row, &v).await?.issuetype_from),
-                Err(e) => Err(e),
-            }
-        }
+    let ctx = Ctx {
+        state: &state,
+        user: &user,
+        hx: &hx,
+        flash: &flash,
+        kind,
     };
-    match result {
-        Ok(name) => {
-            tracing::info!(user = %user.user.email, what = kind.noun(), %name, "flow configuration activated");
-            changed(&state, &user, &hx, &flash, "activated", &name).await
+    with_kind!(kind, K => activate_as::<K>(&ctx, id).await)
+}
+
+async fn activate_as<K: FlowKind>(ctx: &Ctx<'_>, id: i64) -> PageResult {
+    let cfg = db::flow::config(&ctx.state.db).await?;
+    let row = K::find(&cfg, id).cloned().ok_or(AppError::NotFound)?;
+    let mut draft = K::draft(&row);
+    K::set_active(&mut draft, true);
+    match K::validate(&draft, &cfg.resolver(), Some(id)) {
+        Ok(valid) => {
+            let name = K::update(&ctx.state.db, row, &valid).await?;
+            ctx.changed("activated", &name).await
         }
         Err(errors) => {
             let message = errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ");
-            let loaded = load::load(&state.db).await?;
             let text = format!("Not activated: {message}");
-            Ok(render(
-                &user,
-                &hx,
-                &loaded,
-                Screen {
-                    notice: Some(&text),
-                    status: Some(StatusCode::UNPROCESSABLE_ENTITY),
-                    ..Screen::default()
-                },
-            ))
+            ctx.page(Screen {
+                notice: Some(&text),
+                status: Some(StatusCode::UNPROCESSABLE_ENTITY),
+                ..Screen::default()
+            })
+            .await
         }
     }
 }
@@ -485,70 +415,43 @@ fn action(a: &str) -> Result<bool, PageError> {
     }
 }
 
-/// The removal dialog: impact, refusal or choice of target.
-async fn removal_dialog(
-    state: &AppState,
-    user: &CurrentUser,
-    kind: Kind,
+/// What the removal dialog is about: the row, delete or deactivate, and the last attempt.
+struct RemovalAsk<'a> {
     id: i64,
     deactivate: bool,
     selected: Option<i64>,
-    error: Option<&str>,
+    error: Option<&'a str>,
+}
+
+/// The removal dialog: impact, refusal or choice of target.
+async fn removal_dialog<K: FlowKind>(
+    state: &AppState,
+    user: &CurrentUser,
+    kind: Kind,
+    ask: RemovalAsk<'_>,
 ) -> Result<Markup, PageError> {
     let cfg = db::flow::config(&state.db).await?;
     let resolver = cfg.resolver();
-    let (impact, name) = match kind {
-        Kind::Step => (
-            db::flow::remove::step_impact(&state.db, id).await?,
-            resolver.step(id).map(|s| s.name.clone()),
-        ),
-        Kind::Type => (
-            db::flow::remove::type_impact(&state.db, id, deactivate).await?,
-            cfg.types.iter().find(|t| t.id == id).map(|t| t.issuetype_from.clone()),
-        ),
-        Kind::Status => (
-            db::flow::remove::status_impact(&state.db, id).await?,
-            resolver
-                .status_mappings()
-                .iter()
-                .find(|m| m.id == id)
-                .map(|m| load::status_label(&resolver, m)),
-        ),
-    };
+    let impact = K::impact(&state.db, ask.id, ask.deactivate).await?;
+    let name = K::find(&cfg, ask.id).map(|row| K::name(row, &resolver));
     let (Some(impact), Some(name)) = (impact, name) else {
         return Err(AppError::NotFound.into());
     };
     let targets: Vec<Choice> = impact
         .targets
         .iter()
-        .filter_map(|t| match kind {
-            Kind::Step => resolver.step(*t).map(load::step_choice),
-            _ => cfg.types.iter().find(|x| x.id == *t).map(|x| Choice {
-                id: x.id,
-                label: x.issuetype_from.clone(),
-            }),
-        })
+        .filter_map(|t| K::target(&cfg, &resolver, *t))
         .collect();
-    // Preselect a step of the same category: the usual intent when merging steps.
-    let selected = selected.or_else(|| match kind {
-        Kind::Step => {
-            let category = resolver.step(id).map(|s| s.category);
-            targets
-                .iter()
-                .find(|t| resolver.step(t.id).map(|s| s.category) == category)
-                .map(|t| t.id)
-        }
-        _ => None,
-    });
+    let selected = ask.selected.or_else(|| K::preselect(&resolver, ask.id, &targets));
     Ok(dialog::removal(&dialog::Removal {
         kind,
-        id,
+        id: ask.id,
         name: &name,
-        deactivate,
+        deactivate: ask.deactivate,
         impact: &impact,
         targets: &targets,
         selected,
-        error,
+        error: ask.error,
         csrf: &user.csrf,
     }))
 }
@@ -562,7 +465,13 @@ pub async fn remove_confirm(
     require_admin(&user)?;
     let (segment, id, a) = path.into_inner();
     let (kind, deactivate) = (kind(&segment)?, action(&a)?);
-    let dialog = removal_dialog(&state, &user, kind, id, deactivate, None, None).await?;
+    let ask = RemovalAsk {
+        id,
+        deactivate,
+        selected: None,
+        error: None,
+    };
+    let dialog = with_kind!(kind, K => removal_dialog::<K>(&state, &user, kind, ask).await?);
     show_dialog(&state, &user, &hx, dialog, StatusCode::OK).await
 }
 
@@ -582,59 +491,56 @@ pub async fn remove(
 ) -> PageResult {
     let (segment, id, a) = path.into_inner();
     let (kind, deactivate) = (kind(&segment)?, action(&a)?);
-    let reassign_to = form.reassign_to.trim().parse::<i64>().ok();
-    let name = {
-        let cfg = db::flow::config(&state.db).await?;
-        let resolver = cfg.resolver();
-        match kind {
-            Kind::Step => resolver.step(id).map(|s| s.name.clone()),
-            Kind::Type => cfg.types.iter().find(|t| t.id == id).map(|t| t.issuetype_from.clone()),
-            Kind::Status => resolver
-                .status_mappings()
-                .iter()
-                .find(|m| m.id == id)
-                .map(|m| load::status_label(&resolver, m)),
-        }
-        .ok_or(AppError::NotFound)?
+    let ctx = Ctx {
+        state: &state,
+        user: &user,
+        hx: &hx,
+        flash: &flash,
+        kind,
     };
-    let removal = [Removal { id, reassign_to }];
-    let result = match kind {
-        Kind::Step => db::flow::remove::remove_steps(&state.db, &removal, deactivate).await,
-        Kind::Type => db::flow::remove::remove_types(&state.db, &removal, deactivate).await,
-        Kind::Status => db::flow::remove::remove_status(&state.db, id, deactivate)
-            .await
-            .map(|()| vec![(id, None)]),
+    let removal = Removal {
+        id,
+        reassign_to: form.reassign_to.trim().parse::<i64>().ok(),
+    };
+    with_kind!(kind, K => remove_as::<K>(&ctx, removal, deactivate).await)
+}
+
+async fn remove_as<K: FlowKind>(ctx: &Ctx<'_>, removal: Removal, deactivate: bool) -> PageResult {
+    let (id, reassign_to) = (removal.id, removal.reassign_to);
+    let name = {
+        let cfg = db::flow::config(&ctx.state.db).await?;
+        let row = K::find(&cfg, id).ok_or(AppError::NotFound)?;
+        K::name(row, &cfg.resolver())
     };
     let verb = if deactivate { "deactivated" } else { "deleted" };
-    match result {
-        Ok(plan) => {
-            tracing::info!(user = %user.user.email, what = kind.noun(), %name, ?plan, "flow configuration {verb}");
-            changed(&state, &user, &hx, &flash, verb, &name).await
-        }
+    match K::remove(&ctx.state.db, removal, deactivate).await {
+        Ok(()) => ctx.changed(verb, &name).await,
         Err(RemoveError::NotFound) => Err(AppError::NotFound.into()),
         Err(RemoveError::Db(e)) => Err(e.into()),
         Err(e @ (RemoveError::Refused(_) | RemoveError::Invalid(_))) => {
-            let status = if matches!(e, RemoveError::Refused(_)) && !hx.fragment {
+            let status = if matches!(e, RemoveError::Refused(_)) && !ctx.hx.fragment {
                 StatusCode::CONFLICT
             } else {
                 StatusCode::UNPROCESSABLE_ENTITY
             };
             let message = e.to_string();
-            let dialog = removal_dialog(&state, &user, kind, id, deactivate, reassign_to, Some(&message)).await?;
-            if hx.fragment {
-                let loaded = load::load(&state.db).await?;
-                return Ok(render(
-                    &user,
-                    &hx,
-                    &loaded,
-                    Screen {
+            let ask = RemovalAsk {
+                id,
+                deactivate,
+                selected: reassign_to,
+                error: Some(&message),
+            };
+            let dialog = removal_dialog::<K>(ctx.state, ctx.user, ctx.kind, ask).await?;
+            if ctx.hx.fragment {
+                return ctx
+                    .page(Screen {
                         dialog: Some(dialog),
                         status: Some(status),
                         ..Screen::default()
-                    },
-                ));
+                    })
+                    .await;
             }
-            show_dialog(&state, &user, &hx, dialog, status).await
+            show_dialog(ctx.state, ctx.user, ctx.hx, dialog, status).await
         }
     }
 }

@@ -10,7 +10,7 @@ use super::ApiResult;
 use crate::auth::CurrentUser;
 use crate::db;
 use crate::db::flow::remove::{Impact, RemoveError};
-use crate::domain::flow::input::{StatusDraft, StepDraft, TypeDraft};
+use crate::domain::flow::input::{IssueTypeMappingDraft, StatusMappingDraft, StepDraft};
 use crate::domain::flow::reassign::Removal;
 use crate::domain::settings::FieldError;
 use crate::error::AppError;
@@ -46,7 +46,7 @@ pub async fn overview(state: web::Data<AppState>, _user: CurrentUser) -> ApiResu
         "version": cfg.fingerprint(),
         "steps": cfg.steps.iter().map(step_json).collect::<Vec<_>>(),
         "status_mappings": cfg.status_mappings.iter().map(status_json).collect::<Vec<_>>(),
-        "issue_type_mappings": cfg.types.iter().map(type_json).collect::<Vec<_>>(),
+        "issue_type_mappings": cfg.issue_type_mappings.iter().map(type_json).collect::<Vec<_>>(),
     })))
 }
 
@@ -286,7 +286,7 @@ pub struct TypeBody {
 }
 
 impl TypeBody {
-    fn onto(self, mut d: TypeDraft) -> TypeDraft {
+    fn onto(self, mut d: IssueTypeMappingDraft) -> IssueTypeMappingDraft {
         if let Some(v) = self.issuetype_from {
             d.issuetype_from = v;
         }
@@ -306,8 +306,8 @@ impl TypeBody {
     }
 }
 
-pub fn type_draft(m: &entity::issue_type_mappings::Model) -> TypeDraft {
-    TypeDraft {
+pub fn issue_type_mapping_draft(m: &entity::issue_type_mappings::Model) -> IssueTypeMappingDraft {
+    IssueTypeMappingDraft {
         issuetype_from: m.issuetype_from.clone(),
         issuetype_to: m.issuetype_to.clone(),
         work_category: m.work_category.as_str().to_string(),
@@ -316,24 +316,29 @@ pub fn type_draft(m: &entity::issue_type_mappings::Model) -> TypeDraft {
     }
 }
 
-pub async fn list_types(state: web::Data<AppState>, _user: CurrentUser) -> ApiResult {
+pub async fn list_issue_type_mappings(state: web::Data<AppState>, _user: CurrentUser) -> ApiResult {
     let cfg = db::flow::config(&state.db).await?;
-    Ok(HttpResponse::Ok().json(json!({ "issue_type_mappings": cfg.types.iter().map(type_json).collect::<Vec<_>>() })))
+    Ok(HttpResponse::Ok()
+        .json(json!({ "issue_type_mappings": cfg.issue_type_mappings.iter().map(type_json).collect::<Vec<_>>() })))
 }
 
-pub async fn show_type(state: web::Data<AppState>, _user: CurrentUser, id: web::Path<i64>) -> ApiResult {
-    Ok(HttpResponse::Ok().json(type_json(&find_type(&state, *id).await?)))
+pub async fn show_issue_type_mapping(state: web::Data<AppState>, _user: CurrentUser, id: web::Path<i64>) -> ApiResult {
+    Ok(HttpResponse::Ok().json(type_json(&find_issue_type_mapping_row(&state, *id).await?)))
 }
 
-pub async fn create_type(state: web::Data<AppState>, user: CurrentUser, body: web::Json<TypeBody>) -> ApiResult {
-    let draft = body.into_inner().onto(TypeDraft {
+pub async fn create_issue_type_mapping(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    body: web::Json<TypeBody>,
+) -> ApiResult {
+    let draft = body.into_inner().onto(IssueTypeMappingDraft {
         active: true,
         ..Default::default()
     });
     let cfg = db::flow::resolver(&state.db).await?;
     match draft.validate(&cfg, None) {
         Ok(v) => {
-            let row = db::flow::save::create_type(&state.db, &v).await?;
+            let row = db::flow::save::create_issue_type_mapping(&state.db, &v).await?;
             tracing::info!(user = %user.user.email, id = row.id, from = %row.issuetype_from, "issue type mapping created");
             Ok(HttpResponse::Created().json(type_json(&row)))
         }
@@ -341,18 +346,18 @@ pub async fn create_type(state: web::Data<AppState>, user: CurrentUser, body: we
     }
 }
 
-pub async fn update_type(
+pub async fn update_issue_type_mapping(
     state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<i64>,
     body: web::Json<TypeBody>,
 ) -> ApiResult {
-    let existing = find_type(&state, *id).await?;
-    let draft = body.into_inner().onto(type_draft(&existing));
+    let existing = find_issue_type_mapping_row(&state, *id).await?;
+    let draft = body.into_inner().onto(issue_type_mapping_draft(&existing));
     let cfg = db::flow::resolver(&state.db).await?;
     match draft.validate(&cfg, Some(existing.id)) {
         Ok(v) => {
-            let row = db::flow::save::update_type(&state.db, existing, &v).await?;
+            let row = db::flow::save::update_issue_type_mapping(&state.db, existing, &v).await?;
             tracing::info!(user = %user.user.email, id = row.id, from = %row.issuetype_from, "issue type mapping updated");
             Ok(HttpResponse::Ok().json(type_json(&row)))
         }
@@ -360,45 +365,52 @@ pub async fn update_type(
     }
 }
 
-pub async fn type_impact(
+pub async fn issue_type_mapping_impact(
     state: web::Data<AppState>,
     _user: CurrentUser,
     id: web::Path<i64>,
     q: web::Query<ImpactQuery>,
 ) -> ApiResult {
-    impact_json(db::flow::remove::type_impact(&state.db, *id, q.deactivate).await?)
+    impact_json(db::flow::remove::issue_type_mapping_impact(&state.db, *id, q.deactivate).await?)
 }
 
-pub async fn delete_type(
+pub async fn delete_issue_type_mapping(
     state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<i64>,
     body: Option<web::Json<RemoveBody>>,
 ) -> ApiResult {
-    let r = db::flow::remove::remove_types(&state.db, &one(*id, body), false).await;
+    let r = db::flow::remove::remove_issue_type_mappings(&state.db, &one(*id, body), false).await;
     log_removal(&user, "issue type mapping", "deleted", &r);
     remove_answer(r, "issue type mapping", "deleted")
 }
 
-pub async fn deactivate_type(
+pub async fn deactivate_issue_type_mapping(
     state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<i64>,
     body: Option<web::Json<RemoveBody>>,
 ) -> ApiResult {
-    let r = db::flow::remove::remove_types(&state.db, &one(*id, body), true).await;
+    let r = db::flow::remove::remove_issue_type_mappings(&state.db, &one(*id, body), true).await;
     log_removal(&user, "issue type mapping", "deactivated", &r);
     remove_answer(r, "issue type mapping", "deactivated")
 }
 
-pub async fn remove_types(state: web::Data<AppState>, user: CurrentUser, body: web::Json<BatchBody>) -> ApiResult {
+pub async fn remove_issue_type_mappings(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    body: web::Json<BatchBody>,
+) -> ApiResult {
     let verb = if body.deactivate { "deactivated" } else { "deleted" };
-    let r = db::flow::remove::remove_types(&state.db, &batch(&body), body.deactivate).await;
+    let r = db::flow::remove::remove_issue_type_mappings(&state.db, &batch(&body), body.deactivate).await;
     log_removal(&user, "issue type mappings", verb, &r);
     remove_answer(r, "issue type mappings", verb)
 }
 
-async fn find_type(state: &AppState, id: i64) -> Result<entity::issue_type_mappings::Model, AppError> {
+async fn find_issue_type_mapping_row(
+    state: &AppState,
+    id: i64,
+) -> Result<entity::issue_type_mappings::Model, AppError> {
     db::flow::find_issue_type_mapping(&state.db, id)
         .await?
         .ok_or(AppError::NotFound)
@@ -424,7 +436,7 @@ pub struct StatusBody {
 }
 
 impl StatusBody {
-    fn onto(self, mut d: StatusDraft) -> StatusDraft {
+    fn onto(self, mut d: StatusMappingDraft) -> StatusMappingDraft {
         if let Some(v) = self.status_from {
             d.status_from = v;
         }
@@ -441,8 +453,8 @@ impl StatusBody {
     }
 }
 
-pub fn status_draft(m: &entity::status_mappings::Model) -> StatusDraft {
-    StatusDraft {
+pub fn status_mapping_draft(m: &entity::status_mappings::Model) -> StatusMappingDraft {
+    StatusMappingDraft {
         status_from: m.status_from.clone(),
         flow_step_id: m.flow_step_id.to_string(),
         issue_type_mapping_id: m.issue_type_mapping_id.map(|i| i.to_string()).unwrap_or_default(),
@@ -450,25 +462,29 @@ pub fn status_draft(m: &entity::status_mappings::Model) -> StatusDraft {
     }
 }
 
-pub async fn list_statuses(state: web::Data<AppState>, _user: CurrentUser) -> ApiResult {
+pub async fn list_status_mappings(state: web::Data<AppState>, _user: CurrentUser) -> ApiResult {
     let cfg = db::flow::config(&state.db).await?;
     Ok(HttpResponse::Ok()
         .json(json!({ "status_mappings": cfg.status_mappings.iter().map(status_json).collect::<Vec<_>>() })))
 }
 
-pub async fn show_status(state: web::Data<AppState>, _user: CurrentUser, id: web::Path<i64>) -> ApiResult {
-    Ok(HttpResponse::Ok().json(status_json(&find_status(&state, *id).await?)))
+pub async fn show_status_mapping(state: web::Data<AppState>, _user: CurrentUser, id: web::Path<i64>) -> ApiResult {
+    Ok(HttpResponse::Ok().json(status_json(&find_status_mapping_row(&state, *id).await?)))
 }
 
-pub async fn create_status(state: web::Data<AppState>, user: CurrentUser, body: web::Json<StatusBody>) -> ApiResult {
-    let draft = body.into_inner().onto(StatusDraft {
+pub async fn create_status_mapping(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    body: web::Json<StatusBody>,
+) -> ApiResult {
+    let draft = body.into_inner().onto(StatusMappingDraft {
         active: true,
         ..Default::default()
     });
     let cfg = db::flow::resolver(&state.db).await?;
     match draft.validate(&cfg, None) {
         Ok(v) => {
-            let row = db::flow::save::create_status(&state.db, &v).await?;
+            let row = db::flow::save::create_status_mapping(&state.db, &v).await?;
             tracing::info!(user = %user.user.email, id = row.id, status = %row.status_from, "status mapping created");
             Ok(HttpResponse::Created().json(status_json(&row)))
         }
@@ -476,18 +492,18 @@ pub async fn create_status(state: web::Data<AppState>, user: CurrentUser, body: 
     }
 }
 
-pub async fn update_status(
+pub async fn update_status_mapping(
     state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<i64>,
     body: web::Json<StatusBody>,
 ) -> ApiResult {
-    let existing = find_status(&state, *id).await?;
-    let draft = body.into_inner().onto(status_draft(&existing));
+    let existing = find_status_mapping_row(&state, *id).await?;
+    let draft = body.into_inner().onto(status_mapping_draft(&existing));
     let cfg = db::flow::resolver(&state.db).await?;
     match draft.validate(&cfg, Some(existing.id)) {
         Ok(v) => {
-            let row = db::flow::save::update_status(&state.db, existing, &v).await?;
+            let row = db::flow::save::update_status_mapping(&state.db, existing, &v).await?;
             tracing::info!(user = %user.user.email, id = row.id, status = %row.status_from, "status mapping updated");
             Ok(HttpResponse::Ok().json(status_json(&row)))
         }
@@ -495,12 +511,12 @@ pub async fn update_status(
     }
 }
 
-pub async fn status_impact(state: web::Data<AppState>, _user: CurrentUser, id: web::Path<i64>) -> ApiResult {
-    impact_json(db::flow::remove::status_impact(&state.db, *id).await?)
+pub async fn status_mapping_impact(state: web::Data<AppState>, _user: CurrentUser, id: web::Path<i64>) -> ApiResult {
+    impact_json(db::flow::remove::status_mapping_impact(&state.db, *id).await?)
 }
 
 /// A status mapping has no dependents to move: `reassign_to` is refused rather than ignored.
-async fn remove_status(
+async fn remove_status_mapping(
     state: &AppState,
     user: &CurrentUser,
     id: i64,
@@ -513,32 +529,32 @@ async fn remove_status(
         })));
     }
     let verb = if deactivate { "deactivated" } else { "deleted" };
-    let r = db::flow::remove::remove_status(&state.db, id, deactivate)
+    let r = db::flow::remove::remove_status_mapping(&state.db, id, deactivate)
         .await
         .map(|()| vec![(id, None)]);
     log_removal(user, "status mapping", verb, &r);
     remove_answer(r, "status mapping", verb)
 }
 
-pub async fn delete_status(
+pub async fn delete_status_mapping(
     state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<i64>,
     body: Option<web::Json<RemoveBody>>,
 ) -> ApiResult {
-    remove_status(&state, &user, *id, body, false).await
+    remove_status_mapping(&state, &user, *id, body, false).await
 }
 
-pub async fn deactivate_status(
+pub async fn deactivate_status_mapping(
     state: web::Data<AppState>,
     user: CurrentUser,
     id: web::Path<i64>,
     body: Option<web::Json<RemoveBody>>,
 ) -> ApiResult {
-    remove_status(&state, &user, *id, body, true).await
+    remove_status_mapping(&state, &user, *id, body, true).await
 }
 
-async fn find_status(state: &AppState, id: i64) -> Result<entity::status_mappings::Model, AppError> {
+async fn find_status_mapping_row(state: &AppState, id: i64) -> Result<entity::status_mappings::Model, AppError> {
     db::flow::find_status_mapping(&state.db, id)
         .await?
         .ok_or(AppError::NotFound)

@@ -7,7 +7,7 @@ use maud::{Markup, html};
 use super::ids;
 use crate::auth::csrf;
 use crate::db::flow::discovery::Discovery;
-use crate::domain::flow::input::{StatusDraft, StepDraft, TypeDraft};
+use crate::domain::flow::input::{IssueTypeMappingDraft, StatusMappingDraft, StepDraft};
 use crate::domain::flow::{StepCategory, WorkCategory};
 use crate::domain::settings::FieldError;
 
@@ -18,31 +18,31 @@ pub mod forms;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     Step,
-    Status,
-    Type,
+    StatusMapping,
+    IssueTypeMapping,
 }
 
 impl Kind {
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "steps" => Some(Kind::Step),
-            "status-mappings" => Some(Kind::Status),
-            "issue-type-mappings" => Some(Kind::Type),
+            "status-mappings" => Some(Kind::StatusMapping),
+            "issue-type-mappings" => Some(Kind::IssueTypeMapping),
             _ => None,
         }
     }
     pub fn segment(self) -> &'static str {
         match self {
             Kind::Step => "steps",
-            Kind::Status => "status-mappings",
-            Kind::Type => "issue-type-mappings",
+            Kind::StatusMapping => "status-mappings",
+            Kind::IssueTypeMapping => "issue-type-mappings",
         }
     }
     pub fn noun(self) -> &'static str {
         match self {
             Kind::Step => "flow step",
-            Kind::Status => "status mapping",
-            Kind::Type => "issue type mapping",
+            Kind::StatusMapping => "status mapping",
+            Kind::IssueTypeMapping => "issue type mapping",
         }
     }
 }
@@ -58,7 +58,7 @@ pub struct StepRow {
     pub issues: u64,
 }
 
-pub struct StatusRow {
+pub struct StatusMappingRow {
     pub id: i64,
     pub status_from: String,
     pub step: String,
@@ -69,7 +69,7 @@ pub struct StatusRow {
     pub issues: u64,
 }
 
-pub struct TypeRow {
+pub struct IssueTypeMappingRow {
     pub id: i64,
     pub issuetype_from: String,
     pub issuetype_to: String,
@@ -91,20 +91,20 @@ pub struct Choice {
 pub struct Forms {
     pub step: StepDraft,
     pub step_errors: Vec<FieldError>,
-    pub status: StatusDraft,
-    pub status_errors: Vec<FieldError>,
-    pub ty: TypeDraft,
-    pub type_errors: Vec<FieldError>,
+    pub status_mapping: StatusMappingDraft,
+    pub status_mapping_errors: Vec<FieldError>,
+    pub issue_type_mapping: IssueTypeMappingDraft,
+    pub issue_type_mapping_errors: Vec<FieldError>,
 }
 
 pub struct FlowPage<'a> {
     pub steps: &'a [StepRow],
-    pub statuses: &'a [StatusRow],
-    pub types: &'a [TypeRow],
+    pub status_mappings: &'a [StatusMappingRow],
+    pub issue_type_mappings: &'a [IssueTypeMappingRow],
     pub unmapped: &'a Discovery,
     /// Active steps and active type mappings, for the selects.
     pub step_choices: &'a [Choice],
-    pub type_choices: &'a [Choice],
+    pub issue_type_choices: &'a [Choice],
     pub is_admin: bool,
     pub csrf: &'a str,
     pub notice: Option<&'a str>,
@@ -294,7 +294,7 @@ fn statuses(p: &FlowPage<'_>) -> Markup {
         section.card.flow-card aria-labelledby="statuses-title" {
             header.card-head {
                 h2 #statuses-title { "Status mappings" }
-                span.count { (p.statuses.len()) " mappings" }
+                span.count { (p.status_mappings.len()) " mappings" }
             }
             p.muted { "Jira status → flow step, matched case-insensitively. A mapping for one issue type wins over the one for all types." }
             div.table-wrap {
@@ -304,20 +304,20 @@ fn statuses(p: &FlowPage<'_>) -> Markup {
                         @if p.is_admin { th { span.visually-hidden { "Actions" } } }
                     } }
                     tbody {
-                        @for m in p.statuses {
+                        @for m in p.status_mappings {
                             tr id=(format!("status-mapping-{}", m.id)) data-status=(m.status_from) .inactive[!m.active] {
                                 td { strong { (m.status_from) } }
                                 td { @match &m.issue_type { Some(t) => span.badge.badge-pending { (t) }, None => span.muted { "all types" } } }
                                 td { (m.step) @if let Some(c) = m.step_category { " " (category_badge(c)) } }
                                 td.num { (m.issues) }
                                 td { (state_badge(m.active)) }
-                                @if p.is_admin { td.actions { (row_actions(Kind::Status, m.id, m.active, &m.status_from, p.csrf)) } }
+                                @if p.is_admin { td.actions { (row_actions(Kind::StatusMapping, m.id, m.active, &m.status_from, p.csrf)) } }
                             }
                         }
                     }
                 }
             }
-            @if p.is_admin { (forms::add_status(p)) }
+            @if p.is_admin { (forms::add_status_mapping(p)) }
         }
     }
 }
@@ -327,7 +327,7 @@ fn types(p: &FlowPage<'_>) -> Markup {
         section.card.flow-card aria-labelledby="types-title" {
             header.card-head {
                 h2 #types-title { "Issue type mappings" }
-                span.count { (p.types.len()) " mappings" }
+                span.count { (p.issue_type_mappings.len()) " mappings" }
             }
             p.muted { "Jira issue type → normalized type and work category (INCIDENT feeds the DORA failure metrics)." }
             div.table-wrap {
@@ -337,7 +337,7 @@ fn types(p: &FlowPage<'_>) -> Markup {
                         @if p.is_admin { th { span.visually-hidden { "Actions" } } }
                     } }
                     tbody {
-                        @for t in p.types {
+                        @for t in p.issue_type_mappings {
                             tr id=(format!("type-mapping-{}", t.id)) data-type=(t.issuetype_from) .inactive[!t.active] {
                                 td { strong { (t.issuetype_from) } }
                                 td { (t.issuetype_to) }
@@ -346,13 +346,13 @@ fn types(p: &FlowPage<'_>) -> Markup {
                                 td.num { (t.mappings) }
                                 td.num { (t.issues) }
                                 td { (state_badge(t.active)) }
-                                @if p.is_admin { td.actions { (row_actions(Kind::Type, t.id, t.active, &t.issuetype_from, p.csrf)) } }
+                                @if p.is_admin { td.actions { (row_actions(Kind::IssueTypeMapping, t.id, t.active, &t.issuetype_from, p.csrf)) } }
                             }
                         }
                     }
                 }
             }
-            @if p.is_admin { (forms::add_type(p)) }
+            @if p.is_admin { (forms::add_issue_type_mapping(p)) }
         }
     }
 }

@@ -35,7 +35,7 @@ pub fn list(p: &ListPage<'_>) -> Markup {
         div.page-head {
             div {
                 h1 { "Integrations" }
-                p.muted { "Connections to Jira and GitHub. Credentials are encrypted and never shown again." }
+                p.muted { "Each integration syncs one Jira site or GitHub account. Credentials are encrypted and never shown again." }
             }
             @if p.is_admin {
                 div.toolbar {

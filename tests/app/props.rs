@@ -7,7 +7,9 @@ use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use proptest::prelude::*;
-use pulse_etl::domain::flow::{FlowResolver, Resolution, StatusMapping, Step, StepCategory, TypeMapping, WorkCategory};
+use pulse_etl::domain::flow::{
+    FlowResolver, IssueTypeMapping, Resolution, StatusMapping, Step, StepCategory, WorkCategory,
+};
 use pulse_etl::domain::integration::{glob_match, jql_is_self_contained};
 use pulse_etl::integrations::github::models as gh;
 use pulse_etl::integrations::github::rows;
@@ -596,10 +598,10 @@ fn arb_resolver() -> impl Strategy<Value = FlowResolver> {
                 active,
             })
             .collect();
-        let types: Vec<TypeMapping> = types
+        let types: Vec<IssueTypeMapping> = types
             .into_iter()
             .enumerate()
-            .map(|(i, active)| TypeMapping {
+            .map(|(i, active)| IssueTypeMapping {
                 id: i as i64 + 1,
                 issuetype_from: ["Bug", "Story", "Incident"][i].into(),
                 issuetype_to: "x".into(),
@@ -653,7 +655,7 @@ proptest! {
                 prop_assert_eq!(step.id, mapping.flow_step_id);
                 prop_assert!(mapping.status_from.eq_ignore_ascii_case(status.trim()));
                 // A per-type mapping wins over the type-less one.
-                let t = resolver.type_mapping_any(ty).map(|t| t.id);
+                let t = resolver.issue_type_mapping_any(ty).map(|t| t.id);
                 let has_per_type = resolver.status_mappings().iter().any(|m| {
                     m.status_from.eq_ignore_ascii_case(status.trim()) && t.is_some() && m.issue_type_mapping_id == t
                 });

@@ -205,7 +205,7 @@ pub async fn issues(db: &(impl ConnectionTrait + StreamTrait), now: DateTime<Utc
                 .unwrap_or_else(|| issue.status_name.clone());
             let mut resolutions = vec![resolve(&initial_status)];
             resolutions.extend(moves.iter().map(|m| resolve(&m.2)));
-            let type_mapping = resolver.type_mapping_any(&issue.issue_type_name);
+            let type_mapping = resolver.issue_type_mapping_any(&issue.issue_type_name);
             let counted =
                 issue.active && type_mapping.is_none_or(|t| t.active) && resolutions.iter().all(Option::is_some);
             let places: Vec<Place> = resolutions.into_iter().flatten().collect();

@@ -115,7 +115,7 @@ pub async fn unmapped(db: &impl ConnectionTrait, cfg: &FlowResolver) -> Result<D
 
     let mut type_out: HashMap<String, Unmapped> = HashMap::new();
     for (name, level) in &types {
-        if cfg.type_mapping_any(name).is_none() {
+        if cfg.issue_type_mapping_any(name).is_none() {
             type_out.entry(name_key(name)).or_insert_with(|| Unmapped {
                 name: name.clone(),
                 category_key: None,
@@ -125,7 +125,7 @@ pub async fn unmapped(db: &impl ConnectionTrait, cfg: &FlowResolver) -> Result<D
         }
     }
     for g in &groups {
-        if cfg.type_mapping_any(&g.issue_type).is_none() {
+        if cfg.issue_type_mapping_any(&g.issue_type).is_none() {
             type_out
                 .entry(name_key(&g.issue_type))
                 .or_insert_with(|| Unmapped {

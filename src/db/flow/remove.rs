@@ -62,7 +62,7 @@ fn step_items(cfg: &FlowResolver) -> Vec<Item> {
 /// Deactivating a type mapping moves nothing (its per-type mappings simply stop applying);
 /// deleting it moves them to the target type.
 fn type_items(cfg: &FlowResolver, deactivate: bool) -> Vec<Item> {
-    cfg.type_mappings()
+    cfg.issue_type_mappings()
         .iter()
         .map(|t| Item {
             id: t.id,
@@ -99,9 +99,13 @@ pub async fn step_impact(db: &impl ConnectionTrait, id: i64) -> Result<Option<Im
     }))
 }
 
-pub async fn type_impact(db: &impl ConnectionTrait, id: i64, deactivate: bool) -> Result<Option<Impact>, DbErr> {
+pub async fn issue_type_mapping_impact(
+    db: &impl ConnectionTrait,
+    id: i64,
+    deactivate: bool,
+) -> Result<Option<Impact>, DbErr> {
     let cfg = super::resolver(db).await?;
-    let Some(t) = cfg.type_mappings().iter().find(|t| t.id == id) else {
+    let Some(t) = cfg.issue_type_mappings().iter().find(|t| t.id == id) else {
         return Ok(None);
     };
     let groups = issue_groups(db).await?;
@@ -120,7 +124,7 @@ pub async fn type_impact(db: &impl ConnectionTrait, id: i64, deactivate: bool) -
     }))
 }
 
-pub async fn status_impact(db: &impl ConnectionTrait, id: i64) -> Result<Option<Impact>, DbErr> {
+pub async fn status_mapping_impact(db: &impl ConnectionTrait, id: i64) -> Result<Option<Impact>, DbErr> {
     let cfg = super::resolver(db).await?;
     let Some(m) = cfg.status_mappings().iter().find(|m| m.id == id).cloned() else {
         return Ok(None);
@@ -195,7 +199,7 @@ pub async fn remove_steps(
 /// Deleting moves each type mapping's per-type status mappings to the target type (a moved
 /// mapping whose status the target already maps is dropped: the target's own wins), then
 /// deletes; deactivating only switches the type mappings off. One transaction.
-pub async fn remove_types(
+pub async fn remove_issue_type_mappings(
     db: &DatabaseConnection,
     removals: &[Removal],
     deactivate: bool,
@@ -204,7 +208,7 @@ pub async fn remove_types(
     let cfg = super::resolver(&txn).await?;
     if let Some(r) = removals
         .iter()
-        .find(|r| !cfg.type_mappings().iter().any(|t| t.id == r.id))
+        .find(|r| !cfg.issue_type_mappings().iter().any(|t| t.id == r.id))
     {
         return Err(if removals.len() == 1 {
             RemoveError::NotFound
@@ -263,7 +267,7 @@ pub async fn remove_types(
 }
 
 /// Nothing references a status mapping: its issues re-resolve at query time.
-pub async fn remove_status(db: &impl ConnectionTrait, id: i64, deactivate: bool) -> Result<(), RemoveError> {
+pub async fn remove_status_mapping(db: &impl ConnectionTrait, id: i64, deactivate: bool) -> Result<(), RemoveError> {
     let found = status_mappings::Entity::find_by_id(id).one(db).await?;
     if found.is_none() {
         return Err(RemoveError::NotFound);

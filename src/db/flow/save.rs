@@ -8,7 +8,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
-use crate::domain::flow::input::{ValidStatus, ValidStep, ValidType};
+use crate::domain::flow::input::{ValidIssueTypeMapping, ValidStatusMapping, ValidStep};
 
 /// Gap between positions, so a step can be placed between two others by hand.
 const POSITION_STEP: i32 = 10;
@@ -118,7 +118,10 @@ pub async fn move_step(db: &DatabaseConnection, id: i64, up: bool) -> Result<(),
     txn.commit().await
 }
 
-pub async fn create_type(db: &impl ConnectionTrait, v: &ValidType) -> Result<issue_type_mappings::Model, DbErr> {
+pub async fn create_issue_type_mapping(
+    db: &impl ConnectionTrait,
+    v: &ValidIssueTypeMapping,
+) -> Result<issue_type_mappings::Model, DbErr> {
     let now = Utc::now();
     issue_type_mappings::ActiveModel {
         issuetype_from: Set(v.issuetype_from.clone()),
@@ -134,10 +137,10 @@ pub async fn create_type(db: &impl ConnectionTrait, v: &ValidType) -> Result<iss
     .await
 }
 
-pub async fn update_type(
+pub async fn update_issue_type_mapping(
     db: &impl ConnectionTrait,
     existing: issue_type_mappings::Model,
-    v: &ValidType,
+    v: &ValidIssueTypeMapping,
 ) -> Result<issue_type_mappings::Model, DbErr> {
     let mut row = existing.into_active_model();
     row.issuetype_from = Set(v.issuetype_from.clone());
@@ -149,7 +152,10 @@ pub async fn update_type(
     row.update(db).await
 }
 
-pub async fn create_status(db: &impl ConnectionTrait, v: &ValidStatus) -> Result<status_mappings::Model, DbErr> {
+pub async fn create_status_mapping(
+    db: &impl ConnectionTrait,
+    v: &ValidStatusMapping,
+) -> Result<status_mappings::Model, DbErr> {
     let now = Utc::now();
     status_mappings::ActiveModel {
         status_from: Set(v.status_from.clone()),
@@ -164,10 +170,10 @@ pub async fn create_status(db: &impl ConnectionTrait, v: &ValidStatus) -> Result
     .await
 }
 
-pub async fn update_status(
+pub async fn update_status_mapping(
     db: &impl ConnectionTrait,
     existing: status_mappings::Model,
-    v: &ValidStatus,
+    v: &ValidStatusMapping,
 ) -> Result<status_mappings::Model, DbErr> {
     let mut row = existing.into_active_model();
     row.status_from = Set(v.status_from.clone());

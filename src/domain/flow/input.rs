@@ -155,7 +155,7 @@ pub fn is_last_of_category(cfg: &FlowResolver, id: i64, category: StepCategory) 
 
 /// An issue-type mapping as typed.
 #[derive(Clone, Debug, Default, Deserialize)]
-pub struct TypeDraft {
+pub struct IssueTypeMappingDraft {
     #[serde(default)]
     pub issuetype_from: String,
     /// Empty: the Jira name.
@@ -170,7 +170,7 @@ pub struct TypeDraft {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ValidType {
+pub struct ValidIssueTypeMapping {
     pub issuetype_from: String,
     pub issuetype_to: String,
     pub work_category: WorkCategory,
@@ -178,12 +178,12 @@ pub struct ValidType {
     pub active: bool,
 }
 
-impl TypeDraft {
-    pub fn validate(&self, cfg: &FlowResolver, id: Option<i64>) -> Result<ValidType, Errors> {
+impl IssueTypeMappingDraft {
+    pub fn validate(&self, cfg: &FlowResolver, id: Option<i64>) -> Result<ValidIssueTypeMapping, Errors> {
         let mut e = Errors::new();
         let from = check_name(&mut e, "issuetype_from", &self.issuetype_from, "the Jira issue type");
         if let Some(other) = cfg
-            .type_mappings()
+            .issue_type_mappings()
             .iter()
             .find(|t| Some(t.id) != id && name_key(&t.issuetype_from) == name_key(&from))
         {
@@ -223,7 +223,7 @@ impl TypeDraft {
             },
         };
         match work_category {
-            Some(work_category) if e.is_empty() => Ok(ValidType {
+            Some(work_category) if e.is_empty() => Ok(ValidIssueTypeMapping {
                 issuetype_from: from,
                 issuetype_to: to,
                 work_category,
@@ -237,7 +237,7 @@ impl TypeDraft {
 
 /// A status mapping as typed; an empty type means every issue type.
 #[derive(Clone, Debug, Default, Deserialize)]
-pub struct StatusDraft {
+pub struct StatusMappingDraft {
     #[serde(default)]
     pub status_from: String,
     #[serde(default)]
@@ -249,15 +249,15 @@ pub struct StatusDraft {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ValidStatus {
+pub struct ValidStatusMapping {
     pub status_from: String,
     pub flow_step_id: i64,
     pub issue_type_mapping_id: Option<i64>,
     pub active: bool,
 }
 
-impl StatusDraft {
-    pub fn validate(&self, cfg: &FlowResolver, id: Option<i64>) -> Result<ValidStatus, Errors> {
+impl StatusMappingDraft {
+    pub fn validate(&self, cfg: &FlowResolver, id: Option<i64>) -> Result<ValidStatusMapping, Errors> {
         let mut e = Errors::new();
         let status = check_name(&mut e, "status_from", &self.status_from, "the Jira status");
         let step = self.flow_step_id.trim().parse::<i64>().ok().and_then(|i| cfg.step(i));
@@ -275,7 +275,7 @@ impl StatusDraft {
             t => match t
                 .parse::<i64>()
                 .ok()
-                .and_then(|i| cfg.type_mappings().iter().find(|m| m.id == i))
+                .and_then(|i| cfg.issue_type_mappings().iter().find(|m| m.id == i))
             {
                 None => Err("Choose an issue type, or all types"),
                 Some(m) if !m.active => Err("That issue type mapping is inactive"),
@@ -286,7 +286,8 @@ impl StatusDraft {
             push(&mut e, "issue_type_mapping_id", msg);
             None
         });
-        let type_name = |tid: Option<i64>| match tid.and_then(|i| cfg.type_mappings().iter().find(|m| m.id == i)) {
+        let type_name = |tid: Option<i64>| match tid.and_then(|i| cfg.issue_type_mappings().iter().find(|m| m.id == i))
+        {
             Some(m) => format!("for {}", m.issuetype_from),
             None => "for all types".to_string(),
         };
@@ -322,7 +323,7 @@ impl StatusDraft {
             );
         }
         match step {
-            Some(step) if e.is_empty() => Ok(ValidStatus {
+            Some(step) if e.is_empty() => Ok(ValidStatusMapping {
                 status_from: status,
                 flow_step_id: step.id,
                 issue_type_mapping_id: type_id,
@@ -336,7 +337,7 @@ impl StatusDraft {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::flow::{StatusMapping, Step, TypeMapping};
+    use crate::domain::flow::{IssueTypeMapping, StatusMapping, Step};
 
     fn cfg() -> FlowResolver {
         let step = |id, name: &str, category, active| Step {
@@ -354,7 +355,7 @@ mod tests {
                 step(3, "Done", StepCategory::Done, true),
                 step(4, "Old", StepCategory::Waiting, false),
             ],
-            vec![TypeMapping {
+            vec![IssueTypeMapping {
                 id: 10,
                 issuetype_from: "Bug".into(),
                 issuetype_to: "Bug".into(),
@@ -385,8 +386,8 @@ mod tests {
         }
     }
 
-    fn status(from: &str, step: &str, ty: &str) -> StatusDraft {
-        StatusDraft {
+    fn status(from: &str, step: &str, ty: &str) -> StatusMappingDraft {
+        StatusMappingDraft {
             status_from: from.into(),
             flow_step_id: step.into(),
             issue_type_mapping_id: ty.into(),
@@ -464,7 +465,7 @@ mod tests {
 
     #[test]
     fn type_mappings_are_unique_and_levels_bounded() {
-        let t = |from: &str, cat: &str, level: &str| TypeDraft {
+        let t = |from: &str, cat: &str, level: &str| IssueTypeMappingDraft {
             issuetype_from: from.into(),
             issuetype_to: String::new(),
             work_category: cat.into(),

@@ -7,15 +7,15 @@ use sea_orm::{ConnectionTrait, DbErr};
 use crate::db;
 use crate::db::flow::discovery::Discovery;
 use crate::domain::flow::{FlowResolver, Resolution, StatusMapping, Step, name_key};
-use crate::views::flow::{Choice, StatusRow, StepRow, TypeRow};
+use crate::views::flow::{Choice, IssueTypeMappingRow, StatusMappingRow, StepRow};
 
 pub struct Loaded {
     pub steps: Vec<StepRow>,
-    pub statuses: Vec<StatusRow>,
-    pub types: Vec<TypeRow>,
+    pub status_mappings: Vec<StatusMappingRow>,
+    pub issue_type_mappings: Vec<IssueTypeMappingRow>,
     pub unmapped: Discovery,
     pub step_choices: Vec<Choice>,
-    pub type_choices: Vec<Choice>,
+    pub issue_type_choices: Vec<Choice>,
 }
 
 /// `In Progress (In progress)`: the one-click mapping preselects by the category suffix.
@@ -29,7 +29,7 @@ pub fn step_choice(s: &Step) -> Choice {
 pub fn status_label(cfg: &FlowResolver, m: &StatusMapping) -> String {
     match m
         .issue_type_mapping_id
-        .and_then(|t| cfg.type_mappings().iter().find(|x| x.id == t))
+        .and_then(|t| cfg.issue_type_mappings().iter().find(|x| x.id == t))
     {
         Some(t) => format!("{} (for {})", m.status_from, t.issuetype_from),
         None => m.status_from.clone(),
@@ -67,19 +67,19 @@ pub async fn load(conn: &impl ConnectionTrait) -> Result<Loaded, DbErr> {
             issues: by_step.get(&s.id).copied().unwrap_or(0),
         })
         .collect();
-    let mut statuses: Vec<StatusRow> = cfg
+    let mut statuses: Vec<StatusMappingRow> = cfg
         .status_mappings()
         .iter()
         .map(|m| {
             let step = cfg.step(m.flow_step_id);
-            StatusRow {
+            StatusMappingRow {
                 id: m.id,
                 status_from: m.status_from.clone(),
                 step: step.map_or_else(|| "?".into(), |s| s.name.clone()),
                 step_category: step.map(|s| s.category),
                 issue_type: m
                     .issue_type_mapping_id
-                    .and_then(|t| cfg.type_mappings().iter().find(|x| x.id == t))
+                    .and_then(|t| cfg.issue_type_mappings().iter().find(|x| x.id == t))
                     .map(|t| t.issuetype_from.clone()),
                 active: m.active,
                 issues: by_mapping.get(&m.id).copied().unwrap_or(0),
@@ -95,9 +95,9 @@ pub async fn load(conn: &impl ConnectionTrait) -> Result<Loaded, DbErr> {
             .then_with(|| a.issue_type.cmp(&b.issue_type))
     });
     let types = cfg
-        .type_mappings()
+        .issue_type_mappings()
         .iter()
-        .map(|t| TypeRow {
+        .map(|t| IssueTypeMappingRow {
             id: t.id,
             issuetype_from: t.issuetype_from.clone(),
             issuetype_to: t.issuetype_to.clone(),
@@ -113,8 +113,8 @@ pub async fn load(conn: &impl ConnectionTrait) -> Result<Loaded, DbErr> {
         })
         .collect();
     let step_choices = cfg.active_steps().map(step_choice).collect();
-    let type_choices = cfg
-        .type_mappings()
+    let issue_type_choices = cfg
+        .issue_type_mappings()
         .iter()
         .filter(|t| t.active)
         .map(|t| Choice {
@@ -124,10 +124,10 @@ pub async fn load(conn: &impl ConnectionTrait) -> Result<Loaded, DbErr> {
         .collect();
     Ok(Loaded {
         steps,
-        statuses,
-        types,
+        status_mappings: statuses,
+        issue_type_mappings: types,
         unmapped,
         step_choices,
-        type_choices,
+        issue_type_choices,
     })
 }

@@ -149,7 +149,7 @@ pub fn dora(r: &DoraReport, choices: &Choices) -> Markup {
         section.card.sources {
             h2 { "Sources" }
             p {
-                "Definitions follow DESIGN §9 of pulse-etl. Tiers: benchmark " strong { (r.benchmark.version) } " — " (r.benchmark.source) ". "
+                "The definitions are the ones shown beside each number above. Tiers: benchmark " strong { (r.benchmark.version) } " — " (r.benchmark.source) ". "
                 "Cut-offs: deployment frequency elite ≥ daily, high ≥ weekly, medium ≥ monthly; lead time elite < 1 day, high < 1 week, medium < 1 month; "
                 "change failure rate elite ≤ 5 %, high ≤ 10 %, medium ≤ 15 %; time to restore elite < 1 hour, high < 1 day, medium < 1 week; otherwise low."
             }

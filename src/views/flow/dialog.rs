@@ -70,7 +70,7 @@ pub fn removal(r: &Removal<'_>) -> Markup {
                                 (count(i.issues, "issue is", "issues are")) " in this step now" @if needs_target { " and move with them" } "."
                             }
                         }
-                        Kind::Type => {
+                        Kind::IssueTypeMapping => {
                             @if needs_target {
                                 li data-impact="status_mappings" data-count=(i.status_mappings) {
                                     (count(i.status_mappings, "status mapping", "status mappings")) " for this type move to the type you choose (a status it already maps keeps its own)."
@@ -81,7 +81,7 @@ pub fn removal(r: &Removal<'_>) -> Markup {
                                 @if let Some(f) = &i.fallback { ": " (f) } "."
                             }
                         }
-                        Kind::Status => {
+                        Kind::StatusMapping => {
                             li data-impact="issues" data-count=(i.issues) {
                                 (count(i.issues, "issue resolves", "issues resolve")) " through this mapping now"
                                 @if let Some(f) = &i.fallback { "; " (f) } "."

@@ -4,7 +4,7 @@ use maud::{Markup, html};
 
 use super::{Choice, FlowPage, csrf_field, hx_post};
 use crate::db::flow::discovery::Unmapped;
-use crate::domain::flow::input::{StatusDraft, StepDraft, TypeDraft};
+use crate::domain::flow::input::{IssueTypeMappingDraft, StatusMappingDraft, StepDraft};
 use crate::domain::flow::{StepCategory, WorkCategory};
 use crate::domain::settings::FieldError;
 
@@ -129,9 +129,9 @@ pub fn add_step(p: &FlowPage<'_>) -> Markup {
     )
 }
 
-pub fn add_status(p: &FlowPage<'_>) -> Markup {
-    let d = &p.forms.status;
-    let e = &p.forms.status_errors;
+pub fn add_status_mapping(p: &FlowPage<'_>) -> Markup {
+    let d = &p.forms.status_mapping;
+    let e = &p.forms.status_mapping_errors;
     post_form(
         "/flow/status-mappings",
         "flow-form inline-form",
@@ -141,16 +141,16 @@ pub fn add_status(p: &FlowPage<'_>) -> Markup {
             (csrf_field(p.csrf))
             input type="hidden" name="active" value="true";
             (text("new-status-", "status_from", "Jira status", &d.status_from, e, "text"))
-            (select("new-status-", "issue_type_mapping_id", "For", &all_types(p.type_choices), &d.issue_type_mapping_id, e))
+            (select("new-status-", "issue_type_mapping_id", "For", &all_types(p.issue_type_choices), &d.issue_type_mapping_id, e))
             (select("new-status-", "flow_step_id", "Flow step", &choices(p.step_choices), &d.flow_step_id, e))
             div.field.submit { button.button.primary type="submit" { "Add mapping" } }
         },
     )
 }
 
-pub fn add_type(p: &FlowPage<'_>) -> Markup {
-    let d = &p.forms.ty;
-    let e = &p.forms.type_errors;
+pub fn add_issue_type_mapping(p: &FlowPage<'_>) -> Markup {
+    let d = &p.forms.issue_type_mapping;
+    let e = &p.forms.issue_type_mapping_errors;
     post_form(
         "/flow/issue-type-mappings",
         "flow-form inline-form",
@@ -235,7 +235,13 @@ pub fn edit_step(id: i64, d: &StepDraft, errors: &[FieldError], csrf: &str) -> M
     )
 }
 
-pub fn edit_status(id: i64, d: &StatusDraft, errors: &[FieldError], p: (&[Choice], &[Choice]), csrf: &str) -> Markup {
+pub fn edit_status_mapping(
+    id: i64,
+    d: &StatusMappingDraft,
+    errors: &[FieldError],
+    p: (&[Choice], &[Choice]),
+    csrf: &str,
+) -> Markup {
     let (steps, types) = p;
     post_form(
         &format!("/flow/status-mappings/{id}"),
@@ -252,7 +258,7 @@ pub fn edit_status(id: i64, d: &StatusDraft, errors: &[FieldError], p: (&[Choice
     )
 }
 
-pub fn edit_type(id: i64, d: &TypeDraft, errors: &[FieldError], csrf: &str) -> Markup {
+pub fn edit_issue_type_mapping(id: i64, d: &IssueTypeMappingDraft, errors: &[FieldError], csrf: &str) -> Markup {
     post_form(
         &format!("/flow/issue-type-mappings/{id}"),
         "flow-form",
