@@ -9,6 +9,7 @@ use base64::engine::general_purpose::STANDARD as BASE64;
 use secrecy::{SecretBox, SecretString};
 use url::Url;
 
+use crate::domain::links::parse_http_url;
 use crate::limits::TrustedProxies;
 
 mod env;
@@ -282,18 +283,6 @@ pub fn database_url_from_env() -> Result<SecretString, ConfigError> {
     let mut env = Env::process();
     let url = env.database_url();
     env.finish(url)
-}
-
-/// Accepts only absolute http(s) URLs with a host.
-pub fn parse_http_url(raw: &str) -> Result<Url, String> {
-    let url = Url::parse(raw.trim()).map_err(|e| format!("is not a valid URL ({e})"))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(format!("must use http or https (got {})", url.scheme()));
-    }
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err("has no host".into());
-    }
-    Ok(url)
 }
 
 /// Decodes a base64 AES-256 key, saying what is wrong with it otherwise.

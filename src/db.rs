@@ -1,4 +1,5 @@
-//! The only place SeaORM queries live: free functions over `&impl ConnectionTrait`.
+//! The database: connections, migrations and every query (no SeaORM query lives outside
+//! `db`): free functions over `&impl ConnectionTrait`, typed by the entity enums.
 
 pub mod analytics;
 mod batch;
@@ -27,9 +28,13 @@ const SQLITE_STATEMENT_CACHE: usize = 16;
 /// How long to wait for a pooled connection before calling the database unavailable.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long PostgreSQL lets a session sit idle inside a transaction for the one-off commands
+/// and tools that open the database with [`connect`]; the service passes its leader lease.
+const IDLE_IN_TRANSACTION: Duration = Duration::from_secs(15);
+
 /// Opens a pool. SQLite gets WAL, foreign keys and a busy timeout; PostgreSQL the defaults.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
-    connect_with(url, crate::orchestrator::LEADER_LEASE).await
+    connect_with(url, IDLE_IN_TRANSACTION).await
 }
 
 /// [`connect`], where PostgreSQL ends a session left idle inside a transaction for longer than

@@ -3,6 +3,7 @@
 pub mod flow;
 pub mod integration;
 pub mod job;
+pub mod links;
 pub mod metrics;
 pub mod settings;
 pub mod text;

@@ -277,7 +277,7 @@ pub async fn issue_labels(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Hash
             .all(db)
             .await?;
         for (id, key, summary, base) in rows {
-            let url = crate::integrations::jira::browse_url(&base, &key);
+            let url = crate::domain::links::jira_browse_url(&base, &key);
             out.insert(id, IssueLabel { key, summary, url });
         }
     }
@@ -303,7 +303,7 @@ pub async fn repository_urls(db: &impl ConnectionTrait) -> Result<HashMap<i64, S
         .map(|(id, owner, name, base)| {
             (
                 id,
-                format!("{}/{owner}/{name}", crate::integrations::github::web_base(&base)),
+                format!("{}/{owner}/{name}", crate::domain::links::github_web_base(&base)),
             )
         })
         .collect())

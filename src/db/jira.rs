@@ -601,9 +601,8 @@ fn json_chunks(rows: Vec<(usize, serde_json::Value)>) -> Vec<String> {
 /// Bytes of JSON keys and punctuation per row, about.
 const JSON_KEYS: usize = 256;
 
-/// About 64 KiB of JSON per statement: with `TCP_NODELAY` (vendor/README.md) a 20,000-issue sync
-/// into PostgreSQL took 15.8 s with 60 KB statements, 21.7 s with 7 KB and 19.0 s with a whole
-/// page per statement (`make bench QUICK=1`, other builds running).
+/// About 64 KiB of JSON per statement: faster than smaller statements or a whole page in one
+/// (docs/decisions.md, "Jira pages on PostgreSQL").
 const JSON_BYTES: usize = 64 * 1024;
 
 /// Each item once, the last listed winning (as row-by-row upserts would): Jira can list an item

@@ -195,7 +195,7 @@ impl IntegrationInput {
             }
             _ => {}
         }
-        let base_url = match crate::config::parse_http_url(&self.base_url) {
+        let base_url = match super::links::parse_http_url(&self.base_url) {
             Ok(url) if url.query().is_some() || url.fragment().is_some() => {
                 err("base_url", "Leave out the query string and fragment".into());
                 None

@@ -16,7 +16,6 @@ use pulse_etl::integrations::control::{Interrupted, RunContext, RunControl};
 use pulse_etl::integrations::github::sync::{self, Deps, SyncError};
 use pulse_sim::SimHandle;
 use pulse_sim::generate::SizeOptions;
-use pulse_sim::model::GhPull;
 use pulse_sim::state::{SimConfig, Storms};
 use sea_orm::{ActiveModelTrait, EntityTrait, IntoActiveModel, Set};
 use serde_json::{Value, json};
@@ -648,91 +647,3 @@ async fn deployments_and_runs_that_finish_later_are_updated(db: Db) {
     }
 }
 db_test!(deployments_and_runs_that_finish_later_are_updated);
-
-/// Throughput and request economy on the benchmark volume: 20,000 pull requests in 20
-/// repositories into SQLite (`GH_BENCH_DB=postgres` for PostgreSQL), zero latency (ignored by
-/// default; run in release):
-/// `cargo test --release --test app github_sync::bench -- --ignored --nocapture`
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore]
-async fn bench_twenty_thousand_pull_requests() {
-    let db = match std::env::var("GH_BENCH_DB").as_deref() {
-        Ok("postgres") => Db::Postgres,
-        _ => Db::Sqlite,
-    };
-    println!("database: {db:?}");
-    let mut opts = Options::new(db);
-    opts.sim.size = SizeOptions {
-        issues: 2_000,
-        ..SizeOptions::large()
-    };
-    let app = spawn_app_with(opts).await;
-    let (_, setup) = add_github(&app, "github", "deployments").await;
-    let (prs, reviews, commits, comments, review_comments) = {
-        let data = app.sim.as_ref().unwrap().state.data();
-        let pulls: Vec<&GhPull> = data.github.repos.iter().flat_map(|r| &r.pulls).collect();
-        let sum = |f: fn(&GhPull) -> usize| pulls.iter().map(|p| f(p)).sum::<usize>();
-        (
-            pulls.len(),
-            sum(|p| p.reviews.len()),
-            sum(|p| p.commits.len()),
-            sum(|p| p.comments.len()),
-            sum(|p| p.review_comments.len()),
-        )
-    };
-    let admin = app.sim.as_ref().unwrap().urls.admin.clone();
-    let sim_requests = || async {
-        let stats: Value = reqwest::get(format!("{admin}/sim/stats"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let count = |route: &str| -> u64 {
-            stats["requests"]
-                .as_object()
-                .unwrap()
-                .iter()
-                .filter(|(k, _)| k.contains(route))
-                .flat_map(|(_, by)| by.as_object().unwrap().values())
-                .map(|v| v.as_u64().unwrap())
-                .sum()
-        };
-        (count("graphql"), count("/pulls/comments"))
-    };
-    let before = sim_requests().await;
-    let ctx = RunContext::detached();
-    let started = std::time::Instant::now();
-    run_sync(&app, &ctx).await.unwrap();
-    let took = started.elapsed();
-    let after = sim_requests().await;
-    let (graphql, stream) = (after.0 - before.0, after.1 - before.1);
-    let requests = ctx.stats.requests();
-    let per_k = |n: u64| n as f64 * 1000.0 / prs as f64;
-    println!(
-        "dataset: {prs} PRs in {} repositories; per PR {:.1} reviews, {:.1} commits, {:.1} comments, {:.1} review comments",
-        setup.repos.len(),
-        reviews as f64 / prs as f64,
-        commits as f64 / prs as f64,
-        comments as f64 / prs as f64,
-        review_comments as f64 / prs as f64
-    );
-    println!(
-        "full sync: {:.2} s; {requests} requests ({:.1} per 1,000 PRs): GraphQL {graphql} ({:.1} per 1,000), review-comment stream {stream} ({:.1} per 1,000), other {}",
-        took.as_secs_f64(),
-        per_k(requests),
-        per_k(graphql),
-        per_k(stream),
-        requests - graphql - stream
-    );
-    println!("counts: {:?}", ctx.stats.counts());
-    let quiet = RunContext::detached();
-    let started = std::time::Instant::now();
-    run_sync(&app, &quiet).await.unwrap();
-    println!(
-        "nothing changed: {} requests for {} repositories in {:.2} s",
-        quiet.stats.requests(),
-        setup.repos.len(),
-        started.elapsed().as_secs_f64()
-    );
-}
