@@ -50,7 +50,7 @@ mod tests {
         let rows: Vec<(usize, u32)> = (0..250).map(|i| (10, i)).collect();
         let sizes: Vec<usize> = batches(rows).iter().map(Vec::len).collect();
         assert_eq!(sizes, [100, 100, 50]);
-        let rows = vec![(5000, 1), (5000, 2), (20_000, 3), (10, 4)];
+        let rows = vec![(40_000, 1), (40_000, 2), (100_000, 3), (10, 4)];
         let got = batches(rows);
         assert_eq!(got, vec![vec![1], vec![2], vec![3], vec![4]]);
         assert!(batches::<u8>(Vec::new()).is_empty());
