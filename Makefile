@@ -4,7 +4,7 @@ CARGO ?= cargo
 DATA_DIR ?= ./pulse-data
 BIND ?= 127.0.0.1:8000
 
-.PHONY: run test test-rust test-clients test-browser lint build-prod fmt bench soak clean-test-dbs
+.PHONY: run test test-rust test-clients test-browser test-alerts lint build-prod fmt bench soak clean-test-dbs
 
 ## The demo: service + simulators on SQLite, no setup. Prints the URL and the logins.
 run:
@@ -12,7 +12,7 @@ run:
 
 ## Everything CI checks: formatting, lints, the production build, Rust tests on SQLite and
 ## PostgreSQL, real API clients against the simulator, browser tests.
-test: lint build-prod test-rust test-clients test-browser
+test: lint build-prod test-alerts test-rust test-clients test-browser
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -30,6 +30,12 @@ build-prod:
 	  echo "build-prod: the production build depends on the simulator" >&2; exit 1; fi
 	@if target/debug/pulse-etl sim --help >/dev/null 2>&1; then \
 	  echo "build-prod: the production binary has the sim command" >&2; exit 1; fi
+
+# The alert rules (docs/alerts.yml) checked and unit-tested with promtool (Debian's prometheus).
+test-alerts:
+	scripts/ensure-promtool.sh
+	promtool check rules docs/alerts.yml
+	promtool test rules tests/alerts/alerts_test.yml
 
 test-rust:
 	@source scripts/ensure-postgres.sh && \

@@ -10,6 +10,7 @@ pub mod integrations;
 pub mod jira;
 pub mod jobs;
 pub mod leader;
+pub mod notifications;
 pub mod runs;
 pub mod settings;
 

@@ -6,6 +6,7 @@ mod actor;
 pub mod events;
 mod handle;
 pub mod leader;
+pub mod notify;
 pub mod relay;
 mod remote;
 pub mod runner;

@@ -42,7 +42,7 @@ pub async fn ws(
     let shutdown = state.shutdown.clone();
     let state = state.into_inner();
     actix_web::rt::spawn(async move {
-        metrics::gauge!("websocket_clients").increment(1.0);
+        metrics::gauge!(crate::telemetry::WEBSOCKET_CLIENTS).increment(1.0);
         let mut ok = send_snapshot(&state, &mut session).await;
         let mut ping = tokio::time::interval(PING_EVERY);
         while ok {
@@ -65,7 +65,7 @@ pub async fn ws(
             }
         }
         let _ = session.close(None).await;
-        metrics::gauge!("websocket_clients").decrement(1.0);
+        metrics::gauge!(crate::telemetry::WEBSOCKET_CLIENTS).decrement(1.0);
         drop(slot);
     });
     Ok(res)

@@ -4,6 +4,7 @@ mod analytics;
 mod api;
 mod assets;
 mod auth;
+mod csv;
 mod dashboard;
 mod flow;
 mod flow_api;
@@ -11,6 +12,7 @@ mod health;
 mod integrations;
 mod integrations_api;
 mod jobs;
+mod notifications;
 
 use std::future::{Ready, ready};
 
@@ -51,6 +53,8 @@ route_table! {
     GET    "/" => dashboard::show, User;
     GET    "/ws" => crate::realtime::ws, User;
     POST   "/orchestrator/settings" => dashboard::save_settings, Admin;
+    POST   "/notifications" => notifications::save_form, Admin;
+    POST   "/notifications/test" => notifications::test_form, Admin;
     GET    "/jobs/{job}" => jobs::history, User;
     POST   "/jobs/{job}/active" => jobs::set_active_form, Admin;
     POST   "/jobs/{job}/{action}" => jobs::control_form, Admin;
@@ -82,6 +86,9 @@ route_table! {
     POST   "/api/v1/jobs/{job}/{action}" => jobs::control_api, Admin;
     GET    "/api/v1/orchestrator/settings" => api::get_settings, User;
     PUT    "/api/v1/orchestrator/settings" => api::put_settings, Admin;
+    GET    "/api/v1/notifications" => notifications::get_api, User;
+    PUT    "/api/v1/notifications" => notifications::put_api, Admin;
+    POST   "/api/v1/notifications/test" => notifications::test_api, Admin;
     GET    "/api/v1/integrations" => integrations_api::list, User;
     POST   "/api/v1/integrations" => integrations_api::create, Admin;
     GET    "/api/v1/integrations/{id}" => integrations_api::show, User;

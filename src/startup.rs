@@ -75,6 +75,8 @@ impl Application {
         // SQLite is single-instance: a second process on the same file is refused before it
         // touches the database.
         let instance_lock = db::lock_single_instance(settings.database_url.expose_secret())?;
+        // Before anything records: the orchestrator sets its gauges as soon as it starts.
+        let metrics = telemetry::prometheus();
         let db = db::connect_with(settings.database_url.expose_secret(), settings.leader_lease)
             .await
             .context("cannot connect to the database (DATABASE_URL)")?;
@@ -124,7 +126,7 @@ impl Application {
             debug: settings.debug,
             cookie_secure: settings.cookie_secure,
             timezone: settings.scheduler_timezone,
-            metrics: telemetry::prometheus(),
+            metrics,
             metrics_token: settings.metrics_token.clone(),
             started_at: Instant::now(),
             orchestrator,

@@ -16,6 +16,14 @@ use crate::config::LogFormat;
 const HTTP_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
+/// Buckets (seconds) for a whole sync run: from a nothing-new run to a first sync of a big site.
+const JOB_BUCKETS: &[f64] = &[
+    0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0, 7200.0,
+];
+/// Buckets (seconds) for one upstream request: real Jira and GitHub answer in 0.1–5 s.
+const UPSTREAM_BUCKETS: &[f64] = &[0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0];
+/// Buckets (seconds) for an analytics rebuild.
+const REBUILD_BUCKETS: &[f64] = &[0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0];
 
 /// Installs the global subscriber once; later calls (tests) are no-ops.
 pub fn init_tracing(level: &str, format: LogFormat) {
@@ -34,12 +42,20 @@ pub fn prometheus() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
-            let builder = PrometheusBuilder::new()
-                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), HTTP_BUCKETS)
+            let buckets = [
+                (Matcher::Suffix("_seconds".into()), HTTP_BUCKETS),
+                (Matcher::Full(JOB_DURATION.into()), JOB_BUCKETS),
+                (Matcher::Full(UPSTREAM_DURATION.into()), UPSTREAM_BUCKETS),
+                (Matcher::Full(ANALYTICS_REBUILD.into()), REBUILD_BUCKETS),
+            ];
+            let builder = buckets
+                .into_iter()
+                .try_fold(PrometheusBuilder::new(), |b, (m, v)| b.set_buckets_for_metric(m, v))
                 .unwrap_or_else(|_| PrometheusBuilder::new());
             let recorder = builder.build_recorder();
             let handle = recorder.handle();
             let _ = metrics::set_global_recorder(recorder);
+            describe();
             metrics::gauge!("pulse_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
             handle
         })
@@ -78,4 +94,106 @@ fn method_label(method: &Method) -> &'static str {
         Method::OPTIONS => "OPTIONS",
         _ => "other",
     }
+}
+
+// Metric families (DESIGN §11 and the ops issue): base units, `_total` on counters, labels from
+// small fixed sets (job, outcome, item, upstream, status code) or from configuration (an
+// integration's name), never from what a caller sends.
+pub const JOB_RUNS: &str = "pulse_job_runs_total";
+pub const JOB_DURATION: &str = "pulse_job_duration_seconds";
+pub const JOB_LAST_SUCCESS: &str = "pulse_job_last_success_timestamp_seconds";
+pub const SYNC_ITEMS: &str = "pulse_sync_items_total";
+pub const UPSTREAM_REQUESTS: &str = "pulse_upstream_requests_total";
+pub const UPSTREAM_DURATION: &str = "pulse_upstream_request_duration_seconds";
+pub const RATE_LIMIT_WAIT: &str = "pulse_rate_limit_wait_seconds_total";
+pub const RATE_LIMIT_REMAINING: &str = "pulse_rate_limit_remaining";
+pub const WEBSOCKET_CLIENTS: &str = "pulse_websocket_clients";
+pub const ANALYTICS_REBUILD: &str = "pulse_analytics_rebuild_seconds";
+pub const LEADER: &str = "pulse_leader";
+pub const NOTIFICATIONS: &str = "pulse_notifications_total";
+
+/// HELP text for every family (TYPE comes with the first value).
+fn describe() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(
+        "http_requests_total",
+        "HTTP requests answered, by method, route pattern and status."
+    );
+    describe_histogram!(
+        "http_request_duration_seconds",
+        Unit::Seconds,
+        "Time to answer an HTTP request, by method and route pattern."
+    );
+    describe_gauge!(
+        "pulse_build_info",
+        "The running build (always 1), labelled with its version."
+    );
+    describe_counter!(JOB_RUNS, "Sync runs that ended, by job and outcome.");
+    describe_histogram!(
+        JOB_DURATION,
+        Unit::Seconds,
+        "How long a sync run took, start to end, by job."
+    );
+    describe_gauge!(
+        JOB_LAST_SUCCESS,
+        Unit::Seconds,
+        "When the job last succeeded (Unix time), by job."
+    );
+    describe_counter!(
+        SYNC_ITEMS,
+        "Items fetched from upstream by the syncs, by job and kind of item."
+    );
+    describe_counter!(
+        UPSTREAM_REQUESTS,
+        "Requests sent to Jira or GitHub, by upstream and HTTP status (\"error\": no answer)."
+    );
+    describe_histogram!(
+        UPSTREAM_DURATION,
+        Unit::Seconds,
+        "Time for Jira or GitHub to answer one request."
+    );
+    describe_counter!(
+        RATE_LIMIT_WAIT,
+        Unit::Seconds,
+        "Time the syncs waited for an upstream rate limit."
+    );
+    describe_gauge!(
+        RATE_LIMIT_REMAINING,
+        "Requests (GitHub GraphQL: points) the upstream says are left in the current rate-limit window, by integration."
+    );
+    describe_gauge!(WEBSOCKET_CLIENTS, "Live-status WebSockets open now.");
+    describe_histogram!(
+        ANALYTICS_REBUILD,
+        Unit::Seconds,
+        "Time to rebuild the analytics precompute."
+    );
+    describe_gauge!(
+        LEADER,
+        "1 while this process runs the orchestrator (the leader among replicas), else 0."
+    );
+    describe_counter!(NOTIFICATIONS, "Webhook notifications sent, by event and result.");
+}
+
+/// A sync run ended.
+pub fn job_finished(
+    job: &'static str,
+    outcome: &'static str,
+    took: std::time::Duration,
+    items: impl IntoIterator<Item = (&'static str, u64)>,
+) {
+    metrics::counter!(JOB_RUNS, "job" => job, "outcome" => outcome).increment(1);
+    metrics::histogram!(JOB_DURATION, "job" => job).record(took.as_secs_f64());
+    for (item, n) in items {
+        metrics::counter!(SYNC_ITEMS, "job" => job, "item" => item).increment(n);
+    }
+}
+
+/// When `job` last succeeded.
+pub fn job_succeeded_at(job: &'static str, at: chrono::DateTime<chrono::Utc>) {
+    metrics::gauge!(JOB_LAST_SUCCESS, "job" => job).set(at.timestamp() as f64);
+}
+
+/// Whether this process leads.
+pub fn leading(yes: bool) {
+    metrics::gauge!(LEADER).set(if yes { 1.0 } else { 0.0 });
 }

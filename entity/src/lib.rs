@@ -19,6 +19,7 @@ pub mod jira_statuses;
 pub mod job_run_events;
 pub mod job_runs;
 pub mod jobs;
+pub mod notification_settings;
 pub mod orchestrator_settings;
 pub mod pr_comments;
 pub mod pr_commits;

@@ -236,6 +236,9 @@ pub async fn rotate_secrets(db: &DatabaseConnection, vault: &Vault) -> Result<us
         active.update(&txn).await?;
         changed += 1;
     }
+    if super::notifications::rotate(&txn, vault).await? {
+        changed += 1;
+    }
     txn.commit().await?;
     Ok(changed)
 }

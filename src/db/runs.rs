@@ -101,6 +101,24 @@ pub async fn list(
     Ok((rows, total))
 }
 
+/// How the job's run before `run_id` ended (None: it is the first).
+pub async fn previous_outcome(
+    db: &impl ConnectionTrait,
+    job_type: JobType,
+    run_id: i64,
+) -> Result<Option<RunOutcome>, DbErr> {
+    let Some(job) = super::jobs::find(db, job_type).await? else {
+        return Ok(None);
+    };
+    Ok(job_runs::Entity::find()
+        .filter(job_runs::Column::JobId.eq(job.id))
+        .filter(job_runs::Column::Id.lt(run_id))
+        .order_by_desc(job_runs::Column::Id)
+        .one(db)
+        .await?
+        .map(|r| r.outcome))
+}
+
 /// A run of the given job (None when the id is another job's run).
 pub async fn get(db: &impl ConnectionTrait, job_type: JobType, run_id: i64) -> Result<Option<job_runs::Model>, DbErr> {
     let Some(job) = jobs::Entity::find()

@@ -13,11 +13,12 @@ use tokio_util::sync::CancellationToken;
 use super::events::Event;
 use super::handle::{Command, ControlError};
 use super::leader::{Leadership, Role};
+use super::notify::{self, Notice, NoticeKind};
 use super::runner::{self, JobDeps, Outcome};
 use super::{COMMAND_POLL, HEARTBEAT, IDLE_TICK, remote};
-use crate::db;
 use crate::domain::job::{self, Action, EventLevel, JobStatus, JobType, RunOutcome, RunTrigger};
 use crate::integrations::control::{Interrupted, RunContext, RunControl};
+use crate::{db, telemetry};
 
 struct Running {
     job: JobType,
@@ -31,6 +32,7 @@ struct Running {
     logged_message: String,
     /// This replica lost the leader lease (or the job's lease) while the job ran.
     lost: bool,
+    started: std::time::Instant,
 }
 
 /// A run that ended while the database could not take its outcome (it failed *because* the
@@ -93,6 +95,14 @@ impl Actor {
     }
 
     pub async fn run(mut self, mut rx: mpsc::Receiver<Command>, shutdown: CancellationToken) {
+        telemetry::leading(false);
+        if let Ok(rows) = db::jobs::all(&self.deps.db).await {
+            for row in &rows {
+                if let Some(at) = row.last_success_at {
+                    telemetry::job_succeeded_at(row.job_type.as_str(), at);
+                }
+            }
+        }
         let mut roles = self.leadership.watch();
         let role = self.leadership.role();
         self.on_role(role).await;
@@ -126,6 +136,7 @@ impl Actor {
         match role {
             Role::Leader { epoch } if !self.leading => {
                 self.leading = true;
+                telemetry::leading(true);
                 tracing::info!(epoch, "orchestrator: leading");
                 let r = self.recover().await;
                 if let Err(e) = r {
@@ -134,6 +145,7 @@ impl Actor {
             }
             Role::Follower if self.leading => {
                 self.leading = false;
+                telemetry::leading(false);
                 if let Some(r) = &mut self.running {
                     tracing::error!(
                         job = r.job.as_str(),
@@ -451,6 +463,7 @@ impl Actor {
             progress,
             logged_message: String::new(),
             lost: false,
+            started: std::time::Instant::now(),
         });
         tracing::info!(job = job.as_str(), trigger = trigger.as_str(), "job started");
         self.publish_job(job).await;
@@ -555,6 +568,41 @@ impl Actor {
             error = error.as_deref(),
             "job finished"
         );
+        telemetry::job_finished(
+            job.as_str(),
+            run_outcome.as_str(),
+            running.started.elapsed(),
+            stats.counts().into_iter().map(|(item, c)| (item, c.fetched)),
+        );
+        if success {
+            telemetry::job_succeeded_at(job.as_str(), Utc::now());
+        }
+        let notice = match run_outcome {
+            RunOutcome::Failed => Some(NoticeKind::Failed),
+            RunOutcome::RateLimited => Some(NoticeKind::RateLimited),
+            RunOutcome::Success => db::runs::previous_outcome(&self.deps.db, job, run_id)
+                .await?
+                .filter(|o| matches!(o, RunOutcome::Failed | RunOutcome::RateLimited))
+                .map(|_| NoticeKind::Recovered),
+            _ => None,
+        };
+        if let Some(kind) = notice {
+            let detail = match &error {
+                Some(e) => e.clone(),
+                None => format!("{} API requests", stats.requests()),
+            };
+            notify::spawn(
+                self.deps.db.clone(),
+                self.deps.vault.clone(),
+                self.deps.outbound,
+                Notice {
+                    kind,
+                    job: Some(job),
+                    run_id: Some(run_id),
+                    detail,
+                },
+            );
+        }
         self.publish_job(job).await;
         // Jira then GitHub: a finished Jira sync queues GitHub, unless GitHub is PAUSED (or busy).
         if success && job == JobType::JiraSync && !self.shutting_down && self.leading {

@@ -4,6 +4,7 @@ use serde::Deserialize;
 
 use super::{Hx, PageResult, html};
 use crate::auth::CurrentUser;
+use crate::auth::session::Flash;
 use crate::domain::settings::{FieldError, OrchestratorSettings};
 use crate::orchestrator::events::{Health, allowed_actions};
 use crate::startup::AppState;
@@ -13,12 +14,13 @@ use crate::views::dashboard::{
 use crate::views::layout::{self, Nav};
 use crate::{db, error::AppError};
 
-pub async fn show(state: web::Data<AppState>, user: CurrentUser, hx: Hx) -> PageResult {
+pub async fn show(state: web::Data<AppState>, user: CurrentUser, hx: Hx, flash: Flash) -> PageResult {
     if hx.fragment {
         return live_fragment(&state, &user).await;
     }
     let settings = settings_values(&db::settings::get(&state.db).await?);
-    let d = load(&state, &user, settings, Vec::new(), false).await?;
+    let mut d = load(&state, &user, settings, Vec::new(), false).await?;
+    d.notifications.notice = flash.take();
     Ok(html(
         StatusCode::OK,
         layout::page("Dashboard", &user, Nav::Dashboard, view::page(&d)),
@@ -181,6 +183,7 @@ async fn load(
             integrations: integration_health(&db::integrations::list(&state.db).await?, state.timezone),
         },
         timezone: state.timezone,
+        notifications: super::notifications::panel(&db::notifications::get(&state.db).await?, user, None),
     })
 }
 

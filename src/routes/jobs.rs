@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{ApiResult, Hx, PageResult, html};
+use super::{ApiResult, Hx, PageResult, csv, html};
 use crate::auth::CurrentUser;
 use crate::db;
 use crate::domain::job::{Action, EventLevel, JobType};
@@ -134,6 +134,8 @@ pub struct HistoryQuery {
     level: Option<String>,
     q: Option<String>,
     log_page: Option<u64>,
+    /// `csv`: every run as a CSV download.
+    format: Option<String>,
 }
 
 /// Runs shown per page, and log lines per page.
@@ -216,9 +218,56 @@ pub async fn runs_api(
     q: web::Query<HistoryQuery>,
 ) -> ApiResult {
     let (job, _) = parse(&path, None)?;
+    if csv::wanted(q.format.as_deref()) {
+        return Ok(runs_csv(state, job));
+    }
     let (page, _) = q.pages()?;
     let (runs, total) = db::runs::list(&state.db, job, page, RUNS_PER_PAGE).await?;
     Ok(HttpResponse::Ok().json(json!({ "runs": runs, "total": total })))
+}
+
+/// Every run of `job`, newest first, as CSV (counts as their JSON).
+fn runs_csv(state: web::Data<AppState>, job: JobType) -> HttpResponse {
+    const HEADER: &[&str] = &[
+        "id",
+        "trigger",
+        "started_at",
+        "finished_at",
+        "duration_seconds",
+        "outcome",
+        "api_requests",
+        "rate_limit_wait_ms",
+        "error",
+        "counts",
+    ];
+    csv::download(&format!("{job}-runs.csv"), HEADER, move |page| {
+        let state = state.clone();
+        async move {
+            let (runs, _) = db::runs::list(&state.db, job, page, csv::PAGE_ROWS).await?;
+            Ok(runs
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.id.to_string(),
+                        r.trigger.to_string(),
+                        r.started_at.to_rfc3339(),
+                        csv::opt(r.finished_at.map(|t| t.to_rfc3339())),
+                        csv::opt(duration(r).map(|d| format!("{:.3}", d.num_milliseconds() as f64 / 1000.0))),
+                        r.outcome.to_string(),
+                        r.api_requests.to_string(),
+                        r.rate_limit_wait_ms.to_string(),
+                        csv::opt(r.error.as_ref()),
+                        r.counts.to_string(),
+                    ]
+                })
+                .collect())
+        }
+    })
+}
+
+/// How long a finished run took.
+fn duration(r: &entity::job_runs::Model) -> Option<chrono::Duration> {
+    r.finished_at.map(|f| f - r.started_at)
 }
 
 pub async fn events_api(
@@ -251,6 +300,7 @@ fn run_row(r: &entity::job_runs::Model) -> view::RunRow {
         error: r.error.clone(),
         api_requests: r.api_requests,
         rate_limit_wait_ms: r.rate_limit_wait_ms,
+        duration: duration(r),
         counts: r.counts.clone(),
     }
 }

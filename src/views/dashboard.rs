@@ -72,6 +72,20 @@ pub struct Dashboard {
     pub timezone: chrono_tz::Tz,
     /// Statuses and issue types seen in Jira data that no flow mapping covers.
     pub flow_unmapped: (usize, usize),
+    pub notifications: NotificationsPanel,
+}
+
+/// The failure-notification webhook: which host is set (never the address) and how the last
+/// delivery went.
+pub struct NotificationsPanel {
+    pub host: Option<String>,
+    pub last_sent_at: Option<DateTime<Utc>>,
+    pub last_ok: Option<bool>,
+    pub last_message: Option<String>,
+    pub editable: bool,
+    pub csrf: String,
+    pub notice: Option<String>,
+    pub error: Option<String>,
 }
 
 pub fn page(d: &Dashboard) -> Markup {
@@ -92,6 +106,57 @@ pub fn page(d: &Dashboard) -> Markup {
         p #(ids::CONNECTION_BANNER) .banner hidden role="status" {}
         (live(d))
         (settings_panel(&d.settings))
+        (notifications_panel(&d.notifications))
+    }
+}
+
+pub fn notifications_panel(n: &NotificationsPanel) -> Markup {
+    let target = ids::selector(ids::NOTIFICATIONS_PANEL);
+    html! {
+        section.card #(ids::NOTIFICATIONS_PANEL) aria-labelledby="notifications-title" {
+            header.card-head {
+                h2 #notifications-title { "Notifications" }
+                @match &n.host {
+                    Some(h) => span.badge.badge-ok data-webhook-host=(h) { "to " (h) },
+                    None => span.badge.badge-idle { "off" },
+                }
+            }
+            p.muted { "A webhook (Slack's incoming-webhook format) is called when a job fails, succeeds again after failing, or stops at a rate limit. A webhook that fails never affects a job." }
+            @if let Some(t) = &n.notice { p.notice role="status" { (t) } }
+            @if let (Some(at), Some(ok)) = (n.last_sent_at, n.last_ok) {
+                p #last-notification {
+                    @if ok { span.badge.badge-ok { "delivered" } } @else { span.badge.badge-error { "failed" } }
+                    " " (at.format("%Y-%m-%d %H:%M UTC"))
+                    @if let Some(m) = &n.last_message { " · " (m) }
+                }
+            }
+            @if n.editable {
+                form.settings-form method="post" action="/notifications" hx-post="/notifications" hx-target=(target) hx-swap="outerHTML" {
+                    input type="hidden" name=(csrf::FORM_FIELD) value=(n.csrf);
+                    div.field.invalid[n.error.is_some()] {
+                        label for="webhook_url" { "Webhook URL" @if n.host.is_some() { " (leave blank to keep the current one)" } }
+                        input #webhook_url type="url" name="webhook_url" placeholder="https://hooks.slack.com/services/…" autocomplete="off"
+                            aria-invalid=(if n.error.is_some() { "true" } else { "false" })
+                            aria-describedby=[n.error.as_ref().map(|_| "webhook_url-error")];
+                        @if let Some(e) = &n.error { p.field-error #webhook_url-error { (e) } }
+                    }
+                    div.toolbar {
+                        button.button.primary type="submit" name="action" value="save" { "Save" }
+                        @if n.host.is_some() {
+                            button.button.secondary type="submit" name="action" value="remove" { "Switch off" }
+                        }
+                    }
+                }
+                @if n.host.is_some() {
+                    form method="post" action="/notifications/test" hx-post="/notifications/test" hx-target=(target) hx-swap="outerHTML" {
+                        input type="hidden" name=(csrf::FORM_FIELD) value=(n.csrf);
+                        button.button.secondary type="submit" { "Send a test" }
+                    }
+                }
+            } @else {
+                p.muted { "Only administrators can change notifications." }
+            }
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub const DASHBOARD_LIVE: &str = "dashboard-live";
 pub const ORCHESTRATOR_PANEL: &str = "orchestrator-panel";
+pub const NOTIFICATIONS_PANEL: &str = "notifications-panel";
 pub const HEALTH_PANEL: &str = "health-panel";
 pub const CONNECTION_BANNER: &str = "connection-banner";
 pub const AUTO_REFRESH: &str = "auto-refresh";

@@ -16,6 +16,8 @@ pub struct RunRow {
     pub error: Option<String>,
     pub api_requests: i64,
     pub rate_limit_wait_ms: i64,
+    /// Start to end (none while it runs).
+    pub duration: Option<chrono::Duration>,
     /// Per entity: fetched, inserted, updated.
     pub counts: serde_json::Value,
 }
@@ -63,7 +65,7 @@ pub fn history(v: &History<'_>) -> Markup {
         } @else {
             div.table-wrap {
                 table.data #runs-table {
-                    thead { tr { th { "Run" } th { "Trigger" } th { "Started" } th { "Finished" } th { "Outcome" } th { "Requests" } th { "Rate-limit wait" } th { "Counts" } } }
+                    thead { tr { th { "Run" } th { "Trigger" } th { "Started" } th { "Finished" } th { "Took" } th { "Outcome" } th { "Requests" } th { "Rate-limit wait" } th { "Counts" } } }
                     tbody {
                         @for r in v.runs {
                             tr.selected[v.selected.is_some_and(|s| s.id == r.id)] data-run=(r.id) {
@@ -71,6 +73,7 @@ pub fn history(v: &History<'_>) -> Markup {
                                 td { (r.trigger) }
                                 td { (time(Some(r.started_at), v.timezone)) }
                                 td { (time(r.finished_at, v.timezone)) }
+                                td.took { @if let Some(d) = r.duration { (took(d)) } @else { span.muted { "running" } } }
                                 td { (outcome_badge(r.outcome)) @if let Some(e) = &r.error { p.field-error { (e) } } }
                                 td { (r.api_requests) }
                                 td { (r.rate_limit_wait_ms / 1000) " s" }
@@ -81,6 +84,7 @@ pub fn history(v: &History<'_>) -> Markup {
                 }
             }
             (pager(&base, "page", v.page, v.pages, ""))
+            p { a.button.secondary href=(format!("/api/v1/jobs/{}/runs?format=csv", v.job.as_str())) download { "Download every run (CSV)" } }
         }
         @if let Some(run) = v.selected {
             section.card.log #run-log {
@@ -109,6 +113,17 @@ pub fn history(v: &History<'_>) -> Markup {
                 (pager(&base, "log_page", v.events_page, v.events_pages, &format!("&run={}&level={}&q={}", run.id, v.level.map_or("", EventLevel::as_str), encode(v.search))))
             }
         }
+    }
+}
+
+/// `0.4 s`, `52 s`, `3 min 05 s`, `1 h 02 min`.
+fn took(d: chrono::Duration) -> String {
+    let ms = d.num_milliseconds().max(0);
+    match ms / 1000 {
+        _ if ms < 10_000 => format!("{:.1} s", ms as f64 / 1000.0),
+        s if s < 60 => format!("{s} s"),
+        s if s < 3600 => format!("{} min {:02} s", s / 60, s % 60),
+        s => format!("{} h {:02} min", s / 3600, s % 3600 / 60),
     }
 }
 

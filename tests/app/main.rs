@@ -18,6 +18,7 @@ mod input;
 mod integrations;
 mod jira_sync;
 mod migrations;
+mod ops;
 mod orchestrator;
 mod props;
 mod replicas;
