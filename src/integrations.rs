@@ -6,5 +6,6 @@ pub mod error;
 pub mod github;
 pub mod http;
 pub mod jira;
+pub mod limiter;
 pub mod manage;
 pub mod request;

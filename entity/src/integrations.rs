@@ -26,6 +26,9 @@ pub struct Model {
     pub last_test_ok: Option<bool>,
     pub last_test_message: Option<String>,
     pub last_sync_at: Option<DateTimeUtc>,
+    /// The last sync's upstream figures (requests in flight at most, refusals).
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub last_sync_stats: Option<Json>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }
@@ -93,6 +96,7 @@ impl std::fmt::Debug for Model {
             .field("last_test_ok", &self.last_test_ok)
             .field("last_test_message", &self.last_test_message)
             .field("last_sync_at", &self.last_sync_at)
+            .field("last_sync_stats", &self.last_sync_stats)
             .field("created_at", &self.created_at)
             .field("updated_at", &self.updated_at)
             .finish()

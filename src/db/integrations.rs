@@ -147,6 +147,16 @@ pub async fn mark_synced(db: &impl ConnectionTrait, id: i64) -> Result<(), DbErr
     Ok(())
 }
 
+/// Records what the last sync of the integration saw of its upstream (whatever its outcome).
+pub async fn set_sync_stats(db: &impl ConnectionTrait, id: i64, stats: &serde_json::Value) -> Result<(), DbErr> {
+    integrations::Entity::update_many()
+        .col_expr(integrations::Column::LastSyncStats, Some(stats.clone()).into())
+        .filter(integrations::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 pub fn decrypt_secret(vault: &Vault, row: &integrations::Model) -> Result<SecretString, CryptoError> {
     let stored = row.secret.as_deref().ok_or(CryptoError::Malformed)?;
     vault.decrypt(stored, &integration_secret_aad(row.id))

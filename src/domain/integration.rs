@@ -15,6 +15,43 @@ pub struct JiraSettings {
     pub extra_jql: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub story_points_field: Option<String>,
+    /// Requests in flight at most (1–32); unset: [`DEFAULT_JIRA_CONCURRENCY`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrency: Option<i64>,
+}
+
+/// Bounds and defaults of `settings.max_concurrency` (DESIGN §8): Jira Cloud's burst limits
+/// take eight parallel searches from one token; GitHub asks for little parallelism and
+/// answers too much with secondary limits.
+pub const MIN_CONCURRENCY: i64 = 1;
+pub const MAX_CONCURRENCY: i64 = 32;
+pub const DEFAULT_JIRA_CONCURRENCY: u32 = 8;
+pub const DEFAULT_GITHUB_CONCURRENCY: u32 = 4;
+
+fn concurrency(set: Option<i64>, default: u32) -> u32 {
+    set.map_or(default, |n| n.clamp(MIN_CONCURRENCY, MAX_CONCURRENCY) as u32)
+}
+
+impl JiraSettings {
+    pub fn concurrency(&self) -> u32 {
+        concurrency(self.max_concurrency, DEFAULT_JIRA_CONCURRENCY)
+    }
+}
+
+impl GithubSettings {
+    pub fn concurrency(&self) -> u32 {
+        concurrency(self.max_concurrency, DEFAULT_GITHUB_CONCURRENCY)
+    }
+}
+
+/// The field error for a `max_concurrency` outside 1–32.
+fn check_concurrency(value: Option<i64>, err: &mut impl FnMut(&'static str, String)) {
+    if value.is_some_and(|n| !(MIN_CONCURRENCY..=MAX_CONCURRENCY).contains(&n)) {
+        err(
+            "max_concurrency",
+            format!("Allow between {MIN_CONCURRENCY} and {MAX_CONCURRENCY} requests in flight (a whole number)"),
+        );
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,6 +125,9 @@ pub struct GithubSettings {
     pub name_filter: Option<String>,
     #[serde(default)]
     pub deployment_source: DeploymentSource,
+    /// Requests in flight at most (1–32); unset: [`DEFAULT_GITHUB_CONCURRENCY`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrency: Option<i64>,
 }
 
 /// Validated settings of either kind.
@@ -320,6 +360,7 @@ fn validate_jira(value: &serde_json::Value, err: &mut impl FnMut(&'static str, S
             "Use a custom field id like customfield_10016".into(),
         );
     }
+    check_concurrency(s.max_concurrency, err);
     Some(s)
 }
 
@@ -381,6 +422,7 @@ fn validate_github(value: &serde_json::Value, err: &mut impl FnMut(&'static str,
     if s.deployment_source.pattern.is_none() {
         s.deployment_source.pattern = s.deployment_source.kind.default_pattern().map(String::from);
     }
+    check_concurrency(s.max_concurrency, err);
     Some(s)
 }
 

@@ -63,6 +63,16 @@ impl RunControl {
         }
     }
 
+    /// Waits for `f` (a slot to send in) unless stopped or paused first.
+    pub async fn before_request<F: Future>(&self, f: F) -> Result<F::Output, Interrupted> {
+        self.check()?;
+        tokio::select! {
+            _ = self.stop.cancelled() => Err(Interrupted::Stopped),
+            _ = self.pause.cancelled() => Err(Interrupted::Paused),
+            out = f => Ok(out),
+        }
+    }
+
     /// Runs a request; a force stop drops it mid-flight (a pause lets it finish).
     pub async fn run<F: Future>(&self, f: F) -> Result<F::Output, Interrupted> {
         tokio::select! {
@@ -85,6 +95,10 @@ pub struct RunStats {
     pub api_requests: AtomicU64,
     pub rate_limit_wait_ms: AtomicU64,
     pub retries: AtomicU64,
+    /// Answers that refused a request for sending too much (429, secondary limits).
+    pub throttled: AtomicU64,
+    /// Most requests in flight at once to one upstream during the run.
+    pub peak_in_flight: AtomicU64,
     counts: Mutex<BTreeMap<&'static str, EntityCounts>>,
 }
 
@@ -99,6 +113,12 @@ impl RunStats {
 
     pub fn counts(&self) -> BTreeMap<&'static str, EntityCounts> {
         self.counts.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Takes in what an upstream's limiter saw during this run.
+    pub fn note_limiter(&self, seen: &crate::integrations::limiter::LimiterStats) {
+        self.peak_in_flight
+            .fetch_max(u64::from(seen.peak_in_flight), Ordering::Relaxed);
     }
 
     pub fn requests(&self) -> u64 {

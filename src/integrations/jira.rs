@@ -2,4 +2,5 @@
 
 pub mod client;
 pub mod models;
+pub mod plan;
 pub mod sync;

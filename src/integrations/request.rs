@@ -2,6 +2,7 @@
 //! limits (`Retry-After`, Jira's ISO `X-RateLimit-Reset`, GitHub's epoch `x-ratelimit-reset`),
 //! retry 5xx, timeouts, resets and unreadable bodies with jittered backoff, a bounded number of times.
 
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
@@ -13,6 +14,7 @@ use serde::de::DeserializeOwned;
 
 use super::control::{Interrupted, RunContext};
 use super::error::UpstreamError;
+use super::limiter::{Limiter, Outcome};
 
 /// Attempts per request before the page (and the run) fails.
 pub const MAX_ATTEMPTS: u32 = 6;
@@ -45,15 +47,18 @@ pub struct Answer {
 
 /// Sends `build()` until it succeeds (2xx or 304), a non-retryable error, or attempts run out.
 /// `classify` maps a non-success answer to an error (services word errors differently).
+/// Every attempt first takes a slot of `limiter` (the token's and host's), and tells it how the
+/// attempt ended; the slot is given back before any rate-limit wait or backoff.
 pub async fn send(
     ctx: &RunContext,
+    limiter: &Arc<Limiter>,
     build: impl Fn() -> RequestBuilder,
     classify: impl Fn(StatusCode, &HeaderMap, &[u8]) -> UpstreamError,
 ) -> Result<Answer, RequestError> {
     let mut attempt = 0;
     loop {
         attempt += 1;
-        ctx.control.check()?;
+        let permit = ctx.control.before_request(limiter.acquire()).await?;
         ctx.stats.api_requests.fetch_add(1, Ordering::Relaxed);
         let outcome = ctx
             .control
@@ -66,10 +71,15 @@ pub async fn send(
             })
             .await?;
         let err = match outcome {
-            Ok(a) if a.status.is_success() || a.status == StatusCode::NOT_MODIFIED => return Ok(a),
+            Ok(a) if a.status.is_success() || a.status == StatusCode::NOT_MODIFIED => {
+                permit.finish(Outcome::Success);
+                return Ok(a);
+            }
             Ok(a) => {
                 let e = classify(a.status, &a.headers, &a.body);
                 if let Some(wait) = rate_limit_wait(a.status, &a.headers, &a.body) {
+                    permit.finish(Outcome::Throttled);
+                    ctx.stats.throttled.fetch_add(1, Ordering::Relaxed);
                     wait_for_rate_limit(ctx, wait).await?;
                     if attempt < MAX_ATTEMPTS * 2 {
                         continue;
@@ -83,6 +93,7 @@ pub async fn send(
             }
             Err(e) => e,
         };
+        drop(permit);
         if !err.is_transient() {
             return Err(RequestError::Upstream(err));
         }
@@ -101,13 +112,14 @@ pub async fn send(
 /// Like `send`, then parses JSON; an unreadable body is re-fetched like a 5xx, never skipped.
 pub async fn send_json<T: DeserializeOwned>(
     ctx: &RunContext,
+    limiter: &Arc<Limiter>,
     build: impl Fn() -> RequestBuilder,
     classify: impl Fn(StatusCode, &HeaderMap, &[u8]) -> UpstreamError,
 ) -> Result<T, RequestError> {
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let answer = send(ctx, &build, &classify).await?;
+        let answer = send(ctx, limiter, &build, &classify).await?;
         match json_without_nul(&answer.body) {
             Ok(v) => return Ok(v),
             Err(e) => {

@@ -151,6 +151,8 @@ pub struct FormBody {
     deployment_kind: String,
     #[serde(default)]
     deployment_pattern: String,
+    #[serde(default)]
+    max_concurrency: String,
     active: Option<String>,
     skip_test: Option<String>,
 }
@@ -171,6 +173,7 @@ impl FormBody {
             name_filter: self.name_filter.clone(),
             deployment_kind: self.deployment_kind.clone(),
             deployment_pattern: self.deployment_pattern.clone(),
+            max_concurrency: self.max_concurrency.clone(),
             active: self.active.is_some(),
             skip_test: self.skip_test.is_some(),
         }
@@ -183,17 +186,24 @@ impl FormBody {
                 .map(String::from)
                 .collect()
         };
+        // Blank: the default; not a whole number: 0, which validation refuses with the range.
+        let concurrency = match self.max_concurrency.trim() {
+            "" => serde_json::Value::Null,
+            n => json!(n.parse::<i64>().unwrap_or(0)),
+        };
         let settings = match IntegrationKind::parse(&self.kind) {
             Some(IntegrationKind::Github) => json!({
                 "repositories": list(&self.repositories),
                 "organization": self.organization,
                 "name_filter": self.name_filter,
                 "deployment_source": { "kind": self.deployment_kind, "pattern": self.deployment_pattern },
+                "max_concurrency": concurrency,
             }),
             _ => json!({
                 "projects": list(&self.projects),
                 "extra_jql": self.extra_jql,
                 "story_points_field": self.story_points_field,
+                "max_concurrency": concurrency,
             }),
         };
         IntegrationInput {

@@ -127,6 +127,8 @@ pub struct FormValues {
     pub name_filter: String,
     pub deployment_kind: String,
     pub deployment_pattern: String,
+    /// Blank = the default for the kind.
+    pub max_concurrency: String,
     pub active: bool,
     pub skip_test: bool,
 }
@@ -159,7 +161,9 @@ impl FormValues {
                 projects,
                 extra_jql,
                 story_points_field,
+                max_concurrency,
             }) => {
+                v.max_concurrency = max_concurrency.map(|n| n.to_string()).unwrap_or_default();
                 v.projects = projects.join(", ");
                 v.extra_jql = extra_jql.clone().unwrap_or_default();
                 v.story_points_field = story_points_field.clone().unwrap_or_default();
@@ -169,7 +173,9 @@ impl FormValues {
                 organization,
                 name_filter,
                 deployment_source,
+                max_concurrency,
             }) => {
+                v.max_concurrency = max_concurrency.map(|n| n.to_string()).unwrap_or_default();
                 v.repositories = repositories.join("\n");
                 v.organization = organization.clone().unwrap_or_default();
                 v.name_filter = name_filter.clone().unwrap_or_default();
@@ -255,6 +261,11 @@ pub fn form(p: &FormPage<'_>) -> Markup {
                         (text_field("deployment_pattern", "Pattern (environment or workflow name)", &v.deployment_pattern, "text", p.errors, Some("* matches anything, e.g. prod* or *deploy*")))
                     }
                 }
+                (text_field("max_concurrency", "Requests in flight at most (optional)", &v.max_concurrency, "number", p.errors,
+                    Some(match kind {
+                        IntegrationKind::Jira => "1–32; blank = 8. Halved automatically while Jira answers 429",
+                        IntegrationKind::Github => "1–32; blank = 4. Halved automatically while GitHub answers with a secondary rate limit",
+                    })))
                 div.field.check {
                     input #active type="checkbox" name="active" value="true" checked[v.active];
                     label for="active" { "Active (included in syncs)" }

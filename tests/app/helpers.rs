@@ -39,6 +39,8 @@ pub fn init() {
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
         let _ = rustls::crypto::ring::default_provider().install_default();
+        // The simulator's 200 issues in slices of about 40: every full Jira sync is sliced.
+        pulse_etl::integrations::jira::plan::set_min_slice(40);
         if std::env::var("TEST_LOG").is_ok() {
             pulse_etl::telemetry::init_tracing("info", pulse_etl::config::LogFormat::Text);
         }

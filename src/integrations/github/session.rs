@@ -5,7 +5,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{LazyLock, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::time::Duration;
 
 use actix_web::web::Bytes;
@@ -20,6 +20,7 @@ use super::models::{Envelope, GqlData, RateLimitResources};
 use super::sync::SyncError;
 use crate::integrations::control::RunContext;
 use crate::integrations::error::UpstreamError;
+use crate::integrations::limiter::Limiter;
 use crate::integrations::request::{self, MAX_ATTEMPTS, RequestError, json_without_nul};
 
 /// Largest pull-request page (GitHub's maximum for a connection).
@@ -86,6 +87,8 @@ static ETAGS: LazyLock<Mutex<HashMap<String, Cached>>> = LazyLock::new(|| Mutex:
 pub struct Session<'a> {
     pub ctx: &'a RunContext,
     pub client: GithubClient,
+    /// The token's and host's: every request of the integration takes a slot.
+    pub limiter: Arc<Limiter>,
     /// For messages.
     pub integration: String,
     graphql_budget: Mutex<Budget>,
@@ -95,10 +98,11 @@ pub struct Session<'a> {
 }
 
 impl<'a> Session<'a> {
-    pub fn new(ctx: &'a RunContext, client: GithubClient, integration: String) -> Self {
+    pub fn new(ctx: &'a RunContext, client: GithubClient, limiter: Arc<Limiter>, integration: String) -> Self {
         Self {
             ctx,
             client,
+            limiter,
             integration,
             graphql_budget: Mutex::new(Budget::Unknown),
             rest_budget: Mutex::new(Budget::Unknown),
@@ -170,7 +174,7 @@ impl<'a> Session<'a> {
     /// rate limiting is off (GitHub Enterprise Server's default).
     pub async fn probe_rate_limit(&self) -> Result<(), SyncError> {
         let url = self.client.rest_url("rate_limit").map_err(|e| self.upstream_error(e))?;
-        let answer = request::send(self.ctx, || self.client.get(&url), classify).await;
+        let answer = request::send(self.ctx, &self.limiter, || self.client.get(&url), classify).await;
         let answer = match answer {
             Err(RequestError::Upstream(UpstreamError::NotFound(_))) => {
                 *lock(&self.graphql_budget) = Budget::Unlimited;
@@ -214,6 +218,7 @@ impl<'a> Session<'a> {
                 .map_err(|reset| self.rate_limited(reset))?;
             let answer = request::send(
                 self.ctx,
+                &self.limiter,
                 || self.client.graphql(&body(self.page())),
                 |status, headers, bytes| {
                     if shrinks && matches!(status.as_u16(), 502 | 504) {
@@ -294,6 +299,7 @@ impl<'a> Session<'a> {
             let cached = if cache { lock(&ETAGS).get(&key).cloned() } else { None };
             let answer = request::send(
                 self.ctx,
+                &self.limiter,
                 || {
                     let req = self.client.get(&url);
                     match &cached {

@@ -30,6 +30,7 @@ use crate::domain::integration::{GithubSettings, IntegrationKind, Settings, glob
 use crate::domain::job::JobType;
 use crate::integrations::control::{Interrupted, RunContext};
 use crate::integrations::http::{self, Outbound};
+use crate::integrations::limiter;
 use crate::integrations::request::RequestError;
 
 pub const JOB: JobType = JobType::GithubSync;
@@ -226,7 +227,16 @@ async fn sync_integration(
         .check_url(&base)
         .map_err(|e| invalid(e.to_string()))?;
     let http = http::client(deps.outbound.guard, deps.outbound.timeout).map_err(|e| invalid(e.to_string()))?;
-    let session = Session::new(ctx, GithubClient::new(http, &base, secret), name.clone());
+    let limiter = limiter::for_token(
+        &format!(
+            "{}:{}",
+            base.host_str().unwrap_or_default(),
+            base.port_or_known_default().unwrap_or(0)
+        ),
+        secrecy::ExposeSecret::expose_secret(&secret).as_bytes(),
+        settings.concurrency(),
+    );
+    let session = Session::new(ctx, GithubClient::new(http, &base, secret), limiter, name.clone());
 
     ctx.report(
         share.at(0.0),

@@ -1,15 +1,22 @@
 //! The `jira_sync` job: every active Jira integration into the database, losing nothing.
 //!
 //! Per project the query is `project = K AND updated >= <watermark − overlap> ORDER BY created,
-//! key` — ordered by creation so pages stay stable while issues are edited during the sync. Each
-//! page (issues + complete status history + checkpoint) is written in one transaction; the
-//! project's watermark advances only when its last page is stored. A resumed run continues from
-//! the checkpoint with the same query.
+//! key` — ordered by creation so pages stay stable while issues are edited during the sync. A
+//! full sync of a large project is split into disjoint `created` ranges ([`super::plan`]); every
+//! slice of every project is paged on its own, side by side, under the token's limiter. Each
+//! page (issues + complete status history + checkpoint) is written in one transaction; page
+//! writes take turns, so the checkpoint written is always the committed one plus that page. A
+//! project's watermark advances only when its last slice is stored. A resumed run continues
+//! every slice from the checkpoint with the same query.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use entity::{integrations, jira_projects};
+use futures_util::{StreamExt, TryStreamExt};
 use reqwest::Method;
 use sea_orm::{DatabaseConnection, DbErr};
 use serde::{Deserialize, Serialize};
@@ -20,6 +27,7 @@ use super::client::{JiraAuth, JiraClient, Myself, classify};
 use super::models::{
     BulkChangelogs, ChangelogPage, CloudSearchPage, DcSearchPage, History, Issue, IssueType, Project, Status,
 };
+use super::plan::{self, SliceCursor};
 use crate::crypto::{CryptoError, Vault};
 use crate::db;
 use crate::db::jira::{IssueRow, IssueTypeRow, StatusRow, TransitionRow};
@@ -27,6 +35,7 @@ use crate::domain::integration::{Flavour, IntegrationKind, JiraSettings, Setting
 use crate::domain::job::JobType;
 use crate::integrations::control::{Interrupted, RunContext};
 use crate::integrations::http::{self, Outbound};
+use crate::integrations::limiter::{self, Limiter};
 use crate::integrations::request::{self, RequestError};
 
 pub const JOB: JobType = JobType::JiraSync;
@@ -83,16 +92,21 @@ pub fn search_jql(key: &str, since: Option<DateTime<Utc>>, zone: chrono_tz::Tz, 
     jql
 }
 
-/// Where an interrupted project sync resumes: the same query, from the same page.
+/// Where an interrupted project sync resumes: the same slices, each from its own page.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct ProjectCursor {
     /// The `updated >=` bound the query was started with (None: full history).
     pub since: Option<DateTime<Utc>>,
-    pub next_page_token: Option<String>,
-    pub start_at: Option<u64>,
-    /// Largest `updated` stored so far; becomes the watermark when the project completes.
-    pub max_updated: Option<DateTime<Utc>>,
-    pub stored: u64,
+    /// Empty in a checkpoint written before slices existed: the project is planned again
+    /// from `since` (pages stored by then are read again; nothing is lost).
+    #[serde(default)]
+    pub slices: Vec<SliceCursor>,
+}
+
+impl ProjectCursor {
+    fn stored(&self) -> u64 {
+        self.slices.iter().map(|s| s.stored).sum()
+    }
 }
 
 /// The job checkpoint: one cursor per `integration:project` in progress.
@@ -132,7 +146,7 @@ pub async fn run(deps: &Deps<'_>, ctx: &RunContext) -> Result<(), SyncError> {
     Ok(())
 }
 
-/// The part of the 0–100 progress range one integration (or project) owns.
+/// The part of the 0–100 progress range one integration owns.
 #[derive(Clone, Copy)]
 struct Share {
     from: i32,
@@ -143,22 +157,36 @@ impl Share {
     fn at(self, fraction: f64) -> i32 {
         self.from + ((self.to - self.from) as f64 * fraction.clamp(0.0, 1.0)) as i32
     }
-
-    fn part(self, i: usize, n: usize) -> Share {
-        Share {
-            from: self.at(i as f64 / n as f64),
-            to: self.at((i + 1) as f64 / n as f64),
-        }
-    }
 }
 
 struct Session<'a> {
     deps: &'a Deps<'a>,
     ctx: &'a RunContext,
     client: JiraClient,
+    limiter: Arc<Limiter>,
     integration: &'a integrations::Model,
     settings: JiraSettings,
     zone: chrono_tz::Tz,
+    /// The checkpoint as committed; held while a page is written (page writes take turns).
+    committed: tokio::sync::Mutex<Checkpoint>,
+    progress: Progress,
+}
+
+/// What the progress message says: issues stored of those expected, slices in flight, rate.
+struct Progress {
+    share: Share,
+    started: Instant,
+    expected: AtomicU64,
+    stored: AtomicU64,
+    streams: AtomicUsize,
+}
+
+/// One project's part of the run: its row and where each of its slices starts.
+struct ProjectRun {
+    key: String,
+    cursor_key: String,
+    row: jira_projects::Model,
+    cursor: ProjectCursor,
 }
 
 async fn sync_integration(
@@ -189,6 +217,15 @@ async fn sync_integration(
         .check_url(&base)
         .map_err(|e| invalid(e.to_string()))?;
     let http = http::client(deps.outbound.guard, deps.outbound.timeout).map_err(|e| invalid(e.to_string()))?;
+    let limiter = limiter::for_token(
+        &format!(
+            "{}:{}",
+            base.host_str().unwrap_or_default(),
+            base.port_or_known_default().unwrap_or(0)
+        ),
+        secrecy::ExposeSecret::expose_secret(&secret).as_bytes(),
+        settings.concurrency(),
+    );
     let auth = match flavour {
         Flavour::Cloud => JiraAuth::Basic {
             email: row.username.clone().unwrap_or_default(),
@@ -201,23 +238,27 @@ async fn sync_integration(
         deps,
         ctx,
         client,
+        limiter,
         integration: row,
         settings,
         zone: chrono_tz::UTC,
+        committed: tokio::sync::Mutex::new(load_checkpoint(deps.db).await?),
+        progress: Progress {
+            share,
+            started: Instant::now(),
+            expected: AtomicU64::new(0),
+            stored: AtomicU64::new(0),
+            streams: AtomicUsize::new(0),
+        },
     };
-
     ctx.report(share.at(0.0), format!("{name}: reading statuses and issue types"));
-    let me: Myself = s.get("myself").await?;
-    s.zone = me
-        .time_zone
-        .as_deref()
-        .and_then(|z| z.parse().ok())
-        .unwrap_or(chrono_tz::UTC);
-    s.sync_reference_data().await?;
-    let keys = s.settings.projects.clone();
-    for (i, key) in keys.iter().enumerate() {
-        s.sync_project(key, share.part(i, keys.len())).await?;
-    }
+    let result = s.sync_all().await;
+    let seen = s.limiter.stats();
+    ctx.stats.note_limiter(&seen);
+    let figures = json!({ "max_concurrency": seen.ceiling, "peak_in_flight": seen.peak_in_flight,
+                          "throttled": seen.throttled, "at": Utc::now() });
+    db::integrations::set_sync_stats(deps.db, row.id, &figures).await?;
+    result?;
     db::integrations::mark_synced(deps.db, row.id).await?;
     Ok(())
 }
@@ -234,14 +275,20 @@ impl Session<'_> {
     }
 
     async fn get<T: serde::de::DeserializeOwned>(&self, path: &str) -> Result<T, SyncError> {
-        request::send_json(self.ctx, || self.client.request(Method::GET, path), classify)
-            .await
-            .map_err(|e| self.request_error(e))
+        request::send_json(
+            self.ctx,
+            &self.limiter,
+            || self.client.request(Method::GET, path),
+            classify,
+        )
+        .await
+        .map_err(|e| self.request_error(e))
     }
 
     async fn post<T: serde::de::DeserializeOwned>(&self, path: &str, body: &serde_json::Value) -> Result<T, SyncError> {
         request::send_json(
             self.ctx,
+            &self.limiter,
             || self.client.request(Method::POST, path).json(body),
             classify,
         )
@@ -249,9 +296,59 @@ impl Session<'_> {
         .map_err(|e| self.request_error(e))
     }
 
+    fn streams(&self) -> usize {
+        self.settings.concurrency() as usize * plan::SLICES_PER_STREAM as usize
+    }
+
+    async fn sync_all(&mut self) -> Result<(), SyncError> {
+        let me: Myself = self.get("myself").await?;
+        self.zone = me
+            .time_zone
+            .as_deref()
+            .and_then(|z| z.parse().ok())
+            .unwrap_or(chrono_tz::UTC);
+        self.sync_reference_data().await?;
+        let this = &*self;
+        let keys = this.settings.projects.clone();
+        // Every project's row and count side by side; then the slices, planned for the total.
+        let opening: Vec<_> = keys.iter().map(|key| this.open_project(key)).collect();
+        let counted: Vec<(ProjectRun, Option<u64>)> = futures_util::stream::iter(opening)
+            .buffered(this.streams())
+            .try_collect()
+            .await?;
+        let total: u64 = counted.iter().filter_map(|(_, c)| *c).sum();
+        let streams = this.settings.concurrency();
+        let planning: Vec<_> = counted
+            .into_iter()
+            .map(|(p, count)| this.plan_project(p, count, total, streams))
+            .collect();
+        let projects: Vec<ProjectRun> = futures_util::stream::iter(planning)
+            .buffered(this.streams())
+            .try_collect()
+            .await?;
+        // Progress counts what a resumed run had stored too.
+        let resumed: u64 = projects.iter().map(|p| p.cursor.stored()).sum();
+        this.progress.stored.store(resumed, Ordering::Relaxed);
+        this.progress.expected.store(total + resumed, Ordering::Relaxed);
+        let work: Vec<_> = projects
+            .iter()
+            .flat_map(|p| (0..p.cursor.slices.len()).map(move |i| (p, i)))
+            .filter(|(p, i)| !p.cursor.slices[*i].done)
+            .map(|(p, i)| this.sync_slice(p, i))
+            .collect();
+        futures_util::stream::iter(work)
+            .buffer_unordered(this.streams())
+            .try_collect::<Vec<()>>()
+            .await?;
+        Ok(())
+    }
+
     async fn sync_reference_data(&self) -> Result<(), SyncError> {
-        let statuses: Vec<Status> = self.get("status").await?;
-        let rows: Vec<StatusRow> = statuses
+        let (statuses, types) = tokio::join!(
+            self.get::<Vec<Status>>("status"),
+            self.get::<Vec<IssueType>>("issuetype")
+        );
+        let rows: Vec<StatusRow> = statuses?
             .into_iter()
             .map(|s| StatusRow {
                 external_id: s.id,
@@ -261,8 +358,7 @@ impl Session<'_> {
             .collect();
         let (inserted, updated) = db::jira::sync_statuses(self.deps.db, self.integration.id, &rows).await?;
         self.ctx.stats.add("statuses", rows.len() as u64, inserted, updated);
-        let types: Vec<IssueType> = self.get("issuetype").await?;
-        let rows: Vec<IssueTypeRow> = types
+        let rows: Vec<IssueTypeRow> = types?
             .into_iter()
             .map(|t| IssueTypeRow {
                 external_id: t.id,
@@ -280,8 +376,9 @@ impl Session<'_> {
         format!("{}:{project_key}", self.integration.id)
     }
 
-    async fn sync_project(&self, key: &str, share: Share) -> Result<(), SyncError> {
-        let name = &self.integration.name;
+    /// The project's row, where its sync resumes, and (a full sync not yet planned) how many
+    /// issues it has.
+    async fn open_project(&self, key: &str) -> Result<(ProjectRun, Option<u64>), SyncError> {
         let project: Project = self.get(&format!("project/{}", encode(key))).await?;
         let row = db::jira::upsert_project(
             self.deps.db,
@@ -292,56 +389,133 @@ impl Session<'_> {
         )
         .await?;
         self.ctx.stats.add("projects", 1, 0, 0);
-        let checkpoint = load_checkpoint(self.deps.db).await?;
-        let mut cursor = match checkpoint.projects.get(&self.cursor_key(key)) {
-            Some(c) => c.clone(),
-            None => ProjectCursor {
-                since: row.sync_watermark.map(|w| w - OVERLAP),
-                ..Default::default()
+        let cursor_key = self.cursor_key(key);
+        let resumed = self.committed.lock().await.projects.get(&cursor_key).cloned();
+        let cursor = resumed.unwrap_or_else(|| ProjectCursor {
+            since: row.sync_watermark.map(|w| w - OVERLAP),
+            slices: Vec::new(),
+        });
+        // Only a full sync is worth splitting (an incremental one reads few pages).
+        let count = match (cursor.since, cursor.slices.is_empty()) {
+            (None, true) => Some(self.count(&self.jql(key, None, &SliceCursor::default())).await?),
+            _ => None,
+        };
+        let run = ProjectRun {
+            key: key.to_string(),
+            cursor_key,
+            row,
+            cursor,
+        };
+        Ok((run, count))
+    }
+
+    /// Gives a project without slices its slices: one, or (a large full sync) ranges of
+    /// `created` between its oldest issue and now.
+    async fn plan_project(
+        &self,
+        mut p: ProjectRun,
+        count: Option<u64>,
+        total: u64,
+        streams: u32,
+    ) -> Result<ProjectRun, SyncError> {
+        if !p.cursor.slices.is_empty() {
+            return Ok(p);
+        }
+        let n = count.map_or(1, |c| plan::slice_count(c, total, streams));
+        p.cursor.slices = match n {
+            1 => vec![SliceCursor::default()],
+            n => match self.oldest_created(&p.key).await? {
+                Some(oldest) => plan::slices(n, oldest, Utc::now(), self.zone),
+                None => vec![SliceCursor::default()],
             },
         };
-        let jql = self.jql(key, cursor.since);
+        if p.cursor.slices.len() > 1 {
+            tracing::info!(project = %p.key, slices = p.cursor.slices.len(), issues = ?count, "split into slices");
+        }
+        Ok(p)
+    }
+
+    /// Issues matching `jql`: `approximate-count` on Cloud, the search's `total` on Data Center.
+    async fn count(&self, jql: &str) -> Result<u64, SyncError> {
+        match self.client.flavour() {
+            Flavour::Cloud => {
+                let body = json!({ "jql": jql.rsplit_once(" ORDER BY").map_or(jql, |(q, _)| q) });
+                let v: serde_json::Value = self.post("search/approximate-count", &body).await?;
+                Ok(v["count"].as_u64().unwrap_or(0))
+            }
+            _ => {
+                let body = json!({ "jql": jql, "fields": ["created"], "startAt": 0, "maxResults": 0 });
+                let page: DcSearchPage = self.post("search", &body).await?;
+                Ok(page.total)
+            }
+        }
+    }
+
+    /// When the project's oldest issue (in the sync's query) was created.
+    async fn oldest_created(&self, key: &str) -> Result<Option<DateTime<Utc>>, SyncError> {
+        let jql = self.jql(key, None, &SliceCursor::default());
+        let issues = match self.client.flavour() {
+            Flavour::Cloud => {
+                let body = json!({ "jql": jql, "fields": ["created"], "maxResults": 1 });
+                self.post::<CloudSearchPage>("search/jql", &body).await?.issues
+            }
+            _ => {
+                let body = json!({ "jql": jql, "fields": ["created"], "startAt": 0, "maxResults": 1 });
+                self.post::<DcSearchPage>("search", &body).await?.issues
+            }
+        };
+        Ok(issues.first().and_then(|i| i.fields.created).map(|t| t.0))
+    }
+
+    /// Pages one slice to its end. The next page is asked for as soon as this one says where
+    /// it starts, while this one's changelogs are completed and it is written; it is used only
+    /// after this one has committed.
+    async fn sync_slice(&self, p: &ProjectRun, index: usize) -> Result<(), SyncError> {
+        self.progress.streams.fetch_add(1, Ordering::Relaxed);
+        let result = self.page_slice(p, index).await;
+        self.progress.streams.fetch_sub(1, Ordering::Relaxed);
+        result
+    }
+
+    async fn page_slice(&self, p: &ProjectRun, index: usize) -> Result<(), SyncError> {
+        let mut cursor = p.cursor.slices[index].clone();
+        let jql = self.jql(&p.key, p.cursor.since, &cursor);
         let fields = self.fields();
         let mut page = self.search(&jql, &fields, &cursor).await?;
         loop {
-            let (issues, next, total) = page;
+            let (issues, next, _) = page;
             let fetched = issues.len() as u64;
-            let rows = self.complete_rows(issues).await?;
-            cursor.max_updated = rows.iter().map(|r| r.updated).chain(cursor.max_updated).max();
-            cursor.stored += fetched;
-            let done = next.is_none();
+            let mut ahead = cursor.clone();
             match next {
-                Some(Next::Token(t)) => cursor.next_page_token = Some(t),
-                Some(Next::StartAt(s)) => cursor.start_at = Some(s),
-                None => {}
+                Some(Next::Token(t)) => ahead.next_page_token = Some(t),
+                Some(Next::StartAt(s)) => ahead.start_at = Some(s),
+                None => ahead.done = true,
             }
-            // The next page is fetched while this one is written (the simulator or Jira renders
-            // while the database writes); it is used only after this page has committed.
-            let store = self.store_page(key, &row, &rows, &cursor, done);
+            let store = async {
+                let rows = self.complete_rows(issues).await?;
+                let mut done = ahead.clone();
+                done.max_updated = rows.iter().map(|r| r.updated).chain(done.max_updated).max();
+                done.stored += fetched;
+                let counts = self.store_page(p, index, &rows, &done).await?;
+                let transitions: u64 = rows.iter().map(|r| r.transitions.len() as u64).sum();
+                Ok::<_, SyncError>((done, counts, transitions))
+            };
             let prefetch = async {
-                match done {
+                match ahead.done {
                     true => None,
-                    false => Some(self.search(&jql, &fields, &cursor).await),
+                    false => Some(self.search(&jql, &fields, &ahead).await),
                 }
             };
-            let (counts, prefetched) = tokio::join!(store, prefetch);
-            let counts = counts?;
+            let (stored, prefetched) = tokio::join!(store, prefetch);
+            let (done, counts, transitions) = stored?;
+            cursor = done;
             self.ctx
                 .stats
                 .add("issues", fetched, counts.issues_inserted, counts.issues_updated);
-            let transitions: u64 = rows.iter().map(|r| r.transitions.len() as u64).sum();
             self.ctx
                 .stats
                 .add("status_transitions", transitions, counts.transitions_inserted, 0);
-            let fraction = match total {
-                Some(t) if t > 0 => cursor.stored as f64 / t as f64,
-                _ if done => 1.0,
-                _ => 0.5,
-            };
-            self.ctx.report(
-                share.at(fraction),
-                format!("{name}: {key}: {} issues stored", cursor.stored),
-            );
+            self.report(&p.key, fetched);
             match prefetched {
                 Some(next_page) => page = next_page?,
                 None => return Ok(()),
@@ -349,29 +523,55 @@ impl Session<'_> {
         }
     }
 
-    /// Writes one page with the project's checkpoint (or, on its last page, its watermark) in
-    /// one transaction. A force stop that arrives meanwhile rolls the page back.
+    fn report(&self, key: &str, fetched: u64) {
+        let pr = &self.progress;
+        let stored = pr.stored.fetch_add(fetched, Ordering::Relaxed) + fetched;
+        let expected = pr.expected.load(Ordering::Relaxed);
+        let fraction = if expected > 0 {
+            stored as f64 / expected as f64
+        } else {
+            0.5
+        };
+        let secs = pr.started.elapsed().as_secs_f64();
+        let rate = if secs > 0.0 { stored as f64 / secs } else { 0.0 };
+        let streams = pr.streams.load(Ordering::Relaxed);
+        self.ctx.report(
+            pr.share.at(fraction.min(0.99)),
+            format!(
+                "{}: {stored} issues stored (last page: {key}), {streams} {} in flight, {rate:.0} issues/s",
+                self.integration.name,
+                if streams == 1 { "stream" } else { "streams" },
+            ),
+        );
+    }
+
+    /// Writes one page with the checkpoint (or, on a project's last slice page, its watermark)
+    /// in one transaction. Writes take turns: the checkpoint written is the committed one plus
+    /// this page, so a page rolled back never leaves another slice's cursor ahead of its rows.
+    /// A force stop that arrives meanwhile rolls the page back.
     async fn store_page(
         &self,
-        key: &str,
-        row: &jira_projects::Model,
+        p: &ProjectRun,
+        index: usize,
         rows: &[IssueRow],
-        cursor: &ProjectCursor,
-        done: bool,
+        slice: &SliceCursor,
     ) -> Result<db::jira::PageCounts, SyncError> {
+        let mut committed = self.committed.lock().await;
+        let mut cp = committed.clone();
+        let project = cp
+            .projects
+            .entry(p.cursor_key.clone())
+            .or_insert_with(|| p.cursor.clone());
+        project.slices[index] = slice.clone();
+        let finished = project.slices.iter().all(|s| s.done);
+        let watermark = project.slices.iter().filter_map(|s| s.max_updated).max();
+        if finished {
+            cp.projects.remove(&p.cursor_key);
+        }
         let txn = db::begin_page(self.deps.db).await?;
-        let counts = db::jira::store_issues(&txn, self.integration.id, row.id, rows).await?;
-        let mut cp = load_checkpoint(&txn).await?;
-        if done {
-            cp.projects.remove(&self.cursor_key(key));
-            if let Some(w) = cursor
-                .max_updated
-                .filter(|w| row.sync_watermark.is_none_or(|old| *w > old))
-            {
-                db::jira::set_project_watermark(&txn, row.id, w).await?;
-            }
-        } else {
-            cp.projects.insert(self.cursor_key(key), cursor.clone());
+        let counts = db::jira::store_issues(&txn, self.integration.id, p.row.id, rows).await?;
+        if finished && let Some(w) = watermark.filter(|w| p.row.sync_watermark.is_none_or(|old| *w > old)) {
+            db::jira::set_project_watermark(&txn, p.row.id, w).await?;
         }
         save_checkpoint(&txn, &cp, self.ctx.fence()).await?;
         self.ctx
@@ -379,11 +579,17 @@ impl Session<'_> {
             .check()
             .or_else(|i| if i == Interrupted::Paused { Ok(()) } else { Err(i) })?;
         txn.commit().await?;
+        *committed = cp;
         Ok(counts)
     }
 
-    fn jql(&self, key: &str, since: Option<DateTime<Utc>>) -> String {
-        search_jql(key, since, self.zone, self.settings.extra_jql.as_deref())
+    /// The project's query with the slice's `created` bounds (before its ORDER BY).
+    fn jql(&self, key: &str, since: Option<DateTime<Utc>>, slice: &SliceCursor) -> String {
+        let jql = search_jql(key, since, self.zone, self.settings.extra_jql.as_deref());
+        match jql.rsplit_once(" ORDER BY") {
+            Some((query, order)) => format!("{query}{} ORDER BY{order}", plan::bounds_jql(slice)),
+            None => jql,
+        }
     }
 
     fn fields(&self) -> Vec<String> {
@@ -414,7 +620,7 @@ impl Session<'_> {
         &self,
         jql: &str,
         fields: &[String],
-        cursor: &ProjectCursor,
+        cursor: &SliceCursor,
     ) -> Result<(Vec<Issue>, Option<Next>, Option<u64>), SyncError> {
         match self.client.flavour() {
             Flavour::Cloud => {
@@ -483,27 +689,39 @@ impl Session<'_> {
                 }
             }
             _ => {
-                // Data Center embeds the whole history; when it did not, page the issue's changelog.
-                for id in ids {
-                    let mut start_at = 0;
-                    loop {
-                        let page: ChangelogPage = self
-                            .get(&format!(
-                                "issue/{}/changelog?startAt={start_at}&maxResults=100",
-                                encode(id)
-                            ))
-                            .await?;
-                        let n = page.values.len() as u64;
-                        out.entry(id.clone()).or_default().extend(page.values);
-                        start_at += n;
-                        if n == 0 || page.is_last == Some(true) || start_at >= page.total {
-                            break;
-                        }
-                    }
-                }
+                // Data Center embeds the whole history; when it did not, page each issue's
+                // changelog, the issues side by side.
+                let fetches: Vec<_> = ids
+                    .iter()
+                    .map(|id| async move { Ok::<_, SyncError>((id.clone(), self.issue_changelog(id).await?)) })
+                    .collect();
+                let pages: Vec<(String, Vec<History>)> = futures_util::stream::iter(fetches)
+                    .buffer_unordered(self.streams())
+                    .try_collect()
+                    .await?;
+                out.extend(pages);
             }
         }
         Ok(out)
+    }
+
+    async fn issue_changelog(&self, id: &str) -> Result<Vec<History>, SyncError> {
+        let mut out = Vec::new();
+        let mut start_at = 0;
+        loop {
+            let page: ChangelogPage = self
+                .get(&format!(
+                    "issue/{}/changelog?startAt={start_at}&maxResults=100",
+                    encode(id)
+                ))
+                .await?;
+            let n = page.values.len() as u64;
+            out.extend(page.values);
+            start_at += n;
+            if n == 0 || page.is_last == Some(true) || start_at >= page.total {
+                return Ok(out);
+            }
+        }
     }
 
     fn to_row(&self, issue: Issue, histories: Vec<History>) -> Result<IssueRow, SyncError> {
