@@ -43,6 +43,15 @@ impl RunControl {
         self.pause.cancel();
     }
 
+    /// A control of its own for part of a run (one integration's streams): stopped and paused
+    /// with this one, and pausable alone.
+    pub fn child(&self) -> Self {
+        Self {
+            stop: self.stop.child_token(),
+            pause: self.pause.child_token(),
+        }
+    }
+
     /// Called before every request.
     pub fn check(&self) -> Result<(), Interrupted> {
         if self.stop.is_cancelled() {
@@ -169,7 +178,39 @@ impl RunContext {
         Self::new(RunControl::new(), Arc::new(|_, _| {}))
     }
 
+    /// The same run with a control of its own (see [`RunControl::child`]).
+    pub fn child(&self) -> Self {
+        let mut c = self.clone();
+        c.control = self.control.child();
+        c
+    }
+
     pub fn report(&self, percent: i32, message: impl Into<String>) {
         (self.progress)(percent.clamp(0, 100), message.into());
     }
+}
+
+/// Runs `streams` at most `n` at a time. After the first error the others stop at their next
+/// request boundary (`halt`, the streams' own control, is paused), so pages already fetched
+/// are still written with their checkpoints; that first error is returned once all have ended.
+pub async fn all_or_first_error<T, E>(
+    streams: Vec<impl Future<Output = Result<T, E>>>,
+    n: usize,
+    halt: &RunControl,
+) -> Result<Vec<T>, E> {
+    use futures_util::StreamExt;
+    let mut running = futures_util::stream::iter(streams).buffer_unordered(n.max(1));
+    let mut out = Vec::new();
+    let mut first = None;
+    while let Some(result) = running.next().await {
+        match result {
+            Ok(v) => out.push(v),
+            Err(e) if first.is_none() => {
+                halt.pause();
+                first = Some(e);
+            }
+            Err(_) => {}
+        }
+    }
+    first.map_or(Ok(out), Err)
 }

@@ -16,7 +16,7 @@ use crate::helpers::{Db, TestApp, spawn_app};
 
 /// One issue as the ground truth and the database should both describe it.
 #[derive(Debug, PartialEq)]
-struct IssueFacts {
+pub struct IssueFacts {
     key: String,
     status: String,
     issue_type: String,
@@ -28,7 +28,7 @@ struct IssueFacts {
 }
 
 /// `changelog id/item index` → (from, to, at ms).
-type Transitions = BTreeMap<(String, i32), (Option<String>, String, i64)>;
+pub type Transitions = BTreeMap<(String, i32), (Option<String>, String, i64)>;
 
 fn truth(data: &Dataset) -> (BTreeMap<String, IssueFacts>, BTreeMap<String, Transitions>) {
     let j = &data.jira;
@@ -81,7 +81,7 @@ fn truth(data: &Dataset) -> (BTreeMap<String, IssueFacts>, BTreeMap<String, Tran
     (issues, transitions)
 }
 
-async fn stored(db: &sea_orm::DatabaseConnection) -> (BTreeMap<String, IssueFacts>, BTreeMap<String, Transitions>) {
+pub async fn stored(db: &sea_orm::DatabaseConnection) -> (BTreeMap<String, IssueFacts>, BTreeMap<String, Transitions>) {
     let rows = jira_issues::Entity::find().all(db).await.unwrap();
     let by_id: BTreeMap<i64, String> = rows.iter().map(|r| (r.id, r.external_id.clone())).collect();
     let mut issues = BTreeMap::new();

@@ -8,6 +8,7 @@ mod helpers;
 mod access;
 mod analytics;
 mod auth;
+mod concurrency;
 mod config;
 mod crash;
 mod drills;

@@ -11,6 +11,8 @@ mod deploys;
 mod pulls;
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use entity::repositories;
@@ -20,8 +22,8 @@ use super::graphql::{DeployConn, RepoQuery};
 use super::models::{Conn, DeploymentStatus, IssueComment, PrCommit, RepoPageData, Review};
 use super::session::Session;
 use super::sync::{
-    DEPLOY_LOOKBACK, MAX_UNFINISHED_AGE, OVERLAP, PassCursor, RELEASE_LOOKBACK, RepoCursor, Share, SyncError,
-    load_checkpoint, save_checkpoint,
+    Checkpoint, DEPLOY_LOOKBACK, MAX_UNFINISHED_AGE, OVERLAP, PassCursor, RELEASE_LOOKBACK, RepoCursor, Share,
+    SyncError, save_checkpoint,
 };
 use crate::db;
 use crate::db::github::{DeploymentRow, PrRow, RepoMeta};
@@ -36,7 +38,36 @@ pub(super) struct RepoSync<'s, 'a> {
     pub repo: repositories::Model,
     /// `integration:owner/name`: the repository's place in the checkpoint.
     pub key: String,
+    pub shared: &'s RunShared,
+}
+
+/// What the repositories synced side by side share: the checkpoint as committed (held while a
+/// page is written: writes take turns, so the checkpoint written is the committed one plus
+/// that page) and the progress.
+pub(super) struct RunShared {
+    pub checkpoint: tokio::sync::Mutex<Checkpoint>,
     pub share: Share,
+    pub started: Instant,
+    pub repos: usize,
+    pub repos_done: AtomicUsize,
+    pub in_flight: AtomicUsize,
+    pub prs: AtomicU64,
+    pub deploys: AtomicU64,
+}
+
+impl RunShared {
+    pub fn new(checkpoint: Checkpoint, share: Share, repos: usize) -> Self {
+        Self {
+            checkpoint: tokio::sync::Mutex::new(checkpoint),
+            share,
+            started: Instant::now(),
+            repos,
+            repos_done: AtomicUsize::new(0),
+            in_flight: AtomicUsize::new(0),
+            prs: AtomicU64::new(0),
+            deploys: AtomicU64::new(0),
+        }
+    }
 }
 
 /// What one page write carries.
@@ -127,7 +158,19 @@ impl RepoSync<'_, '_> {
         })
     }
 
-    pub async fn run(mut self, resume: Option<&RepoCursor>) -> Result<(), SyncError> {
+    /// Syncs the repository (counted as in flight meanwhile).
+    pub async fn run(self, resume: Option<&RepoCursor>) -> Result<(), SyncError> {
+        let shared = self.shared;
+        shared.in_flight.fetch_add(1, Ordering::Relaxed);
+        let result = self.run_passes(resume).await;
+        shared.in_flight.fetch_sub(1, Ordering::Relaxed);
+        if result.is_ok() {
+            shared.repos_done.fetch_add(1, Ordering::Relaxed);
+        }
+        result
+    }
+
+    async fn run_passes(mut self, resume: Option<&RepoCursor>) -> Result<(), SyncError> {
         let kind = self.kind();
         let mut cur = match resume {
             Some(c) if c.source.as_deref() == Some(kind.as_str()) => c.clone(),
@@ -140,8 +183,7 @@ impl RepoSync<'_, '_> {
             _ => None,
         };
         let mut meta_checked = false;
-        let mut total: Option<u64> = None;
-        self.report(&cur, total);
+        self.report(0, 0);
         loop {
             let query = RepoQuery {
                 prs: (!cur.prs.done).then(|| cur.prs.after.clone()),
@@ -178,7 +220,6 @@ impl RepoSync<'_, '_> {
                 }
             }
             if let Some(conn) = node.pull_requests {
-                total = conn.total_count.or(total);
                 self.pull_page(conn, &mut cur.prs, &mut page).await?;
             }
             if let Some(conn) = node.deployments {
@@ -188,7 +229,6 @@ impl RepoSync<'_, '_> {
                 Self::release_page(conn, &mut cur.deploys, &mut page);
             }
             self.write(&cur, page).await?;
-            self.report(&cur, total);
         }
         if kind == DeploymentKind::WorkflowRuns && !cur.deploys.done {
             self.runs(&mut cur).await?;
@@ -196,19 +236,21 @@ impl RepoSync<'_, '_> {
         Ok(())
     }
 
-    /// Progress within the repository's share: pull requests read of all there are (a full
-    /// pass), or half-way (an incremental pass reads few pages).
-    fn report(&self, cur: &RepoCursor, total: Option<u64>) {
-        let fraction = match total {
-            _ if cur.prs.done && cur.deploys.done => 1.0,
-            Some(t) if t > 0 && cur.prs.since.is_none() => cur.prs.stored as f64 / t as f64,
-            _ => 0.5,
-        };
+    /// Progress of the whole run: repositories done of all, what is stored, how many
+    /// repositories are in flight and the pull requests per second.
+    fn report(&self, prs: u64, deploys: u64) {
+        let sh = self.shared;
+        let prs = sh.prs.fetch_add(prs, Ordering::Relaxed) + prs;
+        let deploys = sh.deploys.fetch_add(deploys, Ordering::Relaxed) + deploys;
+        let done = sh.repos_done.load(Ordering::Relaxed);
+        let in_flight = sh.in_flight.load(Ordering::Relaxed);
+        let secs = sh.started.elapsed().as_secs_f64();
+        let rate = if secs > 0.0 { prs as f64 / secs } else { 0.0 };
         self.session.ctx.report(
-            self.share.at(fraction),
+            sh.share.at(done as f64 / sh.repos.max(1) as f64),
             format!(
-                "{}: {}/{}: {} pull requests, {} deployments",
-                self.session.integration, self.repo.owner, self.repo.name, cur.prs.stored, cur.deploys.stored
+                "{}: {prs} pull requests, {deploys} deployments stored; {done} of {} repositories done, {in_flight} in flight (last: {}/{}), {rate:.0} pull requests/s",
+                self.session.integration, sh.repos, self.repo.owner, self.repo.name
             ),
         );
     }
@@ -233,13 +275,14 @@ impl RepoSync<'_, '_> {
 
     /// Writes a page, the checkpoint and (when a pass ends) its watermark in one transaction.
     async fn write(&self, cur: &RepoCursor, page: Page) -> Result<(), SyncError> {
+        let mut committed = self.shared.checkpoint.lock().await;
         let txn = db::begin_page(self.db).await?;
         if let Some(meta) = &page.meta {
             db::github::set_repository_meta(&txn, self.repo.id, meta).await?;
         }
         let pulls = db::github::store_pulls(&txn, self.repo.id, &page.prs).await?;
         let deploys = db::github::store_deployments(&txn, self.repo.id, &page.deploys).await?;
-        let mut cp = load_checkpoint(&txn).await?;
+        let mut cp = committed.clone();
         if cur.prs.done && cur.deploys.done {
             cp.repos.remove(&self.key);
             cp.finished.insert(self.key.clone());
@@ -271,6 +314,9 @@ impl RepoSync<'_, '_> {
             .check()
             .or_else(|i| if i == Interrupted::Paused { Ok(()) } else { Err(i) })?;
         txn.commit().await?;
+        *committed = cp;
+        drop(committed);
+        self.report(page.prs_fetched, page.deploys_fetched);
         let stats = &self.session.ctx.stats;
         let nested = |f: fn(&PrRow) -> usize| page.prs.iter().map(f).sum::<usize>() as u64;
         stats.add(

@@ -13,7 +13,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use chrono::{DateTime, Utc};
-use entity::integrations;
+use entity::{integrations, repositories};
 use sea_orm::{DatabaseConnection, DbErr};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -21,14 +21,14 @@ use url::Url;
 
 use super::client::GithubClient;
 use super::models::RestRepo;
-use super::repo::RepoSync;
+use super::repo::{RepoSync, RunShared};
 use super::session::Session;
 use crate::crypto::{CryptoError, Vault};
 use crate::db;
 use crate::db::github::{RepoMeta, Wanted};
 use crate::domain::integration::{GithubSettings, IntegrationKind, Settings, glob_match, is_github_name};
 use crate::domain::job::JobType;
-use crate::integrations::control::{Interrupted, RunContext};
+use crate::integrations::control::{Interrupted, RunContext, all_or_first_error};
 use crate::integrations::http::{self, Outbound};
 use crate::integrations::limiter;
 use crate::integrations::request::RequestError;
@@ -160,13 +160,6 @@ impl Share {
     pub(super) fn at(self, fraction: f64) -> i32 {
         self.from + ((self.to - self.from) as f64 * fraction.clamp(0.0, 1.0)) as i32
     }
-
-    fn part(self, i: usize, n: usize) -> Share {
-        Share {
-            from: self.at(i as f64 / n as f64),
-            to: self.at((i + 1) as f64 / n as f64),
-        }
-    }
 }
 
 /// Syncs every active GitHub integration; the checkpoint is cleared when all are done.
@@ -236,6 +229,8 @@ async fn sync_integration(
         secrecy::ExposeSecret::expose_secret(&secret).as_bytes(),
         settings.concurrency(),
     );
+    // The repositories' own control: one that fails halts the others at their next request.
+    let ctx = &ctx.child();
     let session = Session::new(ctx, GithubClient::new(http, &base, secret), limiter, name.clone());
 
     ctx.report(
@@ -251,26 +246,39 @@ async fn sync_integration(
     ctx.stats
         .add("repositories", selected.len() as u64, inserted, deactivated);
 
+    // Repositories side by side (twice as many as requests may be in flight, so that every
+    // slot stays busy while some repositories write or finish).
     let checkpoint = load_checkpoint(deps.db).await?;
-    let n = repos.len();
-    for (i, repo) in repos.iter().enumerate() {
-        let key = format!("{}:{}/{}", row.id, repo.owner, repo.name);
-        if checkpoint.finished.contains(&key) {
-            continue;
-        }
-        let resume = checkpoint.repos.get(&key);
-        RepoSync {
-            db: deps.db,
-            session: &session,
-            settings: &settings,
-            known_keys: &known_keys,
-            repo: repo.clone(),
-            key,
-            share: share.part(i, n),
-        }
-        .run(resume)
-        .await?;
-    }
+    let todo: Vec<(String, &repositories::Model)> = repos
+        .iter()
+        .map(|repo| (format!("{}:{}/{}", row.id, repo.owner, repo.name), repo))
+        .filter(|(key, _)| !checkpoint.finished.contains(key))
+        .collect();
+    let shared = RunShared::new(checkpoint.clone(), share, todo.len());
+    let syncs: Vec<_> = todo
+        .into_iter()
+        .map(|(key, repo)| {
+            let resume = checkpoint.repos.get(&key);
+            RepoSync {
+                db: deps.db,
+                session: &session,
+                settings: &settings,
+                known_keys: &known_keys,
+                repo: repo.clone(),
+                key,
+                shared: &shared,
+            }
+            .run(resume)
+        })
+        .collect();
+    let streams = settings.concurrency() as usize * 2;
+    let result = all_or_first_error(syncs, streams, &ctx.control).await;
+    let seen = session.limiter.stats();
+    ctx.stats.note_limiter(&seen);
+    let figures = json!({ "max_concurrency": seen.ceiling, "peak_in_flight": seen.peak_in_flight,
+                          "throttled": seen.throttled, "at": Utc::now() });
+    db::integrations::set_sync_stats(deps.db, row.id, &figures).await?;
+    result?;
     db::integrations::mark_synced(deps.db, row.id).await?;
     Ok(())
 }

@@ -33,7 +33,7 @@ use crate::db;
 use crate::db::jira::{IssueRow, IssueTypeRow, StatusRow, TransitionRow};
 use crate::domain::integration::{Flavour, IntegrationKind, JiraSettings, Settings};
 use crate::domain::job::JobType;
-use crate::integrations::control::{Interrupted, RunContext};
+use crate::integrations::control::{Interrupted, RunContext, all_or_first_error};
 use crate::integrations::http::{self, Outbound};
 use crate::integrations::limiter::{self, Limiter};
 use crate::integrations::request::{self, RequestError};
@@ -234,6 +234,8 @@ async fn sync_integration(
         _ => JiraAuth::Bearer(secret),
     };
     let client = JiraClient::new(http, &base, flavour, auth);
+    // The slices' own control: one that fails halts the others at their next request.
+    let ctx = &ctx.child();
     let mut s = Session {
         deps,
         ctx,
@@ -336,10 +338,7 @@ impl Session<'_> {
             .filter(|(p, i)| !p.cursor.slices[*i].done)
             .map(|(p, i)| this.sync_slice(p, i))
             .collect();
-        futures_util::stream::iter(work)
-            .buffer_unordered(this.streams())
-            .try_collect::<Vec<()>>()
-            .await?;
+        all_or_first_error(work, this.streams(), &this.ctx.control).await?;
         Ok(())
     }
 

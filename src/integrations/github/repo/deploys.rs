@@ -101,7 +101,6 @@ impl RepoSync<'_, '_> {
                 ..Default::default()
             };
             self.write(cur, page).await?;
-            self.report(cur, None);
             match got.next {
                 Some(next) => url = next,
                 None => return Ok(()),

@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use futures_util::{StreamExt, TryStreamExt};
+
 use super::{Collected, Page, RepoSync, drain, number};
 use crate::db;
 use crate::domain::integration::DeploymentKind;
@@ -109,43 +111,58 @@ impl RepoSync<'_, '_> {
         Ok(())
     }
 
-    /// Runs follow-ups in batches until every connection is read to its end.
+    /// Runs follow-ups in batches, the batches side by side, until every connection is read
+    /// to its end.
     pub(super) async fn follow_ups(&self, mut queue: Vec<FollowUp>) -> Result<HashMap<String, Collected>, SyncError> {
         let mut out: HashMap<String, Collected> = HashMap::new();
         while !queue.is_empty() {
-            let batch: Vec<FollowUp> = queue.drain(..queue.len().min(FOLLOW_UP_BATCH)).collect();
-            let (body, cost) = follow_up_body(&batch);
-            let mut data: FollowUpData = self.session.graphql(|_| body.clone(), |_| cost, false).await?;
-            self.session.ctx.stats.add("follow_ups", batch.len() as u64, 0, 0);
-            for (i, item) in batch.into_iter().enumerate() {
-                let mut node = data
-                    .nodes
-                    .remove(&alias(i))
-                    .flatten()
-                    .ok_or_else(|| self.graphql_error(format!("node {} is gone", item.node_id)))?;
-                let entry = out.entry(item.node_id.clone()).or_default();
-                let mut again = Vec::new();
-                for (nested, _) in &item.conns {
-                    let next = match nested {
-                        Nested::Reviews => drain(node.reviews.take(), &mut entry.reviews),
-                        Nested::Commits => drain(node.commits.take(), &mut entry.commits),
-                        Nested::Comments => drain(node.comments.take(), &mut entry.comments),
-                        Nested::Statuses => drain(node.statuses.take(), &mut entry.statuses),
-                        Nested::LineComments => drain(node.line_comments.take(), &mut entry.line_comments),
+            let batches: Vec<Vec<FollowUp>> = std::mem::take(&mut queue)
+                .chunks(FOLLOW_UP_BATCH)
+                .map(<[FollowUp]>::to_vec)
+                .collect();
+            let fetches: Vec<_> = batches.into_iter().map(|batch| self.follow_up_batch(batch)).collect();
+            let answers: Vec<(Vec<FollowUp>, FollowUpData)> = futures_util::stream::iter(fetches)
+                .buffer_unordered(self.session.limiter.stats().ceiling.max(1) as usize)
+                .try_collect()
+                .await?;
+            for (batch, mut data) in answers {
+                for (i, item) in batch.into_iter().enumerate() {
+                    let mut node = data
+                        .nodes
+                        .remove(&alias(i))
+                        .flatten()
+                        .ok_or_else(|| self.graphql_error(format!("node {} is gone", item.node_id)))?;
+                    let entry = out.entry(item.node_id.clone()).or_default();
+                    let mut again = Vec::new();
+                    for (nested, _) in &item.conns {
+                        let next = match nested {
+                            Nested::Reviews => drain(node.reviews.take(), &mut entry.reviews),
+                            Nested::Commits => drain(node.commits.take(), &mut entry.commits),
+                            Nested::Comments => drain(node.comments.take(), &mut entry.comments),
+                            Nested::Statuses => drain(node.statuses.take(), &mut entry.statuses),
+                            Nested::LineComments => drain(node.line_comments.take(), &mut entry.line_comments),
+                        }
+                        .ok_or_else(|| self.graphql_error(format!("node {} has no {nested:?}", item.node_id)))?;
+                        if let Some(c) = next {
+                            again.push((*nested, c));
+                        }
                     }
-                    .ok_or_else(|| self.graphql_error(format!("node {} has no {nested:?}", item.node_id)))?;
-                    if let Some(c) = next {
-                        again.push((*nested, c));
+                    if !again.is_empty() {
+                        queue.push(FollowUp {
+                            node_id: item.node_id,
+                            conns: again,
+                        });
                     }
-                }
-                if !again.is_empty() {
-                    queue.push(FollowUp {
-                        node_id: item.node_id,
-                        conns: again,
-                    });
                 }
             }
         }
         Ok(out)
+    }
+
+    async fn follow_up_batch(&self, batch: Vec<FollowUp>) -> Result<(Vec<FollowUp>, FollowUpData), SyncError> {
+        let (body, cost) = follow_up_body(&batch);
+        let data: FollowUpData = self.session.graphql(|_| body.clone(), |_| cost, false).await?;
+        self.session.ctx.stats.add("follow_ups", batch.len() as u64, 0, 0);
+        Ok((batch, data))
     }
 }

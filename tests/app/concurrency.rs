@@ -1,0 +1,180 @@
+//! Concurrent syncs (issue #20): requests side by side within each upstream's limits store
+//! exactly the rows a sequential sync stores, on both databases, also when the upstream refuses
+//! what exceeds its concurrency cap.
+
+use std::sync::atomic::Ordering;
+
+use pulse_etl::integrations::control::RunContext;
+use pulse_etl::integrations::{github, jira};
+use pulse_sim::generate::SizeOptions;
+use pulse_sim::model::STORY_POINTS_FIELD;
+use pulse_sim::state::SimConfig;
+use serde_json::{Value, json};
+
+use crate::db_test;
+use crate::github_sync::truth::{self as gh_truth, Setup};
+use crate::github_sync::{github_body, jira_projects_body};
+use crate::helpers::{Db, Options, TestApp, spawn_app_with};
+use crate::jira_sync::{self, assert_matches_sim};
+
+async fn post_integration(app: &TestApp, body: &Value) -> (u16, Value) {
+    let token = app.backend_token("admin@example.com", "pulse-admin").await;
+    let res = app
+        .client
+        .post(app.url("/api/v1/integrations?test=false"))
+        .bearer_auth(token)
+        .json(body)
+        .send()
+        .await
+        .unwrap();
+    (res.status().as_u16(), res.json().await.unwrap())
+}
+
+fn jira_body(app: &TestApp, flavour: &str, max_concurrency: i64) -> Value {
+    let sim = app.sim.as_ref().unwrap();
+    let projects: Vec<String> = sim.state.data().jira.projects.iter().map(|p| p.key.clone()).collect();
+    let (url, user, secret) = match flavour {
+        "cloud" => (sim.urls.jira_cloud.clone(), Some("sim@example.com"), "sim-token"),
+        _ => (sim.urls.jira_dc.clone(), None, "sim-pat"),
+    };
+    json!({"kind": "jira", "name": "Jira", "flavour": flavour, "base_url": url, "username": user,
+           "secret": secret, "settings": {"projects": projects, "story_points_field": STORY_POINTS_FIELD,
+                        "max_concurrency": max_concurrency}})
+}
+
+/// A fresh app whose simulator has several pages per project and repository.
+async fn spawn(db: Db, cfg: SimConfig) -> TestApp {
+    let mut opts = Options::new(db);
+    opts.sim.size = SizeOptions {
+        issues: 400,
+        prs: 500,
+        ..SizeOptions::small()
+    };
+    let app = spawn_app_with(opts).await;
+    app.sim.as_ref().unwrap().state.set_config(cfg);
+    app
+}
+
+async fn jira_sync(app: &TestApp) -> RunContext {
+    let state = app.state();
+    let deps = jira::sync::Deps {
+        db: &state.db,
+        vault: &state.vault,
+        outbound: state.outbound,
+    };
+    let ctx = RunContext::detached();
+    jira::sync::run(&deps, &ctx).await.unwrap();
+    ctx
+}
+
+async fn github_sync(app: &TestApp) -> RunContext {
+    let state = app.state();
+    let deps = github::sync::Deps {
+        db: &state.db,
+        vault: &state.vault,
+        outbound: state.outbound,
+    };
+    let ctx = RunContext::detached();
+    github::sync::run(&deps, &ctx).await.unwrap();
+    ctx
+}
+
+/// Small pages and a little latency, so that requests overlap when they may.
+fn paged() -> SimConfig {
+    SimConfig {
+        latency_ms: 5,
+        jira_max_results: 20,
+        ..SimConfig::default()
+    }
+}
+
+async fn a_concurrent_jira_sync_stores_exactly_what_a_sequential_one_stores(db: Db) {
+    for flavour in ["cloud", "data_center"] {
+        let sequential = spawn(db, paged()).await;
+        assert_eq!(
+            post_integration(&sequential, &jira_body(&sequential, flavour, 1))
+                .await
+                .0,
+            201
+        );
+        let seq = jira_sync(&sequential).await;
+        let concurrent = spawn(db, paged()).await;
+        assert_eq!(
+            post_integration(&concurrent, &jira_body(&concurrent, flavour, 8))
+                .await
+                .0,
+            201
+        );
+        let conc = jira_sync(&concurrent).await;
+        assert_eq!(
+            seq.stats.peak_in_flight.load(Ordering::Relaxed),
+            1,
+            "{flavour}: one at a time"
+        );
+        assert!(
+            conc.stats.peak_in_flight.load(Ordering::Relaxed) > 1,
+            "{flavour}: requests overlapped"
+        );
+        assert!(conc.stats.peak_in_flight.load(Ordering::Relaxed) <= 8, "{flavour}");
+        let (a, b) = (
+            jira_sync::stored(&sequential.db).await,
+            jira_sync::stored(&concurrent.db).await,
+        );
+        assert_eq!(a.0, b.0, "{flavour}: issues");
+        assert_eq!(a.1, b.1, "{flavour}: status histories");
+        assert_matches_sim(concurrent.sim.as_ref().unwrap(), &concurrent.db).await;
+        assert!(
+            pulse_etl::db::jobs::checkpoint(&concurrent.db, jira::sync::JOB)
+                .await
+                .unwrap()
+                .is_none(),
+            "{flavour}: every slice finished, the checkpoint is cleared"
+        );
+    }
+}
+db_test!(a_concurrent_jira_sync_stores_exactly_what_a_sequential_one_stores);
+
+async fn add_github(app: &TestApp, max_concurrency: i64) -> Setup {
+    let sim = app.sim.as_ref().unwrap();
+    assert_eq!(post_integration(app, &jira_projects_body(sim)).await.0, 201);
+    let (mut body, setup) = github_body(sim, "github", "deployments", None);
+    body["settings"]["max_concurrency"] = json!(max_concurrency);
+    assert_eq!(post_integration(app, &body).await.0, 201);
+    setup
+}
+
+async fn a_concurrent_github_sync_stores_exactly_what_a_sequential_one_stores(db: Db) {
+    let sequential = spawn(db, paged()).await;
+    add_github(&sequential, 1).await;
+    let seq = github_sync(&sequential).await;
+    let concurrent = spawn(db, paged()).await;
+    let setup = add_github(&concurrent, 4).await;
+    let conc = github_sync(&concurrent).await;
+    assert_eq!(seq.stats.peak_in_flight.load(Ordering::Relaxed), 1);
+    assert!(
+        conc.stats.peak_in_flight.load(Ordering::Relaxed) > 1,
+        "repositories overlapped"
+    );
+    assert!(conc.stats.peak_in_flight.load(Ordering::Relaxed) <= 4);
+    assert_eq!(
+        gh_truth::stored_in(&sequential.db).await,
+        gh_truth::stored_in(&concurrent.db).await
+    );
+    gh_truth::assert_matches_sim(concurrent.sim.as_ref().unwrap(), &concurrent.db, &setup).await;
+}
+db_test!(a_concurrent_github_sync_stores_exactly_what_a_sequential_one_stores);
+
+async fn max_concurrency_outside_1_to_32_is_refused_with_the_field_named(db: Db) {
+    let app = spawn(db, SimConfig::default()).await;
+    for bad in [json!(0), json!(33), json!(-4)] {
+        let mut body = jira_body(&app, "cloud", 8);
+        body["settings"]["max_concurrency"] = bad.clone();
+        let (status, answer) = post_integration(&app, &body).await;
+        assert_eq!(status, 422, "{bad}: {answer}");
+        assert_eq!(answer["fields"][0]["field"], "max_concurrency", "{bad}: {answer}");
+    }
+    let (status, answer) = post_integration(&app, &jira_body(&app, "cloud", 32)).await;
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(answer["settings"]["max_concurrency"], 32, "{answer}");
+}
+db_test!(max_concurrency_outside_1_to_32_is_refused_with_the_field_named);
