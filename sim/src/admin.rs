@@ -19,19 +19,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/sim/reset-limits", web::post().to(reset_limits));
 }
 
-async fn stats(stats: web::Data<Stats>, backend: web::Data<BackendState>) -> HttpResponse {
+async fn stats(stats: web::Data<Stats>, backend: web::Data<BackendState>, state: web::Data<SimState>) -> HttpResponse {
     let requests = stats.0.lock().unwrap_or_else(|p| p.into_inner()).clone();
     let total: u64 = requests
         .iter()
         .filter(|(route, _)| !route.contains(" /admin"))
         .flat_map(|(_, by_status)| by_status.values())
         .sum();
-    HttpResponse::Ok()
-        .json(json!({ "requests": requests, "total": total, "backend_sessions": backend.live_sessions() }))
+    HttpResponse::Ok().json(
+        json!({ "requests": requests, "total": total, "backend_sessions": backend.live_sessions(),
+                      "max_in_flight": state.max_in_flight() }),
+    )
 }
 
-async fn reset_stats(stats: web::Data<Stats>) -> HttpResponse {
+async fn reset_stats(stats: web::Data<Stats>, state: web::Data<SimState>) -> HttpResponse {
     stats.0.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    state.reset_max_in_flight();
     HttpResponse::NoContent().finish()
 }
 

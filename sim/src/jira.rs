@@ -118,6 +118,13 @@ pub fn ok(out: Out) -> JiraResult {
         .body(out.into_bytes()))
 }
 
+/// [`ok`], for an answer of `items` issues or changelog entries (the per-item latency).
+pub fn ok_items(out: Out, items: usize) -> JiraResult {
+    let mut res = ok(out)?;
+    res.extensions_mut().insert(crate::state::Items(items as u64));
+    Ok(res)
+}
+
 /// A Jira error answer (`{"errorMessages":[…],"errors":{}}`), small enough to pass around.
 #[derive(Debug)]
 pub struct JiraError {

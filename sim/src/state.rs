@@ -46,6 +46,39 @@ pub struct SimConfig {
     pub jira_cloud_changelog_cap: usize,
     /// Largest page the Jira search endpoints return, whatever `maxResults` asks.
     pub jira_max_results: usize,
+    /// Added per item of an answer (Jira issues or changelog entries, GitHub nodes), so that
+    /// bigger pages take longer, as on the real services.
+    pub latency_per_item_ms: f64,
+    /// Requests of one Jira token in flight beyond this are answered 429 with `Retry-After`.
+    pub jira_max_concurrent: Option<u32>,
+    /// Requests of one GitHub token in flight beyond this get the secondary-limit 403.
+    pub github_max_concurrent: Option<u32>,
+}
+
+/// How many items an answer carries (set by the handlers, read for the per-item latency).
+#[derive(Clone, Copy, Debug)]
+pub struct Items(pub u64);
+
+/// The most requests seen in flight at once per token, Jira and GitHub (`/sim/stats`).
+#[derive(Clone, Copy, Debug, Default, Serialize)]
+pub struct MaxInFlight {
+    pub jira: u32,
+    pub github: u32,
+}
+
+/// One request in flight; counted out when dropped.
+pub struct InFlight<'a> {
+    state: &'a SimState,
+    key: (bool, String),
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        let mut map = self.state.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = map.get_mut(&self.key) {
+            *n = n.saturating_sub(1);
+        }
+    }
 }
 
 /// A storm of `length_ms` starts every `every_ms`, counted from the simulator's start.
@@ -86,6 +119,9 @@ impl Default for SimConfig {
             enterprise_rate_limits: false,
             jira_cloud_changelog_cap: 40,
             jira_max_results: 100,
+            latency_per_item_ms: 0.0,
+            jira_max_concurrent: None,
+            github_max_concurrent: None,
         }
     }
 }
@@ -136,6 +172,9 @@ pub struct SimState {
     config: RwLock<SimConfig>,
     dice: Mutex<StdRng>,
     windows: Mutex<HashMap<(String, &'static str), Window>>,
+    /// Requests in flight per (GitHub?, credential).
+    in_flight: Mutex<HashMap<(bool, String), u32>>,
+    max_in_flight: Mutex<MaxInFlight>,
 }
 
 impl SimState {
@@ -147,6 +186,8 @@ impl SimState {
             config: RwLock::new(config),
             dice: Mutex::new(StdRng::seed_from_u64(seed ^ 0x5eed_fa17)),
             windows: Mutex::new(HashMap::new()),
+            in_flight: Mutex::new(HashMap::new()),
+            max_in_flight: Mutex::new(MaxInFlight::default()),
         }
     }
 
@@ -211,6 +252,30 @@ impl SimState {
             Some(w) if Instant::now().duration_since(w.started) < length => *w,
             _ => new_window(Instant::now(), length),
         }
+    }
+
+    /// Counts a request of `credential` in flight (to GitHub or Jira) until the guard drops;
+    /// returns how many of its requests are in flight now, this one included.
+    pub fn enter(&self, github: bool, credential: &str) -> (InFlight<'_>, u32) {
+        let key = (github, credential.to_string());
+        let now = {
+            let mut map = self.in_flight.lock().unwrap_or_else(|p| p.into_inner());
+            let n = map.entry(key.clone()).or_insert(0);
+            *n += 1;
+            *n
+        };
+        let mut max = self.max_in_flight.lock().unwrap_or_else(|p| p.into_inner());
+        let slot = if github { &mut max.github } else { &mut max.jira };
+        *slot = (*slot).max(now);
+        (InFlight { state: self, key }, now)
+    }
+
+    pub fn max_in_flight(&self) -> MaxInFlight {
+        *self.max_in_flight.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn reset_max_in_flight(&self) {
+        *self.max_in_flight.lock().unwrap_or_else(|p| p.into_inner()) = MaxInFlight::default();
     }
 
     /// Forgets every rate-limit window (tests reset budgets between phases).

@@ -15,7 +15,7 @@ use chrono::Utc;
 use futures_util::StreamExt;
 use serde_json::json;
 
-use super::state::{SimConfig, SimState, Upstream, Window};
+use super::state::{Items, SimConfig, SimState, Upstream, Window};
 
 /// Simulator credentials (DESIGN §11).
 pub const JIRA_CLOUD_EMAIL: &str = "sim@example.com";
@@ -36,6 +36,25 @@ pub async fn guard(req: ServiceRequest, next: Next<BoxBody>) -> Result<ServiceRe
         return next.call(req).await;
     };
     let cfg = state.config();
+    // In flight from here until the answer is sent (latency included), per credential.
+    let caller = req
+        .headers()
+        .get("Authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("anonymous")
+        .to_string();
+    let (_in_flight, now_in_flight) = state.enter(upstream.is_github(), &caller);
+    let cap = match upstream.is_github() {
+        true => cfg.github_max_concurrent,
+        false => cfg.jira_max_concurrent,
+    };
+    if let Some(cap) = cap.filter(|c| now_in_flight > *c) {
+        let res = match upstream.is_github() {
+            true => github_secondary_limit(1),
+            false => jira_rate_limited(upstream, cap, 1),
+        };
+        return Ok(req.into_response(res));
+    }
     if let Some(o) = &cfg.outage {
         let now = Utc::now();
         if now >= o.from && now < o.until {
@@ -94,6 +113,11 @@ pub async fn guard(req: ServiceRequest, next: Next<BoxBody>) -> Result<ServiceRe
         _ => {}
     }
     let mut res = next.call(req).await?;
+    let items = res.response().extensions().get::<Items>().map_or(0, |i| i.0);
+    let per_item = Duration::from_secs_f64((cfg.latency_per_item_ms.max(0.0) * items as f64 / 1000.0).min(600.0));
+    if !per_item.is_zero() {
+        tokio::time::sleep(per_item).await;
+    }
     if let Some(mut w) = github_window {
         if res.status() == StatusCode::NOT_MODIFIED {
             state.refund(&token, "core", 1);

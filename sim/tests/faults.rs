@@ -316,3 +316,52 @@ async fn wrong_credentials_get_each_services_401() {
         .unwrap();
     assert_eq!(ok.status(), 200, "the `token` scheme works too");
 }
+
+/// Requests of one token beyond the cap are refused as the real services refuse too many at
+/// once: Jira with 429 and `Retry-After`, GitHub with its secondary-limit 403 and message; the
+/// stats say how many were in flight at most.
+#[tokio::test]
+async fn concurrency_caps_refuse_what_is_in_flight_beyond_them() {
+    let sim = start(
+        SimConfig {
+            latency_ms: 1_000,
+            jira_max_concurrent: Some(2),
+            github_max_concurrent: Some(1),
+            ..SimConfig::default()
+        },
+        1,
+    );
+    let jira: Vec<_> = (0..5).map(|_| jira_cloud(&sim, "myself").send()).collect();
+    let gh: Vec<_> = (0..3).map(|_| github(&sim, "user").send()).collect();
+    let (jira, gh) = tokio::join!(futures_util::future::join_all(jira), futures_util::future::join_all(gh));
+    let jira: Vec<reqwest::Response> = jira.into_iter().map(Result::unwrap).collect();
+    let ok = jira.iter().filter(|r| r.status() == 200).count();
+    assert_eq!(ok, 2, "two in flight are served");
+    let refused: Vec<&reqwest::Response> = jira.iter().filter(|r| r.status() == 429).collect();
+    assert_eq!(refused.len(), 3);
+    assert!(refused.iter().all(|r| header(r, "retry-after").as_deref() == Some("1")));
+    let gh: Vec<reqwest::Response> = gh.into_iter().map(Result::unwrap).collect();
+    assert_eq!(gh.iter().filter(|r| r.status() == 200).count(), 1);
+    let mut refused = 0;
+    for r in gh.into_iter().filter(|r| r.status() != 200) {
+        assert_eq!(r.status(), 403);
+        assert_eq!(header(&r, "retry-after").as_deref(), Some("1"));
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert!(
+            body["message"].as_str().unwrap().contains("secondary rate limit"),
+            "{body}"
+        );
+        refused += 1;
+    }
+    assert_eq!(refused, 2);
+    let stats: serde_json::Value = reqwest::get(format!("{}/sim/stats", sim.urls.admin))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(stats["max_in_flight"]["jira"].as_u64().unwrap() >= 3, "{stats}");
+    assert!(stats["max_in_flight"]["github"].as_u64().unwrap() >= 2, "{stats}");
+    // Once the served ones are answered, the slots are free again.
+    assert_eq!(jira_cloud(&sim, "myself").send().await.unwrap().status(), 200);
+}

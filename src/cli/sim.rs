@@ -48,11 +48,29 @@ pub struct SimArgs {
     /// GitHub REST budget per token per hour.
     #[arg(long, default_value_t = 5_000)]
     pub github_budget: u32,
+    /// Added per item of an answer (Jira issues and changelog entries, GitHub nodes), in
+    /// milliseconds (fractions allowed): bigger pages take longer.
+    #[arg(long, default_value_t = 0.0)]
+    pub latency_per_item_ms: f64,
+    /// Requests of one Jira token in flight beyond N are answered 429 with `Retry-After`.
+    #[arg(long)]
+    pub jira_max_concurrent: Option<u32>,
+    /// Requests of one GitHub token in flight beyond N get the secondary-limit 403.
+    #[arg(long)]
+    pub github_max_concurrent: Option<u32>,
 }
 
 pub async fn run(args: SimArgs) -> CliResult {
     if !(0.0..=1.0).contains(&args.fault_rate) {
         return Err(CliError::config("--fault-rate must be between 0 and 1"));
+    }
+    if !(0.0..=10_000.0).contains(&args.latency_per_item_ms) {
+        return Err(CliError::config("--latency-per-item-ms must be between 0 and 10000"));
+    }
+    if args.jira_max_concurrent == Some(0) || args.github_max_concurrent == Some(0) {
+        return Err(CliError::config(
+            "--jira-max-concurrent and --github-max-concurrent must be at least 1",
+        ));
     }
     let mut size =
         SizeOptions::named(&args.size).ok_or_else(|| CliError::config("--size must be small, medium or large"))?;
@@ -66,6 +84,9 @@ pub async fn run(args: SimArgs) -> CliResult {
         fault_rate: args.fault_rate,
         jira_burst_per_second: args.jira_burst,
         github_rest_budget: args.github_budget,
+        latency_per_item_ms: args.latency_per_item_ms,
+        jira_max_concurrent: args.jira_max_concurrent,
+        github_max_concurrent: args.github_max_concurrent,
         ..SimConfig::default()
     };
     let opts = SimOptions {

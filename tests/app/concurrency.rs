@@ -9,6 +9,7 @@ use pulse_etl::integrations::{github, jira};
 use pulse_sim::generate::SizeOptions;
 use pulse_sim::model::STORY_POINTS_FIELD;
 use pulse_sim::state::SimConfig;
+use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
 use crate::db_test;
@@ -178,3 +179,54 @@ async fn max_concurrency_outside_1_to_32_is_refused_with_the_field_named(db: Db)
     assert_eq!(answer["settings"]["max_concurrency"], 32, "{answer}");
 }
 db_test!(max_concurrency_outside_1_to_32_is_refused_with_the_field_named);
+
+/// The simulator refuses what exceeds 3 in flight (Jira: 429 + Retry-After): the limiter halves
+/// and the sync still stores every row; the integration keeps what its last run saw.
+async fn a_jira_capped_below_the_setting_refuses_some_and_every_row_is_stored(db: Db) {
+    let capped = SimConfig {
+        jira_max_concurrent: Some(3),
+        ..paged()
+    };
+    let app = spawn(db, capped).await;
+    let (status, created) = post_integration(&app, &jira_body(&app, "cloud", 8)).await;
+    assert_eq!(status, 201);
+    let ctx = jira_sync(&app).await;
+    assert_matches_sim(app.sim.as_ref().unwrap(), &app.db).await;
+    let sim = app.sim.as_ref().unwrap();
+    let refused = sim.stats.served_with("/jira-cloud", "429");
+    assert!(refused > 0, "the cap was met");
+    assert_eq!(ctx.stats.throttled.load(Ordering::Relaxed), refused);
+    assert!(sim.state.max_in_flight().jira > 3);
+    let row = entity::integrations::Entity::find_by_id(created["id"].as_i64().unwrap())
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let seen = row.last_sync_stats.expect("the last run's figures");
+    assert_eq!(seen["throttled"].as_u64(), Some(refused), "{seen}");
+    assert_eq!(seen["max_concurrency"], 8, "{seen}");
+    let peak = seen["peak_in_flight"].as_u64().unwrap();
+    assert!(peak > 1 && peak <= 8, "{seen}");
+}
+db_test!(a_jira_capped_below_the_setting_refuses_some_and_every_row_is_stored);
+
+/// GitHub capped at 2 in flight answers the rest with its secondary-limit 403: nothing is lost.
+async fn a_github_capped_below_the_setting_refuses_some_and_every_row_is_stored(db: Db) {
+    // Answers slow enough that the repositories' first pages are all in flight together.
+    let capped = SimConfig {
+        github_max_concurrent: Some(2),
+        latency_ms: 60,
+        ..paged()
+    };
+    let app = spawn(db, capped).await;
+    let setup = add_github(&app, 4).await;
+    let ctx = github_sync(&app).await;
+    gh_truth::assert_matches_sim(app.sim.as_ref().unwrap(), &app.db, &setup).await;
+    let sim = app.sim.as_ref().unwrap();
+    let refused = sim.stats.served_with("", "403");
+    let requests = sim.stats.0.lock().unwrap().clone();
+    assert!(refused > 0, "the cap was met: {requests:?}");
+    assert_eq!(ctx.stats.throttled.load(Ordering::Relaxed), refused);
+    assert!(sim.state.max_in_flight().github > 2);
+}
+db_test!(a_github_capped_below_the_setting_refuses_some_and_every_row_is_stored);

@@ -13,7 +13,7 @@ use super::render::{Flavor, item_matches};
 use super::search::{
     BAD_TOKEN, decode_token, encode_token, json_object, opt_int, opt_string, query_hash, reject_unknown, string_list,
 };
-use super::{JiraResult, QueryPairs, bad_request, ctx, not_found, ok};
+use super::{JiraResult, QueryPairs, bad_request, ctx, not_found, ok, ok_items};
 use crate::model::{JiraHistory, JiraIssue, cmp_numeric};
 use crate::state::SimState;
 
@@ -198,5 +198,5 @@ pub async fn bulkfetch(req: HttpRequest, state: Data<SimState>, body: Bytes) -> 
         out.kv_str("nextPageToken", &encode_token(&hash, &cursor));
     }
     out.end_obj();
-    ok(out)
+    ok_items(out, entries.len())
 }

@@ -13,7 +13,7 @@ use super::index::SearchCache;
 use super::jql::{self, Cursor};
 use super::json::Out;
 use super::render::{Ctx, Embed, FieldSet, Flavor};
-use super::{JiraError, JiraResult, QueryPairs, bad_request, ctx, jql_env, ok};
+use super::{JiraError, JiraResult, QueryPairs, bad_request, ctx, jql_env, ok, ok_items};
 use crate::model::JiraIssue;
 use crate::state::SimState;
 
@@ -230,7 +230,7 @@ fn cloud_search(req: &HttpRequest, state: &SimState, cache: &SearchCache, p: Sea
     }
     out.kv_bool("isLast", !more);
     out.end_obj();
-    ok(out)
+    ok_items(out, page.len())
 }
 
 /// `POST /rest/api/3/search/approximate-count` `{"jql"}` → `{"count"}`.
@@ -310,7 +310,7 @@ fn dc_search(req: &HttpRequest, state: &SimState, cache: &SearchCache, p: Search
     out.key("issues");
     write_issues(&mut out, &cx, &page, fields, embed);
     out.end_obj();
-    ok(out)
+    ok_items(out, page.len())
 }
 
 /// The `issues` array; after the first issue the buffer grows once for the rest of the page.
