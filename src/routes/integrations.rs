@@ -47,6 +47,10 @@ fn to_row(m: &integrations::Model) -> Row {
         last_test_ok: m.last_test_ok,
         last_test_message: m.last_test_message.clone(),
         last_sync_at: m.last_sync_at,
+        last_sync: m
+            .last_sync_stats
+            .as_ref()
+            .and_then(|v| serde_json::from_value(v.clone()).ok()),
     }
 }
 

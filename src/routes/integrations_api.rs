@@ -29,6 +29,7 @@ pub fn integration_json(row: &integrations::Model) -> Value {
         "last_test_ok": row.last_test_ok,
         "last_test_message": row.last_test_message,
         "last_sync_at": row.last_sync_at,
+        "last_sync_stats": row.last_sync_stats,
         "created_at": row.created_at,
         "updated_at": row.updated_at,
     })

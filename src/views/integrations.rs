@@ -20,6 +20,16 @@ pub struct Row {
     pub last_test_ok: Option<bool>,
     pub last_test_message: Option<String>,
     pub last_sync_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// What the last sync saw of the upstream, if it ran since this was recorded.
+    pub last_sync: Option<SyncFigures>,
+}
+
+/// The last sync's requests in flight at most (of the setting) and refusals.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+pub struct SyncFigures {
+    pub max_concurrency: u32,
+    pub peak_in_flight: u32,
+    pub throttled: u64,
 }
 
 pub struct ListPage<'a> {
@@ -74,7 +84,17 @@ pub fn row(r: &Row, is_admin: bool, csrf_token: &str, tz: chrono_tz::Tz) -> Mark
                 @if r.last_test_at.is_some() { br; small { (time(r.last_test_at, tz)) } }
                 @if let (Some(false), Some(m)) = (r.last_test_ok, &r.last_test_message) { p.field-error { (m) } }
             }
-            td { (time(r.last_sync_at, tz)) }
+            td {
+                (time(r.last_sync_at, tz))
+                @if let Some(f) = r.last_sync {
+                    br;
+                    small.sync-figures data-peak=(f.peak_in_flight) data-throttled=(f.throttled)
+                        title="Requests in flight at most during the last sync, of the integration's maximum, and the answers that refused a request for sending too many (429 or a secondary rate limit)" {
+                        "up to " (f.peak_in_flight) " of " (f.max_concurrency) " requests in flight · "
+                        (f.throttled) @if f.throttled == 1 { " refusal (429)" } @else { " refusals (429)" }
+                    }
+                }
+            }
             @if is_admin {
                 td.actions {
                     a.button.secondary.small href=(format!("/integrations/{}/edit", r.id)) { "Edit" }

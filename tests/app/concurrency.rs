@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use crate::db_test;
 use crate::github_sync::truth::{self as gh_truth, Setup};
 use crate::github_sync::{github_body, jira_projects_body};
-use crate::helpers::{Db, Options, TestApp, spawn_app_with};
+use crate::helpers::{Db, Options, TestApp, select_attr, spawn_app_with};
 use crate::jira_sync::{self, assert_matches_sim};
 
 async fn post_integration(app: &TestApp, body: &Value) -> (u16, Value) {
@@ -177,6 +177,43 @@ async fn max_concurrency_outside_1_to_32_is_refused_with_the_field_named(db: Db)
     let (status, answer) = post_integration(&app, &jira_body(&app, "cloud", 32)).await;
     assert_eq!(status, 201, "{answer}");
     assert_eq!(answer["settings"]["max_concurrency"], 32, "{answer}");
+    // The edit form shows it, and a form post outside the range is refused next to the field.
+    app.login_admin().await;
+    let edit = format!("/integrations/{}/edit", answer["id"]);
+    let html = app
+        .client
+        .get(app.url(&edit))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(select_attr(&html, "#max_concurrency", "value").as_deref(), Some("32"));
+    let csrf = app.csrf(&edit).await;
+    let res = app
+        .client
+        .post(app.url(&format!("/integrations/{}", answer["id"])))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("kind", "jira"),
+            ("name", "Jira"),
+            ("flavour", "cloud"),
+            ("base_url", app.sim.as_ref().unwrap().urls.jira_cloud.as_str()),
+            ("username", "sim@example.com"),
+            ("projects", "PAY"),
+            ("max_concurrency", "40"),
+            ("skip_test", "true"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert_eq!(
+        select_attr(&html, "#max_concurrency", "aria-invalid").as_deref(),
+        Some("true")
+    );
 }
 db_test!(max_concurrency_outside_1_to_32_is_refused_with_the_field_named);
 
@@ -207,6 +244,22 @@ async fn a_jira_capped_below_the_setting_refuses_some_and_every_row_is_stored(db
     assert_eq!(seen["max_concurrency"], 8, "{seen}");
     let peak = seen["peak_in_flight"].as_u64().unwrap();
     assert!(peak > 1 && peak <= 8, "{seen}");
+    // The integrations page shows them.
+    app.login_admin().await;
+    let html = app
+        .client
+        .get(app.url("/integrations"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        select_attr(&html, ".sync-figures", "data-throttled"),
+        Some(refused.to_string())
+    );
+    assert_eq!(select_attr(&html, ".sync-figures", "data-peak"), Some(peak.to_string()));
 }
 db_test!(a_jira_capped_below_the_setting_refuses_some_and_every_row_is_stored);
 
