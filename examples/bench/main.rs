@@ -6,9 +6,11 @@
 //! (defaults: 100,000 issues, 20,000 PRs, both databases, the service rows too; `--keep-db`
 //! leaves the synced databases in place and prints their URLs, for profiling; `--pages URL KEY`
 //! times only the analytics pages against such a database; `--load SECS` runs only the mixed
-//! traffic load, `--soak SECS` the same as a soak, watching memory: see `load.rs`).
+//! traffic load, `--soak SECS` the same as a soak, watching memory: see `load.rs`; `--latency
+//! MS,MS…` runs only the concurrent syncs at that simulated latency: see `latency.rs`).
 #![allow(clippy::unwrap_used)]
 
+mod latency;
 mod load;
 
 use std::io::{BufRead, BufReader};
@@ -50,6 +52,20 @@ fn main() {
             .and_then(|i| args.get(i + 1))
             .and_then(|v| v.parse::<u64>().ok())
     };
+    let latencies: Option<Vec<u64>> = args
+        .iter()
+        .position(|a| a == "--latency")
+        .and_then(|i| args.get(i + 1))
+        .map(|v| v.split(',').filter_map(|l| l.trim().parse().ok()).collect());
+    if let Some(latencies) = latencies {
+        let db = args.iter().skip_while(|a| *a != "--db").nth(1).cloned();
+        let rows = rt.block_on(latency::run(&latencies, issues, prs, db.as_deref().unwrap_or("sqlite")));
+        println!("\n| measurement | result | target |\n|---|---|---|");
+        for Row(what, result, target) in rows {
+            println!("| {what} | {result} | {target} |");
+        }
+        return;
+    }
     let rows = match (pages, secs("--load"), secs("--soak")) {
         (Some((url, key)), _, _) => rt.block_on(pages_only(&url, &key)),
         (_, Some(s), _) => load::run(s, false),

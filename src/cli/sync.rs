@@ -75,6 +75,8 @@ pub async fn run(args: SyncArgs) -> CliResult {
             "seconds": seconds,
             "api_requests": ctx.stats.requests(),
             "rate_limit_wait_ms": ctx.stats.waited_ms(),
+            "peak_in_flight": ctx.stats.peak_in_flight.load(std::sync::atomic::Ordering::Relaxed),
+            "throttled": ctx.stats.throttled.load(std::sync::atomic::Ordering::Relaxed),
             "counts": ctx.stats.counts(),
             "peak_rss_kb": peak_rss_kb(),
         });

@@ -3,8 +3,9 @@
 //! what exceeds its concurrency cap.
 
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 
-use pulse_etl::integrations::control::RunContext;
+use pulse_etl::integrations::control::{RunContext, RunControl};
 use pulse_etl::integrations::{github, jira};
 use pulse_sim::generate::SizeOptions;
 use pulse_sim::model::STORY_POINTS_FIELD;
@@ -56,16 +57,32 @@ async fn spawn(db: Db, cfg: SimConfig) -> TestApp {
     app
 }
 
+/// A run whose progress messages are kept.
+fn watched() -> (RunContext, Arc<Mutex<Vec<String>>>) {
+    let messages = Arc::new(Mutex::new(Vec::new()));
+    let sink = messages.clone();
+    let ctx = RunContext::new(
+        RunControl::new(),
+        Arc::new(move |_, m: String| sink.lock().unwrap().push(m)),
+    );
+    (ctx, messages)
+}
+
 async fn jira_sync(app: &TestApp) -> RunContext {
+    jira_sync_watched(app).await.0
+}
+
+async fn jira_sync_watched(app: &TestApp) -> (RunContext, Vec<String>) {
     let state = app.state();
     let deps = jira::sync::Deps {
         db: &state.db,
         vault: &state.vault,
         outbound: state.outbound,
     };
-    let ctx = RunContext::detached();
+    let (ctx, messages) = watched();
     jira::sync::run(&deps, &ctx).await.unwrap();
-    ctx
+    let messages = messages.lock().unwrap().clone();
+    (ctx, messages)
 }
 
 async fn github_sync(app: &TestApp) -> RunContext {
@@ -106,7 +123,16 @@ async fn a_concurrent_jira_sync_stores_exactly_what_a_sequential_one_stores(db: 
                 .0,
             201
         );
-        let conc = jira_sync(&concurrent).await;
+        let (conc, progress) = jira_sync_watched(&concurrent).await;
+        // Progress says how many slices are in flight and the rate.
+        let paging: Vec<&String> = progress.iter().filter(|m| m.contains("issues stored")).collect();
+        assert!(!paging.is_empty(), "{progress:?}");
+        assert!(
+            paging.iter().all(
+                |m| (m.contains(" stream in flight") || m.contains(" streams in flight")) && m.ends_with(" issues/s")
+            ),
+            "{paging:?}"
+        );
         assert_eq!(
             seq.stats.peak_in_flight.load(Ordering::Relaxed),
             1,
