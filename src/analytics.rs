@@ -144,6 +144,8 @@ impl Cache {
 pub struct Choices {
     pub repositories: Vec<String>,
     pub projects: Vec<String>,
+    /// Teams: id and name.
+    pub teams: Vec<(i64, String)>,
 }
 
 impl Choices {
@@ -158,6 +160,11 @@ impl Choices {
                 .await?
                 .into_iter()
                 .map(|r| r.1)
+                .collect(),
+            teams: crate::db::teams::list(db)
+                .await?
+                .into_iter()
+                .map(|t| (t.id, t.name))
                 .collect(),
         })
     }
