@@ -115,7 +115,7 @@ impl Settings {
 }
 
 /// An integration as submitted (create or edit), before validation.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct IntegrationInput {
     #[serde(default)]
     pub kind: String,
@@ -130,7 +130,10 @@ pub struct IntegrationInput {
     /// Empty or absent on edit keeps the stored secret.
     #[serde(default)]
     pub secret: Option<String>,
+    /// Jira: `{"projects": ["KEY", …], "jql"?: "…"}`; GitHub: `{"organization"?, "repositories"?:
+    /// ["owner/name", …], "name_filter"?, "deployment_source": {"kind", "pattern"}}`.
     #[serde(default)]
+    #[schema(value_type = Object)]
     pub settings: serde_json::Value,
     #[serde(default)]
     pub active: Option<bool>,

@@ -7,6 +7,7 @@ mod helpers;
 
 mod access;
 mod analytics;
+mod api_doc;
 mod auth;
 mod config;
 mod crash;
