@@ -5,9 +5,9 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 
 use super::openapi::ApiError;
-use super::{ApiResult, PageResult, html};
+use super::{ApiResult, PageResult, csv, html};
 use crate::analytics::filters::Filters;
-use crate::analytics::{Choices, dora, flow, prs};
+use crate::analytics::{Choices, Rows, dora, flow, prs};
 use crate::auth::CurrentUser;
 use crate::db;
 use crate::error::AppError;
@@ -41,6 +41,9 @@ pub struct MetricsQuery {
     team: Option<i64>,
     /// DORA benchmark edition for the tiers: `2023` (default) or `2024`.
     benchmark: Option<String>,
+    /// `csv`: the page's drill-down list, every row, as a CSV download (DORA: deployments;
+    /// pull requests; flow: issues).
+    format: Option<String>,
 }
 
 /// The query's filters; `team=ID` becomes exactly the team's repositories and projects.
@@ -97,8 +100,48 @@ pub async fn flow_page(state: web::Data<AppState>, user: CurrentUser, req: HttpR
     responses((status = 200, description = "The DORA report", body = Object), (status = 400, description = "A malformed body or query", body = ApiError)),
 )]
 pub async fn dora_api(state: web::Data<AppState>, _user: CurrentUser, req: HttpRequest) -> ApiResult {
-    let report = dora::report(&state.db, &state.analytics, filters(&state, &req).await?).await?;
+    let f = filters(&state, &req).await?;
+    if csv::wanted_in(req.query_string()) {
+        let report = dora::report_rows(&state.db, &state.analytics, f, Rows::All).await?;
+        return Ok(deployments_csv(&report));
+    }
+    let report = dora::report(&state.db, &state.analytics, f).await?;
     Ok(HttpResponse::Ok().json(dora::to_json(&report)))
+}
+
+/// Every deployment of the window (the DORA page's list), newest first.
+fn deployments_csv(r: &dora::DoraReport) -> HttpResponse {
+    const HEADER: &[&str] = &[
+        "deployed_at",
+        "repository",
+        "environment",
+        "pull_requests",
+        "incidents",
+        "incident_links",
+    ];
+    let rows = r
+        .deployments
+        .iter()
+        .map(|d| {
+            vec![
+                d.deployed_at.to_rfc3339(),
+                d.repository.clone(),
+                csv::opt(d.environment.as_ref()),
+                d.pull_requests.to_string(),
+                d.incidents
+                    .iter()
+                    .map(|(k, _)| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                d.incidents
+                    .iter()
+                    .map(|(_, u)| u.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ]
+        })
+        .collect();
+    csv::rows(&format!("deployments-{}.csv", r.filters.window.from), HEADER, rows)
 }
 
 #[utoipa::path(
@@ -110,8 +153,50 @@ pub async fn dora_api(state: web::Data<AppState>, _user: CurrentUser, req: HttpR
     responses((status = 200, description = "The pull-request report", body = Object), (status = 400, description = "A malformed body or query", body = ApiError)),
 )]
 pub async fn prs_api(state: web::Data<AppState>, _user: CurrentUser, req: HttpRequest) -> ApiResult {
-    let report = prs::report(&state.db, &state.analytics, filters(&state, &req).await?).await?;
+    let f = filters(&state, &req).await?;
+    if csv::wanted_in(req.query_string()) {
+        let report = prs::report_rows(&state.db, &state.analytics, f, Rows::All).await?;
+        return Ok(pull_requests_csv(&report));
+    }
+    let report = prs::report(&state.db, &state.analytics, f).await?;
     Ok(HttpResponse::Ok().json(prs::to_json(&report)))
+}
+
+/// Every pull request merged in the window (the page's list), newest first.
+fn pull_requests_csv(r: &prs::PrReport) -> HttpResponse {
+    const HEADER: &[&str] = &[
+        "repository",
+        "number",
+        "title",
+        "url",
+        "author",
+        "merged_at",
+        "coding_hours",
+        "pickup_hours",
+        "review_hours",
+        "deploy_hours",
+        "size",
+    ];
+    let rows = r
+        .rows
+        .iter()
+        .map(|p| {
+            vec![
+                p.repository.clone(),
+                p.number.to_string(),
+                p.title.clone(),
+                p.url.clone(),
+                csv::opt(p.author.as_ref()),
+                csv::opt(p.merged_at.map(|t| t.to_rfc3339())),
+                csv::hours(p.coding),
+                csv::hours(p.pickup),
+                csv::hours(p.review),
+                csv::hours(p.deploy),
+                p.size.to_string(),
+            ]
+        })
+        .collect();
+    csv::rows(&format!("pull-requests-{}.csv", r.filters.window.from), HEADER, rows)
 }
 
 #[utoipa::path(
@@ -123,6 +208,44 @@ pub async fn prs_api(state: web::Data<AppState>, _user: CurrentUser, req: HttpRe
     responses((status = 200, description = "The flow report", body = Object), (status = 400, description = "A malformed body or query", body = ApiError)),
 )]
 pub async fn flow_api(state: web::Data<AppState>, _user: CurrentUser, req: HttpRequest) -> ApiResult {
-    let report = flow::report(&state.db, &state.analytics, filters(&state, &req).await?).await?;
+    let f = filters(&state, &req).await?;
+    if csv::wanted_in(req.query_string()) {
+        let report = flow::report_rows(&state.db, &state.analytics, f, Rows::All).await?;
+        return Ok(issues_csv(&report));
+    }
+    let report = flow::report(&state.db, &state.analytics, f).await?;
     Ok(HttpResponse::Ok().json(flow::to_json(&report)))
+}
+
+/// Every issue completed in the window (the page's list), newest first.
+fn issues_csv(r: &flow::FlowReport) -> HttpResponse {
+    const HEADER: &[&str] = &[
+        "key",
+        "summary",
+        "url",
+        "issue_type",
+        "work_category",
+        "done_at",
+        "lead_time_hours",
+        "cycle_time_hours",
+        "backward_moves",
+    ];
+    let rows = r
+        .rows
+        .iter()
+        .map(|i| {
+            vec![
+                i.key.clone(),
+                i.summary.clone(),
+                i.url.clone(),
+                i.issue_type.clone(),
+                i.work_category.clone(),
+                csv::opt(i.done_at.map(|t| t.to_rfc3339())),
+                csv::hours(i.lead),
+                csv::hours(i.cycle),
+                i.rework.to_string(),
+            ]
+        })
+        .collect();
+    csv::rows(&format!("issues-{}.csv", r.filters.window.from), HEADER, rows)
 }

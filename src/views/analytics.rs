@@ -145,6 +145,13 @@ pub fn head(page: Page, title: &str, lead: &str, f: &Filters, choices: &Choices,
     }
 }
 
+/// A link to the whole drill-down list of `page` as CSV, with the same filters.
+fn csv_link(page: Page, f: &Filters) -> Markup {
+    html! {
+        a.csv-link href=(format!("{}?{}&format=csv", page.api(), f.query())) download { "Download all as CSV" }
+    }
+}
+
 /// Says so when the numbers are not from the latest data: a sync is running (they come from the
 /// last build of the precomputed rows, rebuilt when it finishes), or the rows are being rebuilt.
 pub fn freshness(f: &crate::db::analytics::Freshness) -> Markup {

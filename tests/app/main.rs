@@ -11,6 +11,7 @@ mod api_doc;
 mod auth;
 mod config;
 mod crash;
+mod csv_exports;
 mod drills;
 mod flow;
 mod github_sync;

@@ -108,7 +108,7 @@ pub fn dora(r: &DoraReport, choices: &Choices) -> Markup {
             }
         }
         section.card #deployments {
-            div.card-head { h2 { "Deployments in the window" } span.count { (r.deployments.len()) " most recent of " (r.current.frequency.deployments) } }
+            div.card-head { h2 { "Deployments in the window" } span.count { (r.deployments.len()) " most recent of " (r.current.frequency.deployments) } (super::csv_link(Page::Dora, &r.filters)) }
             (chart_with_table(
                 charts::bars("Deployments per repository", &per_repo(r), number),
                 html! {
