@@ -205,7 +205,8 @@ pub async fn report_rows(
         current.failure_rate.map(|r| bench.change_failure_rate(r)),
         current.restore_median.map(|h| bench.time_to_restore(h)),
     ];
-    let deployments = drill_down(db, &rows, &deploys, &incidents, &prs, &repo_choices, &w, rows_wanted).await?;
+    let mut deployments = drill_down(db, &rows, &deploys, &incidents, &prs, &repo_choices, &w).await?;
+    deployments.truncate(rows_wanted.limit());
     Ok(DoraReport {
         filters,
         benchmark: bench,
@@ -226,7 +227,6 @@ async fn drill_down(
     prs: &[&entity::pr_stage_times::Model],
     repos: &[(i64, String)],
     w: &Window,
-    rows_wanted: Rows,
 ) -> Result<Vec<DeploymentRow>, DbErr> {
     let mut by_deployed = deploys.to_vec();
     by_deployed.sort_by_key(|d| (d.deployed_at, d.id));
@@ -265,7 +265,6 @@ async fn drill_down(
         })
         .collect();
     out.sort_by_key(|r| std::cmp::Reverse(r.deployed_at));
-    out.truncate(rows_wanted.limit());
     Ok(out)
 }
 
