@@ -272,17 +272,18 @@ async fn the_dashboard_shows_each_teams_headline_numbers(db: Db) {
     assert_eq!(run_job(&app, &token, "jira_sync").await, "FINISHED");
     assert_eq!(wait_idle(&app, &token, "github_sync", 1).await, "FINISHED");
     let sim = app.sim.as_ref().unwrap();
-    let data = sim.state.data();
-    let repos: Vec<String> = data
-        .github
-        .repos
-        .iter()
-        .filter(|r| !r.archived)
-        .take(2)
-        .map(|r| format!("{}/{}", r.owner, r.name))
-        .collect();
-    let projects = vec![data.jira.projects[0].key.clone()];
-    drop(data);
+    let (repos, projects) = {
+        let data = sim.state.data();
+        let repos: Vec<String> = data
+            .github
+            .repos
+            .iter()
+            .filter(|r| !r.archived)
+            .take(2)
+            .map(|r| format!("{}/{}", r.owner, r.name))
+            .collect();
+        (repos, vec![data.jira.projects[0].key.clone()])
+    };
     let (status, team) = call(
         &app,
         &token,
