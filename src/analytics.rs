@@ -15,6 +15,24 @@ use serde::Serialize;
 
 use crate::db::analytics::Freshness;
 
+/// How much of a report's drill-down list to build: what a page shows, or every row (a CSV
+/// download).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rows {
+    /// The most recent 200: the numbers and the API count all.
+    Shown,
+    All,
+}
+
+impl Rows {
+    pub fn limit(self) -> usize {
+        match self {
+            Rows::Shown => 200,
+            Rows::All => usize::MAX,
+        }
+    }
+}
+
 /// What the reports read from the precomputed rows, kept between requests in this process and
 /// reloaded when the rows are rebuilt (here or by another process: the build stamp changes).
 /// Without it each request would load (and the flow report parse) every issue's flow facts and
@@ -144,6 +162,8 @@ impl Cache {
 pub struct Choices {
     pub repositories: Vec<String>,
     pub projects: Vec<String>,
+    /// Teams: id and name.
+    pub teams: Vec<(i64, String)>,
 }
 
 impl Choices {
@@ -158,6 +178,11 @@ impl Choices {
                 .await?
                 .into_iter()
                 .map(|r| r.1)
+                .collect(),
+            teams: crate::db::teams::list(db)
+                .await?
+                .into_iter()
+                .map(|t| (t.id, t.name))
                 .collect(),
         })
     }

@@ -1,6 +1,7 @@
 //! maud views: pure functions of borrowed view structs, no database access.
 
 pub mod analytics;
+pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod charts;
@@ -11,3 +12,4 @@ pub mod ids;
 pub mod integrations;
 pub mod jobs;
 pub mod layout;
+pub mod teams;

@@ -4,17 +4,58 @@ use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::Utc;
 
-use super::{ApiResult, PageResult, html};
+use super::openapi::ApiError;
+use super::{ApiResult, PageResult, csv, html};
 use crate::analytics::filters::Filters;
-use crate::analytics::{Choices, dora, flow, prs};
+use crate::analytics::{Choices, Rows, dora, flow, prs};
 use crate::auth::CurrentUser;
+use crate::db;
 use crate::error::AppError;
 use crate::startup::AppState;
 use crate::views::analytics as view;
 use crate::views::layout::{self, Nav};
 
-fn filters(req: &HttpRequest) -> Result<Filters, AppError> {
-    Filters::parse(req.query_string(), Utc::now().date_naive()).map_err(AppError::BadRequest)
+/// The query of every metrics API, as [`Filters::parse`] reads it (documentation for the
+/// OpenAPI document; lists repeat the key or separate values by commas).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct MetricsQuery {
+    /// `30`, `90`, `180`, `365` (days up to today) or `custom` (then `from` and `to`); default 90.
+    range: Option<String>,
+    /// First day of the window, `YYYY-MM-DD` (UTC, inclusive).
+    from: Option<String>,
+    /// Last day of the window, `YYYY-MM-DD` (UTC, inclusive); at most 1,098 days after `from`.
+    to: Option<String>,
+    /// Repositories (`owner/name`); none means all.
+    repositories: Option<String>,
+    /// Jira project keys; none means all.
+    projects: Option<String>,
+    /// Pull-request authors (logins).
+    authors: Option<String>,
+    /// Jira issue types.
+    issue_types: Option<String>,
+    /// Work categories (`FEATURE`, `BUG`, `INCIDENT`, `TASK`, …).
+    categories: Option<String>,
+    /// A team's id: exactly its repositories and projects.
+    team: Option<i64>,
+    /// DORA benchmark edition for the tiers: `2023` (default) or `2024`.
+    benchmark: Option<String>,
+    /// `csv`: the page's drill-down list, every row, as a CSV download (DORA: deployments;
+    /// pull requests; flow: issues).
+    format: Option<String>,
+}
+
+/// The query's filters; `team=ID` becomes exactly the team's repositories and projects.
+async fn filters(state: &AppState, req: &HttpRequest) -> Result<Filters, AppError> {
+    let mut f = Filters::parse(req.query_string(), Utc::now().date_naive()).map_err(AppError::BadRequest)?;
+    if let Some(id) = f.team {
+        let team = db::teams::get(&state.db, id)
+            .await?
+            .ok_or_else(|| AppError::BadRequest(format!("there is no team {id}")))?;
+        f.scope_to(db::teams::names(&team.repositories), db::teams::names(&team.projects));
+    }
+    Ok(f)
 }
 
 pub async fn index() -> HttpResponse {
@@ -24,7 +65,7 @@ pub async fn index() -> HttpResponse {
 }
 
 pub async fn dora_page(state: web::Data<AppState>, user: CurrentUser, req: HttpRequest) -> PageResult {
-    let report = dora::report(&state.db, &state.analytics, filters(&req)?).await?;
+    let report = dora::report(&state.db, &state.analytics, filters(&state, &req).await?).await?;
     let body = view::dora(&report, &Choices::load(&state.db).await?);
     Ok(html(
         StatusCode::OK,
@@ -33,7 +74,7 @@ pub async fn dora_page(state: web::Data<AppState>, user: CurrentUser, req: HttpR
 }
 
 pub async fn prs_page(state: web::Data<AppState>, user: CurrentUser, req: HttpRequest) -> PageResult {
-    let report = prs::report(&state.db, &state.analytics, filters(&req)?).await?;
+    let report = prs::report(&state.db, &state.analytics, filters(&state, &req).await?).await?;
     let body = view::prs(&report, &Choices::load(&state.db).await?);
     Ok(html(
         StatusCode::OK,
@@ -42,7 +83,7 @@ pub async fn prs_page(state: web::Data<AppState>, user: CurrentUser, req: HttpRe
 }
 
 pub async fn flow_page(state: web::Data<AppState>, user: CurrentUser, req: HttpRequest) -> PageResult {
-    let report = flow::report(&state.db, &state.analytics, filters(&req)?).await?;
+    let report = flow::report(&state.db, &state.analytics, filters(&state, &req).await?).await?;
     let body = view::flow(&report, &Choices::load(&state.db).await?);
     Ok(html(
         StatusCode::OK,
@@ -50,17 +91,161 @@ pub async fn flow_page(state: web::Data<AppState>, user: CurrentUser, req: HttpR
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/metrics/dora",
+    tag = "metrics",
+    summary = "DORA metrics for the window, with the previous window, the trend and the tiers",
+    params(MetricsQuery),
+    responses((status = 200, description = "The DORA report", body = Object), (status = 400, description = "A malformed body or query", body = ApiError)),
+)]
 pub async fn dora_api(state: web::Data<AppState>, _user: CurrentUser, req: HttpRequest) -> ApiResult {
-    let report = dora::report(&state.db, &state.analytics, filters(&req)?).await?;
+    let f = filters(&state, &req).await?;
+    if csv::wanted_in(req.query_string()) {
+        let report = dora::report_rows(&state.db, &state.analytics, f, Rows::All).await?;
+        return Ok(deployments_csv(&report));
+    }
+    let report = dora::report(&state.db, &state.analytics, f).await?;
     Ok(HttpResponse::Ok().json(dora::to_json(&report)))
 }
 
+/// Every deployment of the window (the DORA page's list), newest first.
+fn deployments_csv(r: &dora::DoraReport) -> HttpResponse {
+    const HEADER: &[&str] = &[
+        "deployed_at",
+        "repository",
+        "environment",
+        "pull_requests",
+        "incidents",
+        "incident_links",
+    ];
+    let rows = r
+        .deployments
+        .iter()
+        .map(|d| {
+            vec![
+                d.deployed_at.to_rfc3339(),
+                d.repository.clone(),
+                csv::opt(d.environment.as_ref()),
+                d.pull_requests.to_string(),
+                d.incidents
+                    .iter()
+                    .map(|(k, _)| k.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                d.incidents
+                    .iter()
+                    .map(|(_, u)| u.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ]
+        })
+        .collect();
+    csv::rows(&format!("deployments-{}.csv", r.filters.window.from), HEADER, rows)
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/metrics/prs",
+    tag = "metrics",
+    summary = "Pull-request stage times for PRs merged in the window",
+    params(MetricsQuery),
+    responses((status = 200, description = "The pull-request report", body = Object), (status = 400, description = "A malformed body or query", body = ApiError)),
+)]
 pub async fn prs_api(state: web::Data<AppState>, _user: CurrentUser, req: HttpRequest) -> ApiResult {
-    let report = prs::report(&state.db, &state.analytics, filters(&req)?).await?;
+    let f = filters(&state, &req).await?;
+    if csv::wanted_in(req.query_string()) {
+        let report = prs::report_rows(&state.db, &state.analytics, f, Rows::All).await?;
+        return Ok(pull_requests_csv(&report));
+    }
+    let report = prs::report(&state.db, &state.analytics, f).await?;
     Ok(HttpResponse::Ok().json(prs::to_json(&report)))
 }
 
+/// Every pull request merged in the window (the page's list), newest first.
+fn pull_requests_csv(r: &prs::PrReport) -> HttpResponse {
+    const HEADER: &[&str] = &[
+        "repository",
+        "number",
+        "title",
+        "url",
+        "author",
+        "merged_at",
+        "coding_hours",
+        "pickup_hours",
+        "review_hours",
+        "deploy_hours",
+        "size",
+    ];
+    let rows = r
+        .rows
+        .iter()
+        .map(|p| {
+            vec![
+                p.repository.clone(),
+                p.number.to_string(),
+                p.title.clone(),
+                p.url.clone(),
+                csv::opt(p.author.as_ref()),
+                csv::opt(p.merged_at.map(|t| t.to_rfc3339())),
+                csv::hours(p.coding),
+                csv::hours(p.pickup),
+                csv::hours(p.review),
+                csv::hours(p.deploy),
+                p.size.to_string(),
+            ]
+        })
+        .collect();
+    csv::rows(&format!("pull-requests-{}.csv", r.filters.window.from), HEADER, rows)
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/metrics/flow",
+    tag = "metrics",
+    summary = "Flow metrics for issues completed in the window",
+    params(MetricsQuery),
+    responses((status = 200, description = "The flow report", body = Object), (status = 400, description = "A malformed body or query", body = ApiError)),
+)]
 pub async fn flow_api(state: web::Data<AppState>, _user: CurrentUser, req: HttpRequest) -> ApiResult {
-    let report = flow::report(&state.db, &state.analytics, filters(&req)?).await?;
+    let f = filters(&state, &req).await?;
+    if csv::wanted_in(req.query_string()) {
+        let report = flow::report_rows(&state.db, &state.analytics, f, Rows::All).await?;
+        return Ok(issues_csv(&report));
+    }
+    let report = flow::report(&state.db, &state.analytics, f).await?;
     Ok(HttpResponse::Ok().json(flow::to_json(&report)))
+}
+
+/// Every issue completed in the window (the page's list), newest first.
+fn issues_csv(r: &flow::FlowReport) -> HttpResponse {
+    const HEADER: &[&str] = &[
+        "key",
+        "summary",
+        "url",
+        "issue_type",
+        "work_category",
+        "done_at",
+        "lead_time_hours",
+        "cycle_time_hours",
+        "backward_moves",
+    ];
+    let rows = r
+        .rows
+        .iter()
+        .map(|i| {
+            vec![
+                i.key.clone(),
+                i.summary.clone(),
+                i.url.clone(),
+                i.issue_type.clone(),
+                i.work_category.clone(),
+                csv::opt(i.done_at.map(|t| t.to_rfc3339())),
+                csv::hours(i.lead),
+                csv::hours(i.cycle),
+                i.rework.to_string(),
+            ]
+        })
+        .collect();
+    csv::rows(&format!("issues-{}.csv", r.filters.window.from), HEADER, rows)
 }

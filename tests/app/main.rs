@@ -7,10 +7,12 @@ mod helpers;
 
 mod access;
 mod analytics;
+mod api_doc;
 mod auth;
 mod concurrency;
 mod config;
 mod crash;
+mod csv_exports;
 mod drills;
 mod flow;
 mod github_sync;
@@ -26,4 +28,5 @@ mod replicas;
 mod security;
 mod settings;
 mod stored_values;
+mod teams;
 mod xss;

@@ -90,7 +90,7 @@ pub fn flow(r: &FlowReport, choices: &Choices) -> Markup {
         (breakdown("category-table", "By work category", "Work category", &r.by_category))
         (breakdown("project-table", "By project", "Project", &r.by_project))
         section.card #issues {
-            div.card-head { h2 { "Completed issues" } span.count { (r.rows.len()) " most recent of " (r.current.issues) } }
+            div.card-head { h2 { "Completed issues" } span.count { (r.rows.len()) " most recent of " (r.current.issues) } (super::csv_link(Page::Flow, &r.filters)) }
             @if r.rows.is_empty() { p.empty { "None in this window." } } @else {
                 details.drill-list open[r.rows.len() <= super::OPEN_ROWS] {
                     summary { "List them (" (r.rows.len()) ")" }
