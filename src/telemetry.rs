@@ -197,3 +197,26 @@ pub fn job_succeeded_at(job: &'static str, at: chrono::DateTime<chrono::Utc>) {
 pub fn leading(yes: bool) {
     metrics::gauge!(LEADER).set(if yes { 1.0 } else { 0.0 });
 }
+
+/// One upstream request answered (`status`: its HTTP status class, `429`, or `error` for no
+/// answer), and how long it took. `upstream`: `jira` or `github` (bounded labels).
+pub fn upstream_request(upstream: &'static str, status: &'static str, took: std::time::Duration) {
+    metrics::counter!(UPSTREAM_REQUESTS, "upstream" => upstream, "status" => status).increment(1);
+    metrics::histogram!(UPSTREAM_DURATION, "upstream" => upstream).record(took.as_secs_f64());
+}
+
+/// Time a sync waited for an upstream's rate limit.
+pub fn rate_limit_waited(upstream: &'static str, waited: std::time::Duration) {
+    metrics::counter!(RATE_LIMIT_WAIT, "upstream" => upstream).increment(waited.as_secs_f64().round() as u64);
+}
+
+/// The status class label of an answer.
+pub fn status_class(status: u16) -> &'static str {
+    match status {
+        429 => "429",
+        200..=299 => "2xx",
+        300..=399 => "3xx",
+        400..=499 => "4xx",
+        _ => "5xx",
+    }
+}

@@ -15,6 +15,7 @@ use serde::de::DeserializeOwned;
 use super::control::{Interrupted, RunContext};
 use super::error::UpstreamError;
 use super::limiter::{Limiter, Outcome};
+use crate::telemetry;
 
 /// Attempts per request before the page (and the run) fails.
 pub const MAX_ATTEMPTS: u32 = 6;
@@ -60,6 +61,7 @@ pub async fn send(
         attempt += 1;
         let permit = ctx.control.before_request(limiter.acquire()).await?;
         ctx.stats.api_requests.fetch_add(1, Ordering::Relaxed);
+        let sent = Instant::now();
         let outcome = ctx
             .control
             .run(async {
@@ -70,6 +72,11 @@ pub async fn send(
                 Ok::<_, UpstreamError>(Answer { status, headers, body })
             })
             .await?;
+        let status = match &outcome {
+            Ok(a) => telemetry::status_class(a.status.as_u16()),
+            Err(_) => "error",
+        };
+        telemetry::upstream_request(limiter.upstream, status, sent.elapsed());
         let err = match outcome {
             Ok(a) if a.status.is_success() || a.status == StatusCode::NOT_MODIFIED => {
                 permit.finish(Outcome::Success);
@@ -80,7 +87,7 @@ pub async fn send(
                 if let Some(wait) = rate_limit_wait(a.status, &a.headers, &a.body) {
                     permit.finish(Outcome::Throttled);
                     ctx.stats.throttled.fetch_add(1, Ordering::Relaxed);
-                    wait_for_rate_limit(ctx, wait).await?;
+                    wait_for_rate_limit(ctx, limiter.upstream, wait).await?;
                     if attempt < MAX_ATTEMPTS * 2 {
                         continue;
                     }
@@ -144,7 +151,7 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(ms)
 }
 
-async fn wait_for_rate_limit(ctx: &RunContext, wait: Duration) -> Result<(), RequestError> {
+async fn wait_for_rate_limit(ctx: &RunContext, upstream: &'static str, wait: Duration) -> Result<(), RequestError> {
     if wait > MAX_RATE_LIMIT_WAIT {
         return Err(RequestError::RateLimitTooLong(wait));
     }
@@ -154,6 +161,7 @@ async fn wait_for_rate_limit(ctx: &RunContext, wait: Duration) -> Result<(), Req
     ctx.stats
         .rate_limit_wait_ms
         .fetch_add(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+    telemetry::rate_limit_waited(upstream, started.elapsed());
     Ok(result?)
 }
 

@@ -286,6 +286,24 @@ async fn a_jira_capped_below_the_setting_refuses_some_and_every_row_is_stored(db
         Some(refused.to_string())
     );
     assert_eq!(select_attr(&html, ".sync-figures", "data-peak"), Some(peak.to_string()));
+    // And /metrics counts the upstream's answers by status class, and the time waited.
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for series in [
+        r#"pulse_upstream_requests_total{upstream="jira",status="429"}"#,
+        r#"pulse_upstream_requests_total{upstream="jira",status="2xx"}"#,
+        r#"pulse_upstream_request_duration_seconds_count{upstream="jira"}"#,
+        r#"pulse_rate_limit_wait_seconds_total{upstream="jira"}"#,
+    ] {
+        assert!(metrics.lines().any(|l| l.starts_with(series)), "{series} in\n{metrics}");
+    }
 }
 db_test!(a_jira_capped_below_the_setting_refuses_some_and_every_row_is_stored);
 
@@ -294,7 +312,7 @@ async fn a_github_capped_below_the_setting_refuses_some_and_every_row_is_stored(
     // Answers slow enough that the repositories' first pages are all in flight together.
     let capped = SimConfig {
         github_max_concurrent: Some(2),
-        latency_ms: 60,
+        latency_ms: 500,
         ..paged()
     };
     let app = spawn(db, capped).await;

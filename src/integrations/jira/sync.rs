@@ -218,6 +218,7 @@ async fn sync_integration(
         .map_err(|e| invalid(e.to_string()))?;
     let http = http::client(deps.outbound.guard, deps.outbound.timeout).map_err(|e| invalid(e.to_string()))?;
     let limiter = limiter::for_token(
+        "jira",
         &format!(
             "{}:{}",
             base.host_str().unwrap_or_default(),
