@@ -7,7 +7,7 @@ use chrono::Utc;
 use super::openapi::ApiError;
 use super::{ApiResult, PageResult, csv, html};
 use crate::analytics::filters::Filters;
-use crate::analytics::{Choices, Rows, dora, flow, prs};
+use crate::analytics::{Choices, Rows, dora, flow, forecast, prs};
 use crate::auth::CurrentUser;
 use crate::db;
 use crate::error::AppError;
@@ -248,4 +248,50 @@ fn issues_csv(r: &flow::FlowReport) -> HttpResponse {
         })
         .collect();
     csv::rows(&format!("issues-{}.csv", r.filters.window.from), HEADER, rows)
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/metrics/flow/scatter",
+    tag = "metrics",
+    summary = "Cycle-time scatter: a point per issue completed in the window, and the p50/p70/p85/p95 lines",
+    params(MetricsQuery),
+    responses((status = 200, description = "`{\"points\":[{\"key\",\"url\",\"completed_at\",\"cycle_time_hours\"}…],\"percentiles_hours\":{\"p50\",\"p70\",\"p85\",\"p95\"}}`", body = Object), (status = 400, description = "A malformed query", body = ApiError)),
+)]
+pub async fn scatter_api(state: web::Data<AppState>, _user: CurrentUser, req: HttpRequest) -> ApiResult {
+    let f = filters(&state, &req).await?;
+    Ok(HttpResponse::Ok().json(forecast::scatter(&state.db, &state.analytics, &f).await?))
+}
+
+/// The forecast's own parameters, beside the filters (documentation for the OpenAPI document).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct ForecastParams {
+    /// First day of the throughput history (default: 89 days before `history_to`).
+    history_from: Option<String>,
+    /// Last day of the throughput history (default: the window's last day).
+    history_to: Option<String>,
+    /// Ask "how many items in the next D days" (1–3650).
+    days: Option<u32>,
+    /// Ask "when will N items be done" (in days from now).
+    items: Option<u32>,
+    /// Trials (1–100,000; default 10,000).
+    trials: Option<u32>,
+    /// The generator's seed (default 1): the same seed and history give the same answer.
+    seed: Option<u64>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/metrics/flow/forecast",
+    tag = "metrics",
+    summary = "Monte Carlo forecast from daily throughput: how many items in D days, or when N items are done, at 50/85/95 %",
+    params(MetricsQuery, ForecastParams),
+    responses((status = 200, description = "`{\"trials\",\"seed\",\"history_days\",\"throughput_per_day\":{\"mean\"},\"how_many\":{\"days\",\"p50\",\"p85\",\"p95\",\"histogram\"}}` (or `\"when\":{\"items\",…}`, in days)", body = Object), (status = 400, description = "A malformed query", body = ApiError)),
+)]
+pub async fn forecast_api(state: web::Data<AppState>, _user: CurrentUser, req: HttpRequest) -> ApiResult {
+    let f = filters(&state, &req).await?;
+    let q = forecast::ForecastQuery::parse(req.query_string(), &f).map_err(AppError::BadRequest)?;
+    Ok(HttpResponse::Ok().json(forecast::forecast(&state.db, &state.analytics, &f, &q).await?))
 }
