@@ -2,7 +2,7 @@
 //! Monte Carlo forecasts, with the flow page's filters (projects, issue types, categories,
 //! teams).
 
-use chrono::{Days, NaiveDate};
+use chrono::{DateTime, Days, NaiveDate, Utc};
 use sea_orm::{DatabaseConnection, DbErr};
 use serde_json::{Value, json};
 
@@ -25,35 +25,73 @@ fn selected<'a>(flow: &'a [FlowFacts], filters: &Filters, projects: &[i64]) -> V
         .collect()
 }
 
-/// `GET /api/v1/metrics/flow/scatter`: one point per issue completed in the window with a
-/// cycle time, oldest first, and the percentile lines.
-pub async fn scatter(db: &DatabaseConnection, cache: &Cache, filters: &Filters) -> Result<Value, DbErr> {
+/// One completed issue of the scatter.
+#[derive(Clone, Debug)]
+pub struct ScatterPoint {
+    pub key: Option<String>,
+    pub url: Option<String>,
+    pub completed_at: DateTime<Utc>,
+    pub cycle_time_hours: f64,
+}
+
+/// The cycle-time scatter of a window.
+#[derive(Clone, Debug)]
+pub struct Scatter {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// Oldest first.
+    pub points: Vec<ScatterPoint>,
+    /// p50, p70, p85 and p95 of the points' cycle times.
+    pub lines: [(u32, Option<f64>); 4],
+}
+
+/// One point per issue completed in the window with a cycle time, and the percentile lines.
+pub async fn scatter(db: &DatabaseConnection, cache: &Cache, filters: &Filters) -> Result<Scatter, DbErr> {
     let (_, snapshot) = cache.current(db).await?;
     let projects = ids(&filters.projects, &db::analytics::project_choices(db).await?);
     let w = filters.window;
-    let mut done: Vec<(&FlowFacts, f64)> = selected(&snapshot.flow, filters, &projects)
+    let mut done: Vec<(&FlowFacts, DateTime<Utc>, f64)> = selected(&snapshot.flow, filters, &projects)
         .into_iter()
-        .filter(|i| i.done_at.is_some_and(|d| w.contains(d)))
-        .filter_map(|i| hours(i.started_at, i.done_at).map(|h| (i, h)))
+        .filter_map(|i| {
+            let at = i.done_at.filter(|d| w.contains(*d))?;
+            hours(i.started_at, Some(at)).map(|h| (i, at, h))
+        })
         .collect();
-    done.sort_by_key(|(i, _)| (i.done_at, i.issue_id));
-    let labels = db::analytics::issue_labels(db, &done.iter().map(|(i, _)| i.issue_id).collect::<Vec<_>>()).await?;
-    let cycle: Vec<f64> = done.iter().map(|(_, h)| *h).collect();
-    let lines = forecast::scatter_percentiles(&cycle);
-    Ok(json!({
-        "from": w.from,
-        "to": w.to,
-        "points": done.iter().map(|(i, h)| {
-            let label = labels.get(&i.issue_id);
-            json!({
-                "key": label.map(|l| l.key.as_str()),
-                "url": label.map(|l| l.url.as_str()),
-                "completed_at": i.done_at,
-                "cycle_time_hours": h,
+    done.sort_by_key(|(i, at, _)| (*at, i.issue_id));
+    let labels = db::analytics::issue_labels(db, &done.iter().map(|(i, _, _)| i.issue_id).collect::<Vec<_>>()).await?;
+    let cycle: Vec<f64> = done.iter().map(|(_, _, h)| *h).collect();
+    Ok(Scatter {
+        from: w.from,
+        to: w.to,
+        lines: forecast::scatter_percentiles(&cycle),
+        points: done
+            .iter()
+            .map(|(i, at, h)| {
+                let label = labels.get(&i.issue_id);
+                ScatterPoint {
+                    key: label.map(|l| l.key.clone()),
+                    url: label.map(|l| l.url.clone()),
+                    completed_at: *at,
+                    cycle_time_hours: *h,
+                }
             })
-        }).collect::<Vec<_>>(),
-        "percentiles_hours": lines.iter().map(|(p, v)| (format!("p{p}"), json!(v))).collect::<serde_json::Map<_, _>>(),
-    }))
+            .collect(),
+    })
+}
+
+/// `GET /api/v1/metrics/flow/scatter` (DESIGN §11).
+pub fn scatter_json(s: &Scatter) -> Value {
+    json!({
+        "from": s.from,
+        "to": s.to,
+        "points": s.points.iter().map(|p| json!({
+            "key": p.key,
+            "url": p.url,
+            "completed_at": p.completed_at,
+            "cycle_time_hours": p.cycle_time_hours,
+        })).collect::<Vec<_>>(),
+        "percentiles_hours": s.lines.iter().map(|(p, v)| (format!("p{p}"), json!(v))).collect::<serde_json::Map<_, _>>(),
+    })
 }
 
 /// What a forecast asks: the history window, the question and the trials.
@@ -142,25 +180,51 @@ impl ForecastQuery {
     }
 }
 
-/// `GET /api/v1/metrics/flow/forecast`.
+/// A forecast's answer with what it was computed from.
+#[derive(Clone, Debug)]
+pub struct ForecastAnswer {
+    pub query: ForecastQuery,
+    /// Items done per day of the history.
+    pub history: Vec<u32>,
+    pub mean_per_day: f64,
+    pub forecast: Forecast,
+}
+
+/// Runs the forecast `q` over the issues the filters select.
 pub async fn forecast(
     db: &DatabaseConnection,
     cache: &Cache,
     filters: &Filters,
     q: &ForecastQuery,
-) -> Result<Value, DbErr> {
+) -> Result<ForecastAnswer, DbErr> {
     let (_, snapshot) = cache.current(db).await?;
     let projects = ids(&filters.projects, &db::analytics::project_choices(db).await?);
     let done = selected(&snapshot.flow, filters, &projects)
         .into_iter()
         .filter_map(|i| i.done_at);
     let history = forecast::daily_throughput(done, q.history_from, q.history_to);
-    let mean = history.iter().map(|&d| f64::from(d)).sum::<f64>() / history.len().max(1) as f64;
-    let answer = |f: &Forecast, key: &str, value: u32| {
+    let mean_per_day = history.iter().map(|&d| f64::from(d)).sum::<f64>() / history.len().max(1) as f64;
+    let forecast = match q.question {
+        Question::HowMany { days } => forecast::how_many(&history, days, q.trials, q.seed),
+        Question::When { items } => forecast::when(&history, items, q.trials, q.seed),
+    };
+    Ok(ForecastAnswer {
+        query: q.clone(),
+        history,
+        mean_per_day,
+        forecast,
+    })
+}
+
+/// `GET /api/v1/metrics/flow/forecast` (DESIGN §11).
+pub fn forecast_json(a: &ForecastAnswer) -> Value {
+    let q = &a.query;
+    let f = &a.forecast;
+    let answer = |key: &str, value: u32| {
         let mut out = serde_json::Map::new();
         out.insert(key.into(), json!(value));
-        for (level, a) in &f.levels {
-            out.insert(format!("p{level}"), json!(a));
+        for (level, v) in &f.levels {
+            out.insert(format!("p{level}"), json!(v));
         }
         out.insert(
             "histogram".into(),
@@ -178,19 +242,16 @@ pub async fn forecast(
         "seed": q.seed,
         "history_from": q.history_from,
         "history_to": q.history_to,
-        "history_days": history.len(),
-        "throughput_per_day": {"mean": mean},
+        "history_days": a.history.len(),
+        "throughput_per_day": {"mean": a.mean_per_day},
     });
     match q.question {
-        Question::HowMany { days } => {
-            out["how_many"] = answer(&forecast::how_many(&history, days, q.trials, q.seed), "days", days);
-        }
+        Question::HowMany { days } => out["how_many"] = answer("days", days),
         Question::When { items } => {
-            let f = forecast::when(&history, items, q.trials, q.seed);
-            let mut a = answer(&f, "items", items);
-            a["unfinished_trials"] = json!(f.unfinished);
-            out["when"] = a;
+            let mut w = answer("items", items);
+            w["unfinished_trials"] = json!(f.unfinished);
+            out["when"] = w;
         }
     }
-    Ok(out)
+    out
 }

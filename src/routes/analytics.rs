@@ -64,6 +64,33 @@ pub async fn index() -> HttpResponse {
         .finish()
 }
 
+/// The flow page's forecasting: the scatter, "how many in `forecast_days`" (default 14) and
+/// "when will `forecast_items` be done" (default 10), over the 90 days up to the window's end.
+async fn forecasting(state: &AppState, f: &Filters, query: &str) -> Result<view::Forecasting, AppError> {
+    let mut days = "14".to_string();
+    let mut items = "10".to_string();
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        match k.as_ref() {
+            "forecast_days" => days = v.into_owned(),
+            "forecast_items" => items = v.into_owned(),
+            _ => {}
+        }
+    }
+    let ask = |q: String| forecast::ForecastQuery::parse(&q, f).map_err(AppError::BadRequest);
+    let how_many = ask(format!("days={}", urlencode(&days)))?;
+    let when = ask(format!("items={}", urlencode(&items)))?;
+    Ok(view::Forecasting {
+        scatter: forecast::scatter(&state.db, &state.analytics, f).await?,
+        how_many: forecast::forecast(&state.db, &state.analytics, f, &how_many).await?,
+        when: forecast::forecast(&state.db, &state.analytics, f, &when).await?,
+        today: Utc::now().date_naive(),
+    })
+}
+
+fn urlencode(v: &str) -> String {
+    url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
+}
+
 pub async fn dora_page(state: web::Data<AppState>, user: CurrentUser, req: HttpRequest) -> PageResult {
     let report = dora::report(&state.db, &state.analytics, filters(&state, &req).await?).await?;
     let body = view::dora(&report, &Choices::load(&state.db).await?);
@@ -83,8 +110,10 @@ pub async fn prs_page(state: web::Data<AppState>, user: CurrentUser, req: HttpRe
 }
 
 pub async fn flow_page(state: web::Data<AppState>, user: CurrentUser, req: HttpRequest) -> PageResult {
-    let report = flow::report(&state.db, &state.analytics, filters(&state, &req).await?).await?;
-    let body = view::flow(&report, &Choices::load(&state.db).await?);
+    let f = filters(&state, &req).await?;
+    let fc = forecasting(&state, &f, req.query_string()).await?;
+    let report = flow::report(&state.db, &state.analytics, f).await?;
+    let body = view::flow(&report, &Choices::load(&state.db).await?, &fc);
     Ok(html(
         StatusCode::OK,
         layout::page("Flow metrics", &user, Nav::Analytics, body),
@@ -260,7 +289,8 @@ fn issues_csv(r: &flow::FlowReport) -> HttpResponse {
 )]
 pub async fn scatter_api(state: web::Data<AppState>, _user: CurrentUser, req: HttpRequest) -> ApiResult {
     let f = filters(&state, &req).await?;
-    Ok(HttpResponse::Ok().json(forecast::scatter(&state.db, &state.analytics, &f).await?))
+    let s = forecast::scatter(&state.db, &state.analytics, &f).await?;
+    Ok(HttpResponse::Ok().json(forecast::scatter_json(&s)))
 }
 
 /// The forecast's own parameters, beside the filters (documentation for the OpenAPI document).
@@ -293,5 +323,6 @@ pub struct ForecastParams {
 pub async fn forecast_api(state: web::Data<AppState>, _user: CurrentUser, req: HttpRequest) -> ApiResult {
     let f = filters(&state, &req).await?;
     let q = forecast::ForecastQuery::parse(req.query_string(), &f).map_err(AppError::BadRequest)?;
-    Ok(HttpResponse::Ok().json(forecast::forecast(&state.db, &state.analytics, &f, &q).await?))
+    let a = forecast::forecast(&state.db, &state.analytics, &f, &q).await?;
+    Ok(HttpResponse::Ok().json(forecast::forecast_json(&a)))
 }

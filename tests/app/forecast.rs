@@ -111,3 +111,36 @@ async fn forecasts_read_the_throughput_of_the_issues_done_and_are_reproducible(d
     }
 }
 db_test!(forecasts_read_the_throughput_of_the_issues_done_and_are_reproducible);
+
+/// The flow page shows the scatter (a linked dot per completed issue) and both forecasts, with
+/// the same answers as the API for the same question.
+async fn the_flow_page_shows_the_scatter_and_the_forecasts(db: Db) {
+    use crate::helpers::{count, select_text};
+    let app = seeded(db).await;
+    let api = json(&app, &format!("/api/v1/metrics/flow/forecast?{WINDOW}&days=7")).await;
+    let scatter = json(&app, &format!("/api/v1/metrics/flow/scatter?{WINDOW}")).await;
+    app.login_viewer().await;
+    let html = app
+        .get(&format!("/analytics/flow?{WINDOW}&forecast_days=7&forecast_items=3"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        count(&html, "#scatter svg circle.point"),
+        scatter["points"].as_array().unwrap().len()
+    );
+    assert_eq!(
+        count(&html, "#scatter svg a circle.point"),
+        scatter["points"].as_array().unwrap().len(),
+        "each dot links to Jira"
+    );
+    let p85 = select_text(&html, "#forecast-how-many tbody tr:nth-child(2) td:nth-child(2)").unwrap();
+    assert_eq!(p85, format!("{} items", api["how_many"]["p85"]));
+    assert!(select_text(&html, "#forecast h3").unwrap().contains("next 7 days"));
+    assert_eq!(count(&html, "#forecast-when tbody tr"), 3);
+    assert_eq!(count(&html, "input[name=forecast_items][value='3']"), 1);
+    let (status, _) = get(&app, &format!("/analytics/flow?{WINDOW}&forecast_days=0")).await;
+    assert_eq!(status, 400);
+}
+db_test!(the_flow_page_shows_the_scatter_and_the_forecasts);
