@@ -112,6 +112,9 @@ pub enum Question {
     When { items: u32 },
 }
 
+/// The question when none is asked: how many items in the next two weeks.
+pub const DEFAULT_DAYS: u32 = 14;
+
 /// The seed when none is given, so two people asking the same question get the same answer.
 pub const DEFAULT_SEED: u64 = 1;
 /// Default history: the 90 days up to the window's end.
@@ -119,7 +122,7 @@ const HISTORY_DAYS: u64 = 90;
 
 impl ForecastQuery {
     /// Reads `history_from`, `history_to` (default: the 90 days up to `filters`' last day),
-    /// `days` or `items` (one of them), `trials` (1–100,000; default 10,000) and `seed`.
+    /// `days` or `items` (at most one; default days=14), `trials` (1–100,000; default 10,000) and `seed`.
     pub fn parse(query: &str, filters: &Filters) -> Result<Self, String> {
         let (mut from, mut to, mut days, mut items, mut trials, mut seed) = (None, None, None, None, None, None);
         for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
@@ -155,9 +158,7 @@ impl ForecastQuery {
         let question = match (days, items) {
             (Some(days), None) => Question::HowMany { days },
             (None, Some(items)) => Question::When { items },
-            (None, None) => {
-                return Err("ask with days=D (how many items in D days) or items=N (when N items are done)".into());
-            }
+            (None, None) => Question::HowMany { days: DEFAULT_DAYS },
             (Some(_), Some(_)) => return Err("ask one question: days=D or items=N, not both".into()),
         };
         let history_to = to.unwrap_or(filters.window.to);

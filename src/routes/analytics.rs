@@ -302,7 +302,7 @@ pub struct ForecastParams {
     history_from: Option<String>,
     /// Last day of the throughput history (default: the window's last day).
     history_to: Option<String>,
-    /// Ask "how many items in the next D days" (1–3650).
+    /// Ask "how many items in the next D days" (1–3650; the question when none is asked, D = 14).
     days: Option<u32>,
     /// Ask "when will N items be done" (in days from now).
     items: Option<u32>,

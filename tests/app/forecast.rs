@@ -87,6 +87,11 @@ async fn forecasts_read_the_throughput_of_the_issues_done_and_are_reproducible(d
         .sum();
     assert_eq!(trials, 10_000);
     assert_eq!(json(&app, &ask).await, f, "the same seed gives the same answer");
+    let default = json(&app, &format!("/api/v1/metrics/flow/forecast?{WINDOW}")).await;
+    assert_eq!(
+        default["how_many"]["days"], 14,
+        "no question: how many in the next two weeks"
+    );
 
     let when = json(
         &app,
@@ -99,7 +104,6 @@ async fn forecasts_read_the_throughput_of_the_issues_done_and_are_reproducible(d
     assert!(when["when"]["p50"].as_u64() <= when["when"]["p95"].as_u64());
 
     for bad in [
-        "",
         "&days=10&items=3",
         "&days=0",
         "&trials=1000000",
