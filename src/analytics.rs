@@ -4,6 +4,7 @@
 pub mod dora;
 pub mod filters;
 pub mod flow;
+pub mod forecast;
 pub mod prs;
 
 use std::sync::Arc;

@@ -7,7 +7,7 @@ use chrono::Utc;
 use super::openapi::ApiError;
 use super::{ApiResult, PageResult, csv, html};
 use crate::analytics::filters::Filters;
-use crate::analytics::{Choices, Rows, dora, flow, prs};
+use crate::analytics::{Choices, Rows, dora, flow, forecast, prs};
 use crate::auth::CurrentUser;
 use crate::db;
 use crate::error::AppError;
@@ -64,6 +64,34 @@ pub async fn index() -> HttpResponse {
         .finish()
 }
 
+/// The flow page's forecasting: the scatter, "how many in `forecast_days`" (default 14) and
+/// "when will `forecast_items` be done" (default 10), over the 90 days up to the window's end.
+async fn forecasting(state: &AppState, f: &Filters, query: &str) -> Result<view::Forecasting, AppError> {
+    let mut days = "14".to_string();
+    let mut items = "10".to_string();
+    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+        match k.as_ref() {
+            "forecast_days" => days = v.into_owned(),
+            "forecast_items" => items = v.into_owned(),
+            _ => {}
+        }
+    }
+    let ask = |q: String| forecast::ForecastQuery::parse(&q, f).map_err(AppError::BadRequest);
+    let how_many = ask(format!("days={}", urlencode(&days)))?;
+    let when = ask(format!("items={}", urlencode(&items)))?;
+    Ok(view::Forecasting {
+        scatter: forecast::scatter(&state.db, &state.analytics, f).await?,
+        how_many: forecast::forecast(&state.db, &state.analytics, f, &how_many).await?,
+        when: forecast::forecast(&state.db, &state.analytics, f, &when).await?,
+        distribution: forecast::distribution(&state.db, &state.analytics, f).await?,
+        today: Utc::now().date_naive(),
+    })
+}
+
+fn urlencode(v: &str) -> String {
+    url::form_urlencoded::byte_serialize(v.as_bytes()).collect()
+}
+
 pub async fn dora_page(state: web::Data<AppState>, user: CurrentUser, req: HttpRequest) -> PageResult {
     let report = dora::report(&state.db, &state.analytics, filters(&state, &req).await?).await?;
     let body = view::dora(&report, &Choices::load(&state.db).await?);
@@ -83,8 +111,10 @@ pub async fn prs_page(state: web::Data<AppState>, user: CurrentUser, req: HttpRe
 }
 
 pub async fn flow_page(state: web::Data<AppState>, user: CurrentUser, req: HttpRequest) -> PageResult {
-    let report = flow::report(&state.db, &state.analytics, filters(&state, &req).await?).await?;
-    let body = view::flow(&report, &Choices::load(&state.db).await?);
+    let f = filters(&state, &req).await?;
+    let fc = forecasting(&state, &f, req.query_string()).await?;
+    let report = flow::report(&state.db, &state.analytics, f).await?;
+    let body = view::flow(&report, &Choices::load(&state.db).await?, &fc);
     Ok(html(
         StatusCode::OK,
         layout::page("Flow metrics", &user, Nav::Analytics, body),
@@ -248,4 +278,52 @@ fn issues_csv(r: &flow::FlowReport) -> HttpResponse {
         })
         .collect();
     csv::rows(&format!("issues-{}.csv", r.filters.window.from), HEADER, rows)
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/metrics/flow/scatter",
+    tag = "metrics",
+    summary = "Cycle-time scatter: a point per issue completed in the window, and the p50/p70/p85/p95 lines",
+    params(MetricsQuery),
+    responses((status = 200, description = "`{\"points\":[{\"key\",\"url\",\"completed_at\",\"cycle_time_hours\"}…],\"percentiles_hours\":{\"p50\",\"p70\",\"p85\",\"p95\"}}`", body = Object), (status = 400, description = "A malformed query", body = ApiError)),
+)]
+pub async fn scatter_api(state: web::Data<AppState>, _user: CurrentUser, req: HttpRequest) -> ApiResult {
+    let f = filters(&state, &req).await?;
+    let s = forecast::scatter(&state.db, &state.analytics, &f).await?;
+    Ok(HttpResponse::Ok().json(forecast::scatter_json(&s)))
+}
+
+/// The forecast's own parameters, beside the filters (documentation for the OpenAPI document).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct ForecastParams {
+    /// First day of the throughput history (default: 89 days before `history_to`).
+    history_from: Option<String>,
+    /// Last day of the throughput history (default: the window's last day).
+    history_to: Option<String>,
+    /// Ask "how many items in the next D days" (1–3650; the question when none is asked, D = 14).
+    days: Option<u32>,
+    /// Ask "when will N items be done" (in days from now).
+    items: Option<u32>,
+    /// Trials (1–100,000; default 10,000).
+    trials: Option<u32>,
+    /// The generator's seed (default 1): the same seed and history give the same answer.
+    seed: Option<u64>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/metrics/flow/forecast",
+    tag = "metrics",
+    summary = "Monte Carlo forecast from daily throughput: how many items in D days, or when N items are done, at 50/85/95 %",
+    params(MetricsQuery, ForecastParams),
+    responses((status = 200, description = "`{\"trials\",\"seed\",\"history_days\",\"throughput_per_day\":{\"mean\"},\"how_many\":{\"days\",\"p50\",\"p85\",\"p95\",\"histogram\"}}` (or `\"when\":{\"items\",…}`, in days)", body = Object), (status = 400, description = "A malformed query", body = ApiError)),
+)]
+pub async fn forecast_api(state: web::Data<AppState>, _user: CurrentUser, req: HttpRequest) -> ApiResult {
+    let f = filters(&state, &req).await?;
+    let q = forecast::ForecastQuery::parse(req.query_string(), &f).map_err(AppError::BadRequest)?;
+    let a = forecast::forecast(&state.db, &state.analytics, &f, &q).await?;
+    Ok(HttpResponse::Ok().json(forecast::forecast_json(&a)))
 }

@@ -65,6 +65,8 @@ pub struct ApiError {
         super::analytics::dora_api,
         super::analytics::prs_api,
         super::analytics::flow_api,
+        super::analytics::scatter_api,
+        super::analytics::forecast_api,
         super::flow_api::overview,
         super::flow_api::unmapped,
         super::flow_api::list_steps,

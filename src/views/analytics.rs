@@ -12,9 +12,11 @@ pub fn dora(r: &crate::analytics::dora::DoraReport, c: &Choices) -> Markup {
 pub fn prs(r: &crate::analytics::prs::PrReport, c: &Choices) -> Markup {
     html! { div.analytics { (prs::prs(r, c)) } }
 }
-pub fn flow(r: &crate::analytics::flow::FlowReport, c: &Choices) -> Markup {
-    html! { div.analytics { (flow::flow(r, c)) } }
+pub fn flow(r: &crate::analytics::flow::FlowReport, c: &Choices, fc: &Forecasting) -> Markup {
+    html! { div.analytics { (flow::flow(r, c, fc)) } }
 }
+
+pub use flow::Forecasting;
 
 use maud::{Markup, html};
 

@@ -30,7 +30,7 @@ pub fn page(operations: &[Operation]) -> Markup {
             }
         }
         section.card {
-            h2 { "Operations" span.count { (operations.len()) } }
+            div.card-head { h2 { "Operations" } span.count { (operations.len()) " operations" } }
             div.table-wrap {
                 table.data {
                     thead { tr { th { "Method" } th { "Path" } th { "What it does" } th { "Who" } } }

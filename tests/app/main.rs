@@ -15,6 +15,7 @@ mod crash;
 mod csv_exports;
 mod drills;
 mod flow;
+mod forecast;
 mod github_sync;
 mod health;
 mod input;
