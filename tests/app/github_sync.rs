@@ -419,15 +419,17 @@ db_test!(faults_and_malformed_bodies_lose_nothing);
 /// The fault mix with 429 storms: 5 % 5xx/429, 3 % malformed bodies, 2 % connection
 /// resets, and every 2.5 s a storm of 1.3 s in which every request (REST and GraphQL) is
 /// answered 429 with `Retry-After: 1` (a request in its first 0.3 s meets two 429s in a row; a run longer
-/// than 1.2 s meets a storm). Either the run completes or it fails and the next one does; the
-/// final rows are the simulator's.
+/// than 1.2 s meets a storm: at 250 ms an answer, the run's five requests that wait for each
+/// other — rate limit, listing, page, follow-ups, next page — take longer, however many are in
+/// flight). Either the run completes or it fails and the next one does; the final rows are the
+/// simulator's.
 async fn a_fault_mix_with_429_storms_loses_nothing(db: Db) {
     let app = spawn_app(db).await;
     let (_, setup) = add_github(&app, "github", "deployments").await;
     set_sim(
         &app,
         SimConfig {
-            latency_ms: 60,
+            latency_ms: 250,
             fault_rate: 0.05,
             malformed_rate: 0.03,
             reset_rate: 0.02,
