@@ -234,10 +234,10 @@ async fn up_down_up(db: DatabaseConnection) -> Result<(), DbErr> {
     Migrator::up(&db, None).await?;
     check_migrated(&db).await?;
 
-    // The default flow is data only: its down empties the flow tables and keeps them. (The
-    // analytics precompute tables, the case-insensitive name indexes, the replica tables and the
-    // transitions' key, migrated after it, go down first.)
-    Migrator::down(&db, Some(5)).await?;
+    // The default flow is data only: its down empties the flow tables and keeps them. (It is the
+    // 5th migration: every one after it goes down first, then it.)
+    let down_to_flow_defaults = Migrator::migrations().len() as u32 - 4;
+    Migrator::down(&db, Some(down_to_flow_defaults)).await?;
     let left = flow_steps::Entity::find().count(&db).await?
         + issue_type_mappings::Entity::find().count(&db).await?
         + status_mappings::Entity::find().count(&db).await?;

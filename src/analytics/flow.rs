@@ -81,8 +81,8 @@ pub struct FlowFacts {
     pub created: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub done_at: Option<DateTime<Utc>>,
-    /// Hours per step over closed intervals.
-    pub step_hours: Vec<(Arc<str>, f64)>,
+    /// Hours per step over closed intervals (shared, so a snapshot patch copies facts cheaply).
+    pub step_hours: Arc<[(Arc<str>, f64)]>,
     pub in_progress_hours: f64,
     pub waiting_hours: f64,
     pub rework: i32,
@@ -95,8 +95,7 @@ impl FlowFacts {
     /// Converts one stored row, sharing names through `names`.
     pub fn from_row(r: issue_flow_times::Model, names: &mut Names) -> Self {
         let closed: BTreeMap<String, f64> = serde_json::from_value(r.step_hours).unwrap_or_default();
-        let mut step_hours: Vec<(Arc<str>, f64)> = closed.into_iter().map(|(k, h)| (names.get(k), h)).collect();
-        step_hours.shrink_to_fit();
+        let step_hours: Arc<[(Arc<str>, f64)]> = closed.into_iter().map(|(k, h)| (names.get(k), h)).collect();
         Self {
             issue_id: r.issue_id,
             project_id: r.project_id,

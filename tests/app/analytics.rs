@@ -256,8 +256,17 @@ async fn bad_filters_are_refused_and_anonymous_users_are_not_served() {
 }
 
 /// What a sync may write: OPS-4, the incident after D6, becomes inactive (the change failure
-/// rate goes from 0.75 to 0.5).
+/// rate goes from 0.75 to 0.5), recorded for the analytics as a sync's writer records it.
 async fn retire_ops4(app: &TestApp) {
+    let ops4 = entity::jira_issues::Entity::find()
+        .filter(entity::jira_issues::Column::Key.eq("OPS-4"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("OPS-4 is seeded");
+    pulse_etl::db::analytics::changes::issues_written(&app.db, vec![ops4.id])
+        .await
+        .unwrap();
     entity::jira_issues::Entity::update_many()
         .col_expr(
             entity::jira_issues::Column::Active,
