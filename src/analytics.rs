@@ -242,6 +242,8 @@ fn observe(delta: &crate::db::analytics::Delta) {
 pub struct Choices {
     pub repositories: Vec<String>,
     pub projects: Vec<String>,
+    /// Teams: id and name.
+    pub teams: Vec<(i64, String)>,
 }
 
 impl Choices {
@@ -256,6 +258,11 @@ impl Choices {
                 .await?
                 .into_iter()
                 .map(|r| r.1)
+                .collect(),
+            teams: crate::db::teams::list(db)
+                .await?
+                .into_iter()
+                .map(|t| (t.id, t.name))
                 .collect(),
         })
     }

@@ -13,6 +13,7 @@ pub mod leader;
 pub mod notifications;
 pub mod runs;
 pub mod settings;
+pub mod teams;
 
 use std::time::{Duration, Instant};
 

@@ -6,4 +6,5 @@ pub mod job;
 pub mod links;
 pub mod metrics;
 pub mod settings;
+pub mod team;
 pub mod text;

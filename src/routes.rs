@@ -13,6 +13,7 @@ mod integrations;
 mod integrations_api;
 mod jobs;
 mod notifications;
+mod teams;
 
 use std::future::{Ready, ready};
 
@@ -75,6 +76,11 @@ route_table! {
     POST   "/integrations/{id}/active" => integrations::set_active, Admin;
     GET    "/integrations/{id}/delete" => integrations::delete_confirm, Admin;
     POST   "/integrations/{id}/delete" => integrations::delete, Admin;
+    GET    "/teams" => teams::list, User;
+    POST   "/teams" => teams::create, Admin;
+    GET    "/teams/{id}/edit" => teams::edit, Admin;
+    POST   "/teams/{id}" => teams::update, Admin;
+    POST   "/teams/{id}/delete" => teams::delete, Admin;
     GET    "/analytics" => analytics::index, User;
     GET    "/analytics/dora" => analytics::dora_page, User;
     GET    "/analytics/prs" => analytics::prs_page, User;
@@ -97,6 +103,11 @@ route_table! {
     POST   "/api/v1/integrations/{id}/test" => integrations_api::test, Admin;
     POST   "/api/v1/integrations/{id}/active" => integrations_api::set_active, Admin;
     GET    "/api/v1/integrations/{id}/impact" => integrations_api::impact, User;
+    GET    "/api/v1/teams" => teams::list_api, User;
+    POST   "/api/v1/teams" => teams::create_api, Admin;
+    GET    "/api/v1/teams/{id}" => teams::show_api, User;
+    PUT    "/api/v1/teams/{id}" => teams::update_api, Admin;
+    DELETE "/api/v1/teams/{id}" => teams::delete_api, Admin;
     GET    "/api/v1/metrics/dora" => analytics::dora_api, User;
     GET    "/api/v1/metrics/prs" => analytics::prs_api, User;
     GET    "/api/v1/metrics/flow" => analytics::flow_api, User;

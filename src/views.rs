@@ -11,3 +11,4 @@ pub mod ids;
 pub mod integrations;
 pub mod jobs;
 pub mod layout;
+pub mod teams;

@@ -30,5 +30,6 @@ pub mod pr_stage_times;
 pub mod pull_requests;
 pub mod repositories;
 pub mod status_mappings;
+pub mod teams;
 
 pub mod prelude;

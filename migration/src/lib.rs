@@ -16,6 +16,7 @@ mod m20261128_000007_flow_unique_names;
 mod m20261128_000008_replicas;
 mod m20261204_000009_transitions_unchecked;
 mod m20261206_000010_notifications;
+mod m20261206_000011_teams;
 mod m20261206_000012_analytics_changes;
 
 /// Applies / rolls back every pulse-etl migration, in order.
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_000008_replicas::Migration),
             Box::new(m20261204_000009_transitions_unchecked::Migration),
             Box::new(m20261206_000010_notifications::Migration),
+            Box::new(m20261206_000011_teams::Migration),
             Box::new(m20261206_000012_analytics_changes::Migration),
         ]
     }

@@ -25,7 +25,7 @@ use serde_json::json;
 const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432";
 
 /// Every table the migrations create, in creation order.
-const TABLES: [&str; 25] = [
+const TABLES: [&str; 28] = [
     "integrations",
     "jobs",
     "job_runs",
@@ -51,6 +51,9 @@ const TABLES: [&str; 25] = [
     "analytics_refresh",
     "leader_lease",
     "orchestrator_commands",
+    "notification_settings",
+    "teams",
+    "analytics_changes",
 ];
 
 /// A throw-away database, removed by [`TestDb::finish`].
@@ -161,6 +164,9 @@ async fn select_every_entity(db: &DatabaseConnection) -> Result<(), DbErr> {
         pr_comments,
         deployments,
         pr_issue_links,
+        notification_settings,
+        teams,
+        analytics_changes,
     );
     Ok(())
 }

@@ -24,7 +24,14 @@ pub struct Filters {
     pub issue_types: Vec<String>,
     pub categories: Vec<String>,
     pub benchmark: Option<String>,
+    /// `team=ID`: the team's repositories and projects replace the two lists (see
+    /// [`Filters::scope_to`]).
+    pub team: Option<i64>,
 }
+
+/// A list entry that matches no repository and no project: a team without repositories counts
+/// none (an empty list would mean all).
+pub const NOTHING: &str = "-";
 
 impl Filters {
     /// Reads `range`, `from`, `to` (YYYY-MM-DD, inclusive, UTC days), `repositories`,
@@ -41,6 +48,7 @@ impl Filters {
             issue_types: vec![],
             categories: vec![],
             benchmark: None,
+            team: None,
         };
         let (mut from, mut to, mut range_given) = (None, None, false);
         for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
@@ -64,6 +72,14 @@ impl Filters {
                 "issue_types" => list(&mut f.issue_types),
                 "categories" => list(&mut f.categories),
                 "benchmark" => f.benchmark = Some(v.to_string()),
+                "team" => {
+                    f.team = Some(
+                        v.parse()
+                            .ok()
+                            .filter(|id: &i64| *id > 0)
+                            .ok_or_else(|| format!("team must be a team's id, not {v:?}"))?,
+                    )
+                }
                 _ => {}
             }
         }
@@ -103,13 +119,19 @@ impl Filters {
         } else {
             q.append_pair("range", &self.range);
         }
-        for (k, l) in [
-            ("repositories", &self.repositories),
-            ("projects", &self.projects),
+        if let Some(t) = self.team {
+            q.append_pair("team", &t.to_string());
+        }
+        let lists = if self.team.is_some() {
+            vec![]
+        } else {
+            vec![("repositories", &self.repositories), ("projects", &self.projects)]
+        };
+        for (k, l) in lists.into_iter().chain([
             ("authors", &self.authors),
             ("issue_types", &self.issue_types),
             ("categories", &self.categories),
-        ] {
+        ]) {
             for v in l {
                 q.append_pair(k, v);
             }
@@ -118,6 +140,15 @@ impl Filters {
             q.append_pair("benchmark", b);
         }
         q.finish()
+    }
+}
+
+impl Filters {
+    /// Exactly the team's repositories and projects (DESIGN §9), whatever the lists said.
+    pub fn scope_to(&mut self, repositories: Vec<String>, projects: Vec<String>) {
+        let or_nothing = |l: Vec<String>| if l.is_empty() { vec![NOTHING.to_string()] } else { l };
+        self.repositories = or_nothing(repositories);
+        self.projects = or_nothing(projects);
     }
 }
 
@@ -174,6 +205,14 @@ mod tests {
         let preset = Filters::parse("range=180&from=2026-01-01&to=2026-01-31", today()).unwrap();
         assert_eq!((preset.range.as_str(), preset.window.days()), ("180", 180));
         assert!(Filters::parse("from=yesterday", today()).is_err());
+        let mut t = Filters::parse("team=7&repositories=acme/x&authors=ada", today()).unwrap();
+        t.scope_to(vec!["acme/api".into()], vec![]);
+        assert_eq!(
+            (t.repositories.clone(), t.projects.clone()),
+            (vec!["acme/api".to_string()], vec![NOTHING.to_string()])
+        );
+        assert_eq!(t.query(), "range=90&team=7&authors=ada");
+        assert!(Filters::parse("team=abc", today()).is_err());
         for bad in [
             "from=2026-02-01&to=2026-01-01",
             "from=0000-01-01&to=2026-01-01",

@@ -274,11 +274,7 @@ fn validate_jira(value: &serde_json::Value, err: &mut impl FnMut(&'static str, S
         err("projects", "Enter at least one project key".into());
     }
     for p in &s.projects {
-        let ok = p.chars().next().is_some_and(|c| c.is_ascii_uppercase())
-            && p.chars()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
-            && p.len() <= 32;
-        if !ok {
+        if !is_jira_project_key(p) {
             err(
                 "projects",
                 format!("{p:?} is not a Jira project key (letters, digits, underscores; starts with a letter)"),
@@ -416,6 +412,15 @@ pub fn jql_is_self_contained(jql: &str) -> bool {
         }
     }
     depth == 0 && quote.is_none()
+}
+
+/// A Jira project key as Jira allows it: upper-case letters, digits and underscores, starting
+/// with a letter, at most 32.
+pub fn is_jira_project_key(p: &str) -> bool {
+    p.chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && p.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+        && p.len() <= 32
 }
 
 /// A GitHub owner or repository name: letters, digits, `-`, `_`, `.`, but not `.` or `..`

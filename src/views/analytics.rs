@@ -114,10 +114,21 @@ pub fn head(page: Page, title: &str, lead: &str, f: &Filters, choices: &Choices,
                 label for="f-to" { "To" }
                 input #f-to type="date" name="to" value=(f.window.to);
             }
-            @if page != Page::Flow {
+            @if !choices.teams.is_empty() {
+                div.filter {
+                    label for="f-team" { "Team" }
+                    select #f-team name="team" {
+                        option value="" selected[f.team.is_none()] { "Everyone" }
+                        @for (id, name) in &choices.teams {
+                            option value=(id) selected[f.team == Some(*id)] { (name) }
+                        }
+                    }
+                }
+            }
+            @if page != Page::Flow && f.team.is_none() {
                 (multi("Repositories", "repositories", &choices.repositories, &f.repositories))
             }
-            @if page != Page::Prs {
+            @if page != Page::Prs && f.team.is_none() {
                 (multi("Projects", "projects", &choices.projects, &f.projects))
             }
             (extra)

@@ -16,6 +16,7 @@ pub enum Nav {
     Integrations,
     Flow,
     Analytics,
+    Teams,
 }
 
 /// Sections of the navigation; `ready` is false until a section's pages exist.
@@ -24,6 +25,7 @@ const SECTIONS: &[(Nav, &str, &str, bool)] = &[
     (Nav::Integrations, "Integrations", "/integrations", true),
     (Nav::Flow, "Flow", "/flow", true),
     (Nav::Analytics, "Analytics", "/analytics/dora", true),
+    (Nav::Teams, "Teams", "/teams", true),
 ];
 
 fn head(title: &str) -> Markup {

@@ -57,6 +57,7 @@ struct Fixture {
     step: i64,
     status_mapping: i64,
     type_mapping: i64,
+    team: i64,
     run: i64,
     /// A served asset's name (names carry a content hash).
     asset: String,
@@ -75,6 +76,15 @@ async fn fixture(app: &TestApp, admin_token: &str) -> Fixture {
         .unwrap();
     assert_eq!(res.status(), 201, "fixture integration");
     let integration = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
+    let res = client()
+        .post(app.url("/api/v1/teams"))
+        .bearer_auth(admin_token)
+        .json(&json!({"name": "Payments", "projects": ["PAY"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "fixture team");
+    let team = res.json::<Value>().await.unwrap()["id"].as_i64().unwrap();
     let first = |path: &'static str, key: &'static str| async move {
         let v: Value = client()
             .get(app.url(path))
@@ -101,6 +111,7 @@ async fn fixture(app: &TestApp, admin_token: &str) -> Fixture {
         step: first("/api/v1/flow/steps", "steps").await,
         status_mapping: first("/api/v1/flow/status-mappings", "status_mappings").await,
         type_mapping: first("/api/v1/flow/issue-type-mappings", "issue_type_mappings").await,
+        team,
         run: run.id,
         asset: css.trim_start_matches("/static/").to_string(),
     }
@@ -123,6 +134,7 @@ fn example(route: &Route, f: &Fixture) -> String {
                 Some("steps") => f.step,
                 Some("status-mappings") => f.status_mapping,
                 Some("issue-type-mappings") => f.type_mapping,
+                Some("teams") => f.team,
                 other => panic!("{}: no example id after {other:?}; add one in access.rs", route.path),
             }
             .to_string(),

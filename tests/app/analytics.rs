@@ -3,7 +3,7 @@
 #[path = "analytics/devlake.rs"]
 mod devlake;
 #[path = "analytics/fixture.rs"]
-mod fixture;
+pub mod fixture;
 
 use entity::issue_type_mappings;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
@@ -31,7 +31,7 @@ fn close(v: &Value, expected: f64) {
     assert!((got - expected).abs() < 1e-9, "expected {expected}, got {got}");
 }
 
-async fn seeded(db: Db) -> TestApp {
+pub async fn seeded(db: Db) -> TestApp {
     let app = spawn_app(db).await;
     fixture::github(&app.db).await;
     fixture::flow_config(&app.db).await;

@@ -25,4 +25,5 @@ mod replicas;
 mod security;
 mod settings;
 mod stored_values;
+mod teams;
 mod xss;
