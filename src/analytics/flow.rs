@@ -199,6 +199,16 @@ pub fn numbers(issues: &[&FlowFacts], w: &Window, order: &[String], now: DateTim
 }
 
 pub async fn report(db: &DatabaseConnection, cache: &Cache, filters: Filters) -> Result<FlowReport, DbErr> {
+    report_at(db, cache, filters, Utc::now()).await
+}
+
+/// The report with open intervals ending at `now` (tests compare two reports at one instant).
+pub async fn report_at(
+    db: &DatabaseConnection,
+    cache: &Cache,
+    filters: Filters,
+    now: DateTime<Utc>,
+) -> Result<FlowReport, DbErr> {
     let (freshness, snapshot) = cache.current(db).await?;
     let project_choices = db::analytics::project_choices(db).await?;
     let projects = ids(&filters.projects, &project_choices);
@@ -225,7 +235,6 @@ pub async fn report(db: &DatabaseConnection, cache: &Cache, filters: Filters) ->
     for c in StepCategory::ALL {
         step_categories.push((format!("(unmapped {c})"), c));
     }
-    let now = Utc::now();
     let w = filters.window;
     let buckets = w.buckets();
     // Issues completed in the window, the previous period or a trend bucket: what the numbers read.

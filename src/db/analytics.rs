@@ -340,6 +340,18 @@ async fn pass(
     Ok(delta)
 }
 
+/// What a full rebuild would change now: the issues and the pull requests whose stored rows
+/// differ from a recomputation of every row (both empty when the passes kept the rows right).
+/// Computed in a transaction that is rolled back, so it changes nothing; for checks.
+pub async fn full_rebuild_differences(db: &DatabaseConnection) -> Result<(Vec<i64>, Vec<i64>), DbErr> {
+    use sea_orm::TransactionTrait;
+    let tx = db.begin().await?;
+    let issues = precompute::issues(&tx, &Scope::All).await?;
+    let prs = precompute::pull_requests(&tx, &Scope::All).await?;
+    tx.rollback().await?;
+    Ok((issues, prs))
+}
+
 /// The precomputed flow of these issues (those that have one).
 pub async fn flow_times_of(
     db: &impl ConnectionTrait,

@@ -4,6 +4,8 @@
 mod devlake;
 #[path = "analytics/fixture.rs"]
 pub mod fixture;
+#[path = "analytics/incremental.rs"]
+mod incremental;
 
 use entity::issue_type_mappings;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};

@@ -386,6 +386,24 @@ impl From<issue_flow_times::Model> for FlowRow {
 }
 
 impl FlowRow {
+    /// Whether `stored` holds this row. Step hours read back from their JSON text may differ in
+    /// the last bit (serde_json parses floats fast, not exactly), so those compare within a
+    /// billionth.
+    fn same_as(&self, stored: &mut FlowRow) -> bool {
+        let close = |a: &serde_json::Value, b: &serde_json::Value| match (a.as_f64(), b.as_f64()) {
+            (Some(x), Some(y)) => (x - y).abs() <= 1e-9 * x.abs().max(1.0),
+            _ => a == b,
+        };
+        let same_hours = match (self.step_hours.as_object(), stored.step_hours.as_object()) {
+            (Some(a), Some(b)) => a.len() == b.len() && a.iter().all(|(k, v)| b.get(k).is_some_and(|w| close(v, w))),
+            _ => self.step_hours == stored.step_hours,
+        };
+        if same_hours {
+            stored.step_hours.clone_from(&self.step_hours);
+        }
+        *self == *stored
+    }
+
     fn into_active(self, now: DateTime<Utc>) -> issue_flow_times::ActiveModel {
         issue_flow_times::ActiveModel {
             issue_id: Set(self.issue_id),
@@ -531,8 +549,9 @@ pub async fn issues(db: &(impl ConnectionTrait + StreamTrait), scope: &Scope) ->
         while let Some(stored) = rows.next().await {
             let stored = stored?;
             let id = stored.issue_id;
+            let mut stored = FlowRow::from(stored);
             match computed.get(&id) {
-                Some(row) if *row == FlowRow::from(stored) => {
+                Some(row) if row.same_as(&mut stored) => {
                     computed.remove(&id);
                 }
                 _ => stale.push(id),
