@@ -19,8 +19,8 @@ use crate::db::analytics::Freshness;
 /// brought up to date when the rows change: patched with what a pass in this process changed,
 /// or read whole when another process changed them (the build stamp moved without a delta).
 /// Without it each request would load (and the flow report parse) every issue's flow facts and
-/// two years of PR stage times and deployments again: at 100k issues and 20k PRs that was most
-/// of a page's time (docs/decisions.md, "Analytics snapshot").
+/// two years of PR stage times and deployments again (measured in docs/decisions.md,
+/// "Analytics snapshot").
 #[derive(Default)]
 pub struct Cache {
     /// Passes over this database's precomputed rows in this process.
@@ -141,7 +141,8 @@ impl Cache {
     /// Every precomputed row read into a new snapshot.
     async fn read_whole(&self, db: &DatabaseConnection, build: &Freshness) -> Result<Arc<Snapshot>, DbErr> {
         // Streamed and converted row by row: the stored rows (with their step hours as JSON
-        // values) all at once took ~10× the memory of the facts, and the allocator kept it.
+        // values) all at once took far more memory than the facts, and the allocator kept it
+        // (docs/decisions.md, "Measurements moved out of the analytics code").
         let mut flow = Vec::new();
         let mut names = flow::Names::default();
         let mut rows = crate::db::analytics::flow_times(db).await?;
@@ -151,7 +152,7 @@ impl Cache {
         drop(rows);
         flow.shrink_to_fit();
         // In completion order: a report reads a window's issues as one run of memory (read in
-        // id order after sorting by completion, every fact was a cache miss: 2× slower).
+        // id order after sorting by completion, every fact was a cache miss).
         flow.sort_by_key(|f| (f.done_at, f.issue_id));
         *self.names.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = names;
         Ok(Arc::new(Snapshot {

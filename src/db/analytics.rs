@@ -212,7 +212,7 @@ impl Delta {
 /// write fails that page ("database is locked"). While a pass is under way (the one after a
 /// sync, or another view's) it answers at once with the last build, marked
 /// [`Freshness::rebuilding`], instead of waiting for it: waiting made the soak's analytics p99
-/// 2–3 s (docs/decisions.md). Only when there is no build yet does it wait. Returns what the
+/// seconds long (docs/decisions.md). Only when there is no build yet does it wait. Returns what the
 /// pass changed, if one ran.
 pub async fn ensure_fresh(db: &DatabaseConnection, rebuilds: &Rebuilds) -> Result<(Freshness, Option<Delta>), DbErr> {
     let _guard = match rebuilds.0.try_lock() {
@@ -539,7 +539,7 @@ pub async fn project_choices(db: &impl ConnectionTrait) -> Result<Vec<(i64, Stri
 }
 
 /// Every issue's precomputed flow, row by row (all at once, the stored rows with their step
-/// hours as JSON took ~10× the memory of what the reports keep).
+/// hours as JSON took far more memory than what the reports keep).
 pub async fn flow_times(
     db: &DatabaseConnection,
 ) -> Result<impl futures_util::Stream<Item = Result<entity::issue_flow_times::Model, DbErr>> + Send + '_, DbErr> {

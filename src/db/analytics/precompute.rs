@@ -449,8 +449,7 @@ pub async fn issues(db: &(impl ConnectionTrait + StreamTrait), scope: &Scope) ->
         use jira_status_transitions::Column as T;
         // Each issue's moves in order, read in the order of the (issue, at) index and streamed:
         // sorted by time across all issues, SQLite sorted every transition in memory (its
-        // temporary store is memory) and its allocator kept the space: ~100 MB per rebuild at
-        // 20k issues.
+        // temporary store is memory) and its allocator kept the space (docs/decisions.md).
         let mut q = jira_status_transitions::Entity::find().select_only().columns([
             T::IssueId,
             T::At,
@@ -543,8 +542,8 @@ pub async fn issues(db: &(impl ConnectionTrait + StreamTrait), scope: &Scope) ->
         if let Some(ids) = ids {
             q = q.filter(issue_flow_times::Column::IssueId.is_in(ids));
         }
-        // Streamed: all at once, the stored rows with their step hours as JSON took ~10× the
-        // memory of the computed ones.
+        // Streamed: all at once, the stored rows with their step hours as JSON took far more
+        // memory than the computed ones.
         let mut rows = q.stream(db).await?;
         while let Some(stored) = rows.next().await {
             let stored = stored?;
