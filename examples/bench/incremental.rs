@@ -30,6 +30,20 @@ pub async fn run(issues: usize, prs: usize, only_db: Option<String>) -> Vec<Row>
         let http = reqwest::Client::new();
         http.post(format!("{admin}/sim/reset-limits")).send().await.unwrap();
         let (mut child, base, token) = spawn_serve(&url, &key, &urls).await;
+        // A first GitHub sync of 100k PRs needs about 14,000 GraphQL points, more than the hour's
+        // 5,000: the bench measures the work, not the wait for the budget, so it renews it.
+        let renew = tokio::spawn({
+            let admin = admin.clone();
+            async move {
+                loop {
+                    let _ = reqwest::Client::new()
+                        .post(format!("{admin}/sim/reset-limits"))
+                        .send()
+                        .await;
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                }
+            }
+        });
         let job_row = |what: &str, (jira, github): (f64, f64), target: &str| {
             Row(
                 format!("{what} ({db}, {scale}): job start → FINISHED with analytics ready"),
@@ -51,6 +65,7 @@ pub async fn run(issues: usize, prs: usize, only_db: Option<String>) -> Vec<Row>
             day_target,
         ));
         rows.push(flow_change(&base, &token, db, &scale).await);
+        renew.abort();
         let (rss, peak) = (rss_kb(child.id()).unwrap_or(0), hwm_kb(child.id()).unwrap_or(0));
         let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
         let _ = child.wait();
