@@ -44,10 +44,12 @@ test-rust:
 	  scripts/clean-test-dbs.sh; exit $$status
 
 # Python's `jira` and PyGithub (pinned; installed from PyPI into target/clients-env, ~20 s the
-# first time) against `pulse-etl sim`, as a new user would call them.
+# first time) against `pulse-etl sim`, as a new user would call them; then the demo's
+# /api/v1/openapi.json through openapi-spec-validator.
 test-clients:
 	$(CARGO) test --workspace --no-run -q
 	sim/tests/clients/run.sh
+	tests/openapi/validate.sh
 
 # `cargo test --no-run` builds target/debug/pulse-etl with the same features as the Rust tests,
 # so after test-rust this is a no-op instead of a second build.

@@ -4,6 +4,7 @@
 pub mod dora;
 pub mod filters;
 pub mod flow;
+pub mod forecast;
 pub mod prs;
 
 use std::sync::Arc;
@@ -14,6 +15,24 @@ use sea_orm::{DatabaseConnection, DbErr};
 use serde::Serialize;
 
 use crate::db::analytics::Freshness;
+
+/// How much of a report's drill-down list to build: what a page shows, or every row (a CSV
+/// download).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Rows {
+    /// The most recent 200: the numbers and the API count all.
+    Shown,
+    All,
+}
+
+impl Rows {
+    pub fn limit(self) -> usize {
+        match self {
+            Rows::Shown => 200,
+            Rows::All => usize::MAX,
+        }
+    }
+}
 
 /// What the reports read from the precomputed rows, kept between requests in this process and
 /// brought up to date when the rows change: patched with what a pass in this process changed,

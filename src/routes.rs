@@ -13,6 +13,7 @@ mod integrations;
 mod integrations_api;
 mod jobs;
 mod notifications;
+mod openapi;
 mod teams;
 
 use std::future::{Ready, ready};
@@ -85,6 +86,8 @@ route_table! {
     GET    "/analytics/dora" => analytics::dora_page, User;
     GET    "/analytics/prs" => analytics::prs_page, User;
     GET    "/analytics/flow" => analytics::flow_page, User;
+    GET    "/json-api" => openapi::page, User;
+    GET    "/api/v1/openapi.json" => openapi::document, Public;
     GET    "/api/v1/jobs/status" => api::jobs_status, User;
     GET    "/api/v1/jobs/{job}/runs" => jobs::runs_api, User;
     GET    "/api/v1/jobs/{job}/runs/{run}/events" => jobs::events_api, User;
@@ -111,6 +114,8 @@ route_table! {
     GET    "/api/v1/metrics/dora" => analytics::dora_api, User;
     GET    "/api/v1/metrics/prs" => analytics::prs_api, User;
     GET    "/api/v1/metrics/flow" => analytics::flow_api, User;
+    GET    "/api/v1/metrics/flow/scatter" => analytics::scatter_api, User;
+    GET    "/api/v1/metrics/flow/forecast" => analytics::forecast_api, User;
     GET    "/api/v1/flow" => flow_api::overview, User;
     GET    "/api/v1/flow/unmapped" => flow_api::unmapped, User;
     GET    "/api/v1/flow/steps" => flow_api::list_steps, User;

@@ -1,6 +1,7 @@
 //! maud views: pure functions of borrowed view structs, no database access.
 
 pub mod analytics;
+pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod charts;

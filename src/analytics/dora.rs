@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::filters::{Filters, ids};
-use super::{Cache, FIX_FLOW, FIX_INTEGRATIONS, Missing, explained};
+use super::{Cache, FIX_FLOW, FIX_INTEGRATIONS, Missing, Rows, explained};
 use crate::db;
 use crate::domain::flow::WorkCategory;
 use crate::domain::metrics::dora::{Deploy, Frequency, deployment_before, failure_rate, frequency, time_to_restore};
@@ -136,10 +136,17 @@ fn no_incidents() -> Missing {
     )
 }
 
-/// Largest drill-down list shown; the numbers and the API count all.
-const DRILL_DOWN_ROWS: usize = 200;
-
 pub async fn report(db: &DatabaseConnection, cache: &Cache, filters: Filters) -> Result<DoraReport, DbErr> {
+    report_rows(db, cache, filters, Rows::Shown).await
+}
+
+/// The report with `rows` of its drill-down list.
+pub async fn report_rows(
+    db: &DatabaseConnection,
+    cache: &Cache,
+    filters: Filters,
+    rows_wanted: Rows,
+) -> Result<DoraReport, DbErr> {
     let (freshness, snapshot) = cache.current(db).await?;
     let repo_choices = db::analytics::repository_choices(db).await?;
     let repos = ids(&filters.repositories, &repo_choices);
@@ -198,7 +205,8 @@ pub async fn report(db: &DatabaseConnection, cache: &Cache, filters: Filters) ->
         current.failure_rate.map(|r| bench.change_failure_rate(r)),
         current.restore_median.map(|h| bench.time_to_restore(h)),
     ];
-    let deployments = drill_down(db, &rows, &deploys, &incidents, &prs, &repo_choices, &w).await?;
+    let mut deployments = drill_down(db, &rows, &deploys, &incidents, &prs, &repo_choices, &w).await?;
+    deployments.truncate(rows_wanted.limit());
     Ok(DoraReport {
         filters,
         benchmark: bench,
@@ -257,7 +265,6 @@ async fn drill_down(
         })
         .collect();
     out.sort_by_key(|r| std::cmp::Reverse(r.deployed_at));
-    out.truncate(DRILL_DOWN_ROWS);
     Ok(out)
 }
 

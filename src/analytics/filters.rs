@@ -4,7 +4,7 @@
 use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
-use crate::domain::metrics::Window;
+use crate::domain::metrics::{Window, tiers};
 
 /// Preset ranges offered by the filter form, in days.
 pub const PRESETS: [u64; 4] = [30, 90, 180, 365];
@@ -71,7 +71,13 @@ impl Filters {
                 "authors" => list(&mut f.authors),
                 "issue_types" => list(&mut f.issue_types),
                 "categories" => list(&mut f.categories),
-                "benchmark" => f.benchmark = Some(v.to_string()),
+                "benchmark" => {
+                    if !tiers::versions().any(|b| b == v) {
+                        let known = tiers::versions().collect::<Vec<_>>().join(" or ");
+                        return Err(format!("benchmark must be {known}, not {v:?}"));
+                    }
+                    f.benchmark = Some(v.to_string())
+                }
                 "team" => {
                     f.team = Some(
                         v.parse()

@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::filters::{Filters, ids};
-use super::{Cache, FIX_FLOW, FIX_INTEGRATIONS, Missing};
+use super::{Cache, FIX_FLOW, FIX_INTEGRATIONS, Missing, Rows};
 use crate::db;
 use crate::domain::flow::{StepCategory, WorkCategory};
 use crate::domain::metrics::{Summary, Window, hours, per_week};
@@ -66,8 +66,6 @@ pub struct FlowReport {
     pub step_categories: Vec<(String, StepCategory)>,
     pub freshness: db::analytics::Freshness,
 }
-
-const DRILL_DOWN_ROWS: usize = 200;
 
 /// One issue's precomputed flow (`issue_flow_times`) as the report reads it: step hours parsed
 /// once, names shared between issues.
@@ -199,7 +197,17 @@ pub fn numbers(issues: &[&FlowFacts], w: &Window, order: &[String], now: DateTim
 }
 
 pub async fn report(db: &DatabaseConnection, cache: &Cache, filters: Filters) -> Result<FlowReport, DbErr> {
-    report_at(db, cache, filters, Utc::now()).await
+    report_rows(db, cache, filters, Rows::Shown).await
+}
+
+/// The report with `rows` of its drill-down list.
+pub async fn report_rows(
+    db: &DatabaseConnection,
+    cache: &Cache,
+    filters: Filters,
+    rows_wanted: Rows,
+) -> Result<FlowReport, DbErr> {
+    report_at(db, cache, filters, rows_wanted, Utc::now()).await
 }
 
 /// The report with open intervals ending at `now` (tests compare two reports at one instant).
@@ -207,6 +215,7 @@ pub async fn report_at(
     db: &DatabaseConnection,
     cache: &Cache,
     filters: Filters,
+    rows_wanted: Rows,
     now: DateTime<Utc>,
 ) -> Result<FlowReport, DbErr> {
     let (freshness, snapshot) = cache.current(db).await?;
@@ -312,7 +321,7 @@ pub async fn report_at(
     });
     let mut done: Vec<_> = in_window.iter().collect();
     done.sort_by_key(|i| std::cmp::Reverse(i.done_at));
-    done.truncate(DRILL_DOWN_ROWS);
+    done.truncate(rows_wanted.limit());
     let ids: Vec<i64> = done.iter().map(|i| i.issue_id).collect();
     let labels = db::analytics::issue_labels(db, &ids).await?;
     let rows = done

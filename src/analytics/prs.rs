@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::filters::{Filters, ids};
-use super::{Cache, FIX_INTEGRATIONS, Missing};
+use super::{Cache, FIX_INTEGRATIONS, Missing, Rows};
 use crate::db;
 use crate::domain::metrics::pr::{PrMoments, stages};
 use crate::domain::metrics::{Summary, Window, mean, per_week};
@@ -85,9 +85,6 @@ pub struct PrReport {
     pub freshness: db::analytics::Freshness,
 }
 
-/// Largest drill-down list shown; the API counts all.
-const DRILL_DOWN_ROWS: usize = 200;
-
 fn stage_spans(p: &pr_stage_times::Model) -> crate::domain::metrics::pr::Stages {
     let m = PrMoments {
         first_commit_at: p.first_commit_at,
@@ -127,6 +124,16 @@ pub fn numbers(prs: &[&pr_stage_times::Model], w: &Window) -> PrNumbers {
 }
 
 pub async fn report(db: &DatabaseConnection, cache: &Cache, filters: Filters) -> Result<PrReport, DbErr> {
+    report_rows(db, cache, filters, Rows::Shown).await
+}
+
+/// The report with `rows` of its drill-down list.
+pub async fn report_rows(
+    db: &DatabaseConnection,
+    cache: &Cache,
+    filters: Filters,
+    rows_wanted: Rows,
+) -> Result<PrReport, DbErr> {
     let (freshness, snapshot) = cache.current(db).await?;
     let repo_choices = db::analytics::repository_choices(db).await?;
     let repos = ids(&filters.repositories, &repo_choices);
@@ -166,7 +173,7 @@ pub async fn report(db: &DatabaseConnection, cache: &Cache, filters: Filters) ->
         .filter(|p| !p.is_bot && p.merged_at.is_some_and(|m| w.contains(m)))
         .collect();
     shown.sort_by_key(|p| std::cmp::Reverse(p.merged_at));
-    shown.truncate(DRILL_DOWN_ROWS);
+    shown.truncate(rows_wanted.limit());
     let ids: Vec<i64> = shown.iter().map(|p| p.pull_request_id).collect();
     let labels: std::collections::HashMap<i64, (i32, String)> = db::analytics::pull_request_labels(db, &ids)
         .await?

@@ -115,7 +115,7 @@ impl Settings {
 }
 
 /// An integration as submitted (create or edit), before validation.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct IntegrationInput {
     #[serde(default)]
     pub kind: String,
@@ -130,7 +130,10 @@ pub struct IntegrationInput {
     /// Empty or absent on edit keeps the stored secret.
     #[serde(default)]
     pub secret: Option<String>,
+    /// Jira: `{"projects": ["KEY", …], "jql"?: "…"}`; GitHub: `{"organization"?, "repositories"?:
+    /// ["owner/name", …], "name_filter"?, "deployment_source": {"kind", "pattern"}}`.
     #[serde(default)]
+    #[schema(value_type = Object)]
     pub settings: serde_json::Value,
     #[serde(default)]
     pub active: Option<bool>,
@@ -372,6 +375,8 @@ fn validate_github(value: &serde_json::Value, err: &mut impl FnMut(&'static str,
     ] {
         if let Some(problem) = value.as_deref().and_then(single_line_problem) {
             err(field, problem.into());
+        } else if let Some(problem) = value.as_deref().and_then(glob_problem) {
+            err(field, problem);
         }
     }
     if s.deployment_source.pattern.is_none() {
@@ -432,6 +437,80 @@ pub fn is_github_name(s: &str) -> bool {
         && s.len() <= 100
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+}
+
+/// Characters that mean something in a regular expression and nothing in a glob.
+const REGEX_SYNTAX: &[char] = &['^', '$', '\\', '(', ')', '|', '+', '['];
+
+/// Why `pattern` is not a glob (it holds regular-expression syntax), with the glob to write
+/// instead: `^production$` saved silently once, and then matched no environment at all.
+pub fn glob_problem(pattern: &str) -> Option<String> {
+    if !pattern.contains(REGEX_SYNTAX) {
+        return None;
+    }
+    let rules = "patterns are globs, not regular expressions: * matches any run of characters, ? one character, everything else itself (case-insensitive)";
+    if pattern.contains('|') {
+        return Some(format!(
+            "{pattern:?} looks like a regular expression; {rules}. A glob has no alternatives (a|b): choose one pattern that every name you want matches, such as prod*"
+        ));
+    }
+    Some(format!(
+        "{pattern:?} looks like a regular expression; {rules}. Write it as {:?}",
+        glob_from_regex(pattern)
+    ))
+}
+
+/// The glob closest to a simple regular expression: anchors dropped (a glob matches the whole
+/// name), `.*` → `*`, `.+` → `?*`, `.` → `?`, `x+` → `x*`, a class `[…]` → `?`, groups unwrapped,
+/// escapes unescaped.
+fn glob_from_regex(re: &str) -> String {
+    let body = re.strip_prefix('^').unwrap_or(re);
+    let (body, anchored_end) = match body.strip_suffix('$') {
+        Some(b) if !b.ends_with('\\') => (b, true),
+        _ => (body, false),
+    };
+    let mut out = String::new();
+    if !re.starts_with('^') {
+        out.push('*');
+    }
+    let mut chars = body.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(n) = chars.next() {
+                    out.push(n);
+                }
+            }
+            '.' if chars.peek() == Some(&'*') => {
+                chars.next();
+                out.push('*');
+            }
+            '.' if chars.peek() == Some(&'+') => {
+                chars.next();
+                out.push_str("?*");
+            }
+            '.' => out.push('?'),
+            '+' => out.push('*'),
+            '[' => {
+                for n in chars.by_ref() {
+                    if n == ']' {
+                        break;
+                    }
+                }
+                out.push('?');
+            }
+            '(' | ')' | '^' | '$' => {}
+            c => out.push(c),
+        }
+    }
+    if !anchored_end {
+        out.push('*');
+    }
+    // `**` matches what `*` matches.
+    while out.contains("**") {
+        out = out.replace("**", "*");
+    }
+    out
 }
 
 /// `*` matches any run of characters, `?` one; case-insensitive (environment and repo patterns).
@@ -551,6 +630,27 @@ mod tests {
             ..base
         };
         assert_eq!(fields(mismatch.validate(false).unwrap_err()), ["flavour"]);
+    }
+
+    #[test]
+    fn regular_expressions_are_refused_with_the_glob_to_write() {
+        for (re, glob) in [
+            ("^production$", "production"),
+            ("^prod.*", "prod*"),
+            ("prod", ""),
+            ("^deploy-(eu|us)$", ""),
+            ("^release-v[0-9]+$", "release-v?*"),
+            ("api\\.example$", "*api.example"),
+            ("^prod.+$", "prod?*"),
+        ] {
+            match glob_problem(re) {
+                None => assert_eq!(glob, "", "{re} is a glob already"),
+                Some(why) if glob.is_empty() => assert!(why.contains("no alternatives"), "{re}: {why}"),
+                Some(why) => assert!(why.ends_with(&format!("Write it as {glob:?}")), "{re}: {why}"),
+            }
+        }
+        assert_eq!(glob_problem("prod*"), None);
+        assert_eq!(glob_problem("*deploy?"), None);
     }
 
     #[test]

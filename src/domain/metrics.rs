@@ -3,6 +3,7 @@
 
 pub mod dora;
 pub mod flow;
+pub mod forecast;
 pub mod pr;
 pub mod tiers;
 

@@ -8,7 +8,7 @@ pub const INTERVAL_MINUTES: RangeInclusive<i32> = 1..=1440;
 pub const RETRY_INTERVAL_MINUTES: RangeInclusive<i32> = 5..=30;
 pub const MAX_RETRY_ATTEMPTS: RangeInclusive<i32> = 1..=10;
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct OrchestratorSettings {
     pub interval_minutes: i32,
     pub enabled: bool,
@@ -18,8 +18,9 @@ pub struct OrchestratorSettings {
 }
 
 /// A field that failed validation and why, for showing next to the field.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
+    #[schema(value_type = String)]
     pub field: &'static str,
     pub message: String,
 }

@@ -12,7 +12,7 @@ const MAX_NAME: usize = 100;
 const MAX_ITEMS: usize = 500;
 
 /// A team as the form or the API sends it.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct TeamInput {
     #[serde(default)]
     pub name: String,

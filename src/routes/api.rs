@@ -3,12 +3,20 @@ use serde_json::json;
 
 use super::ApiResult;
 use super::dashboard::settings_values;
+use super::openapi::ApiError;
 use crate::auth::CurrentUser;
 use crate::db;
 use crate::domain::settings::OrchestratorSettings;
 use crate::error::AppError;
 use crate::startup::AppState;
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/jobs/status",
+    tag = "jobs",
+    summary = "Every job with its status, progress and allowed actions, and the schedule",
+    responses((status = 200, description = "`{\"jobs\":[…],\"orchestrator\":{…}}`", body = Object)),
+)]
 pub async fn jobs_status(state: web::Data<AppState>, _user: CurrentUser) -> ApiResult {
     let jobs = db::jobs::all(&state.db).await?;
     let settings = db::settings::get(&state.db).await?;
@@ -19,11 +27,26 @@ pub async fn jobs_status(state: web::Data<AppState>, _user: CurrentUser) -> ApiR
     Ok(HttpResponse::Ok().json(json!({ "jobs": jobs, "orchestrator": settings_json(&settings) })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/orchestrator/settings",
+    tag = "orchestrator",
+    summary = "The schedule and retry settings",
+    responses((status = 200, description = "The settings and `next_run_at`", body = Object)),
+)]
 pub async fn get_settings(state: web::Data<AppState>, _user: CurrentUser) -> ApiResult {
     let settings = db::settings::get(&state.db).await?;
     Ok(HttpResponse::Ok().json(settings_json(&settings)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/orchestrator/settings",
+    tag = "orchestrator",
+    summary = "Change the schedule and retry settings",
+    request_body = OrchestratorSettings,
+    responses((status = 200, description = "The saved settings", body = Object), (status = 400, description = "A malformed body or query", body = ApiError), (status = 422, description = "A field failed validation (`fields` says which)", body = ApiError)),
+)]
 pub async fn put_settings(
     state: web::Data<AppState>,
     user: CurrentUser,

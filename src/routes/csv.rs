@@ -60,6 +60,29 @@ where
         .streaming(stream::once(async { head }).chain(pages))
 }
 
+/// A download of rows already in memory (a report's drill-down list), sent a page at a time.
+pub fn rows(filename: &str, header: &[&str], rows: Vec<Vec<String>>) -> HttpResponse {
+    let rows = std::rc::Rc::new(rows);
+    download(filename, header, move |page| {
+        let rows = rows.clone();
+        async move {
+            let size = PAGE_ROWS as usize;
+            let start = (page as usize).saturating_mul(size).min(rows.len());
+            Ok(rows[start..(start + size).min(rows.len())].to_vec())
+        }
+    })
+}
+
+/// Whether the query string asks for CSV (`format=csv`).
+pub fn wanted_in(query: &str) -> bool {
+    url::form_urlencoded::parse(query.as_bytes()).any(|(k, v)| k == "format" && wanted(Some(&v)))
+}
+
+/// Hours with two decimals, empty when unknown.
+pub fn hours(h: Option<f64>) -> String {
+    h.map(|h| format!("{h:.2}")).unwrap_or_default()
+}
+
 /// An optional value as a field (empty when absent).
 pub fn opt<T: ToString>(v: Option<T>) -> String {
     v.map(|v| v.to_string()).unwrap_or_default()

@@ -3,13 +3,17 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use super::{Hx, PageResult, html};
+use crate::analytics::dora::{self, DoraNumbers};
+use crate::analytics::filters::Filters;
+use crate::analytics::flow;
 use crate::auth::CurrentUser;
 use crate::auth::session::Flash;
 use crate::domain::settings::{FieldError, OrchestratorSettings};
 use crate::orchestrator::events::{Health, allowed_actions};
 use crate::startup::AppState;
 use crate::views::dashboard::{
-    self as view, Dashboard, HealthPanel, IntegrationHealth, JobCard, ReplicaLine, SettingsPanel,
+    self as view, Dashboard, HealthPanel, IntegrationHealth, JobCard, ReplicaLine, SettingsPanel, TEAM_WINDOW_DAYS,
+    TeamHeadline,
 };
 use crate::views::layout::{self, Nav};
 use crate::{db, error::AppError};
@@ -21,6 +25,7 @@ pub async fn show(state: web::Data<AppState>, user: CurrentUser, hx: Hx, flash: 
     let settings = settings_values(&db::settings::get(&state.db).await?);
     let mut d = load(&state, &user, settings, Vec::new(), false).await?;
     d.notifications.notice = flash.take();
+    d.teams = team_headlines(&state).await?;
     Ok(html(
         StatusCode::OK,
         layout::page("Dashboard", &user, Nav::Dashboard, view::page(&d)),
@@ -163,6 +168,7 @@ async fn load(
     Ok(Dashboard {
         flow_unmapped: (unmapped.statuses.len(), unmapped.issue_types.len()),
         jobs,
+        teams: Vec::new(),
         next_run_at,
         csrf: user.csrf.clone(),
         settings: SettingsPanel {
@@ -185,6 +191,32 @@ async fn load(
         timezone: state.timezone,
         notifications: super::notifications::panel(&db::notifications::get(&state.db).await?, user, None),
     })
+}
+
+/// Most teams the dashboard shows (each costs a DORA and a flow report).
+const MAX_TEAMS_SHOWN: usize = 20;
+
+/// Each team's headline numbers: the DORA and flow reports of its repositories and projects
+/// over the last days, against the days before.
+async fn team_headlines(state: &AppState) -> Result<Vec<TeamHeadline>, AppError> {
+    let today = chrono::Utc::now().date_naive();
+    let mut out = Vec::new();
+    for team in db::teams::list(&state.db).await?.into_iter().take(MAX_TEAMS_SHOWN) {
+        let mut f = Filters::parse(&format!("range={TEAM_WINDOW_DAYS}"), today).map_err(AppError::BadRequest)?;
+        f.scope_to(db::teams::names(&team.repositories), db::teams::names(&team.projects));
+        let d = dora::report(&state.db, &state.analytics, f.clone()).await?;
+        let fl = flow::report(&state.db, &state.analytics, f).await?;
+        let per_week = |n: &DoraNumbers| n.frequency_missing.is_none().then_some(n.frequency.per_week);
+        out.push(TeamHeadline {
+            id: team.id,
+            name: team.name,
+            deploys_per_week: (per_week(&d.current), per_week(&d.previous)),
+            lead_time_hours: (d.current.lead_time.median, d.previous.lead_time.median),
+            failure_rate: (d.current.failure_rate, d.previous.failure_rate),
+            cycle_time_hours: (fl.current.cycle_time.median, fl.previous.cycle_time.median),
+        });
+    }
+    Ok(out)
 }
 
 async fn replica_line(state: &AppState) -> Option<ReplicaLine> {

@@ -7,6 +7,7 @@ use serde::{Deserialize, Deserializer};
 use serde_json::{Value, json};
 
 use super::ApiResult;
+use super::openapi::ApiError;
 use crate::auth::CurrentUser;
 use crate::db;
 use crate::db::flow::remove::{Impact, RemoveError};
@@ -40,6 +41,13 @@ fn invalid(errors: &[FieldError]) -> HttpResponse {
 }
 
 /// The whole configuration with its version (changes on every mapping change).
+#[utoipa::path(
+    get,
+    path = "/api/v1/flow",
+    tag = "flow",
+    summary = "The whole flow configuration with its version",
+    responses((status = 200, description = "`{\"version\",\"steps\",\"status_mappings\",\"issue_type_mappings\"}`", body = Object)),
+)]
 pub async fn overview(state: web::Data<AppState>, _user: CurrentUser) -> ApiResult {
     let cfg = db::flow::config(&state.db).await?;
     Ok(HttpResponse::Ok().json(json!({
@@ -50,6 +58,13 @@ pub async fn overview(state: web::Data<AppState>, _user: CurrentUser) -> ApiResu
     })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/flow/unmapped",
+    tag = "flow",
+    summary = "Jira statuses and issue types seen in synced data that no mapping covers",
+    responses((status = 200, description = "The unmapped statuses and issue types with counts", body = Object)),
+)]
 pub async fn unmapped(state: web::Data<AppState>, _user: CurrentUser) -> ApiResult {
     let cfg = db::flow::resolver(&state.db).await?;
     Ok(HttpResponse::Ok().json(db::flow::discovery::unmapped(&state.db, &cfg).await?))
@@ -60,7 +75,7 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Optio
     Option::<T>::deserialize(d).map(Some)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StepBody {
     name: Option<String>,
@@ -70,10 +85,13 @@ pub struct StepBody {
     active: Option<bool>,
     /// A row as `GET` returns it may be sent back: these are read-only and ignored.
     #[serde(default, rename = "id")]
+    #[schema(read_only)]
     _id: Option<i64>,
     #[serde(default, rename = "created_at")]
+    #[schema(value_type = Option<String>, read_only)]
     _created_at: Option<Value>,
     #[serde(default, rename = "updated_at")]
+    #[schema(value_type = Option<String>, read_only)]
     _updated_at: Option<Value>,
 }
 
@@ -112,15 +130,38 @@ pub fn step_draft(m: &entity::flow_steps::Model) -> StepDraft {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/flow/steps",
+    tag = "flow",
+    summary = "Every flow step in flow order",
+    responses((status = 200, description = "`{\"steps\":[…]}`", body = Object)),
+)]
 pub async fn list_steps(state: web::Data<AppState>, _user: CurrentUser) -> ApiResult {
     let cfg = db::flow::config(&state.db).await?;
     Ok(HttpResponse::Ok().json(json!({ "steps": cfg.steps.iter().map(step_json).collect::<Vec<_>>() })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/flow/steps/{id}",
+    tag = "flow",
+    summary = "One flow step",
+    params(("id" = i64, Path, description = "The step's id")),
+    responses((status = 200, description = "The step", body = Object), (status = 404, description = "No such record", body = ApiError)),
+)]
 pub async fn show_step(state: web::Data<AppState>, _user: CurrentUser, id: web::Path<i64>) -> ApiResult {
     Ok(HttpResponse::Ok().json(step_json(&find_step(&state, *id).await?)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/flow/steps",
+    tag = "flow",
+    summary = "Add a flow step",
+    request_body = StepBody,
+    responses((status = 201, description = "The step", body = Object), (status = 400, description = "A malformed body or query", body = ApiError), (status = 409, description = "Refused in the current state (the answer says why)", body = ApiError), (status = 422, description = "A field failed validation (`fields` says which)", body = ApiError)),
+)]
 pub async fn create_step(state: web::Data<AppState>, user: CurrentUser, body: web::Json<StepBody>) -> ApiResult {
     let draft = body.into_inner().onto(StepDraft {
         active: true,
@@ -137,6 +178,15 @@ pub async fn create_step(state: web::Data<AppState>, user: CurrentUser, body: we
     }
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/flow/steps/{id}",
+    tag = "flow",
+    summary = "Change a flow step",
+    params(("id" = i64, Path, description = "The step's id")),
+    request_body = StepBody,
+    responses((status = 200, description = "The step", body = Object), (status = 400, description = "A malformed body or query", body = ApiError), (status = 404, description = "No such record", body = ApiError), (status = 409, description = "Refused in the current state (the answer says why)", body = ApiError), (status = 422, description = "A field failed validation (`fields` says which)", body = ApiError)),
+)]
 pub async fn update_step(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -156,13 +206,22 @@ pub async fn update_step(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ImpactQuery {
     /// Impact of deactivating instead of deleting (issue-type mappings differ).
     #[serde(default)]
     deactivate: bool,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/flow/steps/{id}/impact",
+    tag = "flow",
+    summary = "What deleting the step touches",
+    params(("id" = i64, Path, description = "The step's id")),
+    responses((status = 200, description = "`{\"status_mappings\":N,\"issues\":N,\"targets\":[ids]}`", body = Object), (status = 404, description = "No such record", body = ApiError)),
+)]
 pub async fn step_impact(state: web::Data<AppState>, _user: CurrentUser, id: web::Path<i64>) -> ApiResult {
     impact_json(db::flow::remove::step_impact(&state.db, *id).await?)
 }
@@ -171,14 +230,14 @@ fn impact_json(impact: Option<Impact>) -> ApiResult {
     Ok(HttpResponse::Ok().json(impact.ok_or(AppError::NotFound)?))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RemoveBody {
     #[serde(default)]
     reassign_to: Option<i64>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchItem {
     id: i64,
@@ -186,7 +245,7 @@ pub struct BatchItem {
     reassign_to: Option<i64>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BatchBody {
     items: Vec<BatchItem>,
@@ -227,6 +286,15 @@ fn batch(body: &BatchBody) -> Vec<Removal> {
         .collect()
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/flow/steps/{id}/delete",
+    tag = "flow",
+    summary = "Delete a step, reassigning what uses it",
+    params(("id" = i64, Path, description = "The step's id")),
+    request_body = RemoveBody,
+    responses((status = 200, description = "`{\"deleted\":[ids],\"reassigned\":[…]}`", body = Object), (status = 404, description = "No such record", body = ApiError), (status = 409, description = "Refused in the current state (the answer says why)", body = ApiError), (status = 422, description = "A field failed validation (`fields` says which)", body = ApiError)),
+)]
 pub async fn delete_step(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -238,6 +306,15 @@ pub async fn delete_step(
     remove_answer(r, "flow step", "deleted")
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/flow/steps/{id}/deactivate",
+    tag = "flow",
+    summary = "Deactivate a step, reassigning what uses it",
+    params(("id" = i64, Path, description = "The step's id")),
+    request_body = RemoveBody,
+    responses((status = 200, description = "`{\"deactivated\":[ids],\"reassigned\":[…]}`", body = Object), (status = 404, description = "No such record", body = ApiError), (status = 409, description = "Refused in the current state (the answer says why)", body = ApiError), (status = 422, description = "A field failed validation (`fields` says which)", body = ApiError)),
+)]
 pub async fn deactivate_step(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -249,6 +326,14 @@ pub async fn deactivate_step(
     remove_answer(r, "flow step", "deactivated")
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/flow/steps/delete",
+    tag = "flow",
+    summary = "Delete several steps at once, each reassigned to a target",
+    request_body = BatchBody,
+    responses((status = 200, description = "`{\"deleted\":[ids],\"reassigned\":[…]}`", body = Object), (status = 400, description = "A malformed body or query", body = ApiError), (status = 404, description = "No such record", body = ApiError), (status = 409, description = "Refused in the current state (the answer says why)", body = ApiError), (status = 422, description = "A field failed validation (`fields` says which)", body = ApiError)),
+)]
 pub async fn remove_steps(state: web::Data<AppState>, user: CurrentUser, body: web::Json<BatchBody>) -> ApiResult {
     let verb = if body.deactivate { "deactivated" } else { "deleted" };
     let r = db::flow::remove::remove_steps(&state.db, &batch(&body), body.deactivate).await;
@@ -268,7 +353,7 @@ async fn find_step(state: &AppState, id: i64) -> Result<entity::flow_steps::Mode
 
 // ---- issue-type mappings ----
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TypeBody {
     issuetype_from: Option<String>,
@@ -278,10 +363,13 @@ pub struct TypeBody {
     active: Option<bool>,
     /// A row as `GET` returns it may be sent back: these are read-only and ignored.
     #[serde(default, rename = "id")]
+    #[schema(read_only)]
     _id: Option<i64>,
     #[serde(default, rename = "created_at")]
+    #[schema(value_type = Option<String>, read_only)]
     _created_at: Option<Value>,
     #[serde(default, rename = "updated_at")]
+    #[schema(value_type = Option<String>, read_only)]
     _updated_at: Option<Value>,
 }
 
@@ -316,16 +404,39 @@ pub fn issue_type_mapping_draft(m: &entity::issue_type_mappings::Model) -> Issue
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/flow/issue-type-mappings",
+    tag = "flow",
+    summary = "Every issue-type mapping",
+    responses((status = 200, description = "`{\"issue_type_mappings\":[…]}`", body = Object)),
+)]
 pub async fn list_issue_type_mappings(state: web::Data<AppState>, _user: CurrentUser) -> ApiResult {
     let cfg = db::flow::config(&state.db).await?;
     Ok(HttpResponse::Ok()
         .json(json!({ "issue_type_mappings": cfg.issue_type_mappings.iter().map(type_json).collect::<Vec<_>>() })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/flow/issue-type-mappings/{id}",
+    tag = "flow",
+    summary = "One issue-type mapping",
+    params(("id" = i64, Path, description = "The issue-type mapping's id")),
+    responses((status = 200, description = "The issue-type mapping", body = Object), (status = 404, description = "No such record", body = ApiError)),
+)]
 pub async fn show_issue_type_mapping(state: web::Data<AppState>, _user: CurrentUser, id: web::Path<i64>) -> ApiResult {
     Ok(HttpResponse::Ok().json(type_json(&find_issue_type_mapping_row(&state, *id).await?)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/flow/issue-type-mappings",
+    tag = "flow",
+    summary = "Map a Jira issue type to a work category",
+    request_body = TypeBody,
+    responses((status = 201, description = "The issue-type mapping", body = Object), (status = 400, description = "A malformed body or query", body = ApiError), (status = 409, description = "Refused in the current state (the answer says why)", body = ApiError), (status = 422, description = "A field failed validation (`fields` says which)", body = ApiError)),
+)]
 pub async fn create_issue_type_mapping(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -346,6 +457,15 @@ pub async fn create_issue_type_mapping(
     }
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/flow/issue-type-mappings/{id}",
+    tag = "flow",
+    summary = "Change an issue-type mapping",
+    params(("id" = i64, Path, description = "The issue-type mapping's id")),
+    request_body = TypeBody,
+    responses((status = 200, description = "The issue-type mapping", body = Object), (status = 400, description = "A malformed body or query", body = ApiError), (status = 404, description = "No such record", body = ApiError), (status = 409, description = "Refused in the current state (the answer says why)", body = ApiError), (status = 422, description = "A field failed validation (`fields` says which)", body = ApiError)),
+)]
 pub async fn update_issue_type_mapping(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -365,6 +485,14 @@ pub async fn update_issue_type_mapping(
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/flow/issue-type-mappings/{id}/impact",
+    tag = "flow",
+    summary = "What deleting (or with `deactivate=true`, deactivating) the mapping touches",
+    params(("id" = i64, Path, description = "The issue-type mapping's id"), ImpactQuery),
+    responses((status = 200, description = "`{\"status_mappings\":N,\"issues\":N,\"targets\":[ids]}`", body = Object), (status = 404, description = "No such record", body = ApiError)),
+)]
 pub async fn issue_type_mapping_impact(
     state: web::Data<AppState>,
     _user: CurrentUser,
@@ -374,6 +502,15 @@ pub async fn issue_type_mapping_impact(
     impact_json(db::flow::remove::issue_type_mapping_impact(&state.db, *id, q.deactivate).await?)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/flow/issue-type-mappings/{id}/delete",
+    tag = "flow",
+    summary = "Delete an issue-type mapping",
+    params(("id" = i64, Path, description = "The issue-type mapping's id")),
+    request_body = RemoveBody,
+    responses((status = 200, description = "`{\"deleted\":[ids],\"reassigned\":[…]}`", body = Object), (status = 404, description = "No such record", body = ApiError), (status = 409, description = "Refused in the current state (the answer says why)", body = ApiError), (status = 422, description = "A field failed validation (`fields` says which)", body = ApiError)),
+)]
 pub async fn delete_issue_type_mapping(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -385,6 +522,15 @@ pub async fn delete_issue_type_mapping(
     remove_answer(r, "issue type mapping", "deleted")
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/flow/issue-type-mappings/{id}/deactivate",
+    tag = "flow",
+    summary = "Deactivate an issue-type mapping",
+    params(("id" = i64, Path, description = "The issue-type mapping's id")),
+    request_body = RemoveBody,
+    responses((status = 200, description = "`{\"deactivated\":[ids],\"reassigned\":[…]}`", body = Object), (status = 404, description = "No such record", body = ApiError), (status = 409, description = "Refused in the current state (the answer says why)", body = ApiError), (status = 422, description = "A field failed validation (`fields` says which)", body = ApiError)),
+)]
 pub async fn deactivate_issue_type_mapping(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -396,6 +542,14 @@ pub async fn deactivate_issue_type_mapping(
     remove_answer(r, "issue type mapping", "deactivated")
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/flow/issue-type-mappings/delete",
+    tag = "flow",
+    summary = "Delete several issue-type mappings at once",
+    request_body = BatchBody,
+    responses((status = 200, description = "`{\"deleted\":[ids],\"reassigned\":[…]}`", body = Object), (status = 400, description = "A malformed body or query", body = ApiError), (status = 404, description = "No such record", body = ApiError), (status = 409, description = "Refused in the current state (the answer says why)", body = ApiError), (status = 422, description = "A field failed validation (`fields` says which)", body = ApiError)),
+)]
 pub async fn remove_issue_type_mappings(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -418,20 +572,25 @@ async fn find_issue_type_mapping_row(
 
 // ---- status mappings ----
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StatusBody {
     status_from: Option<String>,
     flow_step_id: Option<i64>,
+    /// `null` maps the status for every issue type.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<i64>)]
     issue_type_mapping_id: Option<Option<i64>>,
     active: Option<bool>,
     /// A row as `GET` returns it may be sent back: these are read-only and ignored.
     #[serde(default, rename = "id")]
+    #[schema(read_only)]
     _id: Option<i64>,
     #[serde(default, rename = "created_at")]
+    #[schema(value_type = Option<String>, read_only)]
     _created_at: Option<Value>,
     #[serde(default, rename = "updated_at")]
+    #[schema(value_type = Option<String>, read_only)]
     _updated_at: Option<Value>,
 }
 
@@ -462,16 +621,39 @@ pub fn status_mapping_draft(m: &entity::status_mappings::Model) -> StatusMapping
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/flow/status-mappings",
+    tag = "flow",
+    summary = "Every status mapping",
+    responses((status = 200, description = "`{\"status_mappings\":[…]}`", body = Object)),
+)]
 pub async fn list_status_mappings(state: web::Data<AppState>, _user: CurrentUser) -> ApiResult {
     let cfg = db::flow::config(&state.db).await?;
     Ok(HttpResponse::Ok()
         .json(json!({ "status_mappings": cfg.status_mappings.iter().map(status_json).collect::<Vec<_>>() })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/flow/status-mappings/{id}",
+    tag = "flow",
+    summary = "One status mapping",
+    params(("id" = i64, Path, description = "The status mapping's id")),
+    responses((status = 200, description = "The status mapping", body = Object), (status = 404, description = "No such record", body = ApiError)),
+)]
 pub async fn show_status_mapping(state: web::Data<AppState>, _user: CurrentUser, id: web::Path<i64>) -> ApiResult {
     Ok(HttpResponse::Ok().json(status_json(&find_status_mapping_row(&state, *id).await?)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/flow/status-mappings",
+    tag = "flow",
+    summary = "Map a Jira status to a flow step",
+    request_body = StatusBody,
+    responses((status = 201, description = "The status mapping", body = Object), (status = 400, description = "A malformed body or query", body = ApiError), (status = 409, description = "Refused in the current state (the answer says why)", body = ApiError), (status = 422, description = "A field failed validation (`fields` says which)", body = ApiError)),
+)]
 pub async fn create_status_mapping(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -492,6 +674,15 @@ pub async fn create_status_mapping(
     }
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/flow/status-mappings/{id}",
+    tag = "flow",
+    summary = "Change a status mapping",
+    params(("id" = i64, Path, description = "The status mapping's id")),
+    request_body = StatusBody,
+    responses((status = 200, description = "The status mapping", body = Object), (status = 400, description = "A malformed body or query", body = ApiError), (status = 404, description = "No such record", body = ApiError), (status = 409, description = "Refused in the current state (the answer says why)", body = ApiError), (status = 422, description = "A field failed validation (`fields` says which)", body = ApiError)),
+)]
 pub async fn update_status_mapping(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -511,6 +702,14 @@ pub async fn update_status_mapping(
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/flow/status-mappings/{id}/impact",
+    tag = "flow",
+    summary = "What deleting the status mapping touches",
+    params(("id" = i64, Path, description = "The status mapping's id")),
+    responses((status = 200, description = "`{\"status_mappings\":N,\"issues\":N,\"targets\":[ids]}`", body = Object), (status = 404, description = "No such record", body = ApiError)),
+)]
 pub async fn status_mapping_impact(state: web::Data<AppState>, _user: CurrentUser, id: web::Path<i64>) -> ApiResult {
     impact_json(db::flow::remove::status_mapping_impact(&state.db, *id).await?)
 }
@@ -536,6 +735,15 @@ async fn remove_status_mapping(
     remove_answer(r, "status mapping", verb)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/flow/status-mappings/{id}/delete",
+    tag = "flow",
+    summary = "Delete a status mapping",
+    params(("id" = i64, Path, description = "The status mapping's id")),
+    request_body = RemoveBody,
+    responses((status = 200, description = "`{\"deleted\":[ids],\"reassigned\":[…]}`", body = Object), (status = 404, description = "No such record", body = ApiError), (status = 409, description = "Refused in the current state (the answer says why)", body = ApiError), (status = 422, description = "A field failed validation (`fields` says which)", body = ApiError)),
+)]
 pub async fn delete_status_mapping(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -545,6 +753,15 @@ pub async fn delete_status_mapping(
     remove_status_mapping(&state, &user, *id, body, false).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/flow/status-mappings/{id}/deactivate",
+    tag = "flow",
+    summary = "Deactivate a status mapping",
+    params(("id" = i64, Path, description = "The status mapping's id")),
+    request_body = RemoveBody,
+    responses((status = 200, description = "`{\"deactivated\":[ids],\"reassigned\":[…]}`", body = Object), (status = 404, description = "No such record", body = ApiError), (status = 409, description = "Refused in the current state (the answer says why)", body = ApiError), (status = 422, description = "A field failed validation (`fields` says which)", body = ApiError)),
+)]
 pub async fn deactivate_status_mapping(
     state: web::Data<AppState>,
     user: CurrentUser,

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::ApiResult;
+use super::openapi::ApiError;
 use crate::auth::CurrentUser;
 use crate::db;
 use crate::domain::integration::IntegrationInput;
@@ -34,22 +35,47 @@ pub fn integration_json(row: &integrations::Model) -> Value {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/integrations",
+    tag = "integrations",
+    summary = "Every integration (never its secret)",
+    responses((status = 200, description = "`{\"integrations\":[…]}`", body = Object)),
+)]
 pub async fn list(state: web::Data<AppState>, _user: CurrentUser) -> ApiResult {
     let rows = db::integrations::list(&state.db).await?;
     Ok(HttpResponse::Ok().json(json!({ "integrations": rows.iter().map(integration_json).collect::<Vec<_>>() })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/integrations/{id}",
+    tag = "integrations",
+    summary = "One integration",
+    params(("id" = i64, Path, description = "The integration's id")),
+    responses((status = 200, description = "The integration", body = Object), (status = 404, description = "No such record", body = ApiError)),
+)]
 pub async fn show(state: web::Data<AppState>, _user: CurrentUser, id: web::Path<i64>) -> ApiResult {
     let row = find(&state, *id).await?;
     Ok(HttpResponse::Ok().json(integration_json(&row)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct SaveQuery {
     /// `?test=false` saves without testing the connection first.
     test: Option<bool>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/integrations",
+    tag = "integrations",
+    summary = "Add an integration (its connection is tested first unless `test=false`)",
+    params(SaveQuery),
+    request_body = IntegrationInput,
+    responses((status = 201, description = "The integration saved", body = Object), (status = 400, description = "A malformed body or query", body = ApiError), (status = 422, description = "A field failed validation (`fields` says which)", body = ApiError)),
+)]
 pub async fn create(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -68,6 +94,15 @@ pub async fn create(
     respond(saved, &user, "created", actix_web::http::StatusCode::CREATED)
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/integrations/{id}",
+    tag = "integrations",
+    summary = "Change an integration (a new scheme, host or port needs the secret again)",
+    params(("id" = i64, Path, description = "The integration's id"), SaveQuery),
+    request_body = IntegrationInput,
+    responses((status = 200, description = "The integration saved", body = Object), (status = 400, description = "A malformed body or query", body = ApiError), (status = 404, description = "No such record", body = ApiError), (status = 422, description = "A field failed validation (`fields` says which)", body = ApiError)),
+)]
 pub async fn update(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -115,6 +150,14 @@ fn respond(
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/integrations/{id}/test",
+    tag = "integrations",
+    summary = "Test the stored connection now",
+    params(("id" = i64, Path, description = "The integration's id")),
+    responses((status = 200, description = "`{\"integration\":{…},\"test\":{…}}`", body = Object), (status = 404, description = "No such record", body = ApiError), (status = 422, description = "A field failed validation (`fields` says which)", body = ApiError)),
+)]
 pub async fn test(state: web::Data<AppState>, _user: CurrentUser, id: web::Path<i64>) -> ApiResult {
     let row = find(&state, *id).await?;
     match manage::test_stored(&state.db, &state.vault, state.outbound, row).await {
@@ -129,11 +172,21 @@ pub async fn test(state: web::Data<AppState>, _user: CurrentUser, id: web::Path<
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
+#[schema(as = IntegrationActiveBody)]
 pub struct ActiveBody {
     active: bool,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/integrations/{id}/active",
+    tag = "integrations",
+    summary = "Turn an integration on or off",
+    params(("id" = i64, Path, description = "The integration's id")),
+    request_body = ActiveBody,
+    responses((status = 200, description = "The integration", body = Object), (status = 400, description = "A malformed body or query", body = ApiError), (status = 404, description = "No such record", body = ApiError)),
+)]
 pub async fn set_active(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -146,17 +199,35 @@ pub async fn set_active(
     Ok(HttpResponse::Ok().json(integration_json(&row)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/integrations/{id}/impact",
+    tag = "integrations",
+    summary = "What deleting the integration would delete",
+    params(("id" = i64, Path, description = "The integration's id")),
+    responses((status = 200, description = "Counts of the synced rows it owns", body = Object), (status = 404, description = "No such record", body = ApiError)),
+)]
 pub async fn impact(state: web::Data<AppState>, _user: CurrentUser, id: web::Path<i64>) -> ApiResult {
     find(&state, *id).await?;
     Ok(HttpResponse::Ok().json(db::integrations::impact(&state.db, *id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeleteQuery {
+    /// `true` deletes the integration with the synced data it owns.
     confirm: Option<bool>,
 }
 
 /// Deleting an integration that owns synced data needs `?confirm=true` (else 409 with the impact).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/integrations/{id}",
+    tag = "integrations",
+    summary = "Delete an integration (one that owns synced data needs `confirm=true`)",
+    params(("id" = i64, Path, description = "The integration's id"), DeleteQuery),
+    responses((status = 200, description = "`{\"deleted\":id,\"impact\":{…}}`", body = Object), (status = 404, description = "No such record", body = ApiError), (status = 409, description = "It owns synced data: `impact` says what would go", body = ApiError)),
+)]
 pub async fn delete(
     state: web::Data<AppState>,
     user: CurrentUser,

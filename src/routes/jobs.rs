@@ -5,6 +5,7 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::openapi::ApiError;
 use super::{ApiResult, Hx, PageResult, csv, html};
 use crate::auth::CurrentUser;
 use crate::db;
@@ -49,6 +50,14 @@ pub fn job_json(
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/jobs/{job}/{action}",
+    tag = "jobs",
+    summary = "Start, pause, resume, stop or force-stop a job",
+    params(("job" = String, Path, description = "`jira_sync` or `github_sync`"), ("action" = String, Path, description = "`start`, `pause`, `resume`, `stop` or `force_stop`")),
+    responses((status = 200, description = "The job after the action", body = Object), (status = 404, description = "No such record", body = ApiError), (status = 409, description = "Refused in the current state (the answer says why)", body = ApiError), (status = 503, description = "No orchestrator leader to act", body = ApiError)),
+)]
 pub async fn control_api(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -91,11 +100,20 @@ pub async fn control_form(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct ActiveBody {
     active: bool,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/jobs/{job}/active",
+    tag = "jobs",
+    summary = "Turn a job on or off for the schedule",
+    params(("job" = String, Path, description = "`jira_sync` or `github_sync`")),
+    request_body = ActiveBody,
+    responses((status = 200, description = "The job as `GET /api/v1/jobs/status` lists it", body = Object), (status = 400, description = "A malformed body or query", body = ApiError), (status = 404, description = "No such record", body = ApiError)),
+)]
 pub async fn set_active_api(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -127,7 +145,8 @@ pub async fn set_active_form(
     Ok(HttpResponse::SeeOther().insert_header((header::LOCATION, "/")).finish())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct HistoryQuery {
     page: Option<u64>,
     run: Option<i64>,
@@ -211,6 +230,14 @@ pub async fn history(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/jobs/{job}/runs",
+    tag = "jobs",
+    summary = "A job's run history, newest first (`format=csv`: every run as CSV)",
+    params(("job" = String, Path, description = "`jira_sync` or `github_sync`"), HistoryQuery),
+    responses((status = 200, description = "`{\"runs\":[…],\"total\":N}`; with `format=csv` a `text/csv` download", body = Object), (status = 400, description = "A malformed body or query", body = ApiError), (status = 404, description = "No such record", body = ApiError)),
+)]
 pub async fn runs_api(
     state: web::Data<AppState>,
     _user: CurrentUser,
@@ -270,6 +297,14 @@ fn duration(r: &entity::job_runs::Model) -> Option<chrono::Duration> {
     r.finished_at.map(|f| f - r.started_at)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/jobs/{job}/runs/{run}/events",
+    tag = "jobs",
+    summary = "A run's log lines, oldest first, filtered by level and text",
+    params(("job" = String, Path, description = "`jira_sync` or `github_sync`"), ("run" = i64, Path, description = "The run's id"), HistoryQuery),
+    responses((status = 200, description = "`{\"events\":[…],\"total\":N}`", body = Object), (status = 400, description = "A malformed body or query", body = ApiError), (status = 404, description = "No such record", body = ApiError)),
+)]
 pub async fn events_api(
     state: web::Data<AppState>,
     _user: CurrentUser,

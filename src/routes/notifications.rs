@@ -7,6 +7,7 @@ use entity::notification_settings;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::openapi::ApiError;
 use super::{ApiResult, Hx, PageResult, html};
 use crate::auth::CurrentUser;
 use crate::auth::session::Flash;
@@ -40,15 +41,30 @@ pub fn panel(row: &notification_settings::Model, user: &CurrentUser, notice: Opt
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct WebhookBody {
     webhook_url: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/notifications",
+    tag = "notifications",
+    summary = "The failure-notification webhook (its host only) and the last delivery",
+    responses((status = 200, description = "`{\"configured\",\"host\",\"last_sent_at\",\"last_ok\",\"last_message\"}`", body = Object)),
+)]
 pub async fn get_api(state: web::Data<AppState>, _user: CurrentUser) -> ApiResult {
     Ok(HttpResponse::Ok().json(settings_json(&db::notifications::get(&state.db).await?)))
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/notifications",
+    tag = "notifications",
+    summary = "Set or clear the webhook (Slack-compatible JSON is posted to it)",
+    request_body = WebhookBody,
+    responses((status = 200, description = "The saved settings", body = Object), (status = 400, description = "A malformed body or query", body = ApiError), (status = 422, description = "A field failed validation (`fields` says which)", body = ApiError)),
+)]
 pub async fn put_api(state: web::Data<AppState>, user: CurrentUser, body: web::Json<WebhookBody>) -> ApiResult {
     match notify::save_webhook(&state.db, &state.vault, state.outbound, body.webhook_url.as_deref()).await {
         Ok(row) => {
@@ -69,6 +85,13 @@ fn test_notice(user: &CurrentUser) -> Notice {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/notifications/test",
+    tag = "notifications",
+    summary = "Send a test notification now",
+    responses((status = 200, description = "`{\"delivered\":true}`", body = Object), (status = 409, description = "Refused in the current state (the answer says why)", body = ApiError), (status = 502, description = "The webhook refused or did not answer", body = ApiError)),
+)]
 pub async fn test_api(state: web::Data<AppState>, user: CurrentUser) -> ApiResult {
     match notify::deliver(&state.db, &state.vault, state.outbound, &test_notice(&user)).await {
         Ok(true) => Ok(HttpResponse::Ok().json(json!({ "delivered": true }))),

@@ -6,6 +6,7 @@ use entity::teams;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::openapi::ApiError;
 use super::{ApiResult, PageResult, html};
 use crate::auth::CurrentUser;
 use crate::auth::session::Flash;
@@ -67,15 +68,38 @@ async fn find(state: &AppState, id: i64) -> Result<teams::Model, AppError> {
 
 // ---- API ----
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/teams",
+    tag = "teams",
+    summary = "Every team",
+    responses((status = 200, description = "`{\"teams\":[…]}`", body = Object)),
+)]
 pub async fn list_api(state: web::Data<AppState>, _user: CurrentUser) -> ApiResult {
     let rows = db::teams::list(&state.db).await?;
     Ok(HttpResponse::Ok().json(json!({ "teams": rows.iter().map(team_json).collect::<Vec<_>>() })))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/teams/{id}",
+    tag = "teams",
+    summary = "One team",
+    params(("id" = i64, Path, description = "The team's id")),
+    responses((status = 200, description = "The team", body = Object), (status = 404, description = "No such record", body = ApiError)),
+)]
 pub async fn show_api(state: web::Data<AppState>, _user: CurrentUser, id: web::Path<i64>) -> ApiResult {
     Ok(HttpResponse::Ok().json(team_json(&find(&state, *id).await?)))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/teams",
+    tag = "teams",
+    summary = "Add a team: a name plus repositories and Jira projects",
+    request_body = TeamInput,
+    responses((status = 201, description = "The team with its `id`", body = Object), (status = 400, description = "A malformed body or query", body = ApiError), (status = 422, description = "A field failed validation (`fields` says which)", body = ApiError)),
+)]
 pub async fn create_api(state: web::Data<AppState>, user: CurrentUser, body: web::Json<TeamInput>) -> ApiResult {
     match check(&state, &body, None).await? {
         Ok(v) => {
@@ -87,6 +111,15 @@ pub async fn create_api(state: web::Data<AppState>, user: CurrentUser, body: web
     }
 }
 
+#[utoipa::path(
+    put,
+    path = "/api/v1/teams/{id}",
+    tag = "teams",
+    summary = "Change a team",
+    params(("id" = i64, Path, description = "The team's id")),
+    request_body = TeamInput,
+    responses((status = 200, description = "The team", body = Object), (status = 400, description = "A malformed body or query", body = ApiError), (status = 404, description = "No such record", body = ApiError), (status = 422, description = "A field failed validation (`fields` says which)", body = ApiError)),
+)]
 pub async fn update_api(
     state: web::Data<AppState>,
     user: CurrentUser,
@@ -104,6 +137,14 @@ pub async fn update_api(
     }
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/teams/{id}",
+    tag = "teams",
+    summary = "Delete a team",
+    params(("id" = i64, Path, description = "The team's id")),
+    responses((status = 200, description = "`{\"deleted\":id}`", body = Object), (status = 404, description = "No such record", body = ApiError)),
+)]
 pub async fn delete_api(state: web::Data<AppState>, user: CurrentUser, id: web::Path<i64>) -> ApiResult {
     let t = find(&state, *id).await?;
     db::teams::delete(&state.db, t.id).await?;

@@ -12,9 +12,11 @@ pub fn dora(r: &crate::analytics::dora::DoraReport, c: &Choices) -> Markup {
 pub fn prs(r: &crate::analytics::prs::PrReport, c: &Choices) -> Markup {
     html! { div.analytics { (prs::prs(r, c)) } }
 }
-pub fn flow(r: &crate::analytics::flow::FlowReport, c: &Choices) -> Markup {
-    html! { div.analytics { (flow::flow(r, c)) } }
+pub fn flow(r: &crate::analytics::flow::FlowReport, c: &Choices, fc: &Forecasting) -> Markup {
+    html! { div.analytics { (flow::flow(r, c, fc)) } }
 }
+
+pub use flow::Forecasting;
 
 use maud::{Markup, html};
 
@@ -142,6 +144,13 @@ pub fn head(page: Page, title: &str, lead: &str, f: &Filters, choices: &Choices,
             (f.window.days()) " days before. "
             a href=(format!("{}?{q}", page.api())) { "These numbers as JSON" }
         }
+    }
+}
+
+/// A link to the whole drill-down list of `page` as CSV, with the same filters.
+fn csv_link(page: Page, f: &Filters) -> Markup {
+    html! {
+        a.csv-link href=(format!("{}?{}&format=csv", page.api(), f.query())) download { "Download all as CSV" }
     }
 }
 

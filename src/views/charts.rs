@@ -126,6 +126,83 @@ pub fn line(title: &str, points: &[(String, Option<f64>)], fmt: impl Fn(f64) -> 
     )
 }
 
+/// One dot per item (x: when, as a fraction 0–1 of the window; y: a value), each linked when
+/// it has a link, with labelled horizontal lines (percentiles).
+pub struct Dot {
+    pub x: f64,
+    pub y: f64,
+    pub label: String,
+    pub href: Option<String>,
+}
+
+pub fn scatter(
+    title: &str,
+    (first, last): (&str, &str),
+    dots: &[Dot],
+    lines: &[(String, f64)],
+    fmt: impl Fn(f64) -> String,
+) -> Markup {
+    if dots.is_empty() {
+        return empty(title);
+    }
+    let (h, top, bottom, left, right) = (260.0, 16.0, 40.0, 64.0, 150.0);
+    // A few very long items would flatten the rest: the axis stops at twice the highest line
+    // and longer items sit on the top edge (their titles say how long).
+    let highest_line = lines.iter().map(|l| l.1).fold(0.0, f64::max);
+    let tallest = dots.iter().map(|d| d.y).fold(0.0, f64::max);
+    let max = if highest_line > 0.0 {
+        tallest.min(highest_line * 2.0)
+    } else {
+        tallest
+    }
+    .max(highest_line)
+    .max(f64::MIN_POSITIVE);
+    let x = |f: f64| left + (W - left - right) * f.clamp(0.0, 1.0);
+    let y = |v: f64| top + (h - top - bottom) * (1.0 - v.min(max) / max);
+    // Line labels at least 13 units apart, from the bottom up.
+    let mut label_y: Vec<f64> = Vec::new();
+    for (_, v) in lines {
+        let want = y(*v) + 4.0;
+        let at = label_y.last().map_or(want, |prev: &f64| want.min(prev - 13.0));
+        label_y.push(at);
+    }
+    let desc = format!(
+        "{} items; {}",
+        dots.len(),
+        lines
+            .iter()
+            .map(|(l, v)| format!("{l}: {}", fmt(*v)))
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    frame(
+        title,
+        &desc,
+        (W, h),
+        html! {
+            line.gridline x1=(left) x2=(W - right) y1=(y(max)) y2=(y(max)) {}
+            line.baseline x1=(left) x2=(W - right) y1=(y(0.0)) y2=(y(0.0)) {}
+            text.axis x=(left - 6.0) y=(y(max) + 4.0) text-anchor="end" { @if tallest > max { "≥ " } (fmt(max)) }
+            text.axis x=(left - 6.0) y=(y(0.0) + 4.0) text-anchor="end" { "0" }
+            text.axis x=(x(0.0)) y=(h - bottom + 18.0) text-anchor="start" { (first) }
+            text.axis x=(x(1.0)) y=(h - bottom + 18.0) text-anchor="end" { (last) }
+            @for d in dots {
+                @if let Some(href) = &d.href {
+                    a href=(href) {
+                        circle.point cx=(format!("{:.1}", x(d.x))) cy=(format!("{:.1}", y(d.y))) r="3.5" { title { (d.label) } }
+                    }
+                } @else {
+                    circle.point cx=(format!("{:.1}", x(d.x))) cy=(format!("{:.1}", y(d.y))) r="3.5" { title { (d.label) } }
+                }
+            }
+            @for ((label, v), ly) in lines.iter().zip(&label_y) {
+                line.pline x1=(left) x2=(W - right) y1=(format!("{:.1}", y(*v))) y2=(format!("{:.1}", y(*v))) {}
+                text.axis x=(W - right + 6.0) y=(format!("{ly:.1}")) { (label) " " (fmt(*v)) }
+            }
+        },
+    )
+}
+
 /// The middle axis label in the top label's unit: "3.7 d" over "44.8 h" reads as a wrong scale,
 /// so a differing unit becomes half of the top value in its unit ("1.9 d").
 fn half_label(top: &str, half: &str) -> String {

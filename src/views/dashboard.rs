@@ -63,8 +63,24 @@ pub struct IntegrationHealth {
     pub detail: String,
 }
 
+/// A team's headline numbers over the last [`TEAM_WINDOW_DAYS`] days, each beside the same
+/// number over the days before (`None`: not computable, e.g. no deployments).
+pub struct TeamHeadline {
+    pub id: i64,
+    pub name: String,
+    pub deploys_per_week: (Option<f64>, Option<f64>),
+    pub lead_time_hours: (Option<f64>, Option<f64>),
+    pub failure_rate: (Option<f64>, Option<f64>),
+    pub cycle_time_hours: (Option<f64>, Option<f64>),
+}
+
+/// The window of the dashboard's team headlines.
+pub const TEAM_WINDOW_DAYS: u64 = 30;
+
 pub struct Dashboard {
     pub jobs: Vec<JobCard>,
+    /// Empty when there are no teams (or on the live fragment, which leaves them out).
+    pub teams: Vec<TeamHeadline>,
     pub next_run_at: Option<DateTime<Utc>>,
     pub csrf: String,
     pub settings: SettingsPanel,
@@ -105,8 +121,83 @@ pub fn page(d: &Dashboard) -> Markup {
         }
         p #(ids::CONNECTION_BANNER) .banner hidden role="status" {}
         (live(d))
+        @if !d.teams.is_empty() { (teams_panel(&d.teams)) }
         (settings_panel(&d.settings))
         (notifications_panel(&d.notifications))
+    }
+}
+
+/// Which way is better for a number.
+#[derive(Clone, Copy)]
+enum Better {
+    Higher,
+    Lower,
+}
+
+/// A headline number with its change since the window before: an arrow, and whether that
+/// change is good news.
+fn headline(value: (Option<f64>, Option<f64>), better: Better, show: fn(f64) -> String) -> Markup {
+    let (now, before) = value;
+    let Some(now) = now else {
+        return html! { td.muted { "—" } };
+    };
+    let trend = before.map(|b| {
+        let (arrow, word) = if (now - b).abs() < 1e-9 {
+            ("→", "same as")
+        } else if now > b {
+            ("▲", "up from")
+        } else {
+            ("▼", "down from")
+        };
+        let good = match better {
+            _ if (now - b).abs() < 1e-9 => "flat",
+            Better::Higher if now > b => "good",
+            Better::Lower if now < b => "good",
+            _ => "bad",
+        };
+        (
+            arrow,
+            format!("{word} {} in the {TEAM_WINDOW_DAYS} days before", show(b)),
+            good,
+        )
+    });
+    html! {
+        td {
+            (show(now))
+            @if let Some((arrow, title, good)) = trend {
+                " " span.(format!("trend trend-{good}")) title=(title) aria-label=(title) { (arrow) }
+            } @else {
+                " " span.trend.trend-flat title="nothing to compare with in the days before" { "" }
+            }
+        }
+    }
+}
+
+pub fn teams_panel(teams: &[TeamHeadline]) -> Markup {
+    use super::analytics::{duration, number, percent};
+    html! {
+        section.card #teams-panel {
+            div.card-head {
+                h2 { "Teams" }
+                span.count { "last " (TEAM_WINDOW_DAYS) " days, arrows against the " (TEAM_WINDOW_DAYS) " days before" }
+            }
+            div.table-wrap {
+                table.data {
+                    thead { tr { th { "Team" } th { "Deployments / week" } th { "Change lead time" } th { "Change failure rate" } th { "Cycle time" } } }
+                    tbody {
+                        @for t in teams {
+                            tr data-team=(t.id) {
+                                td { a href=(format!("/analytics/dora?range={TEAM_WINDOW_DAYS}&team={}", t.id)) { (t.name) } }
+                                (headline(t.deploys_per_week, Better::Higher, number))
+                                (headline(t.lead_time_hours, Better::Lower, duration))
+                                (headline(t.failure_rate, Better::Lower, percent))
+                                (headline(t.cycle_time_hours, Better::Lower, duration))
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 }
 

@@ -94,7 +94,7 @@ pub fn page(title: &str, user: &CurrentUser, active: Nav, body: Markup) -> Marku
                     }
                 }
                 main #main { (body) }
-                footer.footer { "pulse-etl " (env!("CARGO_PKG_VERSION")) }
+                footer.footer { "pulse-etl " (env!("CARGO_PKG_VERSION")) " · " a href="/json-api" { "JSON API" } }
             }
         }
     }

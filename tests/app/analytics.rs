@@ -12,7 +12,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, Query
 use serde_json::Value;
 
 use crate::db_test;
-use crate::helpers::{Db, TestApp, count, select_attr, spawn_app};
+use crate::helpers::{Db, TestApp, count, select_attr, select_text, spawn_app};
 use fixture::WINDOW;
 
 async fn api(app: &TestApp, path: &str) -> Value {
@@ -64,6 +64,27 @@ async fn dora_api_matches_hand_computed_numbers(db: Db) {
     assert_eq!(d["previous"]["deployments"], 0);
     assert_eq!(d["trend"].as_array().unwrap().len(), 2);
     assert_eq!(d["trend"][0]["deployments"], 3);
+
+    // The 2024 levels: the same numbers, placed by that report's figures and citing it.
+    let d24 = api(&app, &format!("/api/v1/metrics/dora?{WINDOW}&benchmark=2024")).await;
+    assert_eq!(d24["deployments"], d["deployments"]);
+    assert_eq!(d24["tiers"]["benchmark"], "2024");
+    assert!(
+        d24["tiers"]["source"].as_str().unwrap().contains("2024"),
+        "{}",
+        d24["tiers"]
+    );
+    assert_eq!(d24["tiers"]["change_failure_rate"], "low");
+    assert_eq!(d24["tiers"]["time_to_restore"], "high");
+    let res = app
+        .client
+        .get(app.url(&format!("/api/v1/metrics/dora?{WINDOW}&benchmark=2025")))
+        .bearer_auth(app.backend_token("viewer@example.com", "pulse-viewer").await)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("benchmark must be 2023 or 2024"));
 
     // Only acme/web: D6 and the incident after it; PR 5 (34.5 h).
     let w = api(&app, &format!("/api/v1/metrics/dora?{WINDOW}&repositories=acme/web")).await;
@@ -184,6 +205,38 @@ async fn pages_show_the_numbers_charts_tables_and_drill_downs_to_a_viewer(db: Db
             .contains("repositories=acme%2Fapi")
     );
     assert!(html.contains("DevLake"), "cites the benchmark source");
+    assert_eq!(count(&html, "select[name=benchmark] option"), 2);
+    assert_eq!(
+        select_text(&html, "table.cut-offs caption")
+            .unwrap()
+            .split(" cut-offs")
+            .next(),
+        Some("DORA 2023")
+    );
+    let html24 = app
+        .get(&format!("/analytics/dora?{WINDOW}&benchmark=2024"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(
+        count(&html24, "select[name=benchmark] option[value='2024'][selected]"),
+        1
+    );
+    assert!(
+        html24.contains("Accelerate State of DevOps Report 2024"),
+        "cites the 2024 report"
+    );
+    assert!(
+        select_text(&html24, "table.cut-offs").unwrap().contains("20.0 %"),
+        "2024's high change failure rate"
+    );
+    assert!(
+        select_attr(&html24, "a.tab[href^='/analytics/prs']", "href")
+            .unwrap()
+            .contains("benchmark=2024"),
+        "the choice stays in the links"
+    );
 
     let prs = app.get(&format!("/analytics/prs?{WINDOW}")).await.text().await.unwrap();
     assert_eq!(

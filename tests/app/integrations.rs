@@ -672,3 +672,41 @@ async fn secrets_never_reach_the_logs_even_at_debug_level() {
     }
     sim.stop().await;
 }
+
+/// A deployment pattern written as a regular expression once saved silently and then matched
+/// nothing: it is refused with the glob to write, through the API and the form.
+async fn regular_expression_patterns_are_refused_with_a_glob(db: Db) {
+    let app = spawn_app(db).await;
+    let token = admin(&app).await;
+    let mut body = github(&app, "Regex");
+    body["settings"]["deployment_source"]["pattern"] = json!("^production$");
+    let (status, answer) = post(&app, &token, "/api/v1/integrations?test=false", &body).await;
+    assert_eq!(status, 422, "{answer}");
+    let field = answer["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["field"] == "deployment_pattern");
+    let message = field.expect("the pattern's field is named")["message"]
+        .as_str()
+        .unwrap();
+    assert!(message.contains("Write it as \"production\""), "{message}");
+    body["settings"]["name_filter"] = json!("api-(web|worker)");
+    body["settings"]["deployment_source"]["pattern"] = json!("production");
+    let (status, answer) = post(&app, &token, "/api/v1/integrations?test=false", &body).await;
+    assert_eq!(status, 422, "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("no alternatives"),
+        "{answer}"
+    );
+    let res = app
+        .client
+        .get(app.url("/api/v1/integrations"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let listed: Value = res.json().await.unwrap();
+    assert_eq!(listed["integrations"].as_array().unwrap().len(), 0, "nothing was saved");
+}
+db_test!(regular_expression_patterns_are_refused_with_a_glob);

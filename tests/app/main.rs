@@ -7,11 +7,14 @@ mod helpers;
 
 mod access;
 mod analytics;
+mod api_doc;
 mod auth;
 mod config;
 mod crash;
+mod csv_exports;
 mod drills;
 mod flow;
+mod forecast;
 mod github_sync;
 mod health;
 mod input;

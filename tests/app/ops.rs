@@ -8,11 +8,17 @@ use serde_json::{Value, json};
 
 use crate::helpers::{Db, Options, TestApp, spawn_app, spawn_app_with};
 
-async fn admin(app: &TestApp) -> String {
+pub async fn admin(app: &TestApp) -> String {
     app.backend_token("admin@example.com", "pulse-admin").await
 }
 
-async fn call(app: &TestApp, token: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+pub async fn call(
+    app: &TestApp,
+    token: &str,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
     let mut req = app.client.request(method, app.url(path)).bearer_auth(token);
     if let Some(b) = body {
         req = req.json(&b);
@@ -24,7 +30,7 @@ async fn call(app: &TestApp, token: &str, method: reqwest::Method, path: &str, b
 
 /// Starts `job` and waits until it has run (its status leaves PENDING/RUNNING, and its run is in
 /// the history).
-async fn run_job(app: &TestApp, token: &str, job: &str) -> String {
+pub async fn run_job(app: &TestApp, token: &str, job: &str) -> String {
     let runs_before = runs(app, token, job).await;
     let (code, body) = call(
         app,
@@ -53,7 +59,7 @@ async fn runs(app: &TestApp, token: &str, job: &str) -> u64 {
 }
 
 /// Waits until `job` has at least `runs` runs and is neither PENDING nor RUNNING; its status.
-async fn wait_idle(app: &TestApp, token: &str, job: &str, runs_wanted: u64) -> String {
+pub async fn wait_idle(app: &TestApp, token: &str, job: &str, runs_wanted: u64) -> String {
     let started = Instant::now();
     loop {
         let (_, s) = call(app, token, reqwest::Method::GET, "/api/v1/jobs/status", None).await;
@@ -73,7 +79,7 @@ async fn wait_idle(app: &TestApp, token: &str, job: &str, runs_wanted: u64) -> S
     }
 }
 
-async fn add_integrations(app: &TestApp, token: &str) {
+pub async fn add_integrations(app: &TestApp, token: &str) {
     let sim = app.sim.as_ref().unwrap();
     let projects: Vec<String> = sim.state.data().jira.projects.iter().map(|p| p.key.clone()).collect();
     let jira = json!({"kind": "jira", "name": "Jira", "flavour": "cloud", "base_url": sim.urls.jira_cloud,

@@ -257,3 +257,85 @@ fn without_time_in_done(value: &mut Value) {
         _ => {}
     }
 }
+
+/// The dashboard shows each team's headline numbers over the last 30 days, the same numbers as
+/// the metrics API for that team and window, with an arrow against the 30 days before.
+async fn the_dashboard_shows_each_teams_headline_numbers(db: Db) {
+    use pulse_etl::views::analytics::{duration, number, percent};
+    use reqwest::Method;
+
+    use crate::ops::{add_integrations, admin, run_job, wait_idle};
+    let app = spawn_app(db).await;
+    let token = admin(&app).await;
+    add_integrations(&app, &token).await;
+    // Starting the Jira job runs the chain: the Git job follows it.
+    assert_eq!(run_job(&app, &token, "jira_sync").await, "FINISHED");
+    assert_eq!(wait_idle(&app, &token, "github_sync", 1).await, "FINISHED");
+    let sim = app.sim.as_ref().unwrap();
+    let (repos, projects) = {
+        let data = sim.state.data();
+        let repos: Vec<String> = data
+            .github
+            .repos
+            .iter()
+            .filter(|r| !r.archived)
+            .take(2)
+            .map(|r| format!("{}/{}", r.owner, r.name))
+            .collect();
+        (repos, vec![data.jira.projects[0].key.clone()])
+    };
+    let (status, team) = call(
+        &app,
+        &token,
+        Method::POST,
+        "/api/v1/teams",
+        Some(json!({"name": "Core", "repositories": repos, "projects": projects})),
+    )
+    .await;
+    assert_eq!(status, 201, "{team}");
+    let id = team["id"].as_i64().unwrap();
+
+    let dora = call(
+        &app,
+        &token,
+        Method::GET,
+        &format!("/api/v1/metrics/dora?range=30&team={id}"),
+        None,
+    )
+    .await
+    .1;
+    let flow = call(
+        &app,
+        &token,
+        Method::GET,
+        &format!("/api/v1/metrics/flow?range=30&team={id}"),
+        None,
+    )
+    .await
+    .1;
+    app.login_viewer().await;
+    let html = app.get("/").await.text().await.unwrap();
+    let row = format!("#teams-panel tr[data-team='{id}']");
+    let cells: Vec<String> = scraper::Html::parse_document(&html)
+        .select(&scraper::Selector::parse(&format!("{row} td")).unwrap())
+        .map(|td| td.text().collect::<String>().trim().to_string())
+        .collect();
+    assert_eq!(cells.len(), 5, "{html}");
+    assert_eq!(cells[0], "Core");
+    let shown = |v: &Value, f: fn(f64) -> String| v.as_f64().map_or_else(|| "—".to_string(), f);
+    let starts = |cell: &str, want: String| assert!(cell.starts_with(&want), "{cell:?} is not {want:?}");
+    starts(&cells[1], shown(&dora["deployment_frequency_per_week"], number));
+    starts(&cells[2], shown(&dora["change_lead_time_hours"]["median"], duration));
+    starts(&cells[3], shown(&dora["change_failure_rate"], percent));
+    starts(&cells[4], shown(&flow["cycle_time_hours"]["median"], duration));
+    assert!(
+        dora["deployments"].as_u64().unwrap() > 0,
+        "the simulator deploys within 30 days: {dora}"
+    );
+    // Each present number carries its trend against the days before.
+    assert!(count(&html, &format!("{row} span.trend")) >= 1);
+    // No team, no panel.
+    call(&app, &token, Method::DELETE, &format!("/api/v1/teams/{id}"), None).await;
+    assert_eq!(count(&app.get("/").await.text().await.unwrap(), "#teams-panel"), 0);
+}
+db_test!(the_dashboard_shows_each_teams_headline_numbers);

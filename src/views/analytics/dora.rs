@@ -5,6 +5,7 @@ use maud::{Markup, html};
 use super::{Card, Page, card, chart_with_table, duration, head, number, opt, percent};
 use crate::analytics::Choices;
 use crate::analytics::dora::{DoraNumbers, DoraReport};
+use crate::domain::metrics::tiers::{BENCHMARKS, Benchmark};
 use crate::views::charts;
 
 const DEPLOY_FREQ: &str = "Successful production deployments (production environment per the integration's deployment source, status success) deployed in the window, per week and per day; deployment days = distinct UTC days with one. Deployed time = when its status first became success.";
@@ -31,7 +32,7 @@ pub fn dora(r: &DoraReport, choices: &Choices) -> Markup {
     let trend_cfr: Vec<_> = r.trend.iter().map(|n| (bucket_label(n), n.failure_rate)).collect();
     let trend_restore: Vec<_> = r.trend.iter().map(|n| (bucket_label(n), n.restore_median)).collect();
     html! {
-        (head(Page::Dora, "DORA metrics", "Delivery speed and stability, defined as below and shown beside the DORA benchmark tier.", &r.filters, choices, html! {}))
+        (head(Page::Dora, "DORA metrics", "Delivery speed and stability, defined as below and shown beside the DORA benchmark tier.", &r.filters, choices, benchmark_filter(r)))
         (super::freshness(&r.freshness))
         section.grid.metrics aria-label="Key metrics" {
             (card(Card {
@@ -107,7 +108,7 @@ pub fn dora(r: &DoraReport, choices: &Choices) -> Markup {
             }
         }
         section.card #deployments {
-            div.card-head { h2 { "Deployments in the window" } span.count { (r.deployments.len()) " most recent of " (r.current.frequency.deployments) } }
+            div.card-head { h2 { "Deployments in the window" } span.count { (r.deployments.len()) " most recent of " (r.current.frequency.deployments) } (super::csv_link(Page::Dora, &r.filters)) }
             (chart_with_table(
                 charts::bars("Deployments per repository", &per_repo(r), number),
                 html! {
@@ -149,9 +150,56 @@ pub fn dora(r: &DoraReport, choices: &Choices) -> Markup {
         section.card.sources {
             h2 { "Sources" }
             p {
-                "The definitions are the ones shown beside each number above. Tiers: benchmark " strong { (r.benchmark.version) } " — " (r.benchmark.source) ". "
-                "Cut-offs: deployment frequency elite ≥ daily, high ≥ weekly, medium ≥ monthly; lead time elite < 1 day, high < 1 week, medium < 1 month; "
-                "change failure rate elite ≤ 5 %, high ≤ 10 %, medium ≤ 15 %; time to restore elite < 1 hour, high < 1 day, medium < 1 week; otherwise low."
+                "The definitions are the ones shown beside each number above. Tiers: benchmark " strong { (r.benchmark.version) } " — " (r.benchmark.source) "."
+            }
+            (cut_offs(r.benchmark))
+        }
+    }
+}
+
+/// The benchmark edition to place the numbers in (the filter form's extra field).
+fn benchmark_filter(r: &DoraReport) -> Markup {
+    html! {
+        div.filter {
+            label for="f-benchmark" { "Benchmark" }
+            select #f-benchmark name="benchmark" {
+                @for b in BENCHMARKS {
+                    option value=(b.version) selected[b.version == r.benchmark.version] { "DORA " (b.version) }
+                }
+            }
+        }
+    }
+}
+
+/// The chosen edition's cut-offs, from the same numbers that place the tiers.
+fn cut_offs(b: &Benchmark) -> Markup {
+    let per_week = |x: f64| {
+        if x >= 7.0 {
+            "≥ daily".to_string()
+        } else if x >= 1.0 {
+            "≥ weekly".to_string()
+        } else {
+            "≥ monthly".to_string()
+        }
+    };
+    let under = |h: f64| format!("< {}", duration(h));
+    let at_most = |x: f64| format!("≤ {}", percent(x));
+    let rows: [(&str, [String; 3]); 4] = [
+        ("Deployment frequency", b.deploys_per_week.map(per_week)),
+        ("Change lead time", b.lead_time_hours.map(under)),
+        ("Change failure rate", b.failure_rate.map(at_most)),
+        ("Time to restore", b.restore_hours.map(under)),
+    ];
+    html! {
+        div.table-wrap {
+            table.data.cut-offs {
+                caption { "DORA " (b.version) " cut-offs (a value past the medium one is low; the first level whose figure a value meets wins)" }
+                thead { tr { th { "Metric" } th { "Elite" } th { "High" } th { "Medium" } } }
+                tbody {
+                    @for (name, cuts) in rows {
+                        tr { td { (name) } @for c in cuts { td { (c) } } }
+                    }
+                }
             }
         }
     }

@@ -4,9 +4,13 @@ use maud::{Markup, html};
 
 use super::{Card, Page, card, chart_with_table, duration, head, multi, number, opt, percent, why};
 use crate::analytics::Choices;
+use crate::analytics::filters::Filters;
 use crate::analytics::flow::{FlowNumbers, FlowReport};
+use crate::analytics::forecast::{ForecastAnswer, Question, Scatter};
 use crate::domain::flow::WorkCategory;
+use crate::domain::metrics::forecast::LEVELS;
 use crate::views::charts;
+use chrono::NaiveDate;
 
 const SCOPE: &str = "Issues whose first entry into a DONE flow step falls in the window. An issue counts only if the issue, its issue-type mapping, every status mapping it used and their flow steps are active. Unmapped statuses fall back to their Jira status category.";
 const LEAD: &str = "Issue created → first entry into a DONE step.";
@@ -15,7 +19,19 @@ const EFFICIENCY: &str =
     "Time in IN_PROGRESS steps / (time in IN_PROGRESS + WAITING steps), summed over the completed issues.";
 const REWORK: &str = "Moves to a step positioned earlier than the one left (backward moves).";
 
-pub fn flow(r: &FlowReport, choices: &Choices) -> Markup {
+/// The forecasting part of the flow page: the scatter and two Monte Carlo forecasts.
+pub struct Forecasting {
+    pub scatter: Scatter,
+    pub how_many: ForecastAnswer,
+    pub when: ForecastAnswer,
+    /// The day the forecasts count from.
+    pub today: NaiveDate,
+}
+
+const SCATTER: &str = "One dot per issue completed in the window: when it was done, and its cycle time. The dashed lines are percentiles of those cycle times (linear interpolation between ranks): 85 % of these items finished within the p85 line. A dot links to the issue in Jira.";
+const MONTE_CARLO: &str = "Monte Carlo simulation: the history is the number of issues (with these filters) that first reached a DONE step on each UTC day of the history window, days with none counting 0. Each trial draws days from that history at random, with replacement: “how many” sums D drawn days; “when” draws days until N items are done. The answer at 85 % is the number of items (or days) that at least 85 % of the trials reach (or finish within). Seeded, so the same history gives the same answer; the API takes days, items, trials, seed and the history window.";
+
+pub fn flow(r: &FlowReport, choices: &Choices, fc: &Forecasting) -> Markup {
     let (c, p) = (&r.current, &r.previous);
     let categories: Vec<String> = WorkCategory::ALL.iter().map(|c| c.to_string()).collect();
     let extra = html! {
@@ -87,10 +103,11 @@ pub fn flow(r: &FlowReport, choices: &Choices) -> Markup {
                 (charts::line("Cycle time per period (median)", &cycle, duration))
             }
         }
+        (forecasting(fc, &r.filters))
         (breakdown("category-table", "By work category", "Work category", &r.by_category))
         (breakdown("project-table", "By project", "Project", &r.by_project))
         section.card #issues {
-            div.card-head { h2 { "Completed issues" } span.count { (r.rows.len()) " most recent of " (r.current.issues) } }
+            div.card-head { h2 { "Completed issues" } span.count { (r.rows.len()) " most recent of " (r.current.issues) } (super::csv_link(Page::Flow, &r.filters)) }
             @if r.rows.is_empty() { p.empty { "None in this window." } } @else {
                 details.drill-list open[r.rows.len() <= super::OPEN_ROWS] {
                     summary { "List them (" (r.rows.len()) ")" }
@@ -113,6 +130,131 @@ pub fn flow(r: &FlowReport, choices: &Choices) -> Markup {
             }
         }
     }
+}
+
+fn forecasting(fc: &Forecasting, filters: &Filters) -> Markup {
+    let s = &fc.scatter;
+    let span = (s.to - s.from).num_days().max(1) as f64 + 1.0;
+    let dots: Vec<charts::Dot> = s
+        .points
+        .iter()
+        .map(|p| charts::Dot {
+            x: ((p.completed_at.date_naive() - s.from).num_days() as f64 + 0.5) / span,
+            y: p.cycle_time_hours,
+            label: format!("{}: {}", p.key.as_deref().unwrap_or("?"), duration(p.cycle_time_hours)),
+            href: p.url.clone(),
+        })
+        .collect();
+    let lines: Vec<(String, f64)> = s
+        .lines
+        .iter()
+        .filter_map(|(p, v)| v.map(|v| (format!("p{p}"), v)))
+        .collect();
+    let days = |n: Option<u32>| n.map_or_else(|| "—".to_string(), |d| format!("{d} days"));
+    let date = |n: Option<u32>| {
+        n.map_or_else(
+            || "not within 10 years".to_string(),
+            |d| (fc.today + chrono::Days::new(u64::from(d))).to_string(),
+        )
+    };
+    let level = |f: &ForecastAnswer, l: u32| f.forecast.levels.iter().find(|(x, _)| *x == l).and_then(|(_, a)| *a);
+    let (horizon, items) = match (fc.how_many.query.question, fc.when.query.question) {
+        (Question::HowMany { days }, Question::When { items }) => (days, items),
+        _ => (0, 0),
+    };
+    let histogram = binned(&fc.how_many.forecast.histogram, fc.how_many.query.trials);
+    html! {
+        section.card #scatter {
+            div.card-head { h2 { "Cycle-time scatter" } span.count { (s.points.len()) " completed" } }
+            p.muted { (SCATTER) }
+            (chart_with_table(
+                charts::scatter("Cycle time of each completed issue", (&s.from.to_string(), &s.to.to_string()), &dots, &lines, duration),
+                html! {
+                    table.data #scatter-lines {
+                        thead { tr { th { "Percentile" } th { "Cycle time" } th { "Reads" } } }
+                        tbody {
+                            @for (p, v) in &s.lines {
+                                tr { td { "p" (p) } td { (opt(*v, duration)) }
+                                     td { @if let Some(v) = v { (p) " % of items finished within " (format!("{:.1}", v / 24.0)) " days" } } }
+                            }
+                        }
+                    }
+                },
+            ))
+        }
+        section.card #forecast {
+            div.card-head {
+                h2 { "Forecast" }
+                span.count { "history " (fc.how_many.query.history_from) " to " (fc.how_many.query.history_to) " · " (number(fc.how_many.mean_per_day)) " done per day · " (fc.how_many.query.trials) " trials, seed " (fc.how_many.query.seed) }
+            }
+            form.filters method="get" action="/analytics/flow" {
+                @for (k, v) in url::form_urlencoded::parse(filters.query().as_bytes()) {
+                    input type="hidden" name=(k) value=(v);
+                }
+                div.filter {
+                    label for="f-forecast-days" { "Days ahead" }
+                    input #f-forecast-days type="number" name="forecast_days" min="1" max="3650" value=(horizon);
+                }
+                div.filter {
+                    label for="f-forecast-items" { "Items" }
+                    input #f-forecast-items type="number" name="forecast_items" min="1" value=(items);
+                }
+                div.filter.filter-actions { button.button.secondary type="submit" { "Forecast" } }
+            }
+            div.forecast-answers {
+                div {
+                    h3 { "How many items in the next " (horizon) " days?" }
+                    table.data #forecast-how-many {
+                        thead { tr { th { "Confidence" } th { "At least" } } }
+                        tbody { @for l in LEVELS { tr { td { (l) " %" } td { (opt(level(&fc.how_many, l).map(f64::from), number)) " items" } } } }
+                    }
+                }
+                div {
+                    h3 { "When will " (items) " items be done?" }
+                    table.data #forecast-when {
+                        thead { tr { th { "Confidence" } th { "Within" } th { "By" } } }
+                        tbody { @for l in LEVELS { tr { td { (l) " %" } td { (days(level(&fc.when, l))) } td { (date(level(&fc.when, l))) } } } }
+                    }
+                }
+            }
+            (chart_with_table(
+                charts::bars(&format!("Items done in {horizon} days, share of trials"), &histogram, percent),
+                html! {
+                    table.data {
+                        thead { tr { th { "Items" } th { "Trials" } } }
+                        tbody { @for (v, n) in &fc.how_many.forecast.histogram { tr { td { (v) } td { (n) } } } }
+                    }
+                },
+            ))
+            details.definition { summary { "How this is computed" } p { (MONTE_CARLO) } }
+        }
+    }
+}
+
+/// The outcomes in at most 12 bins of equal width, as shares of the trials.
+fn binned(histogram: &[(u32, u32)], trials: u32) -> Vec<(String, f64)> {
+    let (Some(lo), Some(hi)) = (histogram.first().map(|h| h.0), histogram.last().map(|h| h.0)) else {
+        return Vec::new();
+    };
+    let width = (hi - lo) / 12 + 1;
+    let mut bins: Vec<(String, f64)> = Vec::new();
+    let mut start = lo;
+    while start <= hi {
+        let end = start + width - 1;
+        let n: u32 = histogram
+            .iter()
+            .filter(|(v, _)| (start..=end).contains(v))
+            .map(|(_, n)| n)
+            .sum();
+        let label = if width == 1 {
+            format!("{start} items")
+        } else {
+            format!("{start}–{end} items")
+        };
+        bins.push((label, f64::from(n) / f64::from(trials.max(1))));
+        start = end + 1;
+    }
+    bins
 }
 
 /// Completed issues per group (work category, project): count, medians, efficiency, rework.

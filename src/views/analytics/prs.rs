@@ -125,7 +125,7 @@ pub fn prs(r: &PrReport, choices: &Choices) -> Markup {
             }
         }
         section.card #pull-requests {
-            div.card-head { h2 { "Merged pull requests" } span.count { (r.rows.len()) " most recent of " (r.current.pull_requests) } }
+            div.card-head { h2 { "Merged pull requests" } span.count { (r.rows.len()) " most recent of " (r.current.pull_requests) } (super::csv_link(Page::Prs, &r.filters)) }
             @if r.rows.is_empty() { p.empty { "None in this window." } } @else {
                 details.drill-list open[r.rows.len() <= super::OPEN_ROWS] {
                     summary { "List them (" (r.rows.len()) ")" }

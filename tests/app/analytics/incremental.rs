@@ -6,7 +6,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use pulse_etl::analytics::filters::Filters;
-use pulse_etl::analytics::{Cache, dora, flow, prs};
+use pulse_etl::analytics::{Cache, Rows, dora, flow, prs};
 use pulse_etl::integrations::control::RunContext;
 use pulse_etl::integrations::{github, jira};
 use rand::rngs::StdRng;
@@ -165,8 +165,12 @@ impl Run {
         for query in ["range=365", "range=90", "range=30"] {
             let f = || Filters::parse(query, today).unwrap();
             let now = Utc::now();
-            let a = flow::to_json(&flow::report_at(db, &state.analytics, f(), now).await.unwrap());
-            let b = flow::to_json(&flow::report_at(db, &whole, f(), now).await.unwrap());
+            let a = flow::to_json(
+                &flow::report_at(db, &state.analytics, f(), Rows::All, now)
+                    .await
+                    .unwrap(),
+            );
+            let b = flow::to_json(&flow::report_at(db, &whole, f(), Rows::All, now).await.unwrap());
             assert_eq!(strip(a), strip(b), "after {step}: flow {query}");
             let a = dora::to_json(&dora::report(db, &state.analytics, f()).await.unwrap());
             let b = dora::to_json(&dora::report(db, &whole, f()).await.unwrap());

@@ -1,0 +1,258 @@
+//! Forecasting flow analytics over the snapshot (DESIGN §9, §11): the cycle-time scatter and
+//! Monte Carlo forecasts, with the flow page's filters (projects, issue types, categories,
+//! teams).
+
+use chrono::{DateTime, Days, NaiveDate, Utc};
+use sea_orm::{DatabaseConnection, DbErr};
+use serde_json::{Value, json};
+
+use super::Cache;
+use super::filters::{Filters, ids};
+use super::flow::FlowFacts;
+use crate::db;
+use crate::domain::metrics::forecast::{self, DEFAULT_TRIALS, Forecast, MAX_DAYS, MAX_TRIALS};
+use crate::domain::metrics::hours;
+
+/// The counted issues the filters select (the flow report's selection).
+fn selected<'a>(flow: &'a [FlowFacts], filters: &Filters, projects: &[i64]) -> Vec<&'a FlowFacts> {
+    let chosen = |list: &[String], v: &str| list.is_empty() || list.iter().any(|x| x.eq_ignore_ascii_case(v));
+    flow.iter()
+        .filter(|i| i.counted)
+        .filter(|i| projects.is_empty() || projects.contains(&i.project_id))
+        .filter(|i| {
+            chosen(&filters.issue_types, &i.issue_type_name) && chosen(&filters.categories, i.work_category.as_str())
+        })
+        .collect()
+}
+
+/// One completed issue of the scatter.
+#[derive(Clone, Debug)]
+pub struct ScatterPoint {
+    pub key: Option<String>,
+    pub url: Option<String>,
+    pub completed_at: DateTime<Utc>,
+    pub cycle_time_hours: f64,
+}
+
+/// The cycle-time scatter of a window.
+#[derive(Clone, Debug)]
+pub struct Scatter {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// Oldest first.
+    pub points: Vec<ScatterPoint>,
+    /// p50, p70, p85 and p95 of the points' cycle times.
+    pub lines: [(u32, Option<f64>); 4],
+}
+
+/// One point per issue completed in the window with a cycle time, and the percentile lines.
+pub async fn scatter(db: &DatabaseConnection, cache: &Cache, filters: &Filters) -> Result<Scatter, DbErr> {
+    let (_, snapshot) = cache.current(db).await?;
+    let projects = ids(&filters.projects, &db::analytics::project_choices(db).await?);
+    let w = filters.window;
+    let mut done: Vec<(&FlowFacts, DateTime<Utc>, f64)> = selected(&snapshot.flow, filters, &projects)
+        .into_iter()
+        .filter_map(|i| {
+            let at = i.done_at.filter(|d| w.contains(*d))?;
+            hours(i.started_at, Some(at)).map(|h| (i, at, h))
+        })
+        .collect();
+    done.sort_by_key(|(i, at, _)| (*at, i.issue_id));
+    let labels = db::analytics::issue_labels(db, &done.iter().map(|(i, _, _)| i.issue_id).collect::<Vec<_>>()).await?;
+    let cycle: Vec<f64> = done.iter().map(|(_, _, h)| *h).collect();
+    Ok(Scatter {
+        from: w.from,
+        to: w.to,
+        lines: forecast::scatter_percentiles(&cycle),
+        points: done
+            .iter()
+            .map(|(i, at, h)| {
+                let label = labels.get(&i.issue_id);
+                ScatterPoint {
+                    key: label.map(|l| l.key.clone()),
+                    url: label.map(|l| l.url.clone()),
+                    completed_at: *at,
+                    cycle_time_hours: *h,
+                }
+            })
+            .collect(),
+    })
+}
+
+/// `GET /api/v1/metrics/flow/scatter` (DESIGN §11).
+pub fn scatter_json(s: &Scatter) -> Value {
+    json!({
+        "from": s.from,
+        "to": s.to,
+        "points": s.points.iter().map(|p| json!({
+            "key": p.key,
+            "url": p.url,
+            "completed_at": p.completed_at,
+            "cycle_time_hours": p.cycle_time_hours,
+        })).collect::<Vec<_>>(),
+        "percentiles_hours": s.lines.iter().map(|(p, v)| (format!("p{p}"), json!(v))).collect::<serde_json::Map<_, _>>(),
+    })
+}
+
+/// What a forecast asks: the history window, the question and the trials.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ForecastQuery {
+    pub history_from: NaiveDate,
+    pub history_to: NaiveDate,
+    pub question: Question,
+    pub trials: u32,
+    pub seed: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Question {
+    /// How many items in the next `days` days.
+    HowMany { days: u32 },
+    /// When will `items` items be done.
+    When { items: u32 },
+}
+
+/// The question when none is asked: how many items in the next two weeks.
+pub const DEFAULT_DAYS: u32 = 14;
+
+/// The seed when none is given, so two people asking the same question get the same answer.
+pub const DEFAULT_SEED: u64 = 1;
+/// Default history: the 90 days up to the window's end.
+const HISTORY_DAYS: u64 = 90;
+
+impl ForecastQuery {
+    /// Reads `history_from`, `history_to` (default: the 90 days up to `filters`' last day),
+    /// `days` or `items` (at most one; default days=14), `trials` (1–100,000; default 10,000) and `seed`.
+    pub fn parse(query: &str, filters: &Filters) -> Result<Self, String> {
+        let (mut from, mut to, mut days, mut items, mut trials, mut seed) = (None, None, None, None, None, None);
+        for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+            let v = v.trim();
+            if v.is_empty() {
+                continue;
+            }
+            let date = |name: &str| {
+                NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                    .map_err(|_| format!("{name} must be a date YYYY-MM-DD, not {v:?}"))
+            };
+            let number = |name: &str, max: u32| {
+                v.parse::<u32>()
+                    .ok()
+                    .filter(|n| (1..=max).contains(n))
+                    .ok_or_else(|| format!("{name} must be a whole number from 1 to {max}, not {v:?}"))
+            };
+            match k.as_ref() {
+                "history_from" => from = Some(date("history_from")?),
+                "history_to" => to = Some(date("history_to")?),
+                "days" => days = Some(number("days", MAX_DAYS)?),
+                "items" => items = Some(number("items", 1_000_000)?),
+                "trials" => trials = Some(number("trials", MAX_TRIALS)?),
+                "seed" => {
+                    seed = Some(
+                        v.parse::<u64>()
+                            .map_err(|_| format!("seed must be a whole number from 0 to {}, not {v:?}", u64::MAX))?,
+                    )
+                }
+                _ => {}
+            }
+        }
+        let question = match (days, items) {
+            (Some(days), None) => Question::HowMany { days },
+            (None, Some(items)) => Question::When { items },
+            (None, None) => Question::HowMany { days: DEFAULT_DAYS },
+            (Some(_), Some(_)) => return Err("ask one question: days=D or items=N, not both".into()),
+        };
+        let history_to = to.unwrap_or(filters.window.to);
+        let history_from = from.unwrap_or_else(|| history_to - Days::new(HISTORY_DAYS - 1));
+        if history_to < history_from {
+            return Err(format!(
+                "history_to ({history_to}) is before history_from ({history_from})"
+            ));
+        }
+        if (history_to - history_from).num_days() > 3 * 366 {
+            return Err("the history may span at most 1098 days".into());
+        }
+        Ok(Self {
+            history_from,
+            history_to,
+            question,
+            trials: trials.unwrap_or(DEFAULT_TRIALS),
+            seed: seed.unwrap_or(DEFAULT_SEED),
+        })
+    }
+}
+
+/// A forecast's answer with what it was computed from.
+#[derive(Clone, Debug)]
+pub struct ForecastAnswer {
+    pub query: ForecastQuery,
+    /// Items done per day of the history.
+    pub history: Vec<u32>,
+    pub mean_per_day: f64,
+    pub forecast: Forecast,
+}
+
+/// Runs the forecast `q` over the issues the filters select.
+pub async fn forecast(
+    db: &DatabaseConnection,
+    cache: &Cache,
+    filters: &Filters,
+    q: &ForecastQuery,
+) -> Result<ForecastAnswer, DbErr> {
+    let (_, snapshot) = cache.current(db).await?;
+    let projects = ids(&filters.projects, &db::analytics::project_choices(db).await?);
+    let done = selected(&snapshot.flow, filters, &projects)
+        .into_iter()
+        .filter_map(|i| i.done_at);
+    let history = forecast::daily_throughput(done, q.history_from, q.history_to);
+    let mean_per_day = history.iter().map(|&d| f64::from(d)).sum::<f64>() / history.len().max(1) as f64;
+    let forecast = match q.question {
+        Question::HowMany { days } => forecast::how_many(&history, days, q.trials, q.seed),
+        Question::When { items } => forecast::when(&history, items, q.trials, q.seed),
+    };
+    Ok(ForecastAnswer {
+        query: q.clone(),
+        history,
+        mean_per_day,
+        forecast,
+    })
+}
+
+/// `GET /api/v1/metrics/flow/forecast` (DESIGN §11).
+pub fn forecast_json(a: &ForecastAnswer) -> Value {
+    let q = &a.query;
+    let f = &a.forecast;
+    let answer = |key: &str, value: u32| {
+        let mut out = serde_json::Map::new();
+        out.insert(key.into(), json!(value));
+        for (level, v) in &f.levels {
+            out.insert(format!("p{level}"), json!(v));
+        }
+        out.insert(
+            "histogram".into(),
+            json!(
+                f.histogram
+                    .iter()
+                    .map(|(v, n)| json!({"value": v, "trials": n}))
+                    .collect::<Vec<_>>()
+            ),
+        );
+        Value::Object(out)
+    };
+    let mut out = json!({
+        "trials": q.trials,
+        "seed": q.seed,
+        "history_from": q.history_from,
+        "history_to": q.history_to,
+        "history_days": a.history.len(),
+        "throughput_per_day": {"mean": a.mean_per_day},
+    });
+    match q.question {
+        Question::HowMany { days } => out["how_many"] = answer("days", days),
+        Question::When { items } => {
+            let mut w = answer("items", items);
+            w["unfinished_trials"] = json!(f.unfinished);
+            out["when"] = w;
+        }
+    }
+    out
+}
