@@ -15,7 +15,7 @@ use crate::db_test;
 use crate::helpers::{Db, TestApp, count, select_attr, select_text, spawn_app};
 use fixture::WINDOW;
 
-async fn api(app: &TestApp, path: &str) -> Value {
+pub async fn api(app: &TestApp, path: &str) -> Value {
     let token = app.backend_token("viewer@example.com", "pulse-viewer").await;
     let res = app
         .client

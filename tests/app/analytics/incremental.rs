@@ -11,6 +11,7 @@ use pulse_etl::integrations::control::RunContext;
 use pulse_etl::integrations::{github, jira};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
 use crate::db_test;
@@ -254,3 +255,36 @@ async fn incremental_passes_equal_a_full_rebuild(db: Db) {
     }
 }
 db_test!(incremental_passes_equal_a_full_rebuild);
+
+/// Every pass is observed in `pulse_analytics_rebuild_seconds`: the first one (every row) as
+/// `full`, one after a recorded change as `incremental`.
+async fn passes_are_observed_as_full_or_incremental(db: Db) {
+    let app = super::seeded(db).await;
+    let count = |body: &str, kind: &str| {
+        let prefix = format!("pulse_analytics_rebuild_seconds_count{{kind=\"{kind}\"}} ");
+        body.lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .map_or(0.0, |v| v.trim().parse::<f64>().unwrap())
+    };
+    let metrics = || async { app.get("/metrics").await.text().await.unwrap() };
+    let path = format!("/api/v1/metrics/dora?{}", super::fixture::WINDOW);
+    let before = metrics().await;
+    super::api(&app, &path).await;
+    let after_first = metrics().await;
+    assert!(count(&after_first, "full") > count(&before, "full"), "{after_first}");
+    let issue = entity::issue_flow_times::Entity::find()
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    pulse_etl::db::analytics::changes::issues_written(&app.db, vec![issue.issue_id])
+        .await
+        .unwrap();
+    super::api(&app, &path).await;
+    let after_second = metrics().await;
+    assert!(
+        count(&after_second, "incremental") > count(&after_first, "incremental"),
+        "{after_second}"
+    );
+}
+db_test!(passes_are_observed_as_full_or_incremental);
