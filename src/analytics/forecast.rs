@@ -10,8 +10,9 @@ use super::Cache;
 use super::filters::{Filters, ids};
 use super::flow::FlowFacts;
 use crate::db;
+use crate::domain::flow::WorkCategory;
 use crate::domain::metrics::forecast::{self, DEFAULT_TRIALS, Forecast, MAX_DAYS, MAX_TRIALS};
-use crate::domain::metrics::hours;
+use crate::domain::metrics::{Window, hours};
 
 /// The counted issues the filters select (the flow report's selection).
 fn selected<'a>(flow: &'a [FlowFacts], filters: &Filters, projects: &[i64]) -> Vec<&'a FlowFacts> {
@@ -91,6 +92,46 @@ pub fn scatter_json(s: &Scatter) -> Value {
             "cycle_time_hours": p.cycle_time_hours,
         })).collect::<Vec<_>>(),
         "percentiles_hours": s.lines.iter().map(|(p, v)| (format!("p{p}"), json!(v))).collect::<serde_json::Map<_, _>>(),
+    })
+}
+
+/// Flow distribution: completed issues per work category in each period of the window (a week,
+/// or 30 days for windows over 120 days, as the trends).
+#[derive(Clone, Debug)]
+pub struct Distribution {
+    /// Work categories in their fixed order.
+    pub categories: Vec<String>,
+    /// Each period with its count per category (in `categories` order).
+    pub periods: Vec<(Window, Vec<usize>)>,
+}
+
+pub async fn distribution(db: &DatabaseConnection, cache: &Cache, filters: &Filters) -> Result<Distribution, DbErr> {
+    let (_, snapshot) = cache.current(db).await?;
+    let projects = ids(&filters.projects, &db::analytics::project_choices(db).await?);
+    let categories: Vec<WorkCategory> = WorkCategory::ALL.to_vec();
+    let done: Vec<(DateTime<Utc>, WorkCategory)> = selected(&snapshot.flow, filters, &projects)
+        .into_iter()
+        .filter_map(|i| {
+            i.done_at
+                .filter(|d| filters.window.contains(*d))
+                .map(|d| (d, i.work_category))
+        })
+        .collect();
+    let periods = filters
+        .window
+        .buckets()
+        .into_iter()
+        .map(|b| {
+            let counts = categories
+                .iter()
+                .map(|c| done.iter().filter(|(d, k)| k == c && b.contains(*d)).count())
+                .collect();
+            (b, counts)
+        })
+        .collect();
+    Ok(Distribution {
+        categories: categories.iter().map(|c| c.to_string()).collect(),
+        periods,
     })
 }
 

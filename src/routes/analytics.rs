@@ -83,6 +83,7 @@ async fn forecasting(state: &AppState, f: &Filters, query: &str) -> Result<view:
         scatter: forecast::scatter(&state.db, &state.analytics, f).await?,
         how_many: forecast::forecast(&state.db, &state.analytics, f, &how_many).await?,
         when: forecast::forecast(&state.db, &state.analytics, f, &when).await?,
+        distribution: forecast::distribution(&state.db, &state.analytics, f).await?,
         today: Utc::now().date_naive(),
     })
 }

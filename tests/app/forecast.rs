@@ -144,6 +144,25 @@ async fn the_flow_page_shows_the_scatter_and_the_forecasts(db: Db) {
     assert!(select_text(&html, "#forecast h3").unwrap().contains("next 7 days"));
     assert_eq!(count(&html, "#forecast-when tbody tr"), 3);
     assert_eq!(count(&html, "input[name=forecast_items][value='3']"), 1);
+    // Flow distribution: each period's completed issues per category add up to the window's,
+    // category by category.
+    let flow = json(&app, &format!("/api/v1/metrics/flow?{WINDOW}")).await;
+    let doc = scraper::Html::parse_document(&html);
+    let cell = scraper::Selector::parse("td").unwrap();
+    let head = scraper::Selector::parse("#distribution-table thead th").unwrap();
+    let heads: Vec<String> = doc.select(&head).map(|h| h.text().collect()).collect();
+    let mut totals = vec![0u64; heads.len()];
+    for row in doc.select(&scraper::Selector::parse("#distribution-table tbody tr").unwrap()) {
+        for (i, td) in row.select(&cell).enumerate().skip(1) {
+            let text: String = td.text().collect();
+            totals[i] += text.split_whitespace().next().unwrap().parse::<u64>().unwrap();
+        }
+    }
+    assert_eq!(totals.last().copied(), flow["issues"].as_u64());
+    for (i, category) in heads.iter().enumerate().skip(1).take(heads.len() - 2) {
+        let want = flow["by_work_category"][category]["issues"].as_u64().unwrap_or(0);
+        assert_eq!(totals[i], want, "{category}");
+    }
     let (status, _) = get(&app, &format!("/analytics/flow?{WINDOW}&forecast_days=0")).await;
     assert_eq!(status, 400);
 }

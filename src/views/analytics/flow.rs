@@ -6,7 +6,7 @@ use super::{Card, Page, card, chart_with_table, duration, head, multi, number, o
 use crate::analytics::Choices;
 use crate::analytics::filters::Filters;
 use crate::analytics::flow::{FlowNumbers, FlowReport};
-use crate::analytics::forecast::{ForecastAnswer, Question, Scatter};
+use crate::analytics::forecast::{Distribution, ForecastAnswer, Question, Scatter};
 use crate::domain::flow::WorkCategory;
 use crate::domain::metrics::forecast::LEVELS;
 use crate::views::charts;
@@ -24,6 +24,7 @@ pub struct Forecasting {
     pub scatter: Scatter,
     pub how_many: ForecastAnswer,
     pub when: ForecastAnswer,
+    pub distribution: Distribution,
     /// The day the forecasts count from.
     pub today: NaiveDate,
 }
@@ -182,6 +183,7 @@ fn forecasting(fc: &Forecasting, filters: &Filters) -> Markup {
                 },
             ))
         }
+        (distribution(&fc.distribution))
         section.card #forecast {
             div.card-head {
                 h2 { "Forecast" }
@@ -227,6 +229,51 @@ fn forecasting(fc: &Forecasting, filters: &Filters) -> Markup {
                 },
             ))
             details.definition { summary { "How this is computed" } p { (MONTE_CARLO) } }
+        }
+    }
+}
+
+const DISTRIBUTION: &str = "The share of the issues completed in each period that belongs to each work category (by the issue type's mapping): how much of the capacity went to features, bugs, incidents and other work.";
+
+fn distribution(d: &Distribution) -> Markup {
+    let label = |w: &crate::domain::metrics::Window| w.from.format("%b %d").to_string();
+    let rows: Vec<(String, Vec<f64>)> = d
+        .periods
+        .iter()
+        .map(|(w, counts)| {
+            let total: usize = counts.iter().sum();
+            let shares = counts
+                .iter()
+                .map(|n| if total == 0 { 0.0 } else { *n as f64 / total as f64 })
+                .collect();
+            (label(w), shares)
+        })
+        .collect();
+    let series: Vec<&str> = d.categories.iter().map(String::as_str).collect();
+    html! {
+        section.card #distribution {
+            div.card-head { h2 { "Flow distribution" } span.count { "share of completed issues per period" } }
+            p.muted { (DISTRIBUTION) }
+            (chart_with_table(
+                charts::stacked("Completed issues by work category", &series, &rows, percent),
+                html! {
+                    table.data #distribution-table {
+                        thead { tr { th { "From" } @for c in &d.categories { th { (c) } } th { "Completed" } } }
+                        tbody {
+                            @for (w, counts) in &d.periods {
+                                @let total: usize = counts.iter().sum();
+                                tr {
+                                    td { (w.from) }
+                                    @for n in counts {
+                                        td { (n) @if total > 0 { " (" (percent(*n as f64 / total as f64)) ")" } }
+                                    }
+                                    td { (total) }
+                                }
+                            }
+                        }
+                    }
+                },
+            ))
         }
     }
 }
