@@ -61,13 +61,16 @@ test-browser:
 fmt:
 	$(CARGO) fmt --all
 
-## Performance table (release build; the numbers in README.md come from here). `make bench QUICK=1` is smaller.
+## Performance table (release build; the numbers in README.md come from here). `make bench QUICK=1` is smaller;
+## `make bench SCALE5=1` adds the 5x tier (500k issues, 100k PRs: several minutes more).
 ## The simulator's own table first (rendering and paging Jira; `--workspace` so the release
 ## dependencies are built once, with the same features as the service's).
 bench:
 	$(CARGO) build --release --bin pulse-etl --example bench
 	$(CARGO) bench --workspace --bench jira -- $(if $(QUICK),--quick,)
 	@source scripts/ensure-postgres.sh && target/release/examples/bench $(if $(QUICK),--quick,)
+	@source scripts/ensure-postgres.sh && target/release/examples/bench --incremental $(if $(QUICK),--quick,)
+	$(if $(SCALE5),@source scripts/ensure-postgres.sh && target/release/examples/bench --incremental --scale5,)
 
 ## The soak: `bench --load` for 10 minutes on each database (SECS=… to change), memory watched.
 soak:

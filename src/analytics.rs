@@ -35,18 +35,21 @@ impl Rows {
 }
 
 /// What the reports read from the precomputed rows, kept between requests in this process and
-/// reloaded when the rows are rebuilt (here or by another process: the build stamp changes).
+/// brought up to date when the rows change: patched with what a pass in this process changed,
+/// or read whole when another process changed them (the build stamp moved without a delta).
 /// Without it each request would load (and the flow report parse) every issue's flow facts and
-/// two years of PR stage times and deployments again: at 100k issues and 20k PRs that was most
-/// of a page's time (docs/decisions.md, "Analytics snapshot").
+/// two years of PR stage times and deployments again (measured in docs/decisions.md,
+/// "Analytics snapshot").
 #[derive(Default)]
 pub struct Cache {
-    /// Rebuilds of this database's precomputed rows in this process.
+    /// Passes over this database's precomputed rows in this process.
     rebuilds: crate::db::analytics::Rebuilds,
     /// The snapshot last loaded.
     held: std::sync::Mutex<Option<Arc<Snapshot>>>,
     /// One load at a time.
     loading: tokio::sync::Mutex<()>,
+    /// Names shared by the held snapshot's facts, for the facts a patch adds.
+    names: std::sync::Mutex<flow::Names>,
 }
 
 /// One build of the precomputed rows, as the reports read them.
@@ -56,28 +59,32 @@ pub struct Snapshot {
     /// When those rows were built.
     pub built_at: Option<DateTime<Utc>>,
     /// Every issue's flow facts, by first DONE entry (open issues first), then id.
-    pub flow: Vec<flow::FlowFacts>,
-    /// Every PR that was merged or deployed, ordered by merge time.
-    pub prs: Vec<entity::pr_stage_times::Model>,
-    /// Every successful production deployment, ordered by deployed time.
-    pub deployments: Vec<entity::deployments::Model>,
+    pub flow: Arc<Vec<flow::FlowFacts>>,
+    /// Every PR that was merged or deployed, ordered by merge time, then id.
+    pub prs: Arc<Vec<entity::pr_stage_times::Model>>,
+    /// Every successful production deployment, ordered by deployed time, then id.
+    pub deployments: Arc<Vec<entity::deployments::Model>>,
 }
 
 impl Cache {
-    /// Rebuilds the precomputed rows now (after a sync) and loads their snapshot, so the first
-    /// view after it does not wait for either (about 0.5–0.7 s each at 100k issues). Views in
-    /// the meantime show the last build ([`Freshness::rebuilding`]).
+    /// Brings the precomputed rows up to date now (after a sync) and the snapshot with them, so
+    /// the first view after it waits for neither. Views in the meantime show the last build
+    /// ([`Freshness::rebuilding`]).
     pub async fn refresh(&self, db: &DatabaseConnection) -> Result<(), DbErr> {
-        let current = crate::db::analytics::refresh(db, &self.rebuilds).await?;
+        let (current, delta) = crate::db::analytics::refresh(db, &self.rebuilds).await?;
+        observe(&delta);
         let _loading = self.loading.lock().await;
-        self.load(db, &current).await.map(|_| ())
+        self.load(db, &current, Some(&delta)).await.map(|_| ())
     }
 
     /// What a report computes from: how fresh the rows are and their snapshot. It waits neither
-    /// for a rebuild nor for a load under way when it holds an earlier snapshot: it answers with
+    /// for a pass nor for a load under way when it holds an earlier snapshot: it answers with
     /// that one, marked as rebuilding. Without an earlier one it waits.
     pub async fn current(&self, db: &DatabaseConnection) -> Result<(Freshness, Arc<Snapshot>), DbErr> {
-        let fresh = crate::db::analytics::ensure_fresh(db, &self.rebuilds).await?;
+        let (fresh, delta) = crate::db::analytics::ensure_fresh(db, &self.rebuilds).await?;
+        if let Some(d) = &delta {
+            observe(d);
+        }
         if let Some(s) = self.held(Some(&fresh.build)) {
             return Ok((fresh, s));
         }
@@ -94,7 +101,7 @@ impl Cache {
             }
             (Err(_), None) => self.loading.lock().await,
         };
-        let snapshot = self.load(db, &fresh).await?;
+        let snapshot = self.load(db, &fresh, delta.as_ref()).await?;
         Ok((fresh, snapshot))
     }
 
@@ -117,15 +124,44 @@ impl Cache {
         held.as_ref().filter(|s| build.is_none_or(|b| s.build == b)).cloned()
     }
 
-    /// The snapshot of `build`: the one held if another caller loaded it meanwhile, else read
-    /// from the database and held. Call with `loading` held.
-    async fn load(&self, db: &DatabaseConnection, build: &Freshness) -> Result<Arc<Snapshot>, DbErr> {
+    /// The snapshot of `build`: the one held if another caller loaded it meanwhile; the held one
+    /// patched when `delta` leads from it to `build`; else read whole from the database. Call
+    /// with `loading` held.
+    async fn load(
+        &self,
+        db: &DatabaseConnection,
+        build: &Freshness,
+        delta: Option<&crate::db::analytics::Delta>,
+    ) -> Result<Arc<Snapshot>, DbErr> {
         if let Some(s) = self.held(Some(&build.build)) {
             return Ok(s);
         }
         let started = std::time::Instant::now();
+        let base = delta
+            .filter(|d| !d.all)
+            .and_then(|d| self.held(Some(&d.from)).map(|s| (s, d)));
+        let (snapshot, patched) = match base {
+            Some((old, delta)) => (self.patch(db, build, &old, delta).await?, true),
+            None => (self.read_whole(db, build).await?, false),
+        };
+        tracing::info!(
+            issues = snapshot.flow.len(),
+            prs = snapshot.prs.len(),
+            deployments = snapshot.deployments.len(),
+            patched,
+            ms = started.elapsed().as_millis() as u64,
+            "analytics snapshot loaded"
+        );
+        // The last one is dropped here (once no report uses it), not kept beside the new one.
+        *self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(snapshot.clone());
+        Ok(snapshot)
+    }
+
+    /// Every precomputed row read into a new snapshot.
+    async fn read_whole(&self, db: &DatabaseConnection, build: &Freshness) -> Result<Arc<Snapshot>, DbErr> {
         // Streamed and converted row by row: the stored rows (with their step hours as JSON
-        // values) all at once took ~10× the memory of the facts, and the allocator kept it.
+        // values) all at once took far more memory than the facts, and the allocator kept it
+        // (docs/decisions.md, "Measurements moved out of the analytics code").
         let mut flow = Vec::new();
         let mut names = flow::Names::default();
         let mut rows = crate::db::analytics::flow_times(db).await?;
@@ -135,26 +171,89 @@ impl Cache {
         drop(rows);
         flow.shrink_to_fit();
         // In completion order: a report reads a window's issues as one run of memory (read in
-        // id order after sorting by completion, every fact was a cache miss: 2× slower).
+        // id order after sorting by completion, every fact was a cache miss).
         flow.sort_by_key(|f| (f.done_at, f.issue_id));
-        let snapshot = Arc::new(Snapshot {
+        *self.names.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = names;
+        Ok(Arc::new(Snapshot {
+            build: build.build.clone(),
+            built_at: build.built_at,
+            flow: Arc::new(flow),
+            prs: Arc::new(crate::db::analytics::merged_or_deployed_prs(db).await?),
+            deployments: Arc::new(crate::db::analytics::production_deployments(db).await?),
+        }))
+    }
+
+    /// `old` with the rows `delta` names read again (and those gone dropped), in the same order
+    /// as [`Cache::read_whole`] gives: the same snapshot it would read, for a fraction of the
+    /// reads. What the delta does not touch is shared with `old`.
+    async fn patch(
+        &self,
+        db: &DatabaseConnection,
+        build: &Freshness,
+        old: &Snapshot,
+        delta: &crate::db::analytics::Delta,
+    ) -> Result<Arc<Snapshot>, DbErr> {
+        use std::collections::HashSet;
+        let flow = if delta.issues.is_empty() {
+            old.flow.clone()
+        } else {
+            let rows = crate::db::analytics::flow_times_of(db, &delta.issues).await?;
+            let ids: HashSet<i64> = delta.issues.iter().copied().collect();
+            let mut flow: Vec<flow::FlowFacts> = old
+                .flow
+                .iter()
+                .filter(|f| !ids.contains(&f.issue_id))
+                .cloned()
+                .collect();
+            let mut names = self.names.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            flow.extend(rows.into_iter().map(|r| flow::FlowFacts::from_row(r, &mut names)));
+            flow.sort_by_key(|f| (f.done_at, f.issue_id));
+            Arc::new(flow)
+        };
+        let prs = if delta.pull_requests.is_empty() {
+            old.prs.clone()
+        } else {
+            let rows = crate::db::analytics::stage_times_of(db, &delta.pull_requests).await?;
+            let ids: HashSet<i64> = delta.pull_requests.iter().copied().collect();
+            let mut prs: Vec<_> = old
+                .prs
+                .iter()
+                .filter(|p| !ids.contains(&p.pull_request_id))
+                .cloned()
+                .collect();
+            prs.extend(rows);
+            prs.sort_by_key(|p| (p.merged_at, p.pull_request_id));
+            Arc::new(prs)
+        };
+        let deployments = if delta.repositories.is_empty() {
+            old.deployments.clone()
+        } else {
+            let rows = crate::db::analytics::production_deployments_of(db, &delta.repositories).await?;
+            let mut ds: Vec<_> = old
+                .deployments
+                .iter()
+                .filter(|d| !delta.repositories.contains(&d.repository_id))
+                .cloned()
+                .collect();
+            ds.extend(rows);
+            ds.sort_by_key(|d| (d.finished_at, d.id));
+            Arc::new(ds)
+        };
+        Ok(Arc::new(Snapshot {
             build: build.build.clone(),
             built_at: build.built_at,
             flow,
-            prs: crate::db::analytics::merged_or_deployed_prs(db).await?,
-            deployments: crate::db::analytics::production_deployments(db).await?,
-        });
-        tracing::info!(
-            issues = snapshot.flow.len(),
-            prs = snapshot.prs.len(),
-            deployments = snapshot.deployments.len(),
-            ms = started.elapsed().as_millis() as u64,
-            "analytics snapshot loaded"
-        );
-        // The last one is dropped here (once no report uses it), not kept beside the new one.
-        *self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(snapshot.clone());
-        Ok(snapshot)
+            prs,
+            deployments,
+        }))
     }
+}
+
+/// Records a pass's duration in the rebuild histogram, labelled by whether it recomputed
+/// every issue.
+fn observe(delta: &crate::db::analytics::Delta) {
+    let kind = if delta.full { "full" } else { "incremental" };
+    metrics::histogram!(crate::telemetry::ANALYTICS_REBUILD, "kind" => kind).record(delta.seconds);
 }
 
 /// What the filter form offers: repositories (`owner/name`), projects (keys), issue types and

@@ -4,6 +4,7 @@
 //! categories, integration kinds, flavours and auth kinds) are typed by [`enums`]: an unknown
 //! stored value is an error when read.
 
+pub mod analytics_changes;
 pub mod analytics_refresh;
 pub mod deployments;
 pub mod enums;

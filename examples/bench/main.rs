@@ -7,9 +7,12 @@
 //! leaves the synced databases in place and prints their URLs, for profiling; `--pages URL KEY`
 //! times only the analytics pages against such a database; `--load SECS` runs only the mixed
 //! traffic load, `--soak SECS` the same as a soak, watching memory: see `load.rs`; `--latency
-//! MS,MS…` runs only the concurrent syncs at that simulated latency: see `latency.rs`).
+//! MS,MS…` runs only the concurrent syncs at that simulated latency: see `latency.rs`;
+//! `--incremental [--scale5]` the syncs as the service runs them, analytics included, at this
+//! size or at 500k issues / 100k PRs: see `incremental.rs`).
 #![allow(clippy::unwrap_used)]
 
+mod incremental;
 mod latency;
 mod load;
 
@@ -66,7 +69,15 @@ fn main() {
         }
         return;
     }
+    // `--incremental [--scale5]`: syncs through the service, analytics ready (incremental.rs).
+    let scale5 = args.iter().any(|a| a == "--scale5");
+    let only_db = args.iter().skip_while(|a| *a != "--db").nth(1).cloned();
     let rows = match (pages, secs("--load"), secs("--soak")) {
+        _ if args.iter().any(|a| a == "--incremental") => rt.block_on(incremental::run(
+            if scale5 { 500_000 } else { issues },
+            if scale5 { 100_000 } else { prs },
+            only_db,
+        )),
         (Some((url, key)), _, _) => rt.block_on(pages_only(&url, &key)),
         (_, Some(s), _) => load::run(s, false),
         (_, _, Some(s)) => load::run(s, true),

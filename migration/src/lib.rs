@@ -18,6 +18,7 @@ mod m20261204_000009_transitions_unchecked;
 mod m20261206_000010_notifications;
 mod m20261206_000011_teams;
 mod m20261206_000012_integration_sync_stats;
+mod m20261206_000013_analytics_changes;
 
 /// Applies / rolls back every pulse-etl migration, in order.
 pub struct Migrator;
@@ -38,6 +39,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000010_notifications::Migration),
             Box::new(m20261206_000011_teams::Migration),
             Box::new(m20261206_000012_integration_sync_stats::Migration),
+            Box::new(m20261206_000013_analytics_changes::Migration),
         ]
     }
 }

@@ -25,7 +25,7 @@ use serde_json::json;
 const DEFAULT_PG_URL: &str = "postgres://postgres@127.0.0.1:5432";
 
 /// Every table the migrations create, in creation order.
-const TABLES: [&str; 27] = [
+const TABLES: [&str; 28] = [
     "integrations",
     "jobs",
     "job_runs",
@@ -53,6 +53,7 @@ const TABLES: [&str; 27] = [
     "orchestrator_commands",
     "notification_settings",
     "teams",
+    "analytics_changes",
 ];
 
 /// A throw-away database, removed by [`TestDb::finish`].
@@ -165,6 +166,7 @@ async fn select_every_entity(db: &DatabaseConnection) -> Result<(), DbErr> {
         pr_issue_links,
         notification_settings,
         teams,
+        analytics_changes,
     );
     Ok(())
 }

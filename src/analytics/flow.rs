@@ -79,8 +79,8 @@ pub struct FlowFacts {
     pub created: DateTime<Utc>,
     pub started_at: Option<DateTime<Utc>>,
     pub done_at: Option<DateTime<Utc>>,
-    /// Hours per step over closed intervals.
-    pub step_hours: Vec<(Arc<str>, f64)>,
+    /// Hours per step over closed intervals (shared, so a snapshot patch copies facts cheaply).
+    pub step_hours: Arc<[(Arc<str>, f64)]>,
     pub in_progress_hours: f64,
     pub waiting_hours: f64,
     pub rework: i32,
@@ -93,8 +93,7 @@ impl FlowFacts {
     /// Converts one stored row, sharing names through `names`.
     pub fn from_row(r: issue_flow_times::Model, names: &mut Names) -> Self {
         let closed: BTreeMap<String, f64> = serde_json::from_value(r.step_hours).unwrap_or_default();
-        let mut step_hours: Vec<(Arc<str>, f64)> = closed.into_iter().map(|(k, h)| (names.get(k), h)).collect();
-        step_hours.shrink_to_fit();
+        let step_hours: Arc<[(Arc<str>, f64)]> = closed.into_iter().map(|(k, h)| (names.get(k), h)).collect();
         Self {
             issue_id: r.issue_id,
             project_id: r.project_id,
@@ -208,6 +207,17 @@ pub async fn report_rows(
     filters: Filters,
     rows_wanted: Rows,
 ) -> Result<FlowReport, DbErr> {
+    report_at(db, cache, filters, rows_wanted, Utc::now()).await
+}
+
+/// The report with open intervals ending at `now` (tests compare two reports at one instant).
+pub async fn report_at(
+    db: &DatabaseConnection,
+    cache: &Cache,
+    filters: Filters,
+    rows_wanted: Rows,
+    now: DateTime<Utc>,
+) -> Result<FlowReport, DbErr> {
     let (freshness, snapshot) = cache.current(db).await?;
     let project_choices = db::analytics::project_choices(db).await?;
     let projects = ids(&filters.projects, &project_choices);
@@ -234,7 +244,6 @@ pub async fn report_rows(
     for c in StepCategory::ALL {
         step_categories.push((format!("(unmapped {c})"), c));
     }
-    let now = Utc::now();
     let w = filters.window;
     let buckets = w.buckets();
     // Issues completed in the window, the previous period or a trend bucket: what the numbers read.

@@ -1,14 +1,18 @@
-//! Precomputed analytics rows: rebuilt after a sync and whenever the data or the flow
-//! configuration changed since the last build ([`ensure_fresh`]), then read by the metric pages.
+//! Precomputed analytics rows: brought up to date after a sync, and whenever the synced data or
+//! the flow configuration changed since the last pass ([`ensure_fresh`]), then read by the metric
+//! pages. A pass recomputes what the syncs recorded as changed ([`changes`]) and what depends on
+//! it; only a flow configuration change (or [`everything_changed`]) recomputes every row
+//! (docs/decisions.md, "Incremental analytics (issue #21)").
 
+pub mod changes;
 mod precompute;
 
 use chrono::{DateTime, Utc};
 use std::collections::HashMap;
 
 use entity::{
-    analytics_refresh, deployments, flow_steps, integrations, jira_projects, jobs, pr_stage_times, pull_requests,
-    repositories,
+    analytics_refresh, deployments, flow_steps, integrations, jira_projects, jira_statuses, jobs, pr_stage_times,
+    pull_requests, repositories,
 };
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -20,26 +24,41 @@ use tokio::sync::Mutex;
 
 use crate::domain::flow::{StepCategory, WorkCategory};
 use crate::domain::job::JobStatus;
+use precompute::Scope;
 
-/// One rebuild at a time of one database's precomputed rows in this process. Owned by
+/// One pass at a time over one database's precomputed rows in this process. Owned by
 /// [`crate::analytics::Cache`], one per database the process serves (a process-wide lock made
 /// one database's rebuild hold up, or hide, another's in the tests, which serve many).
 #[derive(Default)]
 pub struct Rebuilds(pub(crate) Mutex<()>);
 
+/// The row holding what the last pass saw: the sources version and the configuration's fingerprint.
 const PRECOMPUTE: &str = "precompute";
 
-/// The row whose fingerprint changes whenever the synced data may have changed.
+/// The row whose value changes whenever a pass changes precomputed rows: the build the
+/// snapshots of every process compare theirs with.
+const GENERATION: &str = "generation";
+
+/// The row whose fingerprint changes whenever a sync starts.
 const SOURCES_VERSION: &str = "sources";
 
-/// Marks the synced data as changed: a new version that no build has seen. Called when a sync
-/// starts (so whatever it writes, and however it ends, the next check sees it: a successful run
-/// rebuilds at once, a failed or killed one leaves the rows to be rebuilt on the next view) and
-/// when an integration and its data are deleted. Cheap, unlike comparing the source tables, which
-/// cost every analytics view about 400 ms at 100k issues (a scan of 1M transitions).
+/// Above this many changed issues or pull requests a pass reads every row, in one stream,
+/// instead of `IN (…)` lists of ids (the result is the same).
+const READ_ALL_ABOVE: usize = 10_000;
+
+/// Marks that a sync starts: the next check runs a pass even if the sync dies before its first
+/// page (the rows it writes are recorded page by page in [`changes`]). Cheap.
 pub async fn sources_changed(db: &impl ConnectionTrait) -> Result<(), DbErr> {
     let version = uuid::Uuid::new_v4().simple().to_string();
     set_refresh_row(db, SOURCES_VERSION, &version, Utc::now()).await
+}
+
+/// Marks that any synced row may have changed without a record of which (an integration and its
+/// data deleted, rows edited by hand): the next pass recomputes every row and every process
+/// reloads its snapshot whole.
+pub async fn everything_changed(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    sources_changed(db).await?;
+    changes::everything(db).await
 }
 
 /// Writes the `analytics_refresh` row `name` (created if missing).
@@ -69,18 +88,55 @@ async fn set_refresh_row(
     Ok(())
 }
 
-/// The version of the synced data and the flow configuration's fingerprint: what a build of the
-/// precomputed rows was made from.
-pub async fn fingerprint(db: &impl ConnectionTrait) -> Result<String, DbErr> {
-    let sources = analytics_refresh::Entity::find()
-        .filter(analytics_refresh::Column::Name.eq(SOURCES_VERSION))
+async fn refresh_row(db: &impl ConnectionTrait, name: &str) -> Result<Option<analytics_refresh::Model>, DbErr> {
+    analytics_refresh::Entity::find()
+        .filter(analytics_refresh::Column::Name.eq(name))
         .one(db)
+        .await
+}
+
+/// The version of the synced data, then what every issue's flow depends on besides its own rows:
+/// the flow configuration and the Jira status categories (an unmapped status falls back to its
+/// category). A pass compares the second part with the last pass's to decide whether every
+/// issue is recomputed.
+pub async fn fingerprint(db: &impl ConnectionTrait) -> Result<String, DbErr> {
+    let sources = refresh_row(db, SOURCES_VERSION)
         .await?
         .map_or_else(|| "none".to_string(), |r| r.fingerprint);
+    Ok(format!("sources:{sources}|{}", config_fingerprint(db).await?))
+}
+
+async fn config_fingerprint(db: &impl ConnectionTrait) -> Result<String, DbErr> {
+    let mut statuses: Vec<(String, String)> = jira_statuses::Entity::find()
+        .select_only()
+        .columns([jira_statuses::Column::Name, jira_statuses::Column::CategoryKey])
+        .into_tuple()
+        .all(db)
+        .await?;
+    statuses.sort();
+    // FNV-1a, 64 bit: stable across builds, so a stored fingerprint stays comparable.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for (name, category) in &statuses {
+        for b in name
+            .to_lowercase()
+            .bytes()
+            .chain([0xff])
+            .chain(category.bytes())
+            .chain([0xfe])
+        {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
     Ok(format!(
-        "sources:{sources}|flow:{}",
+        "flow:{}|statuses:{h:016x}",
         super::flow::config_fingerprint(db).await?
     ))
+}
+
+/// The configuration part of a [`fingerprint`].
+fn config_part(fingerprint: &str) -> Option<&str> {
+    fingerprint.split_once('|').map(|(_, config)| config)
 }
 
 /// How current the precomputed rows are, for the pages to say so.
@@ -91,24 +147,28 @@ pub struct Freshness {
     /// The rows are being rebuilt (after a sync, or for a changed flow configuration) or the
     /// rebuilt ones are being loaded: the numbers are those of the last build until then.
     pub rebuilding: bool,
-    /// When the rows were last built (None: never).
+    /// When the rows were last brought up to date (None: never).
     pub built_at: Option<DateTime<Utc>>,
-    /// Identifies the build of the rows (changes with every rebuild, here or in another
-    /// process), for caches of what was read from them.
+    /// Identifies the build of the rows (changes with every pass that changes a row, here or in
+    /// another process), for caches of what was read from them.
     #[serde(skip)]
     pub build: String,
 }
 
 impl Freshness {
-    fn of(syncing: bool, stored: Option<analytics_refresh::Model>) -> Self {
-        Self {
+    async fn read(db: &impl ConnectionTrait, syncing: bool) -> Result<Self, DbErr> {
+        let stored = refresh_row(db, PRECOMPUTE).await?;
+        let generation = refresh_row(db, GENERATION).await?;
+        Ok(Self {
             syncing,
             rebuilding: false,
             built_at: stored.as_ref().map(|s| s.updated_at),
-            build: stored.map_or_else(String::new, |s| {
-                format!("{}@{}", s.fingerprint, s.updated_at.timestamp_micros())
-            }),
-        }
+            build: match (stored, generation) {
+                (None, _) => String::new(),
+                (Some(_), Some(g)) => g.fingerprint,
+                (Some(s), None) => format!("{}@{}", s.fingerprint, s.updated_at.timestamp_micros()),
+            },
+        })
     }
 
     /// Adds `precomputed_at`, `sync_running` and `rebuilding` to a report's JSON document.
@@ -119,46 +179,71 @@ impl Freshness {
     }
 }
 
-async fn precompute_row(db: &impl ConnectionTrait) -> Result<Option<analytics_refresh::Model>, DbErr> {
-    analytics_refresh::Entity::find()
-        .filter(analytics_refresh::Column::Name.eq(PRECOMPUTE))
-        .one(db)
-        .await
+/// What one pass changed, for a snapshot of build `from` to patch itself into the new build
+/// instead of reading every row again.
+#[derive(Clone, Debug, Default)]
+pub struct Delta {
+    /// The build the changes apply to.
+    pub from: String,
+    /// Every row may have changed: read them all.
+    pub all: bool,
+    /// Issues whose `issue_flow_times` row was written or deleted.
+    pub issues: Vec<i64>,
+    /// Pull requests whose `pr_stage_times` row was written or deleted.
+    pub pull_requests: Vec<i64>,
+    /// Repositories whose deployments changed.
+    pub repositories: Vec<i64>,
+    /// Every issue was recomputed (everything changed, or the flow configuration did).
+    pub full: bool,
+    /// How long the pass took.
+    pub seconds: f64,
 }
 
-/// Rebuilds the precomputed rows if the sources changed since the last build. Not while a sync
-/// runs: its rows change page by page (the run rebuilds when it finishes), and on SQLite a
-/// rebuild's commit between a sync transaction's read and its write fails that page
-/// ("database is locked"). While a rebuild is under way (the one after a sync, or another view's)
-/// it answers at once with the last build, marked [`Freshness::rebuilding`], instead of waiting
-/// for it: waiting made the soak's analytics p99 2–3 s (docs/decisions.md). Only when there is
-/// no build yet does it wait.
-pub async fn ensure_fresh(db: &DatabaseConnection, rebuilds: &Rebuilds) -> Result<Freshness, DbErr> {
+impl Delta {
+    /// Whether the pass changed no precomputed row.
+    pub fn is_empty(&self) -> bool {
+        !self.all && self.issues.is_empty() && self.pull_requests.is_empty() && self.repositories.is_empty()
+    }
+}
+
+/// Brings the precomputed rows up to date if the sources or the configuration changed since the
+/// last pass. Not while a sync runs: its rows change page by page (the run's own pass follows
+/// when it finishes), and on SQLite a pass's commit between a sync transaction's read and its
+/// write fails that page ("database is locked"). While a pass is under way (the one after a
+/// sync, or another view's) it answers at once with the last build, marked
+/// [`Freshness::rebuilding`], instead of waiting for it: waiting made the soak's analytics p99
+/// seconds long (docs/decisions.md). Only when there is no build yet does it wait. Returns what the
+/// pass changed, if one ran.
+pub async fn ensure_fresh(db: &DatabaseConnection, rebuilds: &Rebuilds) -> Result<(Freshness, Option<Delta>), DbErr> {
     let _guard = match rebuilds.0.try_lock() {
         Ok(guard) => guard,
-        Err(_) => match precompute_row(db).await? {
-            Some(last) => {
+        Err(_) => match refresh_row(db, PRECOMPUTE).await? {
+            Some(_) => {
                 let syncing = running(db).await?;
-                return Ok(Freshness {
-                    rebuilding: true,
-                    ..Freshness::of(syncing, Some(last))
-                });
+                let last = Freshness::read(db, syncing).await?;
+                return Ok((
+                    Freshness {
+                        rebuilding: true,
+                        ..last
+                    },
+                    None,
+                ));
             }
             None => rebuilds.0.lock().await,
         },
     };
-    let stored = precompute_row(db).await?;
     let syncing = running(db).await?;
     if syncing {
-        return Ok(Freshness::of(syncing, stored));
+        return Ok((Freshness::read(db, syncing).await?, None));
     }
     let now = fingerprint(db).await?;
-    if let Some(s) = stored.filter(|s| s.fingerprint == now) {
-        return Ok(Freshness::of(syncing, Some(s)));
+    let stored = refresh_row(db, PRECOMPUTE).await?;
+    if stored.as_ref().is_some_and(|s| s.fingerprint == now) && !changes::pending(db).await? {
+        return Ok((Freshness::read(db, syncing).await?, None));
     }
-    rebuild(db, &now).await?;
+    let delta = pass(db, &now, stored).await?;
     // Read back rather than built from the clock: the stored time's precision is the database's.
-    Ok(Freshness::of(syncing, precompute_row(db).await?))
+    Ok((Freshness::read(db, syncing).await?, Some(delta)))
 }
 
 /// Whether a job (a sync) is running.
@@ -170,29 +255,149 @@ async fn running(db: &impl ConnectionTrait) -> Result<bool, DbErr> {
         .is_some())
 }
 
-/// Rebuilds unconditionally (after a sync finishes); the new build.
-pub async fn refresh(db: &DatabaseConnection, rebuilds: &Rebuilds) -> Result<Freshness, DbErr> {
+/// Runs a pass now (after a sync finishes, when there is nearly always something to do); the
+/// new build and what the pass changed.
+pub async fn refresh(db: &DatabaseConnection, rebuilds: &Rebuilds) -> Result<(Freshness, Delta), DbErr> {
     let _guard = rebuilds.0.lock().await;
     let now = fingerprint(db).await?;
-    rebuild(db, &now).await?;
-    Ok(Freshness::of(false, precompute_row(db).await?))
+    let stored = refresh_row(db, PRECOMPUTE).await?;
+    let delta = pass(db, &now, stored).await?;
+    Ok((Freshness::read(db, false).await?, delta))
 }
 
-async fn rebuild(db: &DatabaseConnection, fingerprint: &str) -> Result<(), DbErr> {
+/// The ids to recompute: all rows when there are many.
+fn scope(ids: impl ExactSizeIterator<Item = i64>) -> Scope {
+    if ids.len() > READ_ALL_ABOVE {
+        Scope::All
+    } else {
+        Scope::Ids(ids.collect())
+    }
+}
+
+/// One pass, in one transaction with the claim of the recorded changes (a failed pass leaves
+/// them for the next): the changed pull requests and issues recomputed, the pull requests whose
+/// deployment a changed deployment may take over or give up, and every issue when the
+/// configuration changed. `stored` is the last pass's row.
+async fn pass(
+    db: &DatabaseConnection,
+    fingerprint: &str,
+    stored: Option<analytics_refresh::Model>,
+) -> Result<Delta, DbErr> {
     let started = std::time::Instant::now();
     let tx = crate::db::begin_write(db).await?;
-    let prs = precompute::pull_requests(&tx).await?;
-    let issues = precompute::issues(&tx, Utc::now()).await?;
+    let claimed = changes::claim(&tx).await?;
+    let from = refresh_row(&tx, GENERATION)
+        .await?
+        .map(|g| g.fingerprint)
+        .unwrap_or_default();
+    let config_changed = stored
+        .as_ref()
+        .is_none_or(|s| config_part(&s.fingerprint) != config_part(fingerprint));
+    let all = claimed.all || stored.is_none();
+    let mut delta = Delta {
+        from,
+        all,
+        full: all || config_changed,
+        ..Default::default()
+    };
+    if all {
+        delta.pull_requests = precompute::pull_requests(&tx, &Scope::All).await?;
+    } else {
+        if !claimed.pull_requests.is_empty() {
+            let prs = scope(claimed.pull_requests.iter().copied());
+            delta.pull_requests = precompute::pull_requests(&tx, &prs).await?;
+        }
+        for (&repository, &since) in &claimed.deployments {
+            delta
+                .pull_requests
+                .extend(precompute::redeploy(&tx, repository, since).await?);
+            delta.repositories.push(repository);
+        }
+        delta.pull_requests.sort_unstable();
+        delta.pull_requests.dedup();
+    }
+    if delta.full {
+        delta.issues = precompute::issues(&tx, &Scope::All).await?;
+    } else if !claimed.issues.is_empty() {
+        delta.issues = precompute::issues(&tx, &scope(claimed.issues.iter().copied())).await?;
+    }
     let now = Utc::now();
     set_refresh_row(&tx, PRECOMPUTE, fingerprint, now).await?;
+    if !delta.is_empty() || delta.from.is_empty() {
+        let generation = uuid::Uuid::new_v4().simple().to_string();
+        set_refresh_row(&tx, GENERATION, &generation, now).await?;
+    }
     tx.commit().await?;
+    delta.seconds = started.elapsed().as_secs_f64();
     tracing::info!(
-        prs,
-        issues,
+        full = delta.full,
+        prs = delta.pull_requests.len(),
+        issues = delta.issues.len(),
+        repositories = delta.repositories.len(),
         ms = started.elapsed().as_millis() as u64,
-        "analytics precompute rebuilt"
+        "analytics precompute brought up to date"
     );
-    Ok(())
+    Ok(delta)
+}
+
+/// What a full rebuild would change now: the issues and the pull requests whose stored rows
+/// differ from a recomputation of every row (both empty when the passes kept the rows right).
+/// Computed in a transaction that is rolled back, so it changes nothing; for checks.
+pub async fn full_rebuild_differences(db: &DatabaseConnection) -> Result<(Vec<i64>, Vec<i64>), DbErr> {
+    use sea_orm::TransactionTrait;
+    let tx = db.begin().await?;
+    let issues = precompute::issues(&tx, &Scope::All).await?;
+    let prs = precompute::pull_requests(&tx, &Scope::All).await?;
+    tx.rollback().await?;
+    Ok((issues, prs))
+}
+
+/// The precomputed flow of these issues (those that have one).
+pub async fn flow_times_of(
+    db: &impl ConnectionTrait,
+    ids: &[i64],
+) -> Result<Vec<entity::issue_flow_times::Model>, DbErr> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        out.extend(
+            entity::issue_flow_times::Entity::find()
+                .filter(entity::issue_flow_times::Column::IssueId.is_in(chunk.to_vec()))
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(out)
+}
+
+/// The precomputed stages of these pull requests that were merged or deployed.
+pub async fn stage_times_of(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Vec<pr_stage_times::Model>, DbErr> {
+    use pr_stage_times::Column as C;
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        out.extend(
+            pr_stage_times::Entity::find()
+                .filter(C::PullRequestId.is_in(chunk.to_vec()))
+                .filter(
+                    Condition::any()
+                        .add(C::MergedAt.is_not_null())
+                        .add(C::DeployedAt.is_not_null()),
+                )
+                .all(db)
+                .await?,
+        );
+    }
+    Ok(out)
+}
+
+/// The successful production deployments of these repositories.
+pub async fn production_deployments_of(
+    db: &impl ConnectionTrait,
+    repositories: &[i64],
+) -> Result<Vec<deployments::Model>, DbErr> {
+    precompute::successful_production()
+        .filter(deployments::Column::RepositoryId.is_in(repositories.to_vec()))
+        .all(db)
+        .await
 }
 
 /// Every successful production deployment (deployed time = first success), by deployed time.
@@ -334,7 +539,7 @@ pub async fn project_choices(db: &impl ConnectionTrait) -> Result<Vec<(i64, Stri
 }
 
 /// Every issue's precomputed flow, row by row (all at once, the stored rows with their step
-/// hours as JSON took ~10× the memory of what the reports keep).
+/// hours as JSON took far more memory than what the reports keep).
 pub async fn flow_times(
     db: &DatabaseConnection,
 ) -> Result<impl futures_util::Stream<Item = Result<entity::issue_flow_times::Model, DbErr>> + Send + '_, DbErr> {

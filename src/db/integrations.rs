@@ -226,7 +226,7 @@ pub async fn delete(db: &DatabaseConnection, id: i64) -> Result<(), DbErr> {
         .exec(&txn)
         .await?;
     integrations::Entity::delete_by_id(id).exec(&txn).await?;
-    crate::db::analytics::sources_changed(&txn).await?;
+    crate::db::analytics::everything_changed(&txn).await?;
     txn.commit().await
 }
 

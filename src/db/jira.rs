@@ -247,8 +247,9 @@ pub struct PageCounts {
     pub transitions_inserted: u64,
 }
 
-/// Writes one page of issues and their status history. Issues whose `updated` did not change
-/// are skipped (their history cannot have changed either). Call inside a transaction.
+/// Writes one page of issues and their status history, and records the issues written for the
+/// analytics precompute. Issues whose `updated` did not change are skipped (their history cannot
+/// have changed either). Call inside a transaction.
 pub async fn store_issues(
     db: &impl ConnectionTrait,
     integration_id: i64,
@@ -264,6 +265,7 @@ pub async fn store_issues(
     if db.get_database_backend() == DbBackend::Postgres {
         let written = pg_upsert_issues(db, integration_id, project_id, rows, now, &mut counts).await?;
         counts.transitions_inserted += pg_insert_transitions(db, &written, now).await?;
+        crate::db::analytics::changes::issues_written(db, written.iter().map(|w| w.id).collect()).await?;
         return Ok(counts);
     }
     let ids: Vec<String> = rows.iter().map(|r| r.external_id.clone()).collect();
@@ -317,6 +319,7 @@ pub async fn store_issues(
         .filter_map(|r| id_of.get(&r.external_id).map(|id| (*id, *r)))
         .collect();
     counts.transitions_inserted += insert_transitions(db, &with_ids, now).await?;
+    crate::db::analytics::changes::issues_written(db, with_ids.iter().map(|(id, _)| *id).collect()).await?;
     Ok(counts)
 }
 

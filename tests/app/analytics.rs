@@ -4,6 +4,8 @@
 mod devlake;
 #[path = "analytics/fixture.rs"]
 pub mod fixture;
+#[path = "analytics/incremental.rs"]
+mod incremental;
 
 use entity::issue_type_mappings;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};
@@ -13,7 +15,7 @@ use crate::db_test;
 use crate::helpers::{Db, TestApp, count, select_attr, select_text, spawn_app};
 use fixture::WINDOW;
 
-async fn api(app: &TestApp, path: &str) -> Value {
+pub async fn api(app: &TestApp, path: &str) -> Value {
     let token = app.backend_token("viewer@example.com", "pulse-viewer").await;
     let res = app
         .client
@@ -309,8 +311,17 @@ async fn bad_filters_are_refused_and_anonymous_users_are_not_served() {
 }
 
 /// What a sync may write: OPS-4, the incident after D6, becomes inactive (the change failure
-/// rate goes from 0.75 to 0.5).
+/// rate goes from 0.75 to 0.5), recorded for the analytics as a sync's writer records it.
 async fn retire_ops4(app: &TestApp) {
+    let ops4 = entity::jira_issues::Entity::find()
+        .filter(entity::jira_issues::Column::Key.eq("OPS-4"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("OPS-4 is seeded");
+    pulse_etl::db::analytics::changes::issues_written(&app.db, vec![ops4.id])
+        .await
+        .unwrap();
     entity::jira_issues::Entity::update_many()
         .col_expr(
             entity::jira_issues::Column::Active,

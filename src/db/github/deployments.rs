@@ -39,6 +39,7 @@ impl DeploymentRow {
 }
 
 /// Upserts deployments by (repository, source, external id); unchanged ones are not written.
+/// Records the repository's change for the analytics precompute.
 pub async fn store_deployments(
     db: &impl ConnectionTrait,
     repo_id: i64,
@@ -69,12 +70,22 @@ pub async fn store_deployments(
     }
     let now = Utc::now();
     let mut models: Vec<(usize, deployments::ActiveModel)> = Vec::new();
+    // The earliest `created`, before or after, of the deployments that change: the pull requests
+    // whose deployment may change are those not deployed before it.
+    let mut since: Option<DateTime<Utc>> = None;
     for r in rows {
-        match existing.get(&(r.source.to_string(), r.external_id.clone())) {
+        let earliest = match existing.get(&(r.source.to_string(), r.external_id.clone())) {
             Some(m) if r.same_as(m) => continue,
-            Some(_) => counts.updated += 1,
-            None => counts.inserted += 1,
-        }
+            Some(m) => {
+                counts.updated += 1;
+                m.created.min(r.created)
+            }
+            None => {
+                counts.inserted += 1;
+                r.created
+            }
+        };
+        since = Some(since.map_or(earliest, |s| s.min(earliest)));
         let size = 9 * FIXED + r.source.len() + r.external_id.len() + r.status.len();
         let size = size + text(&r.environment) + text(&r.sha) + text(&r.r#ref);
         models.push((
@@ -115,6 +126,9 @@ pub async fn store_deployments(
             )
             .exec_without_returning(db)
             .await?;
+    }
+    if let Some(since) = since {
+        crate::db::analytics::changes::deployments_written(db, repo_id, since).await?;
     }
     Ok(counts)
 }

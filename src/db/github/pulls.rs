@@ -151,7 +151,8 @@ pub struct PullCounts {
 
 /// Writes pull requests (all of them changed: the caller filters) and replaces their reviews,
 /// commits, comments and issue links: delete and insert in the caller's transaction, so a PR
-/// is never stored with half its rows.
+/// is never stored with half its rows. Records the pull requests written for the analytics
+/// precompute.
 pub async fn store_pulls(db: &impl ConnectionTrait, repo_id: i64, rows: &[PrRow]) -> Result<PullCounts, DbErr> {
     let mut counts = PullCounts::default();
     if rows.is_empty() {
@@ -260,6 +261,7 @@ pub async fn store_pulls(db: &impl ConnectionTrait, repo_id: i64, rows: &[PrRow]
         .iter()
         .filter_map(|r| id_of.get(&r.number).map(|id| (*id, r)))
         .collect();
+    crate::db::analytics::changes::pull_requests_written(db, with_id.iter().map(|(id, _)| *id).collect()).await?;
 
     let reviews: Vec<(usize, pr_reviews::ActiveModel)> = with_id
         .iter()
