@@ -10,18 +10,7 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 bin="${PULSE_BIN:-target/debug/pulse-etl}"
-env_dir="${CLIENTS_ENV:-target/clients-env}"
-python="${PYTHON:-python3}"
-
-# A venv if this Python can make one; otherwise (Debian without python3-venv) a --target folder.
-if [ -x "$env_dir/venv/bin/python" ] || "$python" -m venv "$env_dir/venv" >/dev/null 2>&1; then
-  py="$env_dir/venv/bin/python"
-  "$py" -m pip install -q --disable-pip-version-check -r "$here/requirements.txt"
-else
-  py="$python"
-  "$py" -m pip install -q --disable-pip-version-check --upgrade --target "$env_dir/site" -r "$here/requirements.txt"
-  export PYTHONPATH="$env_dir/site${PYTHONPATH:+:$PYTHONPATH}"
-fi
+source "$here/../../../scripts/python-env.sh" "$here/requirements.txt"
 
 out="$(mktemp)"
 "$bin" sim --bind 127.0.0.1:0 --seed 1 >"$out" 2>"$out.err" &
