@@ -10,12 +10,11 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-use pulse_etl::crypto::Vault;
 use pulse_etl::domain::integration::IntegrationInput;
 use pulse_sim::generate::SizeOptions;
 use serde_json::{Value, json};
 
-use super::{Row, bin, fresh_db, random_key, sync_job};
+use super::{Row, bin, fresh_db, integration_setup, random_key, sync_job};
 
 /// What one sync of one job did.
 struct Run {
@@ -256,27 +255,7 @@ fn start_sim(size: &SizeOptions, extra: &[&str]) -> (Child, Value) {
 /// The bench's Jira (every project) and GitHub (the organisation) integrations, with
 /// `max_concurrency` set or left to the defaults.
 async fn add_integrations(url: &str, key: &str, urls: &Value, max_concurrency: Option<i64>) {
-    let conn = pulse_etl::db::connect(url).await.unwrap();
-    pulse_etl::db::migrate(&conn).await.unwrap();
-    let key = pulse_etl::config::decode_key(key).unwrap();
-    let vault = Vault::new(&secrecy::SecretBox::new(Box::new(key)), &[]);
-    let projects: Vec<Value> = reqwest::Client::new()
-        .get(format!(
-            "{}/rest/api/3/project/search?maxResults=100",
-            urls["jira_cloud"].as_str().unwrap()
-        ))
-        .basic_auth("sim@example.com", Some("sim-token"))
-        .send()
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap()["values"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p["key"].clone())
-        .collect();
+    let (conn, vault, projects) = integration_setup(url, key, urls).await;
     let inputs = [
         IntegrationInput {
             kind: "jira".into(),

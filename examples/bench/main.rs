@@ -416,7 +416,9 @@ async fn fresh_db(kind: &str) -> (String, std::pin::Pin<Box<dyn std::future::Fut
     )
 }
 
-async fn add_jira(url: &str, key: &str, urls: &Value) {
+/// A migrated connection, the vault of `key`, and the simulated Jira Cloud's project keys: what
+/// every bench integration is saved with.
+async fn integration_setup(url: &str, key: &str, urls: &Value) -> (sea_orm::DatabaseConnection, Vault, Vec<Value>) {
     let conn = pulse_etl::db::connect(url).await.unwrap();
     pulse_etl::db::migrate(&conn).await.unwrap();
     let key = pulse_etl::config::decode_key(key).unwrap();
@@ -438,6 +440,11 @@ async fn add_jira(url: &str, key: &str, urls: &Value) {
         .iter()
         .map(|p| p["key"].clone())
         .collect();
+    (conn, vault, projects)
+}
+
+async fn add_jira(url: &str, key: &str, urls: &Value) {
+    let (conn, vault, projects) = integration_setup(url, key, urls).await;
     let input = IntegrationInput {
         kind: "jira".into(),
         name: "bench".into(),
