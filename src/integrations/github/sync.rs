@@ -248,7 +248,8 @@ async fn sync_integration(
         .add("repositories", selected.len() as u64, inserted, deactivated);
 
     // Repositories side by side (twice as many as requests may be in flight, so that every
-    // slot stays busy while some repositories write or finish).
+    // slot stays busy while some repositories write or finish; one at a time when only one
+    // request may be in flight).
     let checkpoint = load_checkpoint(deps.db).await?;
     let todo: Vec<(String, &repositories::Model)> = repos
         .iter()
@@ -272,7 +273,12 @@ async fn sync_integration(
             .run(resume)
         })
         .collect();
-    let streams = settings.concurrency() as usize * 2;
+    // With one request in flight the sync is sequential: one repository after another, so a
+    // run's requests come in the order GitHub would see from a sequential client.
+    let streams = match settings.concurrency() {
+        1 => 1,
+        n => n as usize * 2,
+    };
     let result = all_or_first_error(syncs, streams, &ctx.control).await;
     let seen = session.limiter.stats();
     ctx.stats.note_limiter(&seen);
