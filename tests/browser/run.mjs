@@ -147,13 +147,25 @@ try {
       };
       new MutationObserver(record).observe(document.body, { subtree: true, childList: true, attributes: true });
     });
-    await page.click('[data-job="jira_sync"] button[data-action="start"]');
-    // RUNNING (or PENDING) appears after the click, then FINISHED, without a reload.
-    await page.waitForFunction(() => {
-      const s = window.__seen;
-      const i = Math.max(s.indexOf("RUNNING"), s.indexOf("PENDING"));
-      return i >= 0 && s.lastIndexOf("FINISHED") > i;
-    }, null, { timeout: 120000 });
+    // A sync that finds nothing new finishes in a fraction of a second, faster than the page
+    // renders its answer to the click, so RUNNING could never be on screen. Upstream latency
+    // (as real Jira has) makes the run last a few seconds; the knobs go back afterwards.
+    const simConfig = info.sim.admin + "/sim/config";
+    const knobs = await (await fetch(simConfig)).json();
+    const slow = await fetch(simConfig, { method: "POST", headers: { "content-type": "application/json" },
+      body: JSON.stringify({ ...knobs, latency_ms: 400 }) });
+    assert(slow.ok, `sim config: ${slow.status}`);
+    try {
+      await page.click('[data-job="jira_sync"] button[data-action="start"]');
+      // RUNNING (or PENDING) appears after the click, then FINISHED, without a reload.
+      await page.waitForFunction(() => {
+        const s = window.__seen;
+        const i = Math.max(s.indexOf("RUNNING"), s.indexOf("PENDING"));
+        return i >= 0 && s.lastIndexOf("FINISHED") > i;
+      }, null, { timeout: 120000 });
+    } finally {
+      await fetch(simConfig, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(knobs) });
+    }
     const seen = await page.evaluate(() => window.__seen);
     assert(seen[seen.length - 1] === "FINISHED", `saw ${seen}`);
     await page.waitForFunction(() => document.querySelector('[data-job="jira_sync"] [data-status]').dataset.status === "FINISHED");
