@@ -159,7 +159,7 @@ fn describe() {
     );
     describe_gauge!(
         RATE_LIMIT_REMAINING,
-        "Requests (GitHub GraphQL: points) the upstream says are left in the current rate-limit window, by integration."
+        "Requests (GitHub GraphQL: points) the upstream says are left in the current rate-limit window, by integration and resource (GitHub's core, graphql, search; default for Jira)."
     );
     describe_gauge!(WEBSOCKET_CLIENTS, "Live-status WebSockets open now.");
     describe_histogram!(
@@ -193,6 +193,20 @@ pub fn job_succeeded_at(job: &'static str, at: chrono::DateTime<chrono::Utc>) {
     metrics::gauge!(JOB_LAST_SUCCESS, "job" => job).set(at.timestamp() as f64);
 }
 
+/// What an upstream says is left of `integration`'s rate-limit budget. `resource` is GitHub's
+/// name for the budget (only the ones it documents are kept as labels; Jira sends none).
+pub fn rate_limit_remaining(integration: &str, resource: Option<&str>, remaining: f64) {
+    let resource = match resource.map(str::to_ascii_lowercase).as_deref() {
+        None | Some("") => "default",
+        Some("core") => "core",
+        Some("graphql") => "graphql",
+        Some("search") => "search",
+        Some(_) => "other",
+    };
+    metrics::gauge!(RATE_LIMIT_REMAINING, "integration" => integration.to_owned(), "resource" => resource)
+        .set(remaining);
+}
+
 /// Whether this process leads.
 pub fn leading(yes: bool) {
     metrics::gauge!(LEADER).set(if yes { 1.0 } else { 0.0 });
@@ -206,8 +220,16 @@ pub fn upstream_request(upstream: &'static str, status: &'static str, took: std:
 }
 
 /// Time a sync waited for an upstream's rate limit.
+/// The counter holds whole seconds (the recorder's counters are integers); the milliseconds
+/// are summed per upstream, so many short waits add up instead of each rounding to 0.
 pub fn rate_limit_waited(upstream: &'static str, waited: std::time::Duration) {
-    metrics::counter!(RATE_LIMIT_WAIT, "upstream" => upstream).increment(waited.as_secs_f64().round() as u64);
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static WAITED_MS: [AtomicU64; 2] = [AtomicU64::new(0), AtomicU64::new(0)];
+    let slot = &WAITED_MS[usize::from(upstream != "jira")];
+    let ms = waited.as_millis() as u64;
+    let before = slot.fetch_add(ms, Ordering::Relaxed);
+    let whole = (before + ms) / 1000 - before / 1000;
+    metrics::counter!(RATE_LIMIT_WAIT, "upstream" => upstream).increment(whole);
 }
 
 /// The status class label of an answer.

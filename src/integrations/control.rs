@@ -98,6 +98,93 @@ pub struct EntityCounts {
     pub updated: u64,
 }
 
+/// What one part of a run (a Jira project, a GitHub repository) did: the run log's line for it.
+#[derive(Debug, Default)]
+pub struct ScopeStats {
+    /// Answers received (a page, a follow-up, a count).
+    pub pages: AtomicU64,
+    /// Requests sent again after a 5xx, a timeout, a reset or an unreadable body.
+    pub retries: AtomicU64,
+    /// Answers that said "too many requests".
+    pub throttled: AtomicU64,
+    pub rate_limit_wait_ms: AtomicU64,
+    items: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl ScopeStats {
+    /// Items fetched in this scope, by entity.
+    pub fn items(&self) -> BTreeMap<&'static str, u64> {
+        self.items.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// "12 pages, 1,130 issues, 4,210 status transitions; 1 retry; 2 rate-limit waits (3.2 s)".
+    pub fn describe(&self) -> String {
+        let pages = self.pages.load(Ordering::Relaxed);
+        let mut parts = vec![plural(pages, "page", "pages")];
+        for (entity, n) in self.items() {
+            parts.push(format!("{} {}", thousands(n), entity.replace('_', " ")));
+        }
+        let mut out = parts.join(", ");
+        let retries = self.retries.load(Ordering::Relaxed);
+        out.push_str("; ");
+        out.push_str(&plural(retries, "retry", "retries"));
+        let throttled = self.throttled.load(Ordering::Relaxed);
+        let waited = self.rate_limit_wait_ms.load(Ordering::Relaxed);
+        out.push_str("; ");
+        if throttled == 0 {
+            out.push_str("no rate-limit waits");
+        } else {
+            out.push_str(&format!(
+                "{} ({:.1} s)",
+                plural(throttled, "rate-limit wait", "rate-limit waits"),
+                waited as f64 / 1000.0
+            ));
+        }
+        out
+    }
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), if n == 1 { one } else { many })
+}
+
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+tokio::task_local! {
+    /// The part of the run the current future works for (set by `RunStats::in_scope`).
+    static SCOPE: Arc<ScopeStats>;
+}
+
+tokio::task_local! {
+    /// The name of the integration the current future syncs (the metrics' `integration` label).
+    static INTEGRATION: Arc<str>;
+}
+
+/// Runs `fut` as the sync of the integration called `name`.
+pub async fn for_integration<F: Future>(name: String, fut: F) -> F::Output {
+    INTEGRATION.scope(Arc::from(name), fut).await
+}
+
+/// The integration the calling future syncs, if any.
+pub fn current_integration() -> Option<Arc<str>> {
+    INTEGRATION.try_with(Arc::clone).ok()
+}
+
+/// Adds to the counters of the scope the calling future runs in, if any.
+pub fn in_current_scope(f: impl FnOnce(&ScopeStats)) {
+    let _ = SCOPE.try_with(|s| f(s));
+}
+
 /// Counters of one run: per entity, API requests, time spent waiting for rate limits.
 #[derive(Default)]
 pub struct RunStats {
@@ -109,10 +196,37 @@ pub struct RunStats {
     /// Most requests in flight at once to one upstream during the run.
     pub peak_in_flight: AtomicU64,
     counts: Mutex<BTreeMap<&'static str, EntityCounts>>,
+    scopes: Mutex<BTreeMap<String, Arc<ScopeStats>>>,
 }
 
 impl RunStats {
+    /// Runs `fut` with its requests and items counted under `name` too (futures it polls, such
+    /// as follow-ups sent side by side, count there as well). Two futures with one name share
+    /// the counters (a project read in several slices).
+    pub async fn in_scope<F: Future>(&self, name: String, fut: F) -> F::Output {
+        let scope = {
+            let mut scopes = self.scopes.lock().unwrap_or_else(|p| p.into_inner());
+            scopes.entry(name).or_default().clone()
+        };
+        SCOPE.scope(scope, fut).await
+    }
+
+    /// Every scope of the run, by name.
+    pub fn scopes(&self) -> Vec<(String, Arc<ScopeStats>)> {
+        let scopes = self.scopes.lock().unwrap_or_else(|p| p.into_inner());
+        scopes.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+    }
+
     pub fn add(&self, entity: &'static str, fetched: u64, inserted: u64, updated: u64) {
+        if fetched > 0 {
+            in_current_scope(|s| {
+                *s.items
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .entry(entity)
+                    .or_default() += fetched;
+            });
+        }
         let mut counts = self.counts.lock().unwrap_or_else(|p| p.into_inner());
         let c = counts.entry(entity).or_default();
         c.fetched += fetched;
@@ -213,4 +327,48 @@ pub async fn all_or_first_error<T, E>(
         }
     }
     first.map_or(Ok(out), Err)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_scope_counts_what_its_futures_did_and_says_it_in_one_line() {
+        let stats = RunStats::default();
+        stats
+            .in_scope("Jira: project PAY".into(), async {
+                stats.add("issues", 1130, 1130, 0);
+                stats.add("status_transitions", 4210, 4210, 0);
+                in_current_scope(|s| {
+                    s.pages.fetch_add(12, Ordering::Relaxed);
+                    s.retries.fetch_add(1, Ordering::Relaxed);
+                });
+            })
+            .await;
+        // Outside any scope: counted for the run only.
+        stats.add("issues", 5, 5, 0);
+        stats
+            .in_scope("Jira: project WEB".into(), async {
+                in_current_scope(|s| {
+                    s.pages.fetch_add(1, Ordering::Relaxed);
+                    s.throttled.fetch_add(2, Ordering::Relaxed);
+                    s.rate_limit_wait_ms.fetch_add(3250, Ordering::Relaxed);
+                });
+            })
+            .await;
+        let lines: Vec<String> = stats
+            .scopes()
+            .into_iter()
+            .map(|(name, s)| format!("{name} — {}", s.describe()))
+            .collect();
+        assert_eq!(
+            lines,
+            [
+                "Jira: project PAY — 12 pages, 1,130 issues, 4,210 status transitions; 1 retry; no rate-limit waits",
+                "Jira: project WEB — 1 page; 0 retries; 2 rate-limit waits (3.2 s)",
+            ]
+        );
+        assert_eq!(stats.counts()["issues"].fetched, 1135);
+    }
 }

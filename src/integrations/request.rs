@@ -12,7 +12,7 @@ use reqwest::header::HeaderMap;
 use reqwest::{RequestBuilder, StatusCode};
 use serde::de::DeserializeOwned;
 
-use super::control::{Interrupted, RunContext};
+use super::control::{Interrupted, RunContext, in_current_scope};
 use super::error::UpstreamError;
 use super::limiter::{Limiter, Outcome};
 use crate::telemetry;
@@ -73,13 +73,19 @@ pub async fn send(
             })
             .await?;
         let status = match &outcome {
-            Ok(a) => telemetry::status_class(a.status.as_u16()),
+            Ok(a) => {
+                note_budget(&a.headers);
+                telemetry::status_class(a.status.as_u16())
+            }
             Err(_) => "error",
         };
         telemetry::upstream_request(limiter.upstream, status, sent.elapsed());
         let err = match outcome {
             Ok(a) if a.status.is_success() || a.status == StatusCode::NOT_MODIFIED => {
                 permit.finish(Outcome::Success);
+                in_current_scope(|s| {
+                    s.pages.fetch_add(1, Ordering::Relaxed);
+                });
                 return Ok(a);
             }
             Ok(a) => {
@@ -87,6 +93,9 @@ pub async fn send(
                 if let Some(wait) = rate_limit_wait(a.status, &a.headers, &a.body) {
                     permit.finish(Outcome::Throttled);
                     ctx.stats.throttled.fetch_add(1, Ordering::Relaxed);
+                    in_current_scope(|s| {
+                        s.throttled.fetch_add(1, Ordering::Relaxed);
+                    });
                     wait_for_rate_limit(ctx, limiter.upstream, wait).await?;
                     if attempt < MAX_ATTEMPTS * 2 {
                         continue;
@@ -111,6 +120,9 @@ pub async fn send(
             });
         }
         ctx.stats.retries.fetch_add(1, Ordering::Relaxed);
+        in_current_scope(|s| {
+            s.retries.fetch_add(1, Ordering::Relaxed);
+        });
         tracing::debug!(attempt, error = %err, "retrying upstream request");
         ctx.control.sleep(backoff(attempt)).await?;
     }
@@ -138,11 +150,27 @@ pub async fn send_json<T: DeserializeOwned>(
                     });
                 }
                 ctx.stats.retries.fetch_add(1, Ordering::Relaxed);
+                in_current_scope(|s| {
+                    s.retries.fetch_add(1, Ordering::Relaxed);
+                });
                 tracing::debug!(attempt, error = %err, "re-fetching an unreadable page");
                 ctx.control.sleep(backoff(attempt)).await?;
             }
         }
     }
+}
+
+/// The budget an answer says is left (`X-RateLimit-Remaining`; GitHub names the resource,
+/// `core` or `graphql`, in `X-RateLimit-Resource`), as the integration's gauge.
+fn note_budget(headers: &HeaderMap) {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+    let Some(remaining) = header("x-ratelimit-remaining").and_then(|v| v.parse::<f64>().ok()) else {
+        return;
+    };
+    let Some(integration) = super::control::current_integration() else {
+        return;
+    };
+    telemetry::rate_limit_remaining(&integration, header("x-ratelimit-resource"), remaining);
 }
 
 fn backoff(attempt: u32) -> Duration {
@@ -158,9 +186,11 @@ async fn wait_for_rate_limit(ctx: &RunContext, upstream: &'static str, wait: Dur
     let started = Instant::now();
     tracing::info!(wait_ms = wait.as_millis() as u64, "rate limited; waiting");
     let result = ctx.control.sleep(wait).await;
-    ctx.stats
-        .rate_limit_wait_ms
-        .fetch_add(started.elapsed().as_millis() as u64, Ordering::Relaxed);
+    let waited = started.elapsed().as_millis() as u64;
+    ctx.stats.rate_limit_wait_ms.fetch_add(waited, Ordering::Relaxed);
+    in_current_scope(|s| {
+        s.rate_limit_wait_ms.fetch_add(waited, Ordering::Relaxed);
+    });
     telemetry::rate_limit_waited(upstream, started.elapsed());
     Ok(result?)
 }

@@ -561,6 +561,11 @@ impl Actor {
             Some(e) => format!("{} {run_outcome}: {e}", job.title()),
             None => format!("{} {run_outcome} after {} API requests", job.title(), stats.requests()),
         };
+        // One line per project and repository: what it cost upstream and what it brought.
+        for (scope, figures) in stats.scopes() {
+            let line = format!("{scope} — {}", figures.describe());
+            db::runs::log(&self.deps.db, run_id, EventLevel::Info, &line).await?;
+        }
         db::runs::log(&self.deps.db, run_id, level, &summary).await?;
         tracing::info!(
             job = job.as_str(),

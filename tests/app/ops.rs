@@ -222,3 +222,115 @@ async fn the_run_history_downloads_as_csv() {
         assert!(counts.is_object());
     }
 }
+
+async fn run_log(app: &TestApp, token: &str, job: &str) -> Vec<String> {
+    let (_, runs) = call(
+        app,
+        token,
+        reqwest::Method::GET,
+        &format!("/api/v1/jobs/{job}/runs"),
+        None,
+    )
+    .await;
+    let run = runs["runs"][0]["id"].as_i64().unwrap();
+    let (code, events) = call(
+        app,
+        token,
+        reqwest::Method::GET,
+        &format!("/api/v1/jobs/{job}/runs/{run}/events"),
+        None,
+    )
+    .await;
+    assert_eq!(code, 200, "{events}");
+    events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["message"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The number before `what` in a run-log line ("12 pages, 1,130 issues; …").
+fn figure(line: &str, what: &str) -> u64 {
+    let at = line
+        .find(&format!(" {what}"))
+        .unwrap_or_else(|| panic!("no {what:?} in {line:?}"));
+    let digits: String = line[..at]
+        .chars()
+        .rev()
+        .take_while(|c| c.is_ascii_digit() || *c == ',')
+        .collect::<String>()
+        .chars()
+        .rev()
+        .filter(char::is_ascii_digit)
+        .collect();
+    digits.parse().unwrap()
+}
+
+/// A run's log says, per Jira project and GitHub repository, how many pages it read, how many
+/// items they held (exactly the simulator's), and its retries and rate-limit waits.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_run_log_tells_each_project_and_repository() {
+    let app = spawn_app(Db::Sqlite).await;
+    let token = admin(&app).await;
+    add_integrations(&app, &token).await;
+    run_job(&app, &token, "jira_sync").await;
+    wait_idle(&app, &token, "github_sync", 1).await;
+    let data = app.sim.as_ref().unwrap().state.data().clone();
+
+    let jira = run_log(&app, &token, "jira_sync").await;
+    for project in &data.jira.projects {
+        let line = jira
+            .iter()
+            .find(|l| l.starts_with(&format!("Jira: project {} — ", project.key)))
+            .unwrap_or_else(|| panic!("no line for {}: {jira:#?}", project.key));
+        let issues = data.jira.issues.iter().filter(|i| i.project_id == project.id).count() as u64;
+        assert_eq!(figure(line, "issues"), issues, "{line}");
+        assert!(figure(line, "page") >= issues.div_ceil(100).max(1), "{line}");
+        assert!(line.ends_with("; 0 retries; no rate-limit waits"), "{line}");
+    }
+    let github = run_log(&app, &token, "github_sync").await;
+    for repo in data.github.repos.iter().filter(|r| !r.archived) {
+        let line = github
+            .iter()
+            .find(|l| l.starts_with(&format!("GitHub: repository {}/{} — ", repo.owner, repo.name)))
+            .unwrap_or_else(|| panic!("no line for {}: {github:#?}", repo.name));
+        if !repo.pulls.is_empty() {
+            assert_eq!(figure(line, "pull requests"), repo.pulls.len() as u64, "{line}");
+        }
+        assert!(figure(line, "page") >= 1, "{line}");
+    }
+
+    // Answers that fail are retried and said so, under the project they belong to: a full sync
+    // (dozens of project requests) where a third of the answers are 5xx or 429.
+    let app = spawn_app(Db::Sqlite).await;
+    let token = admin(&app).await;
+    add_integrations(&app, &token).await;
+    app.sim.as_ref().unwrap().state.set_config(SimConfig {
+        fault_rate: 0.3,
+        ..SimConfig::default()
+    });
+    assert_eq!(run_job(&app, &token, "jira_sync").await, "FINISHED");
+    let jira = run_log(&app, &token, "jira_sync").await;
+    let scoped: Vec<&String> = jira.iter().filter(|l| l.starts_with("Jira: project ")).collect();
+    assert_eq!(scoped.len(), data.jira.projects.len(), "{jira:#?}");
+    let troubles: u64 = scoped
+        .iter()
+        .map(|l| {
+            let retries = if l.contains("; 1 retry;") {
+                1
+            } else {
+                figure(l, "retries")
+            };
+            let waits = if l.contains("no rate-limit waits") {
+                0
+            } else if l.contains("; 1 rate-limit wait ") {
+                1
+            } else {
+                figure(l, "rate-limit waits")
+            };
+            retries + waits
+        })
+        .sum();
+    assert!(troubles > 0, "a third of the answers failed, yet: {scoped:#?}");
+}

@@ -239,6 +239,14 @@ async fn metrics_and_notifications_follow_the_runs() {
         .get("pulse_job_last_success_timestamp_seconds", &[("job", "jira_sync")])
         .unwrap();
     assert!((chrono::Utc::now().timestamp() as f64 - last).abs() < 120.0, "{last}");
+    // The budget GitHub's headers say is left, per integration and resource: spent a little.
+    let graphql = m
+        .get(
+            "pulse_rate_limit_remaining",
+            &[("integration", "GitHub"), ("resource", "graphql")],
+        )
+        .expect("the GraphQL budget left");
+    assert!(graphql > 0.0 && graphql < 5000.0, "{graphql}");
 
     // 2. GitHub's GraphQL budget is spent: the run stops at the rate limit.
     sim.state.set_config(SimConfig {
@@ -246,6 +254,15 @@ async fn metrics_and_notifications_follow_the_runs() {
         ..SimConfig::default()
     });
     assert_eq!(run_job(&app, &token, "github_sync").await, "FAILED");
+    let m = scrape(&app).await;
+    assert_eq!(
+        m.get(
+            "pulse_rate_limit_remaining",
+            &[("integration", "GitHub"), ("resource", "graphql")]
+        ),
+        Some(0.0),
+        "a spent budget reads 0 (what the PulseRateLimitExhausted alert watches)"
+    );
 
     // 3. Jira's site is down: the run fails after its retries.
     sim.state.set_config(SimConfig {
@@ -278,6 +295,23 @@ async fn metrics_and_notifications_follow_the_runs() {
         Some(3.0)
     );
     assert_eq!(m.get("pulse_leader", &[]), Some(1.0));
+    // The outage's 503s, retried, and the successful answers, per upstream.
+    let upstream = |up: &str, status: &str| {
+        m.get("pulse_upstream_requests_total", &[("upstream", up), ("status", status)])
+            .unwrap_or(0.0)
+    };
+    assert!(upstream("jira", "5xx") >= 6.0, "the failed run's attempts");
+    assert!(upstream("jira", "2xx") > 0.0 && upstream("github", "2xx") > 0.0);
+    assert_eq!(
+        m.get("pulse_upstream_request_duration_seconds_count", &[("upstream", "jira")]),
+        Some(
+            ["2xx", "3xx", "4xx", "429", "5xx", "error"]
+                .iter()
+                .map(|s| upstream("jira", s))
+                .sum::<f64>()
+        ),
+        "every request timed"
+    );
     assert!(
         m.get("pulse_sync_items_total", &[("job", "jira_sync"), ("item", "issues")])
             .unwrap()
@@ -289,6 +323,9 @@ async fn metrics_and_notifications_follow_the_runs() {
         "pulse_job_last_success_timestamp_seconds",
         "pulse_sync_items_total",
         "pulse_leader",
+        "pulse_rate_limit_remaining",
+        "pulse_upstream_requests_total",
+        "pulse_upstream_request_duration_seconds",
         "pulse_notifications_total",
         "http_requests_total",
     ] {

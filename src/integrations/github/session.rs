@@ -192,6 +192,11 @@ impl<'a> Session<'a> {
                     reset_at: DateTime::from_timestamp(b.reset, 0).unwrap_or_else(Utc::now),
                 })
             };
+            for name in ["core", "graphql"] {
+                if let Some(b) = r.resources.get(name) {
+                    crate::telemetry::rate_limit_remaining(&self.integration, Some(name), f64::from(b.remaining));
+                }
+            }
             if let Some(b) = known("graphql") {
                 *lock(&self.graphql_budget) = b;
             }

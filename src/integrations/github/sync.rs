@@ -28,7 +28,7 @@ use crate::db;
 use crate::db::github::{RepoMeta, Wanted};
 use crate::domain::integration::{GithubSettings, IntegrationKind, Settings, glob_match, is_github_name};
 use crate::domain::job::JobType;
-use crate::integrations::control::{Interrupted, RunContext, all_or_first_error};
+use crate::integrations::control::{self, Interrupted, RunContext, all_or_first_error};
 use crate::integrations::http::{self, Outbound};
 use crate::integrations::limiter;
 use crate::integrations::request::RequestError;
@@ -179,7 +179,8 @@ pub async fn run(deps: &Deps<'_>, ctx: &RunContext) -> Result<(), SyncError> {
             from: (i * 100 / n) as i32,
             to: ((i + 1) * 100 / n) as i32,
         };
-        sync_integration(deps, ctx, &integration, share).await?;
+        let name = integration.name.clone();
+        control::for_integration(name, sync_integration(deps, ctx, &integration, share)).await?;
     }
     db::jobs::set_checkpoint(deps.db, JOB, None, ctx.fence()).await?;
     ctx.report(
@@ -261,7 +262,8 @@ async fn sync_integration(
         .into_iter()
         .map(|(key, repo)| {
             let resume = checkpoint.repos.get(&key);
-            RepoSync {
+            let scope = format!("{}: repository {}/{}", row.name, repo.owner, repo.name);
+            let sync = RepoSync {
                 db: deps.db,
                 session: &session,
                 settings: &settings,
@@ -269,8 +271,8 @@ async fn sync_integration(
                 repo: repo.clone(),
                 key,
                 shared: &shared,
-            }
-            .run(resume)
+            };
+            ctx.stats.in_scope(scope, sync.run(resume))
         })
         .collect();
     // With one request in flight the sync is sequential: one repository after another, so a

@@ -33,7 +33,7 @@ use crate::db;
 use crate::db::jira::{IssueRow, IssueTypeRow, StatusRow, TransitionRow};
 use crate::domain::integration::{Flavour, IntegrationKind, JiraSettings, Settings};
 use crate::domain::job::JobType;
-use crate::integrations::control::{Interrupted, RunContext, all_or_first_error};
+use crate::integrations::control::{self, Interrupted, RunContext, all_or_first_error};
 use crate::integrations::error::UpstreamError;
 use crate::integrations::http::{self, Outbound};
 use crate::integrations::limiter::{self, Limiter};
@@ -141,7 +141,8 @@ pub async fn run(deps: &Deps<'_>, ctx: &RunContext) -> Result<(), SyncError> {
             from: (i * 100 / n) as i32,
             to: ((i + 1) * 100 / n) as i32,
         };
-        sync_integration(deps, ctx, &integration, share).await?;
+        let name = integration.name.clone();
+        control::for_integration(name, sync_integration(deps, ctx, &integration, share)).await?;
     }
     ctx.report(100, "Jira sync finished");
     Ok(())
@@ -300,6 +301,11 @@ impl Session<'_> {
         .map_err(|e| self.request_error(e))
     }
 
+    /// The run log's name for one project's part of the run.
+    fn scope(&self, key: &str) -> String {
+        format!("{}: project {key}", self.integration.name)
+    }
+
     fn streams(&self) -> usize {
         self.settings.concurrency() as usize * plan::SLICES_PER_STREAM as usize
     }
@@ -315,7 +321,10 @@ impl Session<'_> {
         let this = &*self;
         let keys = this.settings.projects.clone();
         // Every project's row and count side by side; then the slices, planned for the total.
-        let opening: Vec<_> = keys.iter().map(|key| this.open_project(key)).collect();
+        let opening: Vec<_> = keys
+            .iter()
+            .map(|key| this.ctx.stats.in_scope(this.scope(key), this.open_project(key)))
+            .collect();
         let counted: Vec<(ProjectRun, Option<u64>)> = futures_util::stream::iter(opening)
             .buffered(this.streams())
             .try_collect()
@@ -324,7 +333,12 @@ impl Session<'_> {
         let streams = this.settings.concurrency();
         let planning: Vec<_> = counted
             .into_iter()
-            .map(|(p, count)| this.plan_project(p, count, total, streams))
+            .map(|(p, count)| {
+                let scope = this.scope(&p.key);
+                this.ctx
+                    .stats
+                    .in_scope(scope, this.plan_project(p, count, total, streams))
+            })
             .collect();
         let projects: Vec<ProjectRun> = futures_util::stream::iter(planning)
             .buffered(this.streams())
@@ -485,7 +499,11 @@ impl Session<'_> {
     /// after this one has committed.
     async fn sync_slice(&self, p: &ProjectRun, index: usize) -> Result<(), SyncError> {
         self.progress.streams.fetch_add(1, Ordering::Relaxed);
-        let result = self.page_slice(p, index).await;
+        let result = self
+            .ctx
+            .stats
+            .in_scope(self.scope(&p.key), self.page_slice(p, index))
+            .await;
         self.progress.streams.fetch_sub(1, Ordering::Relaxed);
         result
     }
