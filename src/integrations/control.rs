@@ -121,7 +121,20 @@ impl ScopeStats {
     pub fn describe(&self) -> String {
         let pages = self.pages.load(Ordering::Relaxed);
         let mut parts = vec![plural(pages, "page", "pages")];
-        for (entity, n) in self.items() {
+        // The synced items first, in the order a reader thinks of them; the rest by name.
+        const FIRST: [&str; 8] = [
+            "issues",
+            "status_transitions",
+            "pull_requests",
+            "reviews",
+            "commits",
+            "comments",
+            "links",
+            "deployments",
+        ];
+        let mut items: Vec<(&str, u64)> = self.items().into_iter().collect();
+        items.sort_by_key(|(entity, _)| FIRST.iter().position(|f| f == entity).unwrap_or(FIRST.len()));
+        for (entity, n) in items {
             parts.push(format!("{} {}", thousands(n), entity.replace('_', " ")));
         }
         let mut out = parts.join(", ");
@@ -218,7 +231,8 @@ impl RunStats {
     }
 
     pub fn add(&self, entity: &'static str, fetched: u64, inserted: u64, updated: u64) {
-        if fetched > 0 {
+        // A scope's own row (its project, the repositories listed) is not what it synced.
+        if fetched > 0 && !matches!(entity, "projects" | "repositories") {
             in_current_scope(|s| {
                 *s.items
                     .lock()
@@ -338,6 +352,8 @@ mod tests {
         let stats = RunStats::default();
         stats
             .in_scope("Jira: project PAY".into(), async {
+                stats.add("projects", 1, 0, 0);
+                stats.add("full_changelogs", 3, 0, 0);
                 stats.add("issues", 1130, 1130, 0);
                 stats.add("status_transitions", 4210, 4210, 0);
                 in_current_scope(|s| {
@@ -365,7 +381,7 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "Jira: project PAY — 12 pages, 1,130 issues, 4,210 status transitions; 1 retry; no rate-limit waits",
+                "Jira: project PAY — 12 pages, 1,130 issues, 4,210 status transitions, 3 full changelogs; 1 retry; no rate-limit waits",
                 "Jira: project WEB — 1 page; 0 retries; 2 rate-limit waits (3.2 s)",
             ]
         );
