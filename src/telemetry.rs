@@ -172,6 +172,11 @@ fn describe() {
         "1 while this process runs the orchestrator (the leader among replicas), else 0."
     );
     describe_counter!(NOTIFICATIONS, "Webhook notifications sent, by event and result.");
+    // Present from the start at 0, so a dashboard or `rate()` sees them before the first event.
+    metrics::gauge!(WEBSOCKET_CLIENTS).set(0.0);
+    for upstream in ["jira", "github"] {
+        metrics::counter!(RATE_LIMIT_WAIT, "upstream" => upstream).increment(0);
+    }
 }
 
 /// A sync run ended.

@@ -326,6 +326,10 @@ async fn metrics_and_notifications_follow_the_runs() {
         "pulse_rate_limit_remaining",
         "pulse_upstream_requests_total",
         "pulse_upstream_request_duration_seconds",
+        "pulse_analytics_rebuild_seconds",
+        "pulse_websocket_clients",
+        "pulse_rate_limit_wait_seconds_total",
+        "pulse_build_info",
         "pulse_notifications_total",
         "http_requests_total",
     ] {
