@@ -1,5 +1,5 @@
 //! Simulated upstreams of pulse-etl: Jira Cloud and Data Center, GitHub (REST and GraphQL,
-//! github.com and Enterprise Server) and the Backend Service, on one HTTP server, over a
+//! github.com and Enterprise Server), GitLab (REST v4) and the Backend Service, on one HTTP server, over a
 //! generated dataset, with rate limits and faults. For the demo, tests and benchmarks only: the
 //! product never imports this crate; only its CLI (`pulse-etl sim`, `pulse-etl demo`, behind the
 //! `demo` feature), its tests and its benchmark wire it in.
@@ -8,6 +8,7 @@ pub mod admin;
 pub mod backend;
 pub mod generate;
 pub mod github;
+pub mod gitlab;
 pub mod jira;
 pub mod model;
 pub mod server;
@@ -30,4 +31,7 @@ pub mod paths {
     pub const GITHUB_ENTERPRISE_ROOT: &str = "/ghe";
     pub const GITHUB_ENTERPRISE_REST: &str = "/ghe/api/v3";
     pub const GITHUB_ENTERPRISE_GRAPHQL: &str = "/ghe/api/graphql";
+    /// GitLab (gitlab.com or self-managed at the root of its host): REST under `/api/v4`.
+    pub const GITLAB: &str = "/gitlab";
+    pub const GITLAB_REST: &str = "/gitlab/api/v4";
 }

@@ -15,7 +15,7 @@ use serde::Serialize;
 use super::backend::{self, BackendState};
 use super::generate::{self, SizeOptions};
 use super::state::{SimConfig, SimState};
-use super::{admin, github, jira, paths, upstream};
+use super::{admin, github, gitlab, jira, paths, upstream};
 
 #[derive(Clone, Debug)]
 pub struct SimOptions {
@@ -51,6 +51,8 @@ pub struct SimUrls {
     pub jira_dc: String,
     pub github: String,
     pub github_enterprise: String,
+    /// GitLab's base URL (the API is under `/api/v4`).
+    pub gitlab: String,
     pub admin: String,
 }
 
@@ -119,6 +121,7 @@ pub fn start(opts: SimOptions) -> std::io::Result<SimHandle> {
             .service(web::scope(paths::JIRA_CLOUD).configure(jira::configure_cloud))
             .service(web::scope(paths::JIRA_DC).configure(jira::configure_dc))
             .service(web::scope(paths::GITHUB_ENTERPRISE_REST).configure(github::configure_rest))
+            .service(web::scope(paths::GITLAB_REST).configure(gitlab::configure))
             .route(paths::GITHUB_ENTERPRISE_GRAPHQL, web::post().to(github::graphql))
             .service(
                 web::scope(paths::GITHUB)
@@ -140,6 +143,7 @@ pub fn start(opts: SimOptions) -> std::io::Result<SimHandle> {
             jira_dc: format!("{base}{}", paths::JIRA_DC),
             github: format!("{base}{}", paths::GITHUB),
             github_enterprise: format!("{base}{}", paths::GITHUB_ENTERPRISE_REST),
+            gitlab: format!("{base}{}", paths::GITLAB),
             admin: format!("{base}{}", paths::ADMIN),
         },
         backend,

@@ -53,6 +53,11 @@ pub struct SimConfig {
     pub jira_max_concurrent: Option<u32>,
     /// Requests of one GitHub token in flight beyond this get the secondary-limit 403.
     pub github_max_concurrent: Option<u32>,
+    /// GitLab's authenticated API limit: requests per minute per token (gitlab.com: 2,000;
+    /// 0 = off, as self-managed GitLab is by default).
+    pub gitlab_per_minute: u32,
+    /// Requests of one GitLab token in flight beyond this are answered 429.
+    pub gitlab_max_concurrent: Option<u32>,
 }
 
 /// How many items an answer carries (set by the handlers, read for the per-item latency).
@@ -122,6 +127,8 @@ impl Default for SimConfig {
             latency_per_item_ms: 0.0,
             jira_max_concurrent: None,
             github_max_concurrent: None,
+            gitlab_per_minute: 2_000,
+            gitlab_max_concurrent: None,
         }
     }
 }
@@ -134,6 +141,7 @@ pub enum Upstream {
     JiraDc,
     Github,
     GithubEnterprise,
+    Gitlab,
 }
 
 impl Upstream {
@@ -142,6 +150,8 @@ impl Upstream {
             Some(Upstream::JiraCloud)
         } else if path.starts_with(super::paths::JIRA_DC) {
             Some(Upstream::JiraDc)
+        } else if path.starts_with(super::paths::GITLAB) {
+            Some(Upstream::Gitlab)
         } else if path.starts_with(super::paths::GITHUB_ENTERPRISE_ROOT) {
             Some(Upstream::GithubEnterprise)
         } else if path.starts_with(super::paths::GITHUB) {

@@ -22,6 +22,8 @@ pub const JIRA_CLOUD_EMAIL: &str = "sim@example.com";
 pub const JIRA_CLOUD_TOKEN: &str = "sim-token";
 pub const JIRA_DC_PAT: &str = "sim-pat";
 pub const GITHUB_TOKEN: &str = "sim-github-token";
+/// A GitLab personal access token (sent as `PRIVATE-TOKEN` or `Authorization: Bearer`).
+pub const GITLAB_TOKEN: &str = "sim-gitlab-token";
 
 /// GitHub's primary limits reset hourly; secondary limits count per minute.
 const HOUR: Duration = Duration::from_secs(3600);
@@ -37,21 +39,24 @@ pub async fn guard(req: ServiceRequest, next: Next<BoxBody>) -> Result<ServiceRe
     };
     let cfg = state.config();
     // In flight from here until the answer is sent (latency included), per credential.
-    let caller = req
-        .headers()
-        .get("Authorization")
-        .and_then(|v| v.to_str().ok())
+    let caller = ["Authorization", "PRIVATE-TOKEN"]
+        .iter()
+        .find_map(|h| req.headers().get(*h).and_then(|v| v.to_str().ok()))
         .unwrap_or("anonymous")
         .to_string();
-    let (_in_flight, now_in_flight) = state.enter(upstream.is_github(), &caller);
-    let cap = match upstream.is_github() {
-        true => cfg.github_max_concurrent,
-        false => cfg.jira_max_concurrent,
+    // GitLab's requests count among the Git hosts' (`max_in_flight.github`).
+    let (_in_flight, now_in_flight) =
+        state.enter(upstream != Upstream::JiraCloud && upstream != Upstream::JiraDc, &caller);
+    let cap = match upstream {
+        Upstream::Github | Upstream::GithubEnterprise => cfg.github_max_concurrent,
+        Upstream::Gitlab => cfg.gitlab_max_concurrent,
+        Upstream::JiraCloud | Upstream::JiraDc => cfg.jira_max_concurrent,
     };
     if let Some(cap) = cap.filter(|c| now_in_flight > *c) {
-        let res = match upstream.is_github() {
-            true => github_secondary_limit(1),
-            false => jira_rate_limited(upstream, cap, 1),
+        let res = match upstream {
+            Upstream::Github | Upstream::GithubEnterprise => github_secondary_limit(1),
+            Upstream::Gitlab => gitlab_rate_limited(cap, None, 1),
+            Upstream::JiraCloud | Upstream::JiraDc => jira_rate_limited(upstream, cap, 1),
         };
         return Ok(req.into_response(res));
     }
@@ -72,8 +77,9 @@ pub async fn guard(req: ServiceRequest, next: Next<BoxBody>) -> Result<ServiceRe
         tokio::time::sleep(Duration::from_millis(delay)).await;
     }
     // Jira answers serverInfo anonymously (a request without credentials), as the real one does.
-    let anonymous_ok =
-        !upstream.is_github() && req.path().ends_with("/serverInfo") && !req.headers().contains_key("Authorization");
+    let anonymous_ok = matches!(upstream, Upstream::JiraCloud | Upstream::JiraDc)
+        && req.path().ends_with("/serverInfo")
+        && !req.headers().contains_key("Authorization");
     let token = match credential(&req, upstream) {
         Some(t) => t,
         None if anonymous_ok => "anonymous".to_string(),
@@ -81,7 +87,16 @@ pub async fn guard(req: ServiceRequest, next: Next<BoxBody>) -> Result<ServiceRe
     };
     let is_graphql = req.path().ends_with("/graphql");
     let mut github_window = None;
+    let mut gitlab_window = None;
     match upstream {
+        Upstream::Gitlab if cfg.gitlab_per_minute > 0 => {
+            let w = state.charge(&token, "gitlab", MINUTE, 1);
+            if w.used > cfg.gitlab_per_minute {
+                let wait = (w.reset_at - Utc::now()).num_seconds().max(1) as u64;
+                return Ok(req.into_response(gitlab_rate_limited(cfg.gitlab_per_minute, Some(w), wait)));
+            }
+            gitlab_window = Some(w);
+        }
         Upstream::JiraCloud | Upstream::JiraDc => {
             if let Some(limit) = cfg.jira_burst_per_second {
                 let w = state.charge(&token, "jira-burst", SECOND, 1);
@@ -125,6 +140,9 @@ pub async fn guard(req: ServiceRequest, next: Next<BoxBody>) -> Result<ServiceRe
         }
         add_github_rate_headers(res.response_mut(), "core", cfg.github_rest_budget, w);
     }
+    if let Some(w) = gitlab_window {
+        add_gitlab_rate_headers(res.response_mut(), cfg.gitlab_per_minute, w);
+    }
     Ok(break_body(&state, &cfg, res).await)
 }
 
@@ -135,6 +153,11 @@ pub fn github_limits_on(cfg: &SimConfig, upstream: Upstream) -> bool {
 
 /// The token a request carries, if it is the simulator's credential for that upstream.
 fn credential(req: &ServiceRequest, upstream: Upstream) -> Option<String> {
+    if upstream == Upstream::Gitlab
+        && let Some(t) = req.headers().get("PRIVATE-TOKEN").and_then(|v| v.to_str().ok())
+    {
+        return (t.trim() == GITLAB_TOKEN).then(|| GITLAB_TOKEN.to_string());
+    }
     let header = req.headers().get("Authorization")?.to_str().ok()?;
     let (scheme, value) = header.split_once(' ')?;
     let value = value.trim();
@@ -152,12 +175,15 @@ fn credential(req: &ServiceRequest, upstream: Upstream) -> Option<String> {
         Upstream::Github | Upstream::GithubEnterprise => {
             (scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("token")) && value == GITHUB_TOKEN
         }
+        Upstream::Gitlab => scheme.eq_ignore_ascii_case("bearer") && value == GITLAB_TOKEN,
     };
     ok.then(|| value.to_string())
 }
 
 pub fn unauthorized(upstream: Upstream) -> HttpResponse {
-    if upstream.is_github() {
+    if upstream == Upstream::Gitlab {
+        gitlab_json(StatusCode::UNAUTHORIZED, "401 Unauthorized")
+    } else if upstream.is_github() {
         github_json(StatusCode::UNAUTHORIZED, "Bad credentials")
     } else {
         jira_json(
@@ -182,7 +208,15 @@ pub fn github_json(status: StatusCode, message: &str) -> HttpResponse {
 }
 
 fn server_error(upstream: Upstream, status: StatusCode) -> HttpResponse {
-    if upstream.is_github() {
+    if upstream == Upstream::Gitlab {
+        let message = match status.as_u16() {
+            502 => "502 Bad Gateway",
+            503 => "503 Service Unavailable",
+            504 => "504 Gateway Timeout",
+            _ => "500 Internal Server Error",
+        };
+        gitlab_json(status, message)
+    } else if upstream.is_github() {
         let message = match status.as_u16() {
             502 | 504 => {
                 "We couldn't respond to your request in time. Sorry about that. Please try resubmitting your request and contact us if the problem persists."
@@ -199,6 +233,7 @@ fn injected_fault(state: &SimState, upstream: Upstream) -> HttpResponse {
     const CHOICES: [u16; 5] = [500, 502, 503, 504, 429];
     let code = CHOICES[state.roll_range(CHOICES.len() as u64) as usize];
     match (code, upstream.is_github()) {
+        (429, _) if upstream == Upstream::Gitlab => gitlab_rate_limited(10, None, 1),
         (429, false) => jira_rate_limited(upstream, 10, 1),
         (429, true) => github_secondary_limit(1),
         (code, _) => server_error(
@@ -211,7 +246,9 @@ fn injected_fault(state: &SimState, upstream: Upstream) -> HttpResponse {
 /// A request in a 429 storm: Jira's burst-limit answer, GitHub's secondary limit as a 429;
 /// both ask to wait one second.
 fn storm(upstream: Upstream) -> HttpResponse {
-    if upstream.is_github() {
+    if upstream == Upstream::Gitlab {
+        gitlab_rate_limited(10, None, 1)
+    } else if upstream.is_github() {
         let mut res = github_secondary_limit(1);
         *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
         res
@@ -247,6 +284,52 @@ pub fn github_secondary_limit(retry_after_secs: u64) -> HttpResponse {
         res.headers_mut().insert(actix_web::http::header::RETRY_AFTER, v);
     }
     res
+}
+
+/// GitLab's error body: `{"message": "404 Project Not Found"}`.
+pub fn gitlab_json(status: StatusCode, message: &str) -> HttpResponse {
+    HttpResponseBuilder::new(status).json(json!({ "message": message }))
+}
+
+/// GitLab's throttle answer: 429, `Retry-After`, the `RateLimit-*` headers of the window, and
+/// the plain-text body Rack::Attack sends.
+pub fn gitlab_rate_limited(limit: u32, w: Option<Window>, retry_after_secs: u64) -> HttpResponse {
+    let mut res = HttpResponseBuilder::new(StatusCode::TOO_MANY_REQUESTS)
+        .insert_header(("Retry-After", retry_after_secs.to_string()))
+        .content_type("text/plain")
+        .body("Retry later\n");
+    let w = w.unwrap_or(Window {
+        started: std::time::Instant::now(),
+        reset_at: Utc::now() + chrono::Duration::seconds(retry_after_secs as i64),
+        used: limit.saturating_add(1),
+    });
+    add_gitlab_rate_headers(&mut res, limit, w);
+    res
+}
+
+/// `RateLimit-*` headers as GitLab.com sends them on every authenticated API answer.
+pub fn add_gitlab_rate_headers(res: &mut HttpResponse, limit: u32, w: Window) {
+    let reset = w.reset_at.timestamp();
+    let pairs = [
+        ("ratelimit-name", "throttle_authenticated_api".to_string()),
+        ("ratelimit-limit", limit.to_string()),
+        ("ratelimit-observed", w.used.to_string()),
+        ("ratelimit-remaining", limit.saturating_sub(w.used).to_string()),
+        ("ratelimit-reset", reset.to_string()),
+        (
+            "ratelimit-resettime",
+            w.reset_at.format("%a, %d %b %Y %H:%M:%S GMT").to_string(),
+        ),
+    ];
+    let headers = res.headers_mut();
+    for (name, value) in pairs {
+        if let (Ok(n), Ok(v)) = (
+            actix_web::http::header::HeaderName::from_bytes(name.as_bytes()),
+            actix_web::http::header::HeaderValue::from_str(&value),
+        ) {
+            headers.insert(n, v);
+        }
+    }
 }
 
 /// `x-ratelimit-*` headers as GitHub sends them (reset in epoch seconds).

@@ -1,4 +1,5 @@
-"""Real clients against `pulse-etl sim`: python's `jira` and PyGithub, called as a new user would.
+"""Real clients against `pulse-etl sim`: python's `jira`, PyGithub and python-gitlab, called as a new
+user would.
 
 Usage: clients.py URLS_JSON [--record FILE]
 
@@ -14,6 +15,7 @@ import sys
 import traceback
 from urllib.parse import urlsplit
 
+import gitlab
 import requests
 from github import Auth, Github
 from jira import JIRA
@@ -21,6 +23,7 @@ from jira import JIRA
 JIRA_CLOUD = ("sim@example.com", "sim-token")
 JIRA_DC_PAT = "sim-pat"
 GITHUB_TOKEN = "sim-github-token"
+GITLAB_TOKEN = "sim-gitlab-token"
 ORG = "acme"
 # Headers worth replaying; the rest are transport details (length, encoding, connection).
 REPLAYED = {"accept", "authorization", "cache-control", "content-type", "user-agent", "x-atlassian-token"}
@@ -84,6 +87,39 @@ def github_steps(gh, enterprise):
     return {"repo": repo.full_name, "pull": str(first.number), "login": members[0].login, "org": ORG}
 
 
+def gitlab_steps(gl):
+    gl.auth()
+    check(gl.user and gl.user.username, "auth: no user")
+    version, revision = gl.version()
+    check(version.startswith("17.") and revision != "unknown", f"version: {version}")
+    group = gl.groups.get(ORG)
+    check(group.full_path == ORG, f"group: {group.attributes}")
+    projects = group.projects.list(include_subgroups=True, archived=False, all=True)
+    check(projects and all(p.path_with_namespace.startswith(ORG + "/") for p in projects), "group projects")
+    check(any(p.path_with_namespace.count("/") == 2 for p in projects), "no project in a subgroup")
+    keyset = group.projects.list(include_subgroups=True, pagination="keyset", order_by="id", sort="asc",
+                                 per_page=2, iterator=True)
+    ids = [p.id for p in keyset]
+    check(ids == sorted(ids) and len(ids) >= len(projects), f"keyset: {ids}")
+    project = gl.projects.get(projects[0].path_with_namespace)
+    check(project.id == projects[0].id and project.default_branch, f"project: {project.attributes}")
+    mrs = project.mergerequests.list(state="all", order_by="updated_at", sort="asc", iterator=True, per_page=50)
+    mrs = list(mrs)
+    check(mrs and all(m.iid > 0 and m.state in ("opened", "closed", "merged") for m in mrs), "merge requests")
+    mr = project.mergerequests.get(mrs[-1].iid)
+    notes = mr.notes.list(all=True, sort="asc")
+    check(all(n.noteable_iid == mr.iid for n in notes), "notes")
+    commits = list(mr.commits())
+    check(all(len(c.id) == 40 for c in commits), "commits")
+    approvals = mr.approvals.get()
+    check(isinstance(approvals.approved_by, list), f"approvals: {approvals.attributes}")
+    deployments = project.deployments.list(order_by="updated_at", sort="asc", all=True)
+    check(all(d.environment["name"] for d in deployments), "deployments")
+    pipelines = project.pipelines.list(ref=project.default_branch, all=True)
+    check(all(p.ref == project.default_branch for p in pipelines), "pipelines")
+    return {"group": ORG, "project": str(project.id), "mr": str(mr.iid)}
+
+
 def record(flavour, base, names, since):
     """The requests made since index `since`, below `base`, with `names` as placeholders."""
     base_path = urlsplit(base).path
@@ -122,6 +158,7 @@ def main():
         ("jira_dc", "REST v2", lambda: jira_steps(JIRA(urls["jira_dc"], token_auth=JIRA_DC_PAT), False)),
         ("github", "PyGithub", github("github")),
         ("github_enterprise", "PyGithub", github("github_enterprise")),
+        ("gitlab", "python-gitlab", lambda: gitlab_steps(gitlab.Gitlab(urls["gitlab"], private_token=GITLAB_TOKEN))),
     ]
     failed, recorded = [], []
     for flavour, label, run in runs:

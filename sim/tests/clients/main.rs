@@ -76,6 +76,7 @@ async fn replay(sim: &SimHandle, r: &Recorded, names: &[(&str, String)]) -> (u16
         "jira_dc" => &sim.urls.jira_dc,
         "github" => &sim.urls.github,
         "github_enterprise" => &sim.urls.github_enterprise,
+        "gitlab" => &sim.urls.gitlab,
         other => panic!("unknown flavour {other}"),
     };
     let mut url = format!("{base}{}", fill(&r.path));

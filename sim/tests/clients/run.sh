@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Python's `jira` and PyGithub (pinned in requirements.txt) against `pulse-etl sim`: projects,
 # fields, search, issues, myself on Jira Cloud and Data Center; the organisation, its members and
-# repositories, a repository, pull requests and users on github.com and GitHub Enterprise.
+# repositories, a repository, pull requests and users on github.com and GitHub Enterprise; a group,
+# its projects (subgroups, keyset paging), merge requests, notes, commits, approvals, deployments
+# and pipelines with python-gitlab.
 #
 # Usage: sim/tests/clients/run.sh [--record]   (from the repository root; `make test-clients`)
 #   PULSE_BIN     the binary (default target/debug/pulse-etl, built with the `demo` feature)
