@@ -139,13 +139,13 @@ pub fn page(d: &Dashboard) -> Markup {
 fn at_risk(n: usize) -> Markup {
     let link = format!("/analytics/flow?range={AT_RISK_WINDOW_DAYS}#aging");
     html! {
-        a #(ids::AT_RISK) .notice.wide .warn[n > 0] href=(link) data-count=(n) {
+        a #(ids::AT_RISK) .notice.headline-notice .warn[n > 0] href=(link) data-count=(n) {
             @match n {
                 0 => { "No item in progress is at risk" }
                 1 => { strong { "1 item" } " in progress is at risk" }
                 _ => { strong { (n) " items" } " in progress are at risk" }
             }
-            " (older than 85 % of the items completed in the last " (AT_RISK_WINDOW_DAYS) " days took) — see aging work in progress."
+            " (older than 85 % of the items completed in the last " (AT_RISK_WINDOW_DAYS) " days took) — " span.underline { "see aging work in progress" } "."
         }
     }
 }

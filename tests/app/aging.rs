@@ -285,6 +285,12 @@ async fn the_flow_page_shows_aging_with_its_instant_and_the_cumulative_flow(db: 
         .unwrap();
     assert_eq!(count(&html, "#aging-table tbody tr"), 3);
     assert_eq!(count(&html, "#aging-table tbody tr[data-at-risk=true]"), 2);
+    // The items at risk listed apart, the oldest first.
+    assert_eq!(count(&html, "#at-risk-table tbody tr"), 2);
+    assert_eq!(
+        select_attr(&html, "#at-risk-table tbody tr", "data-issue").as_deref(),
+        Some("A-5")
+    );
     assert_eq!(count(&html, "#aging svg a circle.point"), 3, "each dot links to Jira");
     assert_eq!(count(&html, "#aging svg circle.risk"), 2);
     assert_eq!(

@@ -27,7 +27,7 @@ pub fn aging(
     if columns.is_empty() {
         return empty(title);
     }
-    let (h, top, bottom, left, right) = (280.0, 16.0, 44.0, 64.0, 110.0);
+    let (h, top, bottom, left, right) = (320.0, 16.0, 84.0, 64.0, 110.0);
     let highest_line = lines.iter().map(|l| l.1).fold(0.0, f64::max);
     let oldest = items.iter().map(|d| d.age).fold(0.0, f64::max);
     // As the scatter: the axis stops at twice the highest line, older items sit on the top edge.
@@ -54,7 +54,6 @@ pub fn aging(
             .collect::<Vec<_>>()
             .join("; ")
     );
-    let chars = ((col_w / 7.0) as usize).max(4);
     frame(
         title,
         &desc,
@@ -73,7 +72,10 @@ pub fn aging(
             text.axis x=(left - 6.0) y=(y(max) + 4.0) text-anchor="end" { @if oldest > max { "≥ " } (fmt(max)) }
             text.axis x=(left - 6.0) y=(y(0.0) + 4.0) text-anchor="end" { "0" }
             @for (i, c) in columns.iter().enumerate() {
-                text.axis x=(format!("{:.1}", left + col_w * (i as f64 + 0.5))) y=(h - bottom + 16.0) text-anchor="middle" { (clip(c, chars)) }
+                // Slanted, so step names longer than a column stay readable.
+                @let (cx, cy) = (left + col_w * (i as f64 + 0.5), h - bottom + 14.0);
+                text.axis x=(format!("{cx:.1}")) y=(format!("{cy:.1}")) text-anchor="end"
+                    transform=(format!("rotate(-30 {cx:.1} {cy:.1})")) { (clip(c, 22)) }
             }
             @for (_, v) in lines {
                 line.pline x1=(left) x2=(W - right) y1=(format!("{:.1}", y(*v))) y2=(format!("{:.1}", y(*v))) {}
@@ -225,7 +227,7 @@ pub fn series(
                 polyline class=(format!("series l{k}")) points=(vs.iter().enumerate().map(|(i, v)| format!("{:.1},{:.1}", x(i), y(*v))).collect::<Vec<_>>().join(" ")) {}
             }
             @for (k, (label, v)) in refs.iter().enumerate() {
-                line.pline x1=(left) x2=(W - right) y1=(format!("{:.1}", y(*v))) y2=(format!("{:.1}", y(*v))) {}
+                line class=(format!("pline r{k}")) x1=(left) x2=(W - right) y1=(format!("{:.1}", y(*v))) y2=(format!("{:.1}", y(*v))) {}
                 @let ly = refs[..=k].iter().fold(f64::MAX, |prev, (_, w)| (y(*w) + 4.0).min(prev - 13.0));
                 text.axis x=(W - right + 6.0) y=(format!("{ly:.1}")) { (label) " " (fmt(*v)) }
             }

@@ -4,7 +4,7 @@
 use maud::{Markup, html};
 
 use super::super::{OPEN_ROWS, chart_with_table, duration, opt};
-use crate::analytics::aging::Aging;
+use crate::analytics::aging::{Aging, AgingItem};
 use crate::analytics::filters::Filters;
 use crate::views::charts;
 
@@ -28,6 +28,10 @@ pub fn aging(a: &Aging, as_of_given: bool, filters: &Filters) -> Markup {
         .filter_map(|(p, v)| v.map(|v| (format!("p{p}"), v)))
         .collect();
     let at_risk = a.at_risk();
+    let all: Vec<&AgingItem> = a.items.iter().collect();
+    // The oldest first: the ones to look at before the others.
+    let mut risky: Vec<&AgingItem> = a.items.iter().filter(|i| i.at_risk).collect();
+    risky.sort_by(|x, y| y.age_hours.total_cmp(&x.age_hours));
     // The input shows the instant in UTC, as `datetime-local` takes it.
     let value = a.as_of.format("%Y-%m-%dT%H:%M").to_string();
     html! {
@@ -57,21 +61,31 @@ pub fn aging(a: &Aging, as_of_given: bool, filters: &Filters) -> Markup {
                 },
             ))
             @if a.items.is_empty() { p.empty { "Nothing was in progress then." } } @else {
-                details.drill-list open[a.items.len() <= OPEN_ROWS || at_risk > 0] {
-                    summary { "List them (" (a.items.len()) ", " (at_risk) " at risk)" }
-                    div.table-wrap {
-                        table.data.drill #aging-table {
-                            thead { tr { th { "Issue" } th { "Step" } th { "Age" } th { "At risk" } } }
-                            tbody {
-                                @for i in &a.items {
-                                    tr data-issue=(i.key) data-at-risk=(i.at_risk) {
-                                        td { a href=(i.url) rel="noreferrer" { strong { (i.key) } } " " (i.summary) }
-                                        td { (i.step) }
-                                        td { (duration(i.age_hours)) }
-                                        td { @if i.at_risk { span.at-risk { "older than p85" } } }
-                                    }
-                                }
-                            }
+                @if at_risk > 0 {
+                    h3 { "At risk (" (at_risk) ")" }
+                    (table("at-risk-table", &risky))
+                }
+                details.drill-list open[a.items.len() <= OPEN_ROWS] {
+                    summary { "Every item in progress, by step (" (a.items.len()) ")" }
+                    (table("aging-table", &all))
+                }
+            }
+        }
+    }
+}
+
+fn table(id: &str, items: &[&AgingItem]) -> Markup {
+    html! {
+        div.table-wrap {
+            table.data.drill id=(id) {
+                thead { tr { th { "Issue" } th { "Step" } th { "Age" } th { "At risk" } } }
+                tbody {
+                    @for i in items {
+                        tr data-issue=(i.key) data-at-risk=(i.at_risk) {
+                            td { a href=(i.url) rel="noreferrer" { strong { (i.key) } } " " (i.summary) }
+                            td { (i.step) }
+                            td { (duration(i.age_hours)) }
+                            td { @if i.at_risk { span.at-risk { "older than p85" } } }
                         }
                     }
                 }
