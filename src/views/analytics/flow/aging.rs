@@ -4,6 +4,7 @@
 use maud::{Markup, html};
 
 use super::super::{OPEN_ROWS, chart_with_table, duration, opt};
+use crate::analytics::Rows;
 use crate::analytics::aging::{Aging, AgingItem};
 use crate::analytics::filters::Filters;
 use crate::views::charts;
@@ -28,10 +29,13 @@ pub fn aging(a: &Aging, as_of_given: bool, filters: &Filters) -> Markup {
         .filter_map(|(p, v)| v.map(|v| (format!("p{p}"), v)))
         .collect();
     let at_risk = a.at_risk();
-    let all: Vec<&AgingItem> = a.items.iter().collect();
+    // Lists stay capped as the other drill-downs (the chart and the API have every item).
+    let shown = Rows::Shown.limit();
+    let all: Vec<&AgingItem> = a.items.iter().take(shown).collect();
     // The oldest first: the ones to look at before the others.
     let mut risky: Vec<&AgingItem> = a.items.iter().filter(|i| i.at_risk).collect();
     risky.sort_by(|x, y| y.age_hours.total_cmp(&x.age_hours));
+    risky.truncate(shown);
     // The input shows the instant in UTC, as `datetime-local` takes it.
     let value = a.as_of.format("%Y-%m-%dT%H:%M").to_string();
     html! {
@@ -62,11 +66,11 @@ pub fn aging(a: &Aging, as_of_given: bool, filters: &Filters) -> Markup {
             ))
             @if a.items.is_empty() { p.empty { "Nothing was in progress then." } } @else {
                 @if at_risk > 0 {
-                    h3 { "At risk (" (at_risk) ")" }
+                    h3 { "At risk (" (at_risk) ")" @if at_risk > shown { " — the " (shown) " oldest" } }
                     (table("at-risk-table", &risky))
                 }
                 details.drill-list open[a.items.len() <= OPEN_ROWS] {
-                    summary { "Every item in progress, by step (" (a.items.len()) ")" }
+                    summary { "Every item in progress, by step (" (a.items.len()) ")" @if a.items.len() > shown { " — the first " (shown) "; the API lists all" } }
                     (table("aging-table", &all))
                 }
             }
