@@ -1,6 +1,8 @@
 //! Analytics: loads the precomputed rows, applies the metric formulas of `domain::metrics`
 //! to the filtered window, and hands reports to the pages and the JSON API.
 
+pub mod aging;
+pub mod cfd;
 pub mod dora;
 pub mod filters;
 pub mod flow;

@@ -116,6 +116,8 @@ route_table! {
     GET    "/api/v1/metrics/flow" => analytics::flow_api, User;
     GET    "/api/v1/metrics/flow/scatter" => analytics::scatter_api, User;
     GET    "/api/v1/metrics/flow/forecast" => analytics::forecast_api, User;
+    GET    "/api/v1/metrics/flow/aging" => analytics::aging_api, User;
+    GET    "/api/v1/metrics/flow/cfd" => analytics::cfd_api, User;
     GET    "/api/v1/flow" => flow_api::overview, User;
     GET    "/api/v1/flow/unmapped" => flow_api::unmapped, User;
     GET    "/api/v1/flow/steps" => flow_api::list_steps, User;

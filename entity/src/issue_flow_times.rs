@@ -31,6 +31,10 @@ pub struct Model {
     pub current_step: Option<String>,
     pub current_category: Option<StepCategory>,
     pub current_since: Option<DateTimeUtc>,
+    /// Each entry into a place, in time order from `created`: `[epoch ms, step name or null
+    /// (unmapped), category]` (null before the first pass that computed it).
+    #[sea_orm(column_type = "JsonBinary", nullable)]
+    pub timeline: Option<Json>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -501,8 +501,62 @@ async fn analytics(url: &str, db: &str) -> Vec<Row> {
             "—".into(),
         ));
     }
+    rows.extend(forecasting(&conn, &cache, db, today).await);
     conn.close().await.ok();
     rows
+}
+
+/// The forecasting flow analytics in-process (no HTTP, no rendering), each the median of a few
+/// runs: aging as of now, the 365-day cumulative flow, a 10,000-trial forecast.
+async fn forecasting(
+    conn: &sea_orm::DatabaseConnection,
+    cache: &pulse_etl::analytics::Cache,
+    db: &str,
+    today: chrono::NaiveDate,
+) -> Vec<Row> {
+    use pulse_etl::analytics::{aging, cfd, filters::Filters, forecast};
+    const RUNS: usize = 9;
+    let f = |q: &str| Filters::parse(q, today).unwrap();
+    let times = |mut run: Vec<Duration>| {
+        run.sort();
+        run[run.len() / 2].as_secs_f64() * 1000.0
+    };
+    let (mut a, mut c, mut m) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut items, mut days) = (0, 0);
+    for _ in 0..RUNS {
+        let started = Instant::now();
+        items = aging::aging(conn, cache, &f("range=90"), chrono::Utc::now())
+            .await
+            .unwrap()
+            .items
+            .len();
+        a.push(started.elapsed());
+        let started = Instant::now();
+        days = cfd::cfd(conn, cache, &f("range=365")).await.unwrap().days.len();
+        c.push(started.elapsed());
+        let filters = f("range=90");
+        let q = forecast::ForecastQuery::parse("days=14&trials=10000", &filters).unwrap();
+        let started = Instant::now();
+        forecast::forecast(conn, cache, &filters, &q).await.unwrap();
+        m.push(started.elapsed());
+    }
+    vec![
+        Row(
+            format!("aging work in progress as of now, in-process ({db}; {items} items, median of {RUNS})"),
+            format!("{:.1} ms", times(a)),
+            "—".into(),
+        ),
+        Row(
+            format!("cumulative flow, {days} days, in-process ({db}; median of {RUNS})"),
+            format!("{:.1} ms", times(c)),
+            "< 100 ms".into(),
+        ),
+        Row(
+            format!("Monte Carlo forecast, 10,000 trials over 90 days, in-process ({db}; median of {RUNS})"),
+            format!("{:.1} ms", times(m)),
+            "< 50 ms".into(),
+        ),
+    ]
 }
 
 /// A `pulse-etl serve` process on `url` with the simulated Backend Service, ready; its base URL
@@ -610,6 +664,52 @@ async fn analytics_pages(url: &str, db: &str, key: &str, urls: &Value) -> Vec<Ro
             "p50 < 100 ms, p99 < 300 ms".into(),
         ));
     }
+    // The forecasting APIs over HTTP (JSON as a client gets it).
+    let mut cells = Vec::new();
+    for (name, path) in [
+        ("aging", "/api/v1/metrics/flow/aging?range=90"),
+        ("cfd 365 d", "/api/v1/metrics/flow/cfd?range=365"),
+        (
+            "forecast 10k trials",
+            "/api/v1/metrics/flow/forecast?range=90&days=14&trials=10000",
+        ),
+    ] {
+        let get = || async {
+            let started = Instant::now();
+            let r = http
+                .get(format!("{base}{path}"))
+                .bearer_auth(&token)
+                .send()
+                .await
+                .unwrap();
+            let ok = r.status() == 200;
+            let _ = r.bytes().await;
+            (started.elapsed(), ok)
+        };
+        get().await;
+        let mut times = Vec::with_capacity(ROUNDS);
+        let mut errors = 0;
+        for _ in 0..ROUNDS {
+            let (t, ok) = get().await;
+            errors += usize::from(!ok);
+            times.push(t);
+        }
+        cells.push(format!(
+            "{name} p50 {} / p99 {} ms{}",
+            ms(pct(&mut times, 0.5)),
+            ms(pct(&mut times, 0.99)),
+            if errors > 0 {
+                format!(" ({errors} errors)")
+            } else {
+                String::new()
+            }
+        ));
+    }
+    rows.push(Row(
+        format!("forecasting flow APIs over HTTP ({db}; {ROUNDS} requests each)"),
+        cells.join(", "),
+        "CFD < 100 ms, forecast < 50 ms".into(),
+    ));
     let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     let _ = child.wait();
     rows

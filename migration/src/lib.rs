@@ -19,6 +19,7 @@ mod m20261206_000010_notifications;
 mod m20261206_000011_teams;
 mod m20261206_000012_integration_sync_stats;
 mod m20261206_000013_analytics_changes;
+mod m20261206_000014_flow_timelines;
 
 /// Applies / rolls back every pulse-etl migration, in order.
 pub struct Migrator;
@@ -40,6 +41,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000011_teams::Migration),
             Box::new(m20261206_000012_integration_sync_stats::Migration),
             Box::new(m20261206_000013_analytics_changes::Migration),
+            Box::new(m20261206_000014_flow_timelines::Migration),
         ]
     }
 }

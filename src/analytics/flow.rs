@@ -14,6 +14,7 @@ use super::filters::{Filters, ids};
 use super::{Cache, FIX_FLOW, FIX_INTEGRATIONS, Missing, Rows};
 use crate::db;
 use crate::domain::flow::{StepCategory, WorkCategory};
+use crate::domain::metrics::flow::Stay;
 use crate::domain::metrics::{Summary, Window, hours, per_week};
 
 #[derive(Clone, Debug, Default, Serialize)]
@@ -87,6 +88,8 @@ pub struct FlowFacts {
     pub current_step: Option<Arc<str>>,
     pub current_category: Option<StepCategory>,
     pub current_since: Option<DateTime<Utc>>,
+    /// Each entry into a place since creation (aging as of any instant, cumulative flow).
+    pub timeline: Arc<[Stay]>,
 }
 
 impl FlowFacts {
@@ -110,8 +113,28 @@ impl FlowFacts {
             current_step: r.current_step.map(|s| names.get(s)),
             current_category: r.current_category,
             current_since: r.current_since,
+            timeline: r
+                .timeline
+                .as_ref()
+                .map_or_else(|| Arc::from([]), |t| timeline(t, names)),
         }
     }
+}
+
+/// A stored timeline (`[[epoch ms, step name or null, category], …]`), names shared.
+fn timeline(v: &Value, names: &mut Names) -> Arc<[Stay]> {
+    let Some(entries) = v.as_array() else {
+        return Arc::from([]);
+    };
+    entries
+        .iter()
+        .filter_map(|e| {
+            let at = DateTime::<Utc>::from_timestamp_millis(e.get(0)?.as_i64()?)?;
+            let step = e.get(1)?.as_str().map(|n| names.get_str(n));
+            let category = StepCategory::parse(e.get(2)?.as_str()?)?;
+            Some(Stay { at, step, category })
+        })
+        .collect()
 }
 
 /// Each distinct name once, shared by every issue that uses it.
@@ -119,6 +142,15 @@ impl FlowFacts {
 pub struct Names(HashSet<Arc<str>>);
 
 impl Names {
+    fn get_str(&mut self, s: &str) -> Arc<str> {
+        if let Some(n) = self.0.get(s) {
+            return n.clone();
+        }
+        let n: Arc<str> = Arc::from(s);
+        self.0.insert(n.clone());
+        n
+    }
+
     fn get(&mut self, s: String) -> Arc<str> {
         if let Some(n) = self.0.get(s.as_str()) {
             return n.clone();

@@ -15,7 +15,7 @@ use crate::domain::metrics::forecast::{self, DEFAULT_TRIALS, Forecast, MAX_DAYS,
 use crate::domain::metrics::{Window, hours};
 
 /// The counted issues the filters select (the flow report's selection).
-fn selected<'a>(flow: &'a [FlowFacts], filters: &Filters, projects: &[i64]) -> Vec<&'a FlowFacts> {
+pub(super) fn selected<'a>(flow: &'a [FlowFacts], filters: &Filters, projects: &[i64]) -> Vec<&'a FlowFacts> {
     let chosen = |list: &[String], v: &str| list.is_empty() || list.iter().any(|x| x.eq_ignore_ascii_case(v));
     flow.iter()
         .filter(|i| i.counted)

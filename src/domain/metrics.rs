@@ -1,6 +1,8 @@
 //! Metric formulas (DESIGN §9): statistics, windows and benchmark tiers; the per-family rules
 //! live in `dora`, `pr` and `flow`. Pure functions, tested against hand-computed answers.
 
+pub mod aging;
+pub mod cfd;
 pub mod dora;
 pub mod flow;
 pub mod forecast;

@@ -7,7 +7,7 @@ use chrono::Utc;
 use super::openapi::ApiError;
 use super::{ApiResult, PageResult, csv, html};
 use crate::analytics::filters::Filters;
-use crate::analytics::{Choices, Rows, dora, flow, forecast, prs};
+use crate::analytics::{Choices, Rows, aging, cfd, dora, flow, forecast, prs};
 use crate::auth::CurrentUser;
 use crate::db;
 use crate::error::AppError;
@@ -79,7 +79,11 @@ async fn forecasting(state: &AppState, f: &Filters, query: &str) -> Result<view:
     let ask = |q: String| forecast::ForecastQuery::parse(&q, f).map_err(AppError::BadRequest);
     let how_many = ask(format!("days={}", urlencode(&days)))?;
     let when = ask(format!("items={}", urlencode(&items)))?;
+    let as_of = aging::parse_as_of(query).map_err(AppError::BadRequest)?;
     Ok(view::Forecasting {
+        aging: aging::aging(&state.db, &state.analytics, f, as_of.unwrap_or_else(Utc::now)).await?,
+        as_of_given: as_of.is_some(),
+        cfd: cfd::cfd(&state.db, &state.analytics, f).await?,
         scatter: forecast::scatter(&state.db, &state.analytics, f).await?,
         how_many: forecast::forecast(&state.db, &state.analytics, f, &how_many).await?,
         when: forecast::forecast(&state.db, &state.analytics, f, &when).await?,
@@ -326,4 +330,43 @@ pub async fn forecast_api(state: web::Data<AppState>, _user: CurrentUser, req: H
     let q = forecast::ForecastQuery::parse(req.query_string(), &f).map_err(AppError::BadRequest)?;
     let a = forecast::forecast(&state.db, &state.analytics, &f, &q).await?;
     Ok(HttpResponse::Ok().json(forecast::forecast_json(&a)))
+}
+
+/// The instant of the aging view (documentation for the OpenAPI document).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct AgingParams {
+    /// The instant, RFC 3339 (`2026-03-05T12:00:00Z`); a date-time without offset is UTC; a
+    /// date `YYYY-MM-DD` means the end of that UTC day. Default: now.
+    as_of: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/metrics/flow/aging",
+    tag = "metrics",
+    summary = "Aging work in progress as of an instant: each issue in an IN_PROGRESS or WAITING step then, its age, and whether it is past the p85 of the window's cycle times",
+    params(MetricsQuery, AgingParams),
+    responses((status = 200, description = "`{\"as_of\",\"items\":[{\"key\",\"url\",\"step\",\"age_hours\",\"at_risk\"}…],\"percentiles_hours\":{\"p50\",\"p70\",\"p85\",\"p95\"}}` (items by step in flow order, oldest first)", body = Object), (status = 400, description = "A malformed query (`as_of` included)", body = ApiError)),
+)]
+pub async fn aging_api(state: web::Data<AppState>, _user: CurrentUser, req: HttpRequest) -> ApiResult {
+    let f = filters(&state, &req).await?;
+    let as_of = aging::parse_as_of(req.query_string()).map_err(AppError::BadRequest)?;
+    let a = aging::aging(&state.db, &state.analytics, &f, as_of.unwrap_or_else(Utc::now)).await?;
+    Ok(HttpResponse::Ok().json(aging::aging_json(&a)))
+}
+
+#[utoipa::path(
+    get,
+    path = "/api/v1/metrics/flow/cfd",
+    tag = "metrics",
+    summary = "Cumulative flow: at the end of each UTC day of the window, the issues counted by the step they stood in; arrivals and departures per week; Little's law",
+    params(MetricsQuery),
+    responses((status = 200, description = "`{\"steps\":[step names in flow order],\"days\":[{\"date\",\"counts\":{\"<step>\":N,…},\"wip\"}…],\"weeks\":[{\"from\",\"to\",\"arrivals\",\"departures\"}…],\"littles_law\":{…}}`", body = Object), (status = 400, description = "A malformed query", body = ApiError)),
+)]
+pub async fn cfd_api(state: web::Data<AppState>, _user: CurrentUser, req: HttpRequest) -> ApiResult {
+    let f = filters(&state, &req).await?;
+    let c = cfd::cfd(&state.db, &state.analytics, &f).await?;
+    Ok(HttpResponse::Ok().json(cfd::cfd_json(&c)))
 }

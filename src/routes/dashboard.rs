@@ -5,15 +5,15 @@ use serde::Deserialize;
 use super::{Hx, PageResult, html};
 use crate::analytics::dora::{self, DoraNumbers};
 use crate::analytics::filters::Filters;
-use crate::analytics::flow;
+use crate::analytics::{aging, flow};
 use crate::auth::CurrentUser;
 use crate::auth::session::Flash;
 use crate::domain::settings::{FieldError, OrchestratorSettings};
 use crate::orchestrator::events::{Health, allowed_actions};
 use crate::startup::AppState;
 use crate::views::dashboard::{
-    self as view, Dashboard, HealthPanel, IntegrationHealth, JobCard, ReplicaLine, SettingsPanel, TEAM_WINDOW_DAYS,
-    TeamHeadline,
+    self as view, AT_RISK_WINDOW_DAYS, Dashboard, HealthPanel, IntegrationHealth, JobCard, ReplicaLine, SettingsPanel,
+    TEAM_WINDOW_DAYS, TeamHeadline,
 };
 use crate::views::layout::{self, Nav};
 use crate::{db, error::AppError};
@@ -26,6 +26,7 @@ pub async fn show(state: web::Data<AppState>, user: CurrentUser, hx: Hx, flash: 
     let mut d = load(&state, &user, settings, Vec::new(), false).await?;
     d.notifications.notice = flash.take();
     d.teams = team_headlines(&state).await?;
+    d.at_risk = Some(at_risk(&state).await?);
     Ok(html(
         StatusCode::OK,
         layout::page("Dashboard", &user, Nav::Dashboard, view::page(&d)),
@@ -169,6 +170,7 @@ async fn load(
         flow_unmapped: (unmapped.statuses.len(), unmapped.issue_types.len()),
         jobs,
         teams: Vec::new(),
+        at_risk: None,
         next_run_at,
         csrf: user.csrf.clone(),
         settings: SettingsPanel {
@@ -217,6 +219,14 @@ async fn team_headlines(state: &AppState) -> Result<Vec<TeamHeadline>, AppError>
         });
     }
     Ok(out)
+}
+
+/// Items in progress now past the p85 of the default window's cycle times: one pass over the
+/// snapshot the analytics pages hold anyway.
+async fn at_risk(state: &AppState) -> Result<usize, AppError> {
+    let today = chrono::Utc::now().date_naive();
+    let f = Filters::parse(&format!("range={AT_RISK_WINDOW_DAYS}"), today).map_err(AppError::BadRequest)?;
+    Ok(aging::at_risk_count(&state.db, &state.analytics, &f, chrono::Utc::now()).await?)
 }
 
 async fn replica_line(state: &AppState) -> Option<ReplicaLine> {

@@ -67,6 +67,8 @@ pub struct ApiError {
         super::analytics::flow_api,
         super::analytics::scatter_api,
         super::analytics::forecast_api,
+        super::analytics::aging_api,
+        super::analytics::cfd_api,
         super::flow_api::overview,
         super::flow_api::unmapped,
         super::flow_api::list_steps,

@@ -4,6 +4,8 @@
 
 use maud::{Markup, html};
 
+pub mod flow;
+
 /// Chart widths in SVG units; a chart scales to its container (text with it), so these are
 /// about the width a chart gets on a desktop, to keep its text near its nominal size.
 const W: f64 = 560.0;

@@ -74,6 +74,10 @@ pub struct TeamHeadline {
     pub cycle_time_hours: (Option<f64>, Option<f64>),
 }
 
+/// The window whose completed items the dashboard's at-risk count compares with (the flow
+/// page's default).
+pub const AT_RISK_WINDOW_DAYS: u64 = 90;
+
 /// The window of the dashboard's team headlines.
 pub const TEAM_WINDOW_DAYS: u64 = 30;
 
@@ -88,6 +92,9 @@ pub struct Dashboard {
     pub timezone: chrono_tz::Tz,
     /// Statuses and issue types seen in Jira data that no flow mapping covers.
     pub flow_unmapped: (usize, usize),
+    /// Items in progress now older than the p85 of the cycle times of the last
+    /// [`AT_RISK_WINDOW_DAYS`] days (full page only: the live fragment leaves it out).
+    pub at_risk: Option<usize>,
     pub notifications: NotificationsPanel,
 }
 
@@ -120,10 +127,26 @@ pub fn page(d: &Dashboard) -> Markup {
             }
         }
         p #(ids::CONNECTION_BANNER) .banner hidden role="status" {}
+        @if let Some(n) = d.at_risk { (at_risk(n)) }
         (live(d))
         @if !d.teams.is_empty() { (teams_panel(&d.teams)) }
         (settings_panel(&d.settings))
         (notifications_panel(&d.notifications))
+    }
+}
+
+/// How many items in progress are older than most completed ones took, linked to the list.
+fn at_risk(n: usize) -> Markup {
+    let link = format!("/analytics/flow?range={AT_RISK_WINDOW_DAYS}#aging");
+    html! {
+        a #(ids::AT_RISK) .notice.headline-notice .warn[n > 0] href=(link) data-count=(n) {
+            @match n {
+                0 => { "No item in progress is at risk" }
+                1 => { strong { "1 item" } " in progress is at risk" }
+                _ => { strong { (n) " items" } " in progress are at risk" }
+            }
+            " (older than 85 % of the items completed in the last " (AT_RISK_WINDOW_DAYS) " days took) — " span.underline { "see aging work in progress" } "."
+        }
     }
 }
 

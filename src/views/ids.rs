@@ -19,5 +19,7 @@ pub fn selector(id: &str) -> String {
 pub const FLOW_CONTENT: &str = "flow-content";
 /// Where `/flow` opens its dialogs (edit forms, delete-and-reassign).
 pub const FLOW_DIALOG: &str = "flow-dialog";
+/// The dashboard's "N items at risk" link.
+pub const AT_RISK: &str = "at-risk";
 /// The dashboard's "N statuses unmapped" link.
 pub const FLOW_UNMAPPED: &str = "flow-unmapped";

@@ -6,6 +6,7 @@
 mod helpers;
 
 mod access;
+mod aging;
 mod analytics;
 mod api_doc;
 mod auth;

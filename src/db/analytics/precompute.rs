@@ -17,7 +17,7 @@ use sea_orm::{
 
 use crate::domain::flow::{FlowResolver, Resolution, WorkCategory};
 use crate::domain::metrics::dora::{Deploy, deployment_after};
-use crate::domain::metrics::flow::{Category, Place, issue_flow};
+use crate::domain::metrics::flow::{Category, Place, Stay, issue_flow};
 use crate::domain::metrics::pr::{Activity, PrFacts, is_bot, moments};
 
 /// Rows per multi-row insert (well under SQLite's parameter limit).
@@ -361,6 +361,7 @@ struct FlowRow {
     current_step: Option<String>,
     current_category: Option<crate::domain::flow::StepCategory>,
     current_since: Option<DateTime<Utc>>,
+    timeline: Option<serde_json::Value>,
 }
 
 impl From<issue_flow_times::Model> for FlowRow {
@@ -381,6 +382,7 @@ impl From<issue_flow_times::Model> for FlowRow {
             current_step: m.current_step,
             current_category: m.current_category,
             current_since: m.current_since,
+            timeline: m.timeline,
         }
     }
 }
@@ -421,6 +423,7 @@ impl FlowRow {
             current_step: Set(self.current_step),
             current_category: Set(self.current_category),
             current_since: Set(self.current_since),
+            timeline: Set(self.timeline),
             created_at: Set(now),
             updated_at: Set(now),
             ..Default::default()
@@ -531,6 +534,7 @@ pub async fn issues(db: &(impl ConnectionTrait + StreamTrait), scope: &Scope) ->
                     current_step: flow.current.as_ref().map(|p| p.key()),
                     current_category: flow.current.as_ref().map(|p| p.category),
                     current_since: flow.current_since,
+                    timeline: Some(timeline_json(&flow.timeline)),
                 };
                 (id, row)
             },
@@ -572,6 +576,17 @@ pub async fn issues(db: &(impl ConnectionTrait + StreamTrait), scope: &Scope) ->
     changed.sort_unstable();
     changed.dedup();
     Ok(changed)
+}
+
+/// A timeline as stored: `[[epoch ms, step name or null, category], …]` (compact: 100k issues
+/// hold about a million entries).
+fn timeline_json(timeline: &[Stay]) -> serde_json::Value {
+    serde_json::Value::Array(
+        timeline
+            .iter()
+            .map(|s| serde_json::json!([s.at.timestamp_millis(), s.step.as_deref(), s.category.as_str()]))
+            .collect(),
+    )
 }
 
 /// Where an issue in `status` stands, or `None` when a deactivated mapping or step excludes it.

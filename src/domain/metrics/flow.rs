@@ -2,6 +2,7 @@
 //! to a flow step (or to a fallback category when unmapped).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
@@ -26,6 +27,38 @@ impl Place {
     }
 }
 
+/// An entry into a place: when, the step's name (`None`: an unmapped status) and its category.
+/// An issue's entries in time order, from its creation, are its timeline: where it stood at any
+/// instant (aging work in progress as of then, the cumulative flow diagram).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Stay {
+    pub at: DateTime<Utc>,
+    pub step: Option<Arc<str>>,
+    pub category: Category,
+}
+
+impl Stay {
+    fn of(at: DateTime<Utc>, p: &Place) -> Self {
+        Self {
+            at,
+            step: p.step.as_ref().map(|s| Arc::from(s.1.as_str())),
+            category: p.category,
+        }
+    }
+
+    /// Where it stands, as [`Place::key`] names it.
+    pub fn key(&self) -> String {
+        match &self.step {
+            Some(name) => name.to_string(),
+            None => format!("(unmapped {})", self.category.as_str()),
+        }
+    }
+
+    fn same_place(&self, other: &Stay) -> bool {
+        self.step == other.step && self.category == other.category
+    }
+}
+
 /// What is known about one issue's flow, from which every flow metric is computed.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct IssueFlow {
@@ -42,6 +75,9 @@ pub struct IssueFlow {
     pub rework: i32,
     pub current: Option<Place>,
     pub current_since: Option<DateTime<Utc>>,
+    /// Each entry into a different place, from creation (a move between two statuses of the
+    /// same place is no entry).
+    pub timeline: Vec<Stay>,
 }
 
 /// Walks the history: the issue sits in `initial` from `created`, then each move (time order)
@@ -66,6 +102,7 @@ pub fn issue_flow(
         }
     };
     enter(&mut f, created, &initial);
+    f.timeline.push(Stay::of(created, &initial));
     let (mut here, mut since) = (initial, created);
     for (at, next) in moves {
         let at = (*at).max(since);
@@ -82,6 +119,10 @@ pub fn issue_flow(
             f.rework += 1;
         }
         enter(&mut f, at, next);
+        let stay = Stay::of(at, next);
+        if f.timeline.last().is_none_or(|l| !l.same_place(&stay)) {
+            f.timeline.push(stay);
+        }
         here = next.clone();
         since = at;
     }
@@ -139,6 +180,24 @@ mod tests {
         assert_eq!(f.rework, 1);
         assert_eq!(f.current_since, Some(t(9)));
         assert_eq!(f.open_hours(t(12)), 3.0);
+        let entries: Vec<(DateTime<Utc>, String)> = f.timeline.iter().map(|s| (s.at, s.key())).collect();
+        let names = ["To do", "Dev", "Review", "Dev", "Review", "Done"];
+        let at = [0, 2, 5, 6, 8, 9];
+        assert_eq!(
+            entries,
+            at.iter()
+                .zip(names)
+                .map(|(h, n)| (t(*h), n.to_string()))
+                .collect::<Vec<_>>()
+        );
+    }
+
+    #[test]
+    fn the_timeline_skips_moves_within_one_place() {
+        let dev = step(2, "Dev", 2, Category::InProgress);
+        let f = issue_flow(t(0), dev.clone(), &[(t(1), dev.clone()), (t(3), dev)], None);
+        assert_eq!(f.timeline.len(), 1);
+        assert_eq!(f.timeline[0].at, t(0));
     }
 
     #[test]

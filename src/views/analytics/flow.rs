@@ -1,9 +1,14 @@
 //! `/analytics/flow`.
 
+mod aging;
+mod cfd;
+
 use maud::{Markup, html};
 
 use super::{Card, Page, card, chart_with_table, duration, head, multi, number, opt, percent, why};
 use crate::analytics::Choices;
+use crate::analytics::aging::Aging;
+use crate::analytics::cfd::Cfd;
 use crate::analytics::filters::Filters;
 use crate::analytics::flow::{FlowNumbers, FlowReport};
 use crate::analytics::forecast::{Distribution, ForecastAnswer, Question, Scatter};
@@ -22,6 +27,10 @@ const REWORK: &str = "Moves to a step positioned earlier than the one left (back
 /// The forecasting part of the flow page: the scatter and two Monte Carlo forecasts.
 pub struct Forecasting {
     pub scatter: Scatter,
+    pub aging: Aging,
+    /// Whether the page asked for an instant (else the aging is as of now).
+    pub as_of_given: bool,
+    pub cfd: Cfd,
     pub how_many: ForecastAnswer,
     pub when: ForecastAnswer,
     pub distribution: Distribution,
@@ -183,6 +192,8 @@ fn forecasting(fc: &Forecasting, filters: &Filters) -> Markup {
                 },
             ))
         }
+        (aging::aging(&fc.aging, fc.as_of_given, filters))
+        (cfd::cfd(&fc.cfd))
         (distribution(&fc.distribution))
         section.card #forecast {
             div.card-head {

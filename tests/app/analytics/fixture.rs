@@ -17,7 +17,7 @@ pub fn t(d: u32, h: u32, m: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 3, d, h, m, 0).unwrap()
 }
 
-async fn integration(db: &DatabaseConnection, kind: &str) -> i64 {
+pub async fn integration(db: &DatabaseConnection, kind: &str) -> i64 {
     integrations::ActiveModel {
         kind: Set(IntegrationKind::parse(kind).unwrap()),
         name: Set(format!("{kind} fixture")),
@@ -335,17 +335,17 @@ pub async fn flow_config(db: &DatabaseConnection) {
     type_mapping(db, "Legacy", "OTHER", false).await;
 }
 
-struct Issue<'a> {
-    project: i64,
-    key: &'a str,
-    issue_type: &'a str,
-    created: DateTime<Utc>,
-    active: bool,
+pub struct Issue<'a> {
+    pub project: i64,
+    pub key: &'a str,
+    pub issue_type: &'a str,
+    pub created: DateTime<Utc>,
+    pub active: bool,
     /// (at, from, to)
-    moves: Vec<(DateTime<Utc>, &'a str, &'a str)>,
+    pub moves: Vec<(DateTime<Utc>, &'a str, &'a str)>,
 }
 
-async fn issue(db: &DatabaseConnection, integration_id: i64, i: Issue<'_>) {
+pub async fn issue(db: &DatabaseConnection, integration_id: i64, i: Issue<'_>) {
     let status = i.moves.last().map_or("To Do", |m| m.2);
     let category = match status {
         "Done" => "done",
