@@ -156,6 +156,10 @@ pub struct FormBody {
     #[serde(default)]
     deployment_pattern: String,
     #[serde(default)]
+    hotfix_branch: String,
+    signal_revert: Option<String>,
+    signal_failed_status: Option<String>,
+    #[serde(default)]
     max_concurrency: String,
     active: Option<String>,
     skip_test: Option<String>,
@@ -177,6 +181,9 @@ impl FormBody {
             name_filter: self.name_filter.clone(),
             deployment_kind: self.deployment_kind.clone(),
             deployment_pattern: self.deployment_pattern.clone(),
+            hotfix_branch: self.hotfix_branch.clone(),
+            signal_revert: self.signal_revert.is_some(),
+            signal_failed_status: self.signal_failed_status.is_some(),
             max_concurrency: self.max_concurrency.clone(),
             active: self.active.is_some(),
             skip_test: self.skip_test.is_some(),
@@ -201,6 +208,8 @@ impl FormBody {
                 "organization": self.organization,
                 "name_filter": self.name_filter,
                 "deployment_source": { "kind": self.deployment_kind, "pattern": self.deployment_pattern },
+                "hotfix_branch": self.hotfix_branch,
+                "failure_signals": { "revert": self.signal_revert.is_some(), "failed_status": self.signal_failed_status.is_some() },
                 "max_concurrency": concurrency,
             }),
             _ => json!({

@@ -147,6 +147,10 @@ pub struct FormValues {
     pub name_filter: String,
     pub deployment_kind: String,
     pub deployment_pattern: String,
+    pub hotfix_branch: String,
+    /// Failure signals besides incidents.
+    pub signal_revert: bool,
+    pub signal_failed_status: bool,
     /// Blank = the default for the kind.
     pub max_concurrency: String,
     pub active: bool,
@@ -168,6 +172,7 @@ impl FormValues {
                 base_url: "https://api.github.com".into(),
                 deployment_kind: "deployments".into(),
                 deployment_pattern: "prod*".into(),
+                hotfix_branch: crate::domain::integration::DEFAULT_HOTFIX_BRANCH.into(),
                 active: true,
                 ..Default::default()
             },
@@ -194,7 +199,12 @@ impl FormValues {
                 name_filter,
                 deployment_source,
                 max_concurrency,
+                hotfix_branch,
+                failure_signals,
             }) => {
+                v.hotfix_branch = hotfix_branch.clone().unwrap_or(v.hotfix_branch);
+                v.signal_revert = failure_signals.revert;
+                v.signal_failed_status = failure_signals.failed_status;
                 v.max_concurrency = max_concurrency.map(|n| n.to_string()).unwrap_or_default();
                 v.repositories = repositories.join("\n");
                 v.organization = organization.clone().unwrap_or_default();
@@ -279,6 +289,22 @@ pub fn form(p: &FormPage<'_>) -> Markup {
                             }
                         }
                         (text_field("deployment_pattern", "Pattern (environment or workflow name)", &v.deployment_pattern, "text", p.errors, Some("* matches anything, e.g. prod* or *deploy*")))
+                        (text_field("hotfix_branch", "Hotfix branches", &v.hotfix_branch, "text", p.errors, Some("a glob, case-insensitive; a deployment that ships a PR from such a branch is rework (default hotfix*)")))
+                        fieldset.field {
+                            legend { "A deployment failed when" }
+                            div.field.check {
+                                input #signal_incident type="checkbox" checked disabled;
+                                label for="signal_incident" { "an incident follows it (always)" }
+                            }
+                            div.field.check {
+                                input #signal_revert type="checkbox" name="signal_revert" value="true" checked[v.signal_revert];
+                                label for="signal_revert" { "a pull request it shipped is reverted by a pull request merged after it was deployed" }
+                            }
+                            div.field.check {
+                                input #signal_failed_status type="checkbox" name="signal_failed_status" value="true" checked[v.signal_failed_status];
+                                label for="signal_failed_status" { "its status is failure or error (failed production deployments then count as deployments and as failures)" }
+                            }
+                        }
                     }
                 }
                 (text_field("max_concurrency", "Requests in flight at most (optional)", &v.max_concurrency, "number", p.errors,

@@ -710,3 +710,44 @@ async fn regular_expression_patterns_are_refused_with_a_glob(db: Db) {
     assert_eq!(listed["integrations"].as_array().unwrap().len(), 0, "nothing was saved");
 }
 db_test!(regular_expression_patterns_are_refused_with_a_glob);
+
+/// The hotfix glob and the failure signals are GitHub settings: defaults shown (hotfix*, both
+/// signals off), values kept, a regular expression refused like the deployment pattern.
+async fn hotfix_branch_and_failure_signals_are_settings(db: Db) {
+    let app = spawn_app(db).await;
+    let token = admin(&app).await;
+    let body = github(&app, "Defaults");
+    let (status, answer) = post(&app, &token, "/api/v1/integrations?test=false", &body).await;
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(answer["settings"]["hotfix_branch"], "hotfix*", "{answer}");
+    assert_eq!(
+        answer["settings"]["failure_signals"],
+        json!({"revert": false, "failed_status": false})
+    );
+    let mut body = github(&app, "Signals");
+    body["settings"]["hotfix_branch"] = json!(" fix/* ");
+    body["settings"]["failure_signals"] = json!({"revert": true, "failed_status": true});
+    let (status, answer) = post(&app, &token, "/api/v1/integrations?test=false", &body).await;
+    assert_eq!(status, 201, "{answer}");
+    let (_, got) = get_json(&app, &token, &format!("/api/v1/integrations/{}", answer["id"])).await;
+    assert_eq!(got["settings"]["hotfix_branch"], "fix/*", "{got}");
+    assert_eq!(
+        got["settings"]["failure_signals"],
+        json!({"revert": true, "failed_status": true})
+    );
+    let mut body = github(&app, "Regex hotfix");
+    body["settings"]["hotfix_branch"] = json!("^hotfix/.*");
+    let (status, answer) = post(&app, &token, "/api/v1/integrations?test=false", &body).await;
+    assert_eq!(status, 422, "{answer}");
+    let field = answer["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["field"] == "hotfix_branch")
+        .expect("the hotfix field is named");
+    assert!(
+        field["message"].as_str().unwrap().contains("Write it as \"hotfix/*\""),
+        "{field}"
+    );
+}
+db_test!(hotfix_branch_and_failure_signals_are_settings);
