@@ -37,7 +37,7 @@ pub fn dora(r: &DoraReport, choices: &Choices) -> Markup {
     html! {
         (head(Page::Dora, "DORA metrics", "Delivery speed and stability, defined as below and shown beside the DORA benchmark tier.", &r.filters, choices, benchmark_filter(r)))
         (super::freshness(&r.freshness))
-        section.grid.metrics aria-label="Key metrics" {
+        section.grid.metrics.five aria-label="Key metrics" {
             (card(Card {
                 id: "deployment-frequency",
                 title: "Deployment frequency",
