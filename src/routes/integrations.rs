@@ -75,7 +75,15 @@ pub async fn new_form(user: CurrentUser, q: web::Query<NewQuery>) -> PageResult 
         .and_then(IntegrationKind::parse)
         .unwrap_or(IntegrationKind::Jira);
     let values = FormValues::new_for(kind);
-    Ok(render_form(&user, None, &values, &[], None, false, StatusCode::OK))
+    Ok(render_form(
+        &user,
+        None,
+        &values,
+        &[],
+        Shown::default(),
+        false,
+        StatusCode::OK,
+    ))
 }
 
 pub async fn edit_form(state: web::Data<AppState>, user: CurrentUser, id: web::Path<i64>) -> PageResult {
@@ -93,7 +101,7 @@ pub async fn edit_form(state: web::Data<AppState>, user: CurrentUser, id: web::P
         Some(row.id),
         &values,
         &[],
-        None,
+        Shown::default(),
         row.secret.is_some(),
         StatusCode::OK,
     ))
@@ -104,7 +112,7 @@ fn render_form(
     id: Option<i64>,
     values: &FormValues,
     errors: &[crate::domain::settings::FieldError],
-    report: Option<&crate::integrations::connection::TestReport>,
+    shown: Shown<'_>,
     has_secret: bool,
     status: StatusCode,
 ) -> HttpResponse {
@@ -117,11 +125,24 @@ fn render_form(
         id,
         values,
         errors,
-        report,
+        report: shown.report,
+        preview: shown.preview,
+        preview_error: shown.preview_error,
+        confirm_needed: shown.confirm_needed,
         has_secret,
         csrf: &user.csrf,
     };
     html(status, layout::page(title, user, Nav::Integrations, view::form(&page)))
+}
+
+/// What the form shows besides the fields: a connection test, a deployment-source preview.
+#[derive(Default)]
+struct Shown<'a> {
+    report: Option<&'a crate::integrations::connection::TestReport>,
+    preview: Option<&'a crate::integrations::github::preview::Preview>,
+    preview_error: Option<&'a str>,
+    /// The source matches nothing: saving needs the confirmation box ticked.
+    confirm_needed: bool,
 }
 
 /// The flat HTML form. Unknown fields (like `csrf_token`) are ignored.
@@ -159,6 +180,8 @@ pub struct FormBody {
     hotfix_branch: String,
     signal_revert: Option<String>,
     signal_failed_status: Option<String>,
+    /// Save although the deployment source matches nothing.
+    confirm_no_match: Option<String>,
     #[serde(default)]
     max_concurrency: String,
     active: Option<String>,
@@ -184,6 +207,7 @@ impl FormBody {
             hotfix_branch: self.hotfix_branch.clone(),
             signal_revert: self.signal_revert.is_some(),
             signal_failed_status: self.signal_failed_status.is_some(),
+            confirm_no_match: self.confirm_no_match.is_some(),
             max_concurrency: self.max_concurrency.clone(),
             active: self.active.is_some(),
             skip_test: self.skip_test.is_some(),
@@ -270,7 +294,11 @@ async fn save(
         state.outbound,
         &form.input(),
         existing,
-        form.skip_test.is_none(),
+        match (form.skip_test.is_some(), form.confirm_no_match.is_some()) {
+            (true, _) => manage::Checks::None,
+            (false, true) => manage::Checks::Test,
+            (false, false) => manage::Checks::TestAndPreview,
+        },
     )
     .await;
     match result {
@@ -279,25 +307,85 @@ async fn save(
             flash.set(&format!("Saved {}.", saved.row.name));
             Ok(see_other("/integrations"))
         }
-        Err(SaveFailure::Invalid(errors)) => Ok(render_form(
-            user,
-            id,
-            &values,
-            &errors,
-            None,
-            has_secret,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )),
-        Err(SaveFailure::TestFailed(report)) => Ok(render_form(
-            user,
-            id,
-            &values,
-            &[],
-            Some(&report),
-            has_secret,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )),
         Err(SaveFailure::Save(e)) => Err(AppError::Internal(anyhow::Error::new(e)).into()),
+        Err(other) => Ok(form_failure(user, id, &values, has_secret, &other)),
+    }
+}
+
+/// The form again, with what stopped the save or what the preview found.
+fn form_failure(
+    user: &CurrentUser,
+    id: Option<i64>,
+    values: &FormValues,
+    has_secret: bool,
+    failure: &SaveFailure,
+) -> HttpResponse {
+    let status = StatusCode::UNPROCESSABLE_ENTITY;
+    match failure {
+        SaveFailure::Invalid(errors) => render_form(user, id, values, errors, Shown::default(), has_secret, status),
+        SaveFailure::TestFailed(report) => {
+            let shown = Shown {
+                report: Some(report),
+                ..Default::default()
+            };
+            render_form(user, id, values, &[], shown, has_secret, status)
+        }
+        SaveFailure::NothingMatches(p) => {
+            let shown = Shown {
+                preview: Some(p),
+                confirm_needed: true,
+                ..Default::default()
+            };
+            render_form(user, id, values, &[], shown, has_secret, status)
+        }
+        SaveFailure::PreviewFailed(why) => {
+            let shown = Shown {
+                preview_error: Some(why),
+                ..Default::default()
+            };
+            render_form(user, id, values, &[], shown, has_secret, status)
+        }
+        SaveFailure::Save(_) => render_form(user, id, values, &[], Shown::default(), has_secret, status),
+    }
+}
+
+/// "Preview" on the form of a new integration: the form again with what the repositories have.
+pub async fn preview_new(state: web::Data<AppState>, user: CurrentUser, form: web::Form<FormBody>) -> PageResult {
+    preview(&state, &user, None, form.into_inner()).await
+}
+
+/// "Preview" on the form of a stored integration (its secret used when none is typed).
+pub async fn preview_edit(
+    state: web::Data<AppState>,
+    user: CurrentUser,
+    id: web::Path<i64>,
+    form: web::Form<FormBody>,
+) -> PageResult {
+    let existing = find(&state, *id).await?;
+    let mut form = form.into_inner();
+    form.kind = existing.kind.as_str().to_string();
+    preview(&state, &user, Some(existing), form).await
+}
+
+async fn preview(
+    state: &AppState,
+    user: &CurrentUser,
+    existing: Option<integrations::Model>,
+    form: FormBody,
+) -> PageResult {
+    let id = existing.as_ref().map(|e| e.id);
+    let has_secret = existing.as_ref().is_some_and(|e| e.secret.is_some());
+    let values = form.values();
+    match manage::preview(&state.vault, state.outbound, &form.input(), existing.as_ref()).await {
+        Ok(p) => {
+            let shown = Shown {
+                preview: Some(&p),
+                ..Default::default()
+            };
+            Ok(render_form(user, id, &values, &[], shown, has_secret, StatusCode::OK))
+        }
+        Err(SaveFailure::Save(e)) => Err(AppError::Internal(anyhow::Error::new(e)).into()),
+        Err(other) => Ok(form_failure(user, id, &values, has_secret, &other)),
     }
 }
 

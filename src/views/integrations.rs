@@ -4,9 +4,12 @@ use maud::{Markup, html};
 
 use super::components::{field_error, has_error, time};
 use crate::auth::csrf;
-use crate::domain::integration::{DeploymentKind, Flavour, GithubSettings, IntegrationKind, JiraSettings, Settings};
+use crate::domain::integration::{
+    DeploymentKind, Flavour, GithubSettings, IntegrationKind, JiraSettings, Settings, glob_match,
+};
 use crate::domain::settings::FieldError;
 use crate::integrations::connection::TestReport;
+use crate::integrations::github::preview::Preview;
 
 pub struct Row {
     pub id: i64,
@@ -151,6 +154,8 @@ pub struct FormValues {
     /// Failure signals besides incidents.
     pub signal_revert: bool,
     pub signal_failed_status: bool,
+    /// Save although the deployment source matches nothing over the preview's days.
+    pub confirm_no_match: bool,
     /// Blank = the default for the kind.
     pub max_concurrency: String,
     pub active: bool,
@@ -223,6 +228,10 @@ pub struct FormPage<'a> {
     pub values: &'a FormValues,
     pub errors: &'a [FieldError],
     pub report: Option<&'a TestReport>,
+    pub preview: Option<&'a Preview>,
+    pub preview_error: Option<&'a str>,
+    /// The source matches nothing: saving needs the confirmation box ticked.
+    pub confirm_needed: bool,
     pub has_secret: bool,
     pub csrf: &'a str,
 }
@@ -249,6 +258,13 @@ pub fn form(p: &FormPage<'_>) -> Markup {
             }
         }
         @if let Some(r) = p.report { (report(r)) }
+        @if let Some(why) = p.preview_error {
+            section.card.test-report #deployment-preview data-ok="false" {
+                h2 { "Preview failed" }
+                p { (why) }
+            }
+        }
+        @if let Some(pv) = p.preview { (preview(pv, p.confirm_needed)) }
         section.card {
             form.integration-form method="post" action=(action) {
                 input type="hidden" name=(csrf::FORM_FIELD) value=(p.csrf);
@@ -322,7 +338,21 @@ pub fn form(p: &FormPage<'_>) -> Markup {
                 }
                 (field_error(p.errors, "settings"))
                 (field_error(p.errors, "kind"))
-                button.button.primary type="submit" { "Test and save" }
+                @if p.confirm_needed || v.confirm_no_match {
+                    div.field.check {
+                        input #confirm_no_match type="checkbox" name="confirm_no_match" value="true" checked[v.confirm_no_match];
+                        label for="confirm_no_match" { "Save anyway: the deployment source matches nothing in the last 90 days" }
+                    }
+                }
+                div.actions {
+                    button.button.primary type="submit" { "Test and save" }
+                    @if kind == IntegrationKind::Github {
+                        " "
+                        button.button.secondary type="submit" formaction=(format!("{}/preview", action.trim_end_matches('/'))) {
+                            "Preview deployments"
+                        }
+                    }
+                }
             }
         }
     }
@@ -352,6 +382,53 @@ fn secret_field(p: &FormPage<'_>, label: &str) -> Markup {
                 aria-invalid=(if invalid { "true" } else { "false" });
             @if p.has_secret { p.hint { "A secret is stored. It is never shown; type a new one to replace it." } }
             (field_error(p.errors, "secret"))
+        }
+    }
+}
+
+/// What the repositories have over the last 90 days and what the source and pattern count.
+fn preview(pv: &Preview, confirm_needed: bool) -> Markup {
+    let matches = |name: &str| pv.pattern.as_deref().is_some_and(|pat| glob_match(pat, name));
+    let by_pattern = matches!(pv.kind, DeploymentKind::Deployments | DeploymentKind::WorkflowRuns);
+    html! {
+        section.card.test-report #deployment-preview data-ok=(!pv.matches_nothing()) data-matched=[pv.matched] {
+            h2 { "Deployment source preview" }
+            p {
+                "Since " (pv.since.format("%Y-%m-%d")) ", " (pv.kind.title())
+                @if let Some(pat) = &pv.pattern { @if by_pattern { " matching " code { (pat) } } }
+                ": "
+                @match pv.matched {
+                    Some(0) => strong.warning { "nothing would count as a production deployment." },
+                    Some(n) => strong { (n) " production deployments" },
+                    None => "every merge to the default branch counts.",
+                }
+                @if !pv.matching_names.is_empty() { " (" (pv.matching_names.join(", ")) ")" }
+            }
+            @if confirm_needed {
+                p.form-error role="alert" {
+                    "Nothing was saved: the deployment source matches nothing in the last 90 days, so DORA would show no deployments. Change the source or pattern, or tick \"Save anyway\"."
+                }
+            }
+            @if pv.more_repositories { p.muted { "Only the first " (pv.repositories.len()) " repositories were read." } }
+            div.table-wrap {
+                table.data {
+                    thead { tr { th { "Repository" } th { "Environments (deployments)" } th { "Workflows on the default branch (runs)" } th { "Releases" } } }
+                    tbody {
+                        @for r in &pv.repositories {
+                            tr data-repository=(r.repository) {
+                                td { (r.repository) }
+                                td { @for (name, n) in &r.environments {
+                                    span.env data-match=(pv.kind == DeploymentKind::Deployments && matches(name)) { (if name.is_empty() { "(none)" } else { name }) " " (n) } " "
+                                } }
+                                td { @for (name, n) in &r.workflows {
+                                    span.workflow data-match=(pv.kind == DeploymentKind::WorkflowRuns && matches(name)) { (name) " " (n) } " "
+                                } }
+                                td { (r.releases) @if r.prereleases > 0 { " (+" (r.prereleases) " prereleases)" } }
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 }
