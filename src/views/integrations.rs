@@ -417,11 +417,13 @@ fn preview(pv: &Preview, confirm_needed: bool) -> Markup {
                         @for r in &pv.repositories {
                             tr data-repository=(r.repository) {
                                 td { (r.repository) }
-                                td { @for (name, n) in &r.environments {
-                                    span.env data-match=(pv.kind == DeploymentKind::Deployments && matches(name)) { (if name.is_empty() { "(none)" } else { name }) " " (n) } " "
+                                td { @for (i, (name, n)) in r.environments.iter().enumerate() {
+                                    @if i > 0 { ", " }
+                                    span.env data-match=(pv.kind == DeploymentKind::Deployments && matches(name)) { (if name.is_empty() { "(none)" } else { name }) " (" (n) ")" }
                                 } }
-                                td { @for (name, n) in &r.workflows {
-                                    span.workflow data-match=(pv.kind == DeploymentKind::WorkflowRuns && matches(name)) { (name) " " (n) } " "
+                                td { @for (i, (name, n)) in r.workflows.iter().enumerate() {
+                                    @if i > 0 { ", " }
+                                    span.workflow data-match=(pv.kind == DeploymentKind::WorkflowRuns && matches(name)) { (name) " (" (n) ")" }
                                 } }
                                 td { (r.releases) @if r.prereleases > 0 { " (+" (r.prereleases) " prereleases)" } }
                             }
