@@ -100,14 +100,22 @@ pub async fn load(
     };
     let ids: Vec<i64> = shipped.iter().map(|p| p.pull_request_id).collect();
     let facts = db::analytics::dora::pull_requests_of(db, &ids).await?;
+    // Incidents are few: their keys read by id, then matched to the links' keys.
+    let incident_ids: Vec<i64> = incidents.iter().copied().collect();
+    let labels = db::analytics::issue_labels(db, &incident_ids).await?;
+    let mut by_key: HashMap<&str, Vec<i64>> = HashMap::new();
+    for (id, l) in &labels {
+        by_key.entry(l.key.as_str()).or_default().push(*id);
+    }
     let mut linked: HashMap<i64, Vec<i64>> = HashMap::new();
-    for (pr, issue) in db::analytics::dora::linked_issues(db, &ids).await? {
-        if incidents.contains(&issue) {
-            linked.entry(pr).or_default().push(issue);
+    for (pr, key) in db::analytics::dora::linked_keys(db, &ids).await? {
+        if let Some(issues) = by_key.get(key.as_str()) {
+            let list = linked.entry(pr).or_default();
+            list.extend(issues);
+            list.sort_unstable();
+            list.dedup();
         }
     }
-    let issue_ids: Vec<i64> = linked.values().flatten().copied().collect();
-    let labels = db::analytics::issue_labels(db, &issue_ids).await?;
     let stage: HashMap<i64, &&entity::pr_stage_times::Model> = shipped.iter().map(|p| (p.pull_request_id, p)).collect();
     let mut out = Signals::default();
     for f in &facts {

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use entity::enums::IntegrationKind;
-use entity::{deployments, integrations, jira_issues, pr_issue_links, pull_requests, repositories};
+use entity::{deployments, integrations, pr_issue_links, pull_requests, repositories};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, JoinType, QueryFilter, QuerySelect, RelationTrait};
 
 use crate::domain::integration::{GithubSettings, Settings};
@@ -92,29 +92,21 @@ pub async fn reverts(
     Ok(out)
 }
 
-/// The issues these pull requests link to (by key): (pull request, issue).
-pub async fn linked_issues(db: &impl ConnectionTrait, pull_requests: &[i64]) -> Result<Vec<(i64, i64)>, DbErr> {
+/// The issue keys these pull requests link to: (pull request, key). Matched to issues by the
+/// caller: a join on the key would scan the issues (their index leads with the integration).
+pub async fn linked_keys(db: &impl ConnectionTrait, pull_requests: &[i64]) -> Result<Vec<(i64, String)>, DbErr> {
     let mut out = Vec::new();
     for chunk in pull_requests.chunks(IDS) {
-        let rows: Vec<(i64, i64)> = pr_issue_links::Entity::find()
+        let rows: Vec<(i64, String)> = pr_issue_links::Entity::find()
             .select_only()
             .column(pr_issue_links::Column::PullRequestId)
-            .column(jira_issues::Column::Id)
-            .join(
-                JoinType::InnerJoin,
-                pr_issue_links::Entity::belongs_to(jira_issues::Entity)
-                    .from(pr_issue_links::Column::IssueKey)
-                    .to(jira_issues::Column::Key)
-                    .into(),
-            )
+            .column(pr_issue_links::Column::IssueKey)
             .filter(pr_issue_links::Column::PullRequestId.is_in(chunk.to_vec()))
             .into_tuple()
             .all(db)
             .await?;
         out.extend(rows);
     }
-    out.sort_unstable();
-    out.dedup();
     Ok(out)
 }
 
