@@ -711,6 +711,32 @@ mod tests {
     }
 
     #[test]
+    fn the_hotfix_glob_defaults_and_refuses_regular_expressions() {
+        let github = |settings| IntegrationInput {
+            kind: "github".into(),
+            flavour: "github".into(),
+            base_url: "https://api.github.com".into(),
+            username: None,
+            settings,
+            ..jira()
+        };
+        let Settings::Github(s) = github(json!({"repositories": ["a/b"]}))
+            .validate(false)
+            .unwrap()
+            .settings
+        else {
+            panic!()
+        };
+        assert_eq!(s.hotfix_branch.as_deref(), Some(DEFAULT_HOTFIX_BRANCH));
+        assert_eq!(s.failure_signals, FailureSignals::default());
+        // Stored settings from before the setting existed read as the default.
+        let old: GithubSettings = serde_json::from_value(json!({"repositories": ["a/b"]})).unwrap();
+        assert_eq!(old.hotfix_glob(), "hotfix*");
+        let bad = github(json!({"repositories": ["a/b"], "hotfix_branch": "^hotfix/.*$"}));
+        assert_eq!(fields(bad.validate(false).unwrap_err()), ["hotfix_branch"]);
+    }
+
+    #[test]
     fn regular_expressions_are_refused_with_the_glob_to_write() {
         for (re, glob) in [
             ("^production$", "production"),

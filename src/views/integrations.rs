@@ -130,6 +130,12 @@ fn scope(s: &Settings) -> Markup {
             }
             span.muted { "Deployments: " (g.deployment_source.kind.title())
                 @if let Some(p) = &g.deployment_source.pattern { " · " code { (p) } } }
+            br;
+            span.muted {
+                "Hotfix branches " code { (g.hotfix_glob()) } " · failed when: an incident follows"
+                @if g.failure_signals.revert { ", a shipped PR is reverted" }
+                @if g.failure_signals.failed_status { ", its status fails" }
+            }
         },
     }
 }
