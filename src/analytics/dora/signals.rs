@@ -9,7 +9,7 @@ use sea_orm::{ConnectionTrait, DbErr};
 use serde::Serialize;
 
 use crate::db;
-use crate::domain::metrics::rework::{Merged, ReworkReason, reverted_by, rework_reasons};
+use crate::domain::metrics::rework::{Merged, ReworkReason, reverted_by, reverted_title, rework_reasons};
 
 /// A pull request in a drill-down list, with its page.
 #[derive(Clone, Debug, Serialize)]
@@ -163,11 +163,20 @@ pub async fn load(
                 merged_at: at,
             })
         };
-        let candidates: Vec<Merged> = facts.iter().filter_map(merged).collect();
         let reverts = db::analytics::dora::reverts(db, &revert_repos, since).await?;
         let revert_merges: Vec<Merged> = reverts.iter().filter_map(merged).collect();
+        // Every merged PR with a reverted title, shipped in the window or not: the one a revert
+        // undid is the latest before it, which may not be one of this report's.
+        let mut titles: Vec<String> = reverts
+            .iter()
+            .filter_map(|r| reverted_title(&r.title).map(String::from))
+            .collect();
+        titles.sort_unstable();
+        titles.dedup();
+        let originals = db::analytics::dora::titled(db, &revert_repos, &titles).await?;
+        let candidates: Vec<Merged> = originals.iter().filter_map(merged).collect();
         let by_id: HashMap<i64, &db::analytics::dora::PullFacts> =
-            facts.iter().chain(&reverts).map(|p| (p.id, p)).collect();
+            originals.iter().chain(&reverts).map(|p| (p.id, p)).collect();
         for (original, revert) in reverted_by(&candidates, &revert_merges) {
             let (Some(s), Some(o), Some(r)) = (stage.get(&original), by_id.get(&original), by_id.get(&revert)) else {
                 continue;

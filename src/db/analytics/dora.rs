@@ -92,6 +92,27 @@ pub async fn reverts(
     Ok(out)
 }
 
+/// Merged pull requests of these repositories titled one of `titles` (what reverts revert).
+pub async fn titled(
+    db: &impl ConnectionTrait,
+    repositories: &[i64],
+    titles: &[String],
+) -> Result<Vec<PullFacts>, DbErr> {
+    use pull_requests::Column as C;
+    let mut out = Vec::new();
+    for chunk in titles.chunks(IDS) {
+        let rows: Vec<PullRow> = pull_columns()
+            .filter(C::RepositoryId.is_in(repositories.to_vec()))
+            .filter(C::MergedAt.is_not_null())
+            .filter(C::Title.is_in(chunk.to_vec()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(pull_facts(rows));
+    }
+    Ok(out)
+}
+
 /// The issue keys these pull requests link to: (pull request, key). Matched to issues by the
 /// caller: a join on the key would scan the issues (their index leads with the integration).
 pub async fn linked_keys(db: &impl ConnectionTrait, pull_requests: &[i64]) -> Result<Vec<(i64, String)>, DbErr> {

@@ -11,6 +11,8 @@
 //! - D 03-06 13:00 → 14:00: P5 `Revert "Add cache"` (rework: revert).
 //! - E 03-08 09:00 and F 09:30, both deployed 03-08 10:00:00: P6 ships with E.
 //! - G: a failed production deployment, 03-10 09:00 → failed 09:05.
+//! - Not shipped (no successful deployment after them): P8 "Add cache" again and P9 reverting it
+//!   — P9 undoes P8, not C's P4.
 //!
 //! Rework: A, B, D of six → 0.5. Incidents: OPS-1 precedes every deployment (attributed to
 //! none), OPS-2 and OPS-3 follow B, OPS-4 follows F (E and F deployed at the same second: the
@@ -135,6 +137,8 @@ async fn github(db: &DatabaseConnection) -> Ids {
     pr(db, repo, 4, "Add cache", "feature/cache", t(5, 9, 0), &[]).await;
     pr(db, repo, 5, "Revert \"Add cache\"", "revert-cache", t(6, 12, 0), &[]).await;
     pr(db, repo, 6, "Tidy", "feature/tidy", t(8, 8, 0), &[]).await;
+    pr(db, repo, 8, "Add cache", "feature/cache-again", t(9, 12, 0), &[]).await;
+    pr(db, repo, 9, "Revert \"Add cache\"", "revert-cache-again", t(9, 13, 0), &[]).await;
     Ids {
         integration,
         deployments: ids,
@@ -254,7 +258,8 @@ async fn the_page_says_what_failed_each_deployment_and_why_it_is_rework(db: Db) 
     assert_eq!(count(&html, &format!("{} [data-reason=incident]", row(b))), 1);
     assert_eq!(count(&html, &format!("{} li.incident a", row(b))), 2);
     assert_eq!(count(&html, &format!("{} [data-reason=hotfix]", row(a))), 1);
-    // C: its pull request #4 reverted by #5, both linked.
+    // C: its pull request #4 reverted by #5 (only: #9 reverts the later #8), both linked.
+    assert_eq!(count(&html, &format!("{} li.revert", row(c))), 1);
     let reverted = select_text(&html, &format!("{} li.revert", row(c))).unwrap();
     assert!(reverted.contains("#4") && reverted.contains("#5"), "{reverted}");
     assert_eq!(
