@@ -815,6 +815,23 @@ async fn the_preview_shows_what_each_deployment_source_would_count(db: Db) {
     assert_eq!(p["matched"], releases, "{p}");
     let (_, p) = post(&app, &token, path, &body("merges", None)).await;
     assert!(p["matched"].is_null(), "{p}");
+    // A stored integration previews with its stored secret; nothing is saved by a preview.
+    let (status, saved) = post(
+        &app,
+        &token,
+        "/api/v1/integrations?test=false",
+        &body("deployments", None),
+    )
+    .await;
+    assert_eq!(status, 201, "{saved}");
+    let mut blank = body("deployments", Some("production"));
+    blank["secret"] = json!("");
+    let (status, p) = post(&app, &token, &format!("{path}?id={}", saved["id"]), &blank).await;
+    assert_eq!(status, 200, "{p}");
+    assert_eq!(p["matched"], production, "{p}");
+    let (status, _) = post(&app, &token, path, &blank).await;
+    assert_eq!(status, 422, "a new integration needs its secret");
+    integrations::Entity::delete_many().exec(&app.db).await.unwrap();
 
     // The form: a pattern matching nothing is not saved until confirmed.
     app.login_admin().await;

@@ -138,7 +138,16 @@ async fn github(db: &DatabaseConnection) -> Ids {
     pr(db, repo, 5, "Revert \"Add cache\"", "revert-cache", t(6, 12, 0), &[]).await;
     pr(db, repo, 6, "Tidy", "feature/tidy", t(8, 8, 0), &[]).await;
     pr(db, repo, 8, "Add cache", "feature/cache-again", t(9, 12, 0), &[]).await;
-    pr(db, repo, 9, "Revert \"Add cache\"", "revert-cache-again", t(9, 13, 0), &[]).await;
+    pr(
+        db,
+        repo,
+        9,
+        "Revert \"Add cache\"",
+        "revert-cache-again",
+        t(9, 13, 0),
+        &[],
+    )
+    .await;
     Ids {
         integration,
         deployments: ids,
