@@ -100,15 +100,21 @@ pub async fn load(
     };
     let ids: Vec<i64> = shipped.iter().map(|p| p.pull_request_id).collect();
     let facts = db::analytics::dora::pull_requests_of(db, &ids).await?;
-    // Incidents are few: their keys read by id, then matched to the links' keys.
-    let incident_ids: Vec<i64> = incidents.iter().copied().collect();
+    // Incidents are few: their keys read by id (when any PR links a key), then matched to the
+    // links' keys.
+    let keys = db::analytics::dora::linked_keys(db, &ids).await?;
+    let incident_ids: Vec<i64> = if keys.is_empty() {
+        Vec::new()
+    } else {
+        incidents.iter().copied().collect()
+    };
     let labels = db::analytics::issue_labels(db, &incident_ids).await?;
     let mut by_key: HashMap<&str, Vec<i64>> = HashMap::new();
     for (id, l) in &labels {
         by_key.entry(l.key.as_str()).or_default().push(*id);
     }
     let mut linked: HashMap<i64, Vec<i64>> = HashMap::new();
-    for (pr, key) in db::analytics::dora::linked_keys(db, &ids).await? {
+    for (pr, key) in keys {
         if let Some(issues) = by_key.get(key.as_str()) {
             let list = linked.entry(pr).or_default();
             list.extend(issues);
