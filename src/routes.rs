@@ -71,8 +71,10 @@ route_table! {
     GET    "/integrations" => integrations::list, User;
     POST   "/integrations" => integrations::create, Admin;
     GET    "/integrations/new" => integrations::new_form, Admin;
+    POST   "/integrations/preview" => integrations::preview_new, Admin;
     POST   "/integrations/{id}" => integrations::update, Admin;
     GET    "/integrations/{id}/edit" => integrations::edit_form, Admin;
+    POST   "/integrations/{id}/preview" => integrations::preview_edit, Admin;
     POST   "/integrations/{id}/test" => integrations::test, Admin;
     POST   "/integrations/{id}/active" => integrations::set_active, Admin;
     GET    "/integrations/{id}/delete" => integrations::delete_confirm, Admin;
@@ -100,6 +102,7 @@ route_table! {
     POST   "/api/v1/notifications/test" => notifications::test_api, Admin;
     GET    "/api/v1/integrations" => integrations_api::list, User;
     POST   "/api/v1/integrations" => integrations_api::create, Admin;
+    POST   "/api/v1/integrations/preview" => integrations_api::preview, Admin;
     GET    "/api/v1/integrations/{id}" => integrations_api::show, User;
     PUT    "/api/v1/integrations/{id}" => integrations_api::update, Admin;
     DELETE "/api/v1/integrations/{id}" => integrations_api::delete, Admin;

@@ -1,8 +1,15 @@
-//! The DORA page and API: deployment frequency, change lead time, change failure rate and
-//! time to restore, with tiers, the previous period and a trend.
+//! The DORA page and API: deployment frequency, change lead time, change failure rate, time
+//! to restore and deployment rework rate, with tiers, the previous period and a trend.
+
+mod drill;
+pub mod signals;
+
+pub use drill::{DeploymentRow, IncidentRow};
+
+use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
+use sea_orm::{DatabaseConnection, DbErr};
 use serde::Serialize;
 use serde_json::{Value, json};
 
@@ -10,9 +17,11 @@ use super::filters::{Filters, ids};
 use super::{Cache, FIX_FLOW, FIX_INTEGRATIONS, Missing, Rows, explained};
 use crate::db;
 use crate::domain::flow::WorkCategory;
-use crate::domain::metrics::dora::{Deploy, Frequency, deployment_before, failure_rate, frequency, time_to_restore};
+use crate::domain::metrics::dora::{Deploy, Frequency, frequency, incident_failures, time_to_restore};
+use crate::domain::metrics::rework::share;
 use crate::domain::metrics::tiers::{Benchmark, Tier, benchmark};
 use crate::domain::metrics::{Summary, Window, hours};
+use signals::Signals;
 
 /// The four numbers over one window, each with the reason when it cannot be computed.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -28,18 +37,38 @@ pub struct DoraNumbers {
     pub restored: usize,
     pub restore_median: Option<f64>,
     pub restore_missing: Option<Missing>,
+    /// Failed production deployments counted (integrations that count failed statuses).
+    pub failed_status: usize,
+    pub rework: usize,
+    pub rework_rate: Option<f64>,
+    pub rework_missing: Option<Missing>,
 }
 
-/// A deployment in the window, for the drill-down list.
-#[derive(Clone, Debug, Serialize)]
-pub struct DeploymentRow {
-    pub id: i64,
-    pub repository: String,
-    pub environment: Option<String>,
-    pub deployed_at: DateTime<Utc>,
-    pub pull_requests: usize,
-    /// Incidents linked to the deployment: key and Jira link.
-    pub incidents: Vec<(String, String)>,
+/// Deployments marked by the signals besides incidents, for [`numbers`].
+#[derive(Clone, Debug, Default)]
+pub struct Marks {
+    pub rework: HashSet<i64>,
+    /// Failed by a revert or a failed status.
+    pub failed: HashSet<i64>,
+    /// Failed production deployments counted: id and failed time.
+    pub failed_status: Vec<(i64, DateTime<Utc>)>,
+    /// Whether an integration in view counts a signal besides incidents.
+    pub beyond_incidents: bool,
+}
+
+impl Marks {
+    fn of(s: &Signals) -> Self {
+        Self {
+            rework: s.rework_ids(),
+            failed: s.failed_ids(),
+            failed_status: s
+                .failed_status
+                .iter()
+                .filter_map(|d| d.finished_at.map(|at| (d.id, at)))
+                .collect(),
+            beyond_incidents: s.beyond_incidents,
+        }
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -52,6 +81,8 @@ pub struct DoraReport {
     pub trend: Vec<DoraNumbers>,
     pub tiers: [Option<Tier>; 4],
     pub deployments: Vec<DeploymentRow>,
+    /// Incidents created in the window, each with the deployment it was attributed to.
+    pub incidents: Vec<IncidentRow>,
     pub freshness: db::analytics::Freshness,
 }
 
@@ -63,7 +94,7 @@ pub struct Setup {
 }
 
 /// An incident: created, first DONE entry, issue id.
-type Incident = (DateTime<Utc>, Option<DateTime<Utc>>, i64);
+pub(crate) type Incident = (DateTime<Utc>, Option<DateTime<Utc>>, i64);
 
 /// The numbers over `w` (pure; inputs cover at least `w` and everything deployed after it).
 pub fn numbers(
@@ -72,6 +103,7 @@ pub fn numbers(
     leads: &[(DateTime<Utc>, Option<f64>)],
     w: &Window,
     setup: Setup,
+    marks: &Marks,
 ) -> DoraNumbers {
     let span = format!("between {} and {}", w.from, w.to);
     let freq = frequency(deploys, w);
@@ -90,17 +122,27 @@ pub fn numbers(
         ),
     });
     let created: Vec<DateTime<Utc>> = incidents.iter().map(|i| i.0).collect();
-    let rate = failure_rate(deploys, &created, w);
-    let (failure_rate, failure_rate_missing) = if !setup.has_incident_mapping {
+    let mut failed = incident_failures(deploys, &created);
+    failed.extend(&marks.failed);
+    let population = deploys
+        .iter()
+        .map(|d| (d.id, d.deployed_at))
+        .chain(marks.failed_status.iter().copied());
+    let rate = share(population, &failed, w);
+    let failed_status = marks.failed_status.iter().filter(|(_, at)| w.contains(*at)).count();
+    let no_deployment = || match &frequency_missing {
+        Some(m) => m.clone(),
+        None => Missing::new(
+            format!("No successful production deployment was deployed {span}."),
+            None,
+        ),
+    };
+    let rework = share(deploys.iter().map(|d| (d.id, d.deployed_at)), &marks.rework, w);
+    let (rework_rate, rework_missing) = explained(rework.map(|(r, n)| r as f64 / n as f64), no_deployment);
+    let (failure_rate, failure_rate_missing) = if !setup.has_incident_mapping && !marks.beyond_incidents {
         (None, Some(no_incidents()))
     } else {
-        explained(rate.map(|(f, n)| f as f64 / n as f64), || match &frequency_missing {
-            Some(m) => m.clone(),
-            None => Missing::new(
-                format!("No successful production deployment was deployed {span}."),
-                None,
-            ),
-        })
+        explained(rate.map(|(f, n)| f as f64 / n as f64), no_deployment)
     };
     let pairs: Vec<_> = incidents.iter().map(|i| (i.0, i.1)).collect();
     let (restored, median) = time_to_restore(&pairs, w);
@@ -126,6 +168,10 @@ pub fn numbers(
         restored,
         restore_median,
         restore_missing,
+        failed_status,
+        rework: rework.map_or(0, |r| r.0),
+        rework_rate,
+        rework_missing,
     }
 }
 
@@ -153,12 +199,18 @@ pub async fn report_rows(
     let projects = ids(&filters.projects, &db::analytics::project_choices(db).await?);
     let w = filters.window;
     let prev = w.previous();
-    // Everything deployed after the window too: a later incident may follow a later deployment.
-    let rows: Vec<&entity::deployments::Model> = snapshot
+    // Everything deployed after the window too: a later incident may follow a later deployment;
+    // and the last one before the previous window, which an incident early in it follows.
+    let in_view = |d: &&entity::deployments::Model| repos.is_empty() || repos.contains(&d.repository_id);
+    let cut = snapshot
         .deployments
+        .partition_point(|d| d.finished_at.is_none_or(|at| at < prev.start()));
+    let rows: Vec<&entity::deployments::Model> = snapshot.deployments[..cut]
         .iter()
-        .filter(|d| repos.is_empty() || repos.contains(&d.repository_id))
-        .filter(|d| d.finished_at.is_some_and(|at| at >= prev.start()))
+        .rev()
+        .find(in_view)
+        .into_iter()
+        .chain(snapshot.deployments[cut..].iter().filter(in_view))
         .collect();
     let deploys: Vec<Deploy> = rows
         .iter()
@@ -170,6 +222,12 @@ pub async fn report_rows(
                 deployed_at: at,
             })
         })
+        .collect();
+    let incident_issues: HashSet<i64> = snapshot
+        .flow
+        .iter()
+        .filter(|i| i.counted && i.work_category == WorkCategory::Incident)
+        .map(|i| i.issue_id)
         .collect();
     let mut incidents: Vec<Incident> = snapshot
         .flow
@@ -184,16 +242,23 @@ pub async fn report_rows(
         .iter()
         .filter_map(|p| p.deployed_at.map(|at| (at, hours(p.first_commit_at, Some(at)))))
         .collect();
+    let shipped: Vec<&entity::pr_stage_times::Model> = prs
+        .iter()
+        .filter(|p| p.deployed_at.is_some_and(|at| at >= prev.start() && at < w.end()))
+        .copied()
+        .collect();
+    let signals = signals::load(db, &shipped, &repos, &incident_issues, prev.start()).await?;
+    let marks = Marks::of(&signals);
     let setup = Setup {
         has_deployments: db::analytics::has_production_deployments(db).await?,
         has_incident_mapping: db::analytics::has_incident_mapping(db).await?,
     };
-    let current = numbers(&deploys, &incidents, &leads, &w, setup);
-    let previous = numbers(&deploys, &incidents, &leads, &prev, setup);
+    let current = numbers(&deploys, &incidents, &leads, &w, setup, &marks);
+    let previous = numbers(&deploys, &incidents, &leads, &prev, setup, &marks);
     let trend = w
         .buckets()
         .iter()
-        .map(|b| numbers(&deploys, &incidents, &leads, b, setup))
+        .map(|b| numbers(&deploys, &incidents, &leads, b, setup, &marks))
         .collect();
     let bench = benchmark(filters.benchmark.as_deref());
     let tiers = [
@@ -205,7 +270,15 @@ pub async fn report_rows(
         current.failure_rate.map(|r| bench.change_failure_rate(r)),
         current.restore_median.map(|h| bench.time_to_restore(h)),
     ];
-    let mut deployments = drill_down(db, &rows, &deploys, &incidents, &prs, &repo_choices, &w).await?;
+    let listed = drill::Listed {
+        rows: &rows,
+        deploys: &deploys,
+        incidents: &incidents,
+        prs: &prs,
+        repos: &repo_choices,
+        signals: &signals,
+    };
+    let (mut deployments, incidents) = drill::drill_down(db, &listed, &w).await?;
     deployments.truncate(rows_wanted.limit());
     Ok(DoraReport {
         filters,
@@ -215,57 +288,9 @@ pub async fn report_rows(
         trend,
         tiers,
         deployments,
+        incidents,
         freshness,
     })
-}
-
-async fn drill_down(
-    db: &impl ConnectionTrait,
-    rows: &[&entity::deployments::Model],
-    deploys: &[Deploy],
-    incidents: &[Incident],
-    prs: &[&entity::pr_stage_times::Model],
-    repos: &[(i64, String)],
-    w: &Window,
-) -> Result<Vec<DeploymentRow>, DbErr> {
-    let mut by_deployed = deploys.to_vec();
-    by_deployed.sort_by_key(|d| (d.deployed_at, d.id));
-    let mut linked: std::collections::HashMap<i64, Vec<i64>> = Default::default();
-    for (created, _, issue) in incidents {
-        if let Some(d) = deployment_before(&by_deployed, *created) {
-            linked.entry(d.id).or_default().push(*issue);
-        }
-    }
-    let issue_ids: Vec<i64> = linked.values().flatten().copied().collect();
-    let labels = db::analytics::issue_labels(db, &issue_ids).await?;
-    let mut shipped: std::collections::HashMap<i64, usize> = Default::default();
-    for d in prs.iter().filter_map(|p| p.deployment_id) {
-        *shipped.entry(d).or_default() += 1;
-    }
-    let mut out: Vec<DeploymentRow> = rows
-        .iter()
-        .filter_map(|d| d.finished_at.filter(|at| w.contains(*at)).map(|at| (d, at)))
-        .map(|(d, at)| DeploymentRow {
-            id: d.id,
-            repository: repos
-                .iter()
-                .find(|r| r.0 == d.repository_id)
-                .map_or_else(|| format!("#{}", d.repository_id), |r| r.1.clone()),
-            environment: d.environment.clone(),
-            deployed_at: at,
-            pull_requests: shipped.get(&d.id).copied().unwrap_or(0),
-            incidents: linked
-                .get(&d.id)
-                .map(|l| {
-                    l.iter()
-                        .filter_map(|i| labels.get(i).map(|x| (x.key.clone(), x.url.clone())))
-                        .collect()
-                })
-                .unwrap_or_default(),
-        })
-        .collect();
-    out.sort_by_key(|r| std::cmp::Reverse(r.deployed_at));
-    Ok(out)
 }
 
 fn opt(missing: &Option<Missing>) -> Value {
@@ -295,6 +320,10 @@ pub fn to_json(r: &DoraReport) -> Value {
             "failed_deployments": x.failed,
             "change_failure_rate_reason": opt(&x.failure_rate_missing),
             "time_to_restore_hours": {"median": x.restore_median, "count": x.restored, "reason": opt(&x.restore_missing)},
+            "failed_status_deployments": x.failed_status,
+            "deployment_rework_rate": x.rework_rate,
+            "rework_deployments": x.rework,
+            "deployment_rework_rate_reason": opt(&x.rework_missing),
         })
     };
     let mut doc = n(&r.current);
@@ -329,7 +358,7 @@ mod tests {
             has_deployments: false,
             has_incident_mapping: false,
         };
-        let n = numbers(&[], &[], &[], &w, none);
+        let n = numbers(&[], &[], &[], &w, none, &Marks::default());
         assert!(n.frequency_missing.as_ref().unwrap().fix == FIX_INTEGRATIONS);
         assert!(n.failure_rate_missing.as_ref().unwrap().fix == FIX_FLOW);
         assert!(n.restore_missing.as_ref().unwrap().reason.contains("INCIDENT"));
@@ -344,7 +373,14 @@ mod tests {
             created: t(2),
             deployed_at: t(2),
         }];
-        let n = numbers(&ds, &[(t(3), Some(t(4)), 9)], &[(t(2), Some(5.0))], &w, some);
+        let n = numbers(
+            &ds,
+            &[(t(3), Some(t(4)), 9)],
+            &[(t(2), Some(5.0))],
+            &w,
+            some,
+            &Marks::default(),
+        );
         assert_eq!(
             (n.failure_rate, n.restore_median, n.lead_time.median),
             (Some(1.0), Some(24.0), Some(5.0))

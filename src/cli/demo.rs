@@ -194,7 +194,16 @@ async fn seed_integrations(app: &Application, sim: &pulse_sim::SimHandle) -> any
         },
     ];
     for input in &inputs {
-        match manage::save(&state.db, &state.vault, state.outbound, input, None, true).await {
+        match manage::save(
+            &state.db,
+            &state.vault,
+            state.outbound,
+            input,
+            None,
+            manage::Checks::Test,
+        )
+        .await
+        {
             Ok(_) => {}
             Err(SaveFailure::Invalid(errors)) => {
                 anyhow::bail!("demo integration {:?} is invalid: {errors:?}", input.name)
@@ -207,6 +216,9 @@ async fn seed_integrations(app: &Application, sim: &pulse_sim::SimHandle) -> any
                 )
             }
             Err(SaveFailure::Save(e)) => return Err(e.into()),
+            Err(SaveFailure::NothingMatches(_) | SaveFailure::PreviewFailed(_)) => {
+                anyhow::bail!("demo integration {:?}: unexpected preview failure", input.name)
+            }
         }
     }
     Ok(())

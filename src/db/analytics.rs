@@ -5,6 +5,7 @@
 //! (docs/decisions.md, "Incremental analytics (issue #21)").
 
 pub mod changes;
+pub mod dora;
 mod precompute;
 
 use chrono::{DateTime, Utc};

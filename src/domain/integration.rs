@@ -128,6 +128,36 @@ pub struct GithubSettings {
     /// Requests in flight at most (1–32); unset: [`DEFAULT_GITHUB_CONCURRENCY`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_concurrency: Option<i64>,
+    /// Head branches of hotfixes, a glob (case-insensitive): a deployment that ships one is
+    /// rework. Unset: [`DEFAULT_HOTFIX_BRANCH`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hotfix_branch: Option<String>,
+    /// What fails a deployment besides the incidents that follow it.
+    #[serde(default)]
+    pub failure_signals: FailureSignals,
+}
+
+/// The hotfix branch glob when none is set.
+pub const DEFAULT_HOTFIX_BRANCH: &str = "hotfix*";
+
+impl GithubSettings {
+    /// The hotfix branch glob in force.
+    pub fn hotfix_glob(&self) -> &str {
+        self.hotfix_branch.as_deref().unwrap_or(DEFAULT_HOTFIX_BRANCH)
+    }
+}
+
+/// Failure signals besides incidents (off by default, so the change failure rate is the
+/// incident-only one until an integration opts in).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailureSignals {
+    /// A deployment failed when a pull request it shipped is reverted by another pull request
+    /// merged after it was deployed.
+    #[serde(default)]
+    pub revert: bool,
+    /// Failed production deployments count as deployments and as failures.
+    #[serde(default)]
+    pub failed_status: bool,
 }
 
 /// Validated settings of either kind.
@@ -171,7 +201,8 @@ pub struct IntegrationInput {
     #[serde(default)]
     pub secret: Option<String>,
     /// Jira: `{"projects": ["KEY", …], "jql"?: "…"}`; GitHub: `{"organization"?, "repositories"?:
-    /// ["owner/name", …], "name_filter"?, "deployment_source": {"kind", "pattern"}}`.
+    /// ["owner/name", …], "name_filter"?, "deployment_source": {"kind", "pattern"}, "hotfix_branch"?
+    /// (glob, default `hotfix*`), "failure_signals"?: {"revert": bool, "failed_status": bool}}`.
     #[serde(default)]
     #[schema(value_type = Object)]
     pub settings: serde_json::Value,
@@ -410,9 +441,11 @@ fn validate_github(value: &serde_json::Value, err: &mut impl FnMut(&'static str,
         .pattern
         .map(|p| p.trim().to_string())
         .filter(|p| !p.is_empty());
+    s.hotfix_branch = s.hotfix_branch.map(|p| p.trim().to_string()).filter(|p| !p.is_empty());
     for (field, value) in [
         ("name_filter", &s.name_filter),
         ("deployment_pattern", &s.deployment_source.pattern),
+        ("hotfix_branch", &s.hotfix_branch),
     ] {
         if let Some(problem) = value.as_deref().and_then(single_line_problem) {
             err(field, problem.into());
@@ -422,6 +455,9 @@ fn validate_github(value: &serde_json::Value, err: &mut impl FnMut(&'static str,
     }
     if s.deployment_source.pattern.is_none() {
         s.deployment_source.pattern = s.deployment_source.kind.default_pattern().map(String::from);
+    }
+    if s.hotfix_branch.is_none() {
+        s.hotfix_branch = Some(DEFAULT_HOTFIX_BRANCH.into());
     }
     check_concurrency(s.max_concurrency, err);
     Some(s)
@@ -672,6 +708,32 @@ mod tests {
             ..base
         };
         assert_eq!(fields(mismatch.validate(false).unwrap_err()), ["flavour"]);
+    }
+
+    #[test]
+    fn the_hotfix_glob_defaults_and_refuses_regular_expressions() {
+        let github = |settings| IntegrationInput {
+            kind: "github".into(),
+            flavour: "github".into(),
+            base_url: "https://api.github.com".into(),
+            username: None,
+            settings,
+            ..jira()
+        };
+        let Settings::Github(s) = github(json!({"repositories": ["a/b"]}))
+            .validate(false)
+            .unwrap()
+            .settings
+        else {
+            panic!()
+        };
+        assert_eq!(s.hotfix_branch.as_deref(), Some(DEFAULT_HOTFIX_BRANCH));
+        assert_eq!(s.failure_signals, FailureSignals::default());
+        // Stored settings from before the setting existed read as the default.
+        let old: GithubSettings = serde_json::from_value(json!({"repositories": ["a/b"]})).unwrap();
+        assert_eq!(old.hotfix_glob(), "hotfix*");
+        let bad = github(json!({"repositories": ["a/b"], "hotfix_branch": "^hotfix/.*$"}));
+        assert_eq!(fields(bad.validate(false).unwrap_err()), ["hotfix_branch"]);
     }
 
     #[test]

@@ -7,6 +7,7 @@ pub mod dora;
 pub mod flow;
 pub mod forecast;
 pub mod pr;
+pub mod rework;
 pub mod tiers;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};

@@ -4,6 +4,7 @@
 pub mod client;
 pub mod graphql;
 pub mod models;
+pub mod preview;
 mod repo;
 pub mod rows;
 pub mod session;

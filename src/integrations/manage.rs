@@ -6,6 +6,7 @@ use url::Url;
 
 use super::connection::{self, Target, TestReport};
 use super::error::UpstreamError;
+use super::github::preview::{self, Preview};
 use super::http::Outbound;
 use crate::crypto::Vault;
 use crate::db;
@@ -18,6 +19,11 @@ pub enum SaveFailure {
     Invalid(Vec<FieldError>),
     /// The connection test failed; nothing saved.
     TestFailed(TestReport),
+    /// The deployment source would count nothing over the preview's days (the form asks to
+    /// confirm); nothing saved.
+    NothingMatches(Box<Preview>),
+    /// The preview could not be read from the upstream.
+    PreviewFailed(String),
     Save(SaveError),
 }
 
@@ -38,6 +44,67 @@ pub struct Saved {
     pub report: Option<TestReport>,
 }
 
+/// How a save checks the submission against the upstream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Checks {
+    /// Saved as submitted.
+    None,
+    /// The connection is tested first.
+    Test,
+    /// The connection is tested, and a GitHub deployment source that would count nothing over
+    /// the preview's days is refused with [`SaveFailure::NothingMatches`] (the form's "Test and
+    /// save" until the user confirms).
+    TestAndPreview,
+}
+
+/// Previews the deployment source of a GitHub integration as submitted (with the stored secret
+/// when none is submitted), without saving anything.
+pub async fn preview(
+    vault: &Vault,
+    outbound: Outbound,
+    input: &IntegrationInput,
+    existing: Option<&integrations::Model>,
+) -> Result<Preview, SaveFailure> {
+    let has_secret = existing.is_some_and(|e| e.secret.is_some());
+    let valid = input.validate(has_secret).map_err(SaveFailure::Invalid)?;
+    let Settings::Github(s) = &valid.settings else {
+        return Err(SaveFailure::Invalid(vec![FieldError {
+            field: "kind",
+            message: "Only a GitHub integration has a deployment source to preview".into(),
+        }]));
+    };
+    if let Some(e) = existing
+        && valid.secret.is_none()
+        && moved_elsewhere(&e.base_url, &valid.base_url)
+    {
+        return Err(SaveFailure::Invalid(vec![FieldError {
+            field: "secret",
+            message: "The address changed (scheme, host or port): enter the secret again".into(),
+        }]));
+    }
+    if let Err(blocked) = outbound.guard.check_destination(&valid.base_url).await {
+        return Err(SaveFailure::Invalid(vec![FieldError {
+            field: "base_url",
+            message: UpstreamError::Blocked(blocked.0).to_string(),
+        }]));
+    }
+    let secret = match (&valid.secret, existing) {
+        (Some(s), _) => s.clone(),
+        (None, Some(e)) => db::integrations::decrypt_secret(vault, e).map_err(SaveError::from)?,
+        (None, None) => return Err(SaveFailure::Save(SaveError::MissingSecret)),
+    };
+    let target = Target {
+        flavour: valid.flavour,
+        base_url: &valid.base_url,
+        username: None,
+        secret: &secret,
+        settings: &valid.settings,
+    };
+    preview::preview(&target, s, outbound)
+        .await
+        .map_err(SaveFailure::PreviewFailed)
+}
+
 /// Creates (`existing` = None) or updates an integration.
 pub async fn save(
     db: &DatabaseConnection,
@@ -45,8 +112,9 @@ pub async fn save(
     outbound: Outbound,
     input: &IntegrationInput,
     existing: Option<integrations::Model>,
-    run_test: bool,
+    checks: Checks,
 ) -> Result<Saved, SaveFailure> {
+    let run_test = checks != Checks::None;
     let has_secret = existing.as_ref().is_some_and(|e| e.secret.is_some());
     let mut valid = input.validate(has_secret).map_err(SaveFailure::Invalid)?;
     if let Some(e) = &existing
@@ -96,6 +164,14 @@ pub async fn save(
         let report = connection::test(&target, outbound).await;
         if !report.ok {
             return Err(SaveFailure::TestFailed(report));
+        }
+        // A preview that cannot be read does not stop a save the connection test passed.
+        if checks == Checks::TestAndPreview
+            && let Settings::Github(s) = &valid.settings
+            && let Ok(p) = preview::preview(&target, s, outbound).await
+            && p.matches_nothing()
+        {
+            return Err(SaveFailure::NothingMatches(Box::new(p)));
         }
         Some(report)
     } else {

@@ -152,6 +152,10 @@ fn deployments_csv(r: &dora::DoraReport) -> HttpResponse {
         "pull_requests",
         "incidents",
         "incident_links",
+        "status",
+        "reverted_prs",
+        "rework",
+        "rework_reasons",
     ];
     let rows = r
         .deployments
@@ -172,10 +176,36 @@ fn deployments_csv(r: &dora::DoraReport) -> HttpResponse {
                     .map(|(_, u)| u.as_str())
                     .collect::<Vec<_>>()
                     .join(" "),
+                d.status.clone(),
+                d.reverted
+                    .iter()
+                    .map(|rv| format!("#{} reverted by #{}", rv.pr.number, rv.by.number))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+                (!d.rework.is_empty()).to_string(),
+                d.rework
+                    .iter()
+                    .map(|x| format!("#{}: {}", x.pr.number, rework_reasons(&x.reasons)))
+                    .collect::<Vec<_>>()
+                    .join("; "),
             ]
         })
         .collect();
     csv::rows(&format!("deployments-{}.csv", r.filters.window.from), HEADER, rows)
+}
+
+/// A pull request's rework reasons in a CSV cell: `incident OPS-1, revert, hotfix hotfix/x`.
+fn rework_reasons(reasons: &[dora::signals::Why]) -> String {
+    use dora::signals::Why;
+    reasons
+        .iter()
+        .map(|w| match w {
+            Why::Incident { key, .. } => format!("incident {key}"),
+            Why::Revert => "revert".into(),
+            Why::Hotfix { branch } => format!("hotfix {branch}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 #[utoipa::path(

@@ -1,5 +1,9 @@
 //! Integration pages: forms post and redirect (no JavaScript needed).
 
+mod preview;
+
+pub use preview::{preview_edit, preview_new};
+
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, web};
 use entity::integrations;
@@ -75,7 +79,15 @@ pub async fn new_form(user: CurrentUser, q: web::Query<NewQuery>) -> PageResult 
         .and_then(IntegrationKind::parse)
         .unwrap_or(IntegrationKind::Jira);
     let values = FormValues::new_for(kind);
-    Ok(render_form(&user, None, &values, &[], None, false, StatusCode::OK))
+    Ok(render_form(
+        &user,
+        None,
+        &values,
+        &[],
+        Shown::default(),
+        false,
+        StatusCode::OK,
+    ))
 }
 
 pub async fn edit_form(state: web::Data<AppState>, user: CurrentUser, id: web::Path<i64>) -> PageResult {
@@ -93,7 +105,7 @@ pub async fn edit_form(state: web::Data<AppState>, user: CurrentUser, id: web::P
         Some(row.id),
         &values,
         &[],
-        None,
+        Shown::default(),
         row.secret.is_some(),
         StatusCode::OK,
     ))
@@ -104,7 +116,7 @@ fn render_form(
     id: Option<i64>,
     values: &FormValues,
     errors: &[crate::domain::settings::FieldError],
-    report: Option<&crate::integrations::connection::TestReport>,
+    shown: Shown<'_>,
     has_secret: bool,
     status: StatusCode,
 ) -> HttpResponse {
@@ -117,11 +129,24 @@ fn render_form(
         id,
         values,
         errors,
-        report,
+        report: shown.report,
+        preview: shown.preview,
+        preview_error: shown.preview_error,
+        confirm_needed: shown.confirm_needed,
         has_secret,
         csrf: &user.csrf,
     };
     html(status, layout::page(title, user, Nav::Integrations, view::form(&page)))
+}
+
+/// What the form shows besides the fields: a connection test, a deployment-source preview.
+#[derive(Default)]
+struct Shown<'a> {
+    report: Option<&'a crate::integrations::connection::TestReport>,
+    preview: Option<&'a crate::integrations::github::preview::Preview>,
+    preview_error: Option<&'a str>,
+    /// The source matches nothing: saving needs the confirmation box ticked.
+    confirm_needed: bool,
 }
 
 /// The flat HTML form. Unknown fields (like `csrf_token`) are ignored.
@@ -156,6 +181,12 @@ pub struct FormBody {
     #[serde(default)]
     deployment_pattern: String,
     #[serde(default)]
+    hotfix_branch: String,
+    signal_revert: Option<String>,
+    signal_failed_status: Option<String>,
+    /// Save although the deployment source matches nothing.
+    confirm_no_match: Option<String>,
+    #[serde(default)]
     max_concurrency: String,
     active: Option<String>,
     skip_test: Option<String>,
@@ -177,6 +208,10 @@ impl FormBody {
             name_filter: self.name_filter.clone(),
             deployment_kind: self.deployment_kind.clone(),
             deployment_pattern: self.deployment_pattern.clone(),
+            hotfix_branch: self.hotfix_branch.clone(),
+            signal_revert: self.signal_revert.is_some(),
+            signal_failed_status: self.signal_failed_status.is_some(),
+            confirm_no_match: self.confirm_no_match.is_some(),
             max_concurrency: self.max_concurrency.clone(),
             active: self.active.is_some(),
             skip_test: self.skip_test.is_some(),
@@ -201,6 +236,8 @@ impl FormBody {
                 "organization": self.organization,
                 "name_filter": self.name_filter,
                 "deployment_source": { "kind": self.deployment_kind, "pattern": self.deployment_pattern },
+                "hotfix_branch": self.hotfix_branch,
+                "failure_signals": { "revert": self.signal_revert.is_some(), "failed_status": self.signal_failed_status.is_some() },
                 "max_concurrency": concurrency,
             }),
             _ => json!({
@@ -261,7 +298,11 @@ async fn save(
         state.outbound,
         &form.input(),
         existing,
-        form.skip_test.is_none(),
+        match (form.skip_test.is_some(), form.confirm_no_match.is_some()) {
+            (true, _) => manage::Checks::None,
+            (false, true) => manage::Checks::Test,
+            (false, false) => manage::Checks::TestAndPreview,
+        },
     )
     .await;
     match result {
@@ -270,25 +311,45 @@ async fn save(
             flash.set(&format!("Saved {}.", saved.row.name));
             Ok(see_other("/integrations"))
         }
-        Err(SaveFailure::Invalid(errors)) => Ok(render_form(
-            user,
-            id,
-            &values,
-            &errors,
-            None,
-            has_secret,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )),
-        Err(SaveFailure::TestFailed(report)) => Ok(render_form(
-            user,
-            id,
-            &values,
-            &[],
-            Some(&report),
-            has_secret,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )),
         Err(SaveFailure::Save(e)) => Err(AppError::Internal(anyhow::Error::new(e)).into()),
+        Err(other) => Ok(form_failure(user, id, &values, has_secret, &other)),
+    }
+}
+
+/// The form again, with what stopped the save or what the preview found.
+fn form_failure(
+    user: &CurrentUser,
+    id: Option<i64>,
+    values: &FormValues,
+    has_secret: bool,
+    failure: &SaveFailure,
+) -> HttpResponse {
+    let status = StatusCode::UNPROCESSABLE_ENTITY;
+    match failure {
+        SaveFailure::Invalid(errors) => render_form(user, id, values, errors, Shown::default(), has_secret, status),
+        SaveFailure::TestFailed(report) => {
+            let shown = Shown {
+                report: Some(report),
+                ..Default::default()
+            };
+            render_form(user, id, values, &[], shown, has_secret, status)
+        }
+        SaveFailure::NothingMatches(p) => {
+            let shown = Shown {
+                preview: Some(p),
+                confirm_needed: true,
+                ..Default::default()
+            };
+            render_form(user, id, values, &[], shown, has_secret, status)
+        }
+        SaveFailure::PreviewFailed(why) => {
+            let shown = Shown {
+                preview_error: Some(why),
+                ..Default::default()
+            };
+            render_form(user, id, values, &[], shown, has_secret, status)
+        }
+        SaveFailure::Save(_) => render_form(user, id, values, &[], Shown::default(), has_secret, status),
     }
 }
 

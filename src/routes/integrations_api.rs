@@ -83,15 +83,7 @@ pub async fn create(
     q: web::Query<SaveQuery>,
     body: web::Json<IntegrationInput>,
 ) -> ApiResult {
-    let saved = manage::save(
-        &state.db,
-        &state.vault,
-        state.outbound,
-        &body,
-        None,
-        q.test.unwrap_or(true),
-    )
-    .await;
+    let saved = manage::save(&state.db, &state.vault, state.outbound, &body, None, checks(&q)).await;
     respond(saved, &user, "created", actix_web::http::StatusCode::CREATED)
 }
 
@@ -120,10 +112,58 @@ pub async fn update(
         state.outbound,
         &input,
         Some(existing),
-        q.test.unwrap_or(true),
+        checks(&q),
     )
     .await;
     respond(saved, &user, "updated", actix_web::http::StatusCode::OK)
+}
+
+fn checks(q: &SaveQuery) -> manage::Checks {
+    if q.test.unwrap_or(true) {
+        manage::Checks::Test
+    } else {
+        manage::Checks::None
+    }
+}
+
+#[utoipa::path(
+    post,
+    path = "/api/v1/integrations/preview",
+    tag = "integrations",
+    summary = "Preview a GitHub integration's deployment source over the last 90 days, without saving",
+    description = "What the repositories have (environments with deployment counts, workflow names with run counts on the default branch, releases) and what the submitted source and pattern would count (`matched`; `null` for merges). With `?id=` the stored secret is used when none is submitted.",
+    params(PreviewQuery),
+    request_body = IntegrationInput,
+    responses((status = 200, description = "The preview", body = Object), (status = 400, description = "A malformed body or query", body = ApiError), (status = 404, description = "No such record", body = ApiError), (status = 422, description = "A field failed validation (`fields` says which), or the upstream could not be read", body = ApiError)),
+)]
+pub async fn preview(
+    state: web::Data<AppState>,
+    _user: CurrentUser,
+    q: web::Query<PreviewQuery>,
+    body: web::Json<IntegrationInput>,
+) -> ApiResult {
+    let existing = match q.id {
+        Some(id) => Some(find(&state, id).await?),
+        None => None,
+    };
+    let mut input = body.into_inner();
+    if let Some(e) = &existing {
+        input.kind = e.kind.as_str().to_string();
+    }
+    match manage::preview(&state.vault, state.outbound, &input, existing.as_ref()).await {
+        Ok(p) => Ok(HttpResponse::Ok().json(p)),
+        Err(SaveFailure::PreviewFailed(why)) => {
+            Ok(HttpResponse::UnprocessableEntity().json(json!({ "error": format!("preview failed: {why}") })))
+        }
+        Err(other) => respond(Err(other), &_user, "previewed", actix_web::http::StatusCode::OK),
+    }
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PreviewQuery {
+    /// A stored integration whose secret is used when the body has none.
+    id: Option<i64>,
 }
 
 fn respond(
@@ -147,6 +187,13 @@ fn respond(
             "error": format!("connection test failed: {}", report.summary),
             "test": report,
         }))),
+        Err(SaveFailure::NothingMatches(p)) => Ok(HttpResponse::UnprocessableEntity().json(json!({
+            "error": "the deployment source matches nothing over the last 90 days",
+            "preview": p,
+        }))),
+        Err(SaveFailure::PreviewFailed(why)) => {
+            Ok(HttpResponse::UnprocessableEntity().json(json!({ "error": format!("preview failed: {why}") })))
+        }
         Err(SaveFailure::Save(e)) => Err(AppError::Internal(anyhow::Error::new(e))),
     }
 }
@@ -168,7 +215,9 @@ pub async fn test(state: web::Data<AppState>, _user: CurrentUser, id: web::Path<
         Err(SaveFailure::Invalid(f)) => Err(AppError::Validation(
             f.iter().map(|f| f.message.clone()).collect::<Vec<_>>().join("; "),
         )),
-        Err(SaveFailure::TestFailed(_)) => Err(AppError::Internal(anyhow::anyhow!("unexpected test failure"))),
+        Err(SaveFailure::TestFailed(_) | SaveFailure::NothingMatches(_) | SaveFailure::PreviewFailed(_)) => {
+            Err(AppError::Internal(anyhow::anyhow!("unexpected test failure")))
+        }
         Err(SaveFailure::Save(e)) => Err(AppError::Internal(anyhow::Error::new(e))),
     }
 }

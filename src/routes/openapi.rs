@@ -51,6 +51,7 @@ pub struct ApiError {
         super::notifications::test_api,
         super::integrations_api::list,
         super::integrations_api::create,
+        super::integrations_api::preview,
         super::integrations_api::show,
         super::integrations_api::update,
         super::integrations_api::delete,

@@ -1,5 +1,7 @@
 //! Integrations: list, create/edit form, delete confirmation.
 
+mod preview;
+
 use maud::{Markup, html};
 
 use super::components::{field_error, has_error, time};
@@ -7,6 +9,7 @@ use crate::auth::csrf;
 use crate::domain::integration::{DeploymentKind, Flavour, GithubSettings, IntegrationKind, JiraSettings, Settings};
 use crate::domain::settings::FieldError;
 use crate::integrations::connection::TestReport;
+use crate::integrations::github::preview::Preview;
 
 pub struct Row {
     pub id: i64,
@@ -127,6 +130,12 @@ fn scope(s: &Settings) -> Markup {
             }
             span.muted { "Deployments: " (g.deployment_source.kind.title())
                 @if let Some(p) = &g.deployment_source.pattern { " · " code { (p) } } }
+            br;
+            span.muted {
+                "Hotfix branches " code { (g.hotfix_glob()) } " · failed when: an incident follows"
+                @if g.failure_signals.revert { ", a shipped PR is reverted" }
+                @if g.failure_signals.failed_status { ", its status fails" }
+            }
         },
     }
 }
@@ -147,6 +156,12 @@ pub struct FormValues {
     pub name_filter: String,
     pub deployment_kind: String,
     pub deployment_pattern: String,
+    pub hotfix_branch: String,
+    /// Failure signals besides incidents.
+    pub signal_revert: bool,
+    pub signal_failed_status: bool,
+    /// Save although the deployment source matches nothing over the preview's days.
+    pub confirm_no_match: bool,
     /// Blank = the default for the kind.
     pub max_concurrency: String,
     pub active: bool,
@@ -168,6 +183,7 @@ impl FormValues {
                 base_url: "https://api.github.com".into(),
                 deployment_kind: "deployments".into(),
                 deployment_pattern: "prod*".into(),
+                hotfix_branch: crate::domain::integration::DEFAULT_HOTFIX_BRANCH.into(),
                 active: true,
                 ..Default::default()
             },
@@ -194,7 +210,12 @@ impl FormValues {
                 name_filter,
                 deployment_source,
                 max_concurrency,
+                hotfix_branch,
+                failure_signals,
             }) => {
+                v.hotfix_branch = hotfix_branch.clone().unwrap_or(v.hotfix_branch);
+                v.signal_revert = failure_signals.revert;
+                v.signal_failed_status = failure_signals.failed_status;
                 v.max_concurrency = max_concurrency.map(|n| n.to_string()).unwrap_or_default();
                 v.repositories = repositories.join("\n");
                 v.organization = organization.clone().unwrap_or_default();
@@ -213,6 +234,10 @@ pub struct FormPage<'a> {
     pub values: &'a FormValues,
     pub errors: &'a [FieldError],
     pub report: Option<&'a TestReport>,
+    pub preview: Option<&'a Preview>,
+    pub preview_error: Option<&'a str>,
+    /// The source matches nothing: saving needs the confirmation box ticked.
+    pub confirm_needed: bool,
     pub has_secret: bool,
     pub csrf: &'a str,
 }
@@ -239,6 +264,13 @@ pub fn form(p: &FormPage<'_>) -> Markup {
             }
         }
         @if let Some(r) = p.report { (report(r)) }
+        @if let Some(why) = p.preview_error {
+            section.card.test-report #deployment-preview data-ok="false" {
+                h2 { "Preview failed" }
+                p { (why) }
+            }
+        }
+        @if let Some(pv) = p.preview { (preview::preview(pv, p.confirm_needed)) }
         section.card {
             form.integration-form method="post" action=(action) {
                 input type="hidden" name=(csrf::FORM_FIELD) value=(p.csrf);
@@ -279,6 +311,22 @@ pub fn form(p: &FormPage<'_>) -> Markup {
                             }
                         }
                         (text_field("deployment_pattern", "Pattern (environment or workflow name)", &v.deployment_pattern, "text", p.errors, Some("* matches anything, e.g. prod* or *deploy*")))
+                        (text_field("hotfix_branch", "Hotfix branches", &v.hotfix_branch, "text", p.errors, Some("a glob, case-insensitive; a deployment that ships a PR from such a branch is rework (default hotfix*)")))
+                        fieldset.field {
+                            legend { "A deployment failed when" }
+                            div.field.check {
+                                input #signal_incident type="checkbox" checked disabled;
+                                label for="signal_incident" { "an incident follows it (always)" }
+                            }
+                            div.field.check {
+                                input #signal_revert type="checkbox" name="signal_revert" value="true" checked[v.signal_revert];
+                                label for="signal_revert" { "a pull request it shipped is reverted by a pull request merged after it was deployed" }
+                            }
+                            div.field.check {
+                                input #signal_failed_status type="checkbox" name="signal_failed_status" value="true" checked[v.signal_failed_status];
+                                label for="signal_failed_status" { "its status is failure or error (failed production deployments then count as deployments and as failures)" }
+                            }
+                        }
                     }
                 }
                 (text_field("max_concurrency", "Requests in flight at most (optional)", &v.max_concurrency, "number", p.errors,
@@ -296,7 +344,21 @@ pub fn form(p: &FormPage<'_>) -> Markup {
                 }
                 (field_error(p.errors, "settings"))
                 (field_error(p.errors, "kind"))
-                button.button.primary type="submit" { "Test and save" }
+                @if p.confirm_needed || v.confirm_no_match {
+                    div.field.check {
+                        input #confirm_no_match type="checkbox" name="confirm_no_match" value="true" checked[v.confirm_no_match];
+                        label for="confirm_no_match" { "Save anyway: the deployment source matches nothing in the last 90 days" }
+                    }
+                }
+                div.actions {
+                    button.button.primary type="submit" { "Test and save" }
+                    @if kind == IntegrationKind::Github {
+                        " "
+                        button.button.secondary type="submit" formaction=(format!("{}/preview", action.trim_end_matches('/'))) {
+                            "Preview deployments"
+                        }
+                    }
+                }
             }
         }
     }

@@ -6,6 +6,8 @@ mod devlake;
 pub mod fixture;
 #[path = "analytics/incremental.rs"]
 mod incremental;
+#[path = "analytics/rework.rs"]
+mod rework;
 
 use entity::issue_type_mappings;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set};

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::db_test;
 use crate::helpers::{Db, Options, TestApp, count, location, select_attr, spawn_app, spawn_app_with};
+use pulse_etl::domain::integration::glob_match;
 
 const JIRA_SECRET: &str = "sim-token";
 const GITHUB_SECRET: &str = "sim-github-token";
@@ -710,3 +711,176 @@ async fn regular_expression_patterns_are_refused_with_a_glob(db: Db) {
     assert_eq!(listed["integrations"].as_array().unwrap().len(), 0, "nothing was saved");
 }
 db_test!(regular_expression_patterns_are_refused_with_a_glob);
+
+/// The hotfix glob and the failure signals are GitHub settings: defaults shown (hotfix*, both
+/// signals off), values kept, a regular expression refused like the deployment pattern.
+async fn hotfix_branch_and_failure_signals_are_settings(db: Db) {
+    let app = spawn_app(db).await;
+    let token = admin(&app).await;
+    let body = github(&app, "Defaults");
+    let (status, answer) = post(&app, &token, "/api/v1/integrations?test=false", &body).await;
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(answer["settings"]["hotfix_branch"], "hotfix*", "{answer}");
+    assert_eq!(
+        answer["settings"]["failure_signals"],
+        json!({"revert": false, "failed_status": false})
+    );
+    let mut body = github(&app, "Signals");
+    body["settings"]["hotfix_branch"] = json!(" fix/* ");
+    body["settings"]["failure_signals"] = json!({"revert": true, "failed_status": true});
+    let (status, answer) = post(&app, &token, "/api/v1/integrations?test=false", &body).await;
+    assert_eq!(status, 201, "{answer}");
+    let (_, got) = get_json(&app, &token, &format!("/api/v1/integrations/{}", answer["id"])).await;
+    assert_eq!(got["settings"]["hotfix_branch"], "fix/*", "{got}");
+    assert_eq!(
+        got["settings"]["failure_signals"],
+        json!({"revert": true, "failed_status": true})
+    );
+    let mut body = github(&app, "Regex hotfix");
+    body["settings"]["hotfix_branch"] = json!("^hotfix/.*");
+    let (status, answer) = post(&app, &token, "/api/v1/integrations?test=false", &body).await;
+    assert_eq!(status, 422, "{answer}");
+    let field = answer["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["field"] == "hotfix_branch")
+        .expect("the hotfix field is named");
+    assert!(
+        field["message"].as_str().unwrap().contains("Write it as \"hotfix/*\""),
+        "{field}"
+    );
+}
+db_test!(hotfix_branch_and_failure_signals_are_settings);
+
+/// The deployment-source preview reads what the simulated repository has over the last 90 days
+/// (counted here from the simulator's own data) and what each source kind would count.
+async fn the_preview_shows_what_each_deployment_source_would_count(db: Db) {
+    let app = spawn_app(db).await;
+    let token = admin(&app).await;
+    let repo_name = sim_repo(&app);
+    let since = chrono::Utc::now() - chrono::Duration::days(90);
+    let (envs, deploy_runs, releases) = {
+        let data = app.sim.as_ref().unwrap().state.data();
+        let repo = data
+            .github
+            .repos
+            .iter()
+            .find(|r| format!("{}/{}", r.owner, r.name) == repo_name)
+            .unwrap();
+        let mut envs = std::collections::BTreeMap::<String, u64>::new();
+        for d in repo.deployments.iter().filter(|d| d.created_at >= since) {
+            *envs.entry(d.environment.clone()).or_default() += 1;
+        }
+        let runs = repo
+            .workflow_runs
+            .iter()
+            .filter(|r| r.created_at >= since && r.head_branch == repo.default_branch)
+            .filter(|r| glob_match("*deploy*", &r.name))
+            .count();
+        let releases = repo
+            .releases
+            .iter()
+            .filter(|r| !r.draft && !r.prerelease && r.published_at.is_some_and(|p| p >= since))
+            .count();
+        (envs, runs, releases)
+    };
+    let production = envs.get("production").copied().unwrap_or(0);
+    assert!(production > 0, "the simulator deploys to production: {envs:?}");
+    let body = |kind: &str, pattern: Option<&str>| {
+        json!({
+            "kind": "github", "name": "Preview", "flavour": "github",
+            "base_url": app.sim.as_ref().unwrap().urls.github,
+            "secret": GITHUB_SECRET,
+            "settings": {"repositories": [repo_name], "deployment_source": {"kind": kind, "pattern": pattern}}
+        })
+    };
+    let path = "/api/v1/integrations/preview";
+    let (status, p) = post(&app, &token, path, &body("deployments", Some("production"))).await;
+    assert_eq!(status, 200, "{p}");
+    assert_eq!(p["matched"], production, "{p}");
+    for (env, n) in &envs {
+        assert_eq!(p["repositories"][0]["environments"][env], *n, "{env}: {p}");
+    }
+    let (_, p) = post(&app, &token, path, &body("deployments", Some("nothing-like-it*"))).await;
+    assert_eq!(p["matched"], 0, "{p}");
+    let (status, p) = post(&app, &token, path, &body("deployments", Some("^production$"))).await;
+    assert_eq!(
+        status, 422,
+        "regular expressions are refused before anything is read: {p}"
+    );
+    let (_, p) = post(&app, &token, path, &body("workflow_runs", None)).await;
+    assert_eq!(p["matched"], deploy_runs, "{p}");
+    let (_, p) = post(&app, &token, path, &body("releases", None)).await;
+    assert_eq!(p["matched"], releases, "{p}");
+    let (_, p) = post(&app, &token, path, &body("merges", None)).await;
+    assert!(p["matched"].is_null(), "{p}");
+    // A stored integration previews with its stored secret; nothing is saved by a preview.
+    let (status, saved) = post(
+        &app,
+        &token,
+        "/api/v1/integrations?test=false",
+        &body("deployments", None),
+    )
+    .await;
+    assert_eq!(status, 201, "{saved}");
+    let mut blank = body("deployments", Some("production"));
+    blank["secret"] = json!("");
+    let (status, p) = post(&app, &token, &format!("{path}?id={}", saved["id"]), &blank).await;
+    assert_eq!(status, 200, "{p}");
+    assert_eq!(p["matched"], production, "{p}");
+    let (status, _) = post(&app, &token, path, &blank).await;
+    assert_eq!(status, 422, "a new integration needs its secret");
+    integrations::Entity::delete_many().exec(&app.db).await.unwrap();
+
+    // The form: a pattern matching nothing is not saved until confirmed.
+    app.login_admin().await;
+    let csrf = app.csrf("/integrations/new?kind=github").await;
+    let mut form = vec![
+        ("csrf_token", csrf.clone()),
+        ("kind", "github".into()),
+        ("name", "Nothing matches".into()),
+        ("flavour", "github".into()),
+        ("base_url", app.sim.as_ref().unwrap().urls.github.clone()),
+        ("secret", GITHUB_SECRET.into()),
+        ("repositories", repo_name.clone()),
+        ("deployment_kind", "deployments".into()),
+        ("deployment_pattern", "nothing-like-it*".into()),
+        ("hotfix_branch", "hotfix*".into()),
+    ];
+    let res = app
+        .client
+        .post(app.url("/integrations/preview"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let html = res.text().await.unwrap();
+    assert_eq!(
+        select_attr(&html, "#deployment-preview", "data-matched").as_deref(),
+        Some("0")
+    );
+    let res = app
+        .client
+        .post(app.url("/integrations"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 422);
+    let html = res.text().await.unwrap();
+    assert_eq!(count(&html, "#confirm_no_match"), 1, "the form asks to confirm");
+    assert_eq!(integrations_in_db(&app).await, 0);
+    form.push(("confirm_no_match", "true".into()));
+    let res = app
+        .client
+        .post(app.url("/integrations"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "saved once confirmed");
+    assert_eq!(integrations_in_db(&app).await, 1);
+}
+db_test!(the_preview_shows_what_each_deployment_source_would_count);

@@ -52,19 +52,22 @@ pub fn frequency(deploys: &[Deploy], window: &Window) -> Frequency {
     }
 }
 
-/// Change failure rate: deployments in the window with at least one incident linked to them,
-/// over the deployments in the window. `None` when nothing was deployed.
-pub fn failure_rate(deploys: &[Deploy], incidents: &[DateTime<Utc>], window: &Window) -> Option<(usize, usize)> {
+/// The deployments an incident follows: each incident's [`deployment_before`] among `deploys`.
+pub fn incident_failures(deploys: &[Deploy], incidents: &[DateTime<Utc>]) -> HashSet<i64> {
     let mut by_deployed = deploys.to_vec();
     by_deployed.sort_by_key(|d| (d.deployed_at, d.id));
-    let failed: HashSet<i64> = incidents
+    incidents
         .iter()
         .filter_map(|at| deployment_before(&by_deployed, *at))
         .map(|d| d.id)
-        .collect();
-    let inside: Vec<&Deploy> = by_deployed.iter().filter(|d| window.contains(d.deployed_at)).collect();
-    let n_failed = inside.iter().filter(|d| failed.contains(&d.id)).count();
-    (!inside.is_empty()).then_some((n_failed, inside.len()))
+        .collect()
+}
+
+/// Change failure rate: deployments in the window with at least one incident linked to them,
+/// over the deployments in the window. `None` when nothing was deployed.
+pub fn failure_rate(deploys: &[Deploy], incidents: &[DateTime<Utc>], window: &Window) -> Option<(usize, usize)> {
+    let failed = incident_failures(deploys, incidents);
+    super::rework::share(deploys.iter().map(|d| (d.id, d.deployed_at)), &failed, window)
 }
 
 /// Median hours from created to the first DONE entry, over incidents created in the window

@@ -101,16 +101,19 @@ impl GithubClient {
     }
 
     pub async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, UpstreamError> {
+        Ok(self.get_page(path).await?.0)
+    }
+
+    /// One page of a REST list (a path, or a `Link: rel="next"` URL on the same host) and the
+    /// next page's URL.
+    pub async fn get_page<T: DeserializeOwned>(&self, path_or_url: &str) -> Result<(T, Option<String>), UpstreamError> {
         let res = self
-            .http
-            .get(format!("{}/{}", self.rest, path.trim_start_matches('/')))
-            .bearer_auth(self.token.expose_secret())
-            .header("Accept", "application/vnd.github+json")
-            .header("X-GitHub-Api-Version", API_VERSION)
+            .get(&self.rest_url(path_or_url)?)
             .send()
             .await
             .map_err(|e| UpstreamError::from_reqwest(&e))?;
         let status = res.status();
+        let next = super::session::link_next(res.headers());
         let remaining = res
             .headers()
             .get("x-ratelimit-remaining")
@@ -121,6 +124,7 @@ impl GithubClient {
             return Err(status_error(status, &body, remaining.as_deref()));
         }
         crate::integrations::request::json_without_nul(&body)
+            .map(|v| (v, next))
             .map_err(|e| UpstreamError::Decode(format!("not GitHub's JSON ({e})")))
     }
 

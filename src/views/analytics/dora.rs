@@ -4,13 +4,15 @@ use maud::{Markup, html};
 
 use super::{Card, Page, card, chart_with_table, duration, head, number, opt, percent};
 use crate::analytics::Choices;
-use crate::analytics::dora::{DoraNumbers, DoraReport};
+use crate::analytics::dora::signals::Why;
+use crate::analytics::dora::{DeploymentRow, DoraNumbers, DoraReport};
 use crate::domain::metrics::tiers::{BENCHMARKS, Benchmark};
 use crate::views::charts;
 
 const DEPLOY_FREQ: &str = "Successful production deployments (production environment per the integration's deployment source, status success) deployed in the window, per week and per day; deployment days = distinct UTC days with one. Deployed time = when its status first became success.";
 const LEAD_TIME: &str = "Median over merged pull requests (bots included) whose deployment is deployed in the window, of earliest commit authored → deployed time. A PR's deployment is the first successful production deployment of the same repository created after the merge. Median = mean of the two middle values for an even count; negative spans are dropped.";
-const CFR: &str = "Deployments in the window with at least one incident / deployments in the window. An incident is a Jira issue whose type maps to the INCIDENT work category; it is linked to the latest successful production deployment deployed strictly before the incident was created.";
+const CFR: &str = "Deployments in the window that failed / deployments in the window. A deployment failed when an incident follows it: an incident is a Jira issue whose type maps to the INCIDENT work category, linked to the latest successful production deployment deployed strictly before the incident was created. Where a GitHub integration counts them, also when a pull request it shipped is reverted by one merged after it was deployed, and failed production deployments (status failure or error) count as deployments and as failures.";
+const REWORK: &str = "Successful production deployments in the window that are rework / all of them. A deployment is rework when a pull request it shipped (the PRs whose deployment it is, as for lead time) links to an INCIDENT-category issue, reverts another PR (title Revert \"…\"), or comes from a branch matching the integration's hotfix glob (default hotfix*, case-insensitive).";
 const RESTORE: &str = "Median, over incidents created in the window and resolved, of incident created → its first entry into a DONE flow step.";
 
 fn bucket_label(n: &DoraNumbers) -> String {
@@ -31,10 +33,11 @@ pub fn dora(r: &DoraReport, choices: &Choices) -> Markup {
     let trend_lead: Vec<_> = r.trend.iter().map(|n| (bucket_label(n), n.lead_time.median)).collect();
     let trend_cfr: Vec<_> = r.trend.iter().map(|n| (bucket_label(n), n.failure_rate)).collect();
     let trend_restore: Vec<_> = r.trend.iter().map(|n| (bucket_label(n), n.restore_median)).collect();
+    let trend_rework: Vec<_> = r.trend.iter().map(|n| (bucket_label(n), n.rework_rate)).collect();
     html! {
         (head(Page::Dora, "DORA metrics", "Delivery speed and stability, defined as below and shown beside the DORA benchmark tier.", &r.filters, choices, benchmark_filter(r)))
         (super::freshness(&r.freshness))
-        section.grid.metrics aria-label="Key metrics" {
+        section.grid.metrics.five aria-label="Key metrics" {
             (card(Card {
                 id: "deployment-frequency",
                 title: "Deployment frequency",
@@ -61,7 +64,11 @@ pub fn dora(r: &DoraReport, choices: &Choices) -> Markup {
                 id: "change-failure-rate",
                 title: "Change failure rate",
                 value: c.failure_rate.map(percent),
-                detail: c.failure_rate.map(|_| format!("{} of {} deployments followed by an incident", c.failed, c.frequency.deployments)),
+                detail: c.failure_rate.map(|_| if c.failed_status > 0 {
+                    format!("{} of {} deployments failed ({} with a failed status)", c.failed, c.frequency.deployments + c.failed_status, c.failed_status)
+                } else {
+                    format!("{} of {} deployments failed", c.failed, c.frequency.deployments)
+                }),
                 tier: r.tiers[2],
                 previous: p.failure_rate.map(percent),
                 missing: c.failure_rate_missing.as_ref(),
@@ -77,6 +84,16 @@ pub fn dora(r: &DoraReport, choices: &Choices) -> Markup {
                 missing: c.restore_missing.as_ref(),
                 definition: RESTORE,
             }))
+            (card(Card {
+                id: "deployment-rework-rate",
+                title: "Deployment rework rate",
+                value: c.rework_rate.map(percent),
+                detail: c.rework_rate.map(|_| format!("{} of {} deployments were rework", c.rework, c.frequency.deployments)),
+                tier: None,
+                previous: p.rework_rate.map(percent),
+                missing: c.rework_missing.as_ref(),
+                definition: REWORK,
+            }))
         }
         section.card {
             div.card-head { h2 { "Trend" } span.muted { "per " (if r.trend.len() > 1 && r.filters.window.days() > 120 { "30 days" } else { "week" }) } }
@@ -85,12 +102,13 @@ pub fn dora(r: &DoraReport, choices: &Choices) -> Markup {
                 (charts::line("Change lead time (median)", &trend_lead, duration))
                 (charts::line("Change failure rate", &trend_cfr, percent))
                 (charts::line("Time to restore (median)", &trend_restore, duration))
+                (charts::line("Deployment rework rate", &trend_rework, percent))
             }
             details.table-view {
                 summary { "Table view" }
                 div.table-wrap {
                     table.data {
-                        thead { tr { th { "From" } th { "To" } th { "Deployments" } th { "Lead time (median)" } th { "Change failure rate" } th { "Time to restore (median)" } } }
+                        thead { tr { th { "From" } th { "To" } th { "Deployments" } th { "Lead time (median)" } th { "Change failure rate" } th { "Time to restore (median)" } th { "Rework rate" } } }
                         tbody {
                             @for n in &r.trend {
                                 tr {
@@ -100,6 +118,7 @@ pub fn dora(r: &DoraReport, choices: &Choices) -> Markup {
                                     td { (opt(n.lead_time.median, duration)) }
                                     td { (opt(n.failure_rate, percent)) }
                                     td { (opt(n.restore_median, duration)) }
+                                    td { (opt(n.rework_rate, percent)) }
                                 }
                             }
                         }
@@ -108,7 +127,7 @@ pub fn dora(r: &DoraReport, choices: &Choices) -> Markup {
             }
         }
         section.card #deployments {
-            div.card-head { h2 { "Deployments in the window" } span.count { (r.deployments.len()) " most recent of " (r.current.frequency.deployments) } (super::csv_link(Page::Dora, &r.filters)) }
+            div.card-head { h2 { "Deployments in the window" } span.count { (r.deployments.len()) " most recent of " (r.current.frequency.deployments + r.current.failed_status) } (super::csv_link(Page::Dora, &r.filters)) }
             (chart_with_table(
                 charts::bars("Deployments per repository", &per_repo(r), number),
                 html! {
@@ -125,20 +144,16 @@ pub fn dora(r: &DoraReport, choices: &Choices) -> Markup {
                     summary { "List them (" (r.deployments.len()) ")" }
                     div.table-wrap {
                     table.data.drill {
-                        thead { tr { th { "Deployed" } th { "Repository" } th { "Environment" } th { "PRs shipped" } th { "Incidents after it" } } }
+                        thead { tr { th { "Deployed" } th { "Repository" } th { "Environment" } th { "PRs shipped" } th { "Failed by" } th { "Rework" } } }
                         tbody {
                             @for d in &r.deployments {
-                                tr data-deployment=(d.id) {
+                                tr #(format!("deployment-{}", d.id)) data-deployment=(d.id) data-failed=(d.failed()) data-rework=(!d.rework.is_empty()) {
                                     td { time datetime=(d.deployed_at.to_rfc3339()) { (d.deployed_at.format("%Y-%m-%d %H:%M UTC")) } }
                                     td { (d.repository) }
                                     td { (d.environment.as_deref().unwrap_or("—")) }
                                     td { (d.pull_requests) }
-                                    td { @if d.incidents.is_empty() { span.muted { "none" } } @else {
-                                        @for (n, (key, url)) in d.incidents.iter().enumerate() {
-                                            @if n > 0 { ", " }
-                                            a href=(url) rel="noreferrer" { (key) }
-                                        }
-                                    } }
+                                    td { (failed_by(d)) }
+                                    td { (rework(d)) }
                                 }
                             }
                         }
@@ -147,12 +162,90 @@ pub fn dora(r: &DoraReport, choices: &Choices) -> Markup {
                 }
             }
         }
+        (incidents(r))
         section.card.sources {
             h2 { "Sources" }
             p {
                 "The definitions are the ones shown beside each number above. Tiers: benchmark " strong { (r.benchmark.version) } " — " (r.benchmark.source) "."
             }
             (cut_offs(r.benchmark))
+        }
+    }
+}
+
+/// What failed a deployment: its incidents, its reverted pull requests, its status.
+fn failed_by(d: &DeploymentRow) -> Markup {
+    html! {
+        @if !d.failed() { span.muted { "nothing" } }
+        ul.reasons {
+            @if d.status != "success" { li.failed-status { "deployment status " strong { (d.status) } } }
+            @for (key, url) in &d.incidents {
+                li.incident { "incident " a href=(url) rel="noreferrer" { (key) } " followed it" }
+            }
+            @for rv in &d.reverted {
+                li.revert {
+                    a href=(rv.pr.url) rel="noreferrer" { "#" (rv.pr.number) } " " (rv.pr.title) " reverted by "
+                    a href=(rv.by.url) rel="noreferrer" { "#" (rv.by.number) } " (merged " (rv.merged_at.format("%Y-%m-%d %H:%M UTC")) ")"
+                }
+            }
+        }
+    }
+}
+
+/// Why a deployment is rework: each shipped pull request with its reasons.
+fn rework(d: &DeploymentRow) -> Markup {
+    html! {
+        @if d.rework.is_empty() { span.muted { "no" } }
+        ul.reasons {
+            @for x in &d.rework {
+                li {
+                    a href=(x.pr.url) rel="noreferrer" { "#" (x.pr.number) } " " (x.pr.title) ": "
+                    @for (n, why) in x.reasons.iter().enumerate() {
+                        @if n > 0 { ", " }
+                        @match why {
+                            Why::Incident { key, url } => span.reason data-reason="incident" { "links incident " a href=(url) rel="noreferrer" { (key) } },
+                            Why::Revert => span.reason data-reason="revert" { "reverts a pull request" },
+                            Why::Hotfix { branch } => span.reason data-reason="hotfix" { "hotfix branch " code { (branch) } },
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Incidents created in the window and the deployment each was attributed to, with why.
+fn incidents(r: &DoraReport) -> Markup {
+    html! {
+        section.card #incidents {
+            div.card-head { h2 { "Incidents in the window" } span.count { (r.incidents.len()) } }
+            @if r.incidents.is_empty() {
+                p.empty { "No incident was created in this window." }
+            } @else {
+                details.drill-list open[r.incidents.len() <= super::OPEN_ROWS] {
+                    summary { "Which deployment each was attributed to (" (r.incidents.len()) ")" }
+                    div.table-wrap {
+                        table.data.drill {
+                            thead { tr { th { "Incident" } th { "Created" } th { "Attributed to" } th { "Why" } } }
+                            tbody {
+                                @for i in &r.incidents {
+                                    tr data-incident=(i.key) data-deployment=[i.deployment.as_ref().map(|d| d.0)] {
+                                        td { a href=(i.url) rel="noreferrer" { (i.key) } }
+                                        td { time datetime=(i.created.to_rfc3339()) { (i.created.format("%Y-%m-%d %H:%M UTC")) } }
+                                        td {
+                                            @match &i.deployment {
+                                                Some((id, repo, at)) => a href=(format!("#deployment-{id}")) { (repo) " deployed " (at.format("%Y-%m-%d %H:%M:%S UTC")) },
+                                                None => span.muted { "none" },
+                                            }
+                                        }
+                                        td { (i.why) }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
         }
     }
 }
@@ -207,7 +300,7 @@ fn cut_offs(b: &Benchmark) -> Markup {
 
 fn per_repo(r: &DoraReport) -> Vec<(String, f64)> {
     let mut m: std::collections::BTreeMap<&str, f64> = Default::default();
-    for d in &r.deployments {
+    for d in r.deployments.iter().filter(|d| d.status == "success") {
         *m.entry(&d.repository).or_default() += 1.0;
     }
     m.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
