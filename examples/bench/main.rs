@@ -521,7 +521,7 @@ async fn forecasting(
         run.sort();
         run[run.len() / 2].as_secs_f64() * 1000.0
     };
-    let (mut a, mut c, mut m) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut a, mut c, mut m, mut s90, mut s365) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let (mut items, mut days) = (0, 0);
     for _ in 0..RUNS {
         let started = Instant::now();
@@ -539,6 +539,12 @@ async fn forecasting(
         let started = Instant::now();
         forecast::forecast(conn, cache, &filters, &q).await.unwrap();
         m.push(started.elapsed());
+        // The scatter the flow page draws beside them (a labelled point per completed issue).
+        for (range, into) in [("range=90", &mut s90), ("range=365", &mut s365)] {
+            let started = Instant::now();
+            forecast::scatter(conn, cache, &f(range)).await.unwrap();
+            into.push(started.elapsed());
+        }
     }
     vec![
         Row(
@@ -550,6 +556,11 @@ async fn forecasting(
             format!("cumulative flow, {days} days, in-process ({db}; median of {RUNS})"),
             format!("{:.1} ms", times(c)),
             "< 100 ms".into(),
+        ),
+        Row(
+            format!("cycle-time scatter with its Jira labels, in-process ({db}; median of {RUNS})"),
+            format!("90 days {:.1} ms, 365 days {:.1} ms", times(s90), times(s365)),
+            "—".into(),
         ),
         Row(
             format!("Monte Carlo forecast, 10,000 trials over 90 days, in-process ({db}; median of {RUNS})"),
