@@ -539,10 +539,13 @@ async fn forecasting(
         let started = Instant::now();
         forecast::forecast(conn, cache, &filters, &q).await.unwrap();
         m.push(started.elapsed());
-        // The scatter the flow page draws beside them (a labelled point per completed issue).
+        // The scatter the flow page draws beside them (a point per completed issue, the
+        // outliers above p85 labelled and linked).
         for (range, into) in [("range=90", &mut s90), ("range=365", &mut s365)] {
             let started = Instant::now();
-            forecast::scatter(conn, cache, &f(range)).await.unwrap();
+            forecast::scatter(conn, cache, &f(range), forecast::Labelled::Outliers)
+                .await
+                .unwrap();
             into.push(started.elapsed());
         }
     }

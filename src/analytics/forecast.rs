@@ -46,8 +46,23 @@ pub struct Scatter {
     pub lines: [(u32, Option<f64>); 4],
 }
 
+/// Which points of a scatter carry their issue's key and link.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Labelled {
+    /// Every point (the API, the CSV).
+    All,
+    /// Only the outliers, the points above the p85 line (the page: a linked dot for each of
+    /// 40,000 issues cost more to read than the rest of the page).
+    Outliers,
+}
+
 /// One point per issue completed in the window with a cycle time, and the percentile lines.
-pub async fn scatter(db: &DatabaseConnection, cache: &Cache, filters: &Filters) -> Result<Scatter, DbErr> {
+pub async fn scatter(
+    db: &DatabaseConnection,
+    cache: &Cache,
+    filters: &Filters,
+    labelled: Labelled,
+) -> Result<Scatter, DbErr> {
     let (_, snapshot) = cache.current(db).await?;
     let projects = ids(&filters.projects, &db::analytics::project_choices(db).await?);
     let w = filters.window;
@@ -59,12 +74,28 @@ pub async fn scatter(db: &DatabaseConnection, cache: &Cache, filters: &Filters) 
         })
         .collect();
     done.sort_by_key(|(i, at, _)| (*at, i.issue_id));
-    let labels = db::analytics::issue_labels(db, &done.iter().map(|(i, _, _)| i.issue_id).collect::<Vec<_>>()).await?;
     let cycle: Vec<f64> = done.iter().map(|(_, _, h)| *h).collect();
+    let lines = forecast::scatter_percentiles(&cycle);
+    let threshold = match labelled {
+        Labelled::All => None,
+        Labelled::Outliers => Some(
+            lines
+                .iter()
+                .find(|(p, _)| *p == 85)
+                .and_then(|(_, v)| *v)
+                .unwrap_or(f64::INFINITY),
+        ),
+    };
+    let wanted: Vec<i64> = done
+        .iter()
+        .filter(|(_, _, h)| threshold.is_none_or(|t| *h > t))
+        .map(|(i, _, _)| i.issue_id)
+        .collect();
+    let labels = db::analytics::issue_labels(db, &wanted).await?;
     Ok(Scatter {
         from: w.from,
         to: w.to,
-        lines: forecast::scatter_percentiles(&cycle),
+        lines,
         points: done
             .iter()
             .map(|(i, at, h)| {

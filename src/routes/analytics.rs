@@ -84,7 +84,7 @@ async fn forecasting(state: &AppState, f: &Filters, query: &str) -> Result<view:
         aging: aging::aging(&state.db, &state.analytics, f, as_of.unwrap_or_else(Utc::now)).await?,
         as_of_given: as_of.is_some(),
         cfd: cfd::cfd(&state.db, &state.analytics, f).await?,
-        scatter: forecast::scatter(&state.db, &state.analytics, f).await?,
+        scatter: forecast::scatter(&state.db, &state.analytics, f, forecast::Labelled::Outliers).await?,
         how_many: forecast::forecast(&state.db, &state.analytics, f, &how_many).await?,
         when: forecast::forecast(&state.db, &state.analytics, f, &when).await?,
         distribution: forecast::distribution(&state.db, &state.analytics, f).await?,
@@ -324,7 +324,7 @@ fn issues_csv(r: &flow::FlowReport) -> HttpResponse {
 )]
 pub async fn scatter_api(state: web::Data<AppState>, _user: CurrentUser, req: HttpRequest) -> ApiResult {
     let f = filters(&state, &req).await?;
-    let s = forecast::scatter(&state.db, &state.analytics, &f).await?;
+    let s = forecast::scatter(&state.db, &state.analytics, &f, forecast::Labelled::All).await?;
     Ok(HttpResponse::Ok().json(forecast::scatter_json(&s)))
 }
 

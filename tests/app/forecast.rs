@@ -116,7 +116,7 @@ async fn forecasts_read_the_throughput_of_the_issues_done_and_are_reproducible(d
 }
 db_test!(forecasts_read_the_throughput_of_the_issues_done_and_are_reproducible);
 
-/// The flow page shows the scatter (a linked dot per completed issue) and both forecasts, with
+/// The flow page shows the scatter (a dot per completed issue, the outliers linked) and both forecasts, with
 /// the same answers as the API for the same question.
 async fn the_flow_page_shows_the_scatter_and_the_forecasts(db: Db) {
     use crate::helpers::{count, select_text};
@@ -134,10 +134,19 @@ async fn the_flow_page_shows_the_scatter_and_the_forecasts(db: Db) {
         count(&html, "#scatter svg circle.point"),
         scatter["points"].as_array().unwrap().len()
     );
+    // The outliers (above the p85 line) link to Jira; the others are plain dots.
+    let p85_hours = scatter["percentiles_hours"]["p85"].as_f64().unwrap();
+    let outliers = scatter["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["cycle_time_hours"].as_f64().unwrap() > p85_hours)
+        .count();
+    assert!(outliers > 0);
     assert_eq!(
         count(&html, "#scatter svg a circle.point"),
-        scatter["points"].as_array().unwrap().len(),
-        "each dot links to Jira"
+        outliers,
+        "each outlier links to Jira"
     );
     let p85 = select_text(&html, "#forecast-how-many tbody tr:nth-child(2) td:nth-child(2)").unwrap();
     assert_eq!(p85, format!("{} items", api["how_many"]["p85"]));

@@ -38,7 +38,7 @@ pub struct Forecasting {
     pub today: NaiveDate,
 }
 
-const SCATTER: &str = "One dot per issue completed in the window: when it was done, and its cycle time. The dashed lines are percentiles of those cycle times (linear interpolation between ranks): 85 % of these items finished within the p85 line. A dot links to the issue in Jira.";
+const SCATTER: &str = "One dot per issue completed in the window: when it was done, and its cycle time. The dashed lines are percentiles of those cycle times (linear interpolation between ranks): 85 % of these items finished within the p85 line. A dot above it (an outlier) links to the issue in Jira; hover any dot for its date and cycle time.";
 const MONTE_CARLO: &str = "Monte Carlo simulation: the history is the number of issues (with these filters) that first reached a DONE step on each UTC day of the history window, days with none counting 0. Each trial draws days from that history at random, with replacement: “how many” sums D drawn days; “when” draws days until N items are done. The answer at 85 % is the number of items (or days) that at least 85 % of the trials reach (or finish within). Seeded, so the same history gives the same answer; the API takes days, items, trials, seed and the history window.";
 
 pub fn flow(r: &FlowReport, choices: &Choices, fc: &Forecasting) -> Markup {
@@ -151,7 +151,10 @@ fn forecasting(fc: &Forecasting, filters: &Filters) -> Markup {
         .map(|p| charts::Dot {
             x: ((p.completed_at.date_naive() - s.from).num_days() as f64 + 0.5) / span,
             y: p.cycle_time_hours,
-            label: format!("{}: {}", p.key.as_deref().unwrap_or("?"), duration(p.cycle_time_hours)),
+            label: match &p.key {
+                Some(key) => format!("{key}: {}", duration(p.cycle_time_hours)),
+                None => format!("done {}: {}", p.completed_at.date_naive(), duration(p.cycle_time_hours)),
+            },
             href: p.url.clone(),
         })
         .collect();
