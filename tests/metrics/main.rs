@@ -101,6 +101,11 @@ async fn runs(app: &TestApp, token: &str, job: &str) -> u64 {
 async fn wait_idle(app: &TestApp, token: &str, job: &str, runs_wanted: u64) -> String {
     let started = Instant::now();
     loop {
+        // The run count first: a run is recorded only after the job left NOT_STARTED (queued),
+        // so a status read after it cannot be the one from before the start. Read the other way
+        // round, a start landing between the two reads returned NOT_STARTED (seen once on
+        // PostgreSQL under load).
+        let enough = runs(app, token, job).await >= runs_wanted;
         let (_, s) = call(app, token, reqwest::Method::GET, "/api/v1/jobs/status", None).await;
         let row = s["jobs"]
             .as_array()
@@ -110,7 +115,7 @@ async fn wait_idle(app: &TestApp, token: &str, job: &str, runs_wanted: u64) -> S
             .unwrap()
             .clone();
         let status = row["status"].as_str().unwrap().to_string();
-        if !["PENDING", "RUNNING"].contains(&status.as_str()) && runs(app, token, job).await >= runs_wanted {
+        if enough && !["PENDING", "RUNNING"].contains(&status.as_str()) {
             return status;
         }
         assert!(started.elapsed() < Duration::from_secs(120), "{job} still {status}");
