@@ -268,8 +268,8 @@ async fn test_gitlab(target: &Target<'_>, http: reqwest::Client, s: &GitlabSetti
                 UpstreamError::Unauthorized(_) => {
                     "GitLab rejected the access token (401 Unauthorized): it is wrong, expired or revoked.".into()
                 }
-                UpstreamError::NotFound(_) | UpstreamError::Decode(_) => format!(
-                    "No GitLab API answered at this URL ({} gave no GitLab answer). Use https://gitlab.com or your instance's address, e.g. https://gitlab.example.com.",
+                other if client.version().await.is_err() => format!(
+                    "No GitLab API answered at this URL ({} gave no GitLab answer: {other}). Use https://gitlab.com or your instance's address, e.g. https://gitlab.example.com.",
                     client.api_url("user").unwrap_or_default()
                 ),
                 other => capitalise(other.to_string()),

@@ -70,6 +70,11 @@ impl GitlabClient {
         let status = res.status();
         let headers = res.headers().clone();
         let body = res.bytes().await.map_err(|e| UpstreamError::from_reqwest(&e))?;
+        // GitLab words its 401 `{"message": "401 Unauthorized"}`; another server's 401 says
+        // the URL does not point at a GitLab (the connection test tells the two apart).
+        if status == StatusCode::UNAUTHORIZED && !String::from_utf8_lossy(&body).contains("401 Unauthorized") {
+            return Err(UpstreamError::Decode("a 401 that is not GitLab's".into()));
+        }
         if !status.is_success() {
             return Err(classify(status, &headers, &body));
         }
