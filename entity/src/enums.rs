@@ -58,7 +58,7 @@ impl JobType {
     pub fn title(self) -> &'static str {
         match self {
             JobType::JiraSync => "Jira sync",
-            JobType::GithubSync => "GitHub sync",
+            JobType::GithubSync => "Git sync",
         }
     }
 

@@ -194,7 +194,7 @@ pub async fn report_rows(
                     .map_or_else(String::new, |r| r.1.clone()),
                 url: repo_urls
                     .get(&p.repository_id)
-                    .map(|r| format!("{r}/pull/{number}"))
+                    .map(|r| format!("{r}/{number}"))
                     .unwrap_or_default(),
                 number,
                 title,

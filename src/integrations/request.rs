@@ -321,6 +321,14 @@ mod tests {
         )
         .unwrap();
         assert!(w > Duration::from_secs(60), "{w:?}");
+        // GitLab: a 429 without `Retry-After` waits until `RateLimit-Reset` (epoch seconds).
+        let w = rate_limit_wait(
+            StatusCode::TOO_MANY_REQUESTS,
+            &headers(&[("ratelimit-remaining", "0"), ("ratelimit-reset", &reset)]),
+            b"",
+        )
+        .unwrap();
+        assert!(w > Duration::from_secs(100) && w <= Duration::from_secs(120), "{w:?}");
     }
 
     #[test]

@@ -11,12 +11,12 @@ use pulse_etl::integrations::control::RunContext;
 use pulse_etl::integrations::github::sync::{self, Deps};
 use pulse_sim::SimHandle;
 use pulse_sim::gitlab::{deployment_status, mr_state, path_with_namespace, pipeline_status};
-use pulse_sim::state::SimConfig;
+use pulse_sim::state::{SimConfig, Storms};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use crate::db_test;
-use crate::helpers::{Db, TestApp, spawn_app};
+use crate::helpers::{Db, TestApp, select_attr, spawn_app};
 
 /// A merge request: state, approvals as (author, time ms), non-system notes, commit shas.
 type MrFacts = (String, BTreeSet<(String, i64)>, usize, BTreeSet<String>);
@@ -240,6 +240,21 @@ async fn a_full_gitlab_sync_equals_the_ground_truth(db: Db) {
     );
     assert_eq!((c["deployments"].inserted, c["deployments"].updated), (0, 0), "{c:?}");
     assert_same(&stored(&app, id).await, &want);
+
+    // The pull-request page treats projects as repositories and links merge requests to GitLab.
+    app.login_viewer().await;
+    let now = sim.state.data().now;
+    let window = format!(
+        "from={}&to={}",
+        (now - chrono::Duration::days(60)).format("%Y-%m-%d"),
+        now.format("%Y-%m-%d")
+    );
+    let html = app.get(&format!("/analytics/prs?{window}")).await.text().await.unwrap();
+    let link = select_attr(&html, "#pull-requests tr[data-pr] a", "href").unwrap_or_default();
+    assert!(
+        link.starts_with(&sim.urls.gitlab) && link.contains("/-/merge_requests/"),
+        "{link}"
+    );
 }
 db_test!(a_full_gitlab_sync_equals_the_ground_truth);
 
@@ -304,9 +319,13 @@ async fn rate_limits_and_server_errors_are_waited_out_and_retried(db: Db) {
     let app = spawn_app(db).await;
     let id = add_gitlab(&app, "merges").await;
     let sim = app.sim.as_ref().unwrap();
+    // 5xx now and then, and 429 storms (GitLab's "Retry later" with `Retry-After: 1`).
     sim.state.set_config(SimConfig {
         fault_rate: 0.05,
-        gitlab_per_minute: 60,
+        rate_limit_storms: Some(Storms {
+            every_ms: 1_500,
+            length_ms: 200,
+        }),
         ..SimConfig::default()
     });
     let ctx = RunContext::detached();
