@@ -144,6 +144,7 @@ mod tests {
 
     #[test]
     fn the_api_root_is_not_doubled_and_links_stay_on_the_host() {
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::new();
         let c = GitlabClient::new(
             http.clone(),
