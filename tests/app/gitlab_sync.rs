@@ -3,11 +3,13 @@
 //! 429 and 5xx; the connection test's messages.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Duration;
 
 use entity::{deployments, pr_comments, pr_commits, pr_reviews, pull_requests, repositories};
 use pulse_etl::domain::integration::glob_match;
-use pulse_etl::integrations::control::RunContext;
+use pulse_etl::integrations::control::{Interrupted, RunContext, RunControl};
 use pulse_etl::integrations::github::sync::{self, Deps};
 use pulse_sim::SimHandle;
 use pulse_sim::gitlab::{deployment_status, mr_state, path_with_namespace, pipeline_status};
@@ -369,3 +371,57 @@ async fn the_connection_test_says_what_is_wrong(db: Db) {
     assert!(summary(&v).contains("No GitLab API answered"), "{v}");
 }
 db_test!(the_connection_test_says_what_is_wrong);
+
+async fn a_stopped_or_paused_gitlab_sync_resumes_to_the_ground_truth(db: Db) {
+    let app = spawn_app(db).await;
+    let id = add_gitlab(&app, "deployments").await;
+    let sim = app.sim.as_ref().unwrap();
+    sim.state.set_config(SimConfig {
+        latency_ms: 10,
+        ..SimConfig::default()
+    });
+    let watermarks = move |db: sea_orm::DatabaseConnection| async move {
+        repositories::Entity::find()
+            .filter(repositories::Column::IntegrationId.eq(id))
+            .all(&db)
+            .await
+            .unwrap()
+            .iter()
+            .filter_map(|r| r.pr_watermark)
+            .collect::<Vec<_>>()
+    };
+    // Stop once a page is stored, then pause once another is: each run gets further.
+    for pause in [false, true] {
+        let before = watermarks(app.db.clone()).await;
+        let ctx = RunContext::new(RunControl::new(), Arc::new(|_, _| {}));
+        let control = ctx.control.clone();
+        let db2 = app.db.clone();
+        let watcher = tokio::spawn(async move {
+            while watermarks(db2.clone()).await == before {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+            if pause { control.pause() } else { control.stop() }
+        });
+        let result = run_sync(&app, &ctx).await;
+        watcher.abort();
+        let want = if pause {
+            Interrupted::Paused
+        } else {
+            Interrupted::Stopped
+        };
+        let err = result.expect_err("interrupted before the end");
+        assert_eq!(err.interrupted(), Some(want), "{err}");
+    }
+    sim.state.set_config(SimConfig::default());
+    let resumed = RunContext::detached();
+    run_sync(&app, &resumed).await.unwrap();
+    let want = truth(sim, "deployments");
+    assert_same(&stored(&app, id).await, &want);
+    let total: u64 = want.values().map(|p| p.mrs.len() as u64).sum();
+    let read = resumed.stats.counts()["pull_requests"].fetched;
+    assert!(
+        read < total,
+        "the resumed run started at the watermarks: read {read} of {total}"
+    );
+}
+db_test!(a_stopped_or_paused_gitlab_sync_resumes_to_the_ground_truth);

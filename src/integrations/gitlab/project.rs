@@ -15,6 +15,10 @@ use super::client::{encode_id, next_page};
 use super::models::{Approvals, Deployment, MergeRequest, Pipeline};
 use super::rows::{deployment_row, mr_row, pipeline_row};
 use super::sync::{PER_PAGE, Session};
+
+/// Merge requests per list page: each changed one costs three more requests (commits, notes,
+/// approvals) before the page is stored, so pages are kept small enough to be stored often.
+const MR_PAGE: u32 = 20;
 use crate::db;
 use crate::db::github::{DeploymentRow, PrRow};
 use crate::domain::integration::{DeploymentKind, GitlabSettings};
@@ -110,7 +114,8 @@ impl ProjectSync<'_, '_> {
         let after = since
             .map(|s| format!("&updated_after={}", stamp(s)))
             .unwrap_or_default();
-        let tail = format!("order_by=updated_at&sort=asc&per_page={PER_PAGE}&page={page}{after}");
+        let per_page = if pass == Pass::MergeRequests { MR_PAGE } else { PER_PAGE };
+        let tail = format!("order_by=updated_at&sort=asc&per_page={per_page}&page={page}{after}");
         match pass {
             Pass::MergeRequests => format!("projects/{path}/merge_requests?state=all&{tail}"),
             Pass::Deployments => format!("projects/{path}/deployments?{tail}"),
