@@ -208,6 +208,13 @@ async fn run_sync(app: &TestApp, ctx: &RunContext) -> Result<(), sync::SyncError
 
 async fn a_full_gitlab_sync_equals_the_ground_truth(db: Db) {
     let app = spawn_app(db).await;
+    // A Jira integration naming the dataset's projects: merge requests link to their keys.
+    post_integration(
+        &app,
+        crate::github_sync::jira_projects_body(app.sim.as_ref().unwrap()),
+        false,
+    )
+    .await;
     let id = add_gitlab(&app, "deployments").await;
     let ctx = RunContext::detached();
     run_sync(&app, &ctx).await.unwrap();
@@ -230,6 +237,11 @@ async fn a_full_gitlab_sync_equals_the_ground_truth(db: Db) {
     let c = ctx.stats.counts();
     let mrs: usize = want.values().map(|p| p.mrs.len()).sum();
     assert_eq!(c["pull_requests"].inserted, mrs as u64, "{c:?}");
+    let links = entity::pr_issue_links::Entity::find().all(&app.db).await.unwrap();
+    assert!(
+        !links.is_empty(),
+        "Jira keys in titles, branches or commits were linked"
+    );
 
     // A second run finds nothing new and changes nothing.
     let again = RunContext::detached();

@@ -143,5 +143,13 @@ pub struct Pipeline {
     pub r#ref: Option<String>,
     pub status: String,
     pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
+    /// Null on some recorded gitlab.com answers (a running pipeline).
+    #[serde(default)]
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+impl Pipeline {
+    pub fn updated(&self) -> DateTime<Utc> {
+        self.updated_at.unwrap_or(self.created_at)
+    }
 }

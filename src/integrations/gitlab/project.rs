@@ -62,7 +62,7 @@ impl Updated for Deployment {
 }
 impl Updated for Pipeline {
     fn updated(&self) -> DateTime<Utc> {
-        self.updated_at
+        Pipeline::updated(self)
     }
 }
 

@@ -188,6 +188,49 @@ pub fn pipeline_row(p: &Pipeline) -> DeploymentRow {
         r#ref: p.r#ref.clone(),
         status: st.into(),
         created: p.created_at,
-        finished_at: finished(st).then_some(p.updated_at),
+        finished_at: finished(st).then(|| p.updated()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::integrations::gitlab::models::{Commit, Deployment, MergeRequest, Note, Pipeline};
+
+    /// A gitlab.com answer DevLake recorded (`sim/tests/fixtures/gitlab`, Apache-2.0).
+    fn recorded<T: serde::de::DeserializeOwned>(name: &str) -> T {
+        let path = format!("{}/sim/tests/fixtures/gitlab/{name}.json", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        serde_json::from_value(v["data"].clone()).unwrap_or_else(|e| panic!("{name}: {e}"))
+    }
+
+    #[test]
+    fn recorded_gitlab_answers_parse_into_rows() {
+        let mr: MergeRequest = recorded("merge_request");
+        let commit: Commit = recorded("commit");
+        let note: Note = recorded("note");
+        let system: Note = recorded("system_note");
+        assert!(system.system && !note.system);
+        let approval = Note {
+            id: 1,
+            body: APPROVED_NOTE.into(),
+            system: true,
+            ..system.clone()
+        };
+        let known: HashSet<String> = HashSet::new();
+        let row = mr_row(mr, vec![commit], vec![note, system, approval], None, &known);
+        assert_eq!((row.state.as_str(), row.number), ("MERGED", 1));
+        assert_eq!(row.commits.len(), 1);
+        assert_eq!(row.comments.len(), 1, "system notes are not comments");
+        assert_eq!(row.reviews.len(), 1, "the approval note is a review");
+        assert_eq!(row.reviews[0].state, "APPROVED");
+
+        let d: Deployment = recorded("deployment");
+        let r = deployment_row(&d, "*");
+        assert_eq!(r.external_id, d.id.to_string());
+        let p: Pipeline = recorded("pipeline");
+        let r = pipeline_row(&p);
+        assert!(r.is_production);
     }
 }
