@@ -226,6 +226,10 @@ async fn a_full_gitlab_sync_equals_the_ground_truth(db: Db) {
         want.keys().any(|p| p.starts_with("acme/platform/")),
         "the subgroup's projects are in"
     );
+    // Lists of more than a page are read to their end.
+    let most = |f: fn(&MrFacts) -> usize| want.values().flat_map(|p| p.mrs.values()).map(f).max().unwrap();
+    assert!(most(|m| m.3.len()) > 100, "an MR with > 100 commits is complete");
+    assert!(most(|m| m.2) > 100, "an MR with > 100 notes is complete");
     // Projects share merge-request numbers and stay apart.
     let iids: Vec<i32> = got.values().flat_map(|p| p.mrs.keys().copied()).collect();
     let distinct: BTreeSet<i32> = iids.iter().copied().collect();
