@@ -18,7 +18,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use crate::db_test;
-use crate::helpers::{Db, TestApp, select_attr, spawn_app};
+use crate::helpers::{Db, TestApp, count, select_attr, spawn_app};
 
 /// A merge request: state, approvals as (author, time ms), non-system notes, commit shas.
 type MrFacts = (String, BTreeSet<(String, i64)>, usize, BTreeSet<String>);
@@ -441,3 +441,67 @@ async fn a_stopped_or_paused_gitlab_sync_resumes_to_the_ground_truth(db: Db) {
     );
 }
 db_test!(a_stopped_or_paused_gitlab_sync_resumes_to_the_ground_truth);
+
+async fn the_form_adds_a_tested_gitlab_integration(db: Db) {
+    let app = spawn_app(db).await;
+    let sim = app.sim.as_ref().unwrap();
+    app.login_admin().await;
+    let html = app.get("/integrations/new?kind=gitlab").await.text().await.unwrap();
+    for value in ["deployments", "pipelines", "merges"] {
+        assert_eq!(
+            count(&html, &format!("select#deployment_kind option[value={value}]")),
+            1,
+            "{value}"
+        );
+    }
+    assert_eq!(count(&html, "select#deployment_kind option[value=releases]"), 0);
+    assert_eq!(count(&html, "input#group"), 1);
+    let csrf = app.csrf("/integrations/new?kind=gitlab").await;
+    let res = app
+        .client
+        .post(app.url("/integrations"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("kind", "gitlab"),
+            ("name", "Our GitLab"),
+            ("flavour", "self_managed"),
+            ("base_url", sim.urls.gitlab.as_str()),
+            ("secret", "sim-gitlab-token"),
+            ("group", "acme/platform"),
+            ("projects", ""),
+            ("name_filter", ""),
+            ("deployment_kind", "pipelines"),
+            ("deployment_pattern", ""),
+            ("active", "true"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 303, "{}", res.text().await.unwrap());
+    let row = entity::integrations::Entity::find()
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(row.kind.as_str(), "gitlab");
+    assert_eq!(row.last_test_ok, Some(true), "{:?}", row.last_test_message);
+    assert_eq!(row.settings["group"], json!("acme/platform"));
+    assert_eq!(row.settings["deployment_source"]["kind"], json!("pipelines"));
+    let list = app.get("/integrations").await.text().await.unwrap();
+    assert!(list.contains("Group acme/platform"), "the list shows the scope");
+}
+db_test!(the_form_adds_a_tested_gitlab_integration);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn private_gitlab_addresses_are_refused_unless_allowed() {
+    let mut opts = crate::helpers::Options::new(Db::Sqlite);
+    opts.env.insert("ALLOW_PRIVATE_INTEGRATION_HOSTS", "false".into());
+    let app = crate::helpers::spawn_app_with(opts).await;
+    let sim = app.sim.as_ref().unwrap();
+    let body = gitlab_body(sim, "deployments", json!({ "group": "acme" }));
+    let answer = post_integration(&app, body, true).await;
+    assert!(
+        answer["error"].as_str().unwrap_or_default().contains("not allowed"),
+        "{answer}"
+    );
+}
