@@ -4,6 +4,7 @@ pub mod connection;
 pub mod control;
 pub mod error;
 pub mod github;
+pub mod gitlab;
 pub mod http;
 pub mod jira;
 pub mod limiter;

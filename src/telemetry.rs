@@ -174,7 +174,7 @@ fn describe() {
     describe_counter!(NOTIFICATIONS, "Webhook notifications sent, by event and result.");
     // Present from the start at 0, so a dashboard or `rate()` sees them before the first event.
     metrics::gauge!(WEBSOCKET_CLIENTS).set(0.0);
-    for upstream in ["jira", "github"] {
+    for upstream in ["jira", "github", "gitlab"] {
         metrics::counter!(RATE_LIMIT_WAIT, "upstream" => upstream).increment(0);
     }
 }

@@ -58,7 +58,7 @@ impl JobType {
     pub fn title(self) -> &'static str {
         match self {
             JobType::JiraSync => "Jira sync",
-            JobType::GithubSync => "GitHub sync",
+            JobType::GithubSync => "Git sync",
         }
     }
 
@@ -214,6 +214,7 @@ text_enum! {
     IntegrationKind {
         Jira = "jira",
         Github = "github",
+        Gitlab = "gitlab",
     }
 }
 
@@ -222,6 +223,7 @@ impl IntegrationKind {
         match self {
             IntegrationKind::Jira => "Jira",
             IntegrationKind::Github => "GitHub",
+            IntegrationKind::Gitlab => "GitLab",
         }
     }
 }
@@ -233,6 +235,8 @@ text_enum! {
         DataCenter = "data_center",
         Github = "github",
         Enterprise = "enterprise",
+        Gitlab = "gitlab",
+        SelfManaged = "self_managed",
     }
 }
 
@@ -243,6 +247,8 @@ impl Flavour {
             Flavour::DataCenter => "Jira Data Center",
             Flavour::Github => "GitHub.com",
             Flavour::Enterprise => "GitHub Enterprise Server",
+            Flavour::Gitlab => "GitLab.com",
+            Flavour::SelfManaged => "GitLab self-managed",
         }
     }
 
@@ -250,6 +256,7 @@ impl Flavour {
         match self {
             Flavour::Cloud | Flavour::DataCenter => IntegrationKind::Jira,
             Flavour::Github | Flavour::Enterprise => IntegrationKind::Github,
+            Flavour::Gitlab | Flavour::SelfManaged => IntegrationKind::Gitlab,
         }
     }
 
@@ -257,7 +264,8 @@ impl Flavour {
     pub fn auth_kind(self) -> AuthKind {
         match self {
             Flavour::Cloud => AuthKind::Basic,
-            Flavour::DataCenter => AuthKind::Bearer,
+            // GitLab takes personal, project and group access tokens as `Bearer` too.
+            Flavour::DataCenter | Flavour::Gitlab | Flavour::SelfManaged => AuthKind::Bearer,
             Flavour::Github | Flavour::Enterprise => AuthKind::Token,
         }
     }
@@ -268,7 +276,7 @@ text_enum! {
     AuthKind {
         /// E-mail and API token (Jira Cloud).
         Basic = "basic",
-        /// Personal access token (Jira Data Center).
+        /// Personal access token (Jira Data Center); a GitLab access token.
         Bearer = "bearer",
         /// GitHub token.
         Token = "token",

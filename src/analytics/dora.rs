@@ -109,7 +109,7 @@ pub fn numbers(
     let freq = frequency(deploys, w);
     let (_, frequency_missing) = explained((setup.has_deployments).then_some(()), || {
         Missing::new(
-            "No production deployments have been synced: set the deployment source (and its production environment pattern) of a GitHub integration.",
+            "No production deployments have been synced: set the deployment source (and its production environment pattern) of a GitHub or GitLab integration.",
             FIX_INTEGRATIONS,
         )
     });

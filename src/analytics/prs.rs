@@ -155,7 +155,7 @@ pub async fn report_rows(
     let missing = (current.pull_requests == 0).then(|| {
         if repo_choices.is_empty() {
             Missing::new(
-                "No GitHub repositories have been synced yet: add a GitHub integration and run its sync.",
+                "No GitHub repositories or GitLab projects have been synced yet: add a GitHub or GitLab integration and run the Git sync.",
                 FIX_INTEGRATIONS,
             )
         } else {
@@ -194,7 +194,7 @@ pub async fn report_rows(
                     .map_or_else(String::new, |r| r.1.clone()),
                 url: repo_urls
                     .get(&p.repository_id)
-                    .map(|r| format!("{r}/pull/{number}"))
+                    .map(|r| format!("{r}/{number}"))
                     .unwrap_or_default(),
                 number,
                 title,

@@ -170,7 +170,21 @@ async fn seed_integrations(app: &Application, sim: &pulse_sim::SimHandle) -> any
         return Ok(());
     }
     let projects: Vec<String> = sim.state.data().jira.projects.iter().map(|p| p.key.clone()).collect();
-    let org = sim.state.data().github.org.clone();
+    // The simulated GitLab renders the same history as the simulated GitHub: GitLab syncs the
+    // subgroup's projects and GitHub the other repositories, so nothing is counted twice.
+    let (github_repos, subgroup) = {
+        let data = sim.state.data();
+        let gh = &data.github;
+        let subgroup = format!("{}/{}", gh.org, pulse_sim::gitlab::SUBGROUP);
+        let repos: Vec<String> = gh
+            .repos
+            .iter()
+            .enumerate()
+            .filter(|(i, r)| !r.archived && pulse_sim::gitlab::namespace(gh, *i) != subgroup)
+            .map(|(_, r)| format!("{}/{}", r.owner, r.name))
+            .collect();
+        (repos, subgroup)
+    };
     let inputs = [
         IntegrationInput {
             kind: "jira".into(),
@@ -189,7 +203,17 @@ async fn seed_integrations(app: &Application, sim: &pulse_sim::SimHandle) -> any
             flavour: "github".into(),
             username: None,
             secret: Some(pulse_sim::upstream::GITHUB_TOKEN.into()),
-            settings: json!({ "organization": org, "deployment_source": { "kind": "deployments", "pattern": "production" } }),
+            settings: json!({ "repositories": github_repos, "deployment_source": { "kind": "deployments", "pattern": "production" } }),
+            active: Some(true),
+        },
+        IntegrationInput {
+            kind: "gitlab".into(),
+            name: "Demo GitLab (simulated self-managed)".into(),
+            base_url: sim.urls.gitlab.clone(),
+            flavour: "self_managed".into(),
+            username: None,
+            secret: Some(pulse_sim::upstream::GITLAB_TOKEN.into()),
+            settings: json!({ "group": subgroup, "deployment_source": { "kind": "deployments", "pattern": "production" } }),
             active: Some(true),
         },
     ];

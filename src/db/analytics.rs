@@ -24,6 +24,7 @@ use serde::Serialize;
 use tokio::sync::Mutex;
 
 use crate::domain::flow::{StepCategory, WorkCategory};
+use crate::domain::integration::IntegrationKind;
 use crate::domain::job::JobStatus;
 use precompute::Scope;
 
@@ -490,9 +491,10 @@ pub async fn issue_labels(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Hash
     Ok(out)
 }
 
-/// Each repository's page on GitHub (`https://github.com/owner/name`, or on the Enterprise host).
+/// Each repository's pull requests on the web, the number left off (GitHub: `…/owner/name/pull`,
+/// GitLab: `…/group/project/-/merge_requests`).
 pub async fn repository_urls(db: &impl ConnectionTrait) -> Result<HashMap<i64, String>, DbErr> {
-    let rows: Vec<(i64, String, String, String)> = repositories::Entity::find()
+    let rows: Vec<(i64, String, String, String, IntegrationKind)> = repositories::Entity::find()
         .select_only()
         .columns([
             repositories::Column::Id,
@@ -500,18 +502,14 @@ pub async fn repository_urls(db: &impl ConnectionTrait) -> Result<HashMap<i64, S
             repositories::Column::Name,
         ])
         .column(integrations::Column::BaseUrl)
+        .column(integrations::Column::Kind)
         .join(JoinType::InnerJoin, repositories::Relation::Integrations.def())
         .into_tuple()
         .all(db)
         .await?;
     Ok(rows
         .into_iter()
-        .map(|(id, owner, name, base)| {
-            (
-                id,
-                format!("{}/{owner}/{name}", crate::domain::links::github_web_base(&base)),
-            )
-        })
+        .map(|(id, owner, name, base, kind)| (id, crate::domain::links::pull_request_base(kind, &base, &owner, &name)))
         .collect())
 }
 

@@ -61,6 +61,8 @@ pub enum DeploymentKind {
     Releases,
     WorkflowRuns,
     Merges,
+    /// GitLab: successful pipelines on the default branch.
+    Pipelines,
 }
 
 impl DeploymentKind {
@@ -70,16 +72,34 @@ impl DeploymentKind {
         DeploymentKind::WorkflowRuns,
         DeploymentKind::Merges,
     ];
+    /// The sources a GitLab integration can use.
+    pub const GITLAB: [DeploymentKind; 3] = [
+        DeploymentKind::Deployments,
+        DeploymentKind::Pipelines,
+        DeploymentKind::Merges,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             DeploymentKind::Deployments => "deployments",
             DeploymentKind::Releases => "releases",
             DeploymentKind::WorkflowRuns => "workflow_runs",
             DeploymentKind::Merges => "merges",
+            DeploymentKind::Pipelines => "pipelines",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
+        Self::ALL
+            .into_iter()
+            .chain([DeploymentKind::Pipelines])
+            .find(|k| k.as_str() == s)
+    }
+    /// The title on a GitLab form.
+    pub fn gitlab_title(self) -> &'static str {
+        match self {
+            DeploymentKind::Deployments => "GitLab deployments (environment pattern)",
+            DeploymentKind::Pipelines => "Successful pipelines on the default branch",
+            _ => "Merges to the default branch",
+        }
     }
     pub fn title(self) -> &'static str {
         match self {
@@ -87,6 +107,7 @@ impl DeploymentKind {
             DeploymentKind::Releases => "Releases",
             DeploymentKind::WorkflowRuns => "Workflow runs (name pattern) on the default branch",
             DeploymentKind::Merges => "Merges to the default branch",
+            DeploymentKind::Pipelines => "Pipelines on the default branch",
         }
     }
     /// The pattern each kind uses when none is given.
@@ -94,7 +115,7 @@ impl DeploymentKind {
         match self {
             DeploymentKind::Deployments => Some("prod*"),
             DeploymentKind::WorkflowRuns => Some("*deploy*"),
-            DeploymentKind::Releases | DeploymentKind::Merges => None,
+            DeploymentKind::Releases | DeploymentKind::Merges | DeploymentKind::Pipelines => None,
         }
     }
 }
@@ -160,11 +181,60 @@ pub struct FailureSignals {
     pub failed_status: bool,
 }
 
-/// Validated settings of either kind.
+/// A GitLab integration's scope: a group's projects (subgroups included, name filter applied)
+/// and/or listed projects (`group/sub/name`), and where deployments come from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GitlabSettings {
+    #[serde(default)]
+    pub projects: Vec<String>,
+    /// A group's full path (`acme/platform`) or numeric id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_filter: Option<String>,
+    #[serde(default = "gitlab_deployment_default")]
+    pub deployment_source: DeploymentSource,
+    /// Requests in flight at most (1–32); unset: [`DEFAULT_GITLAB_CONCURRENCY`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_concurrency: Option<i64>,
+}
+
+/// GitLab's conventional production environment is named `production`.
+pub const GITLAB_DEFAULT_ENVIRONMENT: &str = "production";
+/// GitLab.com allows 2,000 API requests a minute per user: four in flight stay well under it.
+pub const DEFAULT_GITLAB_CONCURRENCY: u32 = 4;
+
+fn gitlab_deployment_default() -> DeploymentSource {
+    DeploymentSource {
+        kind: DeploymentKind::Deployments,
+        pattern: Some(GITLAB_DEFAULT_ENVIRONMENT.into()),
+    }
+}
+
+impl Default for GitlabSettings {
+    fn default() -> Self {
+        Self {
+            projects: Vec::new(),
+            group: None,
+            name_filter: None,
+            deployment_source: gitlab_deployment_default(),
+            max_concurrency: None,
+        }
+    }
+}
+
+impl GitlabSettings {
+    pub fn concurrency(&self) -> u32 {
+        concurrency(self.max_concurrency, DEFAULT_GITLAB_CONCURRENCY)
+    }
+}
+
+/// Validated settings of any kind.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Settings {
     Jira(JiraSettings),
     Github(GithubSettings),
+    Gitlab(GitlabSettings),
 }
 
 impl Settings {
@@ -172,6 +242,7 @@ impl Settings {
         match self {
             Settings::Jira(s) => serde_json::to_value(s),
             Settings::Github(s) => serde_json::to_value(s),
+            Settings::Gitlab(s) => serde_json::to_value(s),
         }
         .unwrap_or_default()
     }
@@ -180,6 +251,7 @@ impl Settings {
         match kind {
             IntegrationKind::Jira => Settings::Jira(serde_json::from_value(value.clone()).unwrap_or_default()),
             IntegrationKind::Github => Settings::Github(serde_json::from_value(value.clone()).unwrap_or_default()),
+            IntegrationKind::Gitlab => Settings::Gitlab(serde_json::from_value(value.clone()).unwrap_or_default()),
         }
     }
 }
@@ -202,7 +274,9 @@ pub struct IntegrationInput {
     pub secret: Option<String>,
     /// Jira: `{"projects": ["KEY", …], "jql"?: "…"}`; GitHub: `{"organization"?, "repositories"?:
     /// ["owner/name", …], "name_filter"?, "deployment_source": {"kind", "pattern"}, "hotfix_branch"?
-    /// (glob, default `hotfix*`), "failure_signals"?: {"revert": bool, "failed_status": bool}}`.
+    /// (glob, default `hotfix*`), "failure_signals"?: {"revert": bool, "failed_status": bool}}`;
+    /// GitLab: `{"group"?, "projects"?: ["group/sub/name", …], "name_filter"?, "deployment_source":
+    /// {"kind": "deployments"|"pipelines"|"merges", "pattern"?}}`.
     #[serde(default)]
     #[schema(value_type = Object)]
     pub settings: serde_json::Value,
@@ -244,7 +318,7 @@ impl IntegrationInput {
         let mut err = |field: &'static str, message: String| errors.push(FieldError { field, message });
         let kind = IntegrationKind::parse(self.kind.trim());
         if kind.is_none() {
-            err("kind", "Choose Jira or GitHub".into());
+            err("kind", "Choose Jira, GitHub or GitLab".into());
         }
         let name = self.name.trim().to_string();
         for (field, value) in [
@@ -310,6 +384,7 @@ impl IntegrationInput {
         let settings = kind.map(|k| match k {
             IntegrationKind::Jira => validate_jira(&self.settings, &mut err).map(Settings::Jira),
             IntegrationKind::Github => validate_github(&self.settings, &mut err).map(Settings::Github),
+            IntegrationKind::Gitlab => validate_gitlab(&self.settings, &mut err).map(Settings::Gitlab),
         });
         match (kind, flavour, base_url, settings) {
             (Some(kind), Some(flavour), Some(base_url), Some(Some(settings))) if errors.is_empty() => {
@@ -461,6 +536,86 @@ fn validate_github(value: &serde_json::Value, err: &mut impl FnMut(&'static str,
     }
     check_concurrency(s.max_concurrency, err);
     Some(s)
+}
+
+fn validate_gitlab(value: &serde_json::Value, err: &mut impl FnMut(&'static str, String)) -> Option<GitlabSettings> {
+    let mut s: GitlabSettings = match serde_json::from_value(value.clone()) {
+        Ok(s) => s,
+        Err(e) => {
+            err("settings", format!("GitLab settings are malformed: {e}"));
+            return None;
+        }
+    };
+    s.projects = s
+        .projects
+        .iter()
+        .map(|p| p.trim().trim_matches('/').to_string())
+        .filter(|p| !p.is_empty())
+        .collect();
+    s.projects.dedup();
+    for p in &s.projects {
+        if !is_gitlab_path(p) || !p.contains('/') {
+            err(
+                "projects",
+                format!("{p:?} is not a project path (group/name or group/sub/name)"),
+            );
+        }
+    }
+    s.group = s
+        .group
+        .map(|g| g.trim().trim_matches('/').to_string())
+        .filter(|g| !g.is_empty());
+    if let Some(g) = &s.group
+        && !is_gitlab_path(g)
+    {
+        err("group", format!("{g:?} is not a GitLab group path or id"));
+    }
+    if s.projects.is_empty() && s.group.is_none() {
+        err("projects", "List projects (group/name) or give a group".into());
+    }
+    s.name_filter = s.name_filter.map(|f| f.trim().to_string()).filter(|f| !f.is_empty());
+    if s.name_filter.is_some() && s.group.is_none() {
+        err(
+            "name_filter",
+            "A name filter applies to a group's projects; give the group".into(),
+        );
+    }
+    if !DeploymentKind::GITLAB.contains(&s.deployment_source.kind) {
+        err(
+            "deployment_kind",
+            "GitLab deployments come from deployments, pipelines or merges".into(),
+        );
+    }
+    s.deployment_source.pattern = s
+        .deployment_source
+        .pattern
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty());
+    for (field, value) in [
+        ("name_filter", &s.name_filter),
+        ("deployment_pattern", &s.deployment_source.pattern),
+    ] {
+        if let Some(problem) = value.as_deref().and_then(single_line_problem) {
+            err(field, problem.into());
+        } else if let Some(problem) = value.as_deref().and_then(glob_problem) {
+            err(field, problem);
+        }
+    }
+    s.deployment_source.pattern = match s.deployment_source.kind {
+        DeploymentKind::Deployments => s
+            .deployment_source
+            .pattern
+            .or_else(|| Some(GITLAB_DEFAULT_ENVIRONMENT.into())),
+        _ => None,
+    };
+    check_concurrency(s.max_concurrency, err);
+    Some(s)
+}
+
+/// A GitLab group or project path (`acme/platform/api`) or numeric id: segments of letters,
+/// digits, `-`, `_`, `.`, none of them `.` or `..` (they go into REST paths, URL-encoded).
+pub fn is_gitlab_path(s: &str) -> bool {
+    s.len() <= 255 && s.split('/').all(is_github_name)
 }
 
 /// Whether extra JQL stays inside the parentheses the sync puts it in, read as Jira's lexer
@@ -734,6 +889,41 @@ mod tests {
         assert_eq!(old.hotfix_glob(), "hotfix*");
         let bad = github(json!({"repositories": ["a/b"], "hotfix_branch": "^hotfix/.*$"}));
         assert_eq!(fields(bad.validate(false).unwrap_err()), ["hotfix_branch"]);
+    }
+
+    #[test]
+    fn gitlab_needs_a_group_or_projects_and_defaults_to_production() {
+        let base = IntegrationInput {
+            kind: "gitlab".into(),
+            flavour: "gitlab".into(),
+            base_url: "https://gitlab.com".into(),
+            username: None,
+            settings: json!({}),
+            ..jira()
+        };
+        assert_eq!(fields(base.validate(false).unwrap_err()), ["projects"]);
+        let ok = IntegrationInput {
+            settings: json!({"group": "acme/platform", "projects": ["acme/x/y"]}),
+            ..base.clone()
+        };
+        let Settings::Gitlab(s) = ok.validate(false).unwrap().settings else {
+            panic!()
+        };
+        assert_eq!(s.deployment_source.pattern.as_deref(), Some("production"));
+        let bad = IntegrationInput {
+            settings: json!({"projects": ["acme/../x", "solo"], "deployment_source": {"kind": "releases"}}),
+            ..base.clone()
+        };
+        assert_eq!(
+            fields(bad.validate(false).unwrap_err()),
+            ["projects", "projects", "deployment_kind"]
+        );
+        let mismatch = IntegrationInput {
+            flavour: "github".into(),
+            settings: json!({"group": "acme"}),
+            ..base
+        };
+        assert_eq!(fields(mismatch.validate(false).unwrap_err()), ["flavour"]);
     }
 
     #[test]

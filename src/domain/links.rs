@@ -33,9 +33,40 @@ pub fn github_web_base(rest_root: &str) -> String {
     }
 }
 
+/// Where a repository's pull requests are on the web, without the number: GitHub's
+/// `{web}/{owner}/{name}/pull`, GitLab's `{base}/{group…}/{project}/-/merge_requests`.
+pub fn pull_request_base(kind: super::integration::IntegrationKind, base: &str, owner: &str, name: &str) -> String {
+    match kind {
+        super::integration::IntegrationKind::Gitlab => {
+            let root = base.trim_end_matches('/');
+            let root = root.strip_suffix("/api/v4").unwrap_or(root);
+            format!("{root}/{owner}/{name}/-/merge_requests")
+        }
+        _ => format!("{}/{owner}/{name}/pull", github_web_base(base)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn merge_requests_link_to_gitlab_and_pull_requests_to_github() {
+        use crate::domain::integration::IntegrationKind;
+        assert_eq!(
+            pull_request_base(
+                IntegrationKind::Gitlab,
+                "https://git.example.com/",
+                "acme/platform",
+                "api"
+            ),
+            "https://git.example.com/acme/platform/api/-/merge_requests"
+        );
+        assert_eq!(
+            pull_request_base(IntegrationKind::Github, "https://api.github.com", "acme", "api"),
+            "https://github.com/acme/api/pull"
+        );
+    }
 
     #[test]
     fn browse_links_keep_the_context_path() {

@@ -7,9 +7,10 @@ use url::Url;
 
 use super::error::UpstreamError;
 use super::github::client::GithubClient;
+use super::gitlab::client::GitlabClient;
 use super::http::{self, Outbound};
 use super::jira::client::{JiraAuth, JiraClient};
-use crate::domain::integration::{Flavour, GithubSettings, JiraSettings, Settings};
+use crate::domain::integration::{Flavour, GithubSettings, GitlabSettings, JiraSettings, Settings};
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Check {
@@ -67,6 +68,9 @@ pub async fn test(target: &Target<'_>, outbound: Outbound) -> TestReport {
         (Flavour::Cloud | Flavour::DataCenter, Settings::Jira(s)) => test_jira(target, client, s, &mut checks).await,
         (Flavour::Github | Flavour::Enterprise, Settings::Github(s)) => {
             test_github(target, client, s, &mut checks).await
+        }
+        (Flavour::Gitlab | Flavour::SelfManaged, Settings::Gitlab(s)) => {
+            test_gitlab(target, client, s, &mut checks).await
         }
         _ => checks.push(fail("settings", "the settings do not match the kind of server".into())),
     }
@@ -250,6 +254,87 @@ async fn test_github(target: &Target<'_>, http: reqwest::Client, s: &GithubSetti
             "rate_limit",
             format!("Could not read the rate limit: {}", github_message(e)),
         )),
+    }
+}
+
+async fn test_gitlab(target: &Target<'_>, http: reqwest::Client, s: &GitlabSettings, checks: &mut Vec<Check>) {
+    let client = GitlabClient::new(http, target.base_url, target.secret.clone());
+    match client.user().await {
+        Ok(u) => checks.push(ok("credentials", format!("Authenticated as {}", u.username))),
+        Err(e) => {
+            // A 401 from a GitLab still has `/version` closed; anything else that is not
+            // GitLab's JSON means the URL does not point at a GitLab.
+            let message = match e {
+                UpstreamError::Unauthorized(_) => {
+                    "GitLab rejected the access token (401 Unauthorized): it is wrong, expired or revoked.".into()
+                }
+                other if client.version().await.is_err() => format!(
+                    "No GitLab API answered at this URL ({} gave no GitLab answer: {other}). Use https://gitlab.com or your instance's address, e.g. https://gitlab.example.com.",
+                    client.api_url("user").unwrap_or_default()
+                ),
+                other => capitalise(other.to_string()),
+            };
+            checks.push(fail("credentials", message));
+            return;
+        }
+    }
+    match client.version().await {
+        Ok(v) => checks.push(ok("server", format!("GitLab {} detected", v.version))),
+        Err(e) => checks.push(fail(
+            "server",
+            format!(
+                "This does not look like a GitLab: /api/v4/version did not answer ({}).",
+                e
+            ),
+        )),
+    }
+    // Project and group access tokens are personal access tokens of a bot user to this API.
+    match client.token_self().await {
+        Ok(t) if t.scopes.iter().any(|s| s == "read_api" || s == "api") => {
+            checks.push(ok("scope", format!("Token {} has {}", t.name, t.scopes.join(", "))))
+        }
+        Ok(t) => checks.push(fail(
+            "scope",
+            format!(
+                "The token has the scopes {} but not read_api (or api): create one with read_api.",
+                if t.scopes.is_empty() {
+                    "(none)".to_string()
+                } else {
+                    t.scopes.join(", ")
+                }
+            ),
+        )),
+        Err(e) => checks.push(fail(
+            "scope",
+            format!("Could not read the token's scopes: {}", capitalise(e.to_string())),
+        )),
+    }
+    for path in &s.projects {
+        match client.project(path).await {
+            Ok(p) if p.archived => checks.push(ok(
+                "project",
+                format!("Project {} readable (archived)", p.path_with_namespace),
+            )),
+            Ok(p) => checks.push(ok("project", format!("Project {} readable", p.path_with_namespace))),
+            Err(UpstreamError::NotFound(_)) => checks.push(fail(
+                "project",
+                format!("Project {path} was not found or the token cannot see it (404)."),
+            )),
+            Err(e) => checks.push(fail(
+                "project",
+                format!("Project {path}: {}", capitalise(e.to_string())),
+            )),
+        }
+    }
+    if let Some(group) = &s.group {
+        match client.group(group).await {
+            Ok(g) => checks.push(ok("group", format!("Group {} readable", g.full_path))),
+            Err(UpstreamError::NotFound(_)) => checks.push(fail(
+                "group",
+                format!("Group {group} was not found or the token cannot see it (404)."),
+            )),
+            Err(e) => checks.push(fail("group", format!("Group {group}: {}", capitalise(e.to_string())))),
+        }
     }
 }
 

@@ -217,8 +217,8 @@ pub fn rate_limit_wait(status: StatusCode, headers: &HeaderMap, body: &[u8]) -> 
     if let Some(d) = retry_after {
         return Some(d);
     }
-    if let Some(reset) = header("x-ratelimit-reset") {
-        // GitHub: epoch seconds; Jira Cloud: ISO `yyyy-MM-ddTHH:mmZ`.
+    if let Some(reset) = header("x-ratelimit-reset").or_else(|| header("ratelimit-reset")) {
+        // GitHub and GitLab (`RateLimit-Reset`): epoch seconds; Jira Cloud: ISO `yyyy-MM-ddTHH:mmZ`.
         let at = reset
             .parse::<i64>()
             .ok()
@@ -321,6 +321,14 @@ mod tests {
         )
         .unwrap();
         assert!(w > Duration::from_secs(60), "{w:?}");
+        // GitLab: a 429 without `Retry-After` waits until `RateLimit-Reset` (epoch seconds).
+        let w = rate_limit_wait(
+            StatusCode::TOO_MANY_REQUESTS,
+            &headers(&[("ratelimit-remaining", "0"), ("ratelimit-reset", &reset)]),
+            b"",
+        )
+        .unwrap();
+        assert!(w > Duration::from_secs(100) && w <= Duration::from_secs(120), "{w:?}");
     }
 
     #[test]

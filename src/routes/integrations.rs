@@ -175,6 +175,8 @@ pub struct FormBody {
     #[serde(default)]
     organization: String,
     #[serde(default)]
+    group: String,
+    #[serde(default)]
     name_filter: String,
     #[serde(default)]
     deployment_kind: String,
@@ -205,6 +207,7 @@ impl FormBody {
             story_points_field: self.story_points_field.clone(),
             repositories: self.repositories.clone(),
             organization: self.organization.clone(),
+            group: self.group.clone(),
             name_filter: self.name_filter.clone(),
             deployment_kind: self.deployment_kind.clone(),
             deployment_pattern: self.deployment_pattern.clone(),
@@ -238,6 +241,13 @@ impl FormBody {
                 "deployment_source": { "kind": self.deployment_kind, "pattern": self.deployment_pattern },
                 "hotfix_branch": self.hotfix_branch,
                 "failure_signals": { "revert": self.signal_revert.is_some(), "failed_status": self.signal_failed_status.is_some() },
+                "max_concurrency": concurrency,
+            }),
+            Some(IntegrationKind::Gitlab) => json!({
+                "projects": list(&self.projects),
+                "group": self.group,
+                "name_filter": self.name_filter,
+                "deployment_source": { "kind": self.deployment_kind, "pattern": self.deployment_pattern },
                 "max_concurrency": concurrency,
             }),
             _ => json!({

@@ -6,7 +6,9 @@ use maud::{Markup, html};
 
 use super::components::{field_error, has_error, time};
 use crate::auth::csrf;
-use crate::domain::integration::{DeploymentKind, Flavour, GithubSettings, IntegrationKind, JiraSettings, Settings};
+use crate::domain::integration::{
+    DeploymentKind, Flavour, GithubSettings, GitlabSettings, IntegrationKind, JiraSettings, Settings,
+};
 use crate::domain::settings::FieldError;
 use crate::integrations::connection::TestReport;
 use crate::integrations::github::preview::Preview;
@@ -48,18 +50,19 @@ pub fn list(p: &ListPage<'_>) -> Markup {
         div.page-head {
             div {
                 h1 { "Integrations" }
-                p.muted { "Each integration syncs one Jira site or GitHub account. Credentials are encrypted and never shown again." }
+                p.muted { "Each integration syncs one Jira site, GitHub account or GitLab instance. Credentials are encrypted and never shown again." }
             }
             @if p.is_admin {
                 div.toolbar {
                     a.button.primary href="/integrations/new?kind=jira" { "Add Jira" }
                     a.button.primary href="/integrations/new?kind=github" { "Add GitHub" }
+                    a.button.primary href="/integrations/new?kind=gitlab" { "Add GitLab" }
                 }
             }
         }
         @if let Some(n) = p.notice { p.notice role="status" { (n) } }
         @if p.rows.is_empty() {
-            section.card.empty { p { "No integrations yet." @if p.is_admin { " Add Jira or GitHub to start syncing." } } }
+            section.card.empty { p { "No integrations yet." @if p.is_admin { " Add Jira, GitHub or GitLab to start syncing." } } }
         } @else {
             div.table-wrap {
                 table.data #integrations-table {
@@ -137,6 +140,14 @@ fn scope(s: &Settings) -> Markup {
                 @if g.failure_signals.failed_status { ", its status fails" }
             }
         },
+        Settings::Gitlab(g) => html! {
+            @if !g.projects.is_empty() { (g.projects.join(", ")) br; }
+            @if let Some(group) = &g.group {
+                "Group " (group) @if let Some(f) = &g.name_filter { " (" (f) ")" } br;
+            }
+            span.muted { "Deployments: " (g.deployment_source.kind.gitlab_title())
+                @if let Some(p) = &g.deployment_source.pattern { " · " code { (p) } } }
+        },
     }
 }
 
@@ -153,6 +164,8 @@ pub struct FormValues {
     pub story_points_field: String,
     pub repositories: String,
     pub organization: String,
+    /// GitLab: a group's path or id.
+    pub group: String,
     pub name_filter: String,
     pub deployment_kind: String,
     pub deployment_pattern: String,
@@ -184,6 +197,15 @@ impl FormValues {
                 deployment_kind: "deployments".into(),
                 deployment_pattern: "prod*".into(),
                 hotfix_branch: crate::domain::integration::DEFAULT_HOTFIX_BRANCH.into(),
+                active: true,
+                ..Default::default()
+            },
+            IntegrationKind::Gitlab => Self {
+                kind: "gitlab".into(),
+                flavour: "gitlab".into(),
+                base_url: "https://gitlab.com".into(),
+                deployment_kind: "deployments".into(),
+                deployment_pattern: "production".into(),
                 active: true,
                 ..Default::default()
             },
@@ -223,6 +245,20 @@ impl FormValues {
                 v.deployment_kind = deployment_source.kind.as_str().into();
                 v.deployment_pattern = deployment_source.pattern.clone().unwrap_or_default();
             }
+            Settings::Gitlab(GitlabSettings {
+                projects,
+                group,
+                name_filter,
+                deployment_source,
+                max_concurrency,
+            }) => {
+                v.max_concurrency = max_concurrency.map(|n| n.to_string()).unwrap_or_default();
+                v.projects = projects.join("\n");
+                v.group = group.clone().unwrap_or_default();
+                v.name_filter = name_filter.clone().unwrap_or_default();
+                v.deployment_kind = deployment_source.kind.as_str().into();
+                v.deployment_pattern = deployment_source.pattern.clone().unwrap_or_default();
+            }
         }
         v
     }
@@ -252,6 +288,7 @@ pub fn form(p: &FormPage<'_>) -> Markup {
     let flavours: &[Flavour] = match kind {
         IntegrationKind::Jira => &[Flavour::Cloud, Flavour::DataCenter],
         IntegrationKind::Github => &[Flavour::Github, Flavour::Enterprise],
+        IntegrationKind::Gitlab => &[Flavour::Gitlab, Flavour::SelfManaged],
     };
     html! {
         div.page-head {
@@ -328,11 +365,32 @@ pub fn form(p: &FormPage<'_>) -> Markup {
                             }
                         }
                     }
+                    IntegrationKind::Gitlab => {
+                        (text_field("base_url", "GitLab URL", &v.base_url, "url", p.errors,
+                            Some("https://gitlab.com, or your self-managed instance, e.g. https://gitlab.example.com")))
+                        (secret_field(p, "Access token (personal, project or group; read_api scope)"))
+                        div.field.invalid[has_error(p.errors, "projects")] {
+                            label for="projects" { "Projects (optional if a group is given)" }
+                            textarea #projects name="projects" rows="3" placeholder="group/sub/name, one per line" { (v.projects) }
+                            (field_error(p.errors, "projects"))
+                        }
+                        (text_field("group", "Group (optional)", &v.group, "text", p.errors, Some("full path or id, e.g. acme or acme/platform; subgroups are included")))
+                        (text_field("name_filter", "Project name filter (optional)", &v.name_filter, "text", p.errors, Some("e.g. api-* (applies to the group's projects)")))
+                        div.field.invalid[has_error(p.errors, "deployment_kind")] {
+                            label for="deployment_kind" { "Deployments come from" }
+                            select #deployment_kind name="deployment_kind" {
+                                @for k in DeploymentKind::GITLAB { option value=(k.as_str()) selected[v.deployment_kind == k.as_str()] { (k.gitlab_title()) } }
+                            }
+                            (field_error(p.errors, "deployment_kind"))
+                        }
+                        (text_field("deployment_pattern", "Environment pattern (deployments only)", &v.deployment_pattern, "text", p.errors, Some("* matches anything; blank = production")))
+                    }
                 }
                 (text_field("max_concurrency", "Requests in flight at most (optional)", &v.max_concurrency, "number", p.errors,
                     Some(match kind {
                         IntegrationKind::Jira => "1–32; blank = 8. Halved automatically while Jira answers 429",
                         IntegrationKind::Github => "1–32; blank = 4. Halved automatically while GitHub answers with a secondary rate limit",
+                        IntegrationKind::Gitlab => "1–32; blank = 4. Halved automatically while GitLab answers 429",
                     })))
                 div.field.check {
                     input #active type="checkbox" name="active" value="true" checked[v.active];

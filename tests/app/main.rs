@@ -18,6 +18,7 @@ mod drills;
 mod flow;
 mod forecast;
 mod github_sync;
+mod gitlab_sync;
 mod health;
 mod input;
 mod integrations;

@@ -95,7 +95,7 @@ pub async fn load(
         title: title.to_string(),
         url: urls
             .get(&repository)
-            .map(|u| format!("{u}/pull/{number}"))
+            .map(|u| format!("{u}/{number}"))
             .unwrap_or_default(),
     };
     let ids: Vec<i64> = shipped.iter().map(|p| p.pull_request_id).collect();

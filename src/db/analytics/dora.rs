@@ -170,7 +170,8 @@ pub async fn github_settings(db: &impl ConnectionTrait) -> Result<HashMap<i64, G
         .filter_map(
             |(id, settings)| match Settings::from_json(IntegrationKind::Github, &settings) {
                 Settings::Github(s) => Some((id, s)),
-                Settings::Jira(_) => None,
+                // GitLab projects take the defaults (hotfix*, incidents only) for now.
+                Settings::Jira(_) | Settings::Gitlab(_) => None,
             },
         )
         .collect())

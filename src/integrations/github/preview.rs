@@ -76,7 +76,8 @@ pub fn matched(repos: &[RepoPreview], kind: DeploymentKind, pattern: &str) -> (O
         DeploymentKind::Deployments => by_name(|r| &r.environments),
         DeploymentKind::WorkflowRuns => by_name(|r| &r.workflows),
         DeploymentKind::Releases => (Some(repos.iter().map(|r| r.releases).sum()), Vec::new()),
-        DeploymentKind::Merges => (None, Vec::new()),
+        // Merges have nothing to preview; pipelines are GitLab's (no GitHub preview asks).
+        DeploymentKind::Merges | DeploymentKind::Pipelines => (None, Vec::new()),
     }
 }
 

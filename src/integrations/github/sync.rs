@@ -54,9 +54,7 @@ pub enum SyncError {
     Crypto { integration: String, source: CryptoError },
     #[error("{integration}: {message}")]
     Invalid { integration: String, message: String },
-    #[error(
-        "{integration}: the GitHub API rate limit is spent until {reset_at}; the next run resumes from the checkpoint"
-    )]
+    #[error("{integration}: the API rate limit is spent until {reset_at}; the next run resumes from the checkpoint")]
     RateLimited {
         integration: String,
         reset_at: DateTime<Utc>,
@@ -151,23 +149,24 @@ pub struct Deps<'a> {
 
 /// The part of the 0–100 progress range one integration (or repository) owns.
 #[derive(Clone, Copy)]
-pub(super) struct Share {
+pub(crate) struct Share {
     from: i32,
     to: i32,
 }
 
 impl Share {
-    pub(super) fn at(self, fraction: f64) -> i32 {
+    pub(crate) fn at(self, fraction: f64) -> i32 {
         self.from + ((self.to - self.from) as f64 * fraction.clamp(0.0, 1.0)) as i32
     }
 }
 
-/// Syncs every active GitHub integration; the checkpoint is cleared when all are done.
+/// Syncs every active GitHub and GitLab integration (the Git job); the checkpoint is cleared
+/// when all are done.
 pub async fn run(deps: &Deps<'_>, ctx: &RunContext) -> Result<(), SyncError> {
     let all: Vec<integrations::Model> = db::integrations::list(deps.db)
         .await?
         .into_iter()
-        .filter(|i| i.active && i.kind == IntegrationKind::Github)
+        .filter(|i| i.active && matches!(i.kind, IntegrationKind::Github | IntegrationKind::Gitlab))
         .collect();
     let n = all.len();
     if n > 0 {
@@ -180,15 +179,20 @@ pub async fn run(deps: &Deps<'_>, ctx: &RunContext) -> Result<(), SyncError> {
             to: ((i + 1) * 100 / n) as i32,
         };
         let name = integration.name.clone();
-        control::for_integration(name, sync_integration(deps, ctx, &integration, share)).await?;
+        if integration.kind == IntegrationKind::Gitlab {
+            let sync = crate::integrations::gitlab::sync::sync_integration(deps, ctx, &integration, share);
+            control::for_integration(name, sync).await?;
+        } else {
+            control::for_integration(name, sync_integration(deps, ctx, &integration, share)).await?;
+        }
     }
     db::jobs::set_checkpoint(deps.db, JOB, None, ctx.fence()).await?;
     ctx.report(
         100,
         if n == 0 {
-            "No active GitHub integrations"
+            "No active GitHub or GitLab integrations"
         } else {
-            "GitHub sync finished"
+            "Git sync finished"
         },
     );
     Ok(())

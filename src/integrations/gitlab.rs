@@ -1,0 +1,8 @@
+//! GitLab.com and self-managed GitLab (REST v4): connection client, and the GitLab part of the
+//! Git job (`github_sync`, shown as "Git sync").
+
+pub mod client;
+pub mod models;
+mod project;
+pub mod rows;
+pub mod sync;

@@ -1,0 +1,255 @@
+//! GitLab integrations in the Git job (`github_sync`, shown as "Git sync"): the projects (the
+//! listed ones, plus the group's, subgroups included, that match the name filter, archived ones
+//! skipped unless listed), then each project side by side ([`super::project`]).
+//!
+//! Every list is read oldest-updated first from the project's watermark
+//! (`order_by=updated_at&sort=asc&updated_after=…`), and each page is written in one
+//! transaction together with the watermark it reaches: the stored watermark is the checkpoint
+//! (everything updated up to it is stored), so a stopped, failed or rate-limited run resumes
+//! there and ends with the rows an uninterrupted one would have.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use entity::integrations;
+use reqwest::header::HeaderMap;
+use serde::de::DeserializeOwned;
+use serde_json::json;
+use url::Url;
+
+use super::client::{GitlabClient, classify, encode_id, next_link};
+use super::models::Project;
+use super::project::ProjectSync;
+use crate::db;
+use crate::db::github::{RepoMeta, Wanted};
+use crate::domain::integration::{GitlabSettings, IntegrationKind, Settings, glob_match, is_gitlab_path};
+use crate::integrations::control::{RunContext, all_or_first_error};
+use crate::integrations::github::sync::{Deps, Share, SyncError};
+use crate::integrations::http;
+use crate::integrations::limiter::{self, Limiter};
+use crate::integrations::request::{self, RequestError};
+
+/// Page size of every list (GitLab's maximum).
+pub const PER_PAGE: u32 = 100;
+
+/// One integration's conversation with GitLab during a sync.
+pub struct Session<'a> {
+    pub ctx: &'a RunContext,
+    pub client: GitlabClient,
+    pub limiter: Arc<Limiter>,
+    pub integration: String,
+    /// `RateLimit-Remaining: 0` said the window is spent until then: wait before sending.
+    spent_until: Mutex<Option<DateTime<Utc>>>,
+}
+
+impl<'a> Session<'a> {
+    pub fn new(ctx: &'a RunContext, client: GitlabClient, limiter: Arc<Limiter>, integration: String) -> Self {
+        Self {
+            ctx,
+            client,
+            limiter,
+            integration,
+            spent_until: Mutex::new(None),
+        }
+    }
+
+    pub fn request_error(&self, source: RequestError) -> SyncError {
+        match source {
+            RequestError::Interrupted(i) => SyncError::Interrupted(i),
+            RequestError::RateLimitTooLong(d) => SyncError::RateLimited {
+                integration: self.integration.clone(),
+                reset_at: Utc::now() + chrono::Duration::from_std(d).unwrap_or(chrono::Duration::minutes(1)),
+            },
+            source => SyncError::Request {
+                integration: self.integration.clone(),
+                source,
+            },
+        }
+    }
+
+    /// `GET path_or_url` (retried, rate limits honoured) as JSON, with the answer's headers.
+    pub async fn get<T: DeserializeOwned>(&self, path_or_url: &str) -> Result<(T, HeaderMap), SyncError> {
+        let url = self
+            .client
+            .api_url(path_or_url)
+            .map_err(|e| self.request_error(RequestError::Upstream(e)))?;
+        let spent = *self.spent_until.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(wait) = spent.and_then(|at| (at - Utc::now()).to_std().ok()) {
+            if wait > request::MAX_RATE_LIMIT_WAIT {
+                return Err(self.request_error(RequestError::RateLimitTooLong(wait)));
+            }
+            self.ctx.control.sleep(wait).await.map_err(SyncError::Interrupted)?;
+        }
+        let answer = request::send(self.ctx, &self.limiter, || self.client.get(&url), classify)
+            .await
+            .map_err(|e| self.request_error(e))?;
+        self.note_budget(&answer.headers);
+        let items = request::json_without_nul(&answer.body).map_err(|e| {
+            self.request_error(RequestError::Upstream(
+                crate::integrations::error::UpstreamError::Decode(format!("not GitLab's JSON ({e})")),
+            ))
+        })?;
+        Ok((items, answer.headers))
+    }
+
+    /// Every page of an offset-paged list (`x-next-page`).
+    pub async fn all<T: DeserializeOwned>(&self, path: &str) -> Result<Vec<T>, SyncError> {
+        let mut out = Vec::new();
+        let mut page = 1;
+        loop {
+            let sep = if path.contains('?') { '&' } else { '?' };
+            let (items, headers): (Vec<T>, _) =
+                self.get(&format!("{path}{sep}per_page={PER_PAGE}&page={page}")).await?;
+            out.extend(items);
+            match super::client::next_page(&headers) {
+                Some(n) if n > page => page = n,
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    /// Remembers a spent window (`RateLimit-Remaining: 0` until `RateLimit-Reset`, epoch s).
+    fn note_budget(&self, headers: &HeaderMap) {
+        let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
+        if let Some(remaining) = header("ratelimit-remaining").and_then(|v| v.parse::<f64>().ok()) {
+            crate::telemetry::rate_limit_remaining(&self.integration, None, remaining);
+        }
+        let spent = header("ratelimit-remaining") == Some("0");
+        let reset = header("ratelimit-reset")
+            .and_then(|v| v.parse::<i64>().ok())
+            .and_then(|s| DateTime::from_timestamp(s, 0));
+        *self.spent_until.lock().unwrap_or_else(|p| p.into_inner()) = reset.filter(|_| spent);
+    }
+}
+
+/// Syncs one GitLab integration (called by the Git job for each active one).
+pub(crate) async fn sync_integration(
+    deps: &Deps<'_>,
+    ctx: &RunContext,
+    row: &integrations::Model,
+    share: Share,
+) -> Result<(), SyncError> {
+    let name = row.name.clone();
+    let invalid = |message: String| SyncError::Invalid {
+        integration: name.clone(),
+        message,
+    };
+    let secret = db::integrations::decrypt_secret(deps.vault, row).map_err(|source| SyncError::Crypto {
+        integration: name.clone(),
+        source,
+    })?;
+    let Settings::Gitlab(settings) = Settings::from_json(IntegrationKind::Gitlab, &row.settings) else {
+        return Err(invalid("settings are not GitLab settings".into()));
+    };
+    let base = Url::parse(&row.base_url).map_err(|e| invalid(format!("invalid base URL: {e}")))?;
+    deps.outbound
+        .guard
+        .check_url(&base)
+        .map_err(|e| invalid(e.to_string()))?;
+    let http = http::client(deps.outbound.guard, deps.outbound.timeout).map_err(|e| invalid(e.to_string()))?;
+    let limiter = limiter::for_token(
+        "gitlab",
+        &format!(
+            "{}:{}",
+            base.host_str().unwrap_or_default(),
+            base.port_or_known_default().unwrap_or(0)
+        ),
+        secrecy::ExposeSecret::expose_secret(&secret).as_bytes(),
+        settings.concurrency(),
+    );
+    // The projects' own control: one that fails halts the others at their next request.
+    let ctx = &ctx.child();
+    let session = Session::new(ctx, GitlabClient::new(http, &base, secret), limiter, name.clone());
+    ctx.report(share.at(0.0), format!("{name}: reading the projects"));
+    let known_keys = db::github::known_jira_keys(deps.db).await?;
+    let selected = select_projects(&session, &settings).await?;
+    let wanted: Vec<Wanted> = selected
+        .iter()
+        .map(|p| {
+            let (ns, path) = p
+                .path_with_namespace
+                .rsplit_once('/')
+                .unwrap_or(("", p.path_with_namespace.as_str()));
+            let meta = RepoMeta {
+                node_id: Some(format!("gitlab-project-{}", p.id)),
+                default_branch: p.default_branch.clone(),
+                archived: p.archived,
+            };
+            (ns.to_string(), path.to_string(), Some(meta))
+        })
+        .collect();
+    let (repos, inserted) = db::github::upsert_repositories(deps.db, row.id, &wanted).await?;
+    let keep: Vec<i64> = repos.iter().map(|r| r.id).collect();
+    let deactivated = db::github::deactivate_other_repositories(deps.db, row.id, &keep).await?;
+    ctx.stats
+        .add("repositories", wanted.len() as u64, inserted, deactivated);
+
+    let total = repos.len();
+    let done = std::sync::atomic::AtomicUsize::new(0);
+    let syncs: Vec<_> = repos
+        .into_iter()
+        .map(|repo| {
+            let scope = format!("{name}: project {}/{}", repo.owner, repo.name);
+            let sync = ProjectSync {
+                db: deps.db,
+                session: &session,
+                settings: &settings,
+                known_keys: &known_keys,
+                repo,
+                share,
+                total,
+                done: &done,
+            };
+            ctx.stats.in_scope(scope, sync.run())
+        })
+        .collect();
+    let streams = match settings.concurrency() {
+        1 => 1,
+        n => n as usize * 2,
+    };
+    let result = all_or_first_error(syncs, streams, &ctx.control).await;
+    let seen = session.limiter.stats();
+    ctx.stats.note_limiter(&seen);
+    let figures = json!({ "max_concurrency": seen.ceiling, "peak_in_flight": seen.peak_in_flight,
+                          "throttled": seen.throttled, "at": Utc::now() });
+    db::integrations::set_sync_stats(deps.db, row.id, &figures).await?;
+    result?;
+    db::integrations::mark_synced(deps.db, row.id).await?;
+    Ok(())
+}
+
+/// The listed projects, then the group's (subgroups included, name filter applied to the
+/// project's path, archived ones skipped), each once.
+async fn select_projects(session: &Session<'_>, settings: &GitlabSettings) -> Result<Vec<Project>, SyncError> {
+    let mut out: Vec<Project> = Vec::new();
+    let mut seen: HashSet<String> = HashSet::new();
+    for path in &settings.projects {
+        let (p, _): (Project, _) = session.get(&format!("projects/{}", encode_id(path))).await?;
+        if seen.insert(p.path_with_namespace.to_ascii_lowercase()) {
+            out.push(p);
+        }
+    }
+    if let Some(group) = &settings.group {
+        let mut next = Some(format!(
+            "groups/{}/projects?include_subgroups=true&archived=false&pagination=keyset&order_by=id&sort=asc&per_page={PER_PAGE}",
+            encode_id(group)
+        ));
+        while let Some(url) = next {
+            let (page, headers): (Vec<Project>, _) = session.get(&url).await?;
+            for p in page {
+                // Paths go into REST paths (URL-encoded): one GitLab would never send is skipped.
+                if !is_gitlab_path(&p.path_with_namespace) {
+                    tracing::warn!(path = %p.path_with_namespace, "skipping a project with an invalid path");
+                    continue;
+                }
+                let matches = settings.name_filter.as_deref().is_none_or(|f| glob_match(f, &p.path));
+                if matches && !p.archived && seen.insert(p.path_with_namespace.to_ascii_lowercase()) {
+                    out.push(p);
+                }
+            }
+            next = next_link(&headers);
+        }
+    }
+    Ok(out)
+}
