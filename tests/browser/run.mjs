@@ -112,8 +112,8 @@ try {
     await page.click("nav >> text=Integrations");
     await page.waitForURL(info.url + "/integrations");
     const rows = await page.locator("#integrations-table tbody tr").count();
-    assert(rows === 2, `two demo integrations, got ${rows}`);
-    assert(await page.locator("#integrations-table .badge-ok", { hasText: "passed" }).count() === 2, "both tested ok");
+    assert(rows === 3, `three demo integrations (Jira, GitHub, GitLab), got ${rows}`);
+    assert(await page.locator("#integrations-table .badge-ok", { hasText: "passed" }).count() === 3, "all three tested ok");
     await page.screenshot({ path: path.join(out, "integrations-desktop.png"), fullPage: true });
     await page.click("text=Add GitHub");
     await page.fill("#name", "Broken");
@@ -131,11 +131,18 @@ try {
     const { context, page, problems } = await watchedPage(browser, VIEWPORTS.desktop);
     await login(page, info.url, "admin@example.com", "pulse-admin");
     await page.waitForFunction(() => document.body.getAttribute("data-live") === "on", null, { timeout: 15000 });
-    // The demo's first sync (started at launch) finishes on its own; then start from a fresh page.
-    await page.waitForFunction(async () => {
+    // The demo's first cycle (started at launch: Jira, then the Git job) finishes on its own;
+    // then start from a fresh page. "Nothing running" alone is also true for a moment between
+    // the two jobs; the Git job then ran with the latency below and the Jira start waited
+    // behind its first full GitLab sync for minutes.
+    const idle = () => page.waitForFunction(async () => {
       const s = await (await fetch("/api/v1/jobs/status")).json();
-      return s.jobs.every((j) => j.status !== "RUNNING" && j.status !== "PENDING");
-    }, null, { timeout: 120000, polling: 500 });
+      return s.jobs.every((j) => j.status !== "RUNNING" && j.status !== "PENDING")
+        && s.jobs.find((j) => j.job_type === "github_sync").status === "FINISHED";
+    }, null, { timeout: 180000, polling: 500 });
+    await idle();
+    await page.waitForTimeout(3000); // still idle a moment later: no job queued in between
+    await idle();
     await page.reload();
     await page.waitForFunction(() => document.body.getAttribute("data-live") === "on", null, { timeout: 15000 });
     await page.evaluate(() => {
@@ -149,11 +156,14 @@ try {
     });
     // A sync that finds nothing new finishes in a fraction of a second, faster than the page
     // renders its answer to the click, so RUNNING could never be on screen. Upstream latency
-    // (as real Jira has) makes the run last a few seconds; the knobs go back afterwards.
+    // (as real Jira has) makes the run last a few seconds; the knobs go back afterwards. GitLab's
+    // per-minute limit is lifted meanwhile: the demo's first GitLab sync spends most of a
+    // minute's 2,000 requests, and a Git job started again within that minute waits for it,
+    // which kept the Jira start queued behind it past the timeout.
     const simConfig = info.sim.admin + "/sim/config";
     const knobs = await (await fetch(simConfig)).json();
     const slow = await fetch(simConfig, { method: "POST", headers: { "content-type": "application/json" },
-      body: JSON.stringify({ ...knobs, latency_ms: 400 }) });
+      body: JSON.stringify({ ...knobs, latency_ms: 400, gitlab_per_minute: 0 }) });
     assert(slow.ok, `sim config: ${slow.status}`);
     try {
       await page.click('[data-job="jira_sync"] button[data-action="start"]');
@@ -162,7 +172,11 @@ try {
         const s = window.__seen;
         const i = Math.max(s.indexOf("RUNNING"), s.indexOf("PENDING"));
         return i >= 0 && s.lastIndexOf("FINISHED") > i;
-      }, null, { timeout: 120000 });
+      }, null, { timeout: 120000 }).catch(async (e) => {
+        const jobs = await page.evaluate(async () => (await (await fetch("/api/v1/jobs/status")).json()).jobs
+          .map((j) => `${j.job_type} ${j.status} ${j.progress}% ${j.message ?? ""} ${j.last_error ?? ""}`));
+        throw new Error(`${e.message}; the card showed ${await page.evaluate(() => window.__seen)}; jobs: ${jobs.join(" | ")}`);
+      });
     } finally {
       await fetch(simConfig, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(knobs) });
     }
@@ -187,7 +201,7 @@ try {
     assert(await page.locator("#orchestrator-panel fieldset[disabled]").count() === 1, "disabled fieldset");
     await page.screenshot({ path: path.join(out, "dashboard-viewer-desktop.png"), fullPage: true });
     await page.goto(info.url + "/integrations");
-    assert(await page.locator("#integrations-table tbody tr").count() === 2, "viewers read integrations");
+    assert(await page.locator("#integrations-table tbody tr").count() === 3, "viewers read integrations");
     assert(await page.locator("td.actions").count() === 0, "but get no actions");
     assert(problems.length === 0, problems.join("\n"));
     await context.close();
