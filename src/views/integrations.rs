@@ -312,7 +312,7 @@ pub fn form(p: &FormPage<'_>) -> Markup {
             form.integration-form method="post" action=(action) {
                 input type="hidden" name=(csrf::FORM_FIELD) value=(p.csrf);
                 input type="hidden" name="kind" value=(v.kind);
-                (text_field("name", "Name", &v.name, "text", p.errors, Some("e.g. Acme Jira")))
+                (text_field("name", "Name", &v.name, "text", p.errors, Some(&format!("e.g. Acme {}", kind.title()))))
                 div.field.invalid[has_error(p.errors, "flavour")] {
                     label for="flavour" { "Server" }
                     select #flavour name="flavour" {
