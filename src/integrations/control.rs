@@ -248,6 +248,37 @@ impl RunStats {
         c.updated += updated;
     }
 
+    /// A stored page of pull requests (GitHub's, or GitLab's merge requests): `fetched` of them,
+    /// their nested rows, and what the write inserted and updated.
+    pub fn add_pulls(&self, fetched: u64, prs: &[crate::db::github::PrRow], written: &crate::db::github::PullCounts) {
+        let nested = |f: fn(&crate::db::github::PrRow) -> usize| prs.iter().map(f).sum::<usize>() as u64;
+        self.add("pull_requests", fetched, written.pulls.inserted, written.pulls.updated);
+        self.add(
+            "reviews",
+            nested(|p| p.reviews.len()),
+            written.reviews.inserted,
+            written.reviews.updated,
+        );
+        self.add(
+            "commits",
+            nested(|p| p.commits.len()),
+            written.commits.inserted,
+            written.commits.updated,
+        );
+        self.add(
+            "comments",
+            nested(|p| p.comments.len()),
+            written.comments.inserted,
+            written.comments.updated,
+        );
+        self.add(
+            "links",
+            nested(|p| p.links.len()),
+            written.links.inserted,
+            written.links.updated,
+        );
+    }
+
     pub fn counts(&self) -> BTreeMap<&'static str, EntityCounts> {
         self.counts.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }

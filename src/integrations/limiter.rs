@@ -185,6 +185,26 @@ static TOKEN_KEY: LazyLock<RandomState> = LazyLock::new(RandomState::new);
 
 /// The limiter of `host` + `token`, shared by every integration and run that uses them at
 /// once; configured with `ceiling` for the run about to start.
+/// After one integration's streams have ended: what its limiter saw goes into the run's figures
+/// and onto the integration page ("up to 3 of 4 requests in flight · 0 refusals"); then, when
+/// every stream succeeded (`result`), the integration is marked synced.
+pub async fn record_integration_run<T, E: From<sea_orm::DbErr>>(
+    db: &sea_orm::DatabaseConnection,
+    stats: &super::control::RunStats,
+    integration_id: i64,
+    limiter: &Limiter,
+    result: Result<T, E>,
+) -> Result<(), E> {
+    let seen = limiter.stats();
+    stats.note_limiter(&seen);
+    let figures = serde_json::json!({ "max_concurrency": seen.ceiling, "peak_in_flight": seen.peak_in_flight,
+                                      "throttled": seen.throttled, "at": chrono::Utc::now() });
+    crate::db::integrations::set_sync_stats(db, integration_id, &figures).await?;
+    result?;
+    crate::db::integrations::mark_synced(db, integration_id).await?;
+    Ok(())
+}
+
 pub fn for_token(upstream: &'static str, host: &str, token: &[u8], ceiling: u32) -> Arc<Limiter> {
     let key = (host.to_ascii_lowercase(), TOKEN_KEY.hash_one(token));
     let mut map = REGISTRY.lock().unwrap_or_else(|p| p.into_inner());

@@ -318,37 +318,7 @@ impl RepoSync<'_, '_> {
         drop(committed);
         self.report(page.prs_fetched, page.deploys_fetched);
         let stats = &self.session.ctx.stats;
-        let nested = |f: fn(&PrRow) -> usize| page.prs.iter().map(f).sum::<usize>() as u64;
-        stats.add(
-            "pull_requests",
-            page.prs_fetched,
-            pulls.pulls.inserted,
-            pulls.pulls.updated,
-        );
-        stats.add(
-            "reviews",
-            nested(|p| p.reviews.len()),
-            pulls.reviews.inserted,
-            pulls.reviews.updated,
-        );
-        stats.add(
-            "commits",
-            nested(|p| p.commits.len()),
-            pulls.commits.inserted,
-            pulls.commits.updated,
-        );
-        stats.add(
-            "comments",
-            nested(|p| p.comments.len()),
-            pulls.comments.inserted,
-            pulls.comments.updated,
-        );
-        stats.add(
-            "links",
-            nested(|p| p.links.len()),
-            pulls.links.inserted,
-            pulls.links.updated,
-        );
+        stats.add_pulls(page.prs_fetched, &page.prs, &pulls);
         stats.add("deployments", page.deploys_fetched, deploys.inserted, deploys.updated);
         Ok(())
     }

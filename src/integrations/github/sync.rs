@@ -286,14 +286,7 @@ async fn sync_integration(
         n => n as usize * 2,
     };
     let result = all_or_first_error(syncs, streams, &ctx.control).await;
-    let seen = session.limiter.stats();
-    ctx.stats.note_limiter(&seen);
-    let figures = json!({ "max_concurrency": seen.ceiling, "peak_in_flight": seen.peak_in_flight,
-                          "throttled": seen.throttled, "at": Utc::now() });
-    db::integrations::set_sync_stats(deps.db, row.id, &figures).await?;
-    result?;
-    db::integrations::mark_synced(deps.db, row.id).await?;
-    Ok(())
+    limiter::record_integration_run(deps.db, &ctx.stats, row.id, &session.limiter, result).await
 }
 
 /// The listed repositories, then the organisation's (name filter applied, archived ones

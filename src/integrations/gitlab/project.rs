@@ -280,33 +280,8 @@ impl ProjectSync<'_, '_> {
             .or_else(|i| if i == Interrupted::Paused { Ok(()) } else { Err(i) })?;
         txn.commit().await?;
         let stats = &self.session.ctx.stats;
-        let nested = |f: fn(&PrRow) -> usize| prs.iter().map(f).sum::<usize>() as u64;
         if pass == Pass::MergeRequests {
-            stats.add("pull_requests", fetched, pulls.pulls.inserted, pulls.pulls.updated);
-            stats.add(
-                "reviews",
-                nested(|p| p.reviews.len()),
-                pulls.reviews.inserted,
-                pulls.reviews.updated,
-            );
-            stats.add(
-                "commits",
-                nested(|p| p.commits.len()),
-                pulls.commits.inserted,
-                pulls.commits.updated,
-            );
-            stats.add(
-                "comments",
-                nested(|p| p.comments.len()),
-                pulls.comments.inserted,
-                pulls.comments.updated,
-            );
-            stats.add(
-                "links",
-                nested(|p| p.links.len()),
-                pulls.links.inserted,
-                pulls.links.updated,
-            );
+            stats.add_pulls(fetched, prs, &pulls);
             stats.add("deployments", deploys.len() as u64, written.inserted, written.updated);
         } else {
             stats.add("deployments", fetched, written.inserted, written.updated);

@@ -15,7 +15,6 @@ use chrono::{DateTime, Utc};
 use entity::integrations;
 use reqwest::header::HeaderMap;
 use serde::de::DeserializeOwned;
-use serde_json::json;
 use url::Url;
 
 use super::client::{GitlabClient, classify, encode_id, next_link};
@@ -209,14 +208,7 @@ pub(crate) async fn sync_integration(
         n => n as usize * 2,
     };
     let result = all_or_first_error(syncs, streams, &ctx.control).await;
-    let seen = session.limiter.stats();
-    ctx.stats.note_limiter(&seen);
-    let figures = json!({ "max_concurrency": seen.ceiling, "peak_in_flight": seen.peak_in_flight,
-                          "throttled": seen.throttled, "at": Utc::now() });
-    db::integrations::set_sync_stats(deps.db, row.id, &figures).await?;
-    result?;
-    db::integrations::mark_synced(deps.db, row.id).await?;
-    Ok(())
+    limiter::record_integration_run(deps.db, &ctx.stats, row.id, &session.limiter, result).await
 }
 
 /// The listed projects, then the group's (subgroups included, name filter applied to the

@@ -258,14 +258,7 @@ async fn sync_integration(
     };
     ctx.report(share.at(0.0), format!("{name}: reading statuses and issue types"));
     let result = s.sync_all().await;
-    let seen = s.limiter.stats();
-    ctx.stats.note_limiter(&seen);
-    let figures = json!({ "max_concurrency": seen.ceiling, "peak_in_flight": seen.peak_in_flight,
-                          "throttled": seen.throttled, "at": Utc::now() });
-    db::integrations::set_sync_stats(deps.db, row.id, &figures).await?;
-    result?;
-    db::integrations::mark_synced(deps.db, row.id).await?;
-    Ok(())
+    limiter::record_integration_run(deps.db, &ctx.stats, row.id, &s.limiter, result).await
 }
 
 impl Session<'_> {
