@@ -33,6 +33,17 @@ pub struct Outbound {
     pub timeout: Duration,
 }
 
+impl Outbound {
+    /// A sync's start against `base_url`: the URL parsed and checked by the guard, and a client
+    /// that checks every address it connects to. `Err` says what is wrong, for the run's error.
+    pub fn connect(&self, base_url: &str) -> Result<(Url, reqwest::Client), String> {
+        let base = Url::parse(base_url).map_err(|e| format!("invalid base URL: {e}"))?;
+        self.guard.check_url(&base).map_err(|e| e.to_string())?;
+        let http = client(self.guard, self.timeout).map_err(|e| e.to_string())?;
+        Ok((base, http))
+    }
+}
+
 impl Guard {
     /// Checks scheme and IP-literal hosts before any request (literals skip the resolver).
     pub fn check_url(&self, url: &Url) -> Result<(), BlockedAddress> {

@@ -205,6 +205,16 @@ pub async fn record_integration_run<T, E: From<sea_orm::DbErr>>(
     Ok(())
 }
 
+/// The limiter of `token` at `base`'s host and port.
+pub fn for_base(upstream: &'static str, base: &url::Url, token: &[u8], ceiling: u32) -> Arc<Limiter> {
+    let host = format!(
+        "{}:{}",
+        base.host_str().unwrap_or_default(),
+        base.port_or_known_default().unwrap_or(0)
+    );
+    for_token(upstream, &host, token, ceiling)
+}
+
 pub fn for_token(upstream: &'static str, host: &str, token: &[u8], ceiling: u32) -> Arc<Limiter> {
     let key = (host.to_ascii_lowercase(), TOKEN_KEY.hash_one(token));
     let mut map = REGISTRY.lock().unwrap_or_else(|p| p.into_inner());

@@ -17,7 +17,6 @@ use entity::{integrations, repositories};
 use sea_orm::{DatabaseConnection, DbErr};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use url::Url;
 
 use super::client::GithubClient;
 use super::models::RestRepo;
@@ -29,7 +28,7 @@ use crate::db::github::{RepoMeta, Wanted};
 use crate::domain::integration::{GithubSettings, IntegrationKind, Settings, glob_match, is_github_name};
 use crate::domain::job::JobType;
 use crate::integrations::control::{self, Interrupted, RunContext, all_or_first_error};
-use crate::integrations::http::{self, Outbound};
+use crate::integrations::http::Outbound;
 use crate::integrations::limiter;
 use crate::integrations::request::RequestError;
 
@@ -219,19 +218,10 @@ async fn sync_integration(
     let Settings::Github(settings) = Settings::from_json(IntegrationKind::Github, &row.settings) else {
         return Err(invalid("settings are not GitHub settings".into()));
     };
-    let base = Url::parse(&row.base_url).map_err(|e| invalid(format!("invalid base URL: {e}")))?;
-    deps.outbound
-        .guard
-        .check_url(&base)
-        .map_err(|e| invalid(e.to_string()))?;
-    let http = http::client(deps.outbound.guard, deps.outbound.timeout).map_err(|e| invalid(e.to_string()))?;
-    let limiter = limiter::for_token(
+    let (base, http) = deps.outbound.connect(&row.base_url).map_err(invalid)?;
+    let limiter = limiter::for_base(
         "github",
-        &format!(
-            "{}:{}",
-            base.host_str().unwrap_or_default(),
-            base.port_or_known_default().unwrap_or(0)
-        ),
+        &base,
         secrecy::ExposeSecret::expose_secret(&secret).as_bytes(),
         settings.concurrency(),
     );

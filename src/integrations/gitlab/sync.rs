@@ -15,7 +15,6 @@ use chrono::{DateTime, Utc};
 use entity::integrations;
 use reqwest::header::HeaderMap;
 use serde::de::DeserializeOwned;
-use url::Url;
 
 use super::client::{GitlabClient, classify, encode_id, next_link};
 use super::models::Project;
@@ -25,7 +24,6 @@ use crate::db::github::{RepoMeta, Wanted};
 use crate::domain::integration::{GitlabSettings, IntegrationKind, Settings, glob_match, is_gitlab_path};
 use crate::integrations::control::{RunContext, all_or_first_error};
 use crate::integrations::github::sync::{Deps, Share, SyncError};
-use crate::integrations::http;
 use crate::integrations::limiter::{self, Limiter};
 use crate::integrations::request::{self, RequestError};
 
@@ -141,19 +139,10 @@ pub(crate) async fn sync_integration(
     let Settings::Gitlab(settings) = Settings::from_json(IntegrationKind::Gitlab, &row.settings) else {
         return Err(invalid("settings are not GitLab settings".into()));
     };
-    let base = Url::parse(&row.base_url).map_err(|e| invalid(format!("invalid base URL: {e}")))?;
-    deps.outbound
-        .guard
-        .check_url(&base)
-        .map_err(|e| invalid(e.to_string()))?;
-    let http = http::client(deps.outbound.guard, deps.outbound.timeout).map_err(|e| invalid(e.to_string()))?;
-    let limiter = limiter::for_token(
+    let (base, http) = deps.outbound.connect(&row.base_url).map_err(invalid)?;
+    let limiter = limiter::for_base(
         "gitlab",
-        &format!(
-            "{}:{}",
-            base.host_str().unwrap_or_default(),
-            base.port_or_known_default().unwrap_or(0)
-        ),
+        &base,
         secrecy::ExposeSecret::expose_secret(&secret).as_bytes(),
         settings.concurrency(),
     );

@@ -21,7 +21,6 @@ use reqwest::Method;
 use sea_orm::{DatabaseConnection, DbErr};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use url::Url;
 
 use super::client::{JiraAuth, JiraClient, Myself, classify};
 use super::models::{
@@ -35,7 +34,7 @@ use crate::domain::integration::{Flavour, IntegrationKind, JiraSettings, Setting
 use crate::domain::job::JobType;
 use crate::integrations::control::{self, Interrupted, RunContext, all_or_first_error};
 use crate::integrations::error::UpstreamError;
-use crate::integrations::http::{self, Outbound};
+use crate::integrations::http::Outbound;
 use crate::integrations::limiter::{self, Limiter};
 use crate::integrations::request::{self, RequestError};
 
@@ -213,19 +212,10 @@ async fn sync_integration(
     let Settings::Jira(settings) = Settings::from_json(IntegrationKind::Jira, &row.settings) else {
         return Err(invalid("settings are not Jira settings".into()));
     };
-    let base = Url::parse(&row.base_url).map_err(|e| invalid(format!("invalid base URL: {e}")))?;
-    deps.outbound
-        .guard
-        .check_url(&base)
-        .map_err(|e| invalid(e.to_string()))?;
-    let http = http::client(deps.outbound.guard, deps.outbound.timeout).map_err(|e| invalid(e.to_string()))?;
-    let limiter = limiter::for_token(
+    let (base, http) = deps.outbound.connect(&row.base_url).map_err(invalid)?;
+    let limiter = limiter::for_base(
         "jira",
-        &format!(
-            "{}:{}",
-            base.host_str().unwrap_or_default(),
-            base.port_or_known_default().unwrap_or(0)
-        ),
+        &base,
         secrecy::ExposeSecret::expose_secret(&secret).as_bytes(),
         settings.concurrency(),
     );
