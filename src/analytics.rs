@@ -166,10 +166,14 @@ impl Cache {
         // (docs/decisions.md, "Measurements moved out of the analytics code").
         let mut flow = Vec::new();
         let mut names = flow::Names::default();
+        let keys = crate::db::analytics::issue_keys(db, None).await?;
         let mut rows = crate::db::analytics::flow_times(db).await?;
         while let Some(row) = rows.next().await {
-            flow.push(flow::FlowFacts::from_row(row?, &mut names));
+            let row = row?;
+            let key = keys.get(&row.issue_id).map_or("", String::as_str);
+            flow.push(flow::FlowFacts::from_row(row, key, &mut names));
         }
+        drop(keys);
         drop(rows);
         flow.shrink_to_fit();
         // In completion order: a report reads a window's issues as one run of memory (read in
@@ -200,6 +204,7 @@ impl Cache {
             old.flow.clone()
         } else {
             let rows = crate::db::analytics::flow_times_of(db, &delta.issues).await?;
+            let keys = crate::db::analytics::issue_keys(db, Some(&delta.issues)).await?;
             let ids: HashSet<i64> = delta.issues.iter().copied().collect();
             let mut flow: Vec<flow::FlowFacts> = old
                 .flow
@@ -208,7 +213,10 @@ impl Cache {
                 .cloned()
                 .collect();
             let mut names = self.names.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            flow.extend(rows.into_iter().map(|r| flow::FlowFacts::from_row(r, &mut names)));
+            flow.extend(rows.into_iter().map(|r| {
+                let key = keys.get(&r.issue_id).map_or("", String::as_str);
+                flow::FlowFacts::from_row(r, key, &mut names)
+            }));
             flow.sort_by_key(|f| (f.done_at, f.issue_id));
             Arc::new(flow)
         };
@@ -248,6 +256,41 @@ impl Cache {
             prs,
             deployments,
         }))
+    }
+}
+
+/// What the flow page's sections read, read once for all of them: the snapshot and how fresh it
+/// is, the active projects (the filter's choices), the active steps in flow order and each
+/// project's Jira root (for links).
+pub struct FlowInputs {
+    pub freshness: Freshness,
+    pub snapshot: Arc<Snapshot>,
+    /// Active projects: id and key.
+    pub projects: Vec<(i64, String)>,
+    /// Active steps in flow order: name and category.
+    pub steps: Vec<(String, crate::domain::flow::StepCategory)>,
+    /// Project id → the base URL of its Jira.
+    bases: std::collections::HashMap<i64, String>,
+}
+
+impl FlowInputs {
+    pub async fn load(db: &DatabaseConnection, cache: &Cache) -> Result<Self, DbErr> {
+        let (freshness, snapshot) = cache.current(db).await?;
+        Ok(Self {
+            freshness,
+            snapshot,
+            projects: crate::db::analytics::project_choices(db).await?,
+            steps: crate::db::analytics::step_order(db).await?,
+            bases: crate::db::analytics::jira_bases(db).await?,
+        })
+    }
+
+    /// The issue's page in Jira (empty when its project is gone).
+    pub fn url(&self, i: &flow::FlowFacts) -> String {
+        self.bases
+            .get(&i.project_id)
+            .map(|base| i.key.url(base))
+            .unwrap_or_default()
     }
 }
 

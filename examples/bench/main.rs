@@ -514,7 +514,7 @@ async fn forecasting(
     db: &str,
     today: chrono::NaiveDate,
 ) -> Vec<Row> {
-    use pulse_etl::analytics::{aging, cfd, filters::Filters, forecast};
+    use pulse_etl::analytics::{FlowInputs, aging, cfd, filters::Filters, forecast};
     const RUNS: usize = 9;
     let f = |q: &str| Filters::parse(q, today).unwrap();
     let times = |mut run: Vec<Duration>| {
@@ -525,27 +525,32 @@ async fn forecasting(
     let (mut items, mut days) = (0, 0);
     for _ in 0..RUNS {
         let started = Instant::now();
-        items = aging::aging(conn, cache, &f("range=90"), chrono::Utc::now())
+        let inputs = FlowInputs::load(conn, cache).await.unwrap();
+        items = aging::aging(conn, &inputs, &f("range=90"), chrono::Utc::now(), None)
             .await
             .unwrap()
             .items
             .len();
         a.push(started.elapsed());
         let started = Instant::now();
-        days = cfd::cfd(conn, cache, &f("range=365")).await.unwrap().days.len();
+        days = cfd::cfd(&FlowInputs::load(conn, cache).await.unwrap(), &f("range=365"))
+            .days
+            .len();
         c.push(started.elapsed());
         let filters = f("range=90");
         let q = forecast::ForecastQuery::parse("days=14&trials=10000", &filters).unwrap();
         let started = Instant::now();
-        forecast::forecast(conn, cache, &filters, &q).await.unwrap();
+        forecast::forecast(&FlowInputs::load(conn, cache).await.unwrap(), &filters, &q);
         m.push(started.elapsed());
         // The scatter the flow page draws beside them (a point per completed issue, the
         // outliers above p85 labelled and linked).
         for (range, into) in [("range=90", &mut s90), ("range=365", &mut s365)] {
             let started = Instant::now();
-            forecast::scatter(conn, cache, &f(range), forecast::Labelled::Outliers)
-                .await
-                .unwrap();
+            forecast::scatter(
+                &FlowInputs::load(conn, cache).await.unwrap(),
+                &f(range),
+                forecast::Labelled::Outliers,
+            );
             into.push(started.elapsed());
         }
     }
@@ -606,7 +611,11 @@ async fn spawn_serve(url: &str, key: &str, urls: &Value) -> (Child, String, Stri
         .env("MAX_WEBSOCKETS_PER_USER", "0")
         .env("LOG_LEVEL", "error")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(if std::env::var_os("BENCH_SERVE_STDERR").is_some() {
+            Stdio::inherit()
+        } else {
+            Stdio::null()
+        })
         .spawn()
         .unwrap();
     let base = format!("http://127.0.0.1:{port}");

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use sea_orm::{DatabaseConnection, DbErr};
 use serde_json::{Value, json};
 
-use super::Cache;
+use super::FlowInputs;
 use super::filters::{Filters, ids};
 use super::flow::FlowFacts;
 use super::forecast::selected;
@@ -19,7 +19,9 @@ use crate::domain::metrics::hours;
 /// One issue in progress at the instant.
 #[derive(Clone, Debug)]
 pub struct AgingItem {
+    pub issue_id: i64,
     pub key: String,
+    /// Read only for the items a list shows (empty otherwise).
     pub summary: String,
     pub url: String,
     /// The step it was in (or `(unmapped CATEGORY)`).
@@ -47,6 +49,16 @@ pub struct Aging {
 impl Aging {
     pub fn at_risk(&self) -> usize {
         self.items.iter().filter(|i| i.at_risk).count()
+    }
+
+    /// What the page's lists show, as indexes into `items`: the first `limit` items (by step,
+    /// oldest first), and the `limit` oldest at risk, oldest first.
+    pub fn listed(&self, limit: usize) -> (Vec<usize>, Vec<usize>) {
+        let all: Vec<usize> = (0..self.items.len().min(limit)).collect();
+        let mut risky: Vec<usize> = (0..self.items.len()).filter(|&k| self.items[k].at_risk).collect();
+        risky.sort_by(|&x, &y| self.items[y].age_hours.total_cmp(&self.items[x].age_hours));
+        risky.truncate(limit);
+        (all, risky)
     }
 
     pub fn p85(&self) -> Option<f64> {
@@ -94,24 +106,18 @@ pub fn parse_as_of(query: &str) -> Result<Option<DateTime<Utc>>, String> {
     }
 }
 
-/// The selected issues in progress at `as_of` (issue, step, category, age) and the window's
-/// percentile lines; no labels read.
-async fn compute(
-    db: &DatabaseConnection,
-    cache: &Cache,
-    filters: &Filters,
-    as_of: DateTime<Utc>,
-) -> Result<
-    (
-        Vec<(i64, String, StepCategory, f64)>,
-        [(u32, Option<f64>); 4],
-        Vec<String>,
-    ),
-    DbErr,
-> {
-    let (_, snapshot) = cache.current(db).await?;
-    let projects = ids(&filters.projects, &db::analytics::project_choices(db).await?);
-    let chosen: Vec<&FlowFacts> = selected(&snapshot.flow, filters, &projects);
+/// The selected issues in progress (issue, step, category, age), the window's percentile lines
+/// and the steps (the chart's columns).
+type Computed<'a> = (
+    Vec<(&'a FlowFacts, String, StepCategory, f64)>,
+    [(u32, Option<f64>); 4],
+    Vec<String>,
+);
+
+/// The selected issues in progress at `as_of` and the window's percentile lines.
+fn compute<'a>(inputs: &'a FlowInputs, filters: &Filters, as_of: DateTime<Utc>) -> Computed<'a> {
+    let projects = ids(&filters.projects, &inputs.projects);
+    let chosen: Vec<&FlowFacts> = selected(&inputs.snapshot.flow, filters, &projects);
     let w = filters.window;
     let cycle: Vec<f64> = chosen
         .iter()
@@ -121,17 +127,17 @@ async fn compute(
         })
         .collect();
     let lines = scatter_percentiles(&cycle);
-    let mut steps: Vec<String> = db::analytics::step_order(db)
-        .await?
-        .into_iter()
+    let mut steps: Vec<String> = inputs
+        .steps
+        .iter()
         .filter(|(_, c)| matches!(c, StepCategory::InProgress | StepCategory::Waiting))
-        .map(|(n, _)| n)
+        .map(|(n, _)| n.clone())
         .collect();
-    let mut aged: Vec<(i64, String, StepCategory, f64)> = chosen
+    let mut aged: Vec<(&FlowFacts, String, StepCategory, f64)> = chosen
         .iter()
         .filter_map(|i| {
             let a = aged_at(i.started_at, &i.timeline, as_of)?;
-            Some((i.issue_id, a.stay.key(), a.stay.category, a.age_hours))
+            Some((*i, a.stay.key(), a.stay.category, a.age_hours))
         })
         .collect();
     for (_, step, _, _) in &aged {
@@ -144,56 +150,61 @@ async fn compute(
         column(&a.1)
             .cmp(&column(&b.1))
             .then(b.3.total_cmp(&a.3))
-            .then(a.0.cmp(&b.0))
+            .then(a.0.issue_id.cmp(&b.0.issue_id))
     });
-    Ok((aged, lines, steps))
+    (aged, lines, steps)
 }
 
-/// Aging work in progress as of `as_of`, each item linked to Jira.
+/// Aging work in progress as of `as_of`, each item linked to Jira; with `summaries`, the items
+/// a list shows ([`Aging::listed`] with that limit) carry their summaries (read for those only).
 pub async fn aging(
     db: &DatabaseConnection,
-    cache: &Cache,
+    inputs: &FlowInputs,
     filters: &Filters,
     as_of: DateTime<Utc>,
+    summaries: Option<usize>,
 ) -> Result<Aging, DbErr> {
-    let (aged, lines, steps) = compute(db, cache, filters, as_of).await?;
+    let (aged, lines, steps) = compute(inputs, filters, as_of);
     let p85 = lines.iter().find(|(p, _)| *p == AT_RISK_PERCENTILE).and_then(|l| l.1);
-    let labels = db::analytics::issue_labels(db, &aged.iter().map(|a| a.0).collect::<Vec<_>>()).await?;
     let items = aged
         .into_iter()
-        .map(|(id, step, category, age_hours)| {
-            let label = labels.get(&id).cloned().unwrap_or_default();
-            AgingItem {
-                key: label.key,
-                summary: label.summary,
-                url: label.url,
-                step,
-                category,
-                age_hours,
-                at_risk: at_risk(age_hours, p85),
-            }
+        .map(|(i, step, category, age_hours)| AgingItem {
+            issue_id: i.issue_id,
+            key: i.key.to_string(),
+            summary: String::new(),
+            url: inputs.url(i),
+            step,
+            category,
+            age_hours,
+            at_risk: at_risk(age_hours, p85),
         })
         .collect();
-    Ok(Aging {
+    let mut a = Aging {
         as_of,
         from: filters.window.from,
         to: filters.window.to,
         steps,
         items,
         lines,
-    })
+    };
+    if let Some(limit) = summaries {
+        let (all, risky) = a.listed(limit);
+        let ids: Vec<i64> = all.iter().chain(&risky).map(|&k| a.items[k].issue_id).collect();
+        let mut read = db::analytics::issue_summaries(db, &ids).await?;
+        for k in all.into_iter().chain(risky) {
+            if let Some(s) = read.remove(&a.items[k].issue_id) {
+                a.items[k].summary = s;
+            }
+        }
+    }
+    Ok(a)
 }
 
-/// How many items are at risk as of `as_of` (the dashboard's count: no labels read).
-pub async fn at_risk_count(
-    db: &DatabaseConnection,
-    cache: &Cache,
-    filters: &Filters,
-    as_of: DateTime<Utc>,
-) -> Result<usize, DbErr> {
-    let (aged, lines, _) = compute(db, cache, filters, as_of).await?;
+/// How many items are at risk as of `as_of` (the dashboard's count).
+pub fn at_risk_count(inputs: &FlowInputs, filters: &Filters, as_of: DateTime<Utc>) -> usize {
+    let (aged, lines, _) = compute(inputs, filters, as_of);
     let p85 = lines.iter().find(|(p, _)| *p == AT_RISK_PERCENTILE).and_then(|l| l.1);
-    Ok(aged.iter().filter(|a| at_risk(a.3, p85)).count())
+    aged.iter().filter(|a| at_risk(a.3, p85)).count()
 }
 
 /// `GET /api/v1/metrics/flow/aging` (DESIGN §11).

@@ -6,13 +6,11 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use chrono::{Days, NaiveDate};
-use sea_orm::{DatabaseConnection, DbErr};
 use serde_json::{Value, json};
 
-use super::Cache;
+use super::FlowInputs;
 use super::filters::{Filters, ids};
 use super::forecast::selected;
-use crate::db;
 use crate::domain::flow::StepCategory;
 use crate::domain::metrics::cfd::{LittlesLaw, Sweep, littles_law};
 use crate::domain::metrics::flow::Stay;
@@ -37,15 +35,11 @@ pub struct Cfd {
 }
 
 /// The window's cumulative flow over the selected issues.
-pub async fn cfd(db: &DatabaseConnection, cache: &Cache, filters: &Filters) -> Result<Cfd, DbErr> {
-    let (_, snapshot) = cache.current(db).await?;
-    let projects = ids(&filters.projects, &db::analytics::project_choices(db).await?);
-    let chosen = selected(&snapshot.flow, filters, &projects);
-    let mut steps: Vec<(String, Option<StepCategory>)> = db::analytics::step_order(db)
-        .await?
-        .into_iter()
-        .map(|(n, c)| (n, Some(c)))
-        .collect();
+pub fn cfd(inputs: &FlowInputs, filters: &Filters) -> Cfd {
+    let projects = ids(&filters.projects, &inputs.projects);
+    let chosen = selected(&inputs.snapshot.flow, filters, &projects);
+    let mut steps: Vec<(String, Option<StepCategory>)> =
+        inputs.steps.iter().map(|(n, c)| (n.clone(), Some(*c))).collect();
     let unmapped = steps.len();
     let w = filters.window;
     let days = w.days().max(0) as usize;
@@ -98,7 +92,7 @@ pub async fn cfd(db: &DatabaseConnection, cache: &Cache, filters: &Filters) -> R
     }
     let (arrivals, departures) = per_week.iter().fold((0, 0), |(a, d), (x, y)| (a + x, d + y));
     let law = littles_law(&counts.wip, arrivals, departures, &cycle, days);
-    Ok(Cfd {
+    Cfd {
         from: w.from,
         to: w.to,
         steps,
@@ -110,7 +104,7 @@ pub async fn cfd(db: &DatabaseConnection, cache: &Cache, filters: &Filters) -> R
             .collect(),
         weeks: weeks.into_iter().zip(per_week).map(|(wk, (a, d))| (wk, a, d)).collect(),
         law,
-    })
+    }
 }
 
 /// `GET /api/v1/metrics/flow/cfd` (DESIGN §11).

@@ -223,11 +223,20 @@ pub async fn report_rows(
             })
         })
         .collect();
-    let incident_issues: HashSet<i64> = snapshot
+    // Every incident with its key and link (from the snapshot: no read per issue).
+    let bases = db::analytics::jira_bases(db).await?;
+    let incident_issues: Vec<(i64, db::analytics::IssueLabel)> = snapshot
         .flow
         .iter()
         .filter(|i| i.counted && i.work_category == WorkCategory::Incident)
-        .map(|i| i.issue_id)
+        .map(|i| {
+            let label = db::analytics::IssueLabel {
+                key: i.key.to_string(),
+                summary: String::new(),
+                url: bases.get(&i.project_id).map(|b| i.key.url(b)).unwrap_or_default(),
+            };
+            (i.issue_id, label)
+        })
         .collect();
     let mut incidents: Vec<Incident> = snapshot
         .flow

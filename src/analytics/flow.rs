@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::filters::{Filters, ids};
-use super::{Cache, FIX_FLOW, FIX_INTEGRATIONS, Missing, Rows};
+use super::{Cache, FIX_FLOW, FIX_INTEGRATIONS, FlowInputs, Missing, Rows};
 use crate::db;
 use crate::domain::flow::{StepCategory, WorkCategory};
 use crate::domain::metrics::flow::Stay;
@@ -90,11 +90,70 @@ pub struct FlowFacts {
     pub current_since: Option<DateTime<Utc>>,
     /// Each entry into a place since creation (aging as of any instant, cumulative flow).
     pub timeline: Arc<[Stay]>,
+    /// The issue's key, so charts label and link their points without a read per page.
+    pub key: IssueKey,
+}
+
+/// A Jira issue key held compactly: the project part shared between issues (`PAY`), the number
+/// inline (`PAY-1234` is 20 bytes in a snapshot, not a string of its own per issue).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IssueKey {
+    /// The part before the last `-`, or the whole key when it is not `PREFIX-NUMBER`.
+    prefix: Arc<str>,
+    /// The number after it; 0 when `prefix` is the whole key (Jira numbers start at 1).
+    number: u32,
+}
+
+impl Default for IssueKey {
+    fn default() -> Self {
+        Self {
+            prefix: Arc::from(""),
+            number: 0,
+        }
+    }
+}
+
+impl IssueKey {
+    pub fn new(key: &str, names: &mut Names) -> Self {
+        match key.rsplit_once('-') {
+            // Only a number that reads back the same (`PAY-007` stays whole).
+            Some((prefix, digits))
+                if !prefix.is_empty()
+                    && let Ok(number) = digits.parse::<u32>()
+                    && number > 0
+                    && number.to_string() == digits =>
+            {
+                Self {
+                    prefix: names.get_str(prefix),
+                    number,
+                }
+            }
+            _ => Self {
+                prefix: names.get_str(key),
+                number: 0,
+            },
+        }
+    }
+
+    /// The issue's page in Jira, under the Jira at `base`.
+    pub fn url(&self, base: &str) -> String {
+        crate::domain::links::jira_browse_url(base, &self.to_string())
+    }
+}
+
+impl std::fmt::Display for IssueKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.number == 0 {
+            f.write_str(&self.prefix)
+        } else {
+            write!(f, "{}-{}", self.prefix, self.number)
+        }
+    }
 }
 
 impl FlowFacts {
-    /// Converts one stored row, sharing names through `names`.
-    pub fn from_row(r: issue_flow_times::Model, names: &mut Names) -> Self {
+    /// Converts one stored row of the issue keyed `key`, sharing names through `names`.
+    pub fn from_row(r: issue_flow_times::Model, key: &str, names: &mut Names) -> Self {
         let closed: BTreeMap<String, f64> = serde_json::from_value(r.step_hours).unwrap_or_default();
         let step_hours: Arc<[(Arc<str>, f64)]> = closed.into_iter().map(|(k, h)| (names.get(k), h)).collect();
         Self {
@@ -117,6 +176,7 @@ impl FlowFacts {
                 .timeline
                 .as_ref()
                 .map_or_else(|| Arc::from([]), |t| timeline(t, names)),
+            key: IssueKey::new(key, names),
         }
     }
 }
@@ -250,8 +310,20 @@ pub async fn report_at(
     rows_wanted: Rows,
     now: DateTime<Utc>,
 ) -> Result<FlowReport, DbErr> {
-    let (freshness, snapshot) = cache.current(db).await?;
-    let project_choices = db::analytics::project_choices(db).await?;
+    let inputs = FlowInputs::load(db, cache).await?;
+    report_of(db, &inputs, filters, rows_wanted, now).await
+}
+
+/// The report over `inputs` (the flow page reads them once for every section).
+pub async fn report_of(
+    db: &DatabaseConnection,
+    inputs: &FlowInputs,
+    filters: Filters,
+    rows_wanted: Rows,
+    now: DateTime<Utc>,
+) -> Result<FlowReport, DbErr> {
+    let (freshness, snapshot) = (inputs.freshness.clone(), &inputs.snapshot);
+    let project_choices = inputs.projects.clone();
     let projects = ids(&filters.projects, &project_choices);
     let all: Vec<&FlowFacts> = snapshot
         .flow
@@ -270,7 +342,7 @@ pub async fn report_at(
         .collect();
     let excluded = selected.iter().filter(|i| !i.counted).count();
     let counted: Vec<&FlowFacts> = selected.into_iter().filter(|i| i.counted).collect();
-    let steps = db::analytics::step_order(db).await?;
+    let steps = inputs.steps.clone();
     let order: Vec<String> = steps.iter().map(|s| s.0.clone()).collect();
     let mut step_categories = steps.clone();
     for c in StepCategory::ALL {
@@ -355,22 +427,19 @@ pub async fn report_at(
     done.sort_by_key(|i| std::cmp::Reverse(i.done_at));
     done.truncate(rows_wanted.limit());
     let ids: Vec<i64> = done.iter().map(|i| i.issue_id).collect();
-    let labels = db::analytics::issue_labels(db, &ids).await?;
+    let mut summaries = db::analytics::issue_summaries(db, &ids).await?;
     let rows = done
         .iter()
-        .map(|i| {
-            let label = labels.get(&i.issue_id).cloned().unwrap_or_default();
-            IssueDrillDown {
-                key: label.key,
-                summary: label.summary,
-                url: label.url,
-                issue_type: i.issue_type_name.to_string(),
-                work_category: i.work_category.to_string(),
-                done_at: i.done_at,
-                lead: hours(Some(i.created), i.done_at),
-                cycle: hours(i.started_at, i.done_at),
-                rework: i.rework,
-            }
+        .map(|i| IssueDrillDown {
+            key: i.key.to_string(),
+            summary: summaries.remove(&i.issue_id).unwrap_or_default(),
+            url: inputs.url(i),
+            issue_type: i.issue_type_name.to_string(),
+            work_category: i.work_category.to_string(),
+            done_at: i.done_at,
+            lead: hours(Some(i.created), i.done_at),
+            cycle: hours(i.started_at, i.done_at),
+            rework: i.rework,
         })
         .collect();
     Ok(FlowReport {

@@ -3,13 +3,11 @@
 //! teams).
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
-use sea_orm::{DatabaseConnection, DbErr};
 use serde_json::{Value, json};
 
-use super::Cache;
+use super::FlowInputs;
 use super::filters::{Filters, ids};
 use super::flow::FlowFacts;
-use crate::db;
 use crate::domain::flow::WorkCategory;
 use crate::domain::metrics::forecast::{self, DEFAULT_TRIALS, Forecast, MAX_DAYS, MAX_TRIALS};
 use crate::domain::metrics::{Window, hours};
@@ -57,16 +55,10 @@ pub enum Labelled {
 }
 
 /// One point per issue completed in the window with a cycle time, and the percentile lines.
-pub async fn scatter(
-    db: &DatabaseConnection,
-    cache: &Cache,
-    filters: &Filters,
-    labelled: Labelled,
-) -> Result<Scatter, DbErr> {
-    let (_, snapshot) = cache.current(db).await?;
-    let projects = ids(&filters.projects, &db::analytics::project_choices(db).await?);
+pub fn scatter(inputs: &FlowInputs, filters: &Filters, labelled: Labelled) -> Scatter {
+    let projects = ids(&filters.projects, &inputs.projects);
     let w = filters.window;
-    let mut done: Vec<(&FlowFacts, DateTime<Utc>, f64)> = selected(&snapshot.flow, filters, &projects)
+    let mut done: Vec<(&FlowFacts, DateTime<Utc>, f64)> = selected(&inputs.snapshot.flow, filters, &projects)
         .into_iter()
         .filter_map(|i| {
             let at = i.done_at.filter(|d| w.contains(*d))?;
@@ -86,29 +78,23 @@ pub async fn scatter(
                 .unwrap_or(f64::INFINITY),
         ),
     };
-    let wanted: Vec<i64> = done
-        .iter()
-        .filter(|(_, _, h)| threshold.is_none_or(|t| *h > t))
-        .map(|(i, _, _)| i.issue_id)
-        .collect();
-    let labels = db::analytics::issue_labels(db, &wanted).await?;
-    Ok(Scatter {
+    Scatter {
         from: w.from,
         to: w.to,
         lines,
         points: done
             .iter()
             .map(|(i, at, h)| {
-                let label = labels.get(&i.issue_id);
+                let labelled = threshold.is_none_or(|t| *h > t);
                 ScatterPoint {
-                    key: label.map(|l| l.key.clone()),
-                    url: label.map(|l| l.url.clone()),
+                    key: labelled.then(|| i.key.to_string()),
+                    url: labelled.then(|| inputs.url(i)),
                     completed_at: *at,
                     cycle_time_hours: *h,
                 }
             })
             .collect(),
-    })
+    }
 }
 
 /// `GET /api/v1/metrics/flow/scatter` (DESIGN §11).
@@ -136,34 +122,33 @@ pub struct Distribution {
     pub periods: Vec<(Window, Vec<usize>)>,
 }
 
-pub async fn distribution(db: &DatabaseConnection, cache: &Cache, filters: &Filters) -> Result<Distribution, DbErr> {
-    let (_, snapshot) = cache.current(db).await?;
-    let projects = ids(&filters.projects, &db::analytics::project_choices(db).await?);
+pub fn distribution(inputs: &FlowInputs, filters: &Filters) -> Distribution {
+    let projects = ids(&filters.projects, &inputs.projects);
     let categories: Vec<WorkCategory> = WorkCategory::ALL.to_vec();
-    let done: Vec<(DateTime<Utc>, WorkCategory)> = selected(&snapshot.flow, filters, &projects)
-        .into_iter()
-        .filter_map(|i| {
-            i.done_at
-                .filter(|d| filters.window.contains(*d))
-                .map(|d| (d, i.work_category))
-        })
-        .collect();
-    let periods = filters
+    let mut periods: Vec<(Window, Vec<usize>)> = filters
         .window
         .buckets()
         .into_iter()
-        .map(|b| {
-            let counts = categories
-                .iter()
-                .map(|c| done.iter().filter(|(d, k)| k == c && b.contains(*d)).count())
-                .collect();
-            (b, counts)
-        })
+        .map(|b| (b, vec![0; categories.len()]))
         .collect();
-    Ok(Distribution {
+    // One pass over the issues, each counted in every period that holds its completion.
+    for i in selected(&inputs.snapshot.flow, filters, &projects) {
+        let Some(d) = i.done_at.filter(|d| filters.window.contains(*d)) else {
+            continue;
+        };
+        let Some(c) = categories.iter().position(|c| *c == i.work_category) else {
+            continue;
+        };
+        for (b, counts) in &mut periods {
+            if b.contains(d) {
+                counts[c] += 1;
+            }
+        }
+    }
+    Distribution {
         categories: categories.iter().map(|c| c.to_string()).collect(),
         periods,
-    })
+    }
 }
 
 /// What a forecast asks: the history window, the question and the trials.
@@ -264,15 +249,9 @@ pub struct ForecastAnswer {
 }
 
 /// Runs the forecast `q` over the issues the filters select.
-pub async fn forecast(
-    db: &DatabaseConnection,
-    cache: &Cache,
-    filters: &Filters,
-    q: &ForecastQuery,
-) -> Result<ForecastAnswer, DbErr> {
-    let (_, snapshot) = cache.current(db).await?;
-    let projects = ids(&filters.projects, &db::analytics::project_choices(db).await?);
-    let done = selected(&snapshot.flow, filters, &projects)
+pub fn forecast(inputs: &FlowInputs, filters: &Filters, q: &ForecastQuery) -> ForecastAnswer {
+    let projects = ids(&filters.projects, &inputs.projects);
+    let done = selected(&inputs.snapshot.flow, filters, &projects)
         .into_iter()
         .filter_map(|i| i.done_at);
     let history = forecast::daily_throughput(done, q.history_from, q.history_to);
@@ -281,12 +260,12 @@ pub async fn forecast(
         Question::HowMany { days } => forecast::how_many(&history, days, q.trials, q.seed),
         Question::When { items } => forecast::when(&history, items, q.trials, q.seed),
     };
-    Ok(ForecastAnswer {
+    ForecastAnswer {
         query: q.clone(),
         history,
         mean_per_day,
         forecast,
-    })
+    }
 }
 
 /// `GET /api/v1/metrics/flow/forecast` (DESIGN §11).

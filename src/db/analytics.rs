@@ -491,6 +491,59 @@ pub async fn issue_labels(db: &impl ConnectionTrait, ids: &[i64]) -> Result<Hash
     Ok(out)
 }
 
+/// Every Jira issue's key by id (`ids`: only these), for the snapshot's labels.
+pub async fn issue_keys(db: &impl ConnectionTrait, ids: Option<&[i64]>) -> Result<HashMap<i64, String>, DbErr> {
+    use entity::jira_issues::{Column, Entity};
+    let select = || Entity::find().select_only().columns([Column::Id, Column::Key]);
+    let rows: Vec<(i64, String)> = match ids {
+        None => select().into_tuple().all(db).await?,
+        Some(ids) => {
+            let mut out = Vec::with_capacity(ids.len());
+            for chunk in ids.chunks(500) {
+                out.extend(
+                    select()
+                        .filter(Column::Id.is_in(chunk.to_vec()))
+                        .into_tuple::<(i64, String)>()
+                        .all(db)
+                        .await?,
+                );
+            }
+            out
+        }
+    };
+    Ok(rows.into_iter().collect())
+}
+
+/// Each Jira project's web root (its integration's base URL), for links to its issues.
+pub async fn jira_bases(db: &impl ConnectionTrait) -> Result<HashMap<i64, String>, DbErr> {
+    let rows: Vec<(i64, String)> = jira_projects::Entity::find()
+        .select_only()
+        .column(jira_projects::Column::Id)
+        .column(integrations::Column::BaseUrl)
+        .join(JoinType::InnerJoin, jira_projects::Relation::Integrations.def())
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().collect())
+}
+
+/// Summaries of these issues (the rows a list shows).
+pub async fn issue_summaries(db: &impl ConnectionTrait, ids: &[i64]) -> Result<HashMap<i64, String>, DbErr> {
+    use entity::jira_issues::{Column, Entity};
+    let mut out = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let rows: Vec<(i64, String)> = Entity::find()
+            .select_only()
+            .columns([Column::Id, Column::Summary])
+            .filter(Column::Id.is_in(chunk.to_vec()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(rows);
+    }
+    Ok(out)
+}
+
 /// Each repository's pull requests on the web, the number left off (GitHub: `…/owner/name/pull`,
 /// GitLab: `…/group/project/-/merge_requests`).
 pub async fn repository_urls(db: &impl ConnectionTrait) -> Result<HashMap<i64, String>, DbErr> {

@@ -7,7 +7,7 @@ use chrono::Utc;
 use super::openapi::ApiError;
 use super::{ApiResult, PageResult, csv, html};
 use crate::analytics::filters::Filters;
-use crate::analytics::{Choices, Rows, aging, cfd, dora, flow, forecast, prs};
+use crate::analytics::{Choices, FlowInputs, Rows, aging, cfd, dora, flow, forecast, prs};
 use crate::auth::CurrentUser;
 use crate::db;
 use crate::error::AppError;
@@ -66,7 +66,12 @@ pub async fn index() -> HttpResponse {
 
 /// The flow page's forecasting: the scatter, "how many in `forecast_days`" (default 14) and
 /// "when will `forecast_items` be done" (default 10), over the 90 days up to the window's end.
-async fn forecasting(state: &AppState, f: &Filters, query: &str) -> Result<view::Forecasting, AppError> {
+async fn forecasting(
+    state: &AppState,
+    inputs: &FlowInputs,
+    f: &Filters,
+    query: &str,
+) -> Result<view::Forecasting, AppError> {
     let mut days = "14".to_string();
     let mut items = "10".to_string();
     for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
@@ -80,14 +85,15 @@ async fn forecasting(state: &AppState, f: &Filters, query: &str) -> Result<view:
     let how_many = ask(format!("days={}", urlencode(&days)))?;
     let when = ask(format!("items={}", urlencode(&items)))?;
     let as_of = aging::parse_as_of(query).map_err(AppError::BadRequest)?;
+    let at = as_of.unwrap_or_else(Utc::now);
     Ok(view::Forecasting {
-        aging: aging::aging(&state.db, &state.analytics, f, as_of.unwrap_or_else(Utc::now)).await?,
+        aging: aging::aging(&state.db, inputs, f, at, Some(Rows::Shown.limit())).await?,
         as_of_given: as_of.is_some(),
-        cfd: cfd::cfd(&state.db, &state.analytics, f).await?,
-        scatter: forecast::scatter(&state.db, &state.analytics, f, forecast::Labelled::Outliers).await?,
-        how_many: forecast::forecast(&state.db, &state.analytics, f, &how_many).await?,
-        when: forecast::forecast(&state.db, &state.analytics, f, &when).await?,
-        distribution: forecast::distribution(&state.db, &state.analytics, f).await?,
+        cfd: cfd::cfd(inputs, f),
+        scatter: forecast::scatter(inputs, f, forecast::Labelled::Outliers),
+        how_many: forecast::forecast(inputs, f, &how_many),
+        when: forecast::forecast(inputs, f, &when),
+        distribution: forecast::distribution(inputs, f),
         today: Utc::now().date_naive(),
     })
 }
@@ -116,8 +122,10 @@ pub async fn prs_page(state: web::Data<AppState>, user: CurrentUser, req: HttpRe
 
 pub async fn flow_page(state: web::Data<AppState>, user: CurrentUser, req: HttpRequest) -> PageResult {
     let f = filters(&state, &req).await?;
-    let fc = forecasting(&state, &f, req.query_string()).await?;
-    let report = flow::report(&state.db, &state.analytics, f).await?;
+    // One snapshot, project list and step order for every section of the page.
+    let inputs = FlowInputs::load(&state.db, &state.analytics).await?;
+    let fc = forecasting(&state, &inputs, &f, req.query_string()).await?;
+    let report = flow::report_of(&state.db, &inputs, f, Rows::Shown, Utc::now()).await?;
     let body = view::flow(&report, &Choices::load(&state.db).await?, &fc);
     Ok(html(
         StatusCode::OK,
@@ -324,7 +332,8 @@ fn issues_csv(r: &flow::FlowReport) -> HttpResponse {
 )]
 pub async fn scatter_api(state: web::Data<AppState>, _user: CurrentUser, req: HttpRequest) -> ApiResult {
     let f = filters(&state, &req).await?;
-    let s = forecast::scatter(&state.db, &state.analytics, &f, forecast::Labelled::All).await?;
+    let inputs = FlowInputs::load(&state.db, &state.analytics).await?;
+    let s = forecast::scatter(&inputs, &f, forecast::Labelled::All);
     Ok(HttpResponse::Ok().json(forecast::scatter_json(&s)))
 }
 
@@ -358,7 +367,8 @@ pub struct ForecastParams {
 pub async fn forecast_api(state: web::Data<AppState>, _user: CurrentUser, req: HttpRequest) -> ApiResult {
     let f = filters(&state, &req).await?;
     let q = forecast::ForecastQuery::parse(req.query_string(), &f).map_err(AppError::BadRequest)?;
-    let a = forecast::forecast(&state.db, &state.analytics, &f, &q).await?;
+    let inputs = FlowInputs::load(&state.db, &state.analytics).await?;
+    let a = forecast::forecast(&inputs, &f, &q);
     Ok(HttpResponse::Ok().json(forecast::forecast_json(&a)))
 }
 
@@ -383,7 +393,8 @@ pub struct AgingParams {
 pub async fn aging_api(state: web::Data<AppState>, _user: CurrentUser, req: HttpRequest) -> ApiResult {
     let f = filters(&state, &req).await?;
     let as_of = aging::parse_as_of(req.query_string()).map_err(AppError::BadRequest)?;
-    let a = aging::aging(&state.db, &state.analytics, &f, as_of.unwrap_or_else(Utc::now)).await?;
+    let inputs = FlowInputs::load(&state.db, &state.analytics).await?;
+    let a = aging::aging(&state.db, &inputs, &f, as_of.unwrap_or_else(Utc::now), None).await?;
     Ok(HttpResponse::Ok().json(aging::aging_json(&a)))
 }
 
@@ -397,6 +408,7 @@ pub async fn aging_api(state: web::Data<AppState>, _user: CurrentUser, req: Http
 )]
 pub async fn cfd_api(state: web::Data<AppState>, _user: CurrentUser, req: HttpRequest) -> ApiResult {
     let f = filters(&state, &req).await?;
-    let c = cfd::cfd(&state.db, &state.analytics, &f).await?;
+    let inputs = FlowInputs::load(&state.db, &state.analytics).await?;
+    let c = cfd::cfd(&inputs, &f);
     Ok(HttpResponse::Ok().json(cfd::cfd_json(&c)))
 }

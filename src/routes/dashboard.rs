@@ -226,7 +226,8 @@ async fn team_headlines(state: &AppState) -> Result<Vec<TeamHeadline>, AppError>
 async fn at_risk(state: &AppState) -> Result<usize, AppError> {
     let today = chrono::Utc::now().date_naive();
     let f = Filters::parse(&format!("range={AT_RISK_WINDOW_DAYS}"), today).map_err(AppError::BadRequest)?;
-    Ok(aging::at_risk_count(&state.db, &state.analytics, &f, chrono::Utc::now()).await?)
+    let inputs = crate::analytics::FlowInputs::load(&state.db, &state.analytics).await?;
+    Ok(aging::at_risk_count(&inputs, &f, chrono::Utc::now()))
 }
 
 async fn replica_line(state: &AppState) -> Option<ReplicaLine> {

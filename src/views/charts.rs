@@ -128,8 +128,8 @@ pub fn line(title: &str, points: &[(String, Option<f64>)], fmt: impl Fn(f64) -> 
     )
 }
 
-/// One dot per item (x: when, as a fraction 0–1 of the window; y: a value), each linked when
-/// it has a link, with labelled horizontal lines (percentiles).
+/// One dot per item (x: when, as a fraction 0–1 of the window; y: a value), each linked and
+/// titled when it has a link, with labelled horizontal lines (percentiles).
 pub struct Dot {
     pub x: f64,
     pub y: f64,
@@ -168,6 +168,13 @@ pub fn scatter(
         let at = label_y.last().map_or(want, |prev: &f64| want.min(prev - 13.0));
         label_y.push(at);
     }
+    let mut plain_path = String::new();
+    let mut plain = 0usize;
+    for d in dots.iter().filter(|d| d.href.is_none()) {
+        use std::fmt::Write as _;
+        let _ = write!(plain_path, "M{:.1} {:.1}h0", x(d.x), y(d.y));
+        plain += 1;
+    }
     let desc = format!(
         "{} items; {}",
         dots.len(),
@@ -188,12 +195,14 @@ pub fn scatter(
             text.axis x=(left - 6.0) y=(y(0.0) + 4.0) text-anchor="end" { "0" }
             text.axis x=(x(0.0)) y=(h - bottom + 18.0) text-anchor="start" { (first) }
             text.axis x=(x(1.0)) y=(h - bottom + 18.0) text-anchor="end" { (last) }
-            @for d in dots {
-                @if let Some(href) = &d.href {
-                    a href=(href) {
-                        circle.point cx=(format!("{:.1}", x(d.x))) cy=(format!("{:.1}", y(d.y))) r="3.5" { title { (d.label) } }
-                    }
-                } @else {
+            // Dots without a link are one path of round zero-length strokes (tens of thousands of
+            // elements with a title each made most of the page's bytes); linked ones stay
+            // circles with their titles, drawn over them.
+            @if plain > 0 {
+                path.points data-points=(plain) d=(plain_path) {}
+            }
+            @for d in dots.iter().filter(|d| d.href.is_some()) {
+                a href=[&d.href] {
                     circle.point cx=(format!("{:.1}", x(d.x))) cy=(format!("{:.1}", y(d.y))) r="3.5" { title { (d.label) } }
                 }
             }

@@ -119,7 +119,7 @@ db_test!(forecasts_read_the_throughput_of_the_issues_done_and_are_reproducible);
 /// The flow page shows the scatter (a dot per completed issue, the outliers linked) and both forecasts, with
 /// the same answers as the API for the same question.
 async fn the_flow_page_shows_the_scatter_and_the_forecasts(db: Db) {
-    use crate::helpers::{count, select_text};
+    use crate::helpers::{count, select_attr, select_text};
     let app = seeded(db).await;
     let api = json(&app, &format!("/api/v1/metrics/flow/forecast?{WINDOW}&days=7")).await;
     let scatter = json(&app, &format!("/api/v1/metrics/flow/scatter?{WINDOW}")).await;
@@ -130,8 +130,15 @@ async fn the_flow_page_shows_the_scatter_and_the_forecasts(db: Db) {
         .text()
         .await
         .unwrap();
+    // Every point is drawn: the linked ones as circles, the others in one path.
+    let plain: usize = scraper::Html::parse_document(&html)
+        .select(&scraper::Selector::parse("#scatter svg path.points").unwrap())
+        .map(|p| p.value().attr("data-points").unwrap().parse::<usize>().unwrap())
+        .sum();
+    let d = select_attr(&html, "#scatter svg path.points", "d").unwrap_or_default();
+    assert_eq!(d.matches('M').count(), plain, "one stroke per plain point");
     assert_eq!(
-        count(&html, "#scatter svg circle.point"),
+        count(&html, "#scatter svg circle.point") + plain,
         scatter["points"].as_array().unwrap().len()
     );
     // The outliers (above the p85 line) link to Jira; the others are plain dots.

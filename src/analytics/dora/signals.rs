@@ -79,12 +79,12 @@ impl Signals {
 
 /// The signals of the deployments `shipped` pull requests went out with (their deployment
 /// deployed at or after `since`), in the repositories in view (`repositories`, empty = all);
-/// `incidents` are the INCIDENT-category issues.
+/// `incidents` are the INCIDENT-category issues with their keys and links.
 pub async fn load(
     db: &impl ConnectionTrait,
     shipped: &[&entity::pr_stage_times::Model],
     repositories: &[i64],
-    incidents: &HashSet<i64>,
+    incidents: &[(i64, db::analytics::IssueLabel)],
     since: DateTime<Utc>,
 ) -> Result<Signals, DbErr> {
     let settings = db::analytics::dora::github_settings(db).await?;
@@ -98,17 +98,17 @@ pub async fn load(
             .map(|u| format!("{u}/{number}"))
             .unwrap_or_default(),
     };
-    let ids: Vec<i64> = shipped.iter().map(|p| p.pull_request_id).collect();
-    let facts = db::analytics::dora::pull_requests_of(db, &ids).await?;
-    // Incidents are few: their keys read by id (when any PR links a key), then matched to the
-    // links' keys.
-    let keys = db::analytics::dora::linked_keys(db, &ids).await?;
-    let incident_ids: Vec<i64> = if keys.is_empty() {
-        Vec::new()
-    } else {
-        incidents.iter().copied().collect()
-    };
-    let labels = db::analytics::issue_labels(db, &incident_ids).await?;
+    // Candidates read by what makes them rework (few), not every shipped pull request by id.
+    let mut globs: Vec<&str> = settings
+        .values()
+        .map(|s| s.hotfix_glob())
+        .chain([crate::domain::integration::DEFAULT_HOTFIX_BRANCH])
+        .collect();
+    globs.sort_unstable();
+    globs.dedup();
+    let incident_keys: Vec<String> = incidents.iter().map(|(_, l)| l.key.clone()).collect();
+    let (facts, keys) = db::analytics::dora::rework_candidates(db, since, &globs, &incident_keys).await?;
+    let labels: HashMap<i64, &db::analytics::IssueLabel> = incidents.iter().map(|(id, l)| (*id, l)).collect();
     let mut by_key: HashMap<&str, Vec<i64>> = HashMap::new();
     for (id, l) in &labels {
         by_key.entry(l.key.as_str()).or_default().push(*id);
@@ -136,7 +136,7 @@ pub async fn load(
             .into_iter()
             .map(|r| match r {
                 ReworkReason::Incident { issue_id } => {
-                    let l = labels.get(&issue_id).cloned().unwrap_or_default();
+                    let l = labels.get(&issue_id).map(|l| (*l).clone()).unwrap_or_default();
                     Why::Incident { key: l.key, url: l.url }
                 }
                 ReworkReason::Revert => Why::Revert,

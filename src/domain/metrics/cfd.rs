@@ -65,7 +65,9 @@ impl Sweep {
     /// band `band` gives each of its stays (`None`: not drawn).
     pub fn add(&mut self, created: DateTime<Utc>, timeline: &[Stay], band: impl Fn(&Stay) -> Option<usize>) {
         let born = self.after(created);
-        for (k, stay) in timeline.iter().enumerate() {
+        // Stays that ended before the first instant cover none: start at the one in place then.
+        let first = timeline.partition_point(|s| s.at <= self.first).saturating_sub(1);
+        for (k, stay) in timeline.iter().enumerate().skip(first) {
             let lo = self.at_or_after(stay.at).max(born);
             let hi = timeline.get(k + 1).map_or(self.days, |next| self.at_or_after(next.at));
             if lo >= hi {

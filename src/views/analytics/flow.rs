@@ -151,9 +151,10 @@ fn forecasting(fc: &Forecasting, filters: &Filters) -> Markup {
         .map(|p| charts::Dot {
             x: ((p.completed_at.date_naive() - s.from).num_days() as f64 + 0.5) / span,
             y: p.cycle_time_hours,
+            // Only linked dots carry a title (the chart draws the others as one path).
             label: match &p.key {
                 Some(key) => format!("{key}: {}", duration(p.cycle_time_hours)),
-                None => format!("done {}: {}", p.completed_at.date_naive(), duration(p.cycle_time_hours)),
+                None => String::new(),
             },
             href: p.url.clone(),
         })

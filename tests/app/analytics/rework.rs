@@ -197,6 +197,32 @@ async fn rework_is_counted_once_per_deployment_for_any_reason(db: Db) {
 }
 db_test!(rework_is_counted_once_per_deployment_for_any_reason);
 
+/// The hotfix glob ignores case beyond ASCII too (the page reads candidates in SQL first, whose
+/// LOWER and LIKE fold only ASCII on SQLite): with `ümlaut/*`, E's P7 from `ÜMLAUT/fix` is
+/// rework and A's `HOTFIX/login` is not any more.
+async fn a_hotfix_glob_matches_branches_in_any_case(db: Db) {
+    let (app, ids) = seeded(db).await;
+    let repo = repositories::Entity::find().one(&app.db).await.unwrap().unwrap().id;
+    pr(&app.db, repo, 7, "Umlaut fix", "ÜMLAUT/fix", t(8, 8, 30), &[]).await;
+    let row = integrations::Entity::find_by_id(ids.integration)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut settings = row.settings.clone();
+    settings["hotfix_branch"] = json!("ümlaut/*");
+    let mut m = row.into_active_model();
+    m.settings = Set(settings);
+    m.update(&app.db).await.unwrap();
+    let d = dora(&app).await;
+    assert_eq!(d["deployments"], 6);
+    assert_eq!(d["rework_deployments"], 3, "B, D and E: {d}");
+    // Weekly: B and D of A–D; E of E and F.
+    close(&d["trend"][0]["deployment_rework_rate"], 0.5);
+    close(&d["trend"][1]["deployment_rework_rate"], 0.5);
+}
+db_test!(a_hotfix_glob_matches_branches_in_any_case);
+
 async fn failure_signals_are_off_by_default_and_each_adds_its_failures(db: Db) {
     let (app, ids) = seeded(db).await;
     let d = dora(&app).await;

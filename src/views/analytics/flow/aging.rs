@@ -31,11 +31,10 @@ pub fn aging(a: &Aging, as_of_given: bool, filters: &Filters) -> Markup {
     let at_risk = a.at_risk();
     // Lists stay capped as the other drill-downs (the chart and the API have every item).
     let shown = Rows::Shown.limit();
-    let all: Vec<&AgingItem> = a.items.iter().take(shown).collect();
-    // The oldest first: the ones to look at before the others.
-    let mut risky: Vec<&AgingItem> = a.items.iter().filter(|i| i.at_risk).collect();
-    risky.sort_by(|x, y| y.age_hours.total_cmp(&x.age_hours));
-    risky.truncate(shown);
+    // The oldest at risk first: the ones to look at before the others.
+    let (all, risky) = a.listed(shown);
+    let all: Vec<&AgingItem> = all.into_iter().map(|k| &a.items[k]).collect();
+    let risky: Vec<&AgingItem> = risky.into_iter().map(|k| &a.items[k]).collect();
     // The input shows the instant in UTC, as `datetime-local` takes it.
     let value = a.as_of.format("%Y-%m-%dT%H:%M").to_string();
     html! {
