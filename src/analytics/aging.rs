@@ -136,6 +136,16 @@ fn compute<'a>(inputs: &'a FlowInputs, filters: &Filters, as_of: DateTime<Utc>) 
     let mut aged: Vec<(&FlowFacts, String, StepCategory, f64)> = chosen
         .iter()
         .filter_map(|i| {
+            // From its last move on, an issue stands where it stands now: most are done, and
+            // are left out without reading their timelines.
+            if i.current_since.is_some_and(|s| s <= as_of)
+                && !matches!(
+                    i.current_category,
+                    Some(StepCategory::InProgress | StepCategory::Waiting)
+                )
+            {
+                return None;
+            }
             let a = aged_at(i.started_at, &i.timeline, as_of)?;
             Some((*i, a.stay.key(), a.stay.category, a.age_hours))
         })

@@ -6,7 +6,7 @@ pub mod signals;
 
 pub use drill::{DeploymentRow, IncidentRow};
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{DatabaseConnection, DbErr};
@@ -257,6 +257,7 @@ pub async fn report_rows(
         .copied()
         .collect();
     let signals = signals::load(db, &shipped, &repos, &incident_issues, prev.start()).await?;
+    let labels: HashMap<i64, db::analytics::IssueLabel> = incident_issues.into_iter().collect();
     let marks = Marks::of(&signals);
     let setup = Setup {
         has_deployments: db::analytics::has_production_deployments(db).await?,
@@ -286,8 +287,9 @@ pub async fn report_rows(
         prs: &prs,
         repos: &repo_choices,
         signals: &signals,
+        labels: &labels,
     };
-    let (mut deployments, incidents) = drill::drill_down(db, &listed, &w).await?;
+    let (mut deployments, incidents) = drill::drill_down(&listed, &w);
     deployments.truncate(rows_wanted.limit());
     Ok(DoraReport {
         filters,

@@ -189,10 +189,10 @@ fn timeline(v: &Value, names: &mut Names) -> Arc<[Stay]> {
     entries
         .iter()
         .filter_map(|e| {
-            let at = DateTime::<Utc>::from_timestamp_millis(e.get(0)?.as_i64()?)?;
+            let at_ms = e.get(0)?.as_i64()?;
             let step = e.get(1)?.as_str().map(|n| names.get_str(n));
             let category = StepCategory::parse(e.get(2)?.as_str()?)?;
-            Some(Stay { at, step, category })
+            Some(Stay { at_ms, step, category })
         })
         .collect()
 }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DbErr};
+
 use serde::Serialize;
 
 use super::Incident;
@@ -59,15 +59,13 @@ pub(super) struct Listed<'a> {
     pub prs: &'a [&'a entity::pr_stage_times::Model],
     pub repos: &'a [(i64, String)],
     pub signals: &'a Signals,
+    /// Every incident's key and link.
+    pub labels: &'a HashMap<i64, db::analytics::IssueLabel>,
 }
 
 /// The deployments in the window (newest first) with what failed them and what makes them
 /// rework, and the incidents created in the window with the deployment each follows.
-pub(super) async fn drill_down(
-    db: &impl ConnectionTrait,
-    l: &Listed<'_>,
-    w: &Window,
-) -> Result<(Vec<DeploymentRow>, Vec<IncidentRow>), DbErr> {
+pub(super) fn drill_down(l: &Listed<'_>, w: &Window) -> (Vec<DeploymentRow>, Vec<IncidentRow>) {
     let mut by_deployed = l.deploys.to_vec();
     by_deployed.sort_by_key(|d| (d.deployed_at, d.id));
     let mut linked: HashMap<i64, Vec<i64>> = HashMap::new();
@@ -81,13 +79,7 @@ pub(super) async fn drill_down(
             attributed.push((*issue, *created, d));
         }
     }
-    let issue_ids: Vec<i64> = linked
-        .values()
-        .flatten()
-        .copied()
-        .chain(attributed.iter().map(|a| a.0))
-        .collect();
-    let labels = db::analytics::issue_labels(db, &issue_ids).await?;
+    let labels = l.labels;
     let mut shipped: HashMap<i64, usize> = HashMap::new();
     for d in l.prs.iter().filter_map(|p| p.deployment_id) {
         *shipped.entry(d).or_default() += 1;
@@ -152,5 +144,5 @@ pub(super) async fn drill_down(
             }
         })
         .collect();
-    Ok((out, incidents))
+    (out, incidents)
 }

@@ -584,7 +584,7 @@ fn timeline_json(timeline: &[Stay]) -> serde_json::Value {
     serde_json::Value::Array(
         timeline
             .iter()
-            .map(|s| serde_json::json!([s.at.timestamp_millis(), s.step.as_deref(), s.category.as_str()]))
+            .map(|s| serde_json::json!([s.at_ms, s.step.as_deref(), s.category.as_str()]))
             .collect(),
     )
 }

@@ -13,7 +13,8 @@ pub const AT_RISK_PERCENTILE: u32 = 85;
 /// The place the issue was in at `t`: its last entry at or before `t` (`None` before it was
 /// created).
 pub fn stay_at(timeline: &[Stay], t: DateTime<Utc>) -> Option<&Stay> {
-    let n = timeline.partition_point(|s| s.at <= t);
+    let t = t.timestamp_millis();
+    let n = timeline.partition_point(|s| s.at_ms <= t);
     n.checked_sub(1).map(|i| &timeline[i])
 }
 
@@ -25,8 +26,9 @@ pub fn work_start(started_at: Option<DateTime<Utc>>, timeline: &[Stay], t: DateT
     if let Some(s) = started_at.filter(|s| *s <= t) {
         return Some(s);
     }
-    let before = &timeline[..timeline.partition_point(|s| s.at <= t)];
-    let first = |c: Category| before.iter().find(|s| s.category == c).map(|s| s.at);
+    let t = t.timestamp_millis();
+    let before = &timeline[..timeline.partition_point(|s| s.at_ms <= t)];
+    let first = |c: Category| before.iter().find(|s| s.category == c).map(Stay::at);
     first(Category::Waiting).or_else(|| first(Category::InProgress))
 }
 
@@ -64,7 +66,7 @@ mod tests {
     }
     fn stay(at: DateTime<Utc>, step: &str, category: Category) -> Stay {
         Stay {
-            at,
+            at_ms: at.timestamp_millis(),
             step: Some(Arc::from(step)),
             category,
         }

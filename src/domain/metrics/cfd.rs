@@ -12,7 +12,8 @@ const DAY_MS: i64 = 86_400_000;
 /// Counts at `days` instants one day apart from `first` (for a window, the end of its first
 /// day: D+1 00:00Z).
 pub struct Sweep {
-    first: DateTime<Utc>,
+    /// The first instant, in epoch milliseconds.
+    first: i64,
     days: usize,
     bands: usize,
     /// Per day, per band: +1 where a stay starts covering, −1 where it stops.
@@ -33,7 +34,7 @@ pub struct Counts {
 impl Sweep {
     pub fn new(first: DateTime<Utc>, days: usize, bands: usize) -> Self {
         Self {
-            first,
+            first: first.timestamp_millis(),
             days,
             bands,
             diff: vec![0; (days + 1) * bands],
@@ -41,9 +42,9 @@ impl Sweep {
         }
     }
 
-    /// The first instant index at or after `t`.
-    fn at_or_after(&self, t: DateTime<Utc>) -> usize {
-        let d = (t - self.first).num_milliseconds();
+    /// The first instant index at or after `t` (epoch ms).
+    fn at_or_after(&self, t: i64) -> usize {
+        let d = t - self.first;
         if d <= 0 {
             0
         } else {
@@ -51,9 +52,9 @@ impl Sweep {
         }
     }
 
-    /// The first instant index strictly after `t`.
-    fn after(&self, t: DateTime<Utc>) -> usize {
-        let d = (t - self.first).num_milliseconds();
+    /// The first instant index strictly after `t` (epoch ms).
+    fn after(&self, t: i64) -> usize {
+        let d = t - self.first;
         if d < 0 {
             0
         } else {
@@ -64,12 +65,14 @@ impl Sweep {
     /// Adds one issue created at `created` (counted at the instants strictly after it), in the
     /// band `band` gives each of its stays (`None`: not drawn).
     pub fn add(&mut self, created: DateTime<Utc>, timeline: &[Stay], band: impl Fn(&Stay) -> Option<usize>) {
-        let born = self.after(created);
+        let born = self.after(created.timestamp_millis());
         // Stays that ended before the first instant cover none: start at the one in place then.
-        let first = timeline.partition_point(|s| s.at <= self.first).saturating_sub(1);
+        let first = timeline.partition_point(|s| s.at_ms <= self.first).saturating_sub(1);
         for (k, stay) in timeline.iter().enumerate().skip(first) {
-            let lo = self.at_or_after(stay.at).max(born);
-            let hi = timeline.get(k + 1).map_or(self.days, |next| self.at_or_after(next.at));
+            let lo = self.at_or_after(stay.at_ms).max(born);
+            let hi = timeline
+                .get(k + 1)
+                .map_or(self.days, |next| self.at_or_after(next.at_ms));
             if lo >= hi {
                 continue;
             }
@@ -211,7 +214,7 @@ mod tests {
     }
     fn stay(at: DateTime<Utc>, step: &str, category: Category) -> Stay {
         Stay {
-            at,
+            at_ms: at.timestamp_millis(),
             step: Some(Arc::from(step)),
             category,
         }

@@ -32,7 +32,8 @@ impl Place {
 /// instant (aging work in progress as of then, the cumulative flow diagram).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Stay {
-    pub at: DateTime<Utc>,
+    /// When, in epoch milliseconds (compared and subtracted for every issue on every view).
+    pub at_ms: i64,
     pub step: Option<Arc<str>>,
     pub category: Category,
 }
@@ -40,10 +41,15 @@ pub struct Stay {
 impl Stay {
     fn of(at: DateTime<Utc>, p: &Place) -> Self {
         Self {
-            at,
+            at_ms: at.timestamp_millis(),
             step: p.step.as_ref().map(|s| Arc::from(s.1.as_str())),
             category: p.category,
         }
+    }
+
+    /// When it began.
+    pub fn at(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp_millis(self.at_ms).unwrap_or_default()
     }
 
     /// Where it stands, as [`Place::key`] names it.
@@ -180,7 +186,7 @@ mod tests {
         assert_eq!(f.rework, 1);
         assert_eq!(f.current_since, Some(t(9)));
         assert_eq!(f.open_hours(t(12)), 3.0);
-        let entries: Vec<(DateTime<Utc>, String)> = f.timeline.iter().map(|s| (s.at, s.key())).collect();
+        let entries: Vec<(DateTime<Utc>, String)> = f.timeline.iter().map(|s| (s.at(), s.key())).collect();
         let names = ["To do", "Dev", "Review", "Dev", "Review", "Done"];
         let at = [0, 2, 5, 6, 8, 9];
         assert_eq!(
@@ -197,7 +203,7 @@ mod tests {
         let dev = step(2, "Dev", 2, Category::InProgress);
         let f = issue_flow(t(0), dev.clone(), &[(t(1), dev.clone()), (t(3), dev)], None);
         assert_eq!(f.timeline.len(), 1);
-        assert_eq!(f.timeline[0].at, t(0));
+        assert_eq!(f.timeline[0].at(), t(0));
     }
 
     #[test]
