@@ -222,29 +222,47 @@ impl Names {
 }
 
 /// Hours per step, the open interval (current step since `current_since`) ending `now`.
-fn step_hours(i: &FlowFacts, now: DateTime<Utc>) -> impl Iterator<Item = (&Arc<str>, f64)> {
-    let open = match (&i.current_step, i.current_since) {
-        (Some(step), Some(since)) => Some((step, hours(Some(since), Some(now)).unwrap_or(0.0))),
-        _ => None,
-    };
+/// Hours per step, the open interval's `open` hours (up to now) added to its step.
+fn step_hours(i: &FlowFacts, open: f64) -> impl Iterator<Item = (&Arc<str>, f64)> {
+    let open = i
+        .current_step
+        .as_ref()
+        .filter(|_| i.current_since.is_some())
+        .map(|step| (step, open));
+    // Names are shared (`Names`): equal pointers are the common case of equal names.
+    let same = |a: &Arc<str>, b: &Arc<str>| Arc::ptr_eq(a, b) || a == b;
     let closed = i.step_hours.iter().map(move |(k, h)| match open {
-        Some((step, extra)) if step == k => (k, h + extra),
+        Some((step, extra)) if same(step, k) => (k, h + extra),
         _ => (k, *h),
     });
-    let open_only = open.filter(|(step, _)| !i.step_hours.iter().any(|(k, _)| k == *step));
+    let open_only = open.filter(|(step, _)| !i.step_hours.iter().any(|(k, _)| same(k, step)));
     closed.chain(open_only)
 }
 
-fn open_hours(i: &FlowFacts, category: StepCategory, now: DateTime<Utc>) -> f64 {
-    if i.current_category == Some(category) {
-        hours(i.current_since, Some(now)).unwrap_or(0.0)
-    } else {
-        0.0
-    }
+/// The hours of the open interval up to `now` (epoch ms).
+fn open_hours(i: &FlowFacts, now_ms: i64) -> f64 {
+    i.current_since
+        .map(|s| (now_ms - s.timestamp_millis()).max(0) as f64 / 3_600_000.0)
+        .unwrap_or(0.0)
+}
+
+/// Which of a report's numbers to compute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Detail {
+    /// Everything (the API).
+    Full,
+    /// Time in each step for the window only (the page shows it for no other period or group).
+    Page,
 }
 
 /// The numbers over `w` for counted issues whose first DONE entry falls in it (pure).
 pub fn numbers(issues: &[&FlowFacts], w: &Window, order: &[String], now: DateTime<Utc>) -> FlowNumbers {
+    numbers_of(issues, w, order, now, true)
+}
+
+/// [`numbers`], with the time in each step only when `steps`.
+fn numbers_of(issues: &[&FlowFacts], w: &Window, order: &[String], now: DateTime<Utc>, steps: bool) -> FlowNumbers {
+    let now_ms = now.timestamp_millis();
     let (from, to) = (w.start(), w.end());
     let done: Vec<_> = issues
         .iter()
@@ -255,7 +273,14 @@ pub fn numbers(issues: &[&FlowFacts], w: &Window, order: &[String], now: DateTim
     let mut per_step: Vec<(&Arc<str>, Vec<f64>)> = Vec::new();
     let (mut active, mut waiting) = (0.0, 0.0);
     for i in &done {
-        for (step, h) in step_hours(i, now) {
+        let open = open_hours(i, now_ms);
+        let in_open = |c: StepCategory| if i.current_category == Some(c) { open } else { 0.0 };
+        active += i.in_progress_hours + in_open(StepCategory::InProgress);
+        waiting += i.waiting_hours + in_open(StepCategory::Waiting);
+        if !steps {
+            continue;
+        }
+        for (step, h) in step_hours(i, open) {
             let slot = (per_step.iter().position(|(k, _)| Arc::ptr_eq(k, step)))
                 .or_else(|| per_step.iter().position(|(k, _)| **k == *step));
             match slot {
@@ -263,8 +288,6 @@ pub fn numbers(issues: &[&FlowFacts], w: &Window, order: &[String], now: DateTim
                 None => per_step.push((step, vec![h])),
             }
         }
-        active += i.in_progress_hours + open_hours(i, StepCategory::InProgress, now);
-        waiting += i.waiting_hours + open_hours(i, StepCategory::Waiting, now);
     }
     let mut time_in_step: Vec<(String, Summary)> = per_step
         .into_iter()
@@ -311,15 +334,16 @@ pub async fn report_at(
     now: DateTime<Utc>,
 ) -> Result<FlowReport, DbErr> {
     let inputs = FlowInputs::load(db, cache).await?;
-    report_of(db, &inputs, filters, rows_wanted, now).await
+    report_of(db, &inputs, filters, (rows_wanted, Detail::Full), now).await
 }
 
-/// The report over `inputs` (the flow page reads them once for every section).
+/// The report over `inputs` (the flow page reads them once for every section), its numbers to
+/// `detail`.
 pub async fn report_of(
     db: &DatabaseConnection,
     inputs: &FlowInputs,
     filters: Filters,
-    rows_wanted: Rows,
+    (rows_wanted, detail): (Rows, Detail),
     now: DateTime<Utc>,
 ) -> Result<FlowReport, DbErr> {
     let (freshness, snapshot) = (inputs.freshness.clone(), &inputs.snapshot);
@@ -365,14 +389,18 @@ pub async fn report_of(
         &completed[completed.partition_point(|i| i.done_at < from)..completed.partition_point(|i| i.done_at < to)]
     };
     let in_window = within(&w);
+    let all_steps = detail == Detail::Full;
     let current = numbers(in_window, &w, &order, now);
-    let previous = numbers(within(&w.previous()), &w.previous(), &order, now);
-    let trend = buckets.iter().map(|b| numbers(within(b), b, &order, now)).collect();
+    let previous = numbers_of(within(&w.previous()), &w.previous(), &order, now, all_steps);
+    let trend = buckets
+        .iter()
+        .map(|b| numbers_of(within(b), b, &order, now, all_steps))
+        .collect();
     let breakdown = |groups: BTreeMap<String, Vec<&FlowFacts>>| {
         groups
             .into_iter()
             .map(|(l, of)| {
-                let n = numbers(&of, &w, &order, now);
+                let n = numbers_of(&of, &w, &order, now, all_steps);
                 (l, n)
             })
             .collect::<Vec<_>>()

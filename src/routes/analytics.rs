@@ -125,7 +125,7 @@ pub async fn flow_page(state: web::Data<AppState>, user: CurrentUser, req: HttpR
     // One snapshot, project list and step order for every section of the page.
     let inputs = FlowInputs::load(&state.db, &state.analytics).await?;
     let fc = forecasting(&state, &inputs, &f, req.query_string()).await?;
-    let report = flow::report_of(&state.db, &inputs, f, Rows::Shown, Utc::now()).await?;
+    let report = flow::report_of(&state.db, &inputs, f, (Rows::Shown, flow::Detail::Page), Utc::now()).await?;
     let body = view::flow(&report, &Choices::load(&state.db).await?, &fc);
     Ok(html(
         StatusCode::OK,
