@@ -17,7 +17,9 @@
 //!   system notes, environments, groups and approvals' ids are derived.
 //! * Approvals have no time on GitLab's `/approvals` (as on GitLab); the "approved this merge
 //!   request" system note carries it. A review's body, when it has one, is a note of its own.
-//! * GraphQL (`/api/graphql`) is not simulated yet.
+//! * GraphQL (`/api/graphql`): [`graphql`], over the same objects.
+
+pub mod graphql;
 
 use std::collections::BTreeMap;
 
