@@ -13,7 +13,7 @@ use pulse_etl::integrations::control::{Interrupted, RunContext, RunControl};
 use pulse_etl::integrations::github::sync::{self, Deps};
 use pulse_sim::SimHandle;
 use pulse_sim::gitlab::{deployment_status, mr_state, path_with_namespace, pipeline_status};
-use pulse_sim::state::{SimConfig, Storms};
+use pulse_sim::state::{Outage, SimConfig, Storms};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
@@ -366,14 +366,21 @@ async fn rate_limits_and_server_errors_are_waited_out_and_retried(db: Db) {
     let id = add_gitlab(&app, "merges").await;
     let sim = app.sim.as_ref().unwrap();
     // 5xx now and then, and 429 storms (GitLab's "Retry later" with `Retry-After: 1`). A sync
-    // through GraphQL sends few requests: the fault rate is high enough to meet both (the
-    // simulator's dice are seeded, so the same requests fail every run).
+    // through GraphQL sends few requests, too few to be sure to meet those: so the first ones
+    // also meet an outage (503) and a cap of one request in flight (429 beyond it).
+    let now = chrono::Utc::now();
     sim.state.set_config(SimConfig {
-        fault_rate: 0.3,
+        fault_rate: 0.05,
         rate_limit_storms: Some(Storms {
             every_ms: 1_500,
             length_ms: 200,
         }),
+        outage: Some(Outage {
+            from: now - chrono::Duration::seconds(1),
+            until: now + chrono::Duration::milliseconds(400),
+        }),
+        gitlab_max_concurrent: Some(1),
+        latency_ms: 20,
         ..SimConfig::default()
     });
     let ctx = RunContext::detached();

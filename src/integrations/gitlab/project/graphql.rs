@@ -1,20 +1,20 @@
 //! A project's merge requests through GraphQL: pages of 100 oldest-updated first from the
 //! watermark (`updatedAfter`, `sort: UPDATED_ASC`, keyset cursor), each with its first 100
-//! notes and commits; only a changed merge request with more than that has the rest paged.
+//! notes and commits; only a changed merge request with more than that has the rest paged,
+//! several lists a request.
 //! Each page is stored with the watermark it reaches, as on the REST path.
 
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
 use futures_util::{StreamExt, TryStreamExt};
-use serde::de::DeserializeOwned;
-use serde_json::json;
+use serde_json::{Map, Value, json};
 
 use super::{Pass, ProjectSync, stamp};
 use crate::db::github::PrRow;
 use crate::integrations::github::sync::SyncError;
 use crate::integrations::gitlab::graphql::{
-    self, CommitsOnly, Connection, GqlMr, MR_PAGE, MrsProject, Nested, NotesOnly, OneMrProject, ProjectData, Split,
+    self, Connection, GqlCommit, GqlMr, GqlNote, MR_PAGE, MrsProject, NESTED_BATCH, Nested, ProjectData, Split,
 };
 use crate::integrations::gitlab::rows::mr_row;
 
@@ -75,73 +75,93 @@ impl ProjectSync<'_, '_> {
         let mrs: Vec<_> = fresh.iter().map(|s| s.mr.clone()).collect();
         let changed = self.changed(&mrs).await?;
         let fetched = fresh.len() as u64;
-        let todo: Vec<Split> = fresh
+        let mut todo: Vec<Split> = fresh
             .into_iter()
             .zip(changed)
             .filter(|(_, c)| *c)
             .map(|(s, _)| s)
             .collect();
-        let width = self.session.limiter.stats().ceiling.max(1) as usize;
-        let rows: Vec<PrRow> = futures_util::stream::iter(todo.into_iter().map(|s| self.complete_split(s)))
-            .buffered(width)
-            .try_collect()
-            .await?;
+        self.complete_lists(&mut todo).await?;
+        let rows: Vec<PrRow> = todo
+            .into_iter()
+            .map(|s| {
+                let notes = s.notes.nodes.into_iter().map(|n| n.into_note()).collect();
+                let commits = s.commits.nodes.into_iter().map(|c| c.into_commit()).collect();
+                mr_row(s.mr, commits, notes, s.approvals, self.known_keys)
+            })
+            .collect();
         self.write(&rows, &deploys, fetched, Pass::MergeRequests, newest).await
     }
 
-    /// A merge request's row, after paging the notes and commits the first answer left out.
-    async fn complete_split(&self, s: Split) -> Result<PrRow, SyncError> {
-        let iid = s.mr.iid;
-        let (more_notes, more_commits) = futures_util::try_join!(
-            self.rest_of(Nested::Notes, iid, s.notes.page_info.next(), |d: NotesOnly| d.notes),
-            self.rest_of(Nested::Commits, iid, s.commits.page_info.next(), |d: CommitsOnly| d
-                .commits),
-        )?;
-        let notes = s
-            .notes
-            .nodes
-            .into_iter()
-            .chain(more_notes)
-            .map(|n| n.into_note())
-            .collect();
-        let commits = s
-            .commits
-            .nodes
-            .into_iter()
-            .chain(more_commits)
-            .map(|c| c.into_commit())
-            .collect();
-        Ok(mr_row(s.mr, commits, notes, s.approvals, self.known_keys))
+    /// Pages the notes and commits the first answer left out, [`NESTED_BATCH`] lists a request
+    /// (requests side by side up to the limiter's ceiling), until every list is complete.
+    async fn complete_lists(&self, splits: &mut [Split]) -> Result<(), SyncError> {
+        let mut wanted: Vec<Continuation> = Vec::new();
+        for (k, s) in splits.iter().enumerate() {
+            let iid = s.mr.iid;
+            wanted.extend(s.notes.page_info.next().map(|after| (k, iid, Nested::Notes, after)));
+            wanted.extend(s.commits.page_info.next().map(|after| (k, iid, Nested::Commits, after)));
+        }
+        let width = self.session.limiter.stats().ceiling.max(1) as usize;
+        while !wanted.is_empty() {
+            let batches: Vec<Vec<Continuation>> = wanted.chunks(NESTED_BATCH).map(<[_]>::to_vec).collect();
+            let answers: Vec<Vec<(Continuation, Value)>> =
+                futures_util::stream::iter(batches.into_iter().map(|b| self.next_pages(b)))
+                    .buffered(width)
+                    .try_collect()
+                    .await?;
+            wanted.clear();
+            for ((k, iid, list, _), conn) in answers.into_iter().flatten() {
+                let bad =
+                    |e: serde_json::Error| self.unreadable(&format!("merge request !{iid}'s {} ({e})", list.field()));
+                let more = match list {
+                    Nested::Notes => {
+                        let c: Connection<GqlNote> = serde_json::from_value(conn).map_err(bad)?;
+                        splits[k].notes.nodes.extend(c.nodes);
+                        c.page_info.next()
+                    }
+                    Nested::Commits => {
+                        let c: Connection<GqlCommit> = serde_json::from_value(conn).map_err(bad)?;
+                        splits[k].commits.nodes.extend(c.nodes);
+                        c.page_info.next()
+                    }
+                };
+                wanted.extend(more.map(|after| (k, iid, list, after)));
+            }
+        }
+        Ok(())
     }
 
-    /// The pages of one merge request's `list` after `after` (nothing when it is `None`).
-    async fn rest_of<L: DeserializeOwned, T>(
-        &self,
-        list: Nested,
-        iid: i64,
-        mut after: Option<String>,
-        pick: fn(L) -> Connection<T>,
-    ) -> Result<Vec<T>, SyncError> {
-        let mut out = Vec::new();
-        if after.is_none() {
-            return Ok(out);
+    /// One request for the next page of each list in `batch`; each answer with its list.
+    async fn next_pages(&self, batch: Vec<Continuation>) -> Result<Vec<(Continuation, Value)>, SyncError> {
+        let lists: Vec<Nested> = batch.iter().map(|c| c.2).collect();
+        let query = graphql::nested_batch_query(&lists);
+        let mut variables = json!({ "fullPath": self.full_path() });
+        for (k, (_, iid, _, after)) in batch.iter().enumerate() {
+            variables[format!("iid{k}")] = json!(iid.to_string());
+            variables[format!("after{k}")] = json!(after);
         }
-        let query = graphql::nested_query(list);
-        while let Some(cursor) = after {
-            let variables = json!({ "fullPath": self.full_path(), "iid": iid.to_string(), "after": cursor });
-            let data = self
-                .session
-                .graphql::<ProjectData<OneMrProject<L>>>(&query, variables)
-                .await?
-                .ok_or_else(|| self.unreadable("a merge request's lists"))?;
-            let conn = data
-                .project
-                .and_then(|p| p.merge_request)
-                .map(pick)
-                .ok_or_else(|| self.unreadable(&format!("merge request !{iid}")))?;
-            after = conn.page_info.next();
-            out.extend(conn.nodes);
-        }
-        Ok(out)
+        let project = self
+            .session
+            .graphql::<ProjectData<Map<String, Value>>>(&query, variables)
+            .await?
+            .and_then(|d| d.project)
+            .ok_or_else(|| self.unreadable("the project"))?;
+        batch
+            .into_iter()
+            .enumerate()
+            .map(|(k, c)| {
+                let conn = project
+                    .get(&format!("m{k}"))
+                    .and_then(|mr| mr.get(c.2.field()))
+                    .cloned()
+                    .filter(|v| !v.is_null())
+                    .ok_or_else(|| self.unreadable(&format!("merge request !{}", c.1)))?;
+                Ok((c, conn))
+            })
+            .collect()
     }
 }
+
+/// A list to continue: (index of the merge request in the page, its iid, which list, cursor).
+type Continuation = (usize, i64, Nested, String);
