@@ -8,7 +8,7 @@ use pulse_etl::domain::integration::IntegrationInput;
 use pulse_sim::generate::SizeOptions;
 use serde_json::{Value, json};
 
-use super::{Row, fresh_db, integration_setup, random_key, sync_job};
+use super::{CpuSplit, Row, fresh_db, integration_setup, random_key, sync_job};
 
 /// The latencies of the rows: none, and the latency the concurrent syncs are measured at.
 const LATENCIES_MS: [u64; 2] = [0, 250];
@@ -28,9 +28,11 @@ pub async fn run(prs: usize, db: &str) -> Vec<Row> {
             let (url, cleanup) = fresh_db(db).await;
             let key = random_key();
             add(&url, &key, &urls, kind).await;
+            let cpu = CpuSplit::start(sim.id(), &url).await;
             let run = sync_job(&url, &key, "github_sync");
+            let cpu = cpu.report();
             cleanup.await;
-            rows.push(row(kind, latency, db, &run));
+            rows.push(row(kind, latency, db, &run, &cpu));
         }
         let _ = sim.kill();
         let _ = sim.wait();
@@ -38,7 +40,7 @@ pub async fn run(prs: usize, db: &str) -> Vec<Row> {
     rows
 }
 
-fn row(kind: &str, latency: u64, db: &str, run: &Value) -> Row {
+fn row(kind: &str, latency: u64, db: &str, run: &Value, cpu: &str) -> Row {
     let mrs = run["counts"]["pull_requests"]["fetched"].as_u64().unwrap_or(0);
     let requests = run["api_requests"].as_u64().unwrap_or(0);
     let (what, items) = if kind == "gitlab" {
@@ -49,7 +51,7 @@ fn row(kind: &str, latency: u64, db: &str, run: &Value) -> Row {
     Row(
         format!("{what} full sync, {latency} ms latency, default concurrency ({db}, {mrs} {items}, 20 repositories)"),
         format!(
-            "{:.1} s, {requests} requests ({:.1} per 1,000 {items}), peak RSS {} MB{}",
+            "{:.1} s, {requests} requests ({:.1} per 1,000 {items}), peak RSS {} MB; {cpu}{}",
             run["seconds"].as_f64().unwrap_or(0.0),
             requests as f64 * 1000.0 / mrs.max(1) as f64,
             run["peak_rss_kb"].as_u64().unwrap_or(0) / 1024,
