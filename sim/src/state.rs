@@ -63,6 +63,8 @@ pub struct SimConfig {
     pub gitlab_window_secs: u64,
     /// Whether `/api/graphql` answers (false: 404, as a GitLab without GraphQL).
     pub gitlab_graphql: bool,
+    /// GitLab's GraphQL complexity limit (250 for an authenticated request, as on gitlab.com).
+    pub gitlab_max_complexity: u32,
 }
 
 /// How many items an answer carries (set by the handlers, read for the per-item latency).
@@ -136,6 +138,7 @@ impl Default for SimConfig {
             gitlab_max_concurrent: None,
             gitlab_window_secs: 60,
             gitlab_graphql: true,
+            gitlab_max_complexity: 250,
         }
     }
 }

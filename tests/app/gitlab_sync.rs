@@ -502,6 +502,39 @@ async fn without_graphql_merge_requests_are_read_through_rest(db: Db) {
 }
 db_test!(without_graphql_merge_requests_are_read_through_rest);
 
+async fn a_gitlab_that_scores_queries_higher_gets_smaller_pages(db: Db) {
+    let app = spawn_app(db).await;
+    let id = add_gitlab(&app, "deployments").await;
+    let sim = app.sim.as_ref().unwrap();
+    // An instance whose limit the sync's queries exceed (a page of 100 merge requests with
+    // their lists, and six continuations a request): it must ask for less, not fail.
+    sim.state.set_config(SimConfig {
+        gitlab_max_complexity: 120,
+        ..SimConfig::default()
+    });
+    let project = path_with_namespace(&sim.state.data().github, 0);
+    let refused: Value = app
+        .client
+        .post(format!("{}/api/graphql", sim.urls.gitlab))
+        .header("PRIVATE-TOKEN", "sim-gitlab-token")
+        .json(
+            &json!({ "query": pulse_etl::integrations::gitlab::graphql::mr_page_query(),
+                       "variables": { "fullPath": project, "first": 100 } }),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let message = refused["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("exceeds max complexity of 120"), "{refused}");
+    run_sync(&app, &RunContext::detached()).await.unwrap();
+    sim.state.set_config(SimConfig::default());
+    assert_same(&stored(&app, id).await, &truth(sim, "deployments"));
+}
+db_test!(a_gitlab_that_scores_queries_higher_gets_smaller_pages);
+
 async fn a_spent_rate_limit_window_is_waited_out_before_the_next_request(db: Db) {
     let app = spawn_app(db).await;
     let sim = app.sim.as_ref().unwrap();

@@ -1,7 +1,8 @@
 //! `POST /gitlab/api/graphql`: GitLab's GraphQL API over the same dataset the REST routes
 //! serve. Parsing with `graphql-parser` (as the simulated GitHub's), then [`plan`] (schema
 //! checks with graphql-ruby's messages), GitLab's limits (complexity 250 for an authenticated
-//! request, depth 15, pages of at most 100 nodes) and [`exec`] answering only what was selected.
+//! request, the knob `gitlab_max_complexity`; depth 15; pages of at most 100 nodes) and
+//! [`exec`] answering only what was selected.
 //! Authentication, rate limits (`RateLimit-*`, 429 + `Retry-After`), latency and faults are
 //! those of every GitLab request ([`crate::upstream`]).
 //!
@@ -23,8 +24,6 @@ use super::Web;
 use crate::state::{Items, SimState};
 use crate::upstream::gitlab_json;
 
-/// `GitlabSchema::AUTHENTICATED_MAX_COMPLEXITY` (every simulated request is authenticated).
-pub const MAX_COMPLEXITY: u32 = 250;
 /// `GitlabSchema::DEFAULT_MAX_DEPTH`.
 pub const MAX_DEPTH: usize = 15;
 
@@ -49,7 +48,8 @@ fn errors(messages: Vec<Value>) -> HttpResponse {
 }
 
 pub async fn graphql(req: HttpRequest, body: web::Bytes, state: web::Data<SimState>) -> HttpResponse {
-    if !state.config().gitlab_graphql {
+    let cfg = state.config();
+    if !cfg.gitlab_graphql {
         // A GitLab from before GraphQL (or with it turned off) has no such route.
         return gitlab_json(StatusCode::NOT_FOUND, "404 Not Found");
     }
@@ -85,9 +85,10 @@ pub async fn graphql(req: HttpRequest, body: web::Bytes, state: web::Data<SimSta
         })]);
     }
     let complexity = plan::complexity(&sels);
-    if complexity > MAX_COMPLEXITY {
+    let limit = cfg.gitlab_max_complexity;
+    if complexity > limit {
         return errors(vec![json!({
-            "message": format!("Query has complexity of {complexity}, which exceeds max complexity of {MAX_COMPLEXITY}")
+            "message": format!("Query has complexity of {complexity}, which exceeds max complexity of {limit}")
         })]);
     }
     let web = Web::from_request(&req);
@@ -96,7 +97,7 @@ pub async fn graphql(req: HttpRequest, body: web::Bytes, state: web::Data<SimSta
         gh: &data.github,
         w: &web,
         complexity,
-        limit: MAX_COMPLEXITY,
+        limit,
         errors: Vec::new(),
         items: 0,
     };

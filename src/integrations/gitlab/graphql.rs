@@ -15,6 +15,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
 use super::models::{Approvals, Approver, Commit, MergeRequest, Note, Sizes, User};
+use crate::integrations::github::sync::SyncError;
 
 /// Merge requests per page (GitLab's `max_page_size`).
 pub const MR_PAGE: u32 = 100;
@@ -294,6 +295,14 @@ impl GqlMr {
             }),
         }
     }
+}
+
+/// The words GitLab refuses a query with when it scores above the complexity limit.
+const TOO_COMPLEX: &str = "which exceeds max complexity of";
+
+/// Whether `e` is GitLab refusing a query as too complex (the caller asks for less).
+pub fn too_complex(e: &SyncError) -> bool {
+    matches!(e, SyncError::Invalid { message, .. } if message.contains(TOO_COMPLEX))
 }
 
 /// The `data` of an answer, or its first error's message.

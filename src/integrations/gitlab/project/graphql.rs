@@ -36,18 +36,24 @@ impl ProjectSync<'_, '_> {
         let query = graphql::mr_page_query();
         let mut after: Option<String> = None;
         let mut read: HashSet<(i64, DateTime<Utc>)> = HashSet::new();
+        let mut first = MR_PAGE;
         loop {
             let variables = json!({
                 "fullPath": self.full_path(),
-                "first": MR_PAGE,
+                "first": first,
                 "after": after,
                 "updatedAfter": since.map(stamp),
             });
-            let Some(data) = self
-                .session
-                .graphql::<ProjectData<MrsProject>>(&query, variables)
-                .await?
-            else {
+            let answer = match self.session.graphql::<ProjectData<MrsProject>>(&query, variables).await {
+                // An instance that scores the query higher than expected: smaller pages.
+                Err(e) if graphql::too_complex(&e) && first > MIN_MR_PAGE => {
+                    first /= 2;
+                    tracing::info!(first, project = %self.full_path(), "GitLab found the query too complex; asking for fewer merge requests");
+                    continue;
+                }
+                other => other?,
+            };
+            let Some(data) = answer else {
                 return Ok(false);
             };
             let conn = data
@@ -103,13 +109,21 @@ impl ProjectSync<'_, '_> {
             wanted.extend(s.commits.page_info.next().map(|after| (k, iid, Nested::Commits, after)));
         }
         let width = self.session.limiter.stats().ceiling.max(1) as usize;
+        let mut size = NESTED_BATCH;
         while !wanted.is_empty() {
-            let batches: Vec<Vec<Continuation>> = wanted.chunks(NESTED_BATCH).map(<[_]>::to_vec).collect();
-            let answers: Vec<Vec<(Continuation, Value)>> =
-                futures_util::stream::iter(batches.into_iter().map(|b| self.next_pages(b)))
-                    .buffered(width)
-                    .try_collect()
-                    .await?;
+            let batches: Vec<Vec<Continuation>> = wanted.chunks(size).map(<[_]>::to_vec).collect();
+            let round = futures_util::stream::iter(batches.into_iter().map(|b| self.next_pages(b)))
+                .buffered(width)
+                .try_collect::<Vec<Vec<(Continuation, Value)>>>()
+                .await;
+            let answers = match round {
+                // Scored higher than expected: the round again, with fewer lists a request.
+                Err(e) if graphql::too_complex(&e) && size > 1 => {
+                    size /= 2;
+                    continue;
+                }
+                other => other?,
+            };
             wanted.clear();
             for ((k, iid, list, _), conn) in answers.into_iter().flatten() {
                 let bad =
@@ -162,6 +176,9 @@ impl ProjectSync<'_, '_> {
             .collect()
     }
 }
+
+/// The smallest merge-request page asked for after GitLab refused a query as too complex.
+const MIN_MR_PAGE: u32 = 10;
 
 /// A list to continue: (index of the merge request in the page, its iid, which list, cursor).
 type Continuation = (usize, i64, Nested, String);
