@@ -70,6 +70,7 @@ bench:
 	$(CARGO) bench --workspace --bench jira -- $(if $(QUICK),--quick,)
 	@source scripts/ensure-postgres.sh && target/release/examples/bench $(if $(QUICK),--quick,)
 	@source scripts/ensure-postgres.sh && target/release/examples/bench --incremental $(if $(QUICK),--quick,)
+	target/release/examples/bench --gitlab $(if $(QUICK),--quick,)
 	$(if $(SCALE5),@source scripts/ensure-postgres.sh && target/release/examples/bench --incremental --scale5,)
 
 ## The soak: `bench --load` for 10 minutes on each database (SECS=… to change), memory watched.

@@ -229,7 +229,7 @@ async fn row_counts(url: &str) -> Vec<(String, i64)> {
     out
 }
 
-fn start_sim(size: &SizeOptions, extra: &[&str]) -> (Child, Value) {
+pub(super) fn start_sim(size: &SizeOptions, extra: &[&str]) -> (Child, Value) {
     let mut child = Command::new(bin())
         .args(["sim", "--bind", "127.0.0.1:0", "--seed", "1", "--size", "large"])
         .args([

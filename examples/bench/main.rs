@@ -9,9 +9,11 @@
 //! traffic load, `--soak SECS` the same as a soak, watching memory: see `load.rs`; `--latency
 //! MS,MS…` runs only the concurrent syncs at that simulated latency: see `latency.rs`;
 //! `--incremental [--scale5]` the syncs as the service runs them, analytics included, at this
-//! size or at 500k issues / 100k PRs: see `incremental.rs`).
+//! size or at 500k issues / 100k PRs: see `incremental.rs`; `--gitlab` the GitLab full sync
+//! beside GitHub's at 0 and 250 ms latency: see `gitlab.rs`).
 #![allow(clippy::unwrap_used)]
 
+mod gitlab;
 mod incremental;
 mod latency;
 mod load;
@@ -63,6 +65,15 @@ fn main() {
     if let Some(latencies) = latencies {
         let db = args.iter().skip_while(|a| *a != "--db").nth(1).cloned();
         let rows = rt.block_on(latency::run(&latencies, issues, prs, db.as_deref().unwrap_or("sqlite")));
+        println!("\n| measurement | result | target |\n|---|---|---|");
+        for Row(what, result, target) in rows {
+            println!("| {what} | {result} | {target} |");
+        }
+        return;
+    }
+    if args.iter().any(|a| a == "--gitlab") {
+        let db = args.iter().skip_while(|a| *a != "--db").nth(1).cloned();
+        let rows = rt.block_on(gitlab::run(prs, db.as_deref().unwrap_or("sqlite")));
         println!("\n| measurement | result | target |\n|---|---|---|");
         for Row(what, result, target) in rows {
             println!("| {what} | {result} | {target} |");

@@ -17,7 +17,9 @@
 //!   system notes, environments, groups and approvals' ids are derived.
 //! * Approvals have no time on GitLab's `/approvals` (as on GitLab); the "approved this merge
 //!   request" system note carries it. A review's body, when it has one, is a note of its own.
-//! * GraphQL (`/api/graphql`) is not simulated yet.
+//! * GraphQL (`/api/graphql`): [`graphql`], over the same objects.
+
+pub mod graphql;
 
 use std::collections::BTreeMap;
 
@@ -549,8 +551,9 @@ fn pipeline_json(w: &Web, gh: &GithubData, index: usize, r: &GhRun) -> Value {
 // ---------------------------------------------------------------------------------------------
 // Paging
 
-/// One page of `rows` (already filtered and ordered) with GitLab's offset headers.
-fn offset_page(req: &HttpRequest, w: &Web, rows: Vec<Value>) -> HttpResponse {
+/// One page of `rows` (already filtered and ordered) with GitLab's offset headers; only the
+/// page's rows are rendered.
+fn offset_page<T>(req: &HttpRequest, w: &Web, rows: Vec<T>, render: impl Fn(&T) -> Value) -> HttpResponse {
     let q = Query::from_request(req);
     let per_page = match q.get("per_page").map(|v| v.trim().parse::<i64>()) {
         Some(Ok(n)) if n >= 1 => (n as usize).min(MAX_PER_PAGE),
@@ -564,7 +567,7 @@ fn offset_page(req: &HttpRequest, w: &Web, rows: Vec<Value>) -> HttpResponse {
     let pages = total.div_ceil(per_page).max(1);
     let start = (page - 1).saturating_mul(per_page).min(total);
     let end = start.saturating_add(per_page).min(total);
-    let body: Vec<Value> = rows[start..end].to_vec();
+    let body: Vec<Value> = rows[start..end].iter().map(render).collect();
     let url = |p: usize| format!("{}{}?{}", w.origin, req.path(), query_with_page(req.query_string(), p));
     let mut links = Vec::new();
     if page > 1 {
@@ -781,7 +784,7 @@ async fn group_projects(req: HttpRequest, state: web::Data<SimState>, path: web:
         _ => return bad_request("order_by does not have a valid value"),
     };
     match rows {
-        Ok(rows) => offset_page(&req, &w, rows.iter().map(|(i, _)| project_json(&w, gh, *i)).collect()),
+        Ok(rows) => offset_page(&req, &w, rows, |(i, _)| project_json(&w, gh, *i)),
         Err(res) => *res,
     }
 }
@@ -837,7 +840,7 @@ async fn merge_requests(req: HttpRequest, state: web::Data<SimState>, path: web:
     };
     let w = Web::from_request(&req);
     match pulls {
-        Ok(pulls) => offset_page(&req, &w, pulls.iter().map(|p| mr_json(&w, gh, index, p)).collect()),
+        Ok(pulls) => offset_page(&req, &w, pulls, |p| mr_json(&w, gh, index, p)),
         Err(res) => *res,
     }
 }
@@ -873,8 +876,8 @@ async fn mr_commits(req: HttpRequest, state: web::Data<SimState>, path: web::Pat
     };
     let w = Web::from_request(&req);
     let full = path_with_namespace(&data.github, index);
-    let rows = p.commits.iter().rev().map(|c| commit_json(&w, &full, c)).collect();
-    offset_page(&req, &w, rows)
+    let rows: Vec<&crate::model::GhCommit> = p.commits.iter().rev().collect();
+    offset_page(&req, &w, rows, |c| commit_json(&w, &full, c))
 }
 
 async fn mr_notes(req: HttpRequest, state: web::Data<SimState>, path: web::Path<(String, String)>) -> HttpResponse {
@@ -894,7 +897,7 @@ async fn mr_notes(req: HttpRequest, state: web::Data<SimState>, path: web::Path<
         _ => return bad_request("order_by does not have a valid value"),
     };
     match rows {
-        Ok(rows) => offset_page(&req, &w, rows.into_iter().map(|(_, _, n)| n).collect()),
+        Ok(rows) => offset_page(&req, &w, rows, |(_, _, n)| n.clone()),
         Err(res) => *res,
     }
 }
@@ -964,13 +967,7 @@ async fn deployments(req: HttpRequest, state: web::Data<SimState>, path: web::Pa
     };
     let w = Web::from_request(&req);
     match rows {
-        Ok(rows) => offset_page(
-            &req,
-            &w,
-            rows.iter()
-                .map(|(iid, d)| deployment_json(&w, gh, index, *iid, d))
-                .collect(),
-        ),
+        Ok(rows) => offset_page(&req, &w, rows, |(iid, d)| deployment_json(&w, gh, index, *iid, d)),
         Err(res) => *res,
     }
 }
@@ -987,8 +984,7 @@ async fn environments(req: HttpRequest, state: web::Data<SimState>, path: web::P
     names.sort_unstable();
     names.dedup();
     let w = Web::from_request(&req);
-    let rows = names.iter().map(|n| environment_json(&w, &full, repo, n)).collect();
-    offset_page(&req, &w, rows)
+    offset_page(&req, &w, names, |n| environment_json(&w, &full, repo, n))
 }
 
 async fn pipelines(req: HttpRequest, state: web::Data<SimState>, path: web::Path<String>) -> HttpResponse {
@@ -1020,7 +1016,7 @@ async fn pipelines(req: HttpRequest, state: web::Data<SimState>, path: web::Path
     };
     let w = Web::from_request(&req);
     match runs {
-        Ok(runs) => offset_page(&req, &w, runs.iter().map(|r| pipeline_json(&w, gh, index, r)).collect()),
+        Ok(runs) => offset_page(&req, &w, runs, |r| pipeline_json(&w, gh, index, r)),
         Err(res) => *res,
     }
 }

@@ -1,5 +1,5 @@
 //! Simulated upstreams of pulse-etl: Jira Cloud and Data Center, GitHub (REST and GraphQL,
-//! github.com and Enterprise Server), GitLab (REST v4) and the Backend Service, on one HTTP server, over a
+//! github.com and Enterprise Server), GitLab (REST v4 and GraphQL) and the Backend Service, on one HTTP server, over a
 //! generated dataset, with rate limits and faults. For the demo, tests and benchmarks only: the
 //! product never imports this crate; only its CLI (`pulse-etl sim`, `pulse-etl demo`, behind the
 //! `demo` feature), its tests and its benchmark wire it in.
@@ -34,4 +34,5 @@ pub mod paths {
     /// GitLab (gitlab.com or self-managed at the root of its host): REST under `/api/v4`.
     pub const GITLAB: &str = "/gitlab";
     pub const GITLAB_REST: &str = "/gitlab/api/v4";
+    pub const GITLAB_GRAPHQL: &str = "/gitlab/api/graphql";
 }

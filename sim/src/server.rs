@@ -123,6 +123,7 @@ pub fn start(opts: SimOptions) -> std::io::Result<SimHandle> {
             .service(web::scope(paths::GITHUB_ENTERPRISE_REST).configure(github::configure_rest))
             .service(web::scope(paths::GITLAB_REST).configure(gitlab::configure))
             .route(paths::GITHUB_ENTERPRISE_GRAPHQL, web::post().to(github::graphql))
+            .route(paths::GITLAB_GRAPHQL, web::post().to(gitlab::graphql::graphql))
             .service(
                 web::scope(paths::GITHUB)
                     .route("/graphql", web::post().to(github::graphql))

@@ -53,11 +53,18 @@ pub struct SimConfig {
     pub jira_max_concurrent: Option<u32>,
     /// Requests of one GitHub token in flight beyond this get the secondary-limit 403.
     pub github_max_concurrent: Option<u32>,
-    /// GitLab's authenticated API limit: requests per minute per token (gitlab.com: 2,000;
-    /// 0 = off, as self-managed GitLab is by default).
+    /// GitLab's authenticated API limit: requests per window (`gitlab_window_secs`, a minute
+    /// by default) per token (gitlab.com: 2,000 a minute; 0 = off, as self-managed GitLab is by
+    /// default). REST and GraphQL requests count alike.
     pub gitlab_per_minute: u32,
     /// Requests of one GitLab token in flight beyond this are answered 429.
     pub gitlab_max_concurrent: Option<u32>,
+    /// Length of GitLab's rate-limit window in seconds (gitlab.com: 60); tests shorten it.
+    pub gitlab_window_secs: u64,
+    /// Whether `/api/graphql` answers (false: 404, as a GitLab without GraphQL).
+    pub gitlab_graphql: bool,
+    /// GitLab's GraphQL complexity limit (250 for an authenticated request, as on gitlab.com).
+    pub gitlab_max_complexity: u32,
 }
 
 /// How many items an answer carries (set by the handlers, read for the per-item latency).
@@ -129,6 +136,9 @@ impl Default for SimConfig {
             github_max_concurrent: None,
             gitlab_per_minute: 2_000,
             gitlab_max_concurrent: None,
+            gitlab_window_secs: 60,
+            gitlab_graphql: true,
+            gitlab_max_complexity: 250,
         }
     }
 }

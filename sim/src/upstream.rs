@@ -90,7 +90,8 @@ pub async fn guard(req: ServiceRequest, next: Next<BoxBody>) -> Result<ServiceRe
     let mut gitlab_window = None;
     match upstream {
         Upstream::Gitlab if cfg.gitlab_per_minute > 0 => {
-            let w = state.charge(&token, "gitlab", MINUTE, 1);
+            let window = Duration::from_secs(cfg.gitlab_window_secs.max(1));
+            let w = state.charge(&token, "gitlab", window, 1);
             if w.used > cfg.gitlab_per_minute {
                 let wait = (w.reset_at - Utc::now()).num_seconds().max(1) as u64;
                 return Ok(req.into_response(gitlab_rate_limited(cfg.gitlab_per_minute, Some(w), wait)));
@@ -309,7 +310,8 @@ pub fn gitlab_rate_limited(limit: u32, w: Option<Window>, retry_after_secs: u64)
 
 /// `RateLimit-*` headers as GitLab.com sends them on every authenticated API answer.
 pub fn add_gitlab_rate_headers(res: &mut HttpResponse, limit: u32, w: Window) {
-    let reset = w.reset_at.timestamp();
+    // Whole seconds, rounded up: the window has reset by then (GitLab's windows end on a second).
+    let reset = w.reset_at.timestamp() + i64::from(w.reset_at.timestamp_subsec_nanos() > 0);
     let pairs = [
         ("ratelimit-name", "throttle_authenticated_api".to_string()),
         ("ratelimit-limit", limit.to_string()),

@@ -179,7 +179,9 @@ fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(ms)
 }
 
-async fn wait_for_rate_limit(ctx: &RunContext, upstream: &'static str, wait: Duration) -> Result<(), RequestError> {
+/// Sleeps `wait` (a rate limit's), counted in the run's and the upstream's waiting time; a wait
+/// longer than [`MAX_RATE_LIMIT_WAIT`] is an error instead.
+pub async fn wait_for_rate_limit(ctx: &RunContext, upstream: &'static str, wait: Duration) -> Result<(), RequestError> {
     if wait > MAX_RATE_LIMIT_WAIT {
         return Err(RequestError::RateLimitTooLong(wait));
     }

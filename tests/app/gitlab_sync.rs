@@ -13,15 +13,22 @@ use pulse_etl::integrations::control::{Interrupted, RunContext, RunControl};
 use pulse_etl::integrations::github::sync::{self, Deps};
 use pulse_sim::SimHandle;
 use pulse_sim::gitlab::{deployment_status, mr_state, path_with_namespace, pipeline_status};
-use pulse_sim::state::{SimConfig, Storms};
+use pulse_sim::state::{Outage, SimConfig, Storms};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use crate::db_test;
 use crate::helpers::{Db, TestApp, count, select_attr, spawn_app};
 
-/// A merge request: state, approvals as (author, time ms), non-system notes, commit shas.
-type MrFacts = (String, BTreeSet<(String, i64)>, usize, BTreeSet<String>);
+/// A merge request: state, approvals as (author, time ms), non-system notes, commit shas,
+/// (additions, deletions, changed files).
+type MrFacts = (
+    String,
+    BTreeSet<(String, i64)>,
+    usize,
+    BTreeSet<String>,
+    (i32, i32, i32),
+);
 
 /// What one project holds, as comparable facts.
 #[derive(Debug, Default, PartialEq)]
@@ -42,6 +49,12 @@ fn user(sim: &SimHandle, i: usize) -> String {
 
 /// The simulator's ground truth for the group's (non-archived) projects.
 fn truth(sim: &SimHandle, source: &str) -> Facts {
+    truth_with(sim, source, true)
+}
+
+/// The ground truth; `sizes`: whether line and file counts are known (GraphQL's
+/// `diffStatsSummary`; the REST path stores 0).
+fn truth_with(sim: &SimHandle, source: &str, sizes: bool) -> Facts {
     let data = sim.state.data();
     let gh = &data.github;
     let mut out = Facts::new();
@@ -62,8 +75,13 @@ fn truth(sim: &SimHandle, source: &str) -> Facts {
             let notes =
                 pr.comments.len() + pr.review_comments.len() + pr.reviews.iter().filter(|v| !v.body.is_empty()).count();
             let commits = pr.commits.iter().map(|c| c.sha.clone()).collect();
+            let size = if sizes {
+                (pr.additions as i32, pr.deletions as i32, pr.changed_files as i32)
+            } else {
+                (0, 0, 0)
+            };
             p.mrs
-                .insert(pr.number as i32, (state.into(), approvals, notes, commits));
+                .insert(pr.number as i32, (state.into(), approvals, notes, commits, size));
         }
         p.deploys = match source {
             "deployments" => r
@@ -132,7 +150,8 @@ async fn stored(app: &TestApp, id: i64) -> Facts {
                 .into_iter()
                 .map(|c| c.sha)
                 .collect();
-            p.mrs.insert(pr.number, (pr.state, approvals, notes, commits));
+            let size = (pr.additions, pr.deletions, pr.changed_files);
+            p.mrs.insert(pr.number, (pr.state, approvals, notes, commits, size));
         }
         p.deploys = deployments::Entity::find()
             .filter(deployments::Column::RepositoryId.eq(r.id))
@@ -238,6 +257,15 @@ async fn a_full_gitlab_sync_equals_the_ground_truth(db: Db) {
         got.values().any(|p| !p.deploys.is_empty()),
         "some deployments reached production"
     );
+    assert!(
+        want.values()
+            .flat_map(|p| p.mrs.values())
+            .any(|m| m.4.0 > 0 && m.4.1 > 0),
+        "sizes are known"
+    );
+    // Merge requests came through GraphQL: no REST merge-request list or detail was read.
+    assert_eq!(sim.stats.served("/merge_requests"), 0);
+    assert!(sim.stats.served_with("/gitlab/api/graphql", "200") > 0);
     let c = ctx.stats.counts();
     let mrs: usize = want.values().map(|p| p.mrs.len()).sum();
     assert_eq!(c["pull_requests"].inserted, mrs as u64, "{c:?}");
@@ -337,13 +365,22 @@ async fn rate_limits_and_server_errors_are_waited_out_and_retried(db: Db) {
     let app = spawn_app(db).await;
     let id = add_gitlab(&app, "merges").await;
     let sim = app.sim.as_ref().unwrap();
-    // 5xx now and then, and 429 storms (GitLab's "Retry later" with `Retry-After: 1`).
+    // 5xx now and then, and 429 storms (GitLab's "Retry later" with `Retry-After: 1`). A sync
+    // through GraphQL sends few requests, too few to be sure to meet those: so the first ones
+    // also meet an outage (503) and a cap of one request in flight (429 beyond it).
+    let now = chrono::Utc::now();
     sim.state.set_config(SimConfig {
         fault_rate: 0.05,
         rate_limit_storms: Some(Storms {
             every_ms: 1_500,
             length_ms: 200,
         }),
+        outage: Some(Outage {
+            from: now - chrono::Duration::seconds(1),
+            until: now + chrono::Duration::milliseconds(400),
+        }),
+        gitlab_max_concurrent: Some(1),
+        latency_ms: 20,
         ..SimConfig::default()
     });
     let ctx = RunContext::detached();
@@ -392,8 +429,10 @@ async fn a_stopped_or_paused_gitlab_sync_resumes_to_the_ground_truth(db: Db) {
     let app = spawn_app(db).await;
     let id = add_gitlab(&app, "deployments").await;
     let sim = app.sim.as_ref().unwrap();
+    // Each project's merge requests fit one GraphQL page: with this latency the other requests
+    // are still on their way when a page has been stored.
     sim.state.set_config(SimConfig {
-        latency_ms: 10,
+        latency_ms: 150,
         ..SimConfig::default()
     });
     let watermarks = move |db: sea_orm::DatabaseConnection| async move {
@@ -403,10 +442,11 @@ async fn a_stopped_or_paused_gitlab_sync_resumes_to_the_ground_truth(db: Db) {
             .await
             .unwrap()
             .iter()
-            .filter_map(|r| r.pr_watermark)
+            .map(|r| (r.id, r.pr_watermark, r.deploy_watermark))
             .collect::<Vec<_>>()
     };
-    // Stop once a page is stored, then pause once another is: each run gets further.
+    // Stop once a page (merge requests or deployments) is stored, then pause once another is:
+    // each run gets further.
     for pause in [false, true] {
         let before = watermarks(app.db.clone()).await;
         let ctx = RunContext::new(RunControl::new(), Arc::new(|_, _| {}));
@@ -441,6 +481,95 @@ async fn a_stopped_or_paused_gitlab_sync_resumes_to_the_ground_truth(db: Db) {
     );
 }
 db_test!(a_stopped_or_paused_gitlab_sync_resumes_to_the_ground_truth);
+
+async fn without_graphql_merge_requests_are_read_through_rest(db: Db) {
+    let app = spawn_app(db).await;
+    let id = add_gitlab(&app, "merges").await;
+    let sim = app.sim.as_ref().unwrap();
+    // A self-managed GitLab from before GraphQL: `/api/graphql` answers 404.
+    sim.state.set_config(SimConfig {
+        gitlab_graphql: false,
+        ..SimConfig::default()
+    });
+    run_sync(&app, &RunContext::detached()).await.unwrap();
+    sim.state.set_config(SimConfig::default());
+    let want = truth_with(sim, "merges", false);
+    assert_same(&stored(&app, id).await, &want);
+    // Asked once (projects that started side by side each asked), then REST for the run.
+    let asked = sim.stats.served_with("/gitlab/api/graphql", "404");
+    assert!((1..=want.len() as u64).contains(&asked), "{asked}");
+    assert!(sim.stats.served("/merge_requests/{iid}/notes") > 0);
+}
+db_test!(without_graphql_merge_requests_are_read_through_rest);
+
+async fn a_gitlab_that_scores_queries_higher_gets_smaller_pages(db: Db) {
+    let app = spawn_app(db).await;
+    let id = add_gitlab(&app, "deployments").await;
+    let sim = app.sim.as_ref().unwrap();
+    // An instance whose limit the sync's queries exceed (a page of 100 merge requests with
+    // their lists, and six continuations a request): it must ask for less, not fail.
+    sim.state.set_config(SimConfig {
+        gitlab_max_complexity: 120,
+        ..SimConfig::default()
+    });
+    let project = path_with_namespace(&sim.state.data().github, 0);
+    let refused: Value = app
+        .client
+        .post(format!("{}/api/graphql", sim.urls.gitlab))
+        .header("PRIVATE-TOKEN", "sim-gitlab-token")
+        .json(
+            &json!({ "query": pulse_etl::integrations::gitlab::graphql::mr_page_query(),
+                       "variables": { "fullPath": project, "first": 100 } }),
+        )
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let message = refused["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("exceeds max complexity of 120"), "{refused}");
+    run_sync(&app, &RunContext::detached()).await.unwrap();
+    sim.state.set_config(SimConfig::default());
+    assert_same(&stored(&app, id).await, &truth(sim, "deployments"));
+}
+db_test!(a_gitlab_that_scores_queries_higher_gets_smaller_pages);
+
+async fn a_spent_rate_limit_window_is_waited_out_before_the_next_request(db: Db) {
+    let app = spawn_app(db).await;
+    let sim = app.sim.as_ref().unwrap();
+    let mut body = gitlab_body(sim, "deployments", json!({ "group": "acme", "max_concurrency": 1 }));
+    body["name"] = json!("GitLab one at a time");
+    let id = post_integration(&app, body, false).await["id"].as_i64().unwrap();
+    // Three requests per two-second window: every third answer says `RateLimit-Remaining: 0`,
+    // and the sync must wait for `RateLimit-Reset` instead of running into a 429.
+    sim.state.reset_limits();
+    sim.state.set_config(SimConfig {
+        gitlab_per_minute: 3,
+        gitlab_window_secs: 2,
+        ..SimConfig::default()
+    });
+    let ctx = RunContext::detached();
+    let started = std::time::Instant::now();
+    run_sync(&app, &ctx).await.unwrap();
+    let took = started.elapsed();
+    sim.state.set_config(SimConfig::default());
+    let requests = ctx.stats.api_requests.load(Ordering::Relaxed);
+    assert!(requests > 6, "enough requests to spend several windows: {requests}");
+    assert_eq!(sim.stats.served_with("/gitlab", "429"), 0, "never ran into the limit");
+    assert_eq!(ctx.stats.throttled.load(Ordering::Relaxed), 0);
+    assert!(
+        ctx.stats.rate_limit_wait_ms.load(Ordering::Relaxed) > 0,
+        "waited for the reset"
+    );
+    let windows = (requests - 1) / 5;
+    assert!(
+        took >= Duration::from_secs(windows),
+        "{requests} requests in {took:?}: each spent window was waited out"
+    );
+    assert_same(&stored(&app, id).await, &truth(sim, "deployments"));
+}
+db_test!(a_spent_rate_limit_window_is_waited_out_before_the_next_request);
 
 async fn the_form_adds_a_tested_gitlab_integration(db: Db) {
     let app = spawn_app(db).await;

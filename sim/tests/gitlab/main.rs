@@ -5,6 +5,8 @@
 //! compared with the dataset; the JSON objects are compared with GitLab answers DevLake recorded
 //! from gitlab.com (`tests/fixtures/gitlab`).
 
+mod graphql;
+
 use std::collections::BTreeSet;
 
 use chrono::SubsecRound;

@@ -59,6 +59,20 @@ impl GitlabClient {
             .header("Accept", "application/json")
     }
 
+    /// `{base}/api/graphql`, beside the REST root.
+    pub fn graphql_url(&self) -> String {
+        format!("{}/graphql", self.api.trim_end_matches("/v4"))
+    }
+
+    /// An authenticated GraphQL `POST` of `body` (for `request::send`).
+    pub fn post_graphql(&self, body: &serde_json::Value) -> RequestBuilder {
+        self.http
+            .post(self.graphql_url())
+            .header("PRIVATE-TOKEN", self.token.expose_secret())
+            .header("Accept", "application/json")
+            .json(body)
+    }
+
     /// One `GET` without retries (the connection test).
     pub async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, UpstreamError> {
         let url = self.api_url(path)?;
@@ -162,6 +176,7 @@ mod tests {
             SecretString::from("t".to_string()),
         );
         assert_eq!(c.api_url("version").unwrap(), "https://gitlab.com/api/v4/version");
+        assert_eq!(c.graphql_url(), "https://gitlab.com/api/graphql");
         assert_eq!(encode_id("acme/platform/api"), "acme%2Fplatform%2Fapi");
     }
 

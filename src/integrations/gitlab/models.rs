@@ -69,6 +69,17 @@ pub struct MergeRequest {
     pub merge_commit_sha: Option<String>,
     #[serde(default)]
     pub squash_commit_sha: Option<String>,
+    /// Lines added and removed and files changed: GraphQL's `diffStatsSummary` (REST lists
+    /// have no such figures).
+    #[serde(skip)]
+    pub sizes: Option<Sizes>,
+}
+
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Sizes {
+    pub additions: i64,
+    pub deletions: i64,
+    pub changed_files: i64,
 }
 
 #[derive(Clone, Debug, Deserialize)]

@@ -1,6 +1,10 @@
 //! One project: merge requests (with commits, notes and approvals) and deployments per the
 //! deployment source, each list oldest-updated first from its watermark, a page per
-//! transaction with the watermark it reaches.
+//! transaction with the watermark it reaches. Merge requests come through GraphQL
+//! ([`graphql`]); through REST (three more requests per changed merge request) only where
+//! `/api/graphql` answers 404, as on a self-managed GitLab from before 12.1.
+
+mod graphql;
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,8 +20,8 @@ use super::models::{Approvals, Deployment, MergeRequest, Pipeline};
 use super::rows::{deployment_row, mr_row, pipeline_row};
 use super::sync::{PER_PAGE, Session};
 
-/// Merge requests per list page: each changed one costs three more requests (commits, notes,
-/// approvals) before the page is stored, so pages are kept small enough to be stored often.
+/// Merge requests per REST list page: each changed one costs three more requests (commits,
+/// notes, approvals) before the page is stored, so pages are kept small enough to be stored often.
 const MR_PAGE: u32 = 20;
 use crate::db;
 use crate::db::github::{DeploymentRow, PrRow};
@@ -90,7 +94,9 @@ impl ProjectSync<'_, '_> {
             DeploymentKind::Merges if deploy_watermark.is_none() => None,
             _ => self.repo.pr_watermark.map(|w| w - OVERLAP),
         };
-        self.pass(Pass::MergeRequests, pr_since).await?;
+        if !self.graphql_merge_requests(pr_since).await? {
+            self.pass(Pass::MergeRequests, pr_since).await?;
+        }
         // GitLab moves `updated_at` when a deployment or pipeline changes status: the overlap is enough.
         let deploy_since = deploy_watermark.map(|w| w - OVERLAP);
         match kind {
@@ -162,25 +168,13 @@ impl ProjectSync<'_, '_> {
         let next = next_page(&headers);
         let newest = mrs.iter().map(Updated::updated).max();
         let fresh: Vec<MergeRequest> = mrs.into_iter().filter(|m| read.insert((m.iid, m.updated_at))).collect();
-        let mut deploys = Vec::new();
-        if self.kind() == DeploymentKind::Merges {
-            let branch = self.repo.default_branch.clone().unwrap_or_default();
-            deploys.extend(fresh.iter().filter_map(|m| {
-                merge_row(
-                    m.iid,
-                    m.merged_at,
-                    &m.target_branch,
-                    m.merge_commit_sha.clone().or(m.squash_commit_sha.clone()),
-                    &branch,
-                )
-            }));
-        }
-        let numbers: Vec<i32> = fresh.iter().map(|m| i32::try_from(m.iid).unwrap_or(i32::MAX)).collect();
-        let stored = db::github::stored_pull_updates(self.db, self.repo.id, &numbers).await?;
+        let deploys = self.merge_deploys(fresh.iter());
+        let changed = self.changed(&fresh).await?;
         let changed: Vec<MergeRequest> = fresh
             .iter()
-            .filter(|m| stored.get(&i32::try_from(m.iid).unwrap_or(i32::MAX)) != Some(&m.updated_at))
-            .cloned()
+            .zip(changed)
+            .filter(|(_, c)| *c)
+            .map(|(m, _)| m.clone())
             .collect();
         let width = self.session.limiter.stats().ceiling.max(1) as usize;
         let rows: Vec<PrRow> = futures_util::stream::iter(changed.into_iter().map(|m| self.complete(m)))
@@ -191,6 +185,35 @@ impl ProjectSync<'_, '_> {
         self.write(&rows, &deploys, fetched, Pass::MergeRequests, newest)
             .await?;
         Ok((next, newest))
+    }
+
+    /// The deployments merges make (deployment source "merges"; none otherwise).
+    fn merge_deploys<'m>(&self, mrs: impl Iterator<Item = &'m MergeRequest>) -> Vec<DeploymentRow> {
+        if self.kind() != DeploymentKind::Merges {
+            return Vec::new();
+        }
+        let branch = self.repo.default_branch.clone().unwrap_or_default();
+        mrs.filter_map(|m| {
+            merge_row(
+                m.iid,
+                m.merged_at,
+                &m.target_branch,
+                m.merge_commit_sha.clone().or(m.squash_commit_sha.clone()),
+                &branch,
+            )
+        })
+        .collect()
+    }
+
+    /// For each merge request, whether it differs from the stored one (new, or updated since).
+    async fn changed(&self, mrs: &[MergeRequest]) -> Result<Vec<bool>, SyncError> {
+        let number = |m: &MergeRequest| i32::try_from(m.iid).unwrap_or(i32::MAX);
+        let numbers: Vec<i32> = mrs.iter().map(number).collect();
+        let stored = db::github::stored_pull_updates(self.db, self.repo.id, &numbers).await?;
+        Ok(mrs
+            .iter()
+            .map(|m| stored.get(&number(m)) != Some(&m.updated_at))
+            .collect())
     }
 
     /// A merge request with its commits, notes and approvals.

@@ -32,6 +32,9 @@ pub fn mr_row(
     approvals: Option<Approvals>,
     known_keys: &HashSet<String>,
 ) -> PrRow {
+    // Read through REST, sizes are unknown and stored as 0.
+    let sizes = mr.sizes.unwrap_or_default();
+    let clamp = |n: i64| i32::try_from(n.max(0)).unwrap_or(i32::MAX);
     let author = mr.author.as_ref().map(|a| a.username.clone());
     let author_is_bot = mr.author.as_ref().is_some_and(|a| a.is_bot());
     let someone_else = |login: &Option<String>, bot: bool| !bot && login.is_some() && *login != author;
@@ -126,9 +129,9 @@ pub fn mr_row(
         updated: mr.updated_at,
         merged_at: mr.merged_at,
         closed_at: mr.closed_at.or(mr.merged_at),
-        additions: 0,
-        deletions: 0,
-        changed_files: 0,
+        additions: clamp(sizes.additions),
+        deletions: clamp(sizes.deletions),
+        changed_files: clamp(sizes.changed_files),
         base_ref: mr.target_branch,
         head_ref: mr.source_branch,
         merge_commit_sha: mr.merge_commit_sha.or(mr.squash_commit_sha),

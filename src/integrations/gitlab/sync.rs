@@ -9,20 +9,24 @@
 //! there and ends with the rows an uninterrupted one would have.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use entity::integrations;
 use reqwest::header::HeaderMap;
 use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
 
 use super::client::{GitlabClient, classify, encode_id, next_link};
+use super::graphql;
 use super::models::Project;
 use super::project::ProjectSync;
 use crate::db;
 use crate::db::github::{RepoMeta, Wanted};
 use crate::domain::integration::{GitlabSettings, IntegrationKind, Settings, glob_match, is_gitlab_path};
 use crate::integrations::control::{RunContext, all_or_first_error};
+use crate::integrations::error::UpstreamError;
 use crate::integrations::github::sync::{Deps, Share, SyncError};
 use crate::integrations::limiter::{self, Limiter};
 use crate::integrations::request::{self, RequestError};
@@ -38,7 +42,13 @@ pub struct Session<'a> {
     pub integration: String,
     /// `RateLimit-Remaining: 0` said the window is spent until then: wait before sending.
     spent_until: Mutex<Option<DateTime<Utc>>>,
+    /// Whether `/api/graphql` answers: unknown until asked, then kept for the run.
+    graphql: AtomicU8,
 }
+
+const GRAPHQL_UNKNOWN: u8 = 0;
+const GRAPHQL_ON: u8 = 1;
+const GRAPHQL_OFF: u8 = 2;
 
 impl<'a> Session<'a> {
     pub fn new(ctx: &'a RunContext, client: GitlabClient, limiter: Arc<Limiter>, integration: String) -> Self {
@@ -48,6 +58,7 @@ impl<'a> Session<'a> {
             limiter,
             integration,
             spent_until: Mutex::new(None),
+            graphql: AtomicU8::new(GRAPHQL_UNKNOWN),
         }
     }
 
@@ -71,23 +82,58 @@ impl<'a> Session<'a> {
             .client
             .api_url(path_or_url)
             .map_err(|e| self.request_error(RequestError::Upstream(e)))?;
-        let spent = *self.spent_until.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(wait) = spent.and_then(|at| (at - Utc::now()).to_std().ok()) {
-            if wait > request::MAX_RATE_LIMIT_WAIT {
-                return Err(self.request_error(RequestError::RateLimitTooLong(wait)));
-            }
-            self.ctx.control.sleep(wait).await.map_err(SyncError::Interrupted)?;
-        }
+        self.wait_if_spent().await?;
         let answer = request::send(self.ctx, &self.limiter, || self.client.get(&url), classify)
             .await
             .map_err(|e| self.request_error(e))?;
         self.note_budget(&answer.headers);
-        let items = request::json_without_nul(&answer.body).map_err(|e| {
-            self.request_error(RequestError::Upstream(
-                crate::integrations::error::UpstreamError::Decode(format!("not GitLab's JSON ({e})")),
-            ))
-        })?;
+        let items = self.parse(&answer.body)?;
         Ok((items, answer.headers))
+    }
+
+    /// A GraphQL query's `data`; `None` when this GitLab has no `/api/graphql` (404: a
+    /// self-managed GitLab from before 12.1, or with GraphQL turned off), remembered for the run.
+    pub async fn graphql<T: DeserializeOwned>(&self, query: &str, variables: Value) -> Result<Option<T>, SyncError> {
+        if self.graphql.load(Ordering::Relaxed) == GRAPHQL_OFF {
+            return Ok(None);
+        }
+        self.wait_if_spent().await?;
+        let body = json!({ "query": query, "variables": variables });
+        let answer = match request::send(self.ctx, &self.limiter, || self.client.post_graphql(&body), classify).await {
+            Err(RequestError::Upstream(UpstreamError::NotFound(_))) => {
+                if self.graphql.swap(GRAPHQL_OFF, Ordering::Relaxed) != GRAPHQL_OFF {
+                    tracing::warn!(integration = %self.integration, "GitLab has no GraphQL API (404); reading merge requests through REST");
+                }
+                return Ok(None);
+            }
+            other => other.map_err(|e| self.request_error(e))?,
+        };
+        self.graphql.store(GRAPHQL_ON, Ordering::Relaxed);
+        self.note_budget(&answer.headers);
+        let parsed: graphql::Answer<T> = self.parse(&answer.body)?;
+        graphql::data(parsed).map(Some).map_err(|message| SyncError::Invalid {
+            integration: self.integration.clone(),
+            message: format!("GitLab GraphQL error: {message}"),
+        })
+    }
+
+    fn parse<T: DeserializeOwned>(&self, body: &[u8]) -> Result<T, SyncError> {
+        request::json_without_nul(body).map_err(|e| {
+            self.request_error(RequestError::Upstream(UpstreamError::Decode(format!(
+                "not GitLab's JSON ({e})"
+            ))))
+        })
+    }
+
+    /// Waits out a window an earlier answer said was spent (`RateLimit-Remaining: 0`).
+    async fn wait_if_spent(&self) -> Result<(), SyncError> {
+        let spent = *self.spent_until.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(wait) = spent.and_then(|at| (at - Utc::now()).to_std().ok()) {
+            request::wait_for_rate_limit(self.ctx, self.limiter.upstream, wait)
+                .await
+                .map_err(|e| self.request_error(e))?;
+        }
+        Ok(())
     }
 
     /// Every page of an offset-paged list (`x-next-page`).
