@@ -651,6 +651,35 @@ async fn spawn_serve(url: &str, key: &str, urls: &Value) -> (Child, String, Stri
     (child, base, login["token"].as_str().unwrap().to_string())
 }
 
+/// `{name} p50 … / p99 … ms` of GET `url`: one warm-up request, then `rounds` sequential ones.
+async fn timed(http: &reqwest::Client, url: &str, token: &str, name: &str, rounds: usize) -> String {
+    let get = || async {
+        let started = Instant::now();
+        let r = http.get(url).bearer_auth(token).send().await.unwrap();
+        let ok = r.status() == 200;
+        let _ = r.bytes().await;
+        (started.elapsed(), ok)
+    };
+    get().await;
+    let mut times = Vec::with_capacity(rounds);
+    let mut errors = 0;
+    for _ in 0..rounds {
+        let (t, ok) = get().await;
+        errors += usize::from(!ok);
+        times.push(t);
+    }
+    format!(
+        "{name} p50 {} / p99 {} ms{}",
+        ms(pct(&mut times, 0.5)),
+        ms(pct(&mut times, 0.99)),
+        if errors > 0 {
+            format!(" ({errors} errors)")
+        } else {
+            String::new()
+        }
+    )
+}
+
 /// Each analytics page over HTTP (rendered HTML, as a browser gets it) from a `serve` process on
 /// the synced database: one warm-up request, then `ROUNDS` sequential requests per page.
 async fn analytics_pages(url: &str, db: &str, key: &str, urls: &Value) -> Vec<Row> {
@@ -661,36 +690,8 @@ async fn analytics_pages(url: &str, db: &str, key: &str, urls: &Value) -> Vec<Ro
     for range in ["90", "365"] {
         let mut cells = Vec::new();
         for page in ["dora", "prs", "flow"] {
-            let get = || async {
-                let started = Instant::now();
-                let r = http
-                    .get(format!("{base}/analytics/{page}?range={range}"))
-                    .bearer_auth(&token)
-                    .send()
-                    .await
-                    .unwrap();
-                let ok = r.status() == 200;
-                let _ = r.bytes().await;
-                (started.elapsed(), ok)
-            };
-            get().await;
-            let mut times = Vec::with_capacity(ROUNDS);
-            let mut errors = 0;
-            for _ in 0..ROUNDS {
-                let (t, ok) = get().await;
-                errors += usize::from(!ok);
-                times.push(t);
-            }
-            cells.push(format!(
-                "{page} p50 {} / p99 {} ms{}",
-                ms(pct(&mut times, 0.5)),
-                ms(pct(&mut times, 0.99)),
-                if errors > 0 {
-                    format!(" ({errors} errors)")
-                } else {
-                    String::new()
-                }
-            ));
+            let url = format!("{base}/analytics/{page}?range={range}");
+            cells.push(timed(&http, &url, &token, page, ROUNDS).await);
         }
         rows.push(Row(
             format!("analytics pages over HTTP, last {range} days ({db}; {ROUNDS} requests each)"),
@@ -708,36 +709,7 @@ async fn analytics_pages(url: &str, db: &str, key: &str, urls: &Value) -> Vec<Ro
             "/api/v1/metrics/flow/forecast?range=90&days=14&trials=10000",
         ),
     ] {
-        let get = || async {
-            let started = Instant::now();
-            let r = http
-                .get(format!("{base}{path}"))
-                .bearer_auth(&token)
-                .send()
-                .await
-                .unwrap();
-            let ok = r.status() == 200;
-            let _ = r.bytes().await;
-            (started.elapsed(), ok)
-        };
-        get().await;
-        let mut times = Vec::with_capacity(ROUNDS);
-        let mut errors = 0;
-        for _ in 0..ROUNDS {
-            let (t, ok) = get().await;
-            errors += usize::from(!ok);
-            times.push(t);
-        }
-        cells.push(format!(
-            "{name} p50 {} / p99 {} ms{}",
-            ms(pct(&mut times, 0.5)),
-            ms(pct(&mut times, 0.99)),
-            if errors > 0 {
-                format!(" ({errors} errors)")
-            } else {
-                String::new()
-            }
-        ));
+        cells.push(timed(&http, &format!("{base}{path}"), &token, name, ROUNDS).await);
     }
     rows.push(Row(
         format!("forecasting flow APIs over HTTP ({db}; {ROUNDS} requests each)"),
