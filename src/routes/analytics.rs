@@ -64,38 +64,54 @@ pub async fn index() -> HttpResponse {
         .finish()
 }
 
-/// The flow page's forecasting: the scatter, "how many in `forecast_days`" (default 14) and
-/// "when will `forecast_items` be done" (default 10), over the 90 days up to the window's end.
-async fn forecasting(
-    state: &AppState,
-    inputs: &FlowInputs,
-    f: &Filters,
-    query: &str,
-) -> Result<view::Forecasting, AppError> {
-    let mut days = "14".to_string();
-    let mut items = "10".to_string();
-    for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
-        match k.as_ref() {
-            "forecast_days" => days = v.into_owned(),
-            "forecast_items" => items = v.into_owned(),
-            _ => {}
+/// What the flow page's forecasting asks: "how many in `forecast_days`" (default 14), "when
+/// will `forecast_items` be done" (default 10), over the 90 days up to the window's end, and
+/// the aging's instant (`as_of`, default now).
+struct Asks {
+    how_many: forecast::ForecastQuery,
+    when: forecast::ForecastQuery,
+    as_of: Option<chrono::DateTime<Utc>>,
+}
+
+impl Asks {
+    fn parse(f: &Filters, query: &str) -> Result<Self, AppError> {
+        let mut days = "14".to_string();
+        let mut items = "10".to_string();
+        for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
+            match k.as_ref() {
+                "forecast_days" => days = v.into_owned(),
+                "forecast_items" => items = v.into_owned(),
+                _ => {}
+            }
+        }
+        let ask = |q: String| forecast::ForecastQuery::parse(&q, f).map_err(AppError::BadRequest);
+        Ok(Self {
+            how_many: ask(format!("days={}", urlencode(&days)))?,
+            when: ask(format!("items={}", urlencode(&items)))?,
+            as_of: aging::parse_as_of(query).map_err(AppError::BadRequest)?,
+        })
+    }
+}
+
+/// The flow page's sections that read only the snapshot (no database).
+struct Charts {
+    cfd: cfd::Cfd,
+    scatter: forecast::Scatter,
+    how_many: forecast::ForecastAnswer,
+    when: forecast::ForecastAnswer,
+    distribution: forecast::Distribution,
+}
+
+impl Charts {
+    fn compute(inputs: &FlowInputs, f: &Filters, asks: &Asks) -> Self {
+        Self {
+            cfd: cfd::cfd(inputs, f),
+            scatter: forecast::scatter(inputs, f, forecast::Labelled::Outliers),
+            how_many: forecast::forecast(inputs, f, &asks.how_many),
+            when: forecast::forecast(inputs, f, &asks.when),
+            distribution: forecast::distribution(inputs, f),
         }
     }
-    let ask = |q: String| forecast::ForecastQuery::parse(&q, f).map_err(AppError::BadRequest);
-    let how_many = ask(format!("days={}", urlencode(&days)))?;
-    let when = ask(format!("items={}", urlencode(&items)))?;
-    let as_of = aging::parse_as_of(query).map_err(AppError::BadRequest)?;
-    let at = as_of.unwrap_or_else(Utc::now);
-    Ok(view::Forecasting {
-        aging: aging::aging(&state.db, inputs, f, at, Some(Rows::Shown.limit())).await?,
-        as_of_given: as_of.is_some(),
-        cfd: cfd::cfd(inputs, f),
-        scatter: forecast::scatter(inputs, f, forecast::Labelled::Outliers),
-        how_many: forecast::forecast(inputs, f, &how_many),
-        when: forecast::forecast(inputs, f, &when),
-        distribution: forecast::distribution(inputs, f),
-        today: Utc::now().date_naive(),
-    })
 }
 
 fn urlencode(v: &str) -> String {
@@ -122,10 +138,36 @@ pub async fn prs_page(state: web::Data<AppState>, user: CurrentUser, req: HttpRe
 
 pub async fn flow_page(state: web::Data<AppState>, user: CurrentUser, req: HttpRequest) -> PageResult {
     let f = filters(&state, &req).await?;
+    let asks = Asks::parse(&f, req.query_string())?;
     // One snapshot, project list and step order for every section of the page.
-    let inputs = FlowInputs::load(&state.db, &state.analytics).await?;
-    let fc = forecasting(&state, &inputs, &f, req.query_string()).await?;
-    let report = flow::report_of(&state.db, &inputs, f, (Rows::Shown, flow::Detail::Page), Utc::now()).await?;
+    let inputs = std::sync::Arc::new(FlowInputs::load(&state.db, &state.analytics).await?);
+    // The page's two halves take about as long each: the charts that read only the snapshot
+    // run on a blocking thread while this one computes the report and the aging (which read
+    // summaries from the database), so a page takes about half its CPU time on two cores.
+    let as_of = asks.as_of;
+    let charts = {
+        let (inputs, f) = (inputs.clone(), f.clone());
+        web::block(move || Charts::compute(&inputs, &f, &asks))
+    };
+    let rest = async {
+        let now = Utc::now();
+        let at = as_of.unwrap_or(now);
+        let aging = aging::aging(&state.db, &inputs, &f, at, Some(Rows::Shown.limit())).await?;
+        let report = flow::report_of(&state.db, &inputs, f.clone(), (Rows::Shown, flow::Detail::Page), now).await?;
+        Ok::<_, AppError>((aging, report))
+    };
+    let (charts, rest) = futures_util::join!(charts, rest);
+    let (charts, (aging, report)) = (charts.map_err(|e| AppError::Internal(e.into()))?, rest?);
+    let fc = view::Forecasting {
+        aging,
+        as_of_given: as_of.is_some(),
+        cfd: charts.cfd,
+        scatter: charts.scatter,
+        how_many: charts.how_many,
+        when: charts.when,
+        distribution: charts.distribution,
+        today: Utc::now().date_naive(),
+    };
     let body = view::flow(&report, &Choices::load(&state.db).await?, &fc);
     Ok(html(
         StatusCode::OK,
