@@ -46,10 +46,15 @@ fn jira_body(app: &TestApp, flavour: &str, max_concurrency: i64) -> Value {
 
 /// A fresh app whose simulator has several pages per project and repository.
 async fn spawn(db: Db, cfg: SimConfig) -> TestApp {
+    spawn_with_repos(db, cfg, SizeOptions::small().repos).await
+}
+
+async fn spawn_with_repos(db: Db, cfg: SimConfig, repos: usize) -> TestApp {
     let mut opts = Options::new(db);
     opts.sim.size = SizeOptions {
         issues: 400,
         prs: 500,
+        repos,
         ..SizeOptions::small()
     };
     let app = spawn_app_with(opts).await;
@@ -190,6 +195,27 @@ async fn a_concurrent_github_sync_stores_exactly_what_a_sequential_one_stores(db
     gh_truth::assert_matches_sim(concurrent.sim.as_ref().unwrap(), &concurrent.db, &setup).await;
 }
 db_test!(a_concurrent_github_sync_stores_exactly_what_a_sequential_one_stores);
+
+/// More repositories than streams: one GraphQL request sizes them (the simulator answers its
+/// totals) and they are read largest first; the rows are a sequential sync's.
+async fn more_repositories_than_streams_are_sized_in_one_request_and_stored_exactly(db: Db) {
+    let graphql = |app: &TestApp| app.sim.as_ref().unwrap().stats.served_with("/graphql", "200");
+    let sequential = spawn_with_repos(db, paged(), 7).await;
+    add_github(&sequential, 1).await;
+    let seq = github_sync(&sequential).await;
+    // Two in flight: four repositories side by side, fewer than the six read.
+    let concurrent = spawn_with_repos(db, paged(), 7).await;
+    let setup = add_github(&concurrent, 2).await;
+    let conc = github_sync(&concurrent).await;
+    assert_eq!(graphql(&concurrent), graphql(&sequential) + 1, "one sizing request");
+    assert_eq!(conc.stats.requests(), seq.stats.requests() + 1);
+    assert_eq!(
+        gh_truth::stored_in(&sequential.db).await,
+        gh_truth::stored_in(&concurrent.db).await
+    );
+    gh_truth::assert_matches_sim(concurrent.sim.as_ref().unwrap(), &concurrent.db, &setup).await;
+}
+db_test!(more_repositories_than_streams_are_sized_in_one_request_and_stored_exactly);
 
 async fn max_concurrency_outside_1_to_32_is_refused_with_the_field_named(db: Db) {
     let app = spawn(db, SimConfig::default()).await;

@@ -120,6 +120,18 @@ pub enum DeployConn {
     Releases,
 }
 
+impl DeployConn {
+    /// The connection a deployment source reads through GraphQL, if any.
+    pub fn of(kind: crate::domain::integration::DeploymentKind) -> Option<Self> {
+        use crate::domain::integration::DeploymentKind;
+        match kind {
+            DeploymentKind::Deployments => Some(Self::Deployments),
+            DeploymentKind::Releases => Some(Self::Releases),
+            _ => None,
+        }
+    }
+}
+
 /// One repository page: the connections still being read and where each resumes.
 #[derive(Clone, Debug, Default)]
 pub struct RepoQuery {
@@ -283,9 +295,51 @@ pub fn follow_up_body(items: &[FollowUp]) -> (Value, u32) {
     )
 }
 
+/// Repositories sized per request by [`sizes_body`] (one point: two connections of one node
+/// each per repository, ÷ 100).
+pub const SIZES_BATCH: usize = 50;
+
+/// One query for how many pull requests and deployments (or releases) each repository holds
+/// (aliases `n0`, `n1`, …; GitHub wants `first` on every connection, so one node each), and
+/// its cost.
+pub fn sizes_body(repos: &[(&str, &str)], deploys: Option<DeployConn>) -> (Value, u32) {
+    let mut decl = Vec::new();
+    let mut vars = Map::new();
+    let mut sel = String::new();
+    let conn = match deploys {
+        Some(DeployConn::Deployments) => " deploys: deployments(first: 1) { totalCount }",
+        Some(DeployConn::Releases) => " deploys: releases(first: 1) { totalCount }",
+        None => "",
+    };
+    for (i, (owner, name)) in repos.iter().enumerate() {
+        decl.push(format!("$o{i}: String!, $r{i}: String!"));
+        vars.insert(format!("o{i}"), json!(owner));
+        vars.insert(format!("r{i}"), json!(name));
+        sel.push_str(&format!(
+            " {}: repository(owner: $o{i}, name: $r{i}) {{ pullRequests(first: 1) {{ totalCount }}{conn} }}",
+            alias(i)
+        ));
+    }
+    let requests = repos.len() as u64 * if deploys.is_some() { 2 } else { 1 };
+    let doc = format!("query({}) {{ {RATE_LIMIT}{sel} }}", decl.join(", "));
+    (json!({ "query": doc, "variables": vars }), points(requests))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sizes_ask_one_node_per_connection_and_cost_one_point_a_batch() {
+        let repos: Vec<(&str, &str)> = (0..SIZES_BATCH).map(|_| ("acme", "web")).collect();
+        let (body, cost) = sizes_body(&repos, Some(DeployConn::Deployments));
+        assert_eq!(cost, 1);
+        let text = body["query"].as_str().unwrap();
+        assert!(text.contains("n49: repository(owner: $o49, name: $r49) { pullRequests(first: 1) { totalCount } deploys: deployments(first: 1) { totalCount } }"));
+        assert_eq!(body["variables"]["r0"], "web");
+        let (body, _) = sizes_body(&repos[..2], None);
+        assert!(!body["query"].as_str().unwrap().contains("deploys"));
+    }
 
     #[test]
     fn costs_follow_githubs_rule() {

@@ -273,6 +273,36 @@ pub struct Release {
     pub published_at: Option<DateTime<Utc>>,
 }
 
+/// The answer to [`super::graphql::sizes_body`]: per alias, the repository's totals (null when
+/// it is gone or not readable).
+#[derive(Debug, Deserialize)]
+pub struct SizesData {
+    #[serde(default, rename = "rateLimit")]
+    pub rate_limit: Option<RateLimit>,
+    #[serde(flatten)]
+    pub repos: HashMap<String, Option<RepoSize>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RepoSize {
+    pub pull_requests: Total,
+    #[serde(default)]
+    pub deploys: Option<Total>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Total {
+    pub total_count: u64,
+}
+
+impl GqlData for SizesData {
+    fn rate_limit(&self) -> Option<&RateLimit> {
+        self.rate_limit.as_ref()
+    }
+}
+
 /// The answer to a batch of `alias: node(id:) { … }` follow-ups.
 #[derive(Debug, Deserialize)]
 pub struct FollowUpData {

@@ -177,11 +177,7 @@ impl RepoSync<'_, '_> {
             _ => self.fresh_cursor().await?,
         };
         let (owner, name) = (self.repo.owner.clone(), self.repo.name.clone());
-        let deploy_conn = match kind {
-            DeploymentKind::Deployments => Some(DeployConn::Deployments),
-            DeploymentKind::Releases => Some(DeployConn::Releases),
-            _ => None,
-        };
+        let deploy_conn = DeployConn::of(kind);
         let mut meta_checked = false;
         self.report(0, 0);
         loop {

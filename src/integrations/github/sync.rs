@@ -19,7 +19,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::client::GithubClient;
+use super::graphql::{DeployConn, SIZES_BATCH, alias, sizes_body};
 use super::models::RestRepo;
+use super::models::SizesData;
 use super::repo::{RepoSync, RunShared};
 use super::session::Session;
 use crate::crypto::{CryptoError, Vault};
@@ -233,9 +235,12 @@ async fn sync_integration(
         share.at(0.0),
         format!("{name}: reading the rate limit and repositories"),
     );
-    session.probe_rate_limit().await?;
+    // The budgets and the repository list side by side: the list does not need the budgets
+    // (a REST answer carries its own), and a serial round trip less starts every run sooner.
+    let (probed, selected) = tokio::join!(session.probe_rate_limit(), select_repositories(&session, &settings));
+    probed?;
+    let selected = selected?;
     let known_keys = db::github::known_jira_keys(deps.db).await?;
-    let selected = select_repositories(&session, &settings).await?;
     let (repos, inserted) = db::github::upsert_repositories(deps.db, row.id, &selected).await?;
     let keep: Vec<i64> = repos.iter().map(|r| r.id).collect();
     let deactivated = db::github::deactivate_other_repositories(deps.db, row.id, &keep).await?;
@@ -251,6 +256,17 @@ async fn sync_integration(
         .map(|repo| (format!("{}:{}/{}", row.id, repo.owner, repo.name), repo))
         .filter(|(key, _)| !checkpoint.finished.contains(key))
         .collect();
+    // With one request in flight the sync is sequential: one repository after another, so a
+    // run's requests come in the order GitHub would see from a sequential client.
+    let streams = match settings.concurrency() {
+        1 => 1,
+        n => n as usize * 2,
+    };
+    let todo = if streams > 1 && todo.len() > streams {
+        largest_first(&session, &settings, todo).await?
+    } else {
+        todo
+    };
     let shared = RunShared::new(checkpoint.clone(), share, todo.len());
     let syncs: Vec<_> = todo
         .into_iter()
@@ -269,14 +285,58 @@ async fn sync_integration(
             ctx.stats.in_scope(scope, sync.run(resume))
         })
         .collect();
-    // With one request in flight the sync is sequential: one repository after another, so a
-    // run's requests come in the order GitHub would see from a sequential client.
-    let streams = match settings.concurrency() {
-        1 => 1,
-        n => n as usize * 2,
-    };
     let result = all_or_first_error(syncs, streams, &ctx.control).await;
     limiter::record_integration_run(deps.db, &ctx.stats, row.id, &session.limiter, result).await
+}
+
+/// `todo` with the repositories read whole this run (no pull-request watermark yet) largest
+/// first, then the others (a page or two each) in list order. A first read's page chain is as
+/// long as its repository is large: started last, the largest one would run on alone at the
+/// end while the other request slots stay idle (on the simulator at 250 ms, 2 s of a 16.6 s
+/// sync). Costs one GraphQL request (one point) per [`SIZES_BATCH`] new repositories; an
+/// answer it cannot use leaves the list order.
+async fn largest_first<'r>(
+    session: &Session<'_>,
+    settings: &GithubSettings,
+    todo: Vec<(String, &'r repositories::Model)>,
+) -> Result<Vec<(String, &'r repositories::Model)>, SyncError> {
+    let fresh: Vec<usize> = (0..todo.len()).filter(|&i| todo[i].1.pr_watermark.is_none()).collect();
+    if fresh.len() < 2 {
+        return Ok(todo);
+    }
+    let deploys = DeployConn::of(settings.deployment_source.kind);
+    let mut size = vec![0u64; todo.len()];
+    for chunk in fresh.chunks(SIZES_BATCH) {
+        let names: Vec<(&str, &str)> = chunk
+            .iter()
+            .map(|&i| (todo[i].1.owner.as_str(), todo[i].1.name.as_str()))
+            .collect();
+        let (body, cost) = sizes_body(&names, deploys);
+        let data: SizesData = match session.graphql(|_| body.clone(), |_| cost, false).await {
+            Ok(d) => d,
+            Err(e) if e.interrupted().is_some() || e.reset_at().is_some() => return Err(e),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not size the repositories; reading them in list order");
+                return Ok(todo);
+            }
+        };
+        for (k, &i) in chunk.iter().enumerate() {
+            if let Some(Some(r)) = data.repos.get(&alias(k)) {
+                let deploys = r.deploys.as_ref().map_or(0, |d| d.total_count);
+                // PR and deployment pages travel together: the longer chain sets the length.
+                size[i] = r.pull_requests.total_count.max(deploys) + 1;
+            }
+        }
+    }
+    let order = by_size(size.into_iter().zip(todo).collect());
+    tracing::debug!(order = ?order.iter().map(|(key, _)| key).collect::<Vec<_>>(), "repositories largest first");
+    Ok(order)
+}
+
+/// Largest first; equal sizes (and the incremental ones, 0) keep their order.
+fn by_size<T>(mut sized: Vec<(u64, T)>) -> Vec<T> {
+    sized.sort_by_key(|(n, _)| std::cmp::Reverse(*n));
+    sized.into_iter().map(|(_, t)| t).collect()
 }
 
 /// The listed repositories, then the organisation's (name filter applied, archived ones
@@ -318,4 +378,15 @@ async fn select_repositories(session: &Session<'_>, settings: &GithubSettings) -
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repositories_go_largest_first_and_ties_keep_the_list_order() {
+        let sized = vec![(1, "a"), (5, "b"), (0, "c"), (5, "d"), (9, "e")];
+        assert_eq!(by_size(sized), vec!["e", "b", "d", "a", "c"]);
+    }
 }
