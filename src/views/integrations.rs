@@ -390,7 +390,7 @@ pub fn form(p: &FormPage<'_>) -> Markup {
                     Some(match kind {
                         IntegrationKind::Jira => "1–32; blank = 8. Halved automatically while Jira answers 429",
                         IntegrationKind::Github => "1–32; blank = 4. Halved automatically while GitHub answers with a secondary rate limit",
-                        IntegrationKind::Gitlab => "1–32; blank = 4. Halved automatically while GitLab answers 429",
+                        IntegrationKind::Gitlab => "1–32; blank = 8. Halved automatically while GitLab answers 429",
                     })))
                 div.field.check {
                     input #active type="checkbox" name="active" value="true" checked[v.active];

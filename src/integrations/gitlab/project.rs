@@ -94,15 +94,29 @@ impl ProjectSync<'_, '_> {
             DeploymentKind::Merges if deploy_watermark.is_none() => None,
             _ => self.repo.pr_watermark.map(|w| w - OVERLAP),
         };
-        if !self.graphql_merge_requests(pr_since).await? {
-            self.pass(Pass::MergeRequests, pr_since).await?;
-        }
+        let mrs = async {
+            if !self.graphql_merge_requests(pr_since).await? {
+                self.pass(Pass::MergeRequests, pr_since).await?;
+            }
+            Ok::<_, SyncError>(())
+        };
         // GitLab moves `updated_at` when a deployment or pipeline changes status: the overlap is enough.
         let deploy_since = deploy_watermark.map(|w| w - OVERLAP);
-        match kind {
-            DeploymentKind::Deployments => self.pass(Pass::Deployments, deploy_since).await?,
-            DeploymentKind::Pipelines => self.pass(Pass::Pipelines, deploy_since).await?,
-            _ => {}
+        let deploys = async {
+            match kind {
+                DeploymentKind::Deployments => self.pass(Pass::Deployments, deploy_since).await,
+                DeploymentKind::Pipelines => self.pass(Pass::Pipelines, deploy_since).await,
+                _ => Ok(()),
+            }
+        };
+        // Two lists with watermarks of their own: read side by side, a project's chain of
+        // requests is as long as the longer list, not both (its largest projects set the end
+        // of a first sync). One after the other when only one request may be in flight.
+        if self.settings.concurrency() == 1 {
+            mrs.await?;
+            deploys.await?;
+        } else {
+            tokio::try_join!(mrs, deploys)?;
         }
         let done = self.done.fetch_add(1, Ordering::Relaxed) + 1;
         self.session.ctx.report(
