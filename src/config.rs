@@ -147,20 +147,7 @@ impl Settings {
             }),
         };
         let debug = env.flag("DEBUG");
-        let log_level = env.value("LOG_LEVEL").unwrap_or_else(|| "info".into());
-        if tracing_subscriber::EnvFilter::try_new(&log_level).is_err() {
-            env.problem(format!(
-                "LOG_LEVEL {log_level:?} is not a tracing filter (e.g. info or pulse_etl=debug)"
-            ));
-        }
-        let log_format = match env.value("LOG_FORMAT").map(|v| v.to_ascii_lowercase()).as_deref() {
-            None | Some("text") => LogFormat::Text,
-            Some("json") => LogFormat::Json,
-            Some(other) => {
-                env.problem(format!("LOG_FORMAT must be text or json (got {other:?})"));
-                LogFormat::Text
-            }
-        };
+        let (log_level, log_format) = logging(&mut env);
         let auth_cache_ttl = env.seconds("AUTH_CACHE_TTL_SECONDS", Duration::from_secs(30), 0..=3600);
         let outbound = OutboundSettings::read(&mut env);
         let job_lease = env.seconds("JOB_LEASE_SECONDS", crate::orchestrator::LEASE, 3..=600);
@@ -236,6 +223,28 @@ pub struct SyncSettings {
     pub database_url: SecretString,
     pub keys: Keys,
     pub outbound: OutboundSettings,
+    /// The log goes to stderr (stdout keeps the outcome line of `--json`).
+    pub log_level: String,
+    pub log_format: LogFormat,
+}
+
+/// `LOG_LEVEL` (a tracing filter, default `info`) and `LOG_FORMAT` (`text` or `json`).
+fn logging(env: &mut Env<'_>) -> (String, LogFormat) {
+    let log_level = env.value("LOG_LEVEL").unwrap_or_else(|| "info".into());
+    if tracing_subscriber::EnvFilter::try_new(&log_level).is_err() {
+        env.problem(format!(
+            "LOG_LEVEL {log_level:?} is not a tracing filter (e.g. info or pulse_etl=debug)"
+        ));
+    }
+    let log_format = match env.value("LOG_FORMAT").map(|v| v.to_ascii_lowercase()).as_deref() {
+        None | Some("text") => LogFormat::Text,
+        Some("json") => LogFormat::Json,
+        Some(other) => {
+            env.problem(format!("LOG_FORMAT must be text or json (got {other:?})"));
+            LogFormat::Text
+        }
+    };
+    (log_level, log_format)
 }
 
 impl SyncSettings {
@@ -251,10 +260,13 @@ impl SyncSettings {
         let database_url = env.database_url();
         let keys = env.encryption_keys();
         let outbound = OutboundSettings::read(&mut env);
+        let (log_level, log_format) = logging(&mut env);
         let settings = database_url.zip(keys).map(|(database_url, keys)| SyncSettings {
             database_url,
             keys,
             outbound,
+            log_level,
+            log_format,
         });
         env.finish(settings)
     }

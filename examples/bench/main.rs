@@ -753,8 +753,16 @@ fn sync_job(url: &str, key: &str, job: &str) -> Value {
         .env("DATABASE_URL", url)
         .env("ENCRYPTION_KEY", key)
         .env("ALLOW_PRIVATE_INTEGRATION_HOSTS", "true")
+        .env(
+            "LOG_LEVEL",
+            std::env::var("BENCH_SYNC_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .output()
         .unwrap();
+    // BENCH_SYNC_LOG=debug: the sync's log (its stderr) goes to the bench's stderr.
+    if std::env::var_os("BENCH_SYNC_LOG").is_some() {
+        eprintln!("{}", String::from_utf8_lossy(&out.stderr));
+    }
     let stdout = String::from_utf8_lossy(&out.stdout);
     serde_json::from_str(stdout.lines().last().unwrap_or("{}"))
         .unwrap_or_else(|_| json!({"ok": false, "error": String::from_utf8_lossy(&out.stderr)}))

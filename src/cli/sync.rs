@@ -36,6 +36,7 @@ pub async fn run(args: SyncArgs) -> CliResult {
         ))
     })?;
     let settings = SyncSettings::from_env().map_err(CliError::config)?;
+    crate::telemetry::init_tracing(&settings.log_level, settings.log_format);
     let vault = Vault::new(&settings.keys.current, &settings.keys.previous);
     let conn = db::connect(settings.database_url.expose_secret())
         .await
