@@ -161,7 +161,9 @@ impl Web {
 }
 
 pub fn time(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+    // `%Y-%m-%dT%H:%M:%S%.3fZ` without parsing a format string per value (a tenth of the
+    // simulator's time answering GraphQL pages went there).
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 fn username(u: &GhUser) -> String {
@@ -322,48 +324,86 @@ fn commit_json(w: &Web, full: &str, c: &crate::model::GhCommit) -> Value {
     })
 }
 
+/// One note of a merge request, before it is rendered (GraphQL answers only the fields asked).
+struct Note {
+    id: u64,
+    /// A line comment (`DiffNote`): the commit and the file it is on.
+    diff: Option<(String, String)>,
+    body: String,
+    author: usize,
+    at: DateTime<Utc>,
+    updated: DateTime<Utc>,
+    system: bool,
+}
+
+impl Note {
+    fn new(id: u64, body: String, author: usize, at: DateTime<Utc>, updated: DateTime<Utc>, system: bool) -> Self {
+        Self {
+            id,
+            diff: None,
+            body,
+            author,
+            at,
+            updated,
+            system,
+        }
+    }
+
+    fn kind(&self) -> Value {
+        if self.diff.is_some() {
+            json!("DiffNote")
+        } else {
+            Value::Null
+        }
+    }
+
+    fn position(&self) -> Value {
+        match &self.diff {
+            Some((sha, path)) => json!({ "base_sha": null, "start_sha": null, "head_sha": sha,
+                                         "old_path": path, "new_path": path, "position_type": "text" }),
+            None => Value::Null,
+        }
+    }
+
+    /// The note as the REST API renders it.
+    fn json(&self, w: &Web, gh: &GithubData, index: usize, p: &GhPull) -> Value {
+        let mut n = json!({
+            "id": self.id, "type": self.kind(), "body": self.body, "attachment": null,
+            "author": user_at(w, gh, self.author),
+            "created_at": time(self.at), "updated_at": time(self.updated), "system": self.system,
+            "noteable_id": p.id, "noteable_type": "MergeRequest", "project_id": gh.repos[index].id,
+            "resolvable": self.diff.is_some(), "confidential": false, "internal": false,
+            "noteable_iid": p.number, "commands_changes": {},
+        });
+        if self.diff.is_some() {
+            n["position"] = self.position();
+        }
+        n
+    }
+}
+
+/// Every note of a merge request, oldest first, as REST renders them.
+fn notes(w: &Web, gh: &GithubData, index: usize, p: &GhPull) -> Vec<(DateTime<Utc>, u64, Value)> {
+    note_list(p)
+        .into_iter()
+        .map(|(at, id, n)| (at, id, n.json(w, gh, index, p)))
+        .collect()
+}
+
 /// Every note of a merge request, oldest first: comments, line comments (`DiffNote`), review
 /// bodies, and GitLab's system notes (commits added, approvals, merged or closed).
-fn notes(w: &Web, gh: &GithubData, index: usize, p: &GhPull) -> Vec<(DateTime<Utc>, u64, Value)> {
-    let r = &gh.repos[index];
-    let note =
-        |id: u64, kind: Value, body: String, author: usize, at: DateTime<Utc>, updated: DateTime<Utc>, system: bool| {
-            json!({
-                "id": id, "type": kind, "body": body, "attachment": null, "author": user_at(w, gh, author),
-                "created_at": time(at), "updated_at": time(updated), "system": system,
-                "noteable_id": p.id, "noteable_type": "MergeRequest", "project_id": r.id,
-                "resolvable": kind == "DiffNote", "confidential": false, "internal": false,
-                "noteable_iid": p.number, "commands_changes": {},
-            })
-        };
+fn note_list(p: &GhPull) -> Vec<(DateTime<Utc>, u64, Note)> {
     let mut out = Vec::new();
     for c in &p.comments {
         out.push((
             c.created_at,
             c.id,
-            note(
-                c.id,
-                Value::Null,
-                c.body.clone(),
-                c.author,
-                c.created_at,
-                c.updated_at,
-                false,
-            ),
+            Note::new(c.id, c.body.clone(), c.author, c.created_at, c.updated_at, false),
         ));
     }
     for c in &p.review_comments {
-        let mut n = note(
-            c.id,
-            json!("DiffNote"),
-            c.body.clone(),
-            c.author,
-            c.created_at,
-            c.updated_at,
-            false,
-        );
-        n["position"] = json!({ "base_sha": null, "start_sha": null, "head_sha": c.commit_sha,
-                                "old_path": c.path, "new_path": c.path, "position_type": "text" });
+        let mut n = Note::new(c.id, c.body.clone(), c.author, c.created_at, c.updated_at, false);
+        n.diff = Some((c.commit_sha.clone(), c.path.clone()));
         out.push((c.created_at, c.id, n));
     }
     for v in &p.reviews {
@@ -371,15 +411,7 @@ fn notes(w: &Web, gh: &GithubData, index: usize, p: &GhPull) -> Vec<(DateTime<Ut
             out.push((
                 v.submitted_at,
                 v.id,
-                note(
-                    v.id,
-                    Value::Null,
-                    v.body.clone(),
-                    v.author,
-                    v.submitted_at,
-                    v.submitted_at,
-                    false,
-                ),
+                Note::new(v.id, v.body.clone(), v.author, v.submitted_at, v.submitted_at, false),
             ));
         }
         if v.state == "APPROVED" {
@@ -387,9 +419,8 @@ fn notes(w: &Web, gh: &GithubData, index: usize, p: &GhPull) -> Vec<(DateTime<Ut
             out.push((
                 v.submitted_at,
                 id,
-                note(
+                Note::new(
                     id,
-                    Value::Null,
                     "approved this merge request".into(),
                     v.author,
                     v.submitted_at,
@@ -431,14 +462,14 @@ fn notes(w: &Web, gh: &GithubData, index: usize, p: &GhPull) -> Vec<(DateTime<Ut
             if push.len() == 1 { "" } else { "s" }
         );
         let id = SYSTEM_NOTE_BASE * 2 + p.id * 1000 + k as u64;
-        out.push((at, id, note(id, Value::Null, body, p.author, at, at, true)));
+        out.push((at, id, Note::new(id, body, p.author, at, at, true)));
     }
     if let Some(at) = p.merged_at {
         let id = SYSTEM_NOTE_BASE * 3 + p.id;
-        out.push((at, id, note(id, Value::Null, "merged".into(), p.author, at, at, true)));
+        out.push((at, id, Note::new(id, "merged".into(), p.author, at, at, true)));
     } else if let (Some(at), "closed") = (p.closed_at, mr_state(p)) {
         let id = SYSTEM_NOTE_BASE * 3 + p.id;
-        out.push((at, id, note(id, Value::Null, "closed".into(), p.author, at, at, true)));
+        out.push((at, id, Note::new(id, "closed".into(), p.author, at, at, true)));
     }
     out.sort_by_key(|(at, id, _)| (*at, *id));
     out
@@ -1018,5 +1049,22 @@ async fn pipelines(req: HttpRequest, state: web::Data<SimState>, path: web::Path
     match runs {
         Ok(runs) => offset_page(&req, &w, runs, |r| pipeline_json(&w, gh, index, r)),
         Err(res) => *res,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_read_as_gitlab_writes_them() {
+        for ms in [0i64, 1_764_000_000_123, 1_764_000_000_000, 253_402_300_799_999] {
+            let t = DateTime::from_timestamp_millis(ms).unwrap();
+            assert_eq!(time(t), t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string());
+        }
+        assert_eq!(
+            time(DateTime::from_timestamp_millis(1_764_000_000_120).unwrap()),
+            "2025-11-24T16:00:00.120Z"
+        );
     }
 }

@@ -4,22 +4,29 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
+use std::rc::Rc;
+
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
 
-use super::super::{Web, find_project, mr_json, mr_state, notes, path_with_namespace, project_json, time, user_at};
+use super::super::{
+    Note, Web, commit_json, find_project, mr_json, mr_state, note_list, path_with_namespace, project_json, time,
+    user_json, username,
+};
 use super::plan::{Sel, page_size};
-use crate::model::{GhPull, GithubData};
+use crate::model::{GhCommit, GhPull, GithubData};
 
 /// Something a field can be selected on.
 enum Obj<'a> {
     Query,
     Project(usize),
     Mr(usize, &'a GhPull),
-    /// A user, as the REST answers render one.
-    User(Value),
-    Note(Value),
-    Commit(Value, Option<usize>),
+    /// A user by index (`None`: no such user, every field null), its fields as REST renders them.
+    User(Option<usize>),
+    /// A note of the merge request (project index, merge request), fields read as asked.
+    Note(usize, &'a GhPull, Rc<Note>),
+    /// A commit of a project's merge request.
+    Commit(usize, &'a GhCommit),
     Stats(&'a GhPull),
     Position(Value),
     Complexity,
@@ -156,7 +163,7 @@ impl<'a> Exec<'a> {
             (Obj::Query, "currentUser") => {
                 let u = crate::github::rest::token_user(gh);
                 let index = gh.users.iter().position(|x| x.id == u.id);
-                Resolved::Obj(index.map(|i| Obj::User(user_at(w, gh, i))))
+                Resolved::Obj(index.map(|i| Obj::User(Some(i))))
             }
             (Obj::Query, "queryComplexity") => Resolved::Obj(Some(Obj::Complexity)),
             (Obj::Complexity, "score") => Resolved::Value(json!(self.complexity)),
@@ -170,26 +177,42 @@ impl<'a> Exec<'a> {
             (Obj::Project(i), "fullPath") => Resolved::Value(json!(path_with_namespace(gh, *i))),
             (Obj::Project(i), f) => Resolved::Value(project_json(w, gh, *i)[snake(f)].clone()),
             (Obj::Mr(i, p), f) => self.mr_field(*i, p, f, args)?,
-            (Obj::User(u), "id") => Resolved::Value(gid("User", &u["id"])),
-            (Obj::User(_), "bot") => Resolved::Value(json!(false)),
-            (Obj::User(u), f) => Resolved::Value(u[snake(f)].clone()),
-            (Obj::Note(n), "id") => {
-                let class = if n["type"] == "DiffNote" { "DiffNote" } else { "Note" };
-                Resolved::Value(gid(class, &n["id"]))
+            (Obj::User(u), f) => {
+                let user = u.and_then(|i| gh.users.get(i));
+                Resolved::Value(match (user, f) {
+                    (None, "id") => gid("User", Value::Null),
+                    (_, "bot") => json!(false),
+                    (None, _) => Value::Null,
+                    (Some(u), "id") => gid("User", u.id),
+                    (Some(u), "username") => json!(username(u)),
+                    (Some(u), "name") => json!(u.name),
+                    (Some(u), f) => user_json(w, u)[snake(f)].take(),
+                })
             }
-            (Obj::Note(n), "author") => Resolved::Obj(Some(Obj::User(n["author"].clone()))),
-            (Obj::Note(n), "position") => {
-                Resolved::Obj((!n["position"].is_null()).then(|| Obj::Position(n["position"].clone())))
-            }
-            (Obj::Note(n), "url") => Resolved::Value(json!(format!("#note_{}", n["id"]))),
-            (Obj::Note(n), f) => Resolved::Value(n[snake(f)].clone()),
+            (Obj::Note(i, p, n), f) => match f {
+                "id" => Resolved::Value(gid(if n.diff.is_some() { "DiffNote" } else { "Note" }, n.id)),
+                "author" => Resolved::Obj(Some(Obj::User(gh.users.get(n.author).map(|_| n.author)))),
+                "position" => Resolved::Obj(n.diff.is_some().then(|| Obj::Position(n.position()))),
+                "url" => Resolved::Value(json!(format!("#note_{}", n.id))),
+                "body" => Resolved::Value(json!(n.body)),
+                "system" => Resolved::Value(json!(n.system)),
+                "createdAt" => Resolved::Value(json!(time(n.at))),
+                "updatedAt" => Resolved::Value(json!(time(n.updated))),
+                f => Resolved::Value(n.json(w, gh, *i, p)[snake(f)].take()),
+            },
             (Obj::Position(p), "filePath") => Resolved::Value(p["new_path"].clone()),
             (Obj::Position(p), f) => Resolved::Value(p[snake(f)].clone()),
-            (Obj::Commit(c, author), f) => match f {
-                "id" => Resolved::Value(gid("CommitPresenter", c["id"].as_str().unwrap_or_default())),
-                "sha" => Resolved::Value(c["id"].clone()),
-                "author" => Resolved::Obj(author.map(|a| Obj::User(user_at(w, gh, a)))),
-                f => Resolved::Value(c[snake(f)].clone()),
+            (Obj::Commit(i, c), f) => match f {
+                "id" => Resolved::Value(gid("CommitPresenter", &c.sha)),
+                "sha" => Resolved::Value(json!(c.sha)),
+                "author" => Resolved::Obj(c.author.map(|a| Obj::User(gh.users.get(a).map(|_| a)))),
+                "title" => Resolved::Value(json!(c.message.lines().next().unwrap_or(""))),
+                "message" => Resolved::Value(json!(c.message)),
+                "authorName" => Resolved::Value(json!(c.author_name)),
+                "authorEmail" => Resolved::Value(json!(c.author_email)),
+                "authoredDate" => Resolved::Value(json!(time(c.authored_at))),
+                "committedDate" => Resolved::Value(json!(time(c.committed_at))),
+                f => Resolved::Value(commit_json(w, &path_with_namespace(gh, *i), c)[snake(f)].take()),
             },
             (Obj::Stats(p), f) => Resolved::Value(match f {
                 "additions" => json!(p.additions),
@@ -259,8 +282,8 @@ impl<'a> Exec<'a> {
             "diffHeadSha" => Resolved::Value(json!(p.head_sha)),
             "commitCount" => Resolved::Value(json!(p.commits.len())),
             "approved" => Resolved::Value(json!(p.reviews.iter().any(|v| v.state == "APPROVED"))),
-            "author" => Resolved::Obj(Some(Obj::User(user_at(w, gh, p.author)))),
-            "mergeUser" => Resolved::Obj(p.merged_at.map(|_| Obj::User(user_at(w, gh, p.author)))),
+            "author" => Resolved::Obj(Some(Obj::User(gh.users.get(p.author).map(|_| p.author)))),
+            "mergeUser" => Resolved::Obj(p.merged_at.map(|_| Obj::User(gh.users.get(p.author).map(|_| p.author)))),
             "diffStatsSummary" => Resolved::Obj(Some(Obj::Stats(p))),
             "approvedBy" => {
                 let mut approvers: Vec<usize> = p
@@ -274,31 +297,25 @@ impl<'a> Exec<'a> {
                 let items = approvers
                     .into_iter()
                     .enumerate()
-                    .map(|(k, a)| ((k as i64, 0), Obj::User(user_at(w, gh, a))))
+                    .map(|(k, a)| ((k as i64, 0), Obj::User(gh.users.get(a).map(|_| a))))
                     .collect();
                 Resolved::Obj(Some(Obj::Conn(page(items, args, false)?)))
             }
             "notes" => {
-                let items = notes(w, gh, i, p)
+                let items = note_list(p)
                     .into_iter()
-                    .map(|(at, id, n)| ((at.timestamp_millis(), id), Obj::Note(n)))
+                    .map(|(at, id, n)| ((at.timestamp_millis(), id), Obj::Note(i, p, Rc::new(n))))
                     .collect();
                 Resolved::Obj(Some(Obj::Conn(page(items, args, false)?)))
             }
             "commits" => {
-                let full = path_with_namespace(gh, i);
                 // Newest first, as REST lists them.
                 let items = p
                     .commits
                     .iter()
                     .rev()
                     .enumerate()
-                    .map(|(k, c)| {
-                        (
-                            (k as i64, 0),
-                            Obj::Commit(super::super::commit_json(w, &full, c), c.author),
-                        )
-                    })
+                    .map(|(k, c)| ((k as i64, 0), Obj::Commit(i, c)))
                     .collect();
                 Resolved::Obj(Some(Obj::Conn(page(items, args, false)?)))
             }
@@ -398,9 +415,9 @@ impl<'a> Obj<'a> {
             Obj::Query => Obj::Query,
             Obj::Project(i) => Obj::Project(*i),
             Obj::Mr(i, p) => Obj::Mr(*i, p),
-            Obj::User(v) => Obj::User(v.clone()),
-            Obj::Note(v) => Obj::Note(v.clone()),
-            Obj::Commit(v, a) => Obj::Commit(v.clone(), *a),
+            Obj::User(u) => Obj::User(*u),
+            Obj::Note(i, p, n) => Obj::Note(*i, p, n.clone()),
+            Obj::Commit(i, c) => Obj::Commit(*i, c),
             Obj::Stats(p) => Obj::Stats(p),
             Obj::Position(v) => Obj::Position(v.clone()),
             Obj::Complexity => Obj::Complexity,
@@ -418,7 +435,7 @@ fn type_name(obj: &Obj<'_>) -> &'static str {
         Obj::Project(_) => "Project",
         Obj::Mr(..) => "MergeRequest",
         Obj::User(_) => "UserCore",
-        Obj::Note(_) => "Note",
+        Obj::Note(..) => "Note",
         Obj::Commit(..) => "Commit",
         Obj::Stats(_) => "DiffStatsSummary",
         Obj::Position(_) => "DiffPosition",
