@@ -71,29 +71,19 @@ fn row(kind: &str, latency: u64, db: &str, run: &Value, cpu: &str) -> Row {
 
 /// One integration of `kind` over the simulated group / organisation `acme`.
 async fn add(url: &str, key: &str, urls: &Value, kind: &str) {
+    if kind != "gitlab" {
+        return super::add_github(url, key, urls).await;
+    }
     let (conn, vault, _) = integration_setup(url, key, urls).await;
-    let input = if kind == "gitlab" {
-        IntegrationInput {
-            kind: "gitlab".into(),
-            name: "bench GitLab".into(),
-            base_url: urls["gitlab"].as_str().unwrap().into(),
-            flavour: "self_managed".into(),
-            username: None,
-            secret: Some("sim-gitlab-token".into()),
-            settings: json!({"group": "acme", "deployment_source": {"kind": "deployments"}}),
-            active: Some(true),
-        }
-    } else {
-        IntegrationInput {
-            kind: "github".into(),
-            name: "bench GitHub".into(),
-            base_url: urls["github"].as_str().unwrap().into(),
-            flavour: "github".into(),
-            username: None,
-            secret: Some("sim-github-token".into()),
-            settings: json!({"organization": "acme", "deployment_source": {"kind": "deployments"}}),
-            active: Some(true),
-        }
+    let input = IntegrationInput {
+        kind: "gitlab".into(),
+        name: "bench GitLab".into(),
+        base_url: urls["gitlab"].as_str().unwrap().into(),
+        flavour: "self_managed".into(),
+        username: None,
+        secret: Some("sim-gitlab-token".into()),
+        settings: json!({"group": "acme", "deployment_source": {"kind": "deployments"}}),
+        active: Some(true),
     };
     let valid = input.validate(false).unwrap();
     pulse_etl::db::integrations::create(&conn, &vault, &valid, None)

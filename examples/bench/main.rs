@@ -721,10 +721,9 @@ async fn analytics_pages(url: &str, db: &str, key: &str, urls: &Value) -> Vec<Ro
     rows
 }
 
+/// The bench's GitHub integration: the simulated organisation `acme`, deployments as the source.
 async fn add_github(url: &str, key: &str, urls: &Value) {
-    let conn = pulse_etl::db::connect(url).await.unwrap();
-    let key = pulse_etl::config::decode_key(key).unwrap();
-    let vault = Vault::new(&secrecy::SecretBox::new(Box::new(key)), &[]);
+    let (conn, vault, _) = integration_setup(url, key, urls).await;
     let input = IntegrationInput {
         kind: "github".into(),
         name: "bench GitHub".into(),
