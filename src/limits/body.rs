@@ -20,7 +20,7 @@ use actix_web::body::{BodySize, EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::error::PayloadError;
 use actix_web::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING, UPGRADE};
-use actix_web::http::{ConnectionType, StatusCode};
+use actix_web::http::{ConnectionType, Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::web::Bytes;
 use futures_util::Stream;
@@ -29,6 +29,9 @@ use tokio::time::{Instant, Sleep};
 /// How long a request body may take to arrive after the request head. Bodies are at most
 /// 256 KiB (`startup::MAX_BODY_BYTES`): 2 s even at 1 Mbit/s.
 pub const BODY_DEADLINE: Duration = Duration::from_secs(10);
+
+/// The WebSocket route (`routes.rs`), the one request whose body the deadline leaves alone.
+const WEBSOCKET_PATH: &str = "/ws";
 
 #[derive(Default)]
 struct Shared {
@@ -87,13 +90,23 @@ impl<B: MessageBody + Unpin> MessageBody for KeepRequestBody<B> {
     }
 }
 
+/// The WebSocket route's handshake: its "body" is the socket itself, open for as long as the
+/// page is, so it gets no deadline. Only there: an `Upgrade` header on any other request (a
+/// `POST /login` with `Upgrade: x`) must not take its body out of the deadline.
+fn is_websocket_handshake(req: &ServiceRequest) -> bool {
+    req.method() == Method::GET && req.path() == WEBSOCKET_PATH && req.headers().contains_key(UPGRADE)
+}
+
 fn has_body(req: &ServiceRequest) -> bool {
-    let h = req.headers();
-    if h.contains_key(UPGRADE) {
-        // A WebSocket's "body" is the socket itself, open for as long as the page is.
+    if is_websocket_handshake(req) {
         return false;
     }
+    let h = req.headers();
+    // `Upgrade: websocket` without a length, and CONNECT, make actix-http read a body until the
+    // connection closes: a body like any other here.
     h.contains_key(TRANSFER_ENCODING)
+        || h.contains_key(UPGRADE)
+        || req.method() == Method::CONNECT
         || h.get(CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|v| v.trim() != "0")

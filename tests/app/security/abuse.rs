@@ -31,7 +31,8 @@ async fn made_up_methods_share_one_metric_label() {
 }
 
 /// A body trickling in a byte every two seconds is cut at the body deadline (408, connection
-/// closed), with and without a length; meanwhile `/health` answers.
+/// closed), with and without a length, with and without an `Upgrade` header; meanwhile
+/// `/health` answers.
 async fn slow_bodies_are_cut_off_while_health_answers(db: Db) {
     let app = spawn_app(db).await;
     let host = host(&app);
@@ -42,10 +43,15 @@ async fn slow_bodies_are_cut_off_while_health_answers(db: Db) {
     };
     let mut slow = Vec::new();
     for i in 0..20 {
-        let (head, drip): (String, &'static [u8]) = if i % 2 == 0 {
-            (head("Content-Length: 1000\r\n"), b"e")
-        } else {
-            (head("Transfer-Encoding: chunked\r\n"), b"1\r\ne\r\n")
+        let (head, drip): (String, &'static [u8]) = match i % 4 {
+            0 => (head("Content-Length: 1000\r\n"), b"e"),
+            1 => (head("Transfer-Encoding: chunked\r\n"), b"1\r\ne\r\n"),
+            // An `Upgrade` header does not take a body out of the deadline (only the WebSocket
+            // handshake, `GET /ws`, has none)...
+            2 => (head("Upgrade: x\r\nContent-Length: 1000\r\n"), b"e"),
+            // ... nor does `Upgrade: websocket` without a length, a body read until the
+            // connection closes.
+            _ => (head("Upgrade: websocket\r\n"), b"e"),
         };
         let h = host.clone();
         slow.push(tokio::spawn(async move {
@@ -55,9 +61,10 @@ async fn slow_bodies_are_cut_off_while_health_answers(db: Db) {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let health = tokio::time::timeout(Duration::from_secs(5), app.get("/health")).await;
     assert_eq!(health.expect("/health answers while slow bodies arrive").status(), 200);
-    for s in slow {
-        let answer = s.await.unwrap().expect("the service closed the slow connection");
-        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    for (i, s) in slow.into_iter().enumerate() {
+        let answer = s.await.unwrap();
+        let answer = answer.unwrap_or_else(|| panic!("the service did not close slow connection {i} (kind {})", i % 4));
+        assert!(answer.starts_with("HTTP/1.1 408"), "kind {}: {answer}", i % 4);
     }
     assert_eq!(app.get("/health").await.status(), 200);
 }
