@@ -100,7 +100,7 @@ pub struct FlowResolver {
     steps: Vec<Step>,
     step_index: HashMap<i64, usize>,
     issue_type_mappings: Vec<IssueTypeMapping>,
-    type_by_name: HashMap<String, usize>,
+    issue_type_by_name: HashMap<String, usize>,
     status_mappings: Vec<StatusMapping>,
     /// (status key, type mapping id or None) → index into `status_mappings`.
     status_index: HashMap<(String, Option<i64>), usize>,
@@ -118,9 +118,9 @@ impl FlowResolver {
         issue_type_mappings.sort_by_key(|t| t.id);
         status_mappings.sort_by_key(|m| m.id);
         let step_index = steps.iter().enumerate().map(|(i, s)| (s.id, i)).collect();
-        let mut type_by_name = HashMap::new();
+        let mut issue_type_by_name = HashMap::new();
         for (i, t) in issue_type_mappings.iter().enumerate() {
-            type_by_name.entry(name_key(&t.issuetype_from)).or_insert(i);
+            issue_type_by_name.entry(name_key(&t.issuetype_from)).or_insert(i);
         }
         let mut status_index = HashMap::new();
         for (i, m) in status_mappings.iter().enumerate() {
@@ -132,7 +132,7 @@ impl FlowResolver {
             steps,
             step_index,
             issue_type_mappings,
-            type_by_name,
+            issue_type_by_name,
             status_mappings,
             status_index,
         }
@@ -162,13 +162,13 @@ impl FlowResolver {
 
     /// The issue-type mapping for a Jira type name, active or not (case-insensitive).
     pub fn issue_type_mapping_any(&self, jira_type_name: &str) -> Option<&IssueTypeMapping> {
-        self.type_by_name
+        self.issue_type_by_name
             .get(&name_key(jira_type_name))
             .map(|&i| &self.issue_type_mappings[i])
     }
 
     /// The active issue-type mapping for a Jira type name (case-insensitive).
-    pub fn type_mapping(&self, jira_type_name: &str) -> Option<&IssueTypeMapping> {
+    pub fn issue_type_mapping(&self, jira_type_name: &str) -> Option<&IssueTypeMapping> {
         self.issue_type_mapping_any(jira_type_name).filter(|t| t.active)
     }
 
@@ -310,7 +310,7 @@ mod tests {
             step_name(&r.resolve(" in progress ", "STORY", None)),
             Some("In Progress")
         );
-        assert_eq!(r.type_mapping("BUG").map(|t| t.id), Some(11));
+        assert_eq!(r.issue_type_mapping("BUG").map(|t| t.id), Some(11));
     }
 
     #[test]
@@ -324,7 +324,7 @@ mod tests {
     #[test]
     fn an_unmapped_type_uses_the_type_less_mappings() {
         let r = resolver();
-        assert!(r.type_mapping("Spike").is_none());
+        assert!(r.issue_type_mapping("Spike").is_none());
         assert_eq!(step_name(&r.resolve("Resolved", "Spike", None)), Some("Done"));
     }
 
@@ -351,7 +351,7 @@ mod tests {
     }
 
     #[test]
-    fn an_inactive_type_mapping_excludes_its_issues() {
+    fn an_inactive_issue_type_mapping_excludes_its_issues() {
         let mut types = vec![ty(10, "Story", WorkCategory::Feature)];
         types[0].active = false;
         let r = FlowResolver::new(
@@ -364,8 +364,8 @@ mod tests {
             Resolution::Excluded(Excluded::TypeMappingInactive)
         );
         assert!(
-            r.type_mapping("Story").is_none(),
-            "type_mapping returns active rows only"
+            r.issue_type_mapping("Story").is_none(),
+            "issue_type_mapping returns active rows only"
         );
         assert!(r.issue_type_mapping_any("Story").is_some());
     }

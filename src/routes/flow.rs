@@ -19,7 +19,7 @@ use crate::startup::AppState;
 use crate::views::flow::{self as view, Choice, FlowPage, Forms, Kind, dialog};
 use crate::views::layout::{self, Nav};
 
-mod kinds;
+pub(super) mod kinds;
 mod load;
 
 use kinds::FlowKind;
@@ -263,8 +263,8 @@ async fn create_as<K: FlowKind>(ctx: &Ctx<'_>, form: &FormBody) -> PageResult {
     let draft = K::typed(form);
     match K::validate(&draft, &cfg, None) {
         Ok(valid) => {
-            let name = K::create(&ctx.state.db, &valid).await?;
-            ctx.changed("added", &name).await
+            let row = K::create(&ctx.state.db, &valid).await?;
+            ctx.changed("added", K::key(&row)).await
         }
         Err(errors) => {
             let mut forms = Forms::default();
@@ -328,8 +328,8 @@ async fn update_as<K: FlowKind>(ctx: &Ctx<'_>, id: i64, form: &FormBody) -> Page
     let row = K::find(&cfg, id).cloned().ok_or(AppError::NotFound)?;
     match K::validate(&K::typed(form), &cfg.resolver(), Some(id)) {
         Ok(valid) => {
-            let name = K::update(&ctx.state.db, row, &valid).await?;
-            ctx.changed("saved", &name).await
+            let row = K::update(&ctx.state.db, row, &valid).await?;
+            ctx.changed("saved", K::key(&row)).await
         }
         Err(errors) => {
             let dialog = edit_dialog::<K>(ctx.state, ctx.user, id, &cfg, Some(form), &errors).await?;
@@ -371,8 +371,8 @@ async fn activate_as<K: FlowKind>(ctx: &Ctx<'_>, id: i64) -> PageResult {
     K::set_active(&mut draft, true);
     match K::validate(&draft, &cfg.resolver(), Some(id)) {
         Ok(valid) => {
-            let name = K::update(&ctx.state.db, row, &valid).await?;
-            ctx.changed("activated", &name).await
+            let row = K::update(&ctx.state.db, row, &valid).await?;
+            ctx.changed("activated", K::key(&row)).await
         }
         Err(errors) => {
             let message = errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ");
@@ -427,7 +427,6 @@ struct RemovalAsk<'a> {
 async fn removal_dialog<K: FlowKind>(
     state: &AppState,
     user: &CurrentUser,
-    kind: Kind,
     ask: RemovalAsk<'_>,
 ) -> Result<Markup, PageError> {
     let cfg = db::flow::config(&state.db).await?;
@@ -444,7 +443,7 @@ async fn removal_dialog<K: FlowKind>(
         .collect();
     let selected = ask.selected.or_else(|| K::preselect(&resolver, ask.id, &targets));
     Ok(dialog::removal(&dialog::Removal {
-        kind,
+        kind: K::KIND,
         id: ask.id,
         name: &name,
         deactivate: ask.deactivate,
@@ -471,7 +470,7 @@ pub async fn remove_confirm(
         selected: None,
         error: None,
     };
-    let dialog = with_kind!(kind, K => removal_dialog::<K>(&state, &user, kind, ask).await?);
+    let dialog = with_kind!(kind, K => removal_dialog::<K>(&state, &user, ask).await?);
     show_dialog(&state, &user, &hx, dialog, StatusCode::OK).await
 }
 
@@ -513,8 +512,8 @@ async fn remove_as<K: FlowKind>(ctx: &Ctx<'_>, removal: Removal, deactivate: boo
         K::name(row, &cfg.resolver())
     };
     let verb = if deactivate { "deactivated" } else { "deleted" };
-    match K::remove(&ctx.state.db, removal, deactivate).await {
-        Ok(()) => ctx.changed(verb, &name).await,
+    match K::remove(&ctx.state.db, &[removal], deactivate).await {
+        Ok(_) => ctx.changed(verb, &name).await,
         Err(RemoveError::NotFound) => Err(AppError::NotFound.into()),
         Err(RemoveError::Db(e)) => Err(e.into()),
         Err(e @ (RemoveError::Refused(_) | RemoveError::Invalid(_))) => {
@@ -530,7 +529,7 @@ async fn remove_as<K: FlowKind>(ctx: &Ctx<'_>, removal: Removal, deactivate: boo
                 selected: reassign_to,
                 error: Some(&message),
             };
-            let dialog = removal_dialog::<K>(ctx.state, ctx.user, ctx.kind, ask).await?;
+            let dialog = removal_dialog::<K>(ctx.state, ctx.user, ask).await?;
             if ctx.hx.fragment {
                 return ctx
                     .page(Screen {

@@ -42,7 +42,7 @@ impl Kind {
         match self {
             Kind::Step => "flow step",
             Kind::StatusMapping => "status mapping",
-            Kind::IssueTypeMapping => "issue type mapping",
+            Kind::IssueTypeMapping => "issue-type mapping",
         }
     }
 }
@@ -102,7 +102,7 @@ pub struct FlowPage<'a> {
     pub status_mappings: &'a [StatusMappingRow],
     pub issue_type_mappings: &'a [IssueTypeMappingRow],
     pub unmapped: &'a Discovery,
-    /// Active steps and active type mappings, for the selects.
+    /// Active steps and active issue-type mappings, for the selects.
     pub step_choices: &'a [Choice],
     pub issue_type_choices: &'a [Choice],
     pub is_admin: bool,
@@ -326,7 +326,7 @@ fn types(p: &FlowPage<'_>) -> Markup {
     html! {
         section.card.flow-card aria-labelledby="types-title" {
             header.card-head {
-                h2 #types-title { "Issue type mappings" }
+                h2 #types-title { "Issue-type mappings" }
                 span.count { (p.issue_type_mappings.len()) " mappings" }
             }
             p.muted { "Jira issue type → normalized type and work category (INCIDENT feeds the DORA failure metrics)." }
@@ -338,7 +338,7 @@ fn types(p: &FlowPage<'_>) -> Markup {
                     } }
                     tbody {
                         @for t in p.issue_type_mappings {
-                            tr id=(format!("type-mapping-{}", t.id)) data-type=(t.issuetype_from) .inactive[!t.active] {
+                            tr id=(format!("issue-type-mapping-{}", t.id)) data-type=(t.issuetype_from) .inactive[!t.active] {
                                 td { strong { (t.issuetype_from) } }
                                 td { (t.issuetype_to) }
                                 td { span.badge.badge-idle { (t.work_category.title()) } }

@@ -60,14 +60,14 @@ impl<'a> Api<'a> {
             .unwrap()
     }
 
-    pub async fn type_mapping(&self, from: &str) -> i64 {
+    pub async fn issue_type_mapping(&self, from: &str) -> i64 {
         let (_, all) = self.get("/api/v1/flow/issue-type-mappings").await;
         all["issue_type_mappings"]
             .as_array()
             .unwrap()
             .iter()
             .find(|s| s["issuetype_from"] == from)
-            .unwrap_or_else(|| panic!("no type mapping {from}"))["id"]
+            .unwrap_or_else(|| panic!("no issue-type mapping {from}"))["id"]
             .as_i64()
             .unwrap()
     }

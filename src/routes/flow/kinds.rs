@@ -1,7 +1,8 @@
 //! The three kinds of flow configuration (steps, status mappings, issue-type mappings) as the
-//! `/flow` pages edit them: how to find a row, draft it, validate, save, and remove it. The
-//! handlers in `routes::flow` are written once over [`FlowKind`]; `with_kind!` picks the kind
-//! from the URL segment.
+//! `/flow` pages and the `/api/v1/flow` API edit them: how to find a row, draft it, validate,
+//! save, and remove it. The handlers in `routes::flow` are written once over [`FlowKind`];
+//! `with_kind!` picks the kind from the URL segment. The API adds its JSON side in
+//! `routes::flow_api::kinds`.
 
 use entity::{flow_steps, issue_type_mappings, status_mappings};
 use maud::Markup;
@@ -18,27 +19,32 @@ use crate::domain::flow::input::{
 };
 use crate::domain::flow::reassign::Removal;
 use crate::domain::settings::FieldError;
-use crate::routes::flow_api::{issue_type_mapping_draft, status_mapping_draft, step_draft};
-use crate::views::flow::{Choice, Forms, forms};
+use crate::views::flow::{Choice, Forms, Kind, forms};
+
+/// A removal carried out: each removed row with the row that took over its dependents.
+pub type Plan = Vec<(i64, Option<i64>)>;
 
 /// One kind of flow configuration row.
 pub trait FlowKind {
+    /// The URL segment and the noun.
+    const KIND: Kind;
     type Row: Clone;
-    type Draft;
+    type Draft: Default;
     type Valid;
 
     fn find(cfg: &Config, id: i64) -> Option<&Self::Row>;
     /// How notices and dialogs name the row.
     fn name(row: &Self::Row, resolver: &FlowResolver) -> String;
+    /// What the row is called or maps: the step's name, the Jira status, the Jira issue type.
+    fn key(row: &Self::Row) -> &str;
     /// The row as its form shows it.
     fn draft(row: &Self::Row) -> Self::Draft;
     /// What was typed into the form.
     fn typed(form: &FormBody) -> Self::Draft;
     fn set_active(draft: &mut Self::Draft, active: bool);
     fn validate(draft: &Self::Draft, cfg: &FlowResolver, id: Option<i64>) -> Result<Self::Valid, Vec<FieldError>>;
-    /// Saves a new row; answers its name.
-    async fn create(db: &DatabaseConnection, valid: &Self::Valid) -> Result<String, DbErr>;
-    async fn update(db: &DatabaseConnection, row: Self::Row, valid: &Self::Valid) -> Result<String, DbErr>;
+    async fn create(db: &DatabaseConnection, valid: &Self::Valid) -> Result<Self::Row, DbErr>;
+    async fn update(db: &DatabaseConnection, row: Self::Row, valid: &Self::Valid) -> Result<Self::Row, DbErr>;
     /// Puts what was typed (and why it was refused) back into the page's "add" form.
     fn refill(forms: &mut Forms, draft: Self::Draft, errors: Vec<FieldError>);
     /// The edit dialog's title and form.
@@ -50,7 +56,8 @@ pub trait FlowKind {
         csrf: &str,
     ) -> (String, Markup);
     async fn impact(db: &DatabaseConnection, id: i64, deactivate: bool) -> Result<Option<Impact>, DbErr>;
-    async fn remove(db: &DatabaseConnection, removal: Removal, deactivate: bool) -> Result<(), RemoveError>;
+    /// Deletes or deactivates the rows, each handing its dependents to its target, in one go.
+    async fn remove(db: &DatabaseConnection, removals: &[Removal], deactivate: bool) -> Result<Plan, RemoveError>;
     /// A candidate to take over the row's dependents, labelled.
     fn target(cfg: &Config, resolver: &FlowResolver, id: i64) -> Option<Choice>;
     /// The candidate preselected in the removal dialog.
@@ -64,6 +71,7 @@ pub struct StatusMappings;
 pub struct IssueTypeMappings;
 
 impl FlowKind for Steps {
+    const KIND: Kind = Kind::Step;
     type Row = flow_steps::Model;
     type Draft = StepDraft;
     type Valid = ValidStep;
@@ -74,11 +82,16 @@ impl FlowKind for Steps {
     fn name(row: &Self::Row, _: &FlowResolver) -> String {
         row.name.clone()
     }
-    /// With its position shown (the API's draft leaves it blank: unchanged).
+    fn key(row: &Self::Row) -> &str {
+        &row.name
+    }
     fn draft(row: &Self::Row) -> StepDraft {
         StepDraft {
+            name: row.name.clone(),
+            category: row.category.as_str().to_string(),
             position: row.position.to_string(),
-            ..step_draft(row)
+            is_commitment_point: row.is_commitment_point,
+            active: row.active,
         }
     }
     fn typed(form: &FormBody) -> StepDraft {
@@ -90,11 +103,11 @@ impl FlowKind for Steps {
     fn validate(draft: &StepDraft, cfg: &FlowResolver, id: Option<i64>) -> Result<ValidStep, Vec<FieldError>> {
         draft.validate(cfg, id)
     }
-    async fn create(db: &DatabaseConnection, valid: &ValidStep) -> Result<String, DbErr> {
-        Ok(db::flow::save::create_step(db, valid).await?.name)
+    async fn create(db: &DatabaseConnection, valid: &ValidStep) -> Result<Self::Row, DbErr> {
+        db::flow::save::create_step(db, valid).await
     }
-    async fn update(db: &DatabaseConnection, row: Self::Row, valid: &ValidStep) -> Result<String, DbErr> {
-        Ok(db::flow::save::update_step(db, row, valid).await?.name)
+    async fn update(db: &DatabaseConnection, row: Self::Row, valid: &ValidStep) -> Result<Self::Row, DbErr> {
+        db::flow::save::update_step(db, row, valid).await
     }
     fn refill(forms: &mut Forms, draft: StepDraft, errors: Vec<FieldError>) {
         (forms.step, forms.step_errors) = (draft, errors);
@@ -114,10 +127,8 @@ impl FlowKind for Steps {
     async fn impact(db: &DatabaseConnection, id: i64, _: bool) -> Result<Option<Impact>, DbErr> {
         db::flow::remove::step_impact(db, id).await
     }
-    async fn remove(db: &DatabaseConnection, removal: Removal, deactivate: bool) -> Result<(), RemoveError> {
-        db::flow::remove::remove_steps(db, &[removal], deactivate)
-            .await
-            .map(drop)
+    async fn remove(db: &DatabaseConnection, removals: &[Removal], deactivate: bool) -> Result<Plan, RemoveError> {
+        db::flow::remove::remove_steps(db, removals, deactivate).await
     }
     fn target(_: &Config, resolver: &FlowResolver, id: i64) -> Option<Choice> {
         resolver.step(id).map(load::step_choice)
@@ -133,6 +144,7 @@ impl FlowKind for Steps {
 }
 
 impl FlowKind for StatusMappings {
+    const KIND: Kind = Kind::StatusMapping;
     type Row = status_mappings::Model;
     type Draft = StatusMappingDraft;
     type Valid = ValidStatusMapping;
@@ -147,8 +159,16 @@ impl FlowKind for StatusMappings {
             .find(|m| m.id == row.id)
             .map_or_else(|| row.status_from.clone(), |m| load::status_label(resolver, m))
     }
+    fn key(row: &Self::Row) -> &str {
+        &row.status_from
+    }
     fn draft(row: &Self::Row) -> StatusMappingDraft {
-        status_mapping_draft(row)
+        StatusMappingDraft {
+            status_from: row.status_from.clone(),
+            flow_step_id: row.flow_step_id.to_string(),
+            issue_type_mapping_id: row.issue_type_mapping_id.map(|i| i.to_string()).unwrap_or_default(),
+            active: row.active,
+        }
     }
     fn typed(form: &FormBody) -> StatusMappingDraft {
         form.status_mapping()
@@ -163,11 +183,11 @@ impl FlowKind for StatusMappings {
     ) -> Result<ValidStatusMapping, Vec<FieldError>> {
         draft.validate(cfg, id)
     }
-    async fn create(db: &DatabaseConnection, valid: &ValidStatusMapping) -> Result<String, DbErr> {
-        Ok(db::flow::save::create_status_mapping(db, valid).await?.status_from)
+    async fn create(db: &DatabaseConnection, valid: &ValidStatusMapping) -> Result<Self::Row, DbErr> {
+        db::flow::save::create_status_mapping(db, valid).await
     }
-    async fn update(db: &DatabaseConnection, row: Self::Row, valid: &ValidStatusMapping) -> Result<String, DbErr> {
-        Ok(db::flow::save::update_status_mapping(db, row, valid).await?.status_from)
+    async fn update(db: &DatabaseConnection, row: Self::Row, valid: &ValidStatusMapping) -> Result<Self::Row, DbErr> {
+        db::flow::save::update_status_mapping(db, row, valid).await
     }
     fn refill(forms: &mut Forms, draft: StatusMappingDraft, errors: Vec<FieldError>) {
         (forms.status_mapping, forms.status_mapping_errors) = (draft, errors);
@@ -188,8 +208,12 @@ impl FlowKind for StatusMappings {
     async fn impact(db: &DatabaseConnection, id: i64, _: bool) -> Result<Option<Impact>, DbErr> {
         db::flow::remove::status_mapping_impact(db, id).await
     }
-    async fn remove(db: &DatabaseConnection, removal: Removal, deactivate: bool) -> Result<(), RemoveError> {
-        db::flow::remove::remove_status_mapping(db, removal.id, deactivate).await
+    /// One by one (no route removes several): nothing references a status mapping, so nothing moves.
+    async fn remove(db: &DatabaseConnection, removals: &[Removal], deactivate: bool) -> Result<Plan, RemoveError> {
+        for r in removals {
+            db::flow::remove::remove_status_mapping(db, r.id, deactivate).await?;
+        }
+        Ok(removals.iter().map(|r| (r.id, None)).collect())
     }
     /// A status mapping has no dependents to move.
     fn target(_: &Config, _: &FlowResolver, _: i64) -> Option<Choice> {
@@ -198,6 +222,7 @@ impl FlowKind for StatusMappings {
 }
 
 impl FlowKind for IssueTypeMappings {
+    const KIND: Kind = Kind::IssueTypeMapping;
     type Row = issue_type_mappings::Model;
     type Draft = IssueTypeMappingDraft;
     type Valid = ValidIssueTypeMapping;
@@ -208,8 +233,17 @@ impl FlowKind for IssueTypeMappings {
     fn name(row: &Self::Row, _: &FlowResolver) -> String {
         row.issuetype_from.clone()
     }
+    fn key(row: &Self::Row) -> &str {
+        &row.issuetype_from
+    }
     fn draft(row: &Self::Row) -> IssueTypeMappingDraft {
-        issue_type_mapping_draft(row)
+        IssueTypeMappingDraft {
+            issuetype_from: row.issuetype_from.clone(),
+            issuetype_to: row.issuetype_to.clone(),
+            work_category: row.work_category.as_str().to_string(),
+            hierarchy_level: row.hierarchy_level.to_string(),
+            active: row.active,
+        }
     }
     fn typed(form: &FormBody) -> IssueTypeMappingDraft {
         form.issue_type_mapping()
@@ -224,15 +258,15 @@ impl FlowKind for IssueTypeMappings {
     ) -> Result<ValidIssueTypeMapping, Vec<FieldError>> {
         draft.validate(cfg, id)
     }
-    async fn create(db: &DatabaseConnection, valid: &ValidIssueTypeMapping) -> Result<String, DbErr> {
-        Ok(db::flow::save::create_issue_type_mapping(db, valid)
-            .await?
-            .issuetype_from)
+    async fn create(db: &DatabaseConnection, valid: &ValidIssueTypeMapping) -> Result<Self::Row, DbErr> {
+        db::flow::save::create_issue_type_mapping(db, valid).await
     }
-    async fn update(db: &DatabaseConnection, row: Self::Row, valid: &ValidIssueTypeMapping) -> Result<String, DbErr> {
-        Ok(db::flow::save::update_issue_type_mapping(db, row, valid)
-            .await?
-            .issuetype_from)
+    async fn update(
+        db: &DatabaseConnection,
+        row: Self::Row,
+        valid: &ValidIssueTypeMapping,
+    ) -> Result<Self::Row, DbErr> {
+        db::flow::save::update_issue_type_mapping(db, row, valid).await
     }
     fn refill(forms: &mut Forms, draft: IssueTypeMappingDraft, errors: Vec<FieldError>) {
         (forms.issue_type_mapping, forms.issue_type_mapping_errors) = (draft, errors);
@@ -252,10 +286,8 @@ impl FlowKind for IssueTypeMappings {
     async fn impact(db: &DatabaseConnection, id: i64, deactivate: bool) -> Result<Option<Impact>, DbErr> {
         db::flow::remove::issue_type_mapping_impact(db, id, deactivate).await
     }
-    async fn remove(db: &DatabaseConnection, removal: Removal, deactivate: bool) -> Result<(), RemoveError> {
-        db::flow::remove::remove_issue_type_mappings(db, &[removal], deactivate)
-            .await
-            .map(drop)
+    async fn remove(db: &DatabaseConnection, removals: &[Removal], deactivate: bool) -> Result<Plan, RemoveError> {
+        db::flow::remove::remove_issue_type_mappings(db, removals, deactivate).await
     }
     fn target(cfg: &Config, _: &FlowResolver, id: i64) -> Option<Choice> {
         cfg.issue_type_mappings.iter().find(|x| x.id == id).map(|x| Choice {

@@ -155,7 +155,7 @@ pub fn add_issue_type_mapping(p: &FlowPage<'_>) -> Markup {
         "/flow/issue-type-mappings",
         "flow-form inline-form",
         html! {
-            h3 { "Add an issue type mapping" }
+            h3 { "Add an issue-type mapping" }
             (form_errors(e))
             (csrf_field(p.csrf))
             input type="hidden" name="active" value="true";

@@ -195,6 +195,19 @@ async fn status_mappings_match_case_insensitively_and_apply_at_once(db: Db) {
     let (_, impact) = api.get(&format!("/api/v1/flow/status-mappings/{id}/impact")).await;
     assert_eq!(impact["issues"], 3);
     let v1 = version(&api).await;
+    // Nothing references a status mapping: a target is refused rather than ignored.
+    let (status, answer) = api
+        .post(
+            &format!("/api/v1/flow/status-mappings/{id}/delete"),
+            json!({"reassign_to": doing}),
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert_eq!(
+        answer["error"],
+        "nothing references a status mapping, so there is nothing to reassign: its issues re-resolve by themselves (see the impact)"
+    );
+    assert_eq!(version(&api).await, v1, "nothing removed");
     let (status, _) = api
         .post(&format!("/api/v1/flow/status-mappings/{id}/delete"), json!({}))
         .await;
@@ -218,7 +231,7 @@ async fn issue_types_get_their_own_flow(db: Db) {
     .await;
     let qa = api.step("QA").await;
     let done = api.step("Done").await;
-    let bug = api.type_mapping("Bug").await;
+    let bug = api.issue_type_mapping("Bug").await;
     let (status, m) = api
         .post(
             "/api/v1/flow/status-mappings",
@@ -391,7 +404,8 @@ async fn deleting_a_step_reassigns_its_mappings_in_one_transaction(db: Db) {
         )
         .await;
     assert_eq!(status, 422);
-    assert!(answer["error"].as_str().unwrap().contains("loop"), "{answer}");
+    let error = answer["error"].as_str().unwrap();
+    assert!(error.starts_with("flow steps: ") && error.contains("loop"), "{answer}");
     assert_eq!(api.status_mappings().await, before);
     assert_eq!(api.get(&format!("/api/v1/flow/steps/{blocked}")).await.0, 200);
     // A chain that ends at a surviving step is fine.
@@ -447,8 +461,8 @@ async fn deleting_an_issue_type_mapping_moves_its_per_type_mappings(db: Db) {
     let app = spawn_app(db).await;
     let api = Api::admin(&app).await;
     seed_issues(&app, &[("Open", "Incident", "new"), ("Open", "incident", "new")]).await;
-    let incident = api.type_mapping("Incident").await;
-    let bug = api.type_mapping("Bug").await;
+    let incident = api.issue_type_mapping("Incident").await;
+    let bug = api.issue_type_mapping("Bug").await;
     let (_, impact) = api
         .get(&format!("/api/v1/flow/issue-type-mappings/{incident}/impact"))
         .await;
@@ -458,13 +472,17 @@ async fn deleting_an_issue_type_mapping_moves_its_per_type_mappings(db: Db) {
         "{impact}"
     );
     assert!(!impact["targets"].as_array().unwrap().contains(&json!(incident)));
-    let (status, _) = api
+    let (status, answer) = api
         .post(
             &format!("/api/v1/flow/issue-type-mappings/{incident}/delete"),
             json!({}),
         )
         .await;
     assert_eq!(status, 422, "its mappings need a new home");
+    assert!(
+        answer["error"].as_str().unwrap().starts_with("issue-type mapping: "),
+        "{answer}"
+    );
     let (status, answer) = api
         .post(
             &format!("/api/v1/flow/issue-type-mappings/{incident}/delete"),
@@ -494,7 +512,7 @@ async fn viewers_read_the_flow_but_cannot_change_it(db: Db) {
     let admin = Api::admin(&app).await;
     let viewer = Api::viewer(&app).await;
     let done = admin.step("Done").await;
-    let bug = admin.type_mapping("Bug").await;
+    let bug = admin.issue_type_mapping("Bug").await;
     let mapping = admin.status_mappings().await[0]["id"].as_i64().unwrap();
     assert_eq!(viewer.get("/api/v1/flow/steps").await.0, 200);
     assert_eq!(viewer.get(&format!("/api/v1/flow/steps/{done}/impact")).await.0, 200);

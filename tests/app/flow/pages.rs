@@ -210,7 +210,7 @@ async fn htmx_gets_fragments_and_dialogs(db: Db) {
     assert_eq!(count(&html, "#flow-content"), 1);
 
     let api = Api::admin(&app).await;
-    let bug = api.type_mapping("Bug").await;
+    let bug = api.issue_type_mapping("Bug").await;
     let res = hx_get(&app, &format!("/flow/issue-type-mappings/{bug}/deactivate")).await;
     let html = res.text().await.unwrap();
     assert!(
@@ -228,7 +228,7 @@ async fn htmx_gets_fragments_and_dialogs(db: Db) {
     let html = res.text().await.unwrap();
     assert!(!html.contains("<html"));
     assert_eq!(count(&html, "p.notice[role=status]"), 1);
-    assert_eq!(count(&html, &format!("#type-mapping-{bug}.inactive")), 1);
+    assert_eq!(count(&html, &format!("#issue-type-mapping-{bug}.inactive")), 1);
     assert_eq!(count(&html, "dialog"), 0, "the dialog is gone");
 
     let res = form(
@@ -246,7 +246,10 @@ async fn htmx_gets_fragments_and_dialogs(db: Db) {
     let res = form(&app, &format!("/flow/issue-type-mappings/{bug}/active"), &[], true).await;
     assert_eq!(res.status(), 200);
     assert_eq!(
-        count(&res.text().await.unwrap(), &format!("#type-mapping-{bug}.inactive")),
+        count(
+            &res.text().await.unwrap(),
+            &format!("#issue-type-mapping-{bug}.inactive")
+        ),
         0
     );
 }
