@@ -110,10 +110,25 @@ impl Resolve for GuardedResolver {
 }
 
 /// A client for one integration: guarded resolver, no proxy, bounded and checked redirects.
+///
+/// A redirect is followed only within the origin (scheme, host, port) of the request's own URL.
+/// Credentials travel in headers reqwest does not know to drop on a redirect elsewhere
+/// (GitLab's `PRIVATE-TOKEN`), and no API call we make is redirected to another server, so a
+/// redirect that leaves the origin is not followed: the client stops there and the caller sees
+/// the 3xx answer as a failure. (An `http://` address that redirects to `https://` must be saved
+/// as `https://`.) No `Referer` either: a webhook's address is its secret.
 pub fn client(guard: Guard, timeout: Duration) -> reqwest::Result<reqwest::Client> {
     let redirect = reqwest::redirect::Policy::custom(move |attempt| {
+        let first = attempt.previous().first().map(Url::origin);
         if attempt.previous().len() >= MAX_REDIRECTS {
             attempt.error("too many redirects")
+        } else if first.as_ref().is_some_and(|first| *first != attempt.url().origin()) {
+            tracing::warn!(
+                from = %first.map(|o| o.ascii_serialization()).unwrap_or_default(),
+                to = %attempt.url().origin().ascii_serialization(),
+                "a redirect to another origin (scheme, host or port) is not followed; credentials stay with their address"
+            );
+            attempt.stop()
         } else if let Err(e) = guard.check_url(attempt.url()) {
             attempt.error(e)
         } else {
@@ -124,6 +139,7 @@ pub fn client(guard: Guard, timeout: Duration) -> reqwest::Result<reqwest::Clien
         .dns_resolver(Arc::new(GuardedResolver { guard }))
         .no_proxy()
         .redirect(redirect)
+        .referer(false)
         .connect_timeout(CONNECT_TIMEOUT)
         .timeout(timeout)
         .user_agent(concat!("pulse-etl/", env!("CARGO_PKG_VERSION")))

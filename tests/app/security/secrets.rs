@@ -3,11 +3,12 @@
 
 use std::sync::{Arc, Mutex};
 
+use pulse_etl::integrations::control::RunContext;
 use serde_json::{Value, json};
-use tokio::io::AsyncReadExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::db_test;
-use crate::helpers::{Db, Options, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{Db, Options, TestApp, select_text, spawn_app, spawn_app_with};
 
 /// A TCP listener on loopback that keeps every byte it is sent.
 async fn listener() -> (String, Arc<Mutex<Vec<u8>>>) {
@@ -30,6 +31,39 @@ async fn listener() -> (String, Arc<Mutex<Vec<u8>>>) {
         }
     });
     (url, seen)
+}
+
+/// A loopback HTTP server that answers every request with `answer` and closes the connection,
+/// keeping every byte it is sent.
+async fn answering(answer: impl Fn(&str) -> String + Send + Sync + 'static) -> (String, Arc<Mutex<Vec<u8>>>) {
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", l.local_addr().unwrap());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let keep = seen.clone();
+    let answer = Arc::new(answer);
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            let (keep, answer) = (keep.clone(), answer.clone());
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                keep.lock().unwrap().extend_from_slice(&head);
+                let _ = s.write_all(answer(&String::from_utf8_lossy(&head)).as_bytes()).await;
+                let _ = s.shutdown().await;
+            });
+        }
+    });
+    (url, seen)
+}
+
+fn seen_text(seen: &Arc<Mutex<Vec<u8>>>) -> String {
+    String::from_utf8_lossy(&seen.lock().unwrap()).into_owned()
 }
 
 async fn send(token: &str, req: reqwest::RequestBuilder) -> (u16, Value) {
@@ -172,3 +206,124 @@ async fn private_addresses_are_refused_when_saved_without_a_test() {
     let (_, list) = send(&token, app.client.get(app.url("/api/v1/integrations"))).await;
     assert_eq!(list["integrations"].as_array().unwrap().len(), 0);
 }
+
+/// GitLab's token travels in `PRIVATE-TOKEN`, which reqwest does not drop on a redirect to
+/// another server: a saved GitLab that answers 302 to another address (here the same host on
+/// another port) must not pass the token on, neither in the stored connection test nor in a
+/// sync. Redirects that leave the saved scheme, host and port are not followed at all.
+async fn a_gitlab_token_never_follows_a_redirect_to_another_origin(db: Db) {
+    let app = spawn_app(db).await;
+    let token = app.backend_token("admin@example.com", "pulse-admin").await;
+    let (elsewhere, seen_elsewhere) = answering(|_| {
+        let body = r#"{"message":"401 Unauthorized"}"#;
+        format!(
+            "HTTP/1.1 401 Unauthorized\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{body}",
+            body.len()
+        )
+    })
+    .await;
+    let (saved, seen_saved) = answering(move |head| {
+        let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+        format!("HTTP/1.1 302 Found\r\nLocation: {elsewhere}{path}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    })
+    .await;
+    // Saved without a test; the test the API would make goes through the redirect too.
+    let (status, saved) = send(
+        &token,
+        app.client.post(app.url("/api/v1/integrations?test=false")).json(
+            &json!({"kind": "gitlab", "name": "GL", "flavour": "self_managed", "base_url": saved,
+                    "secret": "glpat-never-elsewhere", "settings": {"group": "acme"}}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 201, "{saved}");
+    let id = saved["id"].as_i64().unwrap();
+    let (status, report) = send(
+        &token,
+        app.client.post(app.url(&format!("/api/v1/integrations/{id}/test"))),
+    )
+    .await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["test"]["ok"], false, "{report}");
+    let state = app.state();
+    let deps = pulse_etl::integrations::github::sync::Deps {
+        db: &state.db,
+        vault: &state.vault,
+        outbound: state.outbound,
+    };
+    let synced = pulse_etl::integrations::github::sync::run(&deps, &RunContext::detached()).await;
+    let why = synced
+        .expect_err("the sync cannot succeed against a redirect")
+        .to_string();
+    assert!(why.contains("302"), "the redirect is the failure: {why}");
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let asked = seen_text(&seen_saved).to_ascii_lowercase();
+    assert!(
+        asked.contains("private-token: glpat-never-elsewhere"),
+        "the saved address was asked with the token: {asked}"
+    );
+    let got = seen_text(&seen_elsewhere);
+    assert!(!got.to_ascii_lowercase().contains("private-token"), "{got}");
+    assert!(!got.contains("glpat-never-elsewhere"), "{got}");
+    assert!(got.is_empty(), "a redirect to another origin is not followed: {got}");
+}
+db_test!(a_gitlab_token_never_follows_a_redirect_to_another_origin);
+
+/// The edit form (`POST /integrations/{id}`) with a new scheme, host or port and no secret is
+/// refused like the API, tested or not, and the new address hears nothing.
+async fn the_edit_form_needs_the_secret_again_for_a_new_address(db: Db) {
+    let app = spawn_app(db).await;
+    let token = app.backend_token("admin@example.com", "pulse-admin").await;
+    let sim = app.sim.as_ref().unwrap().urls.clone();
+    let github = create(
+        &app,
+        &token,
+        json!({"kind": "github", "name": "G", "flavour": "github", "base_url": sim.github,
+               "secret": "sim-github-token", "settings": {"organization": "acme"}}),
+    )
+    .await;
+    let (elsewhere, seen) = listener().await;
+    app.login_admin().await;
+    for skip_test in [false, true] {
+        let edit = format!("/integrations/{github}/edit");
+        let csrf = app.csrf(&edit).await;
+        let mut form = vec![
+            ("csrf_token", csrf.as_str()),
+            ("name", "G"),
+            ("flavour", "github"),
+            ("base_url", elsewhere.as_str()),
+            ("secret", ""),
+            ("organization", "acme"),
+            ("deployment_kind", "merges"),
+            ("active", "on"),
+        ];
+        if skip_test {
+            form.push(("skip_test", "on"));
+        }
+        let res = app
+            .client
+            .post(app.url(&format!("/integrations/{github}")))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 422, "skip_test={skip_test}");
+        let page = res.text().await.unwrap();
+        let error = select_text(&page, "#secret-error");
+        assert!(
+            error.as_deref().is_some_and(|e| e.contains("enter the secret again")),
+            "skip_test={skip_test}: {error:?}"
+        );
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let got = seen_text(&seen);
+    assert!(got.is_empty(), "the new address was sent: {got}");
+    let (_, row) = send(
+        &token,
+        app.client.get(app.url(&format!("/api/v1/integrations/{github}"))),
+    )
+    .await;
+    assert_eq!(row["base_url"], sim.github, "nothing was saved");
+}
+db_test!(the_edit_form_needs_the_secret_again_for_a_new_address);
