@@ -252,16 +252,45 @@ async fn malformed_bodies_resets_and_slow_bodies() {
     };
     assert!(broken, "the connection is cut mid-answer");
 
+    // A slow body comes as a stream of pieces (no `Content-Length`), each held back by the
+    // pause, and whole in the end. How long the pauses are is measured in `make bench`.
+    sim.state.set_config(SimConfig::default());
+    let at_once = github(&sim, "orgs/acme/repos").send().await.unwrap();
+    assert!(at_once.content_length().is_some(), "a plain answer is sent at once");
+    let want = at_once.bytes().await.unwrap();
+    assert!(want.len() > 4096, "a body of several pieces: {} bytes", want.len());
     sim.state.set_config(SimConfig {
-        slow_body_ms: 150,
+        slow_body_ms: 1,
         ..SimConfig::default()
     });
-    let started = Instant::now();
-    let res = jira_cloud(&sim, "myself").send().await.unwrap();
-    assert!(res.bytes().await.is_ok());
-    assert!(started.elapsed() >= Duration::from_millis(150));
+    let mut res = github(&sim, "orgs/acme/repos").send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.content_length(), None, "streamed, not sent at once");
+    let (mut got, mut pieces) = (Vec::new(), 0);
+    while let Some(chunk) = res.chunk().await.unwrap() {
+        assert!(chunk.len() <= 4096, "pieces of at most 4 KiB: {}", chunk.len());
+        got.extend_from_slice(&chunk);
+        pieces += 1;
+    }
+    assert!(pieces >= want.len().div_ceil(4096), "{pieces} pieces");
+    assert_eq!(got, want, "the slow body is the whole answer");
+    // Paused for an hour before its first piece: the head is there, the body is not, and a
+    // server that stops cuts it off (nothing of it was sent).
+    sim.state.set_config(SimConfig {
+        slow_body_ms: 3_600_000,
+        ..SimConfig::default()
+    });
+    let res = tokio::time::timeout(Duration::from_secs(60), jira_cloud(&sim, "myself").send())
+        .await
+        .expect("hang guard: the head of a slow answer is sent at once")
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    sim.stop().await;
+    assert!(res.bytes().await.is_err(), "the body was still held back");
 }
 
+/// Latency holds a request in the simulator before it is answered (how long is measured in
+/// `make bench`); an outage answers 503.
 #[tokio::test]
 async fn latency_and_a_scheduled_outage() {
     let sim = start(
@@ -271,9 +300,26 @@ async fn latency_and_a_scheduled_outage() {
         },
         1,
     );
-    let started = Instant::now();
     assert_eq!(jira_cloud(&sim, "myself").send().await.unwrap().status(), 200);
-    assert!(started.elapsed() >= Duration::from_millis(200));
+    assert_eq!(sim.stats.served("/jira-cloud"), 1);
+    // An hour's latency: the request is in the simulator (counted in flight) and unanswered.
+    sim.state.set_config(SimConfig {
+        latency_ms: 3_600_000,
+        ..SimConfig::default()
+    });
+    sim.state.reset_max_in_flight();
+    let held = tokio::spawn(jira_cloud(&sim, "myself").send());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while sim.state.max_in_flight().jira == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "hang guard: the request never reached the simulator"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(sim.stats.served("/jira-cloud"), 1, "held, not answered");
+    assert!(!held.is_finished(), "the client is still waiting");
+    held.abort();
     let now = chrono::Utc::now();
     sim.state.set_config(SimConfig {
         outage: Some(Outage {

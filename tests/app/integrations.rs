@@ -181,19 +181,32 @@ async fn a_hung_upstream_times_out_with_a_clear_message() {
     // Accepts connections and never answers.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = accepted.clone();
     tokio::spawn(async move {
         let mut held = Vec::new();
         while let Ok((sock, _)) = listener.accept().await {
+            count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             held.push(sock);
         }
     });
     let mut body = github(&app, "Slow");
     body["base_url"] = json!(format!("http://127.0.0.1:{port}"));
-    let started = std::time::Instant::now();
-    let (status, answer) = post(&app, &token, "/api/v1/integrations", &body).await;
-    assert_eq!(status, 422);
+    // A hang guard: the test's integration timeout is 3 s.
+    let (status, answer) = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        post(&app, &token, "/api/v1/integrations", &body),
+    )
+    .await
+    .expect("hang guard: the connection test to a hung upstream did not end in 60 s");
+    assert_eq!(status, 422, "{answer}");
     assert!(answer["error"].as_str().unwrap().contains("timed out"), "{answer}");
-    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    assert_eq!(answer["test"]["ok"], false, "{answer}");
+    assert!(
+        accepted.load(std::sync::atomic::Ordering::SeqCst) > 0,
+        "the test reached the hung upstream (it timed out waiting there, not connecting)"
+    );
+    assert_eq!(integrations_in_db(&app).await, 0, "nothing saved");
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::Value;
 
 use crate::db_test;
-use crate::helpers::{Db, TestApp, spawn_app};
+use crate::helpers::{Db, Options, TestApp, spawn_app, spawn_app_with};
 use crate::jira_sync::{add_jira, assert_equals_ground_truth, set_sim};
 
 async fn admin(app: &TestApp) -> String {
@@ -163,42 +163,80 @@ async fn refused_transitions_answer_409_with_the_reason(db: Db) {
 }
 db_test!(refused_transitions_answer_409_with_the_reason);
 
-/// A force stop drops the request in flight (the upstream answers only after 5 s) instead of
-/// waiting for it. How fast it is (milliseconds) is measured in `make bench`.
+/// A force stop drops the request in flight instead of waiting for its answer: the simulator
+/// holds the run's request for an hour and the client gives up on it only after ten minutes,
+/// so a run that ends at all has dropped it. How fast a stop is (milliseconds) is measured in
+/// `make bench`.
 async fn force_stop_drops_the_request_in_flight(db: Db) {
-    let app = spawn_app(db).await;
+    let mut opts = Options::new(db);
+    opts.env.insert("INTEGRATION_TIMEOUT_SECONDS", "600".into());
+    let app = spawn_app_with(opts).await;
     add_jira(&app, "cloud").await;
     set_sim(
         &app,
         SimConfig {
-            latency_ms: 5000,
+            latency_ms: 3_600_000,
             ..SimConfig::default()
         },
     )
     .await;
+    let sim = app.sim.as_ref().unwrap();
+    sim.state.reset_max_in_flight();
+    let answered_before = sim.stats.served("/jira-cloud");
     let token = admin(&app).await;
     control(&app, &token, "jira_sync", "start").await;
     wait_for(&app, "jira_sync", &["RUNNING"], Duration::from_secs(10)).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The run's first request reaches the simulator, which holds it.
     let asked = Instant::now();
+    while sim.state.max_in_flight().jira == 0 {
+        assert!(
+            asked.elapsed() < Duration::from_secs(60),
+            "hang guard: the run sent no request in 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let (code, body) = control(&app, &token, "jira_sync", "stop").await;
     assert_eq!(code, 200, "{body}");
-    let stopped = wait_for(&app, "jira_sync", &["FAILED"], Duration::from_secs(20)).await;
-    let took = asked.elapsed();
-    assert!(
-        took < Duration::from_secs(5),
-        "the run waited for the slow answer ({took:?}) instead of dropping the request"
+    // A hang guard: a run that waited for its request would stay RUNNING for ten minutes.
+    let stopped = wait_for(&app, "jira_sync", &["FAILED"], Duration::from_secs(60)).await;
+    assert_eq!(
+        sim.stats.served("/jira-cloud"),
+        answered_before,
+        "the run ended before the simulator answered its request: it dropped it"
     );
     assert!(
         stopped
             .last_error
-            .unwrap()
-            .contains("force-stopped by admin@example.com")
+            .as_deref()
+            .unwrap_or_default()
+            .contains("force-stopped by admin@example.com"),
+        "{:?}",
+        stopped.last_error
     );
     assert!(
         stopped.next_retry_at.is_none(),
         "a force-stopped run waits for the main cycle or a manual start"
     );
+    assert_eq!(
+        (
+            stopped.lease_owner.as_deref(),
+            stopped.current_run_id,
+            stopped.stop_requested
+        ),
+        (None, None, false),
+        "the job is idle: no owner, no run, no stop pending"
+    );
+    let runs = pulse_etl::db::runs::list(&app.db, JobType::JiraSync, 0, 10)
+        .await
+        .unwrap()
+        .0;
+    assert_eq!(
+        runs[0].outcome,
+        entity::enums::RunOutcome::Stopped,
+        "{:?}",
+        runs[0].error
+    );
+    assert!(runs[0].finished_at.is_some());
     assert_eq!(
         entity::jira_issues::Entity::find().all(&app.db).await.unwrap().len(),
         0,
