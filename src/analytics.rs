@@ -171,7 +171,7 @@ impl Cache {
         while let Some(row) = rows.next().await {
             let row = row?;
             let key = keys.get(&row.issue_id).map_or("", String::as_str);
-            flow.push(flow::FlowFacts::from_row(row, key, &mut names));
+            flow.push(flow::FlowFacts::from_row(row, key, &mut names)?);
         }
         drop(keys);
         drop(rows);
@@ -213,10 +213,10 @@ impl Cache {
                 .cloned()
                 .collect();
             let mut names = self.names.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            flow.extend(rows.into_iter().map(|r| {
+            for r in rows {
                 let key = keys.get(&r.issue_id).map_or("", String::as_str);
-                flow::FlowFacts::from_row(r, key, &mut names)
-            }));
+                flow.push(flow::FlowFacts::from_row(r, key, &mut names)?);
+            }
             flow.sort_by_key(|f| (f.done_at, f.issue_id));
             Arc::new(flow)
         };

@@ -152,11 +152,25 @@ impl std::fmt::Display for IssueKey {
 }
 
 impl FlowFacts {
-    /// Converts one stored row of the issue keyed `key`, sharing names through `names`.
-    pub fn from_row(r: issue_flow_times::Model, key: &str, names: &mut Names) -> Self {
-        let closed: BTreeMap<String, f64> = serde_json::from_value(r.step_hours).unwrap_or_default();
+    /// Converts one stored row of the issue keyed `key`, sharing names through `names`. Step
+    /// hours or a timeline that are not what the precompute pass writes (a hand edit, another
+    /// version's format, a category no `StepCategory` knows) are an error, not an issue read
+    /// with less history.
+    pub fn from_row(r: issue_flow_times::Model, key: &str, names: &mut Names) -> Result<Self, DbErr> {
+        let issue = r.issue_id;
+        let closed: BTreeMap<String, f64> = serde_json::from_value(r.step_hours).map_err(|e| {
+            DbErr::Type(format!(
+                "issue_flow_times of issue {issue}: the stored step hours are not an object of hours by step ({e})"
+            ))
+        })?;
         let step_hours: Arc<[(Arc<str>, f64)]> = closed.into_iter().map(|(k, h)| (names.get(k), h)).collect();
-        Self {
+        let timeline = match &r.timeline {
+            // Not computed yet (rows from before the first pass that computed timelines).
+            None => Arc::from([]),
+            Some(t) => timeline(t, names)
+                .map_err(|e| DbErr::Type(format!("issue_flow_times of issue {issue}: the stored timeline {e}")))?,
+        };
+        Ok(Self {
             issue_id: r.issue_id,
             project_id: r.project_id,
             issue_type_name: names.get(r.issue_type_name),
@@ -172,27 +186,37 @@ impl FlowFacts {
             current_step: r.current_step.map(|s| names.get(s)),
             current_category: r.current_category,
             current_since: r.current_since,
-            timeline: r
-                .timeline
-                .as_ref()
-                .map_or_else(|| Arc::from([]), |t| timeline(t, names)),
+            timeline,
             key: IssueKey::new(key, names),
-        }
+        })
     }
 }
 
-/// A stored timeline (`[[epoch ms, step name or null, category], …]`), names shared.
-fn timeline(v: &Value, names: &mut Names) -> Arc<[Stay]> {
+/// A stored timeline (`[[epoch ms, step name or null, category], …]`), names shared. The error
+/// says what is wrong with it, completing "the stored timeline …".
+fn timeline(v: &Value, names: &mut Names) -> Result<Arc<[Stay]>, String> {
     let Some(entries) = v.as_array() else {
-        return Arc::from([]);
+        return Err(format!("is not a list of entries: {v}"));
     };
     entries
         .iter()
-        .filter_map(|e| {
-            let at_ms = e.get(0)?.as_i64()?;
-            let step = e.get(1)?.as_str().map(|n| names.get_str(n));
-            let category = StepCategory::parse(e.get(2)?.as_str()?)?;
-            Some(Stay { at_ms, step, category })
+        .enumerate()
+        .map(|(n, e)| {
+            let bad = |what: &str| format!("entry {n} {what}: {e}");
+            let [at, step, category] = e.as_array().map(Vec::as_slice).unwrap_or_default() else {
+                return Err(bad("is not [epoch ms, step name or null, category]"));
+            };
+            let at_ms = at.as_i64().ok_or_else(|| bad("has no epoch milliseconds"))?;
+            let step = match step {
+                Value::Null => None,
+                Value::String(name) => Some(names.get_str(name)),
+                _ => return Err(bad("has a step that is neither a name nor null")),
+            };
+            let category = category
+                .as_str()
+                .and_then(StepCategory::parse)
+                .ok_or_else(|| bad("has an unknown step category"))?;
+            Ok(Stay { at_ms, step, category })
         })
         .collect()
 }
