@@ -89,14 +89,15 @@ impl Filters {
                 _ => {}
             }
         }
+        // Both dates given: to before from is refused whatever the range says (a preset range
+        // wins over the dates, but reversed dates are still a mistake worth naming).
+        if let (Some(from), Some(to)) = (from, to) {
+            reversed(from, to)?;
+        }
         if f.range == "custom" || (!range_given && (from.is_some() || to.is_some())) {
             let to = to.unwrap_or(today);
             let from = from.unwrap_or_else(|| Window::last_days(to, DEFAULT_DAYS).from);
-            if to < from {
-                return Err(format!(
-                    "to ({to}) is before from ({from}); the window runs from one day to a later one"
-                ));
-            }
+            reversed(from, to)?;
             f.window = Window::new(from, to);
             f.range = "custom".into();
         } else {
@@ -161,7 +162,20 @@ impl Filters {
 /// The earliest date a window may start: nothing the service syncs is older.
 const FIRST_YEAR: i32 = 1970;
 
-fn date(v: &str, field: &str) -> Result<NaiveDate, String> {
+/// The window's two ends in order, or why not.
+fn reversed(from: NaiveDate, to: NaiveDate) -> Result<(), String> {
+    if to < from {
+        return Err(format!(
+            "to ({to}) is before from ({from}); the window runs from one day to a later one"
+        ));
+    }
+    Ok(())
+}
+
+/// A date parameter `field`: `YYYY-MM-DD` (four digits, no sign), in [`FIRST_YEAR`] or later.
+/// Every date the analytics read goes through here (the filters' `from`/`to`, the forecast's
+/// `history_from`/`history_to`).
+pub(crate) fn date(v: &str, field: &str) -> Result<NaiveDate, String> {
     let d = (v.len() == 10 && v.as_bytes()[..4].iter().all(u8::is_ascii_digit))
         .then(|| NaiveDate::parse_from_str(v, "%Y-%m-%d").ok())
         .flatten()
@@ -221,6 +235,9 @@ mod tests {
         assert!(Filters::parse("team=abc", today()).is_err());
         for bad in [
             "from=2026-02-01&to=2026-01-01",
+            "range=30&from=2026-02-01&to=2026-01-01",
+            "range=custom&from=2026-02-01&to=2026-01-01",
+            "to=2026-01-01&range=365&from=2026-02-01",
             "from=0000-01-01&to=2026-01-01",
             "from=-0001-01-01&to=2026-01-01",
             "from=1969-12-31",
@@ -231,6 +248,29 @@ mod tests {
             assert!(Filters::parse(bad, today()).is_err(), "{bad}");
         }
         assert_eq!(Filters::parse("", today()).unwrap().window.days(), 90);
+        // Reversed dates say so with any range; a preset range with dates in order still wins.
+        for q in [
+            "from=2026-02-01&to=2026-01-01",
+            "range=30&from=2026-02-01&to=2026-01-01",
+            "range=custom&from=2026-02-01&to=2026-01-01",
+        ] {
+            let why = Filters::parse(q, today()).unwrap_err();
+            assert_eq!(
+                why, "to (2026-01-01) is before from (2026-02-01); the window runs from one day to a later one",
+                "{q}"
+            );
+        }
+        assert_eq!(
+            Filters::parse("range=30&from=2026-01-01&to=2026-02-01", today())
+                .unwrap()
+                .window
+                .days(),
+            30
+        );
+        assert_eq!(
+            date("0000-01-01", "from").unwrap_err(),
+            "from must be in 1970 or later, not 0000-01-01"
+        );
     }
 
     #[test]

@@ -6,7 +6,7 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use serde_json::{Value, json};
 
 use super::FlowInputs;
-use super::filters::{Filters, ids};
+use super::filters::{Filters, date, ids};
 use super::flow::FlowFacts;
 use crate::domain::flow::WorkCategory;
 use crate::domain::metrics::forecast::{self, DEFAULT_TRIALS, Forecast, MAX_DAYS, MAX_TRIALS};
@@ -187,10 +187,6 @@ impl ForecastQuery {
             if v.is_empty() {
                 continue;
             }
-            let date = |name: &str| {
-                NaiveDate::parse_from_str(v, "%Y-%m-%d")
-                    .map_err(|_| format!("{name} must be a date YYYY-MM-DD, not {v:?}"))
-            };
             let number = |name: &str, max: u32| {
                 v.parse::<u32>()
                     .ok()
@@ -198,8 +194,8 @@ impl ForecastQuery {
                     .ok_or_else(|| format!("{name} must be a whole number from 1 to {max}, not {v:?}"))
             };
             match k.as_ref() {
-                "history_from" => from = Some(date("history_from")?),
-                "history_to" => to = Some(date("history_to")?),
+                "history_from" => from = Some(date(v, "history_from")?),
+                "history_to" => to = Some(date(v, "history_to")?),
                 "days" => days = Some(number("days", MAX_DAYS)?),
                 "items" => items = Some(number("items", 1_000_000)?),
                 "trials" => trials = Some(number("trials", MAX_TRIALS)?),

@@ -1,6 +1,6 @@
 //! Input that used to crash, mislead or slip through: huge page numbers, ids that are not
 //! numbers, another job's run, `next=` with control characters, control characters in names,
-//! notices from the query string, reversed or impossible dates.
+//! notices from the query string, reversed or impossible dates (the filters' and the forecast's).
 
 use entity::enums::{JobType, RunTrigger};
 use serde_json::{Value, json};
@@ -61,6 +61,75 @@ async fn page_numbers_and_ids_are_checked(db: Db) {
     assert_eq!(res.status(), 400);
 }
 db_test!(page_numbers_and_ids_are_checked);
+
+/// Reversed, signed or pre-1970 dates are refused with 400 and the reason, on every metrics
+/// API and the forecast's history, whatever `range` says.
+async fn dates_are_checked_with_the_reason(db: Db) {
+    let app = spawn_app(db).await;
+    let token = app.backend_token("admin@example.com", "pulse-admin").await;
+    let before = "to (2026-01-01) is before from (2026-02-01)";
+    let forecast = "/api/v1/metrics/flow/forecast?from=2026-01-01&to=2026-03-31";
+    for (path, reason) in [
+        ("/api/v1/metrics/dora?from=2026-02-01&to=2026-01-01".to_string(), before),
+        (
+            "/api/v1/metrics/dora?range=30&from=2026-02-01&to=2026-01-01".to_string(),
+            before,
+        ),
+        (
+            "/api/v1/metrics/flow?range=365&from=2026-02-01&to=2026-01-01".to_string(),
+            before,
+        ),
+        (
+            "/api/v1/metrics/prs?to=2026-01-01&range=custom&from=2026-02-01".to_string(),
+            before,
+        ),
+        (
+            "/api/v1/metrics/flow?from=0000-01-01&to=2026-01-01".to_string(),
+            "from must be in 1970 or later, not 0000-01-01",
+        ),
+        (
+            "/api/v1/metrics/prs?from=-0001-01-01&to=2026-01-01".to_string(),
+            "from must be a date as YYYY-MM-DD, not \"-0001-01-01\"",
+        ),
+        (
+            format!("{forecast}&history_from=0000-01-01&history_to=0000-03-01"),
+            "history_from must be in 1970 or later, not 0000-01-01",
+        ),
+        (
+            format!("{forecast}&history_from=0000-01-01"),
+            "history_from must be in 1970 or later, not 0000-01-01",
+        ),
+        (
+            format!("{forecast}&history_from=-0001-01-01&history_to=-0001-03-01"),
+            "history_from must be a date as YYYY-MM-DD, not \"-0001-01-01\"",
+        ),
+        (
+            format!("{forecast}&history_to=0000-03-01"),
+            "history_to must be in 1970 or later, not 0000-03-01",
+        ),
+        (
+            format!("{forecast}&history_from=2026-03-01&history_to=2026-02-01"),
+            "history_to (2026-02-01) is before history_from (2026-03-01)",
+        ),
+    ] {
+        let (status, ct, body) = get(&app, &token, &path).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert!(ct.starts_with("application/json"), "{path}: {ct}");
+        assert!(
+            body["error"].as_str().is_some_and(|e| e.contains(reason)),
+            "{path}: {body} (expected {reason:?})"
+        );
+    }
+    // Dates in order with a preset range: the range wins, as before.
+    let (status, _, body) = get(
+        &app,
+        &token,
+        "/api/v1/metrics/dora?range=30&from=2026-01-01&to=2026-02-01",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+}
+db_test!(dates_are_checked_with_the_reason);
 
 /// A run is served only under its own job: the log of a GitHub run is not found under
 /// `jira_sync`, in the API and on the page.
