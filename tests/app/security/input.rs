@@ -193,7 +193,15 @@ async fn names_with_control_characters_are_refused(db: Db) {
             (res.status().as_u16(), res.json::<Value>().await.unwrap_or(Value::Null))
         }
     };
-    for name in ["\u{0}", "a\u{0}b", "a\nb", "tab\there", "esc\u{1b}[31m"] {
+    for name in [
+        "\u{0}",
+        "a\u{0}b",
+        "a\nb",
+        "tab\there",
+        "esc\u{1b}[31m",
+        "line\u{2028}sep",
+        "para\u{2029}sep",
+    ] {
         let (status, body) = post("/api/v1/flow/steps", json!({"name": name, "category": "IN_PROGRESS"})).await;
         assert_eq!(status, 422, "{name:?}: {body}");
         let (status, _) = post(
