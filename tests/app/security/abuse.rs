@@ -9,7 +9,8 @@ use crate::db_test;
 use crate::helpers::{Db, Options, select_text, spawn_app, spawn_app_with};
 
 /// Made-up HTTP methods are counted under one label, so they cannot grow `/metrics` (80,000 of
-/// them once took it from 174 KB to 91 MB).
+/// them once took it from 174 KB to 91 MB); made-up paths are counted by route pattern or as
+/// `unmatched`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn made_up_methods_share_one_metric_label() {
     let app = spawn_app(Db::Sqlite).await;
@@ -28,6 +29,47 @@ async fn made_up_methods_share_one_metric_label() {
     let known = ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "other"];
     assert!(methods.iter().all(|m| known.contains(m)), "{methods:?}");
     assert!(!text.contains("XQWERTY"), "no made-up method reaches /metrics");
+
+    // Nor do made-up paths, matched or not: after one request of each shape (so each series it
+    // adds exists), 2,000 distinct methods and paths leave /metrics about the size it was (its
+    // counters and sums only gain digits).
+    let shapes = |i: usize| {
+        [
+            format!("/x{i}/y"),
+            format!("/api/v1/nope/{i}?q={i}"),
+            format!("/api/v1/integrations/{i}"),
+            format!("/integrations/{i}/edit"),
+            format!("/static/{i}.js"),
+        ]
+    };
+    let send = |method: &str, path: &str| {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        app.client.request(method, app.url(path)).send()
+    };
+    for path in shapes(0) {
+        for method in ["XQWERTYWARM", "GET"] {
+            let res = send(method, &path).await.unwrap();
+            assert!(!res.status().is_server_error(), "{method} {path}: {}", res.status());
+        }
+    }
+    let _ = app.get("/metrics").await.text().await.unwrap();
+    let before = app.get("/metrics").await.text().await.unwrap();
+    for i in 1..=2_000 {
+        let path = &shapes(i)[i % 5];
+        let res = send(&format!("ZFLOOD{i}"), path).await.unwrap();
+        assert!(!res.status().is_server_error(), "{path}: {}", res.status());
+    }
+    let after = app.get("/metrics").await.text().await.unwrap();
+    let growth = after.len().saturating_sub(before.len());
+    assert!(
+        growth < 4 * 1024,
+        "/metrics grew by {growth} bytes ({} -> {}) after 2,000 made-up methods and paths",
+        before.len(),
+        after.len()
+    );
+    for made_up in ["ZFLOOD", "/x1", "nope", "/static/1"] {
+        assert!(!after.contains(made_up), "{made_up} reached /metrics");
+    }
 }
 
 /// A body trickling in a byte every two seconds is cut at the body deadline (408, connection

@@ -22,20 +22,43 @@ async fn get(app: &TestApp, token: &str, path: &str) -> (u16, String, Value) {
 async fn page_numbers_and_ids_are_checked(db: Db) {
     let app = spawn_app(db).await;
     let token = app.backend_token("admin@example.com", "pulse-admin").await;
-    for path in [
-        "/api/v1/jobs/jira_sync/runs?page=461168601842738791",
-        "/api/v1/jobs/jira_sync/runs?page=100001",
-        "/api/v1/jobs/jira_sync/runs?page=99999999999999999999999",
-        "/api/v1/jobs/jira_sync/runs?page=-1",
-        "/api/v1/jobs/jira_sync/runs/1/events?log_page=461168601842738791",
-        "/api/v1/metrics/dora?from=2026-02-01&to=2026-01-01",
-        "/api/v1/metrics/flow?from=0000-01-01&to=2026-01-01",
-        "/api/v1/metrics/prs?from=-0001-01-01&to=2026-01-01",
+    // A run that exists, so a log page out of bounds cannot pass as "not found".
+    let run = pulse_etl::db::runs::start(&app.db, JobType::JiraSync, RunTrigger::Manual)
+        .await
+        .unwrap()
+        .id;
+    assert_eq!(
+        get(&app, &token, &format!("/api/v1/jobs/jira_sync/runs/{run}/events"))
+            .await
+            .0,
+        200
+    );
+    for (path, reason) in [
+        (
+            "/api/v1/jobs/jira_sync/runs?page=461168601842738791".to_string(),
+            "page must be",
+        ),
+        ("/api/v1/jobs/jira_sync/runs?page=100001".to_string(), "page must be"),
+        (
+            "/api/v1/jobs/jira_sync/runs?page=99999999999999999999999".to_string(),
+            "number too large",
+        ),
+        (
+            "/api/v1/jobs/jira_sync/runs?page=-1".to_string(),
+            "the query string could not be read",
+        ),
+        (
+            format!("/api/v1/jobs/jira_sync/runs/{run}/events?log_page=461168601842738791"),
+            "log_page must be",
+        ),
     ] {
-        let (status, ct, body) = get(&app, &token, path).await;
-        assert!(status == 400 || status == 404, "{path}: {status}");
+        let (status, ct, body) = get(&app, &token, &path).await;
+        assert_eq!(status, 400, "{path}: {body}");
         assert!(ct.starts_with("application/json"), "{path}: {ct}");
-        assert!(body["error"].is_string(), "{path}: {body}");
+        assert!(
+            body["error"].as_str().is_some_and(|e| e.contains(reason)),
+            "{path}: {body}"
+        );
     }
     assert_eq!(
         get(&app, &token, "/api/v1/jobs/jira_sync/runs?page=100000").await.0,
@@ -57,8 +80,11 @@ async fn page_numbers_and_ids_are_checked(db: Db) {
     let res = app.get("/jobs/jira_sync?page=461168601842738791").await;
     assert_eq!(res.status(), 400);
     assert!(res.text().await.unwrap().contains("page must be"));
-    let res = app.get("/jobs/jira_sync?log_page=461168601842738791").await;
+    let res = app
+        .get(&format!("/jobs/jira_sync?run={run}&log_page=461168601842738791"))
+        .await;
     assert_eq!(res.status(), 400);
+    assert!(res.text().await.unwrap().contains("log_page must be"));
 }
 db_test!(page_numbers_and_ids_are_checked);
 

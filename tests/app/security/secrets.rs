@@ -154,6 +154,9 @@ async fn a_stored_secret_is_never_sent_to_a_new_address(db: Db) {
 }
 db_test!(a_stored_secret_is_never_sent_to_a_new_address);
 
+/// The reason given for a refused address, with the setting that would allow it.
+const REFUSED: &str = "set ALLOW_PRIVATE_INTEGRATION_HOSTS=true to permit private hosts";
+
 /// With `ALLOW_PRIVATE_INTEGRATION_HOSTS` unset, private and loopback addresses are refused
 /// when saving without a test too, through the API and the form, IP literals and names alike.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -181,6 +184,11 @@ async fn private_addresses_are_refused_when_saved_without_a_test() {
         .await;
         assert_eq!(status, 422, "{url}: {answer}");
         assert_eq!(answer["fields"][0]["field"], "base_url", "{url}: {answer}");
+        let message = answer["fields"][0]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with("the address is not allowed: ") && message.contains(REFUSED),
+            "{url}: {answer}"
+        );
     }
     // The form's "Save without testing" too.
     app.login_admin().await;
@@ -203,6 +211,14 @@ async fn private_addresses_are_refused_when_saved_without_a_test() {
         .await
         .unwrap();
     assert_eq!(res.status(), 422);
+    let page = res.text().await.unwrap();
+    let error = select_text(&page, "#base_url-error");
+    assert!(
+        error
+            .as_deref()
+            .is_some_and(|e| e.contains("the address is not allowed: localhost (") && e.contains(REFUSED)),
+        "the form says why: {error:?}"
+    );
     let (_, list) = send(&token, app.client.get(app.url("/api/v1/integrations"))).await;
     assert_eq!(list["integrations"].as_array().unwrap().len(), 0);
 }
