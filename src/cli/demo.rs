@@ -54,23 +54,16 @@ pub async fn run(args: DemoArgs) -> CliResult {
     })
     .context("cannot start the simulators")?;
     let database_url = format!("sqlite://{}?mode=rwc", data_dir.join("pulse.db").display());
-    let env: HashMap<&str, String> = HashMap::from([
+    let fixed: HashMap<&str, String> = HashMap::from([
         ("DATABASE_URL", database_url.clone()),
         ("BACKEND_SERVICE_URL", sim.urls.backend.clone()),
         ("SECRET_KEY", keys.secret_key),
         ("ENCRYPTION_KEY", keys.encryption_key),
         ("BIND_ADDRESS", args.bind.to_string()),
+        // The simulators listen on loopback.
         ("ALLOW_PRIVATE_INTEGRATION_HOSTS", "true".into()),
-        (
-            "LOG_LEVEL",
-            std::env::var("LOG_LEVEL").unwrap_or_else(|_| "info".into()),
-        ),
-        (
-            "SCHEDULER_TIMEZONE",
-            std::env::var("SCHEDULER_TIMEZONE").unwrap_or_default(),
-        ),
     ]);
-    let mut settings = Settings::from_lookup(|k| env.get(k).cloned()).map_err(CliError::config)?;
+    let mut settings = Settings::from_lookup(demo_lookup(&fixed, |k| std::env::var(k).ok())).map_err(CliError::config)?;
     // The demo serves plain HTTP on loopback, where a `Secure` cookie would never come back.
     settings.cookie_secure = false;
     telemetry::init_tracing(&settings.log_level, settings.log_format);
@@ -101,6 +94,19 @@ pub async fn run(args: DemoArgs) -> CliResult {
     let result = app.run_until_stopped().await;
     sim.stop().await;
     result.map_err(|e| CliError::failed(e.into()))
+}
+
+/// What the demo's settings read: its own values for the database, the backend, the keys, the
+/// address and private hosts; every other variable (`LOG_LEVEL`, `INTEGRATION_TIMEOUT_SECONDS`,
+/// `ENCRYPTION_KEY_PREVIOUS`, …) from the process environment, through the same parser as
+/// `serve`, so a bad value refuses the demo too.
+fn demo_lookup<'a>(
+    fixed: &'a HashMap<&str, String>,
+    process: impl Fn(&str) -> Option<String> + 'a,
+) -> impl Fn(&str) -> Option<String> + 'a {
+    move |key| {
+        fixed.get(key).cloned().or_else(|| process(key))
+    }
 }
 
 struct DemoKeys {
@@ -246,4 +252,49 @@ async fn seed_integrations(app: &Application, sim: &pulse_sim::SimHandle) -> any
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixed() -> HashMap<&'static str, String> {
+        HashMap::from([
+            ("DATABASE_URL", "sqlite://demo.db?mode=rwc".to_string()),
+            ("BACKEND_SERVICE_URL", "http://127.0.0.1:9".to_string()),
+            ("SECRET_KEY", "s".repeat(64)),
+            ("ENCRYPTION_KEY", BASE64.encode([7u8; 32])),
+            ("BIND_ADDRESS", "127.0.0.1:8000".to_string()),
+            ("ALLOW_PRIVATE_INTEGRATION_HOSTS", "true".to_string()),
+        ])
+    }
+
+    #[test]
+    fn the_demo_reads_every_other_variable_from_the_environment_with_serves_rules() {
+        let fixed = fixed();
+        let from = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| pairs.iter().find(|(key, _)| *key == k).map(|(_, v)| v.to_string())
+        };
+        // Its own values win; the others come from the environment and are checked.
+        let ok = Settings::from_lookup(demo_lookup(
+            &fixed,
+            from(&[
+                ("DATABASE_URL", "postgres://elsewhere/db"),
+                ("INTEGRATION_TIMEOUT_SECONDS", "45"),
+            ]),
+        ))
+        .unwrap();
+        assert!(secrecy::ExposeSecret::expose_secret(&ok.database_url).starts_with("sqlite:"));
+        assert_eq!(ok.integration_timeout.as_secs(), 45);
+        assert_eq!(ok.log_level, "info");
+        for bad in [
+            &[("INTEGRATION_TIMEOUT_SECONDS", "soon")][..],
+            &[("ENCRYPTION_KEY_PREVIOUS", "not-a-key")][..],
+            &[("LOG_FORMAT", "xml")][..],
+            &[("DEBUG", "maybe")][..],
+        ] {
+            let err = Settings::from_lookup(demo_lookup(&fixed, from(bad))).err();
+            assert!(err.is_some(), "{bad:?} was accepted");
+        }
+    }
 }

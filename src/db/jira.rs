@@ -444,8 +444,8 @@ async fn insert_transitions(
 /// statements made PostgreSQL parse and plan a new statement text for almost every batch.
 /// An issue whose `updated` did not change is left alone (its history cannot have changed
 /// either); the statement returns the id of every issue it inserted or updated, so no lookup
-/// before or after it is needed: those two `external_id IN (…)` lookups took 26 of the 64 s of a
-/// 100k-issue sync (docs/decisions.md, "Jira pages on PostgreSQL").
+/// before or after it is needed (the two `external_id IN (…)` lookups it replaced were the
+/// largest cost of a PostgreSQL sync: docs/decisions.md, "Jira pages on PostgreSQL").
 async fn pg_upsert_issues<'r>(
     db: &impl ConnectionTrait,
     integration_id: i64,

@@ -77,3 +77,13 @@ pub async fn notify(db: &impl ConnectionTrait, channel: &str, payload: &str) -> 
     .await?;
     Ok(())
 }
+
+/// A connection of its own that receives `NOTIFY`s on `channels` (PostgreSQL only).
+pub async fn listen(
+    db: &sea_orm::DatabaseConnection,
+    channels: &[&str],
+) -> Result<sea_orm::sqlx::postgres::PgListener, sea_orm::sqlx::Error> {
+    let mut listener = sea_orm::sqlx::postgres::PgListener::connect_with(db.get_postgres_connection_pool()).await?;
+    listener.listen_all(channels.iter().copied()).await?;
+    Ok(listener)
+}

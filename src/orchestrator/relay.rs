@@ -9,7 +9,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
-use sea_orm::sqlx::postgres::PgListener;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::Instant;
@@ -180,11 +179,7 @@ fn truncate(text: &mut String) {
 async fn listen(db: DatabaseConnection, handle: OrchestratorHandle, shared: Shared, shutdown: CancellationToken) {
     let me = handle.leadership().id.clone();
     loop {
-        let connected = async {
-            let mut l = PgListener::connect_with(db.get_postgres_connection_pool()).await?;
-            l.listen_all([EVENTS_CHANNEL, COMMANDS_CHANNEL]).await?;
-            Ok::<_, sea_orm::sqlx::Error>(l)
-        };
+        let connected = db::leader::listen(&db, &[EVENTS_CHANNEL, COMMANDS_CHANNEL]);
         let mut listener = tokio::select! {
             l = connected => match l {
                 Ok(l) => l,
