@@ -763,8 +763,15 @@ fn sync_job(url: &str, key: &str, job: &str) -> Value {
         eprintln!("{}", String::from_utf8_lossy(&out.stderr));
     }
     let stdout = String::from_utf8_lossy(&out.stdout);
-    serde_json::from_str(stdout.lines().last().unwrap_or("{}"))
-        .unwrap_or_else(|_| json!({"ok": false, "error": String::from_utf8_lossy(&out.stderr)}))
+    let run: Value = serde_json::from_str(stdout.lines().last().unwrap_or("{}"))
+        .unwrap_or_else(|_| json!({"ok": false, "error": String::from_utf8_lossy(&out.stderr)}));
+    if std::env::var_os("BENCH_SYNC_LOG").is_some() {
+        eprintln!(
+            "{job}: {}",
+            serde_json::to_string_pretty(&run["scopes"]).unwrap_or_default()
+        );
+    }
+    run
 }
 
 async fn service_start() -> Vec<Row> {

@@ -79,6 +79,13 @@ pub async fn run(args: SyncArgs) -> CliResult {
             "peak_in_flight": ctx.stats.peak_in_flight.load(std::sync::atomic::Ordering::Relaxed),
             "throttled": ctx.stats.throttled.load(std::sync::atomic::Ordering::Relaxed),
             "counts": ctx.stats.counts(),
+            // The run log's line for each project and repository.
+            "scopes": ctx
+                .stats
+                .scopes()
+                .into_iter()
+                .map(|(name, scope)| (name, scope.describe()))
+                .collect::<std::collections::BTreeMap<_, _>>(),
             "peak_rss_kb": peak_rss_kb(),
         });
         println!("{line}");

@@ -108,6 +108,10 @@ pub struct ScopeStats {
     /// Answers that said "too many requests".
     pub throttled: AtomicU64,
     pub rate_limit_wait_ms: AtomicU64,
+    /// Requests this part still expects to send, as far as it knows (0: unknown or none). When
+    /// requests wait for a slot, the limiter serves the largest first: the longest chain of
+    /// pages then never runs on alone at the end of a run while the other slots sit idle.
+    pub rank: AtomicU64,
     items: Mutex<BTreeMap<&'static str, u64>>,
 }
 
@@ -191,6 +195,11 @@ pub async fn for_integration<F: Future>(name: String, fut: F) -> F::Output {
 /// The integration the calling future syncs, if any.
 pub fn current_integration() -> Option<Arc<str>> {
     INTEGRATION.try_with(Arc::clone).ok()
+}
+
+/// The [`ScopeStats::rank`] of the scope the calling future runs in (0 outside any).
+pub fn current_rank() -> u64 {
+    SCOPE.try_with(|s| s.rank.load(Ordering::Relaxed)).unwrap_or(0)
 }
 
 /// Adds to the counters of the scope the calling future runs in, if any.

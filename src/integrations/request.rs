@@ -59,7 +59,10 @@ pub async fn send(
     let mut attempt = 0;
     loop {
         attempt += 1;
-        let permit = ctx.control.before_request(limiter.acquire()).await?;
+        let permit = ctx
+            .control
+            .before_request(limiter.acquire_ranked(super::control::current_rank()))
+            .await?;
         ctx.stats.api_requests.fetch_add(1, Ordering::Relaxed);
         let sent = Instant::now();
         let outcome = ctx
@@ -80,6 +83,12 @@ pub async fn send(
             Err(_) => "error",
         };
         telemetry::upstream_request(limiter.upstream, status, sent.elapsed());
+        tracing::trace!(
+            upstream = limiter.upstream,
+            status,
+            ms = sent.elapsed().as_millis() as u64,
+            "request answered"
+        );
         let err = match outcome {
             Ok(a) if a.status.is_success() || a.status == StatusCode::NOT_MODIFIED => {
                 permit.finish(Outcome::Success);

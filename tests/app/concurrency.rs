@@ -200,11 +200,12 @@ db_test!(a_concurrent_github_sync_stores_exactly_what_a_sequential_one_stores);
 /// totals) and they are read largest first; the rows are a sequential sync's.
 async fn more_repositories_than_streams_are_sized_in_one_request_and_stored_exactly(db: Db) {
     let graphql = |app: &TestApp| app.sim.as_ref().unwrap().stats.served_with("/graphql", "200");
-    let sequential = spawn_with_repos(db, paged(), 7).await;
+    let sequential = spawn_with_repos(db, paged(), 20).await;
     add_github(&sequential, 1).await;
     let seq = github_sync(&sequential).await;
-    // Two in flight: four repositories side by side, fewer than the six read.
-    let concurrent = spawn_with_repos(db, paged(), 7).await;
+    // Two in flight: 2 × STREAMS_PER_SLOT repositories side by side, fewer than the 19 read.
+    const { assert!(2 * github::sync::STREAMS_PER_SLOT < 19) };
+    let concurrent = spawn_with_repos(db, paged(), 20).await;
     let setup = add_github(&concurrent, 2).await;
     let conc = github_sync(&concurrent).await;
     assert_eq!(graphql(&concurrent), graphql(&sequential) + 1, "one sizing request");

@@ -171,7 +171,7 @@ impl RepoQuery {
             };
             sel.push_str(&format!(
                 " {field}(first: $deploys, after: $deploysAfter, orderBy: {{field: CREATED_AT, direction: DESC}}) \
-                 {{ pageInfo {{ hasNextPage endCursor }} nodes {{ ...{fragment} }} }}"
+                 {{ totalCount pageInfo {{ hasNextPage endCursor }} nodes {{ ...{fragment} }} }}"
             ));
         }
         let doc = format!(

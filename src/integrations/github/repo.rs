@@ -39,6 +39,8 @@ pub(super) struct RepoSync<'s, 'a> {
     /// `integration:owner/name`: the repository's place in the checkpoint.
     pub key: String,
     pub shared: &'s RunShared,
+    /// Pull requests or deployments to read, whichever is more, if sized before the start.
+    pub size: Option<u64>,
 }
 
 /// What the repositories synced side by side share: the checkpoint as committed (held while a
@@ -180,6 +182,11 @@ impl RepoSync<'_, '_> {
         let deploy_conn = DeployConn::of(kind);
         let mut meta_checked = false;
         self.report(0, 0);
+        // What the chain still has to read, for the limiter: unknown (first) until a page says.
+        let page_size = u64::from(self.session.page()).max(1);
+        set_rank(self.size.map_or(u64::MAX, |n| n.div_ceil(page_size)));
+        let (mut prs_read, mut deploys_read) = (0u64, 0u64);
+        let (mut prs_total, mut deploys_total) = (None, None);
         loop {
             let query = RepoQuery {
                 prs: (!cur.prs.done).then(|| cur.prs.after.clone()),
@@ -216,14 +223,32 @@ impl RepoSync<'_, '_> {
                 }
             }
             if let Some(conn) = node.pull_requests {
+                prs_read += conn.nodes.len() as u64;
+                prs_total = conn.total_count.or(prs_total);
                 self.pull_page(conn, &mut cur.prs, &mut page).await?;
             }
             if let Some(conn) = node.deployments {
+                deploys_read += conn.nodes.len() as u64;
+                deploys_total = conn.total_count.or(deploys_total);
                 self.deployment_page(conn, &mut cur.deploys, &mut page).await?;
             }
             if let Some(conn) = node.releases {
+                deploys_read += conn.nodes.len() as u64;
+                deploys_total = conn.total_count.or(deploys_total);
                 Self::release_page(conn, &mut cur.deploys, &mut page);
             }
+            // Pull-request and deployment pages travel together: the longer pass sets the rank.
+            let page_size = u64::from(self.session.page()).max(1);
+            let left = |done: bool, total: Option<u64>, read: u64| match (done, total) {
+                (true, _) => 0,
+                (false, Some(t)) => t.saturating_sub(read).div_ceil(page_size).max(1),
+                (false, None) => 1,
+            };
+            set_rank(left(cur.prs.done, prs_total, prs_read).max(left(
+                cur.deploys.done || deploy_conn.is_none(),
+                deploys_total,
+                deploys_read,
+            )));
             self.write(&cur, page).await?;
         }
         if kind == DeploymentKind::WorkflowRuns && !cur.deploys.done {
@@ -318,6 +343,11 @@ impl RepoSync<'_, '_> {
         stats.add("deployments", page.deploys_fetched, deploys.inserted, deploys.updated);
         Ok(())
     }
+}
+
+/// This repository's [`ScopeStats::rank`](crate::integrations::control::ScopeStats::rank).
+fn set_rank(rank: u64) {
+    crate::integrations::control::in_current_scope(|s| s.rank.store(rank, Ordering::Relaxed));
 }
 
 fn number(n: i64) -> i32 {

@@ -35,6 +35,10 @@ use crate::integrations::limiter;
 use crate::integrations::request::RequestError;
 
 pub const JOB: JobType = JobType::GithubSync;
+/// Repositories read side by side per request slot. Those waiting cost nothing (the limiter
+/// serves the longest remaining chain first), and with every repository of a first read
+/// started at once none has to be sized before it starts.
+pub const STREAMS_PER_SLOT: usize = 8;
 /// Re-read this much before a pull-request watermark (clock skew, eventual consistency).
 pub const OVERLAP: chrono::Duration = chrono::Duration::minutes(5);
 /// Deployments and workflow runs finish after they are created: re-read a day back, and back
@@ -247,9 +251,10 @@ async fn sync_integration(
     ctx.stats
         .add("repositories", selected.len() as u64, inserted, deactivated);
 
-    // Repositories side by side (twice as many as requests may be in flight, so that every
-    // slot stays busy while some repositories write or finish; one at a time when only one
-    // request may be in flight).
+    // Repositories side by side: many more than requests may be in flight, so that every slot
+    // stays busy while some repositories write or finish, and the limiter serves the longest
+    // remaining chain of pages first (`ScopeStats::rank`); one at a time when only one request
+    // may be in flight.
     let checkpoint = load_checkpoint(deps.db).await?;
     let todo: Vec<(String, &repositories::Model)> = repos
         .iter()
@@ -260,17 +265,17 @@ async fn sync_integration(
     // run's requests come in the order GitHub would see from a sequential client.
     let streams = match settings.concurrency() {
         1 => 1,
-        n => n as usize * 2,
+        n => n as usize * STREAMS_PER_SLOT,
     };
-    let todo = if streams > 1 && todo.len() > streams {
+    let todo: Vec<(String, &repositories::Model, Option<u64>)> = if streams > 1 && todo.len() > streams {
         largest_first(&session, &settings, todo).await?
     } else {
-        todo
+        todo.into_iter().map(|(key, repo)| (key, repo, None)).collect()
     };
     let shared = RunShared::new(checkpoint.clone(), share, todo.len());
     let syncs: Vec<_> = todo
         .into_iter()
-        .map(|(key, repo)| {
+        .map(|(key, repo, size)| {
             let resume = checkpoint.repos.get(&key);
             let scope = format!("{}: repository {}/{}", row.name, repo.owner, repo.name);
             let sync = RepoSync {
@@ -281,6 +286,7 @@ async fn sync_integration(
                 repo: repo.clone(),
                 key,
                 shared: &shared,
+                size,
             };
             ctx.stats.in_scope(scope, sync.run(resume))
         })
@@ -292,17 +298,19 @@ async fn sync_integration(
 /// `todo` with the repositories read whole this run (no pull-request watermark yet) largest
 /// first, then the others (a page or two each) in list order. A first read's page chain is as
 /// long as its repository is large: started last, the largest one would run on alone at the
-/// end while the other request slots stay idle (on the simulator at 250 ms, 2 s of a 16.6 s
-/// sync). Costs one GraphQL request (one point) per [`SIZES_BATCH`] new repositories; an
+/// end while the other request slots stay idle (docs/decisions.md, "Concurrent syncs"). Costs
+/// one GraphQL request (one point) per [`SIZES_BATCH`] new repositories; an
 /// answer it cannot use leaves the list order.
 async fn largest_first<'r>(
     session: &Session<'_>,
     settings: &GithubSettings,
     todo: Vec<(String, &'r repositories::Model)>,
-) -> Result<Vec<(String, &'r repositories::Model)>, SyncError> {
+) -> Result<Vec<(String, &'r repositories::Model, Option<u64>)>, SyncError> {
+    let unsized_order =
+        |todo: Vec<(String, &'r repositories::Model)>| todo.into_iter().map(|(key, repo)| (key, repo, None)).collect();
     let fresh: Vec<usize> = (0..todo.len()).filter(|&i| todo[i].1.pr_watermark.is_none()).collect();
     if fresh.len() < 2 {
-        return Ok(todo);
+        return Ok(unsized_order(todo));
     }
     let deploys = DeployConn::of(settings.deployment_source.kind);
     let mut size = vec![0u64; todo.len()];
@@ -317,7 +325,7 @@ async fn largest_first<'r>(
             Err(e) if e.interrupted().is_some() || e.reset_at().is_some() => return Err(e),
             Err(e) => {
                 tracing::warn!(error = %e, "could not size the repositories; reading them in list order");
-                return Ok(todo);
+                return Ok(unsized_order(todo));
             }
         };
         for (k, &i) in chunk.iter().enumerate() {
@@ -328,9 +336,18 @@ async fn largest_first<'r>(
             }
         }
     }
-    let order = by_size(size.into_iter().zip(todo).collect());
-    tracing::debug!(order = ?order.iter().map(|(key, _)| key).collect::<Vec<_>>(), "repositories largest first");
-    Ok(order)
+    let order = by_size(
+        size.into_iter()
+            .zip(todo)
+            .map(|(n, (key, repo))| (n, (key, repo, n)))
+            .collect(),
+    );
+    tracing::debug!(order = ?order.iter().map(|(key, ..)| key).collect::<Vec<_>>(), "repositories largest first");
+    // A size of 0 is a repository with a watermark: its size is not known.
+    Ok(order
+        .into_iter()
+        .map(|(key, repo, n)| (key, repo, (n > 0).then_some(n)))
+        .collect())
 }
 
 /// Largest first; equal sizes (and the incremental ones, 0) keep their order.
