@@ -63,7 +63,8 @@ pub async fn run(args: DemoArgs) -> CliResult {
         // The simulators listen on loopback.
         ("ALLOW_PRIVATE_INTEGRATION_HOSTS", "true".into()),
     ]);
-    let mut settings = Settings::from_lookup(demo_lookup(&fixed, |k| std::env::var(k).ok())).map_err(CliError::config)?;
+    let mut settings =
+        Settings::from_lookup(demo_lookup(&fixed, |k| std::env::var(k).ok())).map_err(CliError::config)?;
     // The demo serves plain HTTP on loopback, where a `Secure` cookie would never come back.
     settings.cookie_secure = false;
     telemetry::init_tracing(&settings.log_level, settings.log_format);
@@ -104,9 +105,7 @@ fn demo_lookup<'a>(
     fixed: &'a HashMap<&str, String>,
     process: impl Fn(&str) -> Option<String> + 'a,
 ) -> impl Fn(&str) -> Option<String> + 'a {
-    move |key| {
-        fixed.get(key).cloned().or_else(|| process(key))
-    }
+    move |key| fixed.get(key).cloned().or_else(|| process(key))
 }
 
 struct DemoKeys {

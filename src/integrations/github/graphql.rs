@@ -132,12 +132,15 @@ impl DeployConn {
     }
 }
 
-/// One repository page: the connections still being read and where each resumes.
+/// One repository page: the connections still being read and where each resumes, and the
+/// previous page's follow-ups riding along (at most [`FOLLOW_UP_BATCH`]; answered under the
+/// aliases `n0`, `n1`, … beside `repository`), so they cost no request of their own.
 #[derive(Clone, Debug, Default)]
 pub struct RepoQuery {
     /// `Some(after)`: read a page of pull requests after that cursor (None: from the top).
     pub prs: Option<Option<String>>,
     pub deploys: Option<(DeployConn, Option<String>)>,
+    pub follow_ups: Vec<FollowUp>,
 }
 
 impl RepoQuery {
@@ -174,8 +177,10 @@ impl RepoQuery {
                  {{ totalCount pageInfo {{ hasNextPage endCursor }} nodes {{ ...{fragment} }} }}"
             ));
         }
+        let mut decl: Vec<String> = decl.into_iter().map(String::from).collect();
+        let (lookups, _) = follow_up_selection(&self.follow_ups, &mut decl, &mut vars);
         let doc = format!(
-            "query({}) {{ {RATE_LIMIT} repository(owner: $owner, name: $name) {{ {sel} }} }}",
+            "query({}) {{ {RATE_LIMIT} repository(owner: $owner, name: $name) {{ {sel} }}{lookups} }}",
             decl.join(", ")
         );
         json!({ "query": with_fragments(doc), "variables": vars })
@@ -193,6 +198,12 @@ impl RepoQuery {
             Some((DeployConn::Releases, _)) => requests += 1,
             None => {}
         }
+        requests += self
+            .follow_ups
+            .iter()
+            .flat_map(|f| &f.conns)
+            .map(|(nested, _)| nested.requests())
+            .sum::<u64>();
         points(requests)
     }
 }
@@ -264,6 +275,17 @@ pub fn alias(i: usize) -> String {
 pub fn follow_up_body(items: &[FollowUp]) -> (Value, u32) {
     let mut decl = Vec::new();
     let mut vars = Map::new();
+    let (sel, requests) = follow_up_selection(items, &mut decl, &mut vars);
+    let doc = format!("query({}) {{ {RATE_LIMIT}{sel} }}", decl.join(", "));
+    (
+        json!({ "query": with_fragments(doc), "variables": vars }),
+        points(requests),
+    )
+}
+
+/// The `node(id:)` lookups of `items` (aliases `n0`, `n1`, …), their variables added to
+/// `decl` and `vars`; and the connections GitHub counts for them.
+fn follow_up_selection(items: &[FollowUp], decl: &mut Vec<String>, vars: &mut Map<String, Value>) -> (String, u64) {
     let mut sel = String::new();
     let mut requests = 0u64;
     for (i, item) in items.iter().enumerate() {
@@ -288,11 +310,7 @@ pub fn follow_up_body(items: &[FollowUp]) -> (Value, u32) {
             alias(i)
         ));
     }
-    let doc = format!("query({}) {{ {RATE_LIMIT}{sel} }}", decl.join(", "));
-    (
-        json!({ "query": with_fragments(doc), "variables": vars }),
-        points(requests),
-    )
+    (sel, requests)
 }
 
 /// Repositories sized per request by [`sizes_body`] (one point: two connections of one node
@@ -348,7 +366,7 @@ mod tests {
         assert_eq!(points(301), 3);
         let prs = RepoQuery {
             prs: Some(None),
-            deploys: None,
+            ..RepoQuery::default()
         };
         // 1 + 3 × 50 + 10 × 50 line-comment connections = 651 requests.
         assert_eq!(prs.cost(50), 7);
@@ -356,8 +374,36 @@ mod tests {
         let both = RepoQuery {
             prs: Some(None),
             deploys: Some((DeployConn::Deployments, None)),
+            ..RepoQuery::default()
         };
         assert_eq!(both.cost(100), 14);
+        // Follow-ups riding along add their connections: 1,402 + 101 + 1 + 101 = 1,605 → 16.
+        let carrying = RepoQuery {
+            follow_ups: vec![
+                FollowUp {
+                    node_id: "PR_1".into(),
+                    conns: vec![(Nested::Reviews, "r".into()), (Nested::Comments, "c".into())],
+                },
+                FollowUp {
+                    node_id: "PR_2".into(),
+                    conns: vec![(Nested::Reviews, "s".into())],
+                },
+            ],
+            ..both.clone()
+        };
+        assert_eq!(carrying.cost(100), 16);
+        let body = carrying.body("acme", "api", 100);
+        let text = body["query"].as_str().unwrap_or_default();
+        assert!(text.contains("repository(owner: $owner, name: $name) {"), "{text}");
+        assert!(
+            text.contains(" n0: node(id: $id0) { ... on PullRequest { reviews(first: 100, after: $r0)"),
+            "{text}"
+        );
+        assert!(text.contains("comments(first: 100, after: $c0)"), "{text}");
+        assert!(text.contains(" n1: node(id: $id1) {"), "{text}");
+        assert_eq!(body["variables"]["id1"], "PR_2");
+        assert_eq!(body["variables"]["r1"], "s");
+        assert_eq!(text.matches("fragment Review on").count(), 1, "{text}");
         let (_, cost) = follow_up_body(&[FollowUp {
             node_id: "PR_1".into(),
             conns: vec![(Nested::Reviews, "c".into()), (Nested::Commits, "d".into())],
@@ -376,8 +422,8 @@ mod tests {
     #[test]
     fn only_used_fragments_are_sent() {
         let q = RepoQuery {
-            prs: None,
             deploys: Some((DeployConn::Releases, None)),
+            ..RepoQuery::default()
         }
         .body("acme", "api", 10);
         let text = q["query"].as_str().unwrap_or_default();

@@ -130,6 +130,9 @@ pub struct RepoPageData {
     pub rate_limit: Option<RateLimit>,
     #[serde(default)]
     pub repository: Option<RepoNode>,
+    /// The previous page's follow-ups that rode along, by alias.
+    #[serde(flatten)]
+    pub nodes: HashMap<String, Option<FollowUpNode>>,
 }
 
 impl GqlData for RepoPageData {

@@ -10,6 +10,8 @@
 mod deploys;
 mod pulls;
 
+use pulls::HeldPulls;
+
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Instant;
@@ -187,20 +189,34 @@ impl RepoSync<'_, '_> {
         set_rank(self.size.map_or(u64::MAX, |n| n.div_ceil(page_size)));
         let (mut prs_read, mut deploys_read) = (0u64, 0u64);
         let (mut prs_total, mut deploys_total) = (None, None);
+        // A page whose pull requests need follow-ups waits for the next page's answer, which
+        // carries them (the checkpoint it writes is still its own).
+        let mut held: Option<(RepoCursor, Page, HeldPulls)> = None;
         loop {
+            let carry = held.as_ref().map(|(.., h)| h.carry()).unwrap_or_default();
             let query = RepoQuery {
                 prs: (!cur.prs.done).then(|| cur.prs.after.clone()),
                 deploys: deploy_conn
                     .filter(|_| !cur.deploys.done)
                     .map(|c| (c, cur.deploys.after.clone())),
+                follow_ups: carry,
             };
             if query.prs.is_none() && query.deploys.is_none() {
+                if let Some((at, mut page, pulls)) = held.take() {
+                    self.finish_pulls(pulls, None, &mut page).await?;
+                    self.write(&at, page).await?;
+                }
                 break;
             }
-            let data: RepoPageData = self
+            let mut data: RepoPageData = self
                 .session
                 .graphql(|page| query.body(&owner, &name, page), |page| query.cost(page), true)
                 .await?;
+            if let Some((at, mut page, pulls)) = held.take() {
+                let answered = (query.follow_ups, std::mem::take(&mut data.nodes));
+                self.finish_pulls(pulls, Some(answered), &mut page).await?;
+                self.write(&at, page).await?;
+            }
             let node = data
                 .repository
                 .ok_or_else(|| self.graphql_error(format!("repository {owner}/{name} not found")))?;
@@ -222,10 +238,11 @@ impl RepoSync<'_, '_> {
                     page.meta = Some(meta);
                 }
             }
+            let mut pulls = None;
             if let Some(conn) = node.pull_requests {
                 prs_read += conn.nodes.len() as u64;
                 prs_total = conn.total_count.or(prs_total);
-                self.pull_page(conn, &mut cur.prs, &mut page).await?;
+                pulls = Some(self.pull_page(conn, &mut cur.prs, &mut page).await?);
             }
             if let Some(conn) = node.deployments {
                 deploys_read += conn.nodes.len() as u64;
@@ -249,7 +266,14 @@ impl RepoSync<'_, '_> {
                 deploys_total,
                 deploys_read,
             )));
-            self.write(&cur, page).await?;
+            match pulls {
+                Some(pulls) if !pulls.complete() => held = Some((cur.clone(), page, pulls)),
+                Some(pulls) => {
+                    self.finish_pulls(pulls, None, &mut page).await?;
+                    self.write(&cur, page).await?;
+                }
+                None => self.write(&cur, page).await?,
+            }
         }
         if kind == DeploymentKind::WorkflowRuns && !cur.deploys.done {
             self.runs(&mut cur).await?;

@@ -32,7 +32,7 @@ impl RepoSync<'_, '_> {
             })
             .collect();
         if !pending.is_empty() {
-            let mut collected = self.follow_ups(pending).await?;
+            let mut collected = self.follow_ups(pending, Vec::new()).await?;
             for (d, s) in fresh.iter().zip(statuses.iter_mut()) {
                 if let Some(c) = collected.remove(&d.id) {
                     s.extend(c.statuses);

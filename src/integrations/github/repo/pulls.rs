@@ -10,17 +10,41 @@ use super::{Collected, Page, RepoSync, drain, number};
 use crate::db;
 use crate::domain::integration::DeploymentKind;
 use crate::integrations::github::graphql::{FOLLOW_UP_BATCH, FollowUp, Nested, alias, follow_up_body};
-use crate::integrations::github::models::{Conn, FollowUpData, PullRequest};
+use crate::integrations::github::models::{Conn, FollowUpData, FollowUpNode, PullRequest};
 use crate::integrations::github::rows::{FullPull, merge_row, pull_row};
 use crate::integrations::github::sync::{PassCursor, SyncError};
 
+/// A page's changed pull requests, waiting for the rest of their nested connections: the
+/// first [`FOLLOW_UP_BATCH`] follow-ups ride along with the repository's next page.
+pub(super) struct HeldPulls {
+    pulls: Vec<FullPull>,
+    pending: Vec<FollowUp>,
+}
+
+impl HeldPulls {
+    /// The follow-ups to send with the next page.
+    pub(super) fn carry(&self) -> Vec<FollowUp> {
+        self.pending.iter().take(FOLLOW_UP_BATCH).cloned().collect()
+    }
+
+    /// Whether the pull requests are complete as they are.
+    pub(super) fn complete(&self) -> bool {
+        self.pending.is_empty()
+    }
+}
+
+/// Follow-ups answered with another request, and the nodes that came back, by alias.
+pub(super) type Answered = (Vec<FollowUp>, HashMap<String, Option<FollowUpNode>>);
+
 impl RepoSync<'_, '_> {
+    /// A page of pull requests: the changed ones, with the follow-ups they still need (none
+    /// sent yet).
     pub(super) async fn pull_page(
         &self,
         mut conn: Conn<PullRequest>,
         cur: &mut PassCursor,
         page: &mut Page,
-    ) -> Result<(), SyncError> {
+    ) -> Result<HeldPulls, SyncError> {
         let next = conn.next().map(String::from);
         let (fresh, finished) = Self::cut(conn.take_nodes(), next, cur, |p| p.updated_at);
         page.prs_fetched = fresh.len() as u64;
@@ -42,23 +66,12 @@ impl RepoSync<'_, '_> {
         }
         let numbers: Vec<i32> = fresh.iter().map(|p| number(p.number)).collect();
         let stored = db::github::stored_pull_updates(self.db, self.repo.id, &numbers).await?;
-        let mut changed: Vec<FullPull> = fresh
+        let pulls: Vec<FullPull> = fresh
             .into_iter()
             .filter(|p| stored.get(&number(p.number)) != Some(&p.updated_at))
             .map(FullPull::new)
             .collect();
-        if changed.is_empty() {
-            return Ok(());
-        }
-        self.complete_pulls(&mut changed).await?;
-        page.prs
-            .extend(changed.into_iter().map(|full| pull_row(full, self.known_keys)));
-        Ok(())
-    }
-
-    /// Reads the rest of every nested connection of `pulls` that has more.
-    pub(super) async fn complete_pulls(&self, pulls: &mut [FullPull]) -> Result<(), SyncError> {
-        let pending: Vec<FollowUp> = pulls
+        let pending = pulls
             .iter()
             .filter_map(|f| {
                 let conns: Vec<(Nested, String)> = [
@@ -75,8 +88,28 @@ impl RepoSync<'_, '_> {
                 })
             })
             .collect();
+        Ok(HeldPulls { pulls, pending })
+    }
+
+    /// Reads the rest of every nested connection of the held pull requests (`answered`: those
+    /// that rode along with the next page) and adds their rows to `page`.
+    pub(super) async fn finish_pulls(
+        &self,
+        held: HeldPulls,
+        answered: Option<Answered>,
+        page: &mut Page,
+    ) -> Result<(), SyncError> {
+        let HeldPulls { mut pulls, pending } = held;
+        if pulls.is_empty() {
+            return Ok(());
+        }
+        let carried = answered.as_ref().map_or(0, |(items, _)| items.len());
+        if carried > 0 {
+            self.session.ctx.stats.add("follow_ups", carried as u64, 0, 0);
+        }
         if !pending.is_empty() {
-            let mut collected = self.follow_ups(pending).await?;
+            let rest = pending[carried.min(pending.len())..].to_vec();
+            let mut collected = self.follow_ups(rest, answered.into_iter().collect()).await?;
             for f in pulls.iter_mut() {
                 if let Some(c) = collected.remove(&f.pr.id) {
                     f.reviews.extend(c.reviews);
@@ -102,33 +135,40 @@ impl RepoSync<'_, '_> {
             }
         }
         if !pending.is_empty() {
-            for (review, c) in self.follow_ups(pending).await? {
+            for (review, c) in self.follow_ups(pending, Vec::new()).await? {
                 if let Some(&i) = owner.get(&review) {
                     pulls[i].line_comments.extend(c.line_comments);
                 }
             }
         }
+        page.prs
+            .extend(pulls.into_iter().map(|full| pull_row(full, self.known_keys)));
         Ok(())
     }
 
     /// Runs follow-ups in batches, the batches side by side, until every connection is read
     /// to its end.
-    pub(super) async fn follow_ups(&self, mut queue: Vec<FollowUp>) -> Result<HashMap<String, Collected>, SyncError> {
+    /// `answered`: batches already answered (they rode along with another request).
+    pub(super) async fn follow_ups(
+        &self,
+        mut queue: Vec<FollowUp>,
+        mut answered: Vec<Answered>,
+    ) -> Result<HashMap<String, Collected>, SyncError> {
         let mut out: HashMap<String, Collected> = HashMap::new();
-        while !queue.is_empty() {
+        while !queue.is_empty() || !answered.is_empty() {
             let batches: Vec<Vec<FollowUp>> = std::mem::take(&mut queue)
                 .chunks(FOLLOW_UP_BATCH)
                 .map(<[FollowUp]>::to_vec)
                 .collect();
             let fetches: Vec<_> = batches.into_iter().map(|batch| self.follow_up_batch(batch)).collect();
-            let answers: Vec<(Vec<FollowUp>, FollowUpData)> = futures_util::stream::iter(fetches)
+            let mut answers: Vec<Answered> = futures_util::stream::iter(fetches)
                 .buffer_unordered(self.session.limiter.stats().ceiling.max(1) as usize)
                 .try_collect()
                 .await?;
-            for (batch, mut data) in answers {
+            answers.append(&mut answered);
+            for (batch, mut nodes) in answers {
                 for (i, item) in batch.into_iter().enumerate() {
-                    let mut node = data
-                        .nodes
+                    let mut node = nodes
                         .remove(&alias(i))
                         .flatten()
                         .ok_or_else(|| self.graphql_error(format!("node {} is gone", item.node_id)))?;
@@ -159,10 +199,10 @@ impl RepoSync<'_, '_> {
         Ok(out)
     }
 
-    async fn follow_up_batch(&self, batch: Vec<FollowUp>) -> Result<(Vec<FollowUp>, FollowUpData), SyncError> {
+    async fn follow_up_batch(&self, batch: Vec<FollowUp>) -> Result<Answered, SyncError> {
         let (body, cost) = follow_up_body(&batch);
         let data: FollowUpData = self.session.graphql(|_| body.clone(), |_| cost, false).await?;
         self.session.ctx.stats.add("follow_ups", batch.len() as u64, 0, 0);
-        Ok((batch, data))
+        Ok((batch, data.nodes))
     }
 }
