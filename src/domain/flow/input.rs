@@ -278,7 +278,7 @@ impl StatusMappingDraft {
                 .and_then(|i| cfg.issue_type_mappings().iter().find(|m| m.id == i))
             {
                 None => Err("Choose an issue type, or all types"),
-                Some(m) if !m.active => Err("That issue type mapping is inactive"),
+                Some(m) if !m.active => Err("That issue-type mapping is inactive"),
                 Some(m) => Ok(Some(m.id)),
             },
         };
