@@ -288,3 +288,25 @@ impl TestApp {
         }
     }
 }
+
+/// A job force-stopped by the admin: the reason says who, no retry is scheduled (it waits for
+/// the main cycle or a manual start), and the job is idle: no owner, no run, no stop pending.
+pub fn assert_force_stopped_and_idle(job: &entity::jobs::Model) {
+    assert!(
+        job.last_error
+            .as_deref()
+            .unwrap_or_default()
+            .contains("force-stopped by admin@example.com"),
+        "{:?}",
+        job.last_error
+    );
+    assert!(
+        job.next_retry_at.is_none(),
+        "a force-stopped run waits for the main cycle or a manual start"
+    );
+    assert_eq!(
+        (job.lease_owner.as_deref(), job.current_run_id, job.stop_requested),
+        (None, None, false),
+        "the job is idle: no owner, no run, no stop pending"
+    );
+}

@@ -9,7 +9,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::Value;
 
 use crate::db_test;
-use crate::helpers::{Db, Options, TestApp, spawn_app, spawn_app_with};
+use crate::helpers::{Db, Options, TestApp, assert_force_stopped_and_idle, spawn_app, spawn_app_with};
 use crate::jira_sync::{add_jira, assert_equals_ground_truth, set_sim};
 
 async fn admin(app: &TestApp) -> String {
@@ -204,28 +204,7 @@ async fn force_stop_drops_the_request_in_flight(db: Db) {
         answered_before,
         "the run ended before the simulator answered its request: it dropped it"
     );
-    assert!(
-        stopped
-            .last_error
-            .as_deref()
-            .unwrap_or_default()
-            .contains("force-stopped by admin@example.com"),
-        "{:?}",
-        stopped.last_error
-    );
-    assert!(
-        stopped.next_retry_at.is_none(),
-        "a force-stopped run waits for the main cycle or a manual start"
-    );
-    assert_eq!(
-        (
-            stopped.lease_owner.as_deref(),
-            stopped.current_run_id,
-            stopped.stop_requested
-        ),
-        (None, None, false),
-        "the job is idle: no owner, no run, no stop pending"
-    );
+    assert_force_stopped_and_idle(&stopped);
     let runs = pulse_etl::db::runs::list(&app.db, JobType::JiraSync, 0, 10)
         .await
         .unwrap()

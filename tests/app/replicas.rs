@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 use tempfile::TempDir;
 
 use crate::crash::{Serve, job};
-use crate::helpers::{Db, fresh_database, init, random_key, select_attr};
+use crate::helpers::{Db, assert_force_stopped_and_idle, fresh_database, init, random_key, select_attr};
 use crate::jira_sync::assert_matches_sim;
 
 /// Two replicas on one fresh PostgreSQL database; `a` started first, so it leads.
@@ -276,25 +276,7 @@ async fn a_force_stop_sent_to_the_follower_drops_the_leaders_request_in_flight()
         answered_before,
         "the run ended before the simulator answered its request: the leader dropped it"
     );
-    assert!(
-        stopped
-            .last_error
-            .as_deref()
-            .unwrap_or_default()
-            .contains("force-stopped by admin@example.com"),
-        "{:?}",
-        stopped.last_error
-    );
-    assert!(stopped.next_retry_at.is_none());
-    assert_eq!(
-        (
-            stopped.lease_owner.as_deref(),
-            stopped.current_run_id,
-            stopped.stop_requested
-        ),
-        (None, None, false),
-        "the job is idle: no owner, no run, no stop pending"
-    );
+    assert_force_stopped_and_idle(&stopped);
     let (runs, _) = pulse_etl::db::runs::list(&p.conn, JobType::JiraSync, 0, 10)
         .await
         .unwrap();
