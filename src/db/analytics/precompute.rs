@@ -24,6 +24,10 @@ use crate::domain::metrics::pr::{Activity, PrFacts, is_bot, moments};
 const CHUNK: usize = 50;
 /// Ids per `IN (…)` list.
 const IDS: usize = 500;
+/// Issues or pull requests per batch of a pass over every row: each batch is read, computed,
+/// compared and written before the next, so a pass holds one batch's rows, not every row's
+/// (a whole pass at 500k issues held about 1.5 GB at once).
+const RANGE: usize = 5_000;
 
 /// Which rows a pass recomputes.
 #[derive(Clone, Debug)]
@@ -33,12 +37,45 @@ pub enum Scope {
     Ids(Vec<i64>),
 }
 
-impl Scope {
-    /// The id lists to read in turn: one unfiltered read for `All`.
-    fn chunks(&self) -> Vec<Option<Vec<i64>>> {
+/// One batch of a pass: the rows whose id lies in a range, or these ids.
+#[derive(Clone, Debug)]
+enum Batch {
+    /// Ids above the first, up to and including the second.
+    Range(i64, i64),
+    Ids(Vec<i64>),
+}
+
+impl Batch {
+    /// The condition on `column` (an issue or pull request id) that selects this batch's rows.
+    fn of(&self, column: impl ColumnTrait) -> sea_orm::sea_query::SimpleExpr {
         match self {
-            Scope::All => vec![None],
-            Scope::Ids(ids) => ids.chunks(IDS).map(|c| Some(c.to_vec())).collect(),
+            Batch::Range(above, to) => sea_orm::ExprTrait::and(column.gt(*above), column.lte(*to)),
+            Batch::Ids(ids) => column.is_in(ids.iter().copied()),
+        }
+    }
+}
+
+impl Scope {
+    /// The batches to compute in turn. For `All`, ranges of `RANGE` ids of `ids` (the ids of
+    /// every row to compute, sorted) that together cover every id, so each stored row is
+    /// compared in some batch, even one whose source row is gone.
+    fn batches(&self, ids: &[i64]) -> Vec<Batch> {
+        match self {
+            Scope::All => {
+                let mut bounds: Vec<i64> = ids.chunks(RANGE).map(|c| c[c.len() - 1]).collect();
+                bounds.pop();
+                bounds.push(i64::MAX);
+                let mut above = i64::MIN;
+                bounds
+                    .into_iter()
+                    .map(|to| {
+                        let b = Batch::Range(above, to);
+                        above = to;
+                        b
+                    })
+                    .collect()
+            }
+            Scope::Ids(ids) => ids.chunks(IDS).map(|c| Batch::Ids(c.to_vec())).collect(),
         }
     }
 }
@@ -149,78 +186,100 @@ async fn deploys_by_repository(
 /// Stage moments of the merged pull requests in `scope`, with the deployment that shipped each;
 /// the pull request ids whose stored row changed.
 pub async fn pull_requests(db: &impl ConnectionTrait, scope: &Scope) -> Result<Vec<i64>, DbErr> {
-    let mut prs = Vec::new();
+    let (ids, deploys) = match scope {
+        Scope::All => {
+            let ids = pull_requests::Entity::find()
+                .select_only()
+                .column(pull_requests::Column::Id)
+                .order_by_asc(pull_requests::Column::Id)
+                .into_tuple::<i64>()
+                .all(db)
+                .await?;
+            (ids, Some(deploys_by_repository(db, None).await?))
+        }
+        Scope::Ids(_) => (Vec::new(), None),
+    };
+    let mut changed = Vec::new();
+    for batch in scope.batches(&ids) {
+        changed.extend(pr_batch(db, deploys.as_ref(), &batch).await?);
+    }
+    changed.sort_unstable();
+    changed.dedup();
+    Ok(changed)
+}
+
+/// [`pull_requests`] for one batch: read, computed, compared with the stored rows and written.
+/// `deploys`: every repository's deployments, or None to read those of the batch's repositories.
+async fn pr_batch(
+    db: &impl ConnectionTrait,
+    deploys: Option<&HashMap<i64, Vec<Deploy>>>,
+    batch: &Batch,
+) -> Result<Vec<i64>, DbErr> {
+    let prs = pull_requests::Entity::find()
+        .filter(pull_requests::Column::MergedAt.is_not_null())
+        .filter(batch.of(pull_requests::Column::Id))
+        .all(db)
+        .await?;
     let (mut reviews, mut comments) = (
         HashMap::<i64, Vec<Activity>>::new(),
         HashMap::<i64, Vec<Activity>>::new(),
     );
     let mut commits: HashMap<i64, Vec<DateTime<Utc>>> = HashMap::new();
-    for ids in scope.chunks() {
-        let mut q = pull_requests::Entity::find().filter(pull_requests::Column::MergedAt.is_not_null());
-        if let Some(ids) = &ids {
-            q = q.filter(pull_requests::Column::Id.is_in(ids.clone()));
-        }
-        prs.extend(q.all(db).await?);
-        let mut q = pr_reviews::Entity::find().select_only().columns([
+    let q = pr_reviews::Entity::find()
+        .select_only()
+        .columns([
             pr_reviews::Column::PullRequestId,
             pr_reviews::Column::Author,
             pr_reviews::Column::AuthorIsBot,
             pr_reviews::Column::SubmittedAt,
             pr_reviews::Column::State,
-        ]);
-        if let Some(ids) = &ids {
-            q = q.filter(pr_reviews::Column::PullRequestId.is_in(ids.clone()));
-        }
-        for (pr, author, author_is_bot, at, state) in q.into_tuple::<Child>().all(db).await? {
-            reviews.entry(pr).or_default().push(Activity {
-                author,
-                author_is_bot,
-                at,
-                state,
-            });
-        }
-        let mut q = pr_comments::Entity::find().select_only().columns([
+        ])
+        .filter(batch.of(pr_reviews::Column::PullRequestId));
+    for (pr, author, author_is_bot, at, state) in q.into_tuple::<Child>().all(db).await? {
+        reviews.entry(pr).or_default().push(Activity {
+            author,
+            author_is_bot,
+            at,
+            state,
+        });
+    }
+    let q = pr_comments::Entity::find()
+        .select_only()
+        .columns([
             pr_comments::Column::PullRequestId,
             pr_comments::Column::Author,
             pr_comments::Column::AuthorIsBot,
             pr_comments::Column::Created,
-        ]);
-        if let Some(ids) = &ids {
-            q = q.filter(pr_comments::Column::PullRequestId.is_in(ids.clone()));
-        }
-        let rows: Vec<(i64, Option<String>, bool, DateTime<Utc>)> = q.into_tuple().all(db).await?;
-        for (pr, author, author_is_bot, at) in rows {
-            comments.entry(pr).or_default().push(Activity {
-                author,
-                author_is_bot,
-                at: Some(at),
-                state: String::new(),
-            });
-        }
-        let mut q = pr_commits::Entity::find()
-            .select_only()
-            .columns([pr_commits::Column::PullRequestId, pr_commits::Column::AuthoredAt]);
-        if let Some(ids) = &ids {
-            q = q.filter(pr_commits::Column::PullRequestId.is_in(ids.clone()));
-        }
-        let rows: Vec<(i64, Option<DateTime<Utc>>)> = q.into_tuple().all(db).await?;
-        for (pr, at) in rows {
-            if let Some(at) = at {
-                commits.entry(pr).or_default().push(at);
-            }
+        ])
+        .filter(batch.of(pr_comments::Column::PullRequestId));
+    let rows: Vec<(i64, Option<String>, bool, DateTime<Utc>)> = q.into_tuple().all(db).await?;
+    for (pr, author, author_is_bot, at) in rows {
+        comments.entry(pr).or_default().push(Activity {
+            author,
+            author_is_bot,
+            at: Some(at),
+            state: String::new(),
+        });
+    }
+    let q = pr_commits::Entity::find()
+        .select_only()
+        .columns([pr_commits::Column::PullRequestId, pr_commits::Column::AuthoredAt])
+        .filter(batch.of(pr_commits::Column::PullRequestId));
+    let rows: Vec<(i64, Option<DateTime<Utc>>)> = q.into_tuple().all(db).await?;
+    for (pr, at) in rows {
+        if let Some(at) = at {
+            commits.entry(pr).or_default().push(at);
         }
     }
-    let repositories = match scope {
-        Scope::All => None,
-        Scope::Ids(_) => Some(
-            prs.iter()
-                .map(|p| p.repository_id)
-                .collect::<HashSet<_>>()
-                .into_iter()
-                .collect(),
-        ),
+    let read;
+    let deploys = match deploys {
+        Some(d) => d,
+        None => {
+            let repositories: HashSet<i64> = prs.iter().map(|p| p.repository_id).collect();
+            read = deploys_by_repository(db, Some(repositories.into_iter().collect())).await?;
+            &read
+        }
     };
-    let deploys = deploys_by_repository(db, repositories).await?;
     let mut computed: HashMap<i64, StageRow> = prs
         .iter()
         .map(|pr| {
@@ -257,19 +316,17 @@ pub async fn pull_requests(db: &impl ConnectionTrait, scope: &Scope) -> Result<V
         .collect();
     drop(prs);
     let mut stale = Vec::new();
-    for ids in scope.chunks() {
-        let mut q = pr_stage_times::Entity::find();
-        if let Some(ids) = ids {
-            q = q.filter(pr_stage_times::Column::PullRequestId.is_in(ids));
-        }
-        for stored in q.all(db).await? {
-            let id = stored.pull_request_id;
-            match computed.get(&id) {
-                Some(row) if *row == StageRow::from(stored) => {
-                    computed.remove(&id);
-                }
-                _ => stale.push(id),
+    let stored = pr_stage_times::Entity::find()
+        .filter(batch.of(pr_stage_times::Column::PullRequestId))
+        .all(db)
+        .await?;
+    for stored in stored {
+        let id = stored.pull_request_id;
+        match computed.get(&id) {
+            Some(row) if *row == StageRow::from(stored) => {
+                computed.remove(&id);
             }
+            _ => stale.push(id),
         }
     }
     delete_ids(db, &stale, |ids| {
@@ -277,15 +334,13 @@ pub async fn pull_requests(db: &impl ConnectionTrait, scope: &Scope) -> Result<V
     })
     .await?;
     let now = Utc::now();
-    let mut changed: Vec<i64> = computed.keys().copied().chain(stale).collect();
+    let changed: Vec<i64> = computed.keys().copied().chain(stale).collect();
     let models: Vec<_> = computed.into_values().map(|r| r.into_active(now)).collect();
     for chunk in models.chunks(CHUNK) {
         pr_stage_times::Entity::insert_many(chunk.to_vec())
             .exec_without_returning(db)
             .await?;
     }
-    changed.sort_unstable();
-    changed.dedup();
     Ok(changed)
 }
 
@@ -439,30 +494,68 @@ type IssueFacts = (i64, i64, String, String, String, DateTime<Utc>, bool);
 /// stored row changed.
 pub async fn issues(db: &(impl ConnectionTrait + StreamTrait), scope: &Scope) -> Result<Vec<i64>, DbErr> {
     let resolver = crate::db::flow::resolver(db).await?;
-    let commitment = resolver.commitment_point().map(|s| s.position);
     let categories: HashMap<String, String> = jira_statuses::Entity::find()
         .all(db)
         .await?
         .into_iter()
         .map(|s| (s.name.to_lowercase(), s.category_key))
         .collect();
+    let config = FlowConfig {
+        commitment: resolver.commitment_point().map(|s| s.position),
+        resolver,
+        categories,
+    };
+    let ids = match scope {
+        Scope::All => {
+            jira_issues::Entity::find()
+                .select_only()
+                .column(jira_issues::Column::Id)
+                .order_by_asc(jira_issues::Column::Id)
+                .into_tuple::<i64>()
+                .all(db)
+                .await?
+        }
+        Scope::Ids(_) => Vec::new(),
+    };
+    let mut changed = Vec::new();
+    for batch in scope.batches(&ids) {
+        changed.extend(issue_batch(db, &config, &batch).await?);
+    }
+    changed.sort_unstable();
+    changed.dedup();
+    Ok(changed)
+}
+
+/// What an issue's flow is computed under: the flow configuration and Jira's status categories.
+struct FlowConfig {
+    resolver: FlowResolver,
+    commitment: Option<i32>,
+    /// Status name (lower case) → Jira status category key.
+    categories: HashMap<String, String>,
+}
+
+/// [`issues`] for one batch: read, computed, compared with the stored rows and written.
+async fn issue_batch(
+    db: &(impl ConnectionTrait + StreamTrait),
+    config: &FlowConfig,
+    batch: &Batch,
+) -> Result<Vec<i64>, DbErr> {
+    let FlowConfig {
+        resolver,
+        commitment,
+        categories,
+    } = config;
+    let commitment = *commitment;
     let mut history: HashMap<i64, Vec<Move>> = HashMap::new();
-    let mut issues: Vec<IssueFacts> = Vec::new();
-    for ids in scope.chunks() {
+    {
         use jira_status_transitions::Column as T;
         // Each issue's moves in order, read in the order of the (issue, at) index and streamed:
         // sorted by time across all issues, SQLite sorted every transition in memory (its
         // temporary store is memory) and its allocator kept the space (docs/decisions.md).
-        let mut q = jira_status_transitions::Entity::find().select_only().columns([
-            T::IssueId,
-            T::At,
-            T::FromStatus,
-            T::ToStatus,
-        ]);
-        if let Some(ids) = &ids {
-            q = q.filter(T::IssueId.is_in(ids.clone()));
-        }
-        let mut rows = q
+        let mut rows = jira_status_transitions::Entity::find()
+            .select_only()
+            .columns([T::IssueId, T::At, T::FromStatus, T::ToStatus])
+            .filter(batch.of(T::IssueId))
             .order_by_asc(T::IssueId)
             .order_by_asc(T::At)
             .order_by_asc(T::Id)
@@ -473,9 +566,11 @@ pub async fn issues(db: &(impl ConnectionTrait + StreamTrait), scope: &Scope) ->
             let (issue, at, from, to) = row?;
             history.entry(issue).or_default().push((at, from, to));
         }
-        drop(rows);
-        use jira_issues::Column as I;
-        let mut q = jira_issues::Entity::find().select_only().columns([
+    }
+    use jira_issues::Column as I;
+    let issues: Vec<IssueFacts> = jira_issues::Entity::find()
+        .select_only()
+        .columns([
             I::Id,
             I::ProjectId,
             I::IssueTypeName,
@@ -483,12 +578,11 @@ pub async fn issues(db: &(impl ConnectionTrait + StreamTrait), scope: &Scope) ->
             I::StatusCategoryKey,
             I::Created,
             I::Active,
-        ]);
-        if let Some(ids) = ids {
-            q = q.filter(I::Id.is_in(ids));
-        }
-        issues.extend(q.into_tuple::<IssueFacts>().all(db).await?);
-    }
+        ])
+        .filter(batch.of(I::Id))
+        .into_tuple::<IssueFacts>()
+        .all(db)
+        .await?;
     let mut computed: HashMap<i64, FlowRow> = issues
         .into_iter()
         .map(
@@ -501,7 +595,7 @@ pub async fn issues(db: &(impl ConnectionTrait + StreamTrait), scope: &Scope) ->
                         categories.get(&status.to_lowercase()).cloned().unwrap_or_default()
                     }
                 };
-                let resolve = |status: &str| place(&resolver, status, &type_name, &category_of(status));
+                let resolve = |status: &str| place(resolver, status, &type_name, &category_of(status));
                 let initial_status = moves
                     .first()
                     .and_then(|m| m.1.clone())
@@ -541,14 +635,13 @@ pub async fn issues(db: &(impl ConnectionTrait + StreamTrait), scope: &Scope) ->
         )
         .collect();
     let mut stale = Vec::new();
-    for ids in scope.chunks() {
-        let mut q = issue_flow_times::Entity::find();
-        if let Some(ids) = ids {
-            q = q.filter(issue_flow_times::Column::IssueId.is_in(ids));
-        }
+    {
         // Streamed: all at once, the stored rows with their step hours as JSON took far more
         // memory than the computed ones.
-        let mut rows = q.stream(db).await?;
+        let mut rows = issue_flow_times::Entity::find()
+            .filter(batch.of(issue_flow_times::Column::IssueId))
+            .stream(db)
+            .await?;
         while let Some(stored) = rows.next().await {
             let stored = stored?;
             let id = stored.issue_id;
@@ -566,15 +659,13 @@ pub async fn issues(db: &(impl ConnectionTrait + StreamTrait), scope: &Scope) ->
     })
     .await?;
     let now = Utc::now();
-    let mut changed: Vec<i64> = computed.keys().copied().chain(stale).collect();
+    let changed: Vec<i64> = computed.keys().copied().chain(stale).collect();
     let models: Vec<_> = computed.into_values().map(|r| r.into_active(now)).collect();
     for chunk in models.chunks(CHUNK) {
         issue_flow_times::Entity::insert_many(chunk.to_vec())
             .exec_without_returning(db)
             .await?;
     }
-    changed.sort_unstable();
-    changed.dedup();
     Ok(changed)
 }
 
@@ -604,5 +695,61 @@ fn place(resolver: &FlowResolver, status: &str, jira_type: &str, category_key: &
             is_commitment_point: false,
         }),
         Resolution::Excluded(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The ranges of a pass over every row, as (above, to).
+    fn ranges(ids: &[i64]) -> Vec<(i64, i64)> {
+        Scope::All
+            .batches(ids)
+            .into_iter()
+            .map(|b| match b {
+                Batch::Range(above, to) => (above, to),
+                Batch::Ids(_) => panic!("a pass over every row reads ranges"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_pass_over_every_row_reads_ranges_that_cover_every_id_once() {
+        // No rows: one range still compares (and so deletes) any stored row.
+        assert_eq!(ranges(&[]), vec![(i64::MIN, i64::MAX)]);
+        assert_eq!(ranges(&[3, 9]), vec![(i64::MIN, i64::MAX)]);
+        // Ids with gaps, more than two batches' worth.
+        let ids: Vec<i64> = (1..=(2 * RANGE as i64 + 7)).map(|n| n * 3).collect();
+        let got = ranges(&ids);
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[0].0, i64::MIN);
+        assert_eq!(got[2].1, i64::MAX, "the last range reaches past every id");
+        for pair in got.windows(2) {
+            assert_eq!(pair[0].1, pair[1].0, "each range starts where the last ended");
+        }
+        for id in &ids {
+            let holding = got.iter().filter(|(above, to)| id > above && id <= to).count();
+            assert_eq!(holding, 1, "id {id} is in exactly one range");
+        }
+        for (above, to) in &got {
+            let n = ids.iter().filter(|id| *id > above && *id <= to).count();
+            assert!(n <= RANGE, "a range holds {n} ids, more than {RANGE}");
+        }
+    }
+
+    #[test]
+    fn a_pass_over_some_ids_reads_them_in_lists() {
+        let ids: Vec<i64> = (1..=1_200).collect();
+        let lists: Vec<Vec<i64>> = Scope::Ids(ids.clone())
+            .batches(&[])
+            .into_iter()
+            .map(|b| match b {
+                Batch::Ids(l) => l,
+                Batch::Range(..) => panic!("some ids are read by list"),
+            })
+            .collect();
+        assert_eq!(lists.iter().map(Vec::len).collect::<Vec<_>>(), vec![IDS, IDS, 200]);
+        assert_eq!(lists.concat(), ids);
     }
 }
