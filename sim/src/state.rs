@@ -93,8 +93,9 @@ impl Drop for InFlight<'_> {
     }
 }
 
-/// A storm of `length_ms` starts every `every_ms`, counted from the simulator's start.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+/// A storm of `length_ms` starts every `every_ms`, counted from when storms were configured
+/// (the first one starts then).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Storms {
     pub every_ms: u64,
     pub length_ms: u64,
@@ -186,8 +187,10 @@ pub struct Window {
 
 pub struct SimState {
     pub seed: u64,
-    /// When the simulator started (storms are timed from it).
+    /// When the simulator started.
     pub started: Instant,
+    /// When the storms now configured were set (they are timed from it).
+    storms_from: Mutex<Instant>,
     data: RwLock<Dataset>,
     config: RwLock<SimConfig>,
     dice: Mutex<StdRng>,
@@ -199,9 +202,11 @@ pub struct SimState {
 
 impl SimState {
     pub fn new(seed: u64, data: Dataset, config: SimConfig) -> Self {
+        let now = Instant::now();
         Self {
             seed,
-            started: Instant::now(),
+            started: now,
+            storms_from: Mutex::new(now),
             data: RwLock::new(data),
             config: RwLock::new(config),
             dice: Mutex::new(StdRng::seed_from_u64(seed ^ 0x5eed_fa17)),
@@ -223,8 +228,18 @@ impl SimState {
         self.config.read().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
+    /// Sets the configuration; storms that change start counting now.
     pub fn set_config(&self, config: SimConfig) {
-        *self.config.write().unwrap_or_else(|p| p.into_inner()) = config;
+        let mut current = self.config.write().unwrap_or_else(|p| p.into_inner());
+        if current.rate_limit_storms != config.rate_limit_storms {
+            *self.storms_from.lock().unwrap_or_else(|p| p.into_inner()) = Instant::now();
+        }
+        *current = config;
+    }
+
+    /// Whether a configured storm rages now.
+    pub fn storm_raging(&self, storms: &Storms) -> bool {
+        storms.raging(self.storms_from.lock().unwrap_or_else(|p| p.into_inner()).elapsed())
     }
 
     /// A uniform draw in [0, 1) from the seeded dice (deterministic for a given request order).

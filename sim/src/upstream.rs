@@ -66,7 +66,7 @@ pub async fn guard(req: ServiceRequest, next: Next<BoxBody>) -> Result<ServiceRe
             return Ok(req.into_response(server_error(upstream, StatusCode::SERVICE_UNAVAILABLE)));
         }
     }
-    if cfg.rate_limit_storms.is_some_and(|s| s.raging(state.started.elapsed())) {
+    if cfg.rate_limit_storms.is_some_and(|s| state.storm_raging(&s)) {
         return Ok(req.into_response(storm(upstream)));
     }
     if cfg.fault_rate > 0.0 && state.roll() < cfg.fault_rate {
