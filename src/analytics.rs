@@ -9,6 +9,7 @@ pub mod flow;
 pub mod forecast;
 pub mod prs;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -66,6 +67,8 @@ pub struct Snapshot {
     pub prs: Arc<Vec<entity::pr_stage_times::Model>>,
     /// Every successful production deployment, ordered by deployed time, then id.
     pub deployments: Arc<Vec<entity::deployments::Model>>,
+    /// Every merged pull request's branch and whether it is a revert (the rework rule's inputs).
+    pub pulls: Arc<HashMap<i64, crate::db::analytics::PullHint>>,
 }
 
 impl Cache {
@@ -179,6 +182,7 @@ impl Cache {
         // In completion order: a report reads a window's issues as one run of memory (read in
         // id order after sorting by completion, every fact was a cache miss).
         flow.sort_by_key(|f| (f.done_at, f.issue_id));
+        flow::lay_out_in_order(&mut flow);
         *self.names.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = names;
         Ok(Arc::new(Snapshot {
             build: build.build.clone(),
@@ -186,6 +190,7 @@ impl Cache {
             flow: Arc::new(flow),
             prs: Arc::new(crate::db::analytics::merged_or_deployed_prs(db).await?),
             deployments: Arc::new(crate::db::analytics::production_deployments(db).await?),
+            pulls: Arc::new(crate::db::analytics::pull_hints(db, None).await?),
         }))
     }
 
@@ -249,12 +254,31 @@ impl Cache {
             ds.sort_by_key(|d| (d.finished_at, d.id));
             Arc::new(ds)
         };
+        let mut pulled: Vec<i64> = delta
+            .pull_requests
+            .iter()
+            .chain(&delta.pulls_written)
+            .copied()
+            .collect();
+        pulled.sort_unstable();
+        pulled.dedup();
+        let pulls = if pulled.is_empty() {
+            old.pulls.clone()
+        } else {
+            let mut hints = (*old.pulls).clone();
+            for id in &pulled {
+                hints.remove(id);
+            }
+            hints.extend(crate::db::analytics::pull_hints(db, Some(&pulled)).await?);
+            Arc::new(hints)
+        };
         Ok(Arc::new(Snapshot {
             build: build.build.clone(),
             built_at: build.built_at,
             flow,
             prs,
             deployments,
+            pulls,
         }))
     }
 }

@@ -256,7 +256,7 @@ pub async fn report_rows(
         .filter(|p| p.deployed_at.is_some_and(|at| at >= prev.start() && at < w.end()))
         .copied()
         .collect();
-    let signals = signals::load(db, &shipped, &repos, &incident_issues, prev.start()).await?;
+    let signals = signals::load(db, &shipped, &snapshot.pulls, &repos, &incident_issues, prev.start()).await?;
     let labels: HashMap<i64, db::analytics::IssueLabel> = incident_issues.into_iter().collect();
     let marks = Marks::of(&signals);
     let setup = Setup {
@@ -289,8 +289,7 @@ pub async fn report_rows(
         signals: &signals,
         labels: &labels,
     };
-    let (mut deployments, incidents) = drill::drill_down(&listed, &w);
-    deployments.truncate(rows_wanted.limit());
+    let (deployments, incidents) = drill::drill_down(&listed, &w, rows_wanted.limit());
     Ok(DoraReport {
         filters,
         benchmark: bench,

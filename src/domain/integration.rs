@@ -752,16 +752,29 @@ fn glob_from_regex(re: &str) -> String {
 
 /// `*` matches any run of characters, `?` one; case-insensitive (environment and repo patterns).
 pub fn glob_match(pattern: &str, text: &str) -> bool {
+    // ASCII (nearly every branch and environment name) lowercases byte by byte, with the same
+    // answer and no allocation: the DORA report matches every shipped branch.
+    if pattern.is_ascii() && text.is_ascii() {
+        let lower = |b: &u8| b.to_ascii_lowercase();
+        let p: Vec<u8> = pattern.bytes().map(|b| lower(&b)).collect();
+        return wildcard(&p, text.as_bytes(), b'*', b'?', lower);
+    }
     let p: Vec<char> = pattern.to_lowercase().chars().collect();
     let t: Vec<char> = text.to_lowercase().chars().collect();
+    wildcard(&p, &t, '*', '?', |c| *c)
+}
+
+/// Whether `t` (each item seen through `fold`) matches the pattern `p` (already folded), where
+/// `star` matches any run and `one` any single item.
+fn wildcard<T: Copy + PartialEq>(p: &[T], t: &[T], star_item: T, one: T, fold: impl Fn(&T) -> T) -> bool {
     let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
     while ti < t.len() {
         // A `*` is always a wildcard, even where the text has a `*` too.
-        if pi < p.len() && p[pi] == '*' {
+        if pi < p.len() && p[pi] == star_item {
             star = Some(pi);
             pi += 1;
             mark = ti;
-        } else if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+        } else if pi < p.len() && (p[pi] == one || p[pi] == fold(&t[ti])) {
             pi += 1;
             ti += 1;
         } else if let Some(s) = star {
@@ -772,7 +785,7 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
             return false;
         }
     }
-    p[pi..].iter().all(|&c| c == '*')
+    p[pi..].iter().all(|&c| c == star_item)
 }
 
 #[cfg(test)]
@@ -1032,5 +1045,18 @@ mod tests {
         assert!(glob_match("prod*", "prod*-eu"));
         assert!(glob_match("*-eu", "a*-eu"));
         assert!(!glob_match("prod*", "staging*"));
+    }
+
+    proptest::proptest! {
+        /// The ASCII path (bytes, no allocation) answers as matching the lowercased characters.
+        #[test]
+        fn ascii_globs_match_as_lowercased_characters(
+            pattern in "[a-cA-C*?/-]{0,8}",
+            text in "[a-cA-C*?/-]{0,12}",
+        ) {
+            let p: Vec<char> = pattern.to_lowercase().chars().collect();
+            let t: Vec<char> = text.to_lowercase().chars().collect();
+            proptest::prop_assert_eq!(glob_match(&pattern, &text), wildcard(&p, &t, '*', '?', |c| *c));
+        }
     }
 }

@@ -63,9 +63,10 @@ pub(super) struct Listed<'a> {
     pub labels: &'a HashMap<i64, db::analytics::IssueLabel>,
 }
 
-/// The deployments in the window (newest first) with what failed them and what makes them
-/// rework, and the incidents created in the window with the deployment each follows.
-pub(super) fn drill_down(l: &Listed<'_>, w: &Window) -> (Vec<DeploymentRow>, Vec<IncidentRow>) {
+/// The deployments in the window (newest first, the first `limit`) with what failed them and
+/// what makes them rework, and the incidents created in the window with the deployment each
+/// follows.
+pub(super) fn drill_down(l: &Listed<'_>, w: &Window, limit: usize) -> (Vec<DeploymentRow>, Vec<IncidentRow>) {
     let mut by_deployed = l.deploys.to_vec();
     by_deployed.sort_by_key(|d| (d.deployed_at, d.id));
     let mut linked: HashMap<i64, Vec<i64>> = HashMap::new();
@@ -91,12 +92,18 @@ pub(super) fn drill_down(l: &Listed<'_>, w: &Window) -> (Vec<DeploymentRow>, Vec
             .map_or_else(|| format!("#{id}"), |r| r.1.clone())
     };
     let failed_status = l.signals.failed_status.iter();
-    let mut out: Vec<DeploymentRow> = l
+    let mut listed: Vec<(&entity::deployments::Model, DateTime<Utc>)> = l
         .rows
         .iter()
         .copied()
         .chain(failed_status)
         .filter_map(|d| d.finished_at.filter(|at| w.contains(*at)).map(|at| (d, at)))
+        .collect();
+    // Only the rows listed are built (a year at 100k pull requests has thousands).
+    listed.sort_by_key(|(d, at)| (std::cmp::Reverse(*at), std::cmp::Reverse(d.id)));
+    listed.truncate(limit);
+    let out: Vec<DeploymentRow> = listed
+        .into_iter()
         .map(|(d, at)| DeploymentRow {
             id: d.id,
             repository: repository(d.repository_id),
@@ -116,7 +123,6 @@ pub(super) fn drill_down(l: &Listed<'_>, w: &Window) -> (Vec<DeploymentRow>, Vec
             rework: l.signals.rework.get(&d.id).cloned().unwrap_or_default(),
         })
         .collect();
-    out.sort_by_key(|r| (std::cmp::Reverse(r.deployed_at), std::cmp::Reverse(r.id)));
     let incidents = attributed
         .into_iter()
         .rev()
@@ -125,7 +131,9 @@ pub(super) fn drill_down(l: &Listed<'_>, w: &Window) -> (Vec<DeploymentRow>, Vec
             let why = match d {
                 None => "none: it was created before any successful production deployment (of the repositories in view) was deployed".to_string(),
                 Some(d) => {
-                    let same = by_deployed.iter().filter(|o| o.deployed_at == d.deployed_at).count();
+                    // Sorted by deployed time: those deployed at that second are one run.
+                    let same = by_deployed.partition_point(|o| o.deployed_at <= d.deployed_at)
+                        - by_deployed.partition_point(|o| o.deployed_at < d.deployed_at);
                     let mut why = "the last successful production deployment deployed before it was created".to_string();
                     if same > 1 {
                         why.push_str(&format!(

@@ -79,10 +79,12 @@ impl Signals {
 
 /// The signals of the deployments `shipped` pull requests went out with (their deployment
 /// deployed at or after `since`), in the repositories in view (`repositories`, empty = all);
-/// `incidents` are the INCIDENT-category issues with their keys and links.
+/// `hints` are the snapshot's branches and revert titles of merged pull requests, `incidents`
+/// the INCIDENT-category issues with their keys and links.
 pub async fn load(
     db: &impl ConnectionTrait,
     shipped: &[&entity::pr_stage_times::Model],
+    hints: &HashMap<i64, db::analytics::PullHint>,
     repositories: &[i64],
     incidents: &[(i64, db::analytics::IssueLabel)],
     since: DateTime<Utc>,
@@ -98,16 +100,24 @@ pub async fn load(
             .map(|u| format!("{u}/{number}"))
             .unwrap_or_default(),
     };
-    // Candidates read by what makes them rework (few), not every shipped pull request by id.
-    let mut globs: Vec<&str> = settings
-        .values()
-        .map(|s| s.hotfix_glob())
-        .chain([crate::domain::integration::DEFAULT_HOTFIX_BRANCH])
+    let glob_of = |repository: i64| {
+        settings
+            .get(&repository)
+            .map_or(crate::domain::integration::DEFAULT_HOTFIX_BRANCH, |s| s.hotfix_glob())
+    };
+    // Candidates found by what makes them rework, in the snapshot (few are); only their facts
+    // are read, not every shipped pull request's.
+    let candidates: Vec<i64> = shipped
+        .iter()
+        .filter(|p| {
+            hints.get(&p.pull_request_id).is_some_and(|h| {
+                h.reverts || crate::domain::integration::glob_match(glob_of(p.repository_id), &h.head_ref)
+            })
+        })
+        .map(|p| p.pull_request_id)
         .collect();
-    globs.sort_unstable();
-    globs.dedup();
     let incident_keys: Vec<String> = incidents.iter().map(|(_, l)| l.key.clone()).collect();
-    let (facts, keys) = db::analytics::dora::rework_candidates(db, since, &globs, &incident_keys).await?;
+    let (facts, keys) = db::analytics::dora::rework_candidates(db, since, &candidates, &incident_keys).await?;
     let labels: HashMap<i64, &db::analytics::IssueLabel> = incidents.iter().map(|(id, l)| (*id, l)).collect();
     let mut by_key: HashMap<&str, Vec<i64>> = HashMap::new();
     for (id, l) in &labels {
@@ -122,15 +132,22 @@ pub async fn load(
             list.dedup();
         }
     }
-    let stage: HashMap<i64, &&entity::pr_stage_times::Model> = shipped.iter().map(|p| (p.pull_request_id, p)).collect();
+    // The shipped stage rows of these pull requests (few: a map of every shipped one cost more
+    // than the rest of the signals).
+    let stage_of = |ids: HashSet<i64>| -> HashMap<i64, &&entity::pr_stage_times::Model> {
+        shipped
+            .iter()
+            .filter(|p| ids.contains(&p.pull_request_id))
+            .map(|p| (p.pull_request_id, p))
+            .collect()
+    };
+    let stage = stage_of(facts.iter().map(|f| f.id).collect());
     let mut out = Signals::default();
     for f in &facts {
         let Some(deployment) = stage.get(&f.id).and_then(|s| s.deployment_id) else {
             continue;
         };
-        let glob = settings
-            .get(&f.repository_id)
-            .map_or(crate::domain::integration::DEFAULT_HOTFIX_BRANCH, |s| s.hotfix_glob());
+        let glob = glob_of(f.repository_id);
         let issues = linked.get(&f.id).map_or(&[][..], Vec::as_slice);
         let reasons: Vec<Why> = rework_reasons(&f.title, &f.head_ref, issues, glob)
             .into_iter()
@@ -183,7 +200,9 @@ pub async fn load(
         let candidates: Vec<Merged> = originals.iter().filter_map(merged).collect();
         let by_id: HashMap<i64, &db::analytics::dora::PullFacts> =
             originals.iter().chain(&reverts).map(|p| (p.id, p)).collect();
-        for (original, revert) in reverted_by(&candidates, &revert_merges) {
+        let pairs = reverted_by(&candidates, &revert_merges);
+        let stage = stage_of(pairs.iter().map(|(original, _)| *original).collect());
+        for (original, revert) in pairs {
             let (Some(s), Some(o), Some(r)) = (stage.get(&original), by_id.get(&original), by_id.get(&revert)) else {
                 continue;
             };

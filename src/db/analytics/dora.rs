@@ -113,50 +113,17 @@ pub async fn titled(
     Ok(out)
 }
 
-/// The pull requests shipped by deployments deployed at or after `since` that may be rework: a
-/// title that starts like a revert's, a head branch one of the hotfix `globs` may match (case
-/// ignored, as [`crate::domain::integration::glob_match`] does), or a link to one of
-/// `incident_keys`. A superset the caller judges exactly with the rules, read in a few queries
-/// where reading every shipped pull request by id took one per 500 of them. With them, their
-/// links to `incident_keys`: (pull request, key).
+/// The facts of the rework candidates among the pull requests shipped by deployments deployed
+/// at or after `since`: `candidates` (found by their titles and branches in the snapshot), and
+/// those linked to one of `incident_keys`. With them, their links to `incident_keys`: (pull
+/// request, key).
 pub async fn rework_candidates(
     db: &impl ConnectionTrait,
     since: DateTime<Utc>,
-    globs: &[&str],
+    candidates: &[i64],
     incident_keys: &[String],
 ) -> Result<(Vec<PullFacts>, Vec<(i64, String)>), DbErr> {
-    use crate::domain::metrics::rework::REVERT_PREFIX;
-    use pull_requests::Column as C;
-    use sea_orm::sea_query::{Condition, Expr, ExprTrait, LikeExpr};
     let shipped = || pr_stage_times::Relation::PullRequests.def().rev();
-    // A branch name with a character outside ASCII is always read: SQL's LOWER and LIKE do not
-    // fold case as Rust does on every database.
-    let non_ascii = match db.get_database_backend() {
-        sea_orm::DbBackend::Postgres => {
-            Expr::cust("octet_length(pull_requests.head_ref) <> char_length(pull_requests.head_ref)")
-        }
-        _ => Expr::cust("length(CAST(pull_requests.head_ref AS BLOB)) <> length(pull_requests.head_ref)"),
-    };
-    let mut any = Condition::any()
-        .add(C::Title.like(LikeExpr::new(format!("{}%", like_escape(REVERT_PREFIX))).escape('\\')))
-        .add(non_ascii);
-    for glob in globs {
-        any = any.add(
-            Expr::expr(sea_orm::sea_query::Func::lower(Expr::col((
-                pull_requests::Entity,
-                C::HeadRef,
-            ))))
-            .like(LikeExpr::new(glob_to_like(glob)).escape('\\')),
-        );
-    }
-    let rows: Vec<PullRow> = pull_columns()
-        .join(JoinType::InnerJoin, shipped())
-        .filter(pr_stage_times::Column::DeployedAt.gte(since))
-        .filter(any)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let mut facts: Vec<PullFacts> = pull_facts(rows).collect();
     let mut links = Vec::new();
     for chunk in incident_keys.chunks(IDS) {
         let rows: Vec<(i64, String)> = pr_issue_links::Entity::find()
@@ -172,38 +139,10 @@ pub async fn rework_candidates(
             .await?;
         links.extend(rows);
     }
-    let have: std::collections::HashSet<i64> = facts.iter().map(|f| f.id).collect();
-    let mut missing: Vec<i64> = links.iter().map(|l| l.0).filter(|id| !have.contains(id)).collect();
-    missing.sort_unstable();
-    missing.dedup();
-    facts.extend(pull_requests_of(db, &missing).await?);
-    Ok((facts, links))
-}
-
-/// `text` with LIKE's wildcards and the escape character escaped (escape `\`).
-fn like_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// A glob (`*`, `?`) as a LIKE pattern over the lowercased text (escape `\`): `*` is `%`, `?`
-/// is `_`, the rest lowercased and escaped.
-fn glob_to_like(glob: &str) -> String {
-    let mut out = String::new();
-    for c in glob.to_lowercase().chars() {
-        match c {
-            '*' => out.push('%'),
-            '?' => out.push('_'),
-            c => out.push_str(&like_escape(&c.to_string())),
-        }
-    }
-    out
+    let mut ids: Vec<i64> = candidates.iter().copied().chain(links.iter().map(|l| l.0)).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    Ok((pull_requests_of(db, &ids).await?, links))
 }
 
 /// The issue keys these pull requests link to: (pull request, key). Matched to issues by the
