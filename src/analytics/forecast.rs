@@ -47,11 +47,31 @@ pub struct Scatter {
 /// Which points of a scatter carry their issue's key and link.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Labelled {
-    /// Every point (the API, the CSV).
+    /// Every point (the API).
     All,
-    /// Only the outliers, the points above the p85 line (the page: a linked dot for each of
-    /// 40,000 issues cost more to read than the rest of the page).
+    /// Only the outliers, the points above the p85 line, and of those at most
+    /// [`LINKED_OUTLIERS`], the slowest (the page: a linked dot for each of 40,000 issues cost
+    /// more to read than the rest of the page, and a year at 500k issues has 37,000 outliers).
     Outliers,
+}
+
+/// At most this many outliers of the page's scatter carry their link (the slowest; the API
+/// links every point).
+pub const LINKED_OUTLIERS: usize = 500;
+
+/// Which of these cycle times are labelled: those above `threshold`, at most `most` of them,
+/// the longest first (equal ones by position).
+fn labelled_slowest(cycle: &[f64], threshold: f64, most: usize) -> Vec<bool> {
+    let mut above: Vec<usize> = (0..cycle.len()).filter(|&k| cycle[k] > threshold).collect();
+    if above.len() > most {
+        above.sort_by(|&a, &b| cycle[b].total_cmp(&cycle[a]).then(a.cmp(&b)));
+        above.truncate(most);
+    }
+    let mut out = vec![false; cycle.len()];
+    for k in above {
+        out[k] = true;
+    }
+    out
 }
 
 /// One point per issue completed in the window with a cycle time, and the percentile lines.
@@ -68,15 +88,16 @@ pub fn scatter(inputs: &FlowInputs, filters: &Filters, labelled: Labelled) -> Sc
     done.sort_by_key(|(i, at, _)| (*at, i.issue_id));
     let cycle: Vec<f64> = done.iter().map(|(_, _, h)| *h).collect();
     let lines = forecast::scatter_percentiles(&cycle);
-    let threshold = match labelled {
-        Labelled::All => None,
-        Labelled::Outliers => Some(
-            lines
+    let linked = match labelled {
+        Labelled::All => vec![true; cycle.len()],
+        Labelled::Outliers => {
+            let p85 = lines
                 .iter()
                 .find(|(p, _)| *p == 85)
                 .and_then(|(_, v)| *v)
-                .unwrap_or(f64::INFINITY),
-        ),
+                .unwrap_or(f64::INFINITY);
+            labelled_slowest(&cycle, p85, LINKED_OUTLIERS)
+        }
     };
     Scatter {
         from: w.from,
@@ -84,14 +105,12 @@ pub fn scatter(inputs: &FlowInputs, filters: &Filters, labelled: Labelled) -> Sc
         lines,
         points: done
             .iter()
-            .map(|(i, at, h)| {
-                let labelled = threshold.is_none_or(|t| *h > t);
-                ScatterPoint {
-                    key: labelled.then(|| i.key.to_string()),
-                    url: labelled.then(|| inputs.url(i)),
-                    completed_at: *at,
-                    cycle_time_hours: *h,
-                }
+            .zip(linked)
+            .map(|((i, at, h), labelled)| ScatterPoint {
+                key: labelled.then(|| i.key.to_string()),
+                url: labelled.then(|| inputs.url(i)),
+                completed_at: *at,
+                cycle_time_hours: *h,
             })
             .collect(),
     }
@@ -302,4 +321,25 @@ pub fn forecast_json(a: &ForecastAnswer) -> Value {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_slowest_outliers_are_labelled_when_there_are_many() {
+        let cycle = [5.0, 50.0, 7.0, 90.0, 50.0, 60.0, 1.0];
+        // Under the cap: every point above the threshold.
+        assert_eq!(
+            labelled_slowest(&cycle, 6.0, 10),
+            [false, true, true, true, true, true, false]
+        );
+        // Over it: the slowest, equal ones by position.
+        assert_eq!(
+            labelled_slowest(&cycle, 6.0, 3),
+            [false, true, false, true, false, true, false]
+        );
+        assert_eq!(labelled_slowest(&cycle, f64::INFINITY, 3), [false; 7]);
+    }
 }

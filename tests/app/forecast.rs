@@ -130,13 +130,21 @@ async fn the_flow_page_shows_the_scatter_and_the_forecasts(db: Db) {
         .text()
         .await
         .unwrap();
-    // Every point is drawn: the linked ones as circles, the others in one path.
+    // Every point is drawn: the linked ones as circles, the others in one path, one stroke per
+    // distinct position (a repeat would paint nothing more).
     let plain: usize = scraper::Html::parse_document(&html)
         .select(&scraper::Selector::parse("#scatter svg path.points").unwrap())
         .map(|p| p.value().attr("data-points").unwrap().parse::<usize>().unwrap())
         .sum();
     let d = select_attr(&html, "#scatter svg path.points", "d").unwrap_or_default();
-    assert_eq!(d.matches('M').count(), plain, "one stroke per plain point");
+    let strokes: Vec<&str> = d.split('M').filter(|s| !s.is_empty()).collect();
+    let distinct: std::collections::HashSet<&str> = strokes.iter().copied().collect();
+    assert_eq!(distinct.len(), strokes.len(), "one stroke per position: {d}");
+    assert!(
+        !strokes.is_empty() && strokes.len() <= plain,
+        "{} strokes for {plain} points",
+        strokes.len()
+    );
     assert_eq!(
         count(&html, "#scatter svg circle.point") + plain,
         scatter["points"].as_array().unwrap().len()

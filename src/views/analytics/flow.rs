@@ -38,7 +38,7 @@ pub struct Forecasting {
     pub today: NaiveDate,
 }
 
-const SCATTER: &str = "One dot per issue completed in the window: when it was done, and its cycle time. The dashed lines are percentiles of those cycle times (linear interpolation between ranks): 85 % of these items finished within the p85 line. A dot above it (an outlier) links to the issue in Jira; hover it for its key and cycle time. The table view has the percentiles, the API every point.";
+const SCATTER: &str = "One dot per issue completed in the window: when it was done, and its cycle time. The dashed lines are percentiles of those cycle times (linear interpolation between ranks): 85 % of these items finished within the p85 line. A dot above it (an outlier) links to the issue in Jira (the 500 slowest, when there are more); hover it for its key and cycle time. The table view has the percentiles, the API every point with its link.";
 const MONTE_CARLO: &str = "Monte Carlo simulation: the history is the number of issues (with these filters) that first reached a DONE step on each UTC day of the history window, days with none counting 0. Each trial draws days from that history at random, with replacement: “how many” sums D drawn days; “when” draws days until N items are done. The answer at 85 % is the number of items (or days) that at least 85 % of the trials reach (or finish within). Seeded, so the same history gives the same answer; the API takes days, items, trials, seed and the history window.";
 
 pub fn flow(r: &FlowReport, choices: &Choices, fc: &Forecasting) -> Markup {
