@@ -58,7 +58,7 @@ pub fn cfd(inputs: &FlowInputs, filters: &Filters) -> Cfd {
     };
     let mut sweep = Sweep::new(w.start() + Days::new(1), days, steps.len() + 1);
     for i in &chosen {
-        sweep.add(i.created, &i.timeline, band);
+        sweep.add_issue(i.created, &i.timeline, i.last_stay.as_ref(), band);
     }
     let counts = sweep.finish();
     let mut bands = counts.bands;

@@ -90,6 +90,9 @@ pub struct FlowFacts {
     pub current_since: Option<DateTime<Utc>>,
     /// Each entry into a place since creation (aging as of any instant, cumulative flow).
     pub timeline: Arc<[Stay]>,
+    /// The timeline's last entry, held inline: a chart over a window that starts after it
+    /// reads it without reading the timeline (most issues of a year's cumulative flow).
+    pub last_stay: Option<Stay>,
     /// The issue's key, so charts label and link their points without a read per page.
     pub key: IssueKey,
 }
@@ -170,7 +173,9 @@ impl FlowFacts {
             Some(t) => timeline(t, names)
                 .map_err(|e| DbErr::Type(format!("issue_flow_times of issue {issue}: the stored timeline {e}")))?,
         };
+        let last_stay = timeline.last().cloned();
         Ok(Self {
+            last_stay,
             issue_id: r.issue_id,
             project_id: r.project_id,
             issue_type_name: names.get(r.issue_type_name),
@@ -189,6 +194,19 @@ impl FlowFacts {
             timeline,
             key: IssueKey::new(key, names),
         })
+    }
+}
+
+/// Copies each issue's step hours and timeline to new memory in the order of `facts`: read in
+/// id order, they lay scattered relative to the completion order the reports read them in, and
+/// each issue's step hours cost a cache miss (the flow page at 500k issues spent most of its
+/// time waiting for them). Allocated in order, one issue's follow the last one's.
+pub fn lay_out_in_order(facts: &mut [FlowFacts]) {
+    for f in facts.iter_mut() {
+        f.step_hours = Arc::from(&f.step_hours[..]);
+    }
+    for f in facts.iter_mut() {
+        f.timeline = Arc::from(&f.timeline[..]);
     }
 }
 

@@ -87,6 +87,21 @@ impl Sweep {
         }
     }
 
+    /// [`Sweep::add`], where `last` is the timeline's last stay: when the sweep starts after
+    /// it, the issue stood there throughout, and the timeline is not read.
+    pub fn add_issue(
+        &mut self,
+        created: DateTime<Utc>,
+        timeline: &[Stay],
+        last: Option<&Stay>,
+        band: impl Fn(&Stay) -> Option<usize>,
+    ) {
+        match last {
+            Some(last) if last.at_ms <= self.first => self.add(created, std::slice::from_ref(last), band),
+            _ => self.add(created, timeline, band),
+        }
+    }
+
     pub fn finish(self) -> Counts {
         let mut running = vec![0i32; self.bands];
         let mut bands = Vec::with_capacity(self.days);
@@ -268,6 +283,37 @@ mod tests {
         let c = sweep.finish();
         assert_eq!(c.bands, vec![vec![0, 0, 0], vec![0, 0, 0]]);
         assert_eq!(c.wip, vec![1, 1], "still work in progress");
+    }
+
+    #[test]
+    fn an_issue_added_by_its_last_stay_counts_as_by_its_timeline() {
+        let timeline = vec![
+            stay(t(1, 10), "To do", Category::ToDo),
+            stay(t(2, 5), "Dev", Category::InProgress),
+            stay(t(4, 12), "Done", Category::Done),
+        ];
+        // Sweeps starting before, inside and after the timeline's last stay; created before
+        // the first instant or inside the sweep.
+        for (first, created) in [
+            (t(2, 0), t(1, 10)),
+            (t(4, 12), t(1, 10)),
+            (t(5, 0), t(1, 10)),
+            (t(6, 0), t(5, 3)),
+        ] {
+            let timeline = if created > t(4, 12) {
+                vec![stay(created, "Done", Category::Done)]
+            } else {
+                timeline.clone()
+            };
+            let (mut by_timeline, mut by_last) = (Sweep::new(first, 6, 3), Sweep::new(first, 6, 3));
+            by_timeline.add(created, &timeline, band);
+            by_last.add_issue(created, &timeline, timeline.last(), band);
+            assert_eq!(
+                by_timeline.finish(),
+                by_last.finish(),
+                "from {first}, created {created}"
+            );
+        }
     }
 
     #[test]
