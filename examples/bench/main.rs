@@ -687,6 +687,28 @@ async fn analytics_pages(url: &str, db: &str, key: &str, urls: &Value) -> Vec<Ro
     let (mut child, base, token) = spawn_serve(url, key, urls).await;
     let http = reqwest::Client::new();
     let mut rows = Vec::new();
+    // `BENCH_PAGE=/analytics/flow?range=365`: only that page (to profile one page), and its size.
+    if let Ok(path) = std::env::var("BENCH_PAGE") {
+        let url = format!("{base}{path}");
+        let bytes = http
+            .get(&url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        let cell = timed(&http, &url, &token, &path, ROUNDS).await;
+        rows.push(Row(
+            format!("{path} over HTTP ({db})"),
+            format!("{cell}, {} KB", bytes.len() / 1024),
+            "—".into(),
+        ));
+        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        let _ = child.wait();
+        return rows;
+    }
     for range in ["90", "365"] {
         let mut cells = Vec::new();
         for page in ["dora", "prs", "flow"] {
