@@ -69,6 +69,33 @@ pub struct Snapshot {
     pub deployments: Arc<Vec<entity::deployments::Model>>,
     /// Every merged pull request's branch and whether it is a revert (the rework rule's inputs).
     pub pulls: Arc<HashMap<i64, crate::db::analytics::PullHint>>,
+    /// The issues counted by what the flow filters choose by, built once per snapshot.
+    groups: std::sync::OnceLock<Vec<flow::Group>>,
+    /// The cumulative flow at every midnight, built once per snapshot.
+    days: std::sync::OnceLock<Arc<cfd::FlowDays>>,
+}
+
+impl Snapshot {
+    /// The issues whose first DONE entry falls in `[from, to)`, in completion order: a run of
+    /// `flow`, found by binary search (a window's reports read no issue outside it).
+    pub fn done_between(&self, from: DateTime<Utc>, to: DateTime<Utc>) -> &[flow::FlowFacts] {
+        let lo = self.flow.partition_point(|i| i.done_at < Some(from));
+        let hi = self.flow.partition_point(|i| i.done_at < Some(to));
+        &self.flow[lo..hi.max(lo)]
+    }
+
+    /// The issues counted by project, issue type, work category, whether the flow counts them
+    /// and the step they are in progress in: what the flow report reads of issues outside its
+    /// window (the filter's type choices, the excluded count, work in progress), a few hundred
+    /// groups in place of a pass over every issue per view.
+    pub fn groups(&self) -> &[flow::Group] {
+        self.groups.get_or_init(|| flow::Group::count(&self.flow))
+    }
+
+    /// Where the counted issues stood at every midnight, by group ([`cfd::FlowDays`]).
+    pub fn days(&self) -> &cfd::FlowDays {
+        self.days.get_or_init(|| Arc::new(cfd::FlowDays::build(&self.flow)))
+    }
 }
 
 impl Cache {
@@ -157,6 +184,9 @@ impl Cache {
             ms = started.elapsed().as_millis() as u64,
             "analytics snapshot loaded"
         );
+        // Counted here, off the views' path.
+        snapshot.groups();
+        snapshot.days();
         // The last one is dropped here (once no report uses it), not kept beside the new one.
         *self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(snapshot.clone());
         Ok(snapshot)
@@ -191,6 +221,8 @@ impl Cache {
             prs: Arc::new(crate::db::analytics::merged_or_deployed_prs(db).await?),
             deployments: Arc::new(crate::db::analytics::production_deployments(db).await?),
             pulls: Arc::new(crate::db::analytics::pull_hints(db, None).await?),
+            groups: Default::default(),
+            days: Default::default(),
         }))
     }
 
@@ -279,6 +311,17 @@ impl Cache {
             prs,
             deployments,
             pulls,
+            // What is built from the issues carries over when they did not change.
+            groups: if delta.issues.is_empty() {
+                old.groups.clone()
+            } else {
+                Default::default()
+            },
+            days: if delta.issues.is_empty() {
+                old.days.clone()
+            } else {
+                Default::default()
+            },
         }))
     }
 }

@@ -7,9 +7,8 @@ use sea_orm::{DatabaseConnection, DbErr};
 use serde_json::{Value, json};
 
 use super::FlowInputs;
-use super::filters::{Filters, ids};
-use super::flow::FlowFacts;
-use super::forecast::selected;
+use super::filters::Filters;
+use super::flow::{FlowFacts, Pick};
 use crate::db;
 use crate::domain::flow::StepCategory;
 use crate::domain::metrics::aging::{AT_RISK_PERCENTILE, aged_at, at_risk};
@@ -116,15 +115,10 @@ type Computed<'a> = (
 
 /// The selected issues in progress at `as_of` and the window's percentile lines.
 fn compute<'a>(inputs: &'a FlowInputs, filters: &Filters, as_of: DateTime<Utc>) -> Computed<'a> {
-    let projects = ids(&filters.projects, &inputs.projects);
-    let chosen: Vec<&FlowFacts> = selected(&inputs.snapshot.flow, filters, &projects);
+    let pick = Pick::new(filters, &inputs.projects);
     let w = filters.window;
-    let cycle: Vec<f64> = chosen
-        .iter()
-        .filter_map(|i| {
-            let at = i.done_at.filter(|d| w.contains(*d))?;
-            hours(i.started_at, Some(at))
-        })
+    let cycle: Vec<f64> = (pick.of(inputs.snapshot.done_between(w.start(), w.end())).iter())
+        .filter_map(|i| hours(i.started_at, i.done_at))
         .collect();
     let lines = scatter_percentiles(&cycle);
     let mut steps: Vec<String> = inputs
@@ -133,8 +127,7 @@ fn compute<'a>(inputs: &'a FlowInputs, filters: &Filters, as_of: DateTime<Utc>) 
         .filter(|(_, c)| matches!(c, StepCategory::InProgress | StepCategory::Waiting))
         .map(|(n, _)| n.clone())
         .collect();
-    let mut aged: Vec<(&FlowFacts, String, StepCategory, f64)> = chosen
-        .iter()
+    let mut aged: Vec<(&FlowFacts, String, StepCategory, f64)> = (inputs.snapshot.flow.iter())
         .filter_map(|i| {
             // From its last move on, an issue stands where it stands now: most are done, and
             // are left out without reading their timelines.
@@ -146,8 +139,11 @@ fn compute<'a>(inputs: &'a FlowInputs, filters: &Filters, as_of: DateTime<Utc>) 
             {
                 return None;
             }
+            if !pick.counted(i) {
+                return None;
+            }
             let a = aged_at(i.started_at, &i.timeline, as_of)?;
-            Some((*i, a.stay.key(), a.stay.category, a.age_hours))
+            Some((i, a.stay.key(), a.stay.category, a.age_hours))
         })
         .collect();
     for (_, step, _, _) in &aged {

@@ -2,18 +2,17 @@
 //! issues the flow filters select counted by the step they stood in then; arrivals (work
 //! started) and departures (first DONE entry) per week; Little's law over the window.
 
-use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{Days, NaiveDate};
 use serde_json::{Value, json};
 
 use super::FlowInputs;
-use super::filters::{Filters, ids};
-use super::forecast::selected;
-use crate::domain::flow::StepCategory;
-use crate::domain::metrics::cfd::{LittlesLaw, Sweep, littles_law};
-use crate::domain::metrics::flow::Stay;
+use super::filters::Filters;
+use super::flow::{FlowFacts, Pick};
+use crate::domain::flow::{StepCategory, WorkCategory};
+use crate::domain::metrics::cfd::{LittlesLaw, Midnights, littles_law};
 use crate::domain::metrics::{Window, hours};
 
 /// The band of every unmapped status, whatever its Jira category.
@@ -34,41 +33,87 @@ pub struct Cfd {
     pub law: LittlesLaw,
 }
 
+/// The cumulative flow's inputs for every counted issue, by what the flow filters choose by
+/// (project, issue type, work category): each group's counts at every midnight of history and
+/// the days its issues started. Built once per snapshot ([`crate::analytics::Snapshot::days`]),
+/// so a window's chart adds up a few groups' counts instead of sweeping every issue's
+/// timeline on every view.
+#[derive(Debug, Default)]
+pub struct FlowDays {
+    groups: Vec<DayGroup>,
+}
+
+#[derive(Debug)]
+struct DayGroup {
+    project_id: i64,
+    issue_type: Arc<str>,
+    work_category: WorkCategory,
+    /// Each place's step (`None`: an unmapped status), by the index [`Midnights`] counts it at.
+    places: Vec<Option<Arc<str>>>,
+    midnights: Midnights,
+    /// The UTC day each of its issues started work, ascending.
+    started: Vec<NaiveDate>,
+}
+
+impl FlowDays {
+    pub fn build(flow: &[FlowFacts]) -> Self {
+        let counted = || flow.iter().filter(|i| i.counted);
+        let (first, last) = counted()
+            .filter_map(|i| Midnights::span(i.created, &i.timeline))
+            .fold((i64::MAX, i64::MIN), |(a, b), (f, l)| (a.min(f), b.max(l)));
+        let (first, last) = if first > last { (0, 0) } else { (first, last) };
+        let mut at: HashMap<(i64, &str, WorkCategory), usize> = HashMap::new();
+        let mut groups: Vec<DayGroup> = Vec::new();
+        for i in counted() {
+            let g = *at
+                .entry((i.project_id, &i.issue_type_name, i.work_category))
+                .or_insert_with(|| {
+                    groups.push(DayGroup {
+                        project_id: i.project_id,
+                        issue_type: i.issue_type_name.clone(),
+                        work_category: i.work_category,
+                        places: Vec::new(),
+                        midnights: Midnights::new(first, last),
+                        started: Vec::new(),
+                    });
+                    groups.len() - 1
+                });
+            let DayGroup {
+                places,
+                midnights,
+                started,
+                ..
+            } = &mut groups[g];
+            // Names are shared between issues: mostly a pointer comparison.
+            midnights.add(i.created, &i.timeline, |s| {
+                let same = |p: &Option<Arc<str>>| match (p, &s.step) {
+                    (Some(a), Some(b)) => Arc::ptr_eq(a, b) || a == b,
+                    (None, None) => true,
+                    _ => false,
+                };
+                places.iter().position(same).unwrap_or_else(|| {
+                    places.push(s.step.clone());
+                    places.len() - 1
+                })
+            });
+            started.extend(i.started_at.map(|s| s.date_naive()));
+        }
+        for g in &mut groups {
+            g.midnights.finish();
+            g.started.sort_unstable();
+        }
+        Self { groups }
+    }
+}
+
 /// The window's cumulative flow over the selected issues.
 pub fn cfd(inputs: &FlowInputs, filters: &Filters) -> Cfd {
-    let projects = ids(&filters.projects, &inputs.projects);
-    let chosen = selected(&inputs.snapshot.flow, filters, &projects);
+    let pick = Pick::new(filters, &inputs.projects);
     let mut steps: Vec<(String, Option<StepCategory>)> =
         inputs.steps.iter().map(|(n, c)| (n.clone(), Some(*c))).collect();
     let unmapped = steps.len();
     let w = filters.window;
     let days = w.days().max(0) as usize;
-    // Names are shared between issues: each distinct one is looked up once, then by pointer.
-    let seen: RefCell<Vec<(Arc<str>, Option<usize>)>> = RefCell::default();
-    let band = |s: &Stay| match &s.step {
-        None => Some(unmapped),
-        Some(name) => {
-            if let Some((_, b)) = seen.borrow().iter().find(|(n, _)| Arc::ptr_eq(n, name)) {
-                return *b;
-            }
-            let b = steps.iter().position(|(n, _)| **n == **name);
-            seen.borrow_mut().push((name.clone(), b));
-            b
-        }
-    };
-    let mut sweep = Sweep::new(w.start() + Days::new(1), days, steps.len() + 1);
-    for i in &chosen {
-        sweep.add_issue(i.created, &i.timeline, i.last_stay.as_ref(), band);
-    }
-    let counts = sweep.finish();
-    let mut bands = counts.bands;
-    if bands.iter().any(|day| day[unmapped] > 0) {
-        steps.push((UNMAPPED.to_string(), None));
-    } else {
-        for day in &mut bands {
-            day.truncate(unmapped);
-        }
-    }
     let weeks: Vec<Window> = (0..days.div_ceil(7))
         .map(|k| {
             let from = w.from + Days::new(7 * k as u64);
@@ -76,29 +121,53 @@ pub fn cfd(inputs: &FlowInputs, filters: &Filters) -> Cfd {
         })
         .collect();
     let mut per_week = vec![(0usize, 0usize); weeks.len()];
-    let week_of = |d: chrono::DateTime<chrono::Utc>| {
-        w.contains(d)
-            .then(|| ((d.date_naive() - w.from).num_days() / 7) as usize)
-    };
-    let mut cycle = Vec::new();
-    for i in &chosen {
-        if let Some(k) = i.started_at.and_then(week_of) {
-            per_week[k].0 += 1;
+    // Each day's count at its end: the midnight that begins the next day.
+    let first = (w.start() + Days::new(1)).timestamp_millis().div_euclid(86_400_000);
+    let mut bands = vec![vec![0u32; steps.len() + 1]; days];
+    let mut wip = vec![0u32; days];
+    let chosen = (inputs.snapshot.days().groups.iter())
+        .filter(|g| pick.project(g.project_id) && pick.kind(&g.issue_type, g.work_category));
+    for g in chosen {
+        let band: Vec<(usize, usize)> = (g.places.iter().enumerate())
+            .filter_map(|(p, step)| match step {
+                None => Some((p, unmapped)),
+                Some(name) => steps.iter().position(|(n, _)| **n == **name).map(|b| (p, b)),
+            })
+            .collect();
+        for (d, (counts, wip)) in bands.iter_mut().zip(&mut wip).enumerate() {
+            let day = first + d as i64;
+            for &(p, b) in &band {
+                counts[b] += g.midnights.count(p, day);
+            }
+            *wip += g.midnights.wip(day);
         }
-        if let Some(k) = i.done_at.and_then(week_of) {
-            per_week[k].1 += 1;
+        for (wk, n) in weeks.iter().zip(&mut per_week) {
+            n.0 += g.started.partition_point(|d| *d <= wk.to) - g.started.partition_point(|d| *d < wk.from);
+        }
+    }
+    if bands.iter().any(|day| day[unmapped] > 0) {
+        steps.push((UNMAPPED.to_string(), None));
+    } else {
+        for day in &mut bands {
+            day.truncate(unmapped);
+        }
+    }
+    let mut cycle = Vec::new();
+    for i in pick.of(inputs.snapshot.done_between(w.start(), w.end())) {
+        if let Some(d) = i.done_at {
+            per_week[((d.date_naive() - w.from).num_days() / 7) as usize].1 += 1;
             cycle.extend(hours(i.started_at, i.done_at));
         }
     }
     let (arrivals, departures) = per_week.iter().fold((0, 0), |(a, d), (x, y)| (a + x, d + y));
-    let law = littles_law(&counts.wip, arrivals, departures, &cycle, days);
+    let law = littles_law(&wip, arrivals, departures, &cycle, days);
     Cfd {
         from: w.from,
         to: w.to,
         steps,
         days: bands
             .into_iter()
-            .zip(counts.wip)
+            .zip(wip)
             .enumerate()
             .map(|(d, (b, wip))| (w.from + Days::new(d as u64), b, wip))
             .collect(),

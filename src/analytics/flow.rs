@@ -1,7 +1,7 @@
 //! The flow page and API: lead and cycle time, time in each step, throughput, WIP by step,
 //! flow efficiency and rework of issues completed in the window.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -81,7 +81,7 @@ pub struct FlowFacts {
     pub started_at: Option<DateTime<Utc>>,
     pub done_at: Option<DateTime<Utc>>,
     /// Hours per step over closed intervals (shared, so a snapshot patch copies facts cheaply).
-    pub step_hours: Arc<[(Arc<str>, f64)]>,
+    pub step_hours: Run<(Arc<str>, f64)>,
     pub in_progress_hours: f64,
     pub waiting_hours: f64,
     pub rework: i32,
@@ -89,10 +89,7 @@ pub struct FlowFacts {
     pub current_category: Option<StepCategory>,
     pub current_since: Option<DateTime<Utc>>,
     /// Each entry into a place since creation (aging as of any instant, cumulative flow).
-    pub timeline: Arc<[Stay]>,
-    /// The timeline's last entry, held inline: a chart over a window that starts after it
-    /// reads it without reading the timeline (most issues of a year's cumulative flow).
-    pub last_stay: Option<Stay>,
+    pub timeline: Run<Stay>,
     /// The issue's key, so charts label and link their points without a read per page.
     pub key: IssueKey,
 }
@@ -166,16 +163,16 @@ impl FlowFacts {
                 "issue_flow_times of issue {issue}: the stored step hours are not an object of hours by step ({e})"
             ))
         })?;
-        let step_hours: Arc<[(Arc<str>, f64)]> = closed.into_iter().map(|(k, h)| (names.get(k), h)).collect();
+        let step_hours = Run::new(closed.into_iter().map(|(k, h)| (names.get(k), h)).collect());
         let timeline = match &r.timeline {
             // Not computed yet (rows from before the first pass that computed timelines).
-            None => Arc::from([]),
-            Some(t) => timeline(t, names)
-                .map_err(|e| DbErr::Type(format!("issue_flow_times of issue {issue}: the stored timeline {e}")))?,
+            None => Run::default(),
+            Some(t) => Run::new(
+                timeline(t, names)
+                    .map_err(|e| DbErr::Type(format!("issue_flow_times of issue {issue}: the stored timeline {e}")))?,
+            ),
         };
-        let last_stay = timeline.last().cloned();
         Ok(Self {
-            last_stay,
             issue_id: r.issue_id,
             project_id: r.project_id,
             issue_type_name: names.get(r.issue_type_name),
@@ -197,22 +194,175 @@ impl FlowFacts {
     }
 }
 
-/// Copies each issue's step hours and timeline to new memory in the order of `facts`: read in
-/// id order, they lay scattered relative to the completion order the reports read them in, and
-/// each issue's step hours cost a cache miss (the flow page at 500k issues spent most of its
-/// time waiting for them). Allocated in order, one issue's follow the last one's.
+/// The flow filters as a test per issue: projects (by id, empty for all), issue types and
+/// work categories (any case, empty for all).
+pub struct Pick<'a> {
+    projects: Vec<i64>,
+    types: &'a [String],
+    categories: &'a [String],
+}
+
+impl<'a> Pick<'a> {
+    pub fn new(filters: &'a Filters, project_choices: &[(i64, String)]) -> Self {
+        Self {
+            projects: ids(&filters.projects, project_choices),
+            types: &filters.issue_types,
+            categories: &filters.categories,
+        }
+    }
+
+    pub fn project(&self, id: i64) -> bool {
+        self.projects.is_empty() || self.projects.contains(&id)
+    }
+
+    /// Whether the type and category filters choose this kind of issue.
+    pub fn kind(&self, issue_type: &str, category: WorkCategory) -> bool {
+        let chosen = |list: &[String], v: &str| list.is_empty() || list.iter().any(|x| x.eq_ignore_ascii_case(v));
+        chosen(self.types, issue_type) && chosen(self.categories, category.as_str())
+    }
+
+    /// A counted issue the filters choose: what every flow report and chart reads.
+    pub fn counted(&self, i: &FlowFacts) -> bool {
+        i.counted && self.project(i.project_id) && self.kind(&i.issue_type_name, i.work_category)
+    }
+
+    /// The counted issues of `issues` the filters choose, in their order.
+    pub fn of<'f>(&self, issues: &'f [FlowFacts]) -> Vec<&'f FlowFacts> {
+        issues.iter().filter(|i| self.counted(i)).collect()
+    }
+}
+
+/// Issues counted together by what the flow filters choose by, whether the flow counts them
+/// and the step they are in progress in ([`crate::analytics::Snapshot::groups`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Group {
+    pub project_id: i64,
+    pub issue_type: Arc<str>,
+    pub work_category: WorkCategory,
+    pub counted: bool,
+    /// The step of an issue in progress or waiting now (work in progress), else `None`.
+    pub wip_step: Option<Arc<str>>,
+    pub issues: usize,
+}
+
+impl Group {
+    /// The groups of `flow`, in a stable order (project, type, category, counted, step).
+    pub fn count(flow: &[FlowFacts]) -> Vec<Group> {
+        type Key<'f> = (i64, &'f str, WorkCategory, bool, Option<&'f str>);
+        let mut at: std::collections::HashMap<Key<'_>, (usize, &FlowFacts)> = Default::default();
+        for i in flow {
+            let step = wip_step(i).map(|s| &**s);
+            at.entry((i.project_id, &i.issue_type_name, i.work_category, i.counted, step))
+                .or_insert((0, i))
+                .0 += 1;
+        }
+        let mut groups: Vec<Group> = at
+            .into_values()
+            .map(|(issues, i)| Group {
+                project_id: i.project_id,
+                issue_type: i.issue_type_name.clone(),
+                work_category: i.work_category,
+                counted: i.counted,
+                wip_step: wip_step(i).cloned(),
+                issues,
+            })
+            .collect();
+        groups.sort_by(|a, b| {
+            (a.project_id, &a.issue_type, a.work_category, a.counted, &a.wip_step).cmp(&(
+                b.project_id,
+                &b.issue_type,
+                b.work_category,
+                b.counted,
+                &b.wip_step,
+            ))
+        });
+        groups
+    }
+}
+
+/// The step an issue is in progress or waiting in now.
+fn wip_step(i: &FlowFacts) -> Option<&Arc<str>> {
+    i.current_step.as_ref().filter(|_| {
+        matches!(
+            i.current_category,
+            Some(StepCategory::InProgress | StepCategory::Waiting)
+        )
+    })
+}
+
+/// A run of a buffer shared between issues: a snapshot read whole holds every issue's step
+/// hours (and timelines) in one buffer each, in completion order ([`lay_out_in_order`]).
+#[derive(Clone)]
+pub struct Run<T> {
+    all: Arc<Vec<T>>,
+    start: u32,
+    len: u32,
+}
+
+impl<T> Run<T> {
+    /// A buffer of its own.
+    pub fn new(v: Vec<T>) -> Self {
+        let len = u32::try_from(v.len()).unwrap_or(u32::MAX);
+        Self {
+            all: Arc::new(v),
+            start: 0,
+            len,
+        }
+    }
+}
+
+impl<T> std::ops::Deref for Run<T> {
+    type Target = [T];
+
+    fn deref(&self) -> &[T] {
+        &self.all[self.start as usize..][..self.len as usize]
+    }
+}
+
+/// As the slice: two runs with the same entries read the same, whichever buffer holds them.
+impl<T: std::fmt::Debug> std::fmt::Debug for Run<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<T> Default for Run<T> {
+    fn default() -> Self {
+        Self::new(Vec::new())
+    }
+}
+
+/// Copies every issue's step hours, then every timeline, into one buffer each, in the order of
+/// `facts`. Allocated one by one, each issue's step hours lay apart from the last one's (and
+/// those of another length in another size class of the allocator): at 500k issues, the flow
+/// page's time in each step waited on a cache miss per issue. In one buffer, a window's issues
+/// read as one run of memory. A patch later gives the issues it changes buffers of their own.
 pub fn lay_out_in_order(facts: &mut [FlowFacts]) {
-    for f in facts.iter_mut() {
-        f.step_hours = Arc::from(&f.step_hours[..]);
+    fn gather<T: Clone>(facts: &mut [FlowFacts], field: fn(&mut FlowFacts) -> &mut Run<T>) {
+        let total = facts.iter_mut().map(|f| field(f).len()).sum();
+        let mut all = Vec::with_capacity(total);
+        let mut starts = Vec::with_capacity(facts.len());
+        for f in facts.iter_mut() {
+            starts.push(all.len());
+            all.extend_from_slice(field(f));
+        }
+        let all = Arc::new(all);
+        for (f, start) in facts.iter_mut().zip(starts) {
+            let run = field(f);
+            *run = Run {
+                all: all.clone(),
+                start: u32::try_from(start).unwrap_or(u32::MAX),
+                len: run.len,
+            };
+        }
     }
-    for f in facts.iter_mut() {
-        f.timeline = Arc::from(&f.timeline[..]);
-    }
+    gather(facts, |f| &mut f.step_hours);
+    gather(facts, |f| &mut f.timeline);
 }
 
 /// A stored timeline (`[[epoch ms, step name or null, category], …]`), names shared. The error
 /// says what is wrong with it, completing "the stored timeline …".
-fn timeline(v: &Value, names: &mut Names) -> Result<Arc<[Stay]>, String> {
+fn timeline(v: &Value, names: &mut Names) -> Result<Vec<Stay>, String> {
     let Some(entries) = v.as_array() else {
         return Err(format!("is not a list of entries: {v}"));
     };
@@ -297,59 +447,119 @@ pub enum Detail {
     Page,
 }
 
-/// The numbers over `w` for counted issues whose first DONE entry falls in it (pure).
-pub fn numbers(issues: &[&FlowFacts], w: &Window, order: &[String], now: DateTime<Utc>) -> FlowNumbers {
-    numbers_of(issues, w, order, now, true)
+/// What a report's numbers read of one issue completed in its window, its period or a trend
+/// bucket: read from the issue's facts once per report, then added to every tally that counts
+/// it (the window's, its bucket's, its category's and its project's).
+#[derive(Clone, Copy, Debug)]
+struct Done<'a> {
+    facts: &'a FlowFacts,
+    lead: Option<f64>,
+    cycle: Option<f64>,
+    /// Hours in progress and waiting, the open interval's (up to now) included.
+    active: f64,
+    waiting: f64,
+    /// The open interval's hours up to now.
+    open: f64,
 }
 
-/// [`numbers`], with the time in each step only when `steps`.
-fn numbers_of(issues: &[&FlowFacts], w: &Window, order: &[String], now: DateTime<Utc>, steps: bool) -> FlowNumbers {
-    let now_ms = now.timestamp_millis();
-    let (from, to) = (w.start(), w.end());
-    let done: Vec<_> = issues
-        .iter()
-        .filter(|i| i.done_at.is_some_and(|d| d >= from && d < to))
-        .collect();
-    // A handful of steps, their names shared between issues (`Names`): a linear
-    // search that mostly compares pointers beats a map keyed by the names.
-    let mut per_step: Vec<(&Arc<str>, Vec<f64>)> = Vec::new();
-    let (mut active, mut waiting) = (0.0, 0.0);
-    for i in &done {
+impl<'a> Done<'a> {
+    fn of(i: &'a FlowFacts, now_ms: i64) -> Self {
         let open = open_hours(i, now_ms);
         let in_open = |c: StepCategory| if i.current_category == Some(c) { open } else { 0.0 };
-        active += i.in_progress_hours + in_open(StepCategory::InProgress);
-        waiting += i.waiting_hours + in_open(StepCategory::Waiting);
-        if !steps {
-            continue;
-        }
-        for (step, h) in step_hours(i, open) {
-            let slot = (per_step.iter().position(|(k, _)| Arc::ptr_eq(k, step)))
-                .or_else(|| per_step.iter().position(|(k, _)| **k == *step));
-            match slot {
-                Some(at) => per_step[at].1.push(h),
-                None => per_step.push((step, vec![h])),
-            }
+        Self {
+            facts: i,
+            lead: hours(Some(i.created), i.done_at),
+            cycle: hours(i.started_at, i.done_at),
+            active: i.in_progress_hours + in_open(StepCategory::InProgress),
+            waiting: i.waiting_hours + in_open(StepCategory::Waiting),
+            open,
         }
     }
-    let mut time_in_step: Vec<(String, Summary)> = per_step
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), Summary::of(v)))
-        .collect();
-    // Configured order; steps not configured (unmapped fallbacks) last, by name.
-    time_in_step.sort_by(|(a, _), (b, _)| {
-        let at = |k: &String| order.iter().position(|o| o == k).unwrap_or(usize::MAX);
-        at(a).cmp(&at(b)).then_with(|| a.cmp(b))
-    });
-    FlowNumbers {
-        window: Some(*w),
-        issues: done.len(),
-        lead_time: Summary::of(done.iter().filter_map(|i| hours(Some(i.created), i.done_at))),
-        cycle_time: Summary::of(done.iter().filter_map(|i| hours(i.started_at, i.done_at))),
-        throughput_per_week: per_week(done.len(), w),
-        time_in_step,
-        flow_efficiency: (active + waiting > 0.0).then(|| active / (active + waiting)),
-        with_rework: done.iter().filter(|i| i.rework > 0).count(),
-        backward_moves: done.iter().map(|i| i64::from(i.rework)).sum(),
+}
+
+/// The numbers over some completed issues, added one at a time: a report reads each issue once
+/// and adds it to each tally it counts in, instead of a list of issues per tally.
+struct Tally<'a> {
+    issues: usize,
+    lead: Vec<f64>,
+    cycle: Vec<f64>,
+    active: f64,
+    waiting: f64,
+    with_rework: usize,
+    backward_moves: i64,
+    /// Hours per step, by step name, when the time in each step is wanted.
+    steps: Option<Vec<(&'a Arc<str>, Vec<f64>)>>,
+}
+
+impl<'a> Tally<'a> {
+    /// With the time in each step only when `steps`.
+    fn new(steps: bool) -> Self {
+        Self {
+            issues: 0,
+            lead: Vec::new(),
+            cycle: Vec::new(),
+            active: 0.0,
+            waiting: 0.0,
+            with_rework: 0,
+            backward_moves: 0,
+            steps: steps.then(Vec::new),
+        }
+    }
+
+    fn add(&mut self, d: &Done<'a>) {
+        self.issues += 1;
+        self.lead.extend(d.lead);
+        self.cycle.extend(d.cycle);
+        self.active += d.active;
+        self.waiting += d.waiting;
+        self.with_rework += usize::from(d.facts.rework > 0);
+        self.backward_moves += i64::from(d.facts.rework);
+        let Some(per_step) = &mut self.steps else {
+            return;
+        };
+        // A handful of steps by name, their names shared between issues (`Names`). Each
+        // issue's closed steps come in name order too, so its next step is mostly the next
+        // slot: one pointer comparison, not a search.
+        let mut next = 0;
+        for (step, h) in step_hours(d.facts, d.open) {
+            let at = match per_step.get(next) {
+                Some((k, _)) if Arc::ptr_eq(k, step) => next,
+                _ => match per_step.iter().position(|(k, _)| Arc::ptr_eq(k, step) || **k == *step) {
+                    Some(at) => at,
+                    None => {
+                        let at = per_step.partition_point(|(k, _)| **k < *step);
+                        per_step.insert(at, (step, Vec::new()));
+                        at
+                    }
+                },
+            };
+            per_step[at].1.push(h);
+            next = at + 1;
+        }
+    }
+
+    /// The numbers over `w`, steps in the configured `order`.
+    fn finish(self, w: &Window, order: &[String]) -> FlowNumbers {
+        let mut time_in_step: Vec<(String, Summary)> = (self.steps.into_iter().flatten())
+            .map(|(k, v)| (k.to_string(), Summary::of(v)))
+            .collect();
+        // Configured order; steps not configured (unmapped fallbacks) last, by name.
+        time_in_step.sort_by(|(a, _), (b, _)| {
+            let at = |k: &String| order.iter().position(|o| o == k).unwrap_or(usize::MAX);
+            at(a).cmp(&at(b)).then_with(|| a.cmp(b))
+        });
+        let (active, waiting) = (self.active, self.waiting);
+        FlowNumbers {
+            window: Some(*w),
+            issues: self.issues,
+            lead_time: Summary::of(self.lead),
+            cycle_time: Summary::of(self.cycle),
+            throughput_per_week: per_week(self.issues, w),
+            time_in_step,
+            flow_efficiency: (active + waiting > 0.0).then(|| active / (active + waiting)),
+            with_rework: self.with_rework,
+            backward_moves: self.backward_moves,
+        }
     }
 }
 
@@ -390,24 +600,20 @@ pub async fn report_of(
 ) -> Result<FlowReport, DbErr> {
     let (freshness, snapshot) = (inputs.freshness.clone(), &inputs.snapshot);
     let project_choices = inputs.projects.clone();
-    let projects = ids(&filters.projects, &project_choices);
-    let all: Vec<&FlowFacts> = snapshot
-        .flow
+    let pick = Pick::new(&filters, &project_choices);
+    // What the window's issues do not tell, from the snapshot's groups: the type choices, the
+    // excluded count, work in progress.
+    let groups: Vec<&Group> = snapshot
+        .groups()
         .iter()
-        .filter(|i| projects.is_empty() || projects.contains(&i.project_id))
+        .filter(|g| pick.project(g.project_id))
         .collect();
-    let issue_types: std::collections::BTreeSet<&str> = all.iter().map(|i| &*i.issue_type_name).collect();
+    let issue_types: std::collections::BTreeSet<&str> = groups.iter().map(|g| &*g.issue_type).collect();
     let issue_types: Vec<String> = issue_types.into_iter().map(String::from).collect();
-    let chosen = |list: &[String], v: &str| list.is_empty() || list.iter().any(|x| x.eq_ignore_ascii_case(v));
-    let selected: Vec<&FlowFacts> = all
-        .iter()
-        .copied()
-        .filter(|i| {
-            chosen(&filters.issue_types, &i.issue_type_name) && chosen(&filters.categories, i.work_category.as_str())
-        })
+    let chosen: Vec<&Group> = (groups.iter().copied())
+        .filter(|g| pick.kind(&g.issue_type, g.work_category))
         .collect();
-    let excluded = selected.iter().filter(|i| !i.counted).count();
-    let counted: Vec<&FlowFacts> = selected.into_iter().filter(|i| i.counted).collect();
+    let excluded = chosen.iter().filter(|g| !g.counted).map(|g| g.issues).sum();
     let steps = inputs.steps.clone();
     let order: Vec<String> = steps.iter().map(|s| s.0.clone()).collect();
     let mut step_categories = steps.clone();
@@ -419,61 +625,72 @@ pub async fn report_of(
     // Issues completed in the window, the previous period or a trend bucket: what the numbers read.
     let earliest = buckets.iter().map(Window::start).chain([w.previous().start()]).min();
     let (end, earliest) = (w.end(), earliest.unwrap_or_else(|| w.start()));
-    let mut completed: Vec<&FlowFacts> = counted
-        .iter()
-        .copied()
-        .filter(|i| i.done_at.is_some_and(|d| d < end && d >= earliest))
-        .collect();
-    // By completion, so each window's issues are one slice.
-    completed.sort_by_key(|i| i.done_at);
-    let within = |w: &Window| {
-        let (from, to) = (Some(w.start()), Some(w.end()));
-        &completed[completed.partition_point(|i| i.done_at < from)..completed.partition_point(|i| i.done_at < to)]
-    };
-    let in_window = within(&w);
     let all_steps = detail == Detail::Full;
-    let current = numbers(in_window, &w, &order, now);
-    let previous = numbers_of(within(&w.previous()), &w.previous(), &order, now, all_steps);
-    let trend = buckets
-        .iter()
-        .map(|b| numbers_of(within(b), b, &order, now, all_steps))
+    let (previous_w, now_ms) = (w.previous(), now.timestamp_millis());
+    let mut current = Tally::new(true);
+    let mut previous = Tally::new(all_steps);
+    let mut trend: Vec<Tally> = buckets.iter().map(|_| Tally::new(all_steps)).collect();
+    let mut categories: HashMap<WorkCategory, Tally> = HashMap::new();
+    let mut projects: HashMap<i64, Tally> = HashMap::new();
+    let mut in_window: Vec<&FlowFacts> = Vec::new();
+    let (bounds, mut bucket) = (buckets.iter().map(|b| (b.start(), b.end())).collect::<Vec<_>>(), 0);
+    // In completion order (the snapshot's): each issue read once, added to every tally it
+    // counts in, the trend's buckets met in order.
+    for i in snapshot.done_between(earliest, end).iter().filter(|i| pick.counted(i)) {
+        let Some(at) = i.done_at else { continue };
+        let d = Done::of(i, now_ms);
+        if previous_w.contains(at) {
+            previous.add(&d);
+        }
+        while bounds.get(bucket).is_some_and(|b| at >= b.1) {
+            bucket += 1;
+        }
+        if let (Some(b), Some(t)) = (bounds.get(bucket), trend.get_mut(bucket))
+            && at >= b.0
+        {
+            t.add(&d);
+        }
+        if w.contains(at) {
+            current.add(&d);
+            (categories.entry(i.work_category))
+                .or_insert_with(|| Tally::new(all_steps))
+                .add(&d);
+            (projects.entry(i.project_id))
+                .or_insert_with(|| Tally::new(all_steps))
+                .add(&d);
+            in_window.push(i);
+        }
+    }
+    let current = current.finish(&w, &order);
+    let previous = previous.finish(&previous_w, &order);
+    let trend = trend
+        .into_iter()
+        .zip(&buckets)
+        .map(|(t, b)| t.finish(b, &order))
         .collect();
-    let breakdown = |groups: BTreeMap<String, Vec<&FlowFacts>>| {
+    let breakdown = |groups: BTreeMap<String, Tally>| {
         groups
             .into_iter()
-            .map(|(l, of)| {
-                let n = numbers_of(&of, &w, &order, now, all_steps);
-                (l, n)
-            })
+            .map(|(l, t)| (l, t.finish(&w, &order)))
             .collect::<Vec<_>>()
     };
-    let mut categories: BTreeMap<String, Vec<&FlowFacts>> = BTreeMap::new();
-    let mut projects: std::collections::HashMap<i64, Vec<&FlowFacts>> = Default::default();
-    for i in in_window {
-        categories.entry(i.work_category.to_string()).or_default().push(i);
-        projects.entry(i.project_id).or_default().push(i);
-    }
-    let by_category = breakdown(categories);
+    let by_category = breakdown(categories.into_iter().map(|(c, t)| (c.to_string(), t)).collect());
     let by_project = breakdown(
         projects
             .into_iter()
-            .filter_map(|(id, of)| project_choices.iter().find(|p| p.0 == id).map(|p| (p.1.clone(), of)))
+            .filter_map(|(id, t)| project_choices.iter().find(|p| p.0 == id).map(|p| (p.1.clone(), t)))
             .collect(),
     );
     let mut wip: BTreeMap<String, usize> = BTreeMap::new();
-    for i in &counted {
-        if matches!(
-            i.current_category,
-            Some(StepCategory::InProgress | StepCategory::Waiting)
-        ) && let Some(step) = &i.current_step
-        {
-            *wip.entry(step.to_string()).or_default() += 1;
+    for g in chosen.iter().filter(|g| g.counted) {
+        if let Some(step) = &g.wip_step {
+            *wip.entry(step.to_string()).or_default() += g.issues;
         }
     }
     let mut wip: Vec<(String, usize)> = wip.into_iter().collect();
     wip.sort_by_key(|(k, _)| order.iter().position(|o| o == k).unwrap_or(usize::MAX));
     let missing = (current.issues == 0).then(|| {
-        if all.is_empty() {
+        if groups.is_empty() {
             Missing::new(
                 "No Jira issues have been synced yet: add a Jira integration and run its sync.",
                 FIX_INTEGRATIONS,
@@ -493,9 +710,7 @@ pub async fn report_of(
             )
         }
     });
-    let mut done: Vec<_> = in_window.iter().collect();
-    done.sort_by_key(|i| std::cmp::Reverse(i.done_at));
-    done.truncate(rows_wanted.limit());
+    let done = latest_first(&in_window, rows_wanted.limit());
     let ids: Vec<i64> = done.iter().map(|i| i.issue_id).collect();
     let mut summaries = db::analytics::issue_summaries(db, &ids).await?;
     let rows = done
@@ -530,6 +745,21 @@ pub async fn report_of(
     })
 }
 
+/// The `limit` issues of `done` (in completion order, then by id) completed last, the latest
+/// first and those completed together by id: reads only those, not the whole window.
+fn latest_first<'a>(done: &[&'a FlowFacts], limit: usize) -> Vec<&'a FlowFacts> {
+    let mut out = Vec::new();
+    let mut end = done.len();
+    while end > 0 && out.len() < limit {
+        let at = done[end - 1].done_at;
+        let start = done[..end].partition_point(|i| i.done_at < at);
+        out.extend_from_slice(&done[start..end]);
+        end = start;
+    }
+    out.truncate(limit);
+    out
+}
+
 fn summary(s: &Summary) -> Value {
     json!({"median": s.median, "p75": s.p75, "p90": s.p90, "count": s.count})
 }
@@ -561,4 +791,107 @@ pub fn to_json(r: &FlowReport) -> Value {
     doc["trend"] = Value::Array(r.trend.iter().map(n).collect());
     doc["filters"] = json!(r.filters);
     doc
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(day: u32) -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 3, day, 12, 0, 0).unwrap()
+    }
+
+    fn fact(issue_id: i64, done: Option<u32>, current: Option<(&str, StepCategory)>) -> FlowFacts {
+        let name = |s: &str| Arc::<str>::from(s);
+        FlowFacts {
+            issue_id,
+            project_id: 1,
+            issue_type_name: name("Story"),
+            work_category: WorkCategory::Feature,
+            counted: true,
+            created: at(1),
+            started_at: Some(at(2)),
+            done_at: done.map(at),
+            step_hours: Run::new(vec![(name("Dev"), issue_id as f64), (name("Review"), 1.0)]),
+            in_progress_hours: 1.0,
+            waiting_hours: 0.0,
+            rework: 0,
+            current_step: current.map(|c| name(c.0)),
+            current_category: current.map(|c| c.1),
+            current_since: current.map(|_| at(3)),
+            timeline: Run::new(vec![Stay {
+                at_ms: at(1).timestamp_millis() + issue_id,
+                step: None,
+                category: StepCategory::ToDo,
+            }]),
+            key: IssueKey::default(),
+        }
+    }
+
+    #[test]
+    fn laying_facts_out_in_one_buffer_keeps_each_ones_entries() {
+        let mut facts: Vec<FlowFacts> = (1..=4).map(|id| fact(id, Some(id as u32), None)).collect();
+        facts[2].step_hours = Run::default();
+        let before = format!("{facts:?}");
+        lay_out_in_order(&mut facts);
+        assert_eq!(format!("{facts:?}"), before);
+        assert!(
+            facts
+                .iter()
+                .all(|f| Arc::ptr_eq(&f.step_hours.all, &facts[0].step_hours.all))
+        );
+        assert!(
+            facts
+                .iter()
+                .all(|f| Arc::ptr_eq(&f.timeline.all, &facts[0].timeline.all))
+        );
+        assert_eq!(
+            facts[0].step_hours.all.len(),
+            6,
+            "one buffer, each issue's entries once"
+        );
+    }
+
+    #[test]
+    fn the_drill_down_lists_the_latest_completed_first_those_completed_together_by_id() {
+        let facts = [
+            fact(1, Some(4), None),
+            fact(2, Some(5), None),
+            fact(3, Some(5), None),
+            fact(4, Some(6), None),
+        ];
+        let done: Vec<&FlowFacts> = facts.iter().collect();
+        let ids = |limit| -> Vec<i64> { latest_first(&done, limit).iter().map(|i| i.issue_id).collect() };
+        assert_eq!(ids(10), [4, 2, 3, 1]);
+        assert_eq!(ids(2), [4, 2]);
+        assert_eq!(ids(0), Vec::<i64>::new());
+    }
+
+    #[test]
+    fn groups_count_issues_by_kind_and_the_step_they_are_in_progress_in() {
+        let mut facts = vec![
+            fact(1, None, Some(("Dev", StepCategory::InProgress))),
+            fact(2, None, Some(("Dev", StepCategory::InProgress))),
+            fact(3, None, Some(("Blocked", StepCategory::Waiting))),
+            fact(4, Some(5), Some(("Done", StepCategory::Done))),
+            fact(5, None, Some(("Dev", StepCategory::InProgress))),
+        ];
+        facts[4].counted = false;
+        let groups = Group::count(&facts);
+        let seen: Vec<(bool, Option<&str>, usize)> = groups
+            .iter()
+            .map(|g| (g.counted, g.wip_step.as_deref(), g.issues))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (false, Some("Dev"), 1),
+                (true, None, 1),
+                (true, Some("Blocked"), 1),
+                (true, Some("Dev"), 2)
+            ]
+        );
+        assert_eq!(groups.iter().map(|g| g.issues).sum::<usize>(), facts.len());
+    }
 }

@@ -2,27 +2,15 @@
 //! Monte Carlo forecasts, with the flow page's filters (projects, issue types, categories,
 //! teams).
 
-use chrono::{DateTime, Days, NaiveDate, Utc};
+use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
 use serde_json::{Value, json};
 
 use super::FlowInputs;
-use super::filters::{Filters, date, ids};
-use super::flow::FlowFacts;
+use super::filters::{Filters, date};
+use super::flow::{FlowFacts, Pick};
 use crate::domain::flow::WorkCategory;
 use crate::domain::metrics::forecast::{self, DEFAULT_TRIALS, Forecast, MAX_DAYS, MAX_TRIALS};
 use crate::domain::metrics::{Window, hours};
-
-/// The counted issues the filters select (the flow report's selection).
-pub(super) fn selected<'a>(flow: &'a [FlowFacts], filters: &Filters, projects: &[i64]) -> Vec<&'a FlowFacts> {
-    let chosen = |list: &[String], v: &str| list.is_empty() || list.iter().any(|x| x.eq_ignore_ascii_case(v));
-    flow.iter()
-        .filter(|i| i.counted)
-        .filter(|i| projects.is_empty() || projects.contains(&i.project_id))
-        .filter(|i| {
-            chosen(&filters.issue_types, &i.issue_type_name) && chosen(&filters.categories, i.work_category.as_str())
-        })
-        .collect()
-}
 
 /// One completed issue of the scatter.
 #[derive(Clone, Debug)]
@@ -76,16 +64,16 @@ fn labelled_slowest(cycle: &[f64], threshold: f64, most: usize) -> Vec<bool> {
 
 /// One point per issue completed in the window with a cycle time, and the percentile lines.
 pub fn scatter(inputs: &FlowInputs, filters: &Filters, labelled: Labelled) -> Scatter {
-    let projects = ids(&filters.projects, &inputs.projects);
     let w = filters.window;
-    let mut done: Vec<(&FlowFacts, DateTime<Utc>, f64)> = selected(&inputs.snapshot.flow, filters, &projects)
+    // In completion order, then by id (the snapshot's order).
+    let done: Vec<(&FlowFacts, DateTime<Utc>, f64)> = (Pick::new(filters, &inputs.projects))
+        .of(inputs.snapshot.done_between(w.start(), w.end()))
         .into_iter()
         .filter_map(|i| {
-            let at = i.done_at.filter(|d| w.contains(*d))?;
+            let at = i.done_at?;
             hours(i.started_at, Some(at)).map(|h| (i, at, h))
         })
         .collect();
-    done.sort_by_key(|(i, at, _)| (*at, i.issue_id));
     let cycle: Vec<f64> = done.iter().map(|(_, _, h)| *h).collect();
     let lines = forecast::scatter_percentiles(&cycle);
     let linked = match labelled {
@@ -142,7 +130,6 @@ pub struct Distribution {
 }
 
 pub fn distribution(inputs: &FlowInputs, filters: &Filters) -> Distribution {
-    let projects = ids(&filters.projects, &inputs.projects);
     let categories: Vec<WorkCategory> = WorkCategory::ALL.to_vec();
     let mut periods: Vec<(Window, Vec<usize>)> = filters
         .window
@@ -150,9 +137,10 @@ pub fn distribution(inputs: &FlowInputs, filters: &Filters) -> Distribution {
         .into_iter()
         .map(|b| (b, vec![0; categories.len()]))
         .collect();
-    // One pass over the issues, each counted in every period that holds its completion.
-    for i in selected(&inputs.snapshot.flow, filters, &projects) {
-        let Some(d) = i.done_at.filter(|d| filters.window.contains(*d)) else {
+    // One pass over the window's issues, each counted in every period that holds its completion.
+    let w = filters.window;
+    for i in Pick::new(filters, &inputs.projects).of(inputs.snapshot.done_between(w.start(), w.end())) {
+        let Some(d) = i.done_at else {
             continue;
         };
         let Some(c) = categories.iter().position(|c| *c == i.work_category) else {
@@ -265,8 +253,14 @@ pub struct ForecastAnswer {
 
 /// Runs the forecast `q` over the issues the filters select.
 pub fn forecast(inputs: &FlowInputs, filters: &Filters, q: &ForecastQuery) -> ForecastAnswer {
-    let projects = ids(&filters.projects, &inputs.projects);
-    let done = selected(&inputs.snapshot.flow, filters, &projects)
+    // Completions outside the history count on no day.
+    let (from, to) = (q.history_from, q.history_to + Days::new(1));
+    let (from, to) = (
+        from.and_time(NaiveTime::MIN).and_utc(),
+        to.and_time(NaiveTime::MIN).and_utc(),
+    );
+    let done = Pick::new(filters, &inputs.projects)
+        .of(inputs.snapshot.done_between(from, to))
         .into_iter()
         .filter_map(|i| i.done_at);
     let history = forecast::daily_throughput(done, q.history_from, q.history_to);

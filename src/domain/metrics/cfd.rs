@@ -1,7 +1,9 @@
 //! Cumulative flow (DESIGN §9): how many issues stood in each band (a step, or "Unmapped") at
 //! each UTC day's end, and Little's law over the window. One sweep: each stay of each issue adds
 //! +1 at the first day it covers and −1 after the last, then a running sum per band (no replay
-//! per day per issue: 365 days × 100k issues would be 36.5 M replays). Pure.
+//! per day per issue: 365 days × 100k issues would be 36.5 M replays). [`Midnights`] sweeps
+//! every midnight of history once per snapshot, so a window reads its days from it; [`Sweep`]
+//! (a window's days only) is the reference its tests compare it with. Pure.
 
 use chrono::{DateTime, Utc};
 
@@ -9,6 +11,7 @@ use super::flow::{Category, Stay};
 
 const DAY_MS: i64 = 86_400_000;
 
+#[cfg(test)]
 /// Counts at `days` instants one day apart from `first` (for a window, the end of its first
 /// day: D+1 00:00Z).
 pub struct Sweep {
@@ -23,6 +26,7 @@ pub struct Sweep {
 }
 
 /// The counts of a finished sweep.
+#[cfg(test)]
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Counts {
     /// Per day, the count of each band.
@@ -31,6 +35,7 @@ pub struct Counts {
     pub wip: Vec<u32>,
 }
 
+#[cfg(test)]
 impl Sweep {
     pub fn new(first: DateTime<Utc>, days: usize, bands: usize) -> Self {
         Self {
@@ -87,21 +92,6 @@ impl Sweep {
         }
     }
 
-    /// [`Sweep::add`], where `last` is the timeline's last stay: when the sweep starts after
-    /// it, the issue stood there throughout, and the timeline is not read.
-    pub fn add_issue(
-        &mut self,
-        created: DateTime<Utc>,
-        timeline: &[Stay],
-        last: Option<&Stay>,
-        band: impl Fn(&Stay) -> Option<usize>,
-    ) {
-        match last {
-            Some(last) if last.at_ms <= self.first => self.add(created, std::slice::from_ref(last), band),
-            _ => self.add(created, timeline, band),
-        }
-    }
-
     pub fn finish(self) -> Counts {
         let mut running = vec![0i32; self.bands];
         let mut bands = Vec::with_capacity(self.days);
@@ -116,6 +106,115 @@ impl Sweep {
             wip.push(w.max(0) as u32);
         }
         Counts { bands, wip }
+    }
+}
+
+/// The first UTC midnight at or after `t` (epoch ms), as an epoch day.
+fn day_at_or_after(t: i64) -> i64 {
+    t.div_euclid(DAY_MS) + i64::from(t.rem_euclid(DAY_MS) != 0)
+}
+
+/// The first UTC midnight strictly after `t` (epoch ms), as an epoch day.
+fn day_after(t: i64) -> i64 {
+    t.div_euclid(DAY_MS) + 1
+}
+
+/// Where a group of issues stood at every UTC midnight of their history, per place, as
+/// [`Sweep`] counts them: every window counts at midnights (a day's end), so the cumulative
+/// flow of any window reads a run of these counts, and the issues' timelines are swept once,
+/// not once per view.
+#[derive(Clone, Debug, Default)]
+pub struct Midnights {
+    /// The epoch day of the first count.
+    first: i64,
+    /// Days counted; the last count holds for every later day (no stay starts or ends after it).
+    len: usize,
+    /// Per place (the index the caller gives each stay), per day: +1 where a stay starts
+    /// covering, −1 where it stops; running counts after [`Midnights::finish`].
+    places: Vec<Vec<i32>>,
+    /// The same for stays in an IN_PROGRESS or WAITING place (work in progress).
+    wip: Vec<i32>,
+}
+
+impl Midnights {
+    /// Counts over the epoch days `first..=last`, which cover every issue's
+    /// [`Midnights::span`].
+    pub fn new(first: i64, last: i64) -> Self {
+        let len = (last - first + 1).max(1) as usize;
+        Self {
+            first,
+            len,
+            places: Vec::new(),
+            wip: vec![0; len + 1],
+        }
+    }
+
+    /// The days an issue created at `created` with `timeline` needs counted: (first, last).
+    pub fn span(created: DateTime<Utc>, timeline: &[Stay]) -> Option<(i64, i64)> {
+        let born = day_after(created.timestamp_millis());
+        // Created after its last stay began (bad data): counted from its creation on.
+        let last = timeline.iter().map(|s| day_at_or_after(s.at_ms)).max()?.max(born);
+        Some((born, last))
+    }
+
+    /// [`Sweep::add`] for every midnight: the issue counts at a midnight after its creation in
+    /// the place `place` gives the stay it stood in then.
+    pub fn add(&mut self, created: DateTime<Utc>, timeline: &[Stay], mut place: impl FnMut(&Stay) -> usize) {
+        let born = day_after(created.timestamp_millis());
+        let end = self.first + self.len as i64;
+        for (k, stay) in timeline.iter().enumerate() {
+            let lo = day_at_or_after(stay.at_ms).max(born).max(self.first);
+            let hi = timeline
+                .get(k + 1)
+                .map_or(end, |next| day_at_or_after(next.at_ms).min(end));
+            if lo >= hi {
+                continue;
+            }
+            let (lo, hi) = ((lo - self.first) as usize, (hi - self.first) as usize);
+            let p = place(stay);
+            if self.places.len() <= p {
+                self.places.resize_with(p + 1, || vec![0; self.len + 1]);
+            }
+            self.places[p][lo] += 1;
+            self.places[p][hi] -= 1;
+            if matches!(stay.category, Category::InProgress | Category::Waiting) {
+                self.wip[lo] += 1;
+                self.wip[hi] -= 1;
+            }
+        }
+    }
+
+    /// Turns the differences into counts.
+    pub fn finish(&mut self) {
+        for v in self.places.iter_mut().chain([&mut self.wip]) {
+            let mut running = 0;
+            for x in v.iter_mut() {
+                running += *x;
+                *x = running;
+            }
+        }
+    }
+
+    fn at(&self, v: &[i32], day: i64) -> u32 {
+        if day < self.first {
+            return 0;
+        }
+        v[((day - self.first) as usize).min(self.len - 1)].max(0) as u32
+    }
+
+    /// Issues in place `p` at the midnight that begins epoch day `day`.
+    pub fn count(&self, p: usize, day: i64) -> u32 {
+        self.places.get(p).map_or(0, |v| self.at(v, day))
+    }
+
+    /// Issues in an IN_PROGRESS or WAITING place at that midnight.
+    pub fn wip(&self, day: i64) -> u32 {
+        self.at(&self.wip, day)
+    }
+
+    /// Places counted (the largest index given plus one).
+    pub fn places(&self) -> usize {
+        self.places.len()
     }
 }
 
@@ -285,34 +384,64 @@ mod tests {
         assert_eq!(c.wip, vec![1, 1], "still work in progress");
     }
 
-    #[test]
-    fn an_issue_added_by_its_last_stay_counts_as_by_its_timeline() {
-        let timeline = vec![
-            stay(t(1, 10), "To do", Category::ToDo),
-            stay(t(2, 5), "Dev", Category::InProgress),
-            stay(t(4, 12), "Done", Category::Done),
-        ];
-        // Sweeps starting before, inside and after the timeline's last stay; created before
-        // the first instant or inside the sweep.
-        for (first, created) in [
-            (t(2, 0), t(1, 10)),
-            (t(4, 12), t(1, 10)),
-            (t(5, 0), t(1, 10)),
-            (t(6, 0), t(5, 3)),
-        ] {
-            let timeline = if created > t(4, 12) {
-                vec![stay(created, "Done", Category::Done)]
-            } else {
-                timeline.clone()
-            };
-            let (mut by_timeline, mut by_last) = (Sweep::new(first, 6, 3), Sweep::new(first, 6, 3));
-            by_timeline.add(created, &timeline, band);
-            by_last.add_issue(created, &timeline, timeline.last(), band);
-            assert_eq!(
-                by_timeline.finish(),
-                by_last.finish(),
-                "from {first}, created {created}"
-            );
+    proptest::proptest! {
+        /// Any window read from the counts at every midnight equals a sweep over that window:
+        /// stays starting exactly at midnight, before and after the window, created after the
+        /// first stay (bad data), reopened issues.
+        #[test]
+        fn counts_at_every_midnight_read_as_a_sweep_over_any_window(
+            issues in proptest::collection::vec(
+                (0i64..20 * 24, proptest::collection::vec((0i64..6 * 24, 0usize..4, proptest::bool::ANY), 0..6), -48i64..48),
+                0..12,
+            ),
+            from in 0i64..24,
+            days in 1usize..12,
+        ) {
+            let base = t(1, 0).timestamp_millis();
+            let hour = 3_600_000;
+            let categories = [Category::ToDo, Category::InProgress, Category::Waiting, Category::Done];
+            let issues: Vec<(DateTime<Utc>, Vec<Stay>)> = issues
+                .into_iter()
+                .map(|(start, gaps, created_shift)| {
+                    let mut at = base + start * hour;
+                    let timeline: Vec<Stay> = gaps
+                        .into_iter()
+                        .map(|(gap, c, midnight)| {
+                            at += gap * hour;
+                            if midnight {
+                                at -= at.rem_euclid(DAY_MS);
+                            }
+                            Stay {
+                                at_ms: at,
+                                step: (c < 3).then(|| Arc::from(STEPS[c])),
+                                category: categories[c],
+                            }
+                        })
+                        .collect();
+                    let created = timeline.first().map_or(base, |s| s.at_ms) + created_shift * hour;
+                    (DateTime::from_timestamp_millis(created).unwrap(), timeline)
+                })
+                .collect();
+            let place = |s: &Stay| band(s).unwrap_or(3);
+            let spans: Vec<(i64, i64)> = issues.iter().filter_map(|(c, tl)| Midnights::span(*c, tl)).collect();
+            let first = spans.iter().map(|s| s.0).min().unwrap_or(0);
+            let last = spans.iter().map(|s| s.1).max().unwrap_or(0);
+            let mut all = Midnights::new(first, last);
+            let start = t(1, 0) + chrono::Days::new(from as u64);
+            let mut sweep = Sweep::new(start, days, 4);
+            for (created, timeline) in &issues {
+                all.add(*created, timeline, place);
+                sweep.add(*created, timeline, |s| Some(place(s)));
+            }
+            all.finish();
+            let counts = sweep.finish();
+            let day0 = start.timestamp_millis().div_euclid(DAY_MS);
+            for d in 0..days {
+                let day = day0 + d as i64;
+                let bands: Vec<u32> = (0..4).map(|p| all.count(p, day)).collect();
+                proptest::prop_assert_eq!(&bands, &counts.bands[d], "day {}", d);
+                proptest::prop_assert_eq!(all.wip(day), counts.wip[d], "wip, day {}", d);
+            }
         }
     }
 
