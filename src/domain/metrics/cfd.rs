@@ -114,6 +114,11 @@ fn day_at_or_after(t: i64) -> i64 {
     t.div_euclid(DAY_MS) + i64::from(t.rem_euclid(DAY_MS) != 0)
 }
 
+/// The UTC day of `t`, as an epoch day (the midnight that begins it).
+pub fn epoch_day(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis().div_euclid(DAY_MS)
+}
+
 /// The first UTC midnight strictly after `t` (epoch ms), as an epoch day.
 fn day_after(t: i64) -> i64 {
     t.div_euclid(DAY_MS) + 1
@@ -407,9 +412,12 @@ mod tests {
                     let timeline: Vec<Stay> = gaps
                         .into_iter()
                         .map(|(gap, c, midnight)| {
+                            // In time order, as timelines are: back to midnight, not before the
+                            // stay before.
+                            let before = at;
                             at += gap * hour;
                             if midnight {
-                                at -= at.rem_euclid(DAY_MS);
+                                at = (at - at.rem_euclid(DAY_MS)).max(before);
                             }
                             Stay {
                                 at_ms: at,
