@@ -12,7 +12,7 @@ use super::FlowInputs;
 use super::filters::Filters;
 use super::flow::{FlowFacts, Pick};
 use crate::domain::flow::{StepCategory, WorkCategory};
-use crate::domain::metrics::cfd::{LittlesLaw, Midnights, littles_law};
+use crate::domain::metrics::cfd::{LittlesLaw, Midnights, epoch_day, littles_law};
 use crate::domain::metrics::{Window, hours};
 
 /// The band of every unmapped status, whatever its Jira category.
@@ -122,7 +122,7 @@ pub fn cfd(inputs: &FlowInputs, filters: &Filters) -> Cfd {
         .collect();
     let mut per_week = vec![(0usize, 0usize); weeks.len()];
     // Each day's count at its end: the midnight that begins the next day.
-    let first = (w.start() + Days::new(1)).timestamp_millis().div_euclid(86_400_000);
+    let first = epoch_day(w.start() + Days::new(1));
     let mut bands = vec![vec![0u32; steps.len() + 1]; days];
     let mut wip = vec![0u32; days];
     let chosen = (inputs.snapshot.days().groups.iter())

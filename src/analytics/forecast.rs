@@ -2,7 +2,7 @@
 //! Monte Carlo forecasts, with the flow page's filters (projects, issue types, categories,
 //! teams).
 
-use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, Days, NaiveDate, Utc};
 use serde_json::{Value, json};
 
 use super::FlowInputs;
@@ -254,13 +254,11 @@ pub struct ForecastAnswer {
 /// Runs the forecast `q` over the issues the filters select.
 pub fn forecast(inputs: &FlowInputs, filters: &Filters, q: &ForecastQuery) -> ForecastAnswer {
     // Completions outside the history count on no day.
-    let (from, to) = (q.history_from, q.history_to + Days::new(1));
-    let (from, to) = (
-        from.and_time(NaiveTime::MIN).and_utc(),
-        to.and_time(NaiveTime::MIN).and_utc(),
-    );
+    let history_window = Window::new(q.history_from, q.history_to);
     let done = Pick::new(filters, &inputs.projects)
-        .of(inputs.snapshot.done_between(from, to))
+        .of(inputs
+            .snapshot
+            .done_between(history_window.start(), history_window.end()))
         .into_iter()
         .filter_map(|i| i.done_at);
     let history = forecast::daily_throughput(done, q.history_from, q.history_to);
