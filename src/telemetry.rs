@@ -111,6 +111,8 @@ pub const WEBSOCKET_CLIENTS: &str = "pulse_websocket_clients";
 pub const ANALYTICS_REBUILD: &str = "pulse_analytics_rebuild_seconds";
 pub const LEADER: &str = "pulse_leader";
 pub const NOTIFICATIONS: &str = "pulse_notifications_total";
+pub const HEAP_ALLOCATED: &str = "pulse_heap_allocated_bytes";
+pub const HEAP_RESIDENT: &str = "pulse_heap_resident_bytes";
 
 /// HELP text for every family (TYPE comes with the first value).
 fn describe() {
@@ -172,6 +174,16 @@ fn describe() {
         "1 while this process runs the orchestrator (the leader among replicas), else 0."
     );
     describe_counter!(NOTIFICATIONS, "Webhook notifications sent, by event and result.");
+    describe_gauge!(
+        HEAP_ALLOCATED,
+        Unit::Bytes,
+        "Bytes of memory the service holds allocated, as its allocator counts them when scraped."
+    );
+    describe_gauge!(
+        HEAP_RESIDENT,
+        Unit::Bytes,
+        "Bytes of physical memory the allocator holds: what is allocated, its own bookkeeping and freed pages not yet returned to the system."
+    );
     // Present from the start at 0, so a dashboard or `rate()` sees them before the first event.
     metrics::gauge!(WEBSOCKET_CLIENTS).set(0.0);
     for upstream in ["jira", "github", "gitlab"] {
@@ -210,6 +222,55 @@ pub fn rate_limit_remaining(integration: &str, resource: Option<&str>, remaining
     };
     metrics::gauge!(RATE_LIMIT_REMAINING, "integration" => integration.to_owned(), "resource" => resource)
         .set(remaining);
+}
+
+/// The allocator's counts at one instant.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Heap {
+    /// Bytes the process holds allocated.
+    pub allocated: u64,
+    /// Bytes of physical memory the allocator holds for them, with its bookkeeping and the pages
+    /// freed but not yet returned (the allocator's part of RSS).
+    pub resident: u64,
+}
+
+impl Heap {
+    /// The allocator's counts now; `None` where the process does not allocate through jemalloc
+    /// (a test binary, Windows) and the counts are its own idle ones.
+    pub fn now() -> Option<Self> {
+        #[cfg(not(target_env = "msvc"))]
+        {
+            use tikv_jemalloc_ctl::{epoch, stats};
+            // The counts are cached per epoch; advancing it refreshes them.
+            epoch::advance().ok()?;
+            let heap = Self {
+                allocated: stats::allocated::read().ok()? as u64,
+                resident: stats::resident::read().ok()? as u64,
+            };
+            // Under another allocator jemalloc has handed out next to nothing.
+            (heap.allocated >= 1 << 20).then_some(heap)
+        }
+        #[cfg(target_env = "msvc")]
+        None
+    }
+
+    /// Megabytes allocated, for logs.
+    pub fn allocated_mb(&self) -> u64 {
+        self.allocated >> 20
+    }
+
+    /// Megabytes resident, for logs.
+    pub fn resident_mb(&self) -> u64 {
+        self.resident >> 20
+    }
+}
+
+/// Sets the heap gauges to the allocator's counts now (before each scrape).
+pub fn record_heap() {
+    if let Some(h) = Heap::now() {
+        metrics::gauge!(HEAP_ALLOCATED).set(h.allocated as f64);
+        metrics::gauge!(HEAP_RESIDENT).set(h.resident as f64);
+    }
 }
 
 /// Whether this process leads.

@@ -51,9 +51,12 @@ pub async fn run(issues: usize, prs: usize, only_db: Option<String>) -> Vec<Row>
                 target.into(),
             )
         };
+        let heap = HeapWatch::start(&base);
         rows.push(job_row("full sync", cycle(&base, &token).await, "—"));
+        let mut phases = vec![heap.phase("full sync").await];
         let nothing_target = if issues <= 100_000 { "≤ 0.5 s each" } else { "—" };
         rows.push(job_row("sync, nothing new", cycle(&base, &token).await, nothing_target));
+        phases.push(heap.phase("nothing new").await);
         http.post(format!("{admin}/sim/advance?minutes=1440"))
             .send()
             .await
@@ -64,13 +67,22 @@ pub async fn run(issues: usize, prs: usize, only_db: Option<String>) -> Vec<Row>
             cycle(&base, &token).await,
             day_target,
         ));
+        phases.push(heap.phase("one day").await);
         rows.push(flow_change(&base, &token, db, &scale).await);
+        phases.push(heap.phase("mapping change").await);
         renew.abort();
         let (rss, peak) = (rss_kb(child.id()).unwrap_or(0), hwm_kb(child.id()).unwrap_or(0));
         // What the service holds once idle: the allocator returns freed pages over its decay
-        // time (10 s), so RSS right after a pass still counts what the pass freed.
+        // time, so RSS right after a pass still counts what the pass freed.
         tokio::time::sleep(Duration::from_secs(30)).await;
         let idle = rss_kb(child.id()).unwrap_or(0);
+        phases.push(heap.phase("30 s idle").await);
+        heap.stop();
+        rows.push(Row(
+            format!("service heap by phase, allocated / resident MB at its end (peak) ({db}, {scale})"),
+            phases.join("; "),
+            "—".into(),
+        ));
         let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
         let _ = child.wait();
         rows.push(Row(
@@ -228,6 +240,68 @@ async fn flow_change(base: &str, token: &str, db: &str, scale: &str) -> Row {
         times.join(", then back: "),
         "—".into(),
     )
+}
+
+/// The service's heap (`pulse_heap_allocated_bytes`, `pulse_heap_resident_bytes` in /metrics)
+/// sampled every 100 ms, so each phase reports its peak beside where it ended.
+struct HeapWatch {
+    /// Per sample kind (allocated, resident): the peak since the last phase.
+    peaks: std::sync::Arc<std::sync::Mutex<[u64; 2]>>,
+    url: String,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl HeapWatch {
+    fn start(base: &str) -> Self {
+        let peaks = std::sync::Arc::new(std::sync::Mutex::new([0u64; 2]));
+        let url = format!("{base}/metrics");
+        let task = tokio::spawn({
+            let (peaks, url) = (peaks.clone(), url.clone());
+            async move {
+                loop {
+                    if let Some(now) = heap_now(&url).await {
+                        let mut p = peaks.lock().unwrap();
+                        p[0] = p[0].max(now[0]);
+                        p[1] = p[1].max(now[1]);
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            }
+        });
+        Self { peaks, url, task }
+    }
+
+    /// "name: A / R (peak A / R)" in MB, and a new phase begins.
+    async fn phase(&self, name: &str) -> String {
+        let end = heap_now(&self.url).await.unwrap_or_default();
+        let peak = std::mem::take(&mut *self.peaks.lock().unwrap());
+        let mb = |b: u64| b >> 20;
+        format!(
+            "{name}: {} / {} (peak {} / {})",
+            mb(end[0]),
+            mb(end[1]),
+            mb(peak[0].max(end[0])),
+            mb(peak[1].max(end[1]))
+        )
+    }
+
+    fn stop(self) {
+        self.task.abort();
+    }
+}
+
+/// [allocated, resident] bytes from the service's /metrics.
+async fn heap_now(url: &str) -> Option<[u64; 2]> {
+    let text = reqwest::get(url).await.ok()?.text().await.ok()?;
+    let read = |name: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok())
+            .map(|v| v as u64)
+    };
+    Some([
+        read("pulse_heap_allocated_bytes ")?,
+        read("pulse_heap_resident_bytes ")?,
+    ])
 }
 
 fn hwm_kb(pid: u32) -> Option<u64> {

@@ -687,7 +687,8 @@ async fn analytics_pages(url: &str, db: &str, key: &str, urls: &Value) -> Vec<Ro
     let (mut child, base, token) = spawn_serve(url, key, urls).await;
     let http = reqwest::Client::new();
     let mut rows = Vec::new();
-    // `BENCH_PAGE=/analytics/flow?range=365`: only that page (to profile one page), and its size.
+    // `BENCH_PAGE=/analytics/flow?range=365`: only that page (to profile one page), and its size
+    // (`BENCH_PAGE_SAVE=FILE` keeps a copy of it).
     if let Ok(path) = std::env::var("BENCH_PAGE") {
         let url = format!("{base}{path}");
         let bytes = http
@@ -699,6 +700,9 @@ async fn analytics_pages(url: &str, db: &str, key: &str, urls: &Value) -> Vec<Ro
             .bytes()
             .await
             .unwrap();
+        if let Ok(keep) = std::env::var("BENCH_PAGE_SAVE") {
+            std::fs::write(keep, &bytes).unwrap();
+        }
         let cell = timed(&http, &url, &token, &path, ROUNDS).await;
         rows.push(Row(
             format!("{path} over HTTP ({db})"),

@@ -99,6 +99,7 @@ pub async fn metrics(req: HttpRequest, state: web::Data<AppState>) -> HttpRespon
                 .json(json!({ "error": "metrics need a bearer token" }));
         }
     }
+    crate::telemetry::record_heap();
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(state.metrics.render())

@@ -5,6 +5,11 @@
 //! recorder is one per process, so every counter here is this test's alone and is checked
 //! exactly.
 
+/// The service's allocator, so the heap gauges read what this process allocated.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[path = "../app/helpers.rs"]
 #[allow(dead_code)] // shared with the app tests, which use all of it
 mod helpers;
@@ -300,6 +305,11 @@ async fn metrics_and_notifications_follow_the_runs() {
         Some(3.0)
     );
     assert_eq!(m.get("pulse_leader", &[]), Some(1.0));
+    // The allocator's counts: this process has allocated some MB (the app, the simulator's
+    // data), and the allocator holds at least that much.
+    let allocated = m.get("pulse_heap_allocated_bytes", &[]).expect("heap allocated");
+    let resident = m.get("pulse_heap_resident_bytes", &[]).expect("heap resident");
+    assert!(allocated > 1e6 && resident >= allocated, "{allocated} / {resident}");
     // The outage's 503s, retried, and the successful answers, per upstream.
     let upstream = |up: &str, status: &str| {
         m.get("pulse_upstream_requests_total", &[("upstream", up), ("status", status)])
@@ -336,6 +346,8 @@ async fn metrics_and_notifications_follow_the_runs() {
         "pulse_rate_limit_wait_seconds_total",
         "pulse_build_info",
         "pulse_notifications_total",
+        "pulse_heap_allocated_bytes",
+        "pulse_heap_resident_bytes",
         "http_requests_total",
     ] {
         assert!(m.help.iter().any(|h| h == family), "HELP for {family}");
