@@ -13,7 +13,6 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use futures_util::StreamExt;
 use sea_orm::{DatabaseConnection, DbErr};
 use serde::Serialize;
 
@@ -53,6 +52,48 @@ pub struct Cache {
     loading: tokio::sync::Mutex<()>,
     /// Names shared by the held snapshot's facts, for the facts a patch adds.
     names: std::sync::Mutex<flow::Names>,
+}
+
+/// Issues a snapshot patch reads and converts at a time.
+const PATCH_CHUNK: usize = 2_000;
+
+/// Every issue's flow facts, in completion order (open issues first), then id. Read in that
+/// order, so a window's issues lie together in memory ([`flow::Layout`]), and converted row by
+/// row: the stored rows all at once (their step hours and timelines as JSON values) took several
+/// times the memory of the facts.
+async fn read_flow(db: &DatabaseConnection, names: &mut flow::Names) -> Result<Vec<flow::FlowFacts>, DbErr> {
+    let keys = crate::db::analytics::issue_keys(db, None).await?;
+    let mut layout = flow::Layout::new(names);
+    crate::db::analytics::each_flow_time_in_completion_order(db, |row| {
+        let key = keys.get(&row.issue_id).map_or("", String::as_str);
+        layout.push(row, key)
+    })
+    .await?;
+    drop(keys);
+    let mut flow = layout.finish();
+    // The database gives those completed at one instant in its own order; issue ids are unique,
+    // so the unstable sort (no scratch space) gives the one order.
+    flow.sort_unstable_by_key(|f| (f.done_at, f.issue_id));
+    Ok(flow)
+}
+
+/// The flow facts of these issues (those that have a row), a chunk of rows read and converted
+/// at a time, in no particular order.
+async fn read_flow_of(
+    db: &DatabaseConnection,
+    issues: &[i64],
+    names: &mut flow::Names,
+) -> Result<Vec<flow::FlowFacts>, DbErr> {
+    let mut layout = flow::Layout::new(names);
+    for chunk in issues.chunks(PATCH_CHUNK) {
+        let rows = crate::db::analytics::flow_times_of(db, chunk).await?;
+        let keys = crate::db::analytics::issue_keys(db, Some(chunk)).await?;
+        for r in rows {
+            let key = keys.get(&r.issue_id).map_or("", String::as_str);
+            layout.push(r, key)?;
+        }
+    }
+    Ok(layout.finish())
 }
 
 /// One build of the precomputed rows, as the reports read them.
@@ -176,17 +217,20 @@ impl Cache {
             Some((old, delta)) => (self.patch(db, build, &old, delta).await?, true),
             None => (self.read_whole(db, build).await?, false),
         };
+        // Counted here, off the views' path.
+        snapshot.groups();
+        snapshot.days();
+        let heap = crate::telemetry::Heap::now();
         tracing::info!(
             issues = snapshot.flow.len(),
             prs = snapshot.prs.len(),
             deployments = snapshot.deployments.len(),
             patched,
             ms = started.elapsed().as_millis() as u64,
+            heap_allocated_mb = heap.map(|h| h.allocated_mb()),
+            heap_resident_mb = heap.map(|h| h.resident_mb()),
             "analytics snapshot loaded"
         );
-        // Counted here, off the views' path.
-        snapshot.groups();
-        snapshot.days();
         // The last one is dropped here (once no report uses it), not kept beside the new one.
         *self.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = Some(snapshot.clone());
         Ok(snapshot)
@@ -194,25 +238,8 @@ impl Cache {
 
     /// Every precomputed row read into a new snapshot.
     async fn read_whole(&self, db: &DatabaseConnection, build: &Freshness) -> Result<Arc<Snapshot>, DbErr> {
-        // Streamed and converted row by row: the stored rows (with their step hours as JSON
-        // values) all at once took far more memory than the facts, and the allocator kept it
-        // (docs/decisions.md, "Measurements moved out of the analytics code").
-        let mut flow = Vec::new();
         let mut names = flow::Names::default();
-        let keys = crate::db::analytics::issue_keys(db, None).await?;
-        let mut rows = crate::db::analytics::flow_times(db).await?;
-        while let Some(row) = rows.next().await {
-            let row = row?;
-            let key = keys.get(&row.issue_id).map_or("", String::as_str);
-            flow.push(flow::FlowFacts::from_row(row, key, &mut names)?);
-        }
-        drop(keys);
-        drop(rows);
-        flow.shrink_to_fit();
-        // In completion order: a report reads a window's issues as one run of memory (read in
-        // id order after sorting by completion, every fact was a cache miss).
-        flow.sort_by_key(|f| (f.done_at, f.issue_id));
-        flow::lay_out_in_order(&mut flow);
+        let flow = read_flow(db, &mut names).await?;
         *self.names.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = names;
         Ok(Arc::new(Snapshot {
             build: build.build.clone(),
@@ -239,22 +266,26 @@ impl Cache {
         use std::collections::HashSet;
         let flow = if delta.issues.is_empty() {
             old.flow.clone()
+        } else if delta.issues.len().saturating_mul(4) >= old.flow.len() {
+            // Many issues (a flow change: all of them): read whole, laid out anew, with names of
+            // its own (the last snapshot's go with it).
+            let mut names = flow::Names::default();
+            let flow = read_flow(db, &mut names).await?;
+            *self.names.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = names;
+            Arc::new(flow)
         } else {
-            let rows = crate::db::analytics::flow_times_of(db, &delta.issues).await?;
-            let keys = crate::db::analytics::issue_keys(db, Some(&delta.issues)).await?;
             let ids: HashSet<i64> = delta.issues.iter().copied().collect();
-            let mut flow: Vec<flow::FlowFacts> = old
-                .flow
-                .iter()
-                .filter(|f| !ids.contains(&f.issue_id))
-                .cloned()
-                .collect();
-            let mut names = self.names.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-            for r in rows {
-                let key = keys.get(&r.issue_id).map_or("", String::as_str);
-                flow.push(flow::FlowFacts::from_row(r, key, &mut names)?);
-            }
-            flow.sort_by_key(|f| (f.done_at, f.issue_id));
+            let kept = old.flow.iter().filter(|f| !ids.contains(&f.issue_id)).cloned();
+            let mut flow: Vec<flow::FlowFacts> = Vec::with_capacity(old.flow.len() + delta.issues.len());
+            flow.extend(kept);
+            drop(ids);
+            // The names stay out of their lock while the rows are read (a lock held across a
+            // read would make the load's future unsendable); put back whatever happens.
+            let mut names = std::mem::take(&mut *self.names.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+            let read = read_flow_of(db, &delta.issues, &mut names).await;
+            *self.names.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = names;
+            flow.extend(read?);
+            flow.sort_unstable_by_key(|f| (f.done_at, f.issue_id));
             Arc::new(flow)
         };
         let prs = if delta.pull_requests.is_empty() {

@@ -151,46 +151,131 @@ impl std::fmt::Display for IssueKey {
     }
 }
 
-impl FlowFacts {
-    /// Converts one stored row of the issue keyed `key`, sharing names through `names`. Step
-    /// hours or a timeline that are not what the precompute pass writes (a hand edit, another
-    /// version's format, a category no `StepCategory` knows) are an error, not an issue read
-    /// with less history.
-    pub fn from_row(r: issue_flow_times::Model, key: &str, names: &mut Names) -> Result<Self, DbErr> {
+/// Converts stored rows into facts whose step hours and timelines lie in buffers shared by the
+/// issues converted one after another (a few thousand issues per buffer). Rows read in
+/// completion order give a window's issues as runs of memory (at 500k issues, step hours
+/// allocated one by one left the flow page waiting on a cache miss per issue), and no issue
+/// holds allocations of its own (half a million small ones per pass, freed among others still in
+/// use, kept hundreds of MB resident). Step hours or a timeline that are not what the
+/// precompute pass writes (a hand edit, another version's format, a category no `StepCategory`
+/// knows) are an error naming the issue, not an issue read with less history; a layout that
+/// returned one is dropped.
+pub struct Layout<'n> {
+    names: &'n mut Names,
+    facts: Vec<FlowFacts>,
+    /// `facts[..sealed]` read their entries from sealed buffers, the rest from `hours` and
+    /// `stays` once [`Layout::seal`] hands them over.
+    sealed: usize,
+    hours: Vec<StepHours>,
+    stays: Vec<Stay>,
+    /// Where the runs of facts not yet sealed point meanwhile.
+    unsealed: (Arc<Vec<StepHours>>, Arc<Vec<Stay>>),
+}
+
+/// Hours in one step (closed intervals), its name shared.
+type StepHours = (Arc<str>, f64);
+
+/// Entries per shared buffer: 2 MB of timeline entries, about 8,000 issues at 500k.
+const BUFFER_ENTRIES: usize = 1 << 16;
+
+impl<'n> Layout<'n> {
+    pub fn new(names: &'n mut Names) -> Self {
+        Self {
+            names,
+            facts: Vec::new(),
+            sealed: 0,
+            hours: Vec::new(),
+            stays: Vec::new(),
+            unsealed: Default::default(),
+        }
+    }
+
+    /// Adds the stored row of the issue keyed `key`.
+    pub fn push(&mut self, r: issue_flow_times::Model, key: &str) -> Result<(), DbErr> {
         let issue = r.issue_id;
-        let closed: BTreeMap<String, f64> = serde_json::from_value(r.step_hours).map_err(|e| {
-            DbErr::Type(format!(
-                "issue_flow_times of issue {issue}: the stored step hours are not an object of hours by step ({e})"
-            ))
-        })?;
-        let step_hours = Run::new(closed.into_iter().map(|(k, h)| (names.get(k), h)).collect());
-        let timeline = match &r.timeline {
-            // Not computed yet (rows from before the first pass that computed timelines).
-            None => Run::default(),
-            Some(t) => Run::new(
-                timeline(t, names)
-                    .map_err(|e| DbErr::Type(format!("issue_flow_times of issue {issue}: the stored timeline {e}")))?,
-            ),
+        let stored = |what: String| DbErr::Type(format!("issue_flow_times of issue {issue}: the stored {what}"));
+        let hours = match r.step_hours {
+            Value::Object(hours) => hours,
+            other => {
+                return Err(stored(format!(
+                    "step hours are not an object of hours by step: {other}"
+                )));
+            }
         };
-        Ok(Self {
+        let entries = match &r.timeline {
+            // Not computed yet (rows from before the first pass that computed timelines).
+            None => &[][..],
+            Some(Value::Array(entries)) => entries.as_slice(),
+            Some(other) => return Err(stored(format!("timeline is not a list of entries: {other}"))),
+        };
+        if self.hours.len() + hours.len() > BUFFER_ENTRIES || self.stays.len() + entries.len() > BUFFER_ENTRIES {
+            self.seal();
+        }
+        if self.stays.capacity() == 0 {
+            self.hours.reserve(BUFFER_ENTRIES);
+            self.stays.reserve(BUFFER_ENTRIES);
+        }
+        let first_hour = self.hours.len();
+        for (step, h) in hours {
+            let Some(h) = h.as_f64() else {
+                return Err(stored(format!(
+                    "step hours are not an object of hours by step: {step:?} has {h}"
+                )));
+            };
+            self.hours.push((self.names.get(step), h));
+        }
+        // In name order, whatever order the database kept the object's keys in.
+        self.hours[first_hour..].sort_by(|a, b| a.0.cmp(&b.0));
+        let first_stay = self.stays.len();
+        for (n, e) in entries.iter().enumerate() {
+            let stay = self::stay(n, e, self.names).map_err(|e| stored(format!("timeline {e}")))?;
+            self.stays.push(stay);
+        }
+        let fact = FlowFacts {
             issue_id: r.issue_id,
             project_id: r.project_id,
-            issue_type_name: names.get(r.issue_type_name),
+            issue_type_name: self.names.get(r.issue_type_name),
             work_category: r.work_category,
             counted: r.counted,
             created: r.created,
             started_at: r.started_at,
             done_at: r.done_at,
-            step_hours,
+            step_hours: Run::part(self.unsealed.0.clone(), first_hour, self.hours.len()),
             in_progress_hours: r.in_progress_hours,
             waiting_hours: r.waiting_hours,
             rework: r.rework,
-            current_step: r.current_step.map(|s| names.get(s)),
+            current_step: r.current_step.map(|s| self.names.get(s)),
             current_category: r.current_category,
             current_since: r.current_since,
-            timeline,
-            key: IssueKey::new(key, names),
-        })
+            timeline: Run::part(self.unsealed.1.clone(), first_stay, self.stays.len()),
+            key: IssueKey::new(key, self.names),
+        };
+        self.facts.push(fact);
+        Ok(())
+    }
+
+    /// Hands the buffers being filled, fitted to what they hold, to the facts that use them.
+    fn seal(&mut self) {
+        if self.sealed == self.facts.len() {
+            return;
+        }
+        let mut hours = std::mem::take(&mut self.hours);
+        let mut stays = std::mem::take(&mut self.stays);
+        hours.shrink_to_fit();
+        stays.shrink_to_fit();
+        let (hours, stays) = (Arc::new(hours), Arc::new(stays));
+        for f in &mut self.facts[self.sealed..] {
+            f.step_hours.all = hours.clone();
+            f.timeline.all = stays.clone();
+        }
+        self.sealed = self.facts.len();
+    }
+
+    /// The facts, in the order added.
+    pub fn finish(mut self) -> Vec<FlowFacts> {
+        self.seal();
+        self.facts.shrink_to_fit();
+        self.facts
     }
 }
 
@@ -290,8 +375,8 @@ fn wip_step(i: &FlowFacts) -> Option<&Arc<str>> {
     })
 }
 
-/// A run of a buffer shared between issues: a snapshot read whole holds every issue's step
-/// hours (and timelines) in one buffer each, in completion order ([`lay_out_in_order`]).
+/// A run of a buffer shared between issues: those converted together ([`Layout`]) hold their
+/// step hours (and timelines) in one buffer each, in the order they were read.
 #[derive(Clone)]
 pub struct Run<T> {
     all: Arc<Vec<T>>,
@@ -300,6 +385,15 @@ pub struct Run<T> {
 }
 
 impl<T> Run<T> {
+    /// Entries `start..end` of `all`.
+    fn part(all: Arc<Vec<T>>, start: usize, end: usize) -> Self {
+        Self {
+            all,
+            start: u32::try_from(start).unwrap_or(u32::MAX),
+            len: u32::try_from(end - start).unwrap_or(u32::MAX),
+        }
+    }
+
     /// A buffer of its own.
     pub fn new(v: Vec<T>) -> Self {
         let len = u32::try_from(v.len()).unwrap_or(u32::MAX);
@@ -332,61 +426,24 @@ impl<T> Default for Run<T> {
     }
 }
 
-/// Copies every issue's step hours, then every timeline, into one buffer each, in the order of
-/// `facts`. Allocated one by one, each issue's step hours lay apart from the last one's (and
-/// those of another length in another size class of the allocator): at 500k issues, the flow
-/// page's time in each step waited on a cache miss per issue. In one buffer, a window's issues
-/// read as one run of memory. A patch later gives the issues it changes buffers of their own.
-pub fn lay_out_in_order(facts: &mut [FlowFacts]) {
-    fn gather<T: Clone>(facts: &mut [FlowFacts], field: fn(&mut FlowFacts) -> &mut Run<T>) {
-        let total = facts.iter_mut().map(|f| field(f).len()).sum();
-        let mut all = Vec::with_capacity(total);
-        let mut starts = Vec::with_capacity(facts.len());
-        for f in facts.iter_mut() {
-            starts.push(all.len());
-            all.extend_from_slice(field(f));
-        }
-        let all = Arc::new(all);
-        for (f, start) in facts.iter_mut().zip(starts) {
-            let run = field(f);
-            *run = Run {
-                all: all.clone(),
-                start: u32::try_from(start).unwrap_or(u32::MAX),
-                len: run.len,
-            };
-        }
-    }
-    gather(facts, |f| &mut f.step_hours);
-    gather(facts, |f| &mut f.timeline);
-}
-
-/// A stored timeline (`[[epoch ms, step name or null, category], …]`), names shared. The error
-/// says what is wrong with it, completing "the stored timeline …".
-fn timeline(v: &Value, names: &mut Names) -> Result<Vec<Stay>, String> {
-    let Some(entries) = v.as_array() else {
-        return Err(format!("is not a list of entries: {v}"));
+/// Entry `n` of a stored timeline (`[epoch ms, step name or null, category]`), its name shared.
+/// The error says what is wrong with it, completing "the stored timeline …".
+fn stay(n: usize, e: &Value, names: &mut Names) -> Result<Stay, String> {
+    let bad = |what: &str| format!("entry {n} {what}: {e}");
+    let [at, step, category] = e.as_array().map(Vec::as_slice).unwrap_or_default() else {
+        return Err(bad("is not [epoch ms, step name or null, category]"));
     };
-    entries
-        .iter()
-        .enumerate()
-        .map(|(n, e)| {
-            let bad = |what: &str| format!("entry {n} {what}: {e}");
-            let [at, step, category] = e.as_array().map(Vec::as_slice).unwrap_or_default() else {
-                return Err(bad("is not [epoch ms, step name or null, category]"));
-            };
-            let at_ms = at.as_i64().ok_or_else(|| bad("has no epoch milliseconds"))?;
-            let step = match step {
-                Value::Null => None,
-                Value::String(name) => Some(names.get_str(name)),
-                _ => return Err(bad("has a step that is neither a name nor null")),
-            };
-            let category = category
-                .as_str()
-                .and_then(StepCategory::parse)
-                .ok_or_else(|| bad("has an unknown step category"))?;
-            Ok(Stay { at_ms, step, category })
-        })
-        .collect()
+    let at_ms = at.as_i64().ok_or_else(|| bad("has no epoch milliseconds"))?;
+    let step = match step {
+        Value::Null => None,
+        Value::String(name) => Some(names.get_str(name)),
+        _ => return Err(bad("has a step that is neither a name nor null")),
+    };
+    let category = category
+        .as_str()
+        .and_then(StepCategory::parse)
+        .ok_or_else(|| bad("has an unknown step category"))?;
+    Ok(Stay { at_ms, step, category })
 }
 
 /// Each distinct name once, shared by every issue that uses it.
@@ -829,27 +886,102 @@ mod tests {
         }
     }
 
+    /// A stored row of issue `id` with `stays` timeline entries and two steps' hours, the keys
+    /// out of name order.
+    fn row(id: i64, stays: usize) -> issue_flow_times::Model {
+        let timeline: Vec<Value> = (0..stays)
+            .map(|n| {
+                json!([
+                    at(1).timestamp_millis() + n as i64,
+                    if n % 2 == 0 { Value::Null } else { json!("Dev") },
+                    "TO_DO"
+                ])
+            })
+            .collect();
+        issue_flow_times::Model {
+            id,
+            issue_id: id,
+            project_id: 1,
+            issue_type_name: "Story".into(),
+            work_category: WorkCategory::Feature,
+            counted: true,
+            created: at(1),
+            started_at: None,
+            done_at: None,
+            step_hours: json!({"Review": id as f64, "Dev": 1}),
+            in_progress_hours: 0.0,
+            waiting_hours: 0.0,
+            rework: 0,
+            current_step: Some("Dev".into()),
+            current_category: Some(StepCategory::InProgress),
+            current_since: None,
+            timeline: Some(Value::Array(timeline)),
+            created_at: at(1),
+            updated_at: at(1),
+        }
+    }
+
     #[test]
-    fn laying_facts_out_in_one_buffer_keeps_each_ones_entries() {
-        let mut facts: Vec<FlowFacts> = (1..=4).map(|id| fact(id, Some(id as u32), None)).collect();
-        facts[2].step_hours = Run::default();
-        let before = format!("{facts:?}");
-        lay_out_in_order(&mut facts);
-        assert_eq!(format!("{facts:?}"), before);
+    fn a_layout_keeps_each_issues_entries_in_buffers_shared_by_issues_read_together() {
+        // Enough entries for several buffers, one issue with more than a buffer holds.
+        let sizes: Vec<usize> = (0..40)
+            .map(|n| if n == 17 { BUFFER_ENTRIES + 5 } else { 3_000 + n })
+            .collect();
+        let mut names = Names::default();
+        let mut layout = Layout::new(&mut names);
+        for (id, n) in sizes.iter().enumerate() {
+            layout.push(row(id as i64, *n), &format!("PAY-{id}")).unwrap();
+        }
+        let facts = layout.finish();
+        assert_eq!(facts.len(), sizes.len());
+        for (f, n) in facts.iter().zip(&sizes) {
+            assert_eq!(f.timeline.len(), *n);
+            assert!(
+                f.timeline
+                    .iter()
+                    .enumerate()
+                    .all(|(k, s)| s.at_ms == at(1).timestamp_millis() + k as i64
+                        && s.step.as_deref() == (k % 2 == 1).then_some("Dev"))
+            );
+            let hours: Vec<(&str, f64)> = f.step_hours.iter().map(|(k, h)| (&**k, *h)).collect();
+            assert_eq!(hours, [("Dev", 1.0), ("Review", f.issue_id as f64)], "in name order");
+            assert_eq!(f.key.to_string(), format!("PAY-{}", f.issue_id));
+        }
+        let buffers: Vec<*const Vec<Stay>> = facts.iter().map(|f| Arc::as_ptr(&f.timeline.all)).collect();
+        let mut distinct = buffers.clone();
+        distinct.dedup();
         assert!(
-            facts
-                .iter()
-                .all(|f| Arc::ptr_eq(&f.step_hours.all, &facts[0].step_hours.all))
+            distinct.len() > 2 && distinct.len() < facts.len(),
+            "shared, a few buffers: {}",
+            distinct.len()
         );
+        for f in &facts {
+            assert!(
+                f.timeline.all.len() <= BUFFER_ENTRIES.max(f.timeline.len()),
+                "no buffer over its size but for one issue's own"
+            );
+            assert_eq!(f.timeline.all.capacity(), f.timeline.all.len(), "fitted");
+        }
+        // Names are shared between issues.
+        assert!(Arc::ptr_eq(&facts[0].issue_type_name, &facts[39].issue_type_name));
+    }
+
+    #[test]
+    fn a_stored_value_not_as_the_pass_writes_it_is_an_error_naming_the_issue() {
+        let mut names = Names::default();
+        let mut bad = row(7, 2);
+        bad.step_hours = json!({"Dev": "two"});
+        let err = Layout::new(&mut names).push(bad, "PAY-7").unwrap_err().to_string();
         assert!(
-            facts
-                .iter()
-                .all(|f| Arc::ptr_eq(&f.timeline.all, &facts[0].timeline.all))
+            err.contains("issue 7") && err.contains("step hours are not an object of hours by step"),
+            "{err}"
         );
-        assert_eq!(
-            facts[0].step_hours.all.len(),
-            6,
-            "one buffer, each issue's entries once"
+        let mut bad = row(8, 2);
+        bad.timeline = Some(json!([[0, null, "NOWHERE"]]));
+        let err = Layout::new(&mut names).push(bad, "PAY-8").unwrap_err().to_string();
+        assert!(
+            err.contains("issue 8") && err.contains("unknown step category"),
+            "{err}"
         );
     }
 

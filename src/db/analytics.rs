@@ -339,12 +339,15 @@ async fn pass(
     }
     tx.commit().await?;
     delta.seconds = started.elapsed().as_secs_f64();
+    let heap = crate::telemetry::Heap::now();
     tracing::info!(
         full = delta.full,
         prs = delta.pull_requests.len(),
         issues = delta.issues.len(),
         repositories = delta.repositories.len(),
         ms = started.elapsed().as_millis() as u64,
+        heap_allocated_mb = heap.map(|h| h.allocated_mb()),
+        heap_resident_mb = heap.map(|h| h.resident_mb()),
         "analytics precompute brought up to date"
     );
     Ok(delta)
@@ -652,11 +655,40 @@ pub async fn project_choices(db: &impl ConnectionTrait) -> Result<Vec<(i64, Stri
 }
 
 /// Every issue's precomputed flow, row by row (all at once, the stored rows with their step
-/// hours as JSON took far more memory than what the reports keep).
-pub async fn flow_times(
+/// hours as JSON took far more memory than what the reports keep), in completion order: open
+/// issues first, then by first DONE entry (through its index; those completed at one instant in
+/// the database's order). Both reads in one read-only transaction, repeatable read on
+/// PostgreSQL, so they see the same rows: an issue completed or reopened between them is read
+/// once.
+pub async fn each_flow_time_in_completion_order(
     db: &DatabaseConnection,
-) -> Result<impl futures_util::Stream<Item = Result<entity::issue_flow_times::Model, DbErr>> + Send + '_, DbErr> {
-    entity::issue_flow_times::Entity::find().stream(db).await
+    mut each: impl FnMut(entity::issue_flow_times::Model) -> Result<(), DbErr>,
+) -> Result<(), DbErr> {
+    use entity::issue_flow_times::{Column, Entity};
+    use futures_util::StreamExt;
+    use sea_orm::{AccessMode, IsolationLevel, TransactionTrait};
+    let tx = match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            db.begin_with_config(Some(IsolationLevel::RepeatableRead), Some(AccessMode::ReadOnly))
+                .await?
+        }
+        // A deferred transaction reads one snapshot of the database from its first read on.
+        _ => db.begin().await?,
+    };
+    for open in [true, false] {
+        let select = if open {
+            Entity::find().filter(Column::DoneAt.is_null())
+        } else {
+            Entity::find()
+                .filter(Column::DoneAt.is_not_null())
+                .order_by_asc(Column::DoneAt)
+        };
+        let mut rows = select.stream(&tx).await?;
+        while let Some(row) = rows.next().await {
+            each(row?)?;
+        }
+    }
+    tx.commit().await
 }
 
 /// Active flow steps in order: name and category.
