@@ -170,6 +170,16 @@ pub async fn aging(
     as_of: DateTime<Utc>,
     summaries: Option<usize>,
 ) -> Result<Aging, DbErr> {
+    let mut a = items(inputs, filters, as_of);
+    if let Some(limit) = summaries {
+        add_summaries(db, &mut a, limit).await?;
+    }
+    Ok(a)
+}
+
+/// [`aging`] without summaries: computed from the snapshot alone (the flow page computes it on
+/// a thread of its own, beside the report).
+pub fn items(inputs: &FlowInputs, filters: &Filters, as_of: DateTime<Utc>) -> Aging {
     let (aged, lines, steps) = compute(inputs, filters, as_of);
     let p85 = lines.iter().find(|(p, _)| *p == AT_RISK_PERCENTILE).and_then(|l| l.1);
     let items = aged
@@ -185,25 +195,27 @@ pub async fn aging(
             at_risk: at_risk(age_hours, p85),
         })
         .collect();
-    let mut a = Aging {
+    Aging {
         as_of,
         from: filters.window.from,
         to: filters.window.to,
         steps,
         items,
         lines,
-    };
-    if let Some(limit) = summaries {
-        let (all, risky) = a.listed(limit);
-        let ids: Vec<i64> = all.iter().chain(&risky).map(|&k| a.items[k].issue_id).collect();
-        let mut read = db::analytics::issue_summaries(db, &ids).await?;
-        for k in all.into_iter().chain(risky) {
-            if let Some(s) = read.remove(&a.items[k].issue_id) {
-                a.items[k].summary = s;
-            }
+    }
+}
+
+/// Reads the summaries of the items a list of at most `limit` rows shows ([`Aging::listed`]).
+pub async fn add_summaries(db: &DatabaseConnection, a: &mut Aging, limit: usize) -> Result<(), DbErr> {
+    let (all, risky) = a.listed(limit);
+    let ids: Vec<i64> = all.iter().chain(&risky).map(|&k| a.items[k].issue_id).collect();
+    let mut read = db::analytics::issue_summaries(db, &ids).await?;
+    for k in all.into_iter().chain(risky) {
+        if let Some(s) = read.remove(&a.items[k].issue_id) {
+            a.items[k].summary = s;
         }
     }
-    Ok(a)
+    Ok(())
 }
 
 /// How many items are at risk as of `as_of` (the dashboard's count).

@@ -6,8 +6,6 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
-use super::percentile;
-
 /// Trials when the request names none, and the most it may name.
 pub const DEFAULT_TRIALS: u32 = 10_000;
 pub const MAX_TRIALS: u32 = 100_000;
@@ -156,8 +154,8 @@ pub fn scatter_percentiles(cycle_hours: &[f64]) -> [(u32, Option<f64>); 4] {
         .copied()
         .filter(|x| x.is_finite() && *x >= 0.0)
         .collect();
-    v.sort_by(f64::total_cmp);
-    [50, 70, 85, 95].map(|p| (p, percentile(&v, f64::from(p))))
+    let [p50, p70, p85, p95] = super::percentiles_of(&mut v, [50.0, 70.0, 85.0, 95.0]);
+    [(50, p50), (70, p70), (85, p85), (95, p95)]
 }
 
 #[cfg(test)]

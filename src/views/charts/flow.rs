@@ -45,6 +45,38 @@ pub fn aging(
     edges.extend(lines.iter().map(|l| l.1.min(max)));
     edges.push(max);
     let mut per_column = vec![0usize; columns.len()];
+    // Side by side across the column, a few lanes wide, so equal ages stay visible.
+    let at: Vec<(f64, f64)> = items
+        .iter()
+        .map(|d| {
+            let c = d.column.min(columns.len() - 1);
+            per_column[c] += 1;
+            let lane = ((per_column[c] - 1) % 7) as f64 - 3.0;
+            (
+                left + col_w * (c as f64 + 0.5) + lane * (col_w / 9.0).min(10.0),
+                y(d.age),
+            )
+        })
+        .collect();
+    // Dots without a link are drawn once per position (to a tenth of a unit: the lanes are a
+    // few units apart), as the scatter's: thousands of items in progress at 500k issues, each a
+    // linked circle with a title, made more than half of the flow page's bytes.
+    let plain: [String; 2] = [false, true].map(|risk| {
+        let mut positions: Vec<(i64, i64)> = items
+            .iter()
+            .zip(&at)
+            .filter(|(d, _)| d.href.is_none() && d.at_risk == risk)
+            .map(|(_, (cx, cy))| ((cx * 10.0).round() as i64, (cy * 10.0).round() as i64))
+            .collect();
+        positions.sort_unstable();
+        positions.dedup();
+        let mut path = String::with_capacity(positions.len() * 14);
+        for (x, y) in positions {
+            use std::fmt::Write as _;
+            let _ = write!(path, "M{}.{} {}.{}h0", x / 10, x % 10, y / 10, y % 10);
+        }
+        path
+    });
     let desc = format!(
         "{} items in progress; {}",
         items.len(),
@@ -85,17 +117,14 @@ pub fn aging(
                 @let ly = lines[..=k].iter().fold(f64::MAX, |prev, (_, w)| (y(*w) + 4.0).min(prev - 13.0));
                 text.axis x=(W - right + 6.0) y=(format!("{ly:.1}")) { (label) " " (fmt(*v)) }
             }
-            @for d in items {
-                @let k = { let c = d.column.min(columns.len() - 1); per_column[c] += 1; (c, per_column[c] - 1) };
-                // Side by side across the column, a few lanes wide, so equal ages stay visible.
-                @let lane = (k.1 % 7) as f64 - 3.0;
-                @let cx = left + col_w * (k.0 as f64 + 0.5) + lane * (col_w / 9.0).min(10.0);
+            // Plain dots (those at risk, and the others) are one path each; linked ones are
+            // circles with their titles, drawn over them.
+            @for (class, d) in [("points", &plain[0]), ("points risk", &plain[1])] {
+                @if !d.is_empty() { path class=(class) d=(d) {} }
+            }
+            @for (d, (cx, cy)) in items.iter().zip(&at).filter(|(d, _)| d.href.is_some()) {
                 @let class = if d.at_risk { "point risk" } else { "point" };
-                @if let Some(href) = &d.href {
-                    a href=(href) { circle class=(class) cx=(format!("{cx:.1}")) cy=(format!("{:.1}", y(d.age))) r="3.5" { title { (d.label) } } }
-                } @else {
-                    circle class=(class) cx=(format!("{cx:.1}")) cy=(format!("{:.1}", y(d.age))) r="3.5" { title { (d.label) } }
-                }
+                a href=[&d.href] { circle class=(class) cx=(format!("{cx:.1}")) cy=(format!("{cy:.1}")) r="3.5" { title { (d.label) } } }
             }
         },
     )
@@ -272,5 +301,46 @@ mod tests {
         assert_eq!(html.matches("<circle").count(), 3);
         assert_eq!(html.matches("point risk").count(), 1);
         assert_eq!(html.matches("<a href").count(), 3);
+        assert!(!html.contains("<path"), "no plain dots");
+    }
+
+    #[test]
+    fn aging_draws_dots_without_a_link_once_per_position_in_one_path_per_kind() {
+        // Two equal ages in the same lane of a column (the 1st and the 8th item there), one at
+        // risk, one linked.
+        let mut items: Vec<Aged> = (0..8)
+            .map(|k| Aged {
+                column: 0,
+                age: if k == 0 || k == 7 { 5.0 } else { k as f64 },
+                label: format!("X-{k}"),
+                href: None,
+                at_risk: false,
+            })
+            .collect();
+        items[3].at_risk = true;
+        items[4].href = Some("https://jira/browse/X-4".into());
+        let html = aging("Aging", &["Dev".into()], &items, &[("p85".into(), 40.0)], |v| {
+            format!("{v}")
+        })
+        .into_string();
+        let doc = scraper::Html::parse_fragment(&html);
+        let path = |sel: &str| {
+            doc.select(&scraper::Selector::parse(sel).unwrap())
+                .map(|p| p.value().attr("d").unwrap_or("").to_string())
+                .collect::<Vec<_>>()
+        };
+        let plain = path("path.points:not(.risk)");
+        let risk = path("path.points.risk");
+        assert_eq!(plain.len(), 1);
+        assert_eq!(
+            plain[0].matches('M').count(),
+            5,
+            "6 plain dots, 2 at one position: {}",
+            plain[0]
+        );
+        assert_eq!(risk.len(), 1);
+        assert_eq!(risk[0].matches('M').count(), 1);
+        assert_eq!(html.matches("<circle").count(), 1, "only the linked one is a circle");
+        assert!(html.contains("<title>X-4</title>"));
     }
 }

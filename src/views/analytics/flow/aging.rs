@@ -11,16 +11,34 @@ use crate::views::charts;
 
 const AGING: &str = "Issues that stood in an IN_PROGRESS or WAITING step at the chosen instant, in that step, by how long their work had been going: from the start of their cycle (first entry into an IN_PROGRESS step, or the commitment point when one is marked; without a start yet, their first entry into a WAITING step). The bands are the percentiles of the cycle times of the issues completed in the window, as on the scatter; an item older than the p85 took longer than 85 % of those did in total, so it is at risk.";
 
+/// Dots on the chart that link to their issue, the oldest first (as the scatter's outliers):
+/// the others are plain dots, and the tables and the API list every item.
+const LINKED: usize = 500;
+
 pub fn aging(a: &Aging, as_of_given: bool, filters: &Filters) -> Markup {
+    // The age from which a dot links: the LINKED-th oldest's.
+    let linked_from = if a.items.len() > LINKED {
+        let mut ages: Vec<f64> = a.items.iter().map(|i| i.age_hours).collect();
+        let (_, nth, _) = ages.select_nth_unstable_by(LINKED - 1, |x, y| y.total_cmp(x));
+        *nth
+    } else {
+        f64::NEG_INFINITY
+    };
+    let mut linked = 0;
     let items: Vec<charts::flow::Aged> = a
         .items
         .iter()
-        .map(|i| charts::flow::Aged {
-            column: a.steps.iter().position(|s| *s == i.step).unwrap_or(0),
-            age: i.age_hours,
-            label: format!("{} in {}: {}", i.key, i.step, duration(i.age_hours)),
-            href: (!i.url.is_empty()).then(|| i.url.clone()),
-            at_risk: i.at_risk,
+        .map(|i| {
+            // Ties at the LINKED-th age: the first ones met.
+            let link = !i.url.is_empty() && i.age_hours >= linked_from && linked < LINKED;
+            linked += usize::from(link);
+            charts::flow::Aged {
+                column: a.steps.iter().position(|s| *s == i.step).unwrap_or(0),
+                age: i.age_hours,
+                label: format!("{} in {}: {}", i.key, i.step, duration(i.age_hours)),
+                href: link.then(|| i.url.clone()),
+                at_risk: i.at_risk,
+            }
         })
         .collect();
     let lines: Vec<(String, f64)> = a
