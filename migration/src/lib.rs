@@ -20,6 +20,7 @@ mod m20261206_000011_teams;
 mod m20261206_000012_integration_sync_stats;
 mod m20261206_000013_analytics_changes;
 mod m20261206_000014_flow_timelines;
+mod m20261207_000015_issue_groups_index;
 
 /// Applies / rolls back every pulse-etl migration, in order.
 pub struct Migrator;
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000012_integration_sync_stats::Migration),
             Box::new(m20261206_000013_analytics_changes::Migration),
             Box::new(m20261206_000014_flow_timelines::Migration),
+            Box::new(m20261207_000015_issue_groups_index::Migration),
         ]
     }
 }

@@ -39,7 +39,7 @@ pub fn status_label(cfg: &FlowResolver, m: &StatusMapping) -> String {
 pub async fn load(conn: &impl ConnectionTrait) -> Result<Loaded, DbErr> {
     let cfg = db::flow::resolver(conn).await?;
     let groups = db::flow::discovery::issue_groups(conn).await?;
-    let unmapped = db::flow::discovery::unmapped(conn, &cfg).await?;
+    let unmapped = db::flow::discovery::unmapped_in(conn, &cfg, &groups).await?;
     let mut by_step: HashMap<i64, u64> = HashMap::new();
     let mut by_mapping: HashMap<i64, u64> = HashMap::new();
     let mut by_type: HashMap<String, u64> = HashMap::new();
