@@ -236,11 +236,18 @@ impl Cache {
         Ok(snapshot)
     }
 
-    /// Every precomputed row read into a new snapshot.
-    async fn read_whole(&self, db: &DatabaseConnection, build: &Freshness) -> Result<Arc<Snapshot>, DbErr> {
+    /// Every issue's flow facts ([`read_flow`]), with names of their own that the facts a later
+    /// patch adds share (the last snapshot's go with it).
+    async fn read_all_flow(&self, db: &DatabaseConnection) -> Result<Vec<flow::FlowFacts>, DbErr> {
         let mut names = flow::Names::default();
         let flow = read_flow(db, &mut names).await?;
         *self.names.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = names;
+        Ok(flow)
+    }
+
+    /// Every precomputed row read into a new snapshot.
+    async fn read_whole(&self, db: &DatabaseConnection, build: &Freshness) -> Result<Arc<Snapshot>, DbErr> {
+        let flow = self.read_all_flow(db).await?;
         Ok(Arc::new(Snapshot {
             build: build.build.clone(),
             built_at: build.built_at,
@@ -267,12 +274,8 @@ impl Cache {
         let flow = if delta.issues.is_empty() {
             old.flow.clone()
         } else if delta.issues.len().saturating_mul(4) >= old.flow.len() {
-            // Many issues (a flow change: all of them): read whole, laid out anew, with names of
-            // its own (the last snapshot's go with it).
-            let mut names = flow::Names::default();
-            let flow = read_flow(db, &mut names).await?;
-            *self.names.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = names;
-            Arc::new(flow)
+            // Many issues (a flow change: all of them): read whole, laid out anew.
+            Arc::new(self.read_all_flow(db).await?)
         } else {
             let ids: HashSet<i64> = delta.issues.iter().copied().collect();
             let kept = old.flow.iter().filter(|f| !ids.contains(&f.issue_id)).cloned();

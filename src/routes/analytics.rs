@@ -144,7 +144,7 @@ pub async fn flow_page(state: web::Data<AppState>, user: CurrentUser, req: HttpR
     // The page's two halves take about as long each: the charts and the aging items, which
     // read only the snapshot, on a blocking thread; the report (which reads its rows' summaries
     // from the database) on this one. At 500k issues a year's page took 85 ms for the report
-    // and 60 + 40 ms for the other half; with the aging beside the report, 150 ms in all.
+    // and 60 ms for the charts; the aging (40 ms) ran after the report until it moved here.
     let (as_of, now) = (asks.as_of, Utc::now());
     let charts = {
         let (inputs, f) = (inputs.clone(), f.clone());

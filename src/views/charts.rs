@@ -172,19 +172,8 @@ pub fn scatter(
     // of at most one does not show; one path's overlapping strokes paint once, so a repeat adds
     // nothing): a year at 500k issues has 210,000 dots, 38,000 positions to a tenth of a unit
     // across and a unit up (445 KB of the page), 13,000 to two units (150 KB).
-    let mut positions: Vec<(i64, i64)> = dots
-        .iter()
-        .filter(|d| d.href.is_none())
-        .map(|d| ((x(d.x) / 2.0).round() as i64 * 2, (y(d.y) / 2.0).round() as i64 * 2))
-        .collect();
-    let plain = positions.len();
-    positions.sort_unstable();
-    positions.dedup();
-    let mut plain_path = String::with_capacity(positions.len() * 10);
-    for (across, up) in positions {
-        use std::fmt::Write as _;
-        let _ = write!(plain_path, "M{across} {up}h0");
-    }
+    let plain = dots.iter().filter(|d| d.href.is_none()).count();
+    let plain_path = dots_path(dots.iter().filter(|d| d.href.is_none()).map(|d| (x(d.x), y(d.y))), 2);
     let desc = format!(
         "{} items; {}",
         dots.len(),
@@ -222,6 +211,28 @@ pub fn scatter(
             }
         },
     )
+}
+
+/// One path of round zero-length strokes (the class gives their width), a stroke per distinct
+/// position once the points are put on a grid of `tenths` tenths of a unit: overlapping
+/// strokes of one path paint once, so a repeat would add bytes and nothing on screen.
+pub(crate) fn dots_path(points: impl Iterator<Item = (f64, f64)>, tenths: i64) -> String {
+    use std::fmt::Write as _;
+    let grid = tenths as f64 / 10.0;
+    let mut at: Vec<(i64, i64)> = points
+        .map(|(x, y)| ((x / grid).round() as i64 * tenths, (y / grid).round() as i64 * tenths))
+        .collect();
+    at.sort_unstable();
+    at.dedup();
+    let coordinate = |t: i64| match t % 10 {
+        0 => (t / 10).to_string(),
+        r => format!("{}.{}", t / 10, r.abs()),
+    };
+    let mut path = String::with_capacity(at.len() * 12);
+    for (x, y) in at {
+        let _ = write!(path, "M{} {}h0", coordinate(x), coordinate(y));
+    }
+    path
 }
 
 /// The middle axis label in the top label's unit: "3.7 d" over "44.8 h" reads as a wrong scale,

@@ -62,20 +62,10 @@ pub fn aging(
     // few units apart), as the scatter's: thousands of items in progress at 500k issues, each a
     // linked circle with a title, made more than half of the flow page's bytes.
     let plain: [String; 2] = [false, true].map(|risk| {
-        let mut positions: Vec<(i64, i64)> = items
-            .iter()
-            .zip(&at)
+        let points = (items.iter().zip(&at))
             .filter(|(d, _)| d.href.is_none() && d.at_risk == risk)
-            .map(|(_, (cx, cy))| ((cx * 10.0).round() as i64, (cy * 10.0).round() as i64))
-            .collect();
-        positions.sort_unstable();
-        positions.dedup();
-        let mut path = String::with_capacity(positions.len() * 14);
-        for (x, y) in positions {
-            use std::fmt::Write as _;
-            let _ = write!(path, "M{}.{} {}.{}h0", x / 10, x % 10, y / 10, y % 10);
-        }
-        path
+            .map(|(_, p)| *p);
+        super::dots_path(points, 1)
     });
     let desc = format!(
         "{} items in progress; {}",
